@@ -1,0 +1,29 @@
+# courtroom — common tasks. `make demo` runs a demo hearing on http://127.0.0.1:8080.
+
+CARGO ?= cargo
+CARGO_TARGET_DIR ?= /var/cache/courtroom/target
+export CARGO_TARGET_DIR
+
+.PHONY: deps build demo test bench fmt target-dir
+
+target-dir:
+	@mkdir -p "$(CARGO_TARGET_DIR)"
+
+deps:
+	./scripts/install-deps.sh
+
+build: target-dir
+	$(CARGO) build --release
+
+demo: deps target-dir
+	$(CARGO) run --release -- demo --listen 127.0.0.1:8080 --data ./data
+
+# Release build: the WebRTC/media stack is too slow unoptimised for the end-to-end test.
+test: deps target-dir
+	$(CARGO) test --release -- --test-threads=1
+
+bench: deps target-dir
+	$(CARGO) bench
+
+fmt:
+	$(CARGO) fmt --all

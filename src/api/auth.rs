@@ -1,0 +1,216 @@
+//! Signed invitation tokens and the extractor that checks them.
+//!
+//! A token is `base64url(claims JSON) . base64url(HMAC-SHA256(key, claims))`. The key is made at
+//! first start and kept in the data folder, readable by the server's user only. A token is
+//! valid when its signature checks, it has not expired, and its invitation still exists and is
+//! not revoked.
+
+use std::path::Path;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::hearing::Role;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// What an invitation token says.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Claims {
+    /// Invitation id.
+    pub inv: String,
+    /// Hearing id.
+    pub hearing: String,
+    /// Role.
+    pub role: Role,
+    /// Seat id.
+    pub seat: String,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TokenError {
+    /// Malformed, or the signature does not check.
+    #[error("the invitation is not valid")]
+    Invalid,
+    /// Past its expiry.
+    #[error("the invitation has expired")]
+    Expired,
+}
+
+/// The server's signing key for invitations.
+#[derive(Clone)]
+pub struct TokenKey([u8; 32]);
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(..)")
+    }
+}
+
+impl TokenKey {
+    /// A key from bytes (tests).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// Loads `DIR/invitation.key`, creating it (mode 0600) at first start.
+    pub fn load_or_create(data_dir: &Path) -> std::io::Result<Self> {
+        let path = data_dir.join("invitation.key");
+        if let Ok(bytes) = std::fs::read(&path) {
+            if let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) {
+                return Ok(Self(key));
+            }
+            return Err(std::io::Error::other(format!(
+                "{} is not a 32-byte key",
+                path.display()
+            )));
+        }
+        let key: [u8; 32] = rand::random();
+        std::fs::create_dir_all(data_dir)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        use std::io::Write;
+        options.open(&path)?.write_all(&key)?;
+        Ok(Self(key))
+    }
+
+    /// Signs claims into a token.
+    pub fn sign(&self, claims: &Claims) -> String {
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"));
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("any key length");
+        mac.update(body.as_bytes());
+        format!(
+            "{body}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
+    }
+
+    /// Checks a token's signature and expiry against `now` (Unix seconds).
+    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+        let (body, sig) = token.split_once('.').ok_or(TokenError::Invalid)?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(sig)
+            .map_err(|_| TokenError::Invalid)?;
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("any key length");
+        mac.update(body.as_bytes());
+        // Constant-time comparison.
+        mac.verify_slice(&sig).map_err(|_| TokenError::Invalid)?;
+        let json = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| TokenError::Invalid)?;
+        let claims: Claims = serde_json::from_slice(&json).map_err(|_| TokenError::Invalid)?;
+        if claims.exp <= now {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+/// A random id: 128 bits as lowercase hex.
+pub fn random_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Current Unix time in seconds.
+pub fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// An invited person, authenticated by `Authorization: Bearer TOKEN` and checked against the
+/// store (the invitation must exist and not be revoked).
+#[derive(Debug, Clone)]
+pub struct Invitee(pub Claims);
+
+impl FromRequestParts<AppState> for Invitee {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(Invitee(state.check_token(token.trim()).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> Claims {
+        Claims {
+            inv: "i".into(),
+            hearing: "h".into(),
+            role: Role::Clerk,
+            seat: "clerk".into(),
+            exp,
+        }
+    }
+
+    #[test]
+    fn signed_token_verifies_and_expires() {
+        let key = TokenKey::from_bytes([7; 32]);
+        let t = key.sign(&claims(100));
+        assert_eq!(key.verify(&t, 99).unwrap(), claims(100));
+        assert_eq!(key.verify(&t, 100), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn forged_or_tampered_tokens_are_invalid() {
+        let key = TokenKey::from_bytes([7; 32]);
+        let other = TokenKey::from_bytes([8; 32]);
+        let t = key.sign(&claims(100));
+        assert_eq!(
+            other.verify(&t, 0),
+            Err(TokenError::Invalid),
+            "signed with another key"
+        );
+        // Change the role in the body, keep the signature.
+        let (_, sig) = t.split_once('.').unwrap();
+        let mut c = claims(100);
+        c.role = Role::PresidingJudge;
+        let forged_body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap());
+        assert_eq!(
+            key.verify(&format!("{forged_body}.{sig}"), 0),
+            Err(TokenError::Invalid)
+        );
+        for junk in ["", ".", "abc", "a.b.c", "%%%.%%%"] {
+            assert_eq!(key.verify(junk, 0), Err(TokenError::Invalid), "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn key_file_is_created_once_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = TokenKey::load_or_create(dir.path()).unwrap();
+        let b = TokenKey::load_or_create(dir.path()).unwrap();
+        assert_eq!(a.0, b.0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("invitation.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! The versioned JSON messages spoken over the signalling WebSocket (see `docs/PROTOCOL.md`).
+//! Parsing is pure, so every malformed input maps to one stable error code.
+
+use serde::{Deserialize, Serialize};
+
+use crate::hearing::{ParticipantId, Role, RosterEntry};
+
+/// The protocol version this server speaks.
+pub const VERSION: u32 = 1;
+
+/// A message from the browser.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Join with an invitation token.
+    Join {
+        /// The signed invitation.
+        token: String,
+    },
+    /// A complete SDP offer.
+    Offer {
+        /// The SDP.
+        sdp: String,
+    },
+    /// The page's receive statistics.
+    Stats(serde_json::Map<String, serde_json::Value>),
+    /// Leaving on purpose.
+    Leave,
+}
+
+/// Hearing facts sent on join.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HearingInfo {
+    /// Hearing id.
+    pub id: String,
+    /// Case number.
+    pub case_number: String,
+    /// Title.
+    pub title: String,
+}
+
+/// A message to the browser.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Joined.
+    Welcome {
+        /// This connection's id.
+        participant_id: ParticipantId,
+        /// Role.
+        role: Role,
+        /// Seat id.
+        seat: String,
+        /// Display name.
+        name: String,
+        /// The hearing.
+        hearing: HearingInfo,
+        /// How many recvonly audio lines to offer.
+        audio_slots: usize,
+        /// Whether the hearing is being recorded.
+        recording: bool,
+    },
+    /// The SDP answer.
+    Answer {
+        /// The SDP.
+        sdp: String,
+    },
+    /// Who is seated.
+    Roster {
+        /// Everyone.
+        participants: Vec<RosterEntry>,
+    },
+    /// Recording state.
+    Recording {
+        /// `recording` or `stopped`.
+        state: &'static str,
+    },
+    /// A newer join with the same invitation took over.
+    Replaced,
+    /// Something was wrong.
+    Error {
+        /// Stable code.
+        code: ErrorCode,
+        /// One human sentence.
+        message: String,
+    },
+}
+
+/// Stable error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or not an object.
+    BadJson,
+    /// Missing or unsupported `v`.
+    UnsupportedVersion,
+    /// Unknown `type`, or fields of the wrong shape.
+    UnknownType,
+    /// The token is forged, malformed, revoked or unknown.
+    InvalidToken,
+    /// The token has expired.
+    ExpiredToken,
+    /// An offer or stats before joining.
+    NotJoined,
+    /// A second join on the same socket.
+    AlreadyJoined,
+    /// The seat is held by someone else.
+    SeatTaken,
+    /// The offer could not be used.
+    BadSdp,
+    /// A server fault.
+    Internal,
+}
+
+/// Envelope written on the wire: the message plus `v`.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    v: u32,
+    #[serde(flatten)]
+    msg: &'a ServerMessage,
+}
+
+impl ServerMessage {
+    /// JSON text with the protocol version.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&Envelope {
+            v: VERSION,
+            msg: self,
+        })
+        .expect("server messages serialise")
+    }
+
+    /// An error message.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMessage::Error {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses one text frame.
+pub fn parse(text: &str) -> Result<ClientMessage, (ErrorCode, String)> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        (
+            ErrorCode::BadJson,
+            format!("the message is not valid JSON: {e}"),
+        )
+    })?;
+    let obj = value.as_object().ok_or((
+        ErrorCode::BadJson,
+        "the message must be a JSON object".to_owned(),
+    ))?;
+    match obj.get("v").and_then(|v| v.as_u64()) {
+        Some(v) if v == VERSION as u64 => {}
+        Some(v) => {
+            return Err((
+                ErrorCode::UnsupportedVersion,
+                format!("protocol version {v} is not supported; use {VERSION}"),
+            ))
+        }
+        None => {
+            return Err((
+                ErrorCode::UnsupportedVersion,
+                format!("the message needs \"v\": {VERSION}"),
+            ))
+        }
+    }
+    let mut obj = obj.clone();
+    obj.remove("v");
+    serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| {
+        (
+            ErrorCode::UnknownType,
+            format!("unknown message or wrong fields: {e}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_client_message() {
+        assert_eq!(
+            parse(r#"{"v":1,"type":"join","token":"t"}"#).unwrap(),
+            ClientMessage::Join { token: "t".into() }
+        );
+        assert_eq!(
+            parse(r#"{"v":1,"type":"offer","sdp":"x","extra":1}"#).unwrap(),
+            ClientMessage::Offer { sdp: "x".into() }
+        );
+        assert_eq!(
+            parse(r#"{"v":1,"type":"leave"}"#).unwrap(),
+            ClientMessage::Leave
+        );
+        match parse(r#"{"v":1,"type":"stats","frames_decoded":5}"#).unwrap() {
+            ClientMessage::Stats(m) => assert_eq!(m["frames_decoded"], 5),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_messages_get_stable_codes() {
+        let code = |s: &str| parse(s).unwrap_err().0;
+        assert_eq!(code("not json"), ErrorCode::BadJson);
+        assert_eq!(code("[1,2]"), ErrorCode::BadJson);
+        assert_eq!(
+            code(r#"{"type":"join","token":"t"}"#),
+            ErrorCode::UnsupportedVersion
+        );
+        assert_eq!(
+            code(r#"{"v":2,"type":"join","token":"t"}"#),
+            ErrorCode::UnsupportedVersion
+        );
+        assert_eq!(code(r#"{"v":1,"type":"dance"}"#), ErrorCode::UnknownType);
+        assert_eq!(code(r#"{"v":1,"type":"join"}"#), ErrorCode::UnknownType);
+        assert_eq!(
+            code(r#"{"v":1,"type":"offer","sdp":5}"#),
+            ErrorCode::UnknownType
+        );
+    }
+
+    #[test]
+    fn server_messages_carry_version_and_type() {
+        let j: serde_json::Value =
+            serde_json::from_str(&ServerMessage::error(ErrorCode::BadSdp, "no").to_json()).unwrap();
+        assert_eq!(j["v"], 1);
+        assert_eq!(j["type"], "error");
+        assert_eq!(j["code"], "bad_sdp");
+        let j: serde_json::Value =
+            serde_json::from_str(&ServerMessage::Recording { state: "recording" }.to_json())
+                .unwrap();
+        assert_eq!(j["state"], "recording");
+    }
+}

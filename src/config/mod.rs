@@ -1,0 +1,337 @@
+//! Settings: one TOML file, overridable by environment variables and by flags.
+//!
+//! [`raw`] merges the three sources into one TOML table; this module validates that table into
+//! [`Settings`]. Every key has a default that works out of the box, so no file is needed.
+
+pub mod raw;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Errors while loading configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The named config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML.
+    #[error("config file {path} is not valid TOML: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        message: String,
+    },
+    /// An override was not `key=value`, or named a key inside a scalar.
+    #[error("bad override {0:?}: expected KEY=VALUE with a dotted key such as video.fps=25")]
+    BadOverride(String),
+    /// The merged settings do not validate.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Validated settings for the whole server.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address the HTTP and WebSocket server listens on.
+    pub listen: SocketAddr,
+    /// Folder for the database, keys and recordings.
+    pub data_dir: PathBuf,
+    /// Base URL put in invitation links; defaults to `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Database URL; defaults to a SQLite file in the data folder.
+    pub database_url: Option<String>,
+    /// `tracing` filter, as in `RUST_LOG`.
+    pub log: String,
+    /// The composite video.
+    pub video: VideoSettings,
+    /// Hearing behaviour.
+    pub hearing: HearingSettings,
+    /// WebRTC transport.
+    pub rtc: RtcSettings,
+    /// Rendering.
+    pub render: RenderSettings,
+}
+
+/// Composite video output.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct VideoSettings {
+    /// Output width in pixels (even).
+    pub width: u32,
+    /// Output height in pixels (even).
+    pub height: u32,
+    /// Compositor ticks, and output frames, per second.
+    pub fps: u32,
+    /// H.264 target bitrate.
+    pub bitrate_kbps: u32,
+    /// Seconds between forced keyframes.
+    pub keyframe_interval_s: u32,
+}
+
+/// Hearing behaviour.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HearingSettings {
+    /// A participant whose camera sent nothing for this long is shown as away.
+    pub away_after_ms: u64,
+    /// Name of the scene layout in `assets/layouts/`.
+    pub layout: String,
+    /// How long invitation links stay valid.
+    pub invitation_ttl_hours: u64,
+}
+
+/// WebRTC transport.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RtcSettings {
+    /// Address ICE gathers host candidates on. Loopback by default; set to the host's address
+    /// to serve other machines.
+    pub udp_ip: IpAddr,
+}
+
+/// Rendering.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RenderSettings {
+    /// `auto` (a GPU if present, else CPU), `gpu`, or `cpu` (Mesa lavapipe).
+    pub adapter: String,
+    /// Folder holding `layouts/`; defaults to the `assets/` folder shipped with the code.
+    pub assets_dir: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            public_url: None,
+            database_url: None,
+            log: "info,webrtc=warn,rtc=warn,rtc_ice=warn".into(),
+            video: VideoSettings::default(),
+            hearing: HearingSettings::default(),
+            rtc: RtcSettings::default(),
+            render: RenderSettings::default(),
+        }
+    }
+}
+
+impl Default for VideoSettings {
+    fn default() -> Self {
+        Self {
+            width: 1280,
+            height: 720,
+            fps: 25,
+            bitrate_kbps: 2500,
+            keyframe_interval_s: 2,
+        }
+    }
+}
+
+impl Default for HearingSettings {
+    fn default() -> Self {
+        Self {
+            away_after_ms: 3000,
+            layout: "courtroom".into(),
+            invitation_ttl_hours: 24 * 7,
+        }
+    }
+}
+
+impl Default for RtcSettings {
+    fn default() -> Self {
+        Self {
+            udp_ip: IpAddr::from([127, 0, 0, 1]),
+        }
+    }
+}
+
+impl Default for RenderSettings {
+    fn default() -> Self {
+        Self {
+            adapter: "auto".into(),
+            assets_dir: None,
+        }
+    }
+}
+
+/// Where settings come from, besides the defaults.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    /// A TOML file given with `--config`.
+    pub file: Option<PathBuf>,
+    /// `--set key=value` flags, and the dedicated flags turned into the same form.
+    pub sets: Vec<String>,
+}
+
+impl Settings {
+    /// Loads defaults, then the file, then `COURTROOM_*` variables, then flags.
+    pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
+        Self::load_with_env(sources, std::env::vars())
+    }
+
+    /// As [`Settings::load`], with the environment given explicitly (for tests).
+    pub fn load_with_env(
+        sources: &Sources,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match &sources.file {
+            Some(path) => raw::load_file(path)?,
+            None => toml::Table::new(),
+        };
+        raw::apply_env(&mut table, vars)?;
+        raw::apply_sets(&mut table, &sources.sets)?;
+        let settings: Settings = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_owned()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let v = &self.video;
+        if v.width < 160 || v.height < 120 || v.width % 2 != 0 || v.height % 2 != 0 {
+            return Err(ConfigError::Invalid(format!(
+                "video size {}x{} must be even and at least 160x120",
+                v.width, v.height
+            )));
+        }
+        if !(1..=60).contains(&v.fps) {
+            return Err(ConfigError::Invalid(format!(
+                "video.fps {} must be 1..=60",
+                v.fps
+            )));
+        }
+        if !["auto", "gpu", "cpu"].contains(&self.render.adapter.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "render.adapter {:?} must be auto, gpu or cpu",
+                self.render.adapter
+            )));
+        }
+        Ok(())
+    }
+
+    /// The base URL for invitation links.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// The database URL, defaulting to `sqlite://DATA/courtroom.db`.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("courtroom.db").display()
+            )
+        })
+    }
+
+    /// Where recordings go.
+    pub fn recordings_dir(&self) -> PathBuf {
+        self.data_dir.join("recordings")
+    }
+
+    /// The assets folder: configured, or the one shipped beside the code.
+    pub fn assets_dir(&self) -> PathBuf {
+        self.render
+            .assets_dir
+            .clone()
+            .unwrap_or_else(default_assets_dir)
+    }
+}
+
+/// `assets/` next to the crate when run from the source tree, else beside the executable.
+pub fn default_assets_dir() -> PathBuf {
+    let beside_source = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    if beside_source.is_dir() {
+        return beside_source;
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|p| p.join("assets")))
+        .unwrap_or_else(|| PathBuf::from("assets"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_work_without_any_source() {
+        let s = Settings::load_with_env(&Sources::default(), Vec::new()).unwrap();
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.public_url(), "http://127.0.0.1:8080");
+        assert!(s.database_url().starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn file_then_env_then_flags_in_that_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1\"\n[video]\nfps = 20\nwidth = 640\n",
+        )
+        .unwrap();
+        let sources = Sources {
+            file: Some(file),
+            sets: vec!["video.fps=30".into()],
+        };
+        let env = vec![
+            ("COURTROOM_VIDEO__FPS".to_owned(), "24".to_owned()),
+            ("COURTROOM_VIDEO__HEIGHT".to_owned(), "360".to_owned()),
+        ];
+        let s = Settings::load_with_env(&sources, env).unwrap();
+        assert_eq!(s.listen.port(), 1);
+        assert_eq!(s.video.width, 640, "from the file");
+        assert_eq!(s.video.height, 360, "from the environment");
+        assert_eq!(s.video.fps, 30, "the flag wins over env and file");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_clear_errors() {
+        let err = Settings::load_with_env(
+            &Sources {
+                file: None,
+                sets: vec!["video.fsp=30".into()],
+            },
+            Vec::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("fsp"), "{err}");
+        let err = Settings::load_with_env(
+            &Sources {
+                file: None,
+                sets: vec!["video.width=641".into()],
+            },
+            Vec::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("even"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "listen = ").unwrap();
+        let err = Settings::load_with_env(
+            &Sources {
+                file: Some(file),
+                sets: vec![],
+            },
+            Vec::new(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::Parse { .. }));
+    }
+}

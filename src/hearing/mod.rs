@@ -1,0 +1,437 @@
+//! One live hearing: its seated participants, the per-seat media they feed, the compositor
+//! tick ([`ticker`]), the one encoder, and the recording.
+//!
+//! [`core`] holds the pure state machine; this module wraps it with the media it drives.
+//! Network tasks only touch [`FrameSlot`]s, [`AudioInput`]s and channels, so slow rendering
+//! never blocks them.
+
+pub mod core;
+pub mod role;
+pub mod ticker;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{broadcast, mpsc};
+
+pub use self::core::{Admission, HearingCore, JoinError, Joined, ParticipantId, RosterEntry};
+pub use self::role::Role;
+use crate::config::Settings;
+use crate::media::audio_mix::AudioInput;
+use crate::media::encoder::{EncodedFrame, Encoder, EncoderConfig};
+use crate::media::frame::FrameSlot;
+use crate::media::MediaError;
+use crate::record::manifest::{sha256_file, FileEntry};
+use crate::record::{Manifest, RecordError, Recorder, SeatedParticipant};
+use crate::render::{Compositor, Gpu, KeyParams, Layout, RenderError, ScreenBox};
+use crate::store::HearingRecord;
+
+/// Errors from running a hearing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HearingError {
+    /// The renderer could not start.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// A media pipeline could not start.
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// Recording failed.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// Seat refused.
+    #[error(transparent)]
+    Join(#[from] JoinError),
+}
+
+/// What a hearing tells the sessions attached to it.
+#[derive(Debug, Clone)]
+pub enum HearingEvent {
+    /// Who is seated changed, or someone went away or came back.
+    Roster(Vec<RosterEntry>),
+    /// Recording started (`true`) or stopped.
+    Recording(bool),
+    /// This participant's connection was replaced by a newer join with the same invitation.
+    Replaced(ParticipantId),
+}
+
+/// One participant's microphone packet, forwarded unchanged to the others.
+#[derive(Debug, Clone)]
+pub struct ForwardedAudio {
+    /// The speaker's seat index: the listener plays it on that audio slot.
+    pub seat: usize,
+    /// The RTP packet as received.
+    pub packet: rtc::rtp::Packet,
+}
+
+/// The media a seat feeds into the compositor and the mix.
+#[derive(Debug, Default)]
+pub struct SeatMedia {
+    /// Newest decoded camera frame.
+    pub frames: Arc<FrameSlot>,
+    /// Decoded microphone.
+    pub audio: Arc<AudioInput>,
+    /// Key parameters.
+    pub key: Mutex<KeyParams>,
+}
+
+struct ActiveRecording {
+    recorder: Arc<Recorder>,
+    id: String,
+    started_at: String,
+    participants: Vec<SeatedParticipant>,
+}
+
+/// Counters of the compositor tick, for the monitor and benchmarks.
+#[derive(Debug, Default)]
+pub struct TickStats {
+    /// Ticks rendered.
+    pub ticks: AtomicU64,
+    /// Ticks that finished after their deadline.
+    pub late: AtomicU64,
+}
+
+/// A live hearing.
+pub struct Hearing {
+    /// What the store knows of it.
+    pub record: HearingRecord,
+    settings: Arc<Settings>,
+    layout: Layout,
+    core: Mutex<HearingCore>,
+    seats: Vec<SeatMedia>,
+    encoder: Arc<Encoder>,
+    encoded: broadcast::Sender<Arc<EncodedFrame>>,
+    events: broadcast::Sender<HearingEvent>,
+    listeners: Mutex<HashMap<ParticipantId, mpsc::Sender<ForwardedAudio>>>,
+    client_stats: Mutex<HashMap<ParticipantId, serde_json::Value>>,
+    recording: Arc<Mutex<Option<ActiveRecording>>>,
+    stop: AtomicBool,
+    ticker: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Tick counters.
+    pub tick_stats: TickStats,
+}
+
+impl Hearing {
+    /// Starts a hearing: loads its layout, opens the compositor and encoder, starts ticking.
+    pub fn start(
+        record: HearingRecord,
+        settings: Arc<Settings>,
+        gpu: Arc<Gpu>,
+    ) -> Result<Arc<Self>, HearingError> {
+        let layout = Layout::load(&settings.assets_dir(), &record.layout)?;
+        let v = &settings.video;
+        let compositor = Compositor::new(gpu, layout.clone(), v.width, v.height)?;
+        let (encoded, _) = broadcast::channel(64);
+        let recording: Arc<Mutex<Option<ActiveRecording>>> = Arc::default();
+        let fanout = encoded.clone();
+        let rec = recording.clone();
+        let encoder = Encoder::new(
+            EncoderConfig {
+                width: v.width,
+                height: v.height,
+                fps: v.fps,
+                bitrate_kbps: v.bitrate_kbps,
+                keyframe_interval: v.fps * v.keyframe_interval_s,
+            },
+            move |frame| {
+                if let Some(active) = rec.lock().expect("recording lock").as_ref() {
+                    active.recorder.push_video(&frame);
+                }
+                // Nobody listening is fine: the hearing may be empty.
+                let _ = fanout.send(Arc::new(frame));
+            },
+        )?;
+        let seats = layout.seats.iter().map(|_| SeatMedia::default()).collect();
+        let hearing = Arc::new(Self {
+            record,
+            settings,
+            layout,
+            core: Mutex::default(),
+            seats,
+            encoder: Arc::new(encoder),
+            encoded,
+            events: broadcast::channel(64).0,
+            listeners: Mutex::default(),
+            client_stats: Mutex::default(),
+            recording,
+            stop: AtomicBool::new(false),
+            ticker: Mutex::new(None),
+            tick_stats: TickStats::default(),
+        });
+        let runner = hearing.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("tick-{}", hearing.record.id))
+            .spawn(move || ticker::run(runner, compositor))
+            .expect("spawn compositor thread");
+        *hearing.ticker.lock().expect("ticker lock") = Some(handle);
+        tracing::info!(hearing = %hearing.record.id, "hearing started");
+        Ok(hearing)
+    }
+
+    /// The scene layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Number of audio slots a participant's page opens: one per seat.
+    pub fn audio_slots(&self) -> usize {
+        self.seats.len()
+    }
+
+    /// A seat's media.
+    pub fn seat(&self, index: usize) -> &SeatMedia {
+        &self.seats[index]
+    }
+
+    /// Each seat's screen region in the composite.
+    pub fn seat_boxes(&self) -> Vec<ScreenBox> {
+        self.layout
+            .screen_boxes(self.settings.video.width, self.settings.video.height)
+    }
+
+    /// Subscribes to the encoded composite.
+    pub fn subscribe_video(&self) -> broadcast::Receiver<Arc<EncodedFrame>> {
+        self.encoded.subscribe()
+    }
+
+    /// Subscribes to roster and recording events.
+    pub fn subscribe_events(&self) -> broadcast::Receiver<HearingEvent> {
+        self.events.subscribe()
+    }
+
+    /// Asks the encoder for a keyframe (a participant started receiving).
+    pub fn request_keyframe(&self) {
+        self.encoder.force_keyframe();
+    }
+
+    /// Seats a participant; a replaced older connection is told through [`HearingEvent::Replaced`].
+    pub fn join(&self, admission: Admission) -> Result<Joined, HearingError> {
+        let seated = SeatedParticipant {
+            role: admission.role.to_string(),
+            seat: admission.seat_id.clone(),
+            name: admission.name.clone(),
+        };
+        let joined = self
+            .core
+            .lock()
+            .expect("core lock")
+            .join(admission, Instant::now())?;
+        if let Some(old) = joined.replaced {
+            self.detach(old);
+            let _ = self.events.send(HearingEvent::Replaced(old));
+        }
+        if let Some(active) = self.recording.lock().expect("recording lock").as_mut() {
+            if !active.participants.contains(&seated) {
+                active.participants.push(seated);
+            }
+        }
+        self.publish_roster();
+        Ok(joined)
+    }
+
+    /// Removes a participant and empties their seat, unless someone newer holds it.
+    pub fn leave(&self, id: ParticipantId) {
+        let seat = self
+            .core
+            .lock()
+            .expect("core lock")
+            .get(id)
+            .map(|s| s.admission.seat);
+        if self.core.lock().expect("core lock").leave(id) {
+            if let Some(seat) = seat {
+                self.seats[seat].frames.clear();
+                self.seats[seat].audio.clear();
+            }
+            self.publish_roster();
+        }
+        self.detach(id);
+    }
+
+    fn detach(&self, id: ParticipantId) {
+        self.listeners.lock().expect("listeners lock").remove(&id);
+        self.client_stats.lock().expect("stats lock").remove(&id);
+    }
+
+    /// Whether `id` is still the seated connection (not replaced, not left).
+    pub fn is_seated(&self, id: ParticipantId) -> bool {
+        self.core.lock().expect("core lock").get(id).is_some()
+    }
+
+    /// The seated participant's admission.
+    pub fn admission(&self, id: ParticipantId) -> Option<Admission> {
+        self.core
+            .lock()
+            .expect("core lock")
+            .get(id)
+            .map(|s| s.admission.clone())
+    }
+
+    /// Registers where forwarded audio for this participant goes.
+    pub fn add_listener(&self, id: ParticipantId, tx: mpsc::Sender<ForwardedAudio>) {
+        self.listeners
+            .lock()
+            .expect("listeners lock")
+            .insert(id, tx);
+    }
+
+    /// Forwards one microphone packet from `from` (seated at `seat`) to everyone else.
+    /// Never waits: a listener that cannot keep up loses the packet, not the speaker.
+    pub fn forward_audio(&self, from: ParticipantId, seat: usize, packet: rtc::rtp::Packet) {
+        let listeners = self.listeners.lock().expect("listeners lock");
+        for (id, tx) in listeners.iter() {
+            if *id != from {
+                let _ = tx.try_send(ForwardedAudio {
+                    seat,
+                    packet: packet.clone(),
+                });
+            }
+        }
+    }
+
+    /// Stores a participant's latest client statistics (from their page).
+    pub fn set_client_stats(&self, id: ParticipantId, stats: serde_json::Value) {
+        self.client_stats
+            .lock()
+            .expect("stats lock")
+            .insert(id, stats);
+    }
+
+    /// Latest client statistics per participant.
+    pub fn client_stats(&self) -> HashMap<ParticipantId, serde_json::Value> {
+        self.client_stats.lock().expect("stats lock").clone()
+    }
+
+    /// The current roster.
+    pub fn roster(&self) -> Vec<RosterEntry> {
+        let away_after = Duration::from_millis(self.settings.hearing.away_after_ms);
+        let core = self.core.lock().expect("core lock");
+        core.roster(Instant::now(), away_after, |seat| {
+            self.seats[seat].frames.latest().map(|(_, f)| f.arrived)
+        })
+    }
+
+    fn publish_roster(&self) {
+        let _ = self.events.send(HearingEvent::Roster(self.roster()));
+    }
+
+    /// The folder and state of the current recording, if any.
+    pub fn recording_dir(&self) -> Option<PathBuf> {
+        self.recording
+            .lock()
+            .expect("recording lock")
+            .as_ref()
+            .map(|a| a.recorder.dir().to_owned())
+    }
+
+    /// Starts recording into `DATA/recordings/<hearing>/<recording>/`. Returns the recording id.
+    pub fn start_recording(&self) -> Result<String, HearingError> {
+        let mut slot = self.recording.lock().expect("recording lock");
+        if let Some(active) = slot.as_ref() {
+            return Ok(active.id.clone());
+        }
+        let now = chrono::Utc::now();
+        let id = format!(
+            "{}-{}",
+            now.format("%Y%m%dT%H%M%SZ"),
+            &crate::api::auth::random_id()[..6]
+        );
+        let dir = self
+            .settings
+            .recordings_dir()
+            .join(&self.record.id)
+            .join(&id);
+        let v = &self.settings.video;
+        let recorder = Recorder::start(&dir, v.width, v.height, v.fps)?;
+        let participants = self
+            .core
+            .lock()
+            .expect("core lock")
+            .seated()
+            .map(|(_, s)| SeatedParticipant {
+                role: s.admission.role.to_string(),
+                seat: s.admission.seat_id.clone(),
+                name: s.admission.name.clone(),
+            })
+            .collect();
+        *slot = Some(ActiveRecording {
+            recorder: Arc::new(recorder),
+            id: id.clone(),
+            started_at: now.to_rfc3339(),
+            participants,
+        });
+        drop(slot);
+        self.encoder.force_keyframe();
+        let _ = self.events.send(HearingEvent::Recording(true));
+        tracing::info!(hearing = %self.record.id, recording = %id, dir = %dir.display(), "recording started");
+        Ok(id)
+    }
+
+    /// Whether a recording is running.
+    pub fn is_recording(&self) -> bool {
+        self.recording.lock().expect("recording lock").is_some()
+    }
+
+    /// Stops the recording, waits for the file to be finalised, and writes its manifest.
+    /// Blocking: call from a blocking context.
+    pub fn stop_recording(&self) -> Result<Option<Manifest>, HearingError> {
+        let Some(active) = self.recording.lock().expect("recording lock").take() else {
+            return Ok(None);
+        };
+        let _ = self.events.send(HearingEvent::Recording(false));
+        // The encoder callback may still hold a clone for a moment; wait for it to let go.
+        let mut recorder = active.recorder;
+        let recorder = loop {
+            match Arc::try_unwrap(recorder) {
+                Ok(r) => break r,
+                Err(shared) => {
+                    recorder = shared;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        };
+        let dir = recorder.dir().to_owned();
+        let finished = recorder.finish(Duration::from_secs(15))?;
+        let (size, sha256) = sha256_file(&finished.path).map_err(RecordError::Io)?;
+        let manifest = Manifest {
+            version: 1,
+            recording_id: active.id,
+            hearing_id: self.record.id.clone(),
+            case_number: self.record.case_number.clone(),
+            started_at: active.started_at,
+            ended_at: Some(chrono::Utc::now().to_rfc3339()),
+            state: if finished.failure.is_some() {
+                "failed".into()
+            } else {
+                "finalised".into()
+            },
+            failure: finished.failure,
+            files: vec![FileEntry {
+                name: crate::record::recorder::COMPOSITE_FILE.into(),
+                size,
+                sha256,
+                duration_s: finished.duration.as_secs_f64(),
+            }],
+            participants: active.participants,
+        };
+        manifest.write(&dir).map_err(RecordError::Io)?;
+        tracing::info!(hearing = %self.record.id, dir = %dir.display(), duration_s = finished.duration.as_secs_f64(), "recording finalised");
+        Ok(Some(manifest))
+    }
+
+    /// Stops the compositor and finalises any recording. Blocking.
+    pub fn shutdown(&self) -> Result<Option<Manifest>, HearingError> {
+        let manifest = self.stop_recording();
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(handle) = self.ticker.lock().expect("ticker lock").take() {
+            let _ = handle.join();
+        }
+        manifest
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,89 @@
+//! The people in a hearing.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A participant's role. It decides their seat and what they may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Presides, in the middle of the bench.
+    PresidingJudge,
+    /// A people's assessor (lay judge), beside the presiding judge.
+    Assessor,
+    /// Runs the hearing, below the bench.
+    Clerk,
+    /// The party bringing the case.
+    Plaintiff,
+    /// The party answering it.
+    Defendant,
+    /// Gives evidence from the witness stand.
+    Witness,
+}
+
+impl Role {
+    /// Every role, in bench-first order.
+    pub const ALL: [Role; 6] = [
+        Role::PresidingJudge,
+        Role::Assessor,
+        Role::Clerk,
+        Role::Plaintiff,
+        Role::Defendant,
+        Role::Witness,
+    ];
+
+    /// The wire name, e.g. `presiding_judge`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::PresidingJudge => "presiding_judge",
+            Role::Assessor => "assessor",
+            Role::Clerk => "clerk",
+            Role::Plaintiff => "plaintiff",
+            Role::Defendant => "defendant",
+            Role::Witness => "witness",
+        }
+    }
+
+    /// Whether this role may watch the hearing's monitor (who is connected, seat regions).
+    pub fn may_monitor(self) -> bool {
+        matches!(self, Role::Clerk | Role::PresidingJudge)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role name that is not one of [`Role::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role {0:?}")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_is_refused() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+        assert!("judge".parse::<Role>().is_err());
+        assert!(Role::Clerk.may_monitor() && !Role::Plaintiff.may_monitor());
+    }
+}

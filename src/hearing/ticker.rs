@@ -1,0 +1,91 @@
+//! The compositor tick: at a fixed rate, take each seat's newest frame, render the courtroom,
+//! hand the frame to the encoder, and mix one tick of audio for the recording.
+//!
+//! Runs on its own thread so rendering never blocks the network tasks. Media time is
+//! `tick × period`, the same for the video frame and the audio of that tick.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::core::is_away;
+use super::Hearing;
+use crate::media::audio_mix::{mix, samples_for_tick};
+use crate::render::{Compositor, SeatView};
+
+/// Runs until the hearing is shut down.
+pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
+    let fps = hearing.settings.video.fps;
+    let period = Duration::from_nanos(1_000_000_000 / fps as u64);
+    let away_after = Duration::from_millis(hearing.settings.hearing.away_after_ms);
+    let start = Instant::now();
+    let mut tick: u64 = 0;
+    let mut last_away: Vec<bool> = vec![false; hearing.seats.len()];
+    while !hearing.stopping() {
+        let deadline = start + period * tick as u32;
+        let now = Instant::now();
+        if deadline > now {
+            std::thread::sleep(deadline - now);
+        }
+        let now = Instant::now();
+        let views = seat_views(&hearing, now, away_after);
+        let pts = period * tick as u32;
+        match compositor.render_i420(&views) {
+            Ok(frame) => {
+                if let Err(e) = hearing.encoder.push(frame, pts) {
+                    tracing::warn!(hearing = %hearing.record.id, "encoder refused a frame: {e}");
+                }
+            }
+            Err(e) => tracing::error!(hearing = %hearing.record.id, "render failed: {e}"),
+        }
+        // Audio is mixed for every tick, so the recording's audio has no gaps even when
+        // video ticks are skipped below.
+        mix_tick(&hearing, tick, fps, pts);
+        hearing.tick_stats.ticks.fetch_add(1, Ordering::Relaxed);
+        tick += 1;
+        let next = start + period * tick as u32;
+        let done = Instant::now();
+        if done > next {
+            hearing.tick_stats.late.fetch_add(1, Ordering::Relaxed);
+            // Too far behind: skip the video ticks that are already past, keep the audio.
+            let behind = ((done - start).as_nanos() / period.as_nanos()) as u64;
+            while tick < behind {
+                mix_tick(&hearing, tick, fps, period * tick as u32);
+                tick += 1;
+            }
+        }
+        let away: Vec<bool> = views.iter().map(|v| v.away).collect();
+        if away != last_away {
+            last_away = away;
+            hearing.publish_roster();
+        }
+    }
+    tracing::info!(hearing = %hearing.record.id, ticks = tick, "compositor stopped");
+}
+
+fn seat_views(hearing: &Hearing, now: Instant, away_after: Duration) -> Vec<SeatView> {
+    let core = hearing.core.lock().expect("core lock");
+    (0..hearing.seats.len())
+        .map(|i| {
+            let seat = &hearing.seats[i];
+            let Some((_, seated)) = core.at_seat(i) else {
+                return SeatView::default();
+            };
+            let frame = seat.frames.latest();
+            let arrived = frame.as_ref().map(|(_, f)| f.arrived);
+            SeatView {
+                away: is_away(now, seated.joined_at, arrived, away_after),
+                frame,
+                key: *seat.key.lock().expect("key lock"),
+            }
+        })
+        .collect()
+}
+
+fn mix_tick(hearing: &Hearing, tick: u64, fps: u32, pts: Duration) {
+    let n = samples_for_tick(tick, fps);
+    let samples = mix(hearing.seats.iter().map(|s| s.audio.as_ref()), n);
+    if let Some(active) = hearing.recording.lock().expect("recording lock").as_ref() {
+        active.recorder.push_audio(&samples, pts);
+    }
+}

@@ -1,0 +1,224 @@
+//! Inbound decoding: RTP from one participant's camera or microphone, depacketised and decoded
+//! by GStreamer. Video lands in a [`FrameSlot`] as I420; audio in an [`AudioInput`] as 48 kHz
+//! mono samples.
+
+use std::sync::Arc;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use gstreamer_audio as gst_audio;
+use gstreamer_video as gst_video;
+use gstreamer_video::prelude::*;
+
+use super::audio_mix::AudioInput;
+use super::element::{add_chain, make, play};
+use super::frame::{FrameSlot, VideoFrame};
+use super::MediaError;
+
+/// Video codecs accepted from browsers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoCodec {
+    /// VP8.
+    Vp8,
+    /// H.264.
+    H264,
+}
+
+impl VideoCodec {
+    /// Maps a negotiated MIME type (`video/VP8`, `video/H264`).
+    pub fn from_mime(mime: &str) -> Result<Self, MediaError> {
+        match mime.to_ascii_lowercase().as_str() {
+            "video/vp8" => Ok(Self::Vp8),
+            "video/h264" => Ok(Self::H264),
+            other => Err(MediaError::UnsupportedCodec(other.to_owned())),
+        }
+    }
+}
+
+/// Jitter buffer latency: enough to reorder loopback and LAN packets, small enough to keep
+/// glass-to-glass latency low.
+const JITTER_MS: u32 = 50;
+
+/// Feeds RTP into a pipeline. Dropping it stops the pipeline.
+pub struct RtpDecoder {
+    pipeline: gst::Pipeline,
+    appsrc: gst_app::AppSrc,
+}
+
+impl RtpDecoder {
+    /// A camera decoder writing every decoded frame into `slot`.
+    pub fn video(
+        name: &str,
+        codec: VideoCodec,
+        payload_type: u8,
+        slot: Arc<FrameSlot>,
+    ) -> Result<Self, MediaError> {
+        let (encoding, depay, dec) = match codec {
+            VideoCodec::Vp8 => ("VP8", "rtpvp8depay", "vp8dec"),
+            VideoCodec::H264 => ("H264", "rtph264depay", "avdec_h264"),
+        };
+        let caps = gst::Caps::builder("application/x-rtp")
+            .field("media", "video")
+            .field("clock-rate", 90_000i32)
+            .field("encoding-name", encoding)
+            .field("payload", payload_type as i32)
+            .build();
+        let pipeline = gst::Pipeline::with_name(&format!("video-in-{name}"));
+        let appsrc = appsrc(&caps)?;
+        let jitter = make("rtpjitterbuffer", "jitter")?;
+        jitter.set_property("latency", JITTER_MS);
+        let depay = make(depay, "depay")?;
+        let dec = make(dec, "dec")?;
+        let convert = make("videoconvert", "convert")?;
+        let sink = gst_app::AppSink::builder()
+            .caps(
+                &gst_video::VideoCapsBuilder::new()
+                    .format(gst_video::VideoFormat::I420)
+                    .build(),
+            )
+            .max_buffers(1)
+            .drop(true)
+            .sync(false)
+            .build();
+        add_chain(
+            &pipeline,
+            &[
+                appsrc.upcast_ref(),
+                &jitter,
+                &depay,
+                &dec,
+                &convert,
+                sink.upcast_ref(),
+            ],
+        )?;
+        sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    if let Some(frame) = copy_i420(&sample) {
+                        slot.put(frame);
+                    }
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+        play(&pipeline)?;
+        super::bus::watch(&pipeline);
+        Ok(Self { pipeline, appsrc })
+    }
+
+    /// A microphone decoder (Opus) appending 48 kHz mono samples to `input`.
+    pub fn audio(name: &str, payload_type: u8, input: Arc<AudioInput>) -> Result<Self, MediaError> {
+        let caps = gst::Caps::builder("application/x-rtp")
+            .field("media", "audio")
+            .field("clock-rate", 48_000i32)
+            .field("encoding-name", "OPUS")
+            .field("payload", payload_type as i32)
+            .build();
+        let pipeline = gst::Pipeline::with_name(&format!("audio-in-{name}"));
+        let appsrc = appsrc(&caps)?;
+        let jitter = make("rtpjitterbuffer", "jitter")?;
+        jitter.set_property("latency", JITTER_MS);
+        let depay = make("rtpopusdepay", "depay")?;
+        let dec = make("opusdec", "dec")?;
+        let convert = make("audioconvert", "convert")?;
+        let resample = make("audioresample", "resample")?;
+        let sink = gst_app::AppSink::builder()
+            .caps(
+                &gst_audio::AudioCapsBuilder::new_interleaved()
+                    .format(gst_audio::AudioFormat::S16le)
+                    .rate(super::audio_mix::SAMPLE_RATE as i32)
+                    .channels(1)
+                    .build(),
+            )
+            .sync(false)
+            .build();
+        add_chain(
+            &pipeline,
+            &[
+                appsrc.upcast_ref(),
+                &jitter,
+                &depay,
+                &dec,
+                &convert,
+                &resample,
+                sink.upcast_ref(),
+            ],
+        )?;
+        sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    if let Some(buffer) = sample.buffer() {
+                        if let Ok(map) = buffer.map_readable() {
+                            let samples: Vec<i16> = map
+                                .as_slice()
+                                .chunks_exact(2)
+                                .map(|b| i16::from_le_bytes([b[0], b[1]]))
+                                .collect();
+                            input.push(&samples);
+                        }
+                    }
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+        play(&pipeline)?;
+        super::bus::watch(&pipeline);
+        Ok(Self { pipeline, appsrc })
+    }
+
+    /// Pushes one marshalled RTP packet. Never blocks: a full queue drops the packet.
+    pub fn push_rtp(&self, packet: Vec<u8>) {
+        let buffer = gst::Buffer::from_mut_slice(packet);
+        if let Err(err) = self.appsrc.push_buffer(buffer) {
+            tracing::debug!(pipeline = %self.pipeline.name(), ?err, "rtp push refused");
+        }
+    }
+}
+
+impl Drop for RtpDecoder {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+fn appsrc(caps: &gst::Caps) -> Result<gst_app::AppSrc, MediaError> {
+    Ok(gst_app::AppSrc::builder()
+        .caps(caps)
+        .format(gst::Format::Time)
+        .is_live(true)
+        .do_timestamp(true)
+        // Bounded, and never blocking the network task that pushes.
+        .max_bytes(2 * 1024 * 1024)
+        .block(false)
+        .build())
+}
+
+/// Copies a decoded I420 sample into a tightly packed [`VideoFrame`].
+fn copy_i420(sample: &gst::Sample) -> Option<VideoFrame> {
+    let caps = sample.caps()?;
+    let info = gst_video::VideoInfo::from_caps(caps).ok()?;
+    let buffer = sample.buffer()?;
+    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info).ok()?;
+    let (w, h) = (info.width(), info.height());
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let plane = |i: u32, pw: u32, ph: u32| -> Option<Vec<u8>> {
+        let stride = frame.plane_stride()[i as usize] as usize;
+        let data = frame.plane_data(i).ok()?;
+        let mut out = Vec::with_capacity((pw * ph) as usize);
+        for row in 0..ph as usize {
+            out.extend_from_slice(data.get(row * stride..row * stride + pw as usize)?);
+        }
+        Some(out)
+    };
+    Some(VideoFrame {
+        width: w,
+        height: h,
+        y: plane(0, w, h)?,
+        u: plane(1, cw, ch)?,
+        v: plane(2, cw, ch)?,
+        arrived: std::time::Instant::now(),
+    })
+}

@@ -1,0 +1,118 @@
+//! Decoded video frames, and the slot that holds each participant's newest one.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// One decoded camera frame, I420 with tightly packed planes.
+#[derive(Debug, Clone)]
+pub struct VideoFrame {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Y plane, `width × height` bytes.
+    pub y: Vec<u8>,
+    /// U plane, `ceil(width/2) × ceil(height/2)` bytes.
+    pub u: Vec<u8>,
+    /// V plane, same size as U.
+    pub v: Vec<u8>,
+    /// When the frame was decoded.
+    pub arrived: Instant,
+}
+
+impl VideoFrame {
+    /// Width and height of the chroma planes.
+    pub fn chroma_size(&self) -> (u32, u32) {
+        (self.width.div_ceil(2), self.height.div_ceil(2))
+    }
+
+    /// A frame of one flat colour, for tests and benches. `rgb` is converted with BT.601.
+    pub fn solid(width: u32, height: u32, rgb: [u8; 3]) -> Self {
+        let (y, u, v) = rgb_to_yuv(rgb);
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        Self {
+            width,
+            height,
+            y: vec![y; (width * height) as usize],
+            u: vec![u; (cw * ch) as usize],
+            v: vec![v; (cw * ch) as usize],
+            arrived: Instant::now(),
+        }
+    }
+}
+
+/// BT.601 limited-range RGB → YUV, as cameras and decoders produce it.
+pub fn rgb_to_yuv([r, g, b]: [u8; 3]) -> (u8, u8, u8) {
+    let (r, g, b) = (r as f32 / 255.0, g as f32 / 255.0, b as f32 / 255.0);
+    let y = 16.0 + 219.0 * (0.299 * r + 0.587 * g + 0.114 * b);
+    let u = 128.0 + 224.0 * (-0.168736 * r - 0.331264 * g + 0.5 * b);
+    let v = 128.0 + 224.0 * (0.5 * r - 0.418688 * g - 0.081312 * b);
+    (y.round() as u8, u.round() as u8, v.round() as u8)
+}
+
+/// Holds a participant's newest frame. The decoder overwrites it; the compositor reads it at
+/// its own pace, so a slow tick never blocks decoding and a stalled camera keeps its last frame.
+#[derive(Debug, Default)]
+pub struct FrameSlot {
+    inner: Mutex<SlotState>,
+}
+
+#[derive(Debug, Default)]
+struct SlotState {
+    /// Rises with every frame and never goes back, even across `clear`, so a reader that
+    /// remembers the last sequence it used never mistakes a new person's frame for an old one.
+    seq: u64,
+    frame: Option<Arc<VideoFrame>>,
+}
+
+impl FrameSlot {
+    /// Replaces the frame.
+    pub fn put(&self, frame: VideoFrame) {
+        let mut inner = self.inner.lock().expect("frame slot poisoned");
+        inner.seq += 1;
+        inner.frame = Some(Arc::new(frame));
+    }
+
+    /// Empties the slot: the seat's person has left.
+    pub fn clear(&self) {
+        self.inner.lock().expect("frame slot poisoned").frame = None;
+    }
+
+    /// The newest frame and its sequence number.
+    pub fn latest(&self) -> Option<(u64, Arc<VideoFrame>)> {
+        let inner = self.inner.lock().expect("frame slot poisoned");
+        inner.frame.clone().map(|f| (inner.seq, f))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_keeps_the_newest_frame_and_counts() {
+        let slot = FrameSlot::default();
+        assert!(slot.latest().is_none());
+        slot.put(VideoFrame::solid(4, 4, [255, 0, 0]));
+        slot.put(VideoFrame::solid(6, 4, [0, 0, 255]));
+        let (seq, f) = slot.latest().unwrap();
+        assert_eq!(seq, 2);
+        assert_eq!(f.width, 6);
+        slot.clear();
+        assert!(slot.latest().is_none());
+        slot.put(VideoFrame::solid(4, 4, [0, 0, 0]));
+        assert_eq!(
+            slot.latest().unwrap().0,
+            3,
+            "sequence keeps rising across a clear"
+        );
+    }
+
+    #[test]
+    fn bt601_matches_reference_values() {
+        assert_eq!(rgb_to_yuv([0, 0, 0]), (16, 128, 128));
+        assert_eq!(rgb_to_yuv([255, 255, 255]), (235, 128, 128));
+        let (_, u, v) = rgb_to_yuv([0, 177, 64]);
+        assert!(u < 128 && v < 128, "green has negative chroma");
+    }
+}

@@ -1,0 +1,749 @@
+//! The per-hearing compositor pass: room, keyed participants, I420 conversion, readback.
+//!
+//! Pipelines and targets are built once when the compositor is created; a tick only uploads the
+//! frames that changed, writes uniforms and records three passes.
+
+use std::sync::Arc;
+
+use glam::{Mat4, Vec3};
+
+use super::geometry::{boxes_mesh, RoomVertex};
+use super::gpu::Gpu;
+use super::gpu_types::{OutputUniform, RoomUniform, SeatUniform};
+use super::layout::{Layout, ScreenBox};
+use super::RenderError;
+use crate::media::frame::VideoFrame;
+
+const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
+/// The room behind everything, a warm dark tone rather than black.
+const CLEAR: wgpu::Color = wgpu::Color {
+    r: 0.12,
+    g: 0.10,
+    b: 0.09,
+    a: 1.0,
+};
+
+/// Keying parameters for one seat.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeyParams {
+    /// The screen colour to remove.
+    pub key_rgb: [u8; 3],
+    /// Chroma distance under which a pixel is fully transparent.
+    pub inner: f32,
+    /// Chroma distance over which a pixel is fully opaque.
+    pub outer: f32,
+    /// Spill suppression strength 0..1.
+    pub spill: f32,
+}
+
+impl Default for KeyParams {
+    fn default() -> Self {
+        Self {
+            key_rgb: [0, 177, 64],
+            inner: 0.10,
+            outer: 0.20,
+            spill: 0.9,
+        }
+    }
+}
+
+impl KeyParams {
+    /// The key colour's chroma `(Cb, Cr)`, full range, centred on 0.
+    pub fn key_cbcr(&self) -> [f32; 2] {
+        let [r, g, b] = self.key_rgb.map(|c| c as f32 / 255.0);
+        [
+            -0.168736 * r - 0.331264 * g + 0.5 * b,
+            0.5 * r - 0.418688 * g - 0.081312 * b,
+        ]
+    }
+}
+
+/// What one seat shows this tick.
+#[derive(Debug, Clone, Default)]
+pub struct SeatView {
+    /// The newest frame and its sequence number; `None` leaves the seat empty.
+    pub frame: Option<(u64, Arc<VideoFrame>)>,
+    /// Show the person as away (dimmed).
+    pub away: bool,
+    /// Keying parameters.
+    pub key: KeyParams,
+}
+
+struct SeatTextures {
+    size: (u32, u32),
+    planes: [wgpu::Texture; 3],
+    bind_group: wgpu::BindGroup,
+}
+
+struct SeatGpu {
+    uniform: wgpu::Buffer,
+    textures: Option<SeatTextures>,
+    uploaded_seq: u64,
+}
+
+/// Draws one hearing's courtroom. Owns its targets; shares the device.
+pub struct Compositor {
+    gpu: Arc<Gpu>,
+    layout: Layout,
+    width: u32,
+    height: u32,
+    view_proj: Mat4,
+    room_pipeline: wgpu::RenderPipeline,
+    room_bind_group: wgpu::BindGroup,
+    room_vertices: wgpu::Buffer,
+    room_vertex_count: u32,
+    seat_pipeline: wgpu::RenderPipeline,
+    seat_layout: wgpu::BindGroupLayout,
+    sampler: wgpu::Sampler,
+    output_pipeline: wgpu::RenderPipeline,
+    output_bind_group: wgpu::BindGroup,
+    color: wgpu::Texture,
+    depth_view: wgpu::TextureView,
+    i420: wgpu::Texture,
+    seats: Vec<SeatGpu>,
+    /// Seat indices sorted far to near, so blended people overlap correctly.
+    draw_order: Vec<usize>,
+}
+
+impl Compositor {
+    /// Builds pipelines and targets for an output of `width × height` (even; height a
+    /// multiple of 4 for the I420 packing).
+    pub fn new(
+        gpu: Arc<Gpu>,
+        layout: Layout,
+        width: u32,
+        height: u32,
+    ) -> Result<Self, RenderError> {
+        if width % 2 != 0 || height % 4 != 0 {
+            return Err(RenderError::Layout(format!(
+                "output {width}x{height}: width must be even and height a multiple of 4"
+            )));
+        }
+        let device = &gpu.device;
+        let view_proj = layout.view_proj(width as f32 / height as f32);
+
+        // Room.
+        let room_shader =
+            device.create_shader_module(wgpu::include_wgsl!("../../shaders/room.wgsl"));
+        let room_bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("room"),
+            entries: &[uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT)],
+        });
+        let light = Vec3::from(layout.light.direction).normalize();
+        let room_uniform = RoomUniform {
+            view_proj: view_proj.to_cols_array_2d(),
+            light_dir: [light.x, light.y, light.z, 0.0],
+            light: [layout.light.ambient, layout.light.strength, 0.0, 0.0],
+        };
+        let room_ubo = buffer_init(
+            device,
+            "room uniform",
+            bytemuck::bytes_of(&room_uniform),
+            wgpu::BufferUsages::UNIFORM,
+        );
+        let room_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("room"),
+            layout: &room_bgl,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: room_ubo.as_entire_binding(),
+            }],
+        });
+        let mesh = boxes_mesh(&layout.boxes);
+        let room_vertices = buffer_init(
+            device,
+            "room mesh",
+            bytemuck::cast_slice(&mesh),
+            wgpu::BufferUsages::VERTEX,
+        );
+        let room_pipeline = pipeline(
+            device,
+            "room",
+            &room_shader,
+            &room_bgl,
+            &[Some(RoomVertex::LAYOUT)],
+            COLOR_FORMAT,
+            None,
+            Some((true, wgpu::CompareFunction::Less)),
+            Some(wgpu::Face::Back),
+        );
+
+        // Seats.
+        let seat_shader =
+            device.create_shader_module(wgpu::include_wgsl!("../../shaders/participant.wgsl"));
+        let tex_entry = |binding| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::FRAGMENT,
+            ty: wgpu::BindingType::Texture {
+                sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                view_dimension: wgpu::TextureViewDimension::D2,
+                multisampled: false,
+            },
+            count: None,
+        };
+        let seat_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("seat"),
+            entries: &[
+                uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT),
+                tex_entry(1),
+                tex_entry(2),
+                tex_entry(3),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 4,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                    count: None,
+                },
+            ],
+        });
+        let seat_pipeline = pipeline(
+            device,
+            "seat",
+            &seat_shader,
+            &seat_layout,
+            &[],
+            COLOR_FORMAT,
+            Some(wgpu::BlendState::ALPHA_BLENDING),
+            Some((false, wgpu::CompareFunction::Less)),
+            None,
+        );
+        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("camera frames"),
+            mag_filter: wgpu::FilterMode::Linear,
+            min_filter: wgpu::FilterMode::Linear,
+            address_mode_u: wgpu::AddressMode::ClampToEdge,
+            address_mode_v: wgpu::AddressMode::ClampToEdge,
+            ..Default::default()
+        });
+        let seats = layout
+            .seats
+            .iter()
+            .map(|_| SeatGpu {
+                uniform: device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("seat uniform"),
+                    size: std::mem::size_of::<SeatUniform>() as u64,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                }),
+                textures: None,
+                uploaded_seq: 0,
+            })
+            .collect();
+        let eye = Vec3::from(layout.camera.eye);
+        let mut draw_order: Vec<usize> = (0..layout.seats.len()).collect();
+        let distance = |i: usize| {
+            let s = &layout.seats[i];
+            Vec3::from(s.position).distance(eye)
+        };
+        draw_order.sort_by(|&a, &b| distance(b).total_cmp(&distance(a)));
+
+        // Targets.
+        let color = device.create_texture(&texture_desc(
+            "composite",
+            width,
+            height,
+            COLOR_FORMAT,
+            wgpu::TextureUsages::RENDER_ATTACHMENT
+                | wgpu::TextureUsages::TEXTURE_BINDING
+                | wgpu::TextureUsages::COPY_SRC,
+        ));
+        let depth = device.create_texture(&texture_desc(
+            "depth",
+            width,
+            height,
+            DEPTH_FORMAT,
+            wgpu::TextureUsages::RENDER_ATTACHMENT,
+        ));
+        let i420 = device.create_texture(&texture_desc(
+            "i420",
+            width,
+            height * 3 / 2,
+            wgpu::TextureFormat::R8Unorm,
+            wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        ));
+
+        // Output conversion.
+        let output_shader =
+            device.create_shader_module(wgpu::include_wgsl!("../../shaders/output_i420.wgsl"));
+        let output_bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("output"),
+            entries: &[
+                uniform_entry(0, wgpu::ShaderStages::FRAGMENT),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 1,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Texture {
+                        sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                        multisampled: false,
+                    },
+                    count: None,
+                },
+            ],
+        });
+        let output_ubo = buffer_init(
+            device,
+            "output uniform",
+            bytemuck::bytes_of(&OutputUniform {
+                size: [width, height, 0, 0],
+            }),
+            wgpu::BufferUsages::UNIFORM,
+        );
+        let color_view = color.create_view(&Default::default());
+        let output_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("output"),
+            layout: &output_bgl,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: output_ubo.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::TextureView(&color_view),
+                },
+            ],
+        });
+        let output_pipeline = pipeline(
+            device,
+            "output i420",
+            &output_shader,
+            &output_bgl,
+            &[],
+            wgpu::TextureFormat::R8Unorm,
+            None,
+            None,
+            None,
+        );
+
+        Ok(Self {
+            depth_view: depth.create_view(&Default::default()),
+            gpu,
+            layout,
+            width,
+            height,
+            view_proj,
+            room_pipeline,
+            room_bind_group,
+            room_vertices,
+            room_vertex_count: mesh.len() as u32,
+            seat_pipeline,
+            seat_layout,
+            sampler,
+            output_pipeline,
+            output_bind_group,
+            color,
+            i420,
+            seats,
+            draw_order,
+        })
+    }
+
+    /// The layout this compositor draws.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Output size.
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// Name of the adapter in use.
+    pub fn adapter_name(&self) -> &str {
+        &self.gpu.adapter_name
+    }
+
+    /// Each seat's region of the output, in layout order.
+    pub fn seat_boxes(&self) -> Vec<ScreenBox> {
+        self.layout.screen_boxes(self.width, self.height)
+    }
+
+    /// Renders one tick and returns the frame as tightly packed I420.
+    pub fn render_i420(&mut self, views: &[SeatView]) -> Result<Vec<u8>, RenderError> {
+        let mut encoder = self.draw(views);
+        self.convert_pass(&mut encoder);
+        let (w, h) = (self.width, self.height * 3 / 2);
+        read_texture(&self.gpu, encoder, &self.i420, w, h, 1)
+    }
+
+    /// Renders one tick and returns the frame as tightly packed RGBA (for stills and tests).
+    pub fn render_rgba(&mut self, views: &[SeatView]) -> Result<Vec<u8>, RenderError> {
+        let encoder = self.draw(views);
+        read_texture(&self.gpu, encoder, &self.color, self.width, self.height, 4)
+    }
+
+    fn draw(&mut self, views: &[SeatView]) -> wgpu::CommandEncoder {
+        for (i, view) in views.iter().enumerate().take(self.seats.len()) {
+            self.prepare_seat(i, view);
+        }
+        let device = &self.gpu.device;
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("tick"),
+        });
+        let color_view = self.color.create_view(&Default::default());
+        {
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("courtroom"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: &color_view,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(CLEAR),
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+                    view: &self.depth_view,
+                    depth_ops: Some(wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(1.0),
+                        store: wgpu::StoreOp::Discard,
+                    }),
+                    stencil_ops: None,
+                }),
+                ..Default::default()
+            });
+            pass.set_pipeline(&self.room_pipeline);
+            pass.set_bind_group(0, &self.room_bind_group, &[]);
+            pass.set_vertex_buffer(0, self.room_vertices.slice(..));
+            pass.draw(0..self.room_vertex_count, 0..1);
+            pass.set_pipeline(&self.seat_pipeline);
+            for &i in &self.draw_order {
+                let shown = views.get(i).is_some_and(|v| v.frame.is_some());
+                if let (true, Some(tex)) = (shown, &self.seats[i].textures) {
+                    pass.set_bind_group(0, &tex.bind_group, &[]);
+                    pass.draw(0..6, 0..1);
+                }
+            }
+        }
+        encoder
+    }
+
+    fn convert_pass(&self, encoder: &mut wgpu::CommandEncoder) {
+        let view = self.i420.create_view(&Default::default());
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("i420"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view: &view,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            ..Default::default()
+        });
+        pass.set_pipeline(&self.output_pipeline);
+        pass.set_bind_group(0, &self.output_bind_group, &[]);
+        pass.draw(0..3, 0..1);
+    }
+
+    /// Uploads a seat's frame if it changed, and writes its uniform.
+    fn prepare_seat(&mut self, index: usize, view: &SeatView) {
+        let Some((seq, frame)) = &view.frame else {
+            return;
+        };
+        let device = &self.gpu.device;
+        let queue = &self.gpu.queue;
+        let seat = &mut self.seats[index];
+        let size = (frame.width, frame.height);
+        if seat.textures.as_ref().is_none_or(|t| t.size != size) {
+            let (cw, ch) = frame.chroma_size();
+            let usage = wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST;
+            let planes = [
+                device.create_texture(&texture_desc(
+                    "y",
+                    size.0,
+                    size.1,
+                    wgpu::TextureFormat::R8Unorm,
+                    usage,
+                )),
+                device.create_texture(&texture_desc(
+                    "u",
+                    cw,
+                    ch,
+                    wgpu::TextureFormat::R8Unorm,
+                    usage,
+                )),
+                device.create_texture(&texture_desc(
+                    "v",
+                    cw,
+                    ch,
+                    wgpu::TextureFormat::R8Unorm,
+                    usage,
+                )),
+            ];
+            let views: Vec<wgpu::TextureView> = planes
+                .iter()
+                .map(|t| t.create_view(&Default::default()))
+                .collect();
+            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("seat"),
+                layout: &self.seat_layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: seat.uniform.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: wgpu::BindingResource::TextureView(&views[0]),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: wgpu::BindingResource::TextureView(&views[1]),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: wgpu::BindingResource::TextureView(&views[2]),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 4,
+                        resource: wgpu::BindingResource::Sampler(&self.sampler),
+                    },
+                ],
+            });
+            seat.textures = Some(SeatTextures {
+                size,
+                planes,
+                bind_group,
+            });
+            seat.uploaded_seq = 0;
+        }
+        let tex = seat.textures.as_ref().expect("just created");
+        if seat.uploaded_seq != *seq {
+            let (cw, ch) = frame.chroma_size();
+            write_plane(queue, &tex.planes[0], &frame.y, frame.width, frame.height);
+            write_plane(queue, &tex.planes[1], &frame.u, cw, ch);
+            write_plane(queue, &tex.planes[2], &frame.v, cw, ch);
+            seat.uploaded_seq = *seq;
+        }
+        let spec = &self.layout.seats[index];
+        let corners = spec.corners().map(|c| [c.x, c.y, c.z, 1.0]);
+        let [cb, cr] = view.key.key_cbcr();
+        let uniform = SeatUniform {
+            view_proj: self.view_proj.to_cols_array_2d(),
+            corners,
+            uv_crop: fit_crop(
+                frame.width as f32 / frame.height as f32,
+                spec.width / spec.height,
+            ),
+            key: [cb, cr, view.key.inner, view.key.outer],
+            look: [view.key.spill, if view.away { 1.0 } else { 0.0 }, 1.0, 0.0],
+        };
+        queue.write_buffer(&seat.uniform, 0, bytemuck::bytes_of(&uniform));
+    }
+}
+
+/// UV crop (offset, scale) that fills a billboard of aspect `seat` from a frame of aspect
+/// `frame` without stretching: the frame's excess width or height is cut off evenly.
+pub fn fit_crop(frame: f32, seat: f32) -> [f32; 4] {
+    if frame > seat {
+        let s = seat / frame;
+        [(1.0 - s) / 2.0, 0.0, s, 1.0]
+    } else {
+        let s = frame / seat;
+        [0.0, (1.0 - s) / 2.0, 1.0, s]
+    }
+}
+
+fn write_plane(queue: &wgpu::Queue, texture: &wgpu::Texture, data: &[u8], width: u32, height: u32) {
+    queue.write_texture(
+        texture.as_image_copy(),
+        data,
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(width),
+            rows_per_image: Some(height),
+        },
+        wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+    );
+}
+
+/// Copies a texture to the CPU, strips row padding, and returns tightly packed bytes.
+fn read_texture(
+    gpu: &Gpu,
+    mut encoder: wgpu::CommandEncoder,
+    texture: &wgpu::Texture,
+    width: u32,
+    height: u32,
+    bytes_per_pixel: u32,
+) -> Result<Vec<u8>, RenderError> {
+    let row = width * bytes_per_pixel;
+    let padded =
+        row.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+    let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: (padded * height) as u64,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    encoder.copy_texture_to_buffer(
+        texture.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded),
+                rows_per_image: Some(height),
+            },
+        },
+        wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+    );
+    gpu.queue.submit(Some(encoder.finish()));
+    let slice = buffer.slice(..);
+    let (tx, rx) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    gpu.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| RenderError::Readback(e.to_string()))?;
+    rx.recv()
+        .map_err(|e| RenderError::Readback(e.to_string()))?
+        .map_err(|e| RenderError::Readback(e.to_string()))?;
+    let mapped = slice
+        .get_mapped_range()
+        .map_err(|e| RenderError::Readback(e.to_string()))?;
+    let mut out = Vec::with_capacity((row * height) as usize);
+    for r in 0..height {
+        let start = (r * padded) as usize;
+        out.extend_from_slice(&mapped[start..start + row as usize]);
+    }
+    drop(mapped);
+    buffer.unmap();
+    Ok(out)
+}
+
+fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn buffer_init(
+    device: &wgpu::Device,
+    label: &str,
+    contents: &[u8],
+    usage: wgpu::BufferUsages,
+) -> wgpu::Buffer {
+    use wgpu::util::DeviceExt;
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents,
+        usage,
+    })
+}
+
+fn texture_desc(
+    label: &'static str,
+    width: u32,
+    height: u32,
+    format: wgpu::TextureFormat,
+    usage: wgpu::TextureUsages,
+) -> wgpu::TextureDescriptor<'static> {
+    wgpu::TextureDescriptor {
+        label: Some(label),
+        size: wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage,
+        view_formats: &[],
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pipeline(
+    device: &wgpu::Device,
+    label: &str,
+    shader: &wgpu::ShaderModule,
+    bind_group_layout: &wgpu::BindGroupLayout,
+    buffers: &[Option<wgpu::VertexBufferLayout>],
+    format: wgpu::TextureFormat,
+    blend: Option<wgpu::BlendState>,
+    depth: Option<(bool, wgpu::CompareFunction)>,
+    cull_mode: Option<wgpu::Face>,
+) -> wgpu::RenderPipeline {
+    let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(label),
+        bind_group_layouts: &[Some(bind_group_layout)],
+        ..Default::default()
+    });
+    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+        label: Some(label),
+        layout: Some(&layout),
+        vertex: wgpu::VertexState {
+            module: shader,
+            entry_point: Some("vs_main"),
+            buffers,
+            compilation_options: Default::default(),
+        },
+        fragment: Some(wgpu::FragmentState {
+            module: shader,
+            entry_point: Some("fs_main"),
+            targets: &[Some(wgpu::ColorTargetState {
+                format,
+                blend,
+                write_mask: wgpu::ColorWrites::ALL,
+            })],
+            compilation_options: Default::default(),
+        }),
+        primitive: wgpu::PrimitiveState {
+            cull_mode,
+            ..Default::default()
+        },
+        depth_stencil: depth.map(|(write, compare)| wgpu::DepthStencilState {
+            format: DEPTH_FORMAT,
+            depth_write_enabled: Some(write),
+            depth_compare: Some(compare),
+            stencil: Default::default(),
+            bias: Default::default(),
+        }),
+        multisample: Default::default(),
+        multiview_mask: None,
+        cache: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_crop_cuts_the_excess_evenly() {
+        let c = fit_crop(16.0 / 9.0, 4.0 / 3.0);
+        assert!((c[2] - 0.75).abs() < 1e-5 && (c[0] - 0.125).abs() < 1e-5 && c[3] == 1.0);
+        let c = fit_crop(4.0 / 3.0, 16.0 / 9.0);
+        assert!((c[3] - 0.75).abs() < 1e-5 && c[2] == 1.0);
+    }
+
+    #[test]
+    fn key_chroma_of_screen_green_is_negative() {
+        let [cb, cr] = KeyParams::default().key_cbcr();
+        assert!(cb < -0.05 && cr < -0.2, "{cb} {cr}");
+    }
+}

@@ -1,0 +1,56 @@
+//! CPU-side mirrors of the WGSL uniform structs, in one place.
+//!
+//! Each struct matches its shader's declaration field for field, with WGSL's alignment
+//! (16 bytes for `vec4` and `mat4x4`). The size tests below catch drift.
+
+use bytemuck::{Pod, Zeroable};
+
+/// Mirror of `RoomUniform` in `shaders/room.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct RoomUniform {
+    /// World → clip transform of the virtual camera (column-major).
+    pub view_proj: [[f32; 4]; 4],
+    /// Direction towards the key light, normalised; `w` unused.
+    pub light_dir: [f32; 4],
+    /// `x` ambient level, `y` key light strength; `zw` unused.
+    pub light: [f32; 4],
+}
+
+/// Mirror of `SeatUniform` in `shaders/participant.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct SeatUniform {
+    /// World → clip transform of the virtual camera (column-major).
+    pub view_proj: [[f32; 4]; 4],
+    /// Billboard corners: bottom-left, bottom-right, top-left, top-right (`w` unused).
+    pub corners: [[f32; 4]; 4],
+    /// Source crop in UV: offset `xy`, scale `zw`.
+    pub uv_crop: [f32; 4],
+    /// Key chroma `(Cb, Cr)`, inner and outer chroma distance.
+    pub key: [f32; 4],
+    /// `x` spill suppression, `y` away flag, `z` brightness gain; `w` unused.
+    pub look: [f32; 4],
+}
+
+/// Mirror of `OutputUniform` in `shaders/output_i420.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct OutputUniform {
+    /// `x` width, `y` height; `zw` unused.
+    pub size: [u32; 4],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_match_the_wgsl_layouts() {
+        // mat4x4 (64) + 2 × vec4 (32)
+        assert_eq!(std::mem::size_of::<RoomUniform>(), 96);
+        // mat4x4 (64) + 4 × vec4 (64) + 3 × vec4 (48)
+        assert_eq!(std::mem::size_of::<SeatUniform>(), 176);
+        assert_eq!(std::mem::size_of::<OutputUniform>(), 16);
+    }
+}

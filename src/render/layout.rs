@@ -1,0 +1,328 @@
+//! Scene layouts: the room's boxes, the camera, and one named seat per role, loaded from
+//! `assets/layouts/NAME.json`. Layouts are data: a new room needs no code.
+
+use std::path::Path;
+
+use glam::{Mat4, Vec3, Vec4};
+use serde::{Deserialize, Serialize};
+
+use super::RenderError;
+
+/// A whole layout as written in its JSON file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layout {
+    /// Layout name (the file's stem).
+    pub name: String,
+    /// The virtual camera.
+    pub camera: CameraSpec,
+    /// Light.
+    pub light: LightSpec,
+    /// Axis-aligned boxes: floor, walls, bench, tables.
+    pub boxes: Vec<BoxSpec>,
+    /// Seats, one per place a person can sit.
+    pub seats: Vec<SeatSpec>,
+}
+
+/// The virtual camera.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraSpec {
+    /// Eye position, metres.
+    pub eye: [f32; 3],
+    /// Point looked at.
+    pub target: [f32; 3],
+    /// Vertical field of view, degrees.
+    pub fov_y_deg: f32,
+}
+
+/// The key light and ambient level.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LightSpec {
+    /// Direction towards the light.
+    pub direction: [f32; 3],
+    /// Ambient level 0..1.
+    pub ambient: f32,
+    /// Key light strength 0..1.
+    pub strength: f32,
+}
+
+/// One axis-aligned box of furniture or architecture.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoxSpec {
+    /// What it is, for people reading the file.
+    pub name: String,
+    /// Minimum corner.
+    pub min: [f32; 3],
+    /// Maximum corner.
+    pub max: [f32; 3],
+    /// Linear-ish RGB colour 0..1.
+    pub color: [f32; 3],
+}
+
+/// One seat: where a keyed person stands in the room.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeatSpec {
+    /// Seat id, e.g. `presiding_judge`, `assessor_left`.
+    pub id: String,
+    /// The role that normally takes this seat.
+    pub role: String,
+    /// Bottom centre of the person's billboard, metres.
+    pub position: [f32; 3],
+    /// Rotation about the vertical axis, degrees; 0 faces +z (towards the back of the room).
+    pub yaw_deg: f32,
+    /// Billboard width, metres.
+    pub width: f32,
+    /// Billboard height, metres.
+    pub height: f32,
+}
+
+/// A seat's region on the output frame, in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ScreenBox {
+    /// Left edge.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Width.
+    pub w: u32,
+    /// Height.
+    pub h: u32,
+}
+
+impl Layout {
+    /// Loads `DIR/layouts/NAME.json`.
+    pub fn load(assets_dir: &Path, name: &str) -> Result<Self, RenderError> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(RenderError::Layout(format!("bad layout name {name:?}")));
+        }
+        let path = assets_dir.join("layouts").join(format!("{name}.json"));
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| RenderError::Layout(format!("{}: {e}", path.display())))?;
+        Self::parse(&text)
+    }
+
+    /// Parses and validates layout JSON.
+    pub fn parse(text: &str) -> Result<Self, RenderError> {
+        let layout: Layout =
+            serde_json::from_str(text).map_err(|e| RenderError::Layout(e.to_string()))?;
+        let mut ids: Vec<&str> = layout.seats.iter().map(|s| s.id.as_str()).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err(RenderError::Layout("seat ids must be unique".into()));
+        }
+        if layout.seats.is_empty() {
+            return Err(RenderError::Layout(
+                "a layout needs at least one seat".into(),
+            ));
+        }
+        if let Some(s) = layout
+            .seats
+            .iter()
+            .find(|s| s.width <= 0.0 || s.height <= 0.0)
+        {
+            return Err(RenderError::Layout(format!("seat {} has no size", s.id)));
+        }
+        Ok(layout)
+    }
+
+    /// Index of a seat by id.
+    pub fn seat_index(&self, id: &str) -> Option<usize> {
+        self.seats.iter().position(|s| s.id == id)
+    }
+
+    /// Seat ids that normally hold `role`, in file order.
+    pub fn seats_for_role<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a SeatSpec> + 'a {
+        self.seats.iter().filter(move |s| s.role == role)
+    }
+
+    /// World → clip transform for an output of the given aspect ratio.
+    pub fn view_proj(&self, aspect: f32) -> Mat4 {
+        let c = &self.camera;
+        let view = Mat4::look_at_rh(Vec3::from(c.eye), Vec3::from(c.target), Vec3::Y);
+        let proj = Mat4::perspective_rh(c.fov_y_deg.to_radians(), aspect, 0.1, 100.0);
+        proj * view
+    }
+
+    /// Each seat's screen region at the given output size, clipped to the frame.
+    pub fn screen_boxes(&self, width: u32, height: u32) -> Vec<ScreenBox> {
+        self.project(width, height, |seat| seat.corners())
+    }
+
+    /// Where each seated head appears on screen, for a person framed as a webcam frames them
+    /// (head in the upper middle of the picture).
+    pub fn head_boxes(&self, width: u32, height: u32) -> Vec<ScreenBox> {
+        self.project(width, height, |seat| seat.head_corners())
+    }
+
+    fn project(
+        &self,
+        width: u32,
+        height: u32,
+        corners: impl Fn(&SeatSpec) -> [Vec3; 4],
+    ) -> Vec<ScreenBox> {
+        let vp = self.view_proj(width as f32 / height as f32);
+        self.seats
+            .iter()
+            .map(|seat| {
+                let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+                for corner in corners(seat) {
+                    let clip = vp * Vec4::from((corner, 1.0));
+                    let ndc = clip.truncate() / clip.w.max(1e-6);
+                    let px = (ndc.x * 0.5 + 0.5) * width as f32;
+                    let py = (0.5 - ndc.y * 0.5) * height as f32;
+                    x0 = x0.min(px);
+                    y0 = y0.min(py);
+                    x1 = x1.max(px);
+                    y1 = y1.max(py);
+                }
+                let clamp_x = |v: f32| v.clamp(0.0, width as f32) as u32;
+                let clamp_y = |v: f32| v.clamp(0.0, height as f32) as u32;
+                let (x, y) = (clamp_x(x0), clamp_y(y0));
+                ScreenBox {
+                    x,
+                    y,
+                    w: clamp_x(x1) - x,
+                    h: clamp_y(y1) - y,
+                }
+            })
+            .collect()
+    }
+}
+
+impl SeatSpec {
+    /// World-space corners: bottom-left, bottom-right, top-left, top-right.
+    pub fn corners(&self) -> [Vec3; 4] {
+        let yaw = self.yaw_deg.to_radians();
+        // The billboard faces (sin yaw, 0, cos yaw); `right` × up = facing.
+        let right = Vec3::new(yaw.cos(), 0.0, -yaw.sin());
+        let base = Vec3::from(self.position);
+        let half = right * (self.width / 2.0);
+        let up = Vec3::Y * self.height;
+        [base - half, base + half, base - half + up, base + half + up]
+    }
+}
+
+impl SeatSpec {
+    /// Corners of the head region: the middle third of the width, 52%–88% of the height.
+    pub fn head_corners(&self) -> [Vec3; 4] {
+        let [bl, br, tl, _] = self.corners();
+        let right = br - bl;
+        let up = tl - bl;
+        let at = |u: f32, v: f32| bl + right * u + up * v;
+        [
+            at(0.33, 0.52),
+            at(0.67, 0.52),
+            at(0.33, 0.88),
+            at(0.67, 0.88),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Layout {
+        Layout::load(&crate::config::default_assets_dir(), "courtroom").unwrap()
+    }
+
+    #[test]
+    fn shipped_courtroom_has_a_seat_for_every_role() {
+        let l = shipped();
+        for role in [
+            "presiding_judge",
+            "assessor",
+            "clerk",
+            "plaintiff",
+            "defendant",
+            "witness",
+        ] {
+            assert!(
+                l.seats_for_role(role).next().is_some(),
+                "no seat for {role}"
+            );
+        }
+        assert_eq!(l.seats_for_role("assessor").count(), 2);
+    }
+
+    #[test]
+    fn presiding_judge_sits_in_the_middle_of_the_bench_between_the_assessors() {
+        let l = shipped();
+        let boxes = l.screen_boxes(1280, 720);
+        let centre = |id: &str| {
+            let b = boxes[l.seat_index(id).unwrap()];
+            (b.x + b.w / 2) as i32
+        };
+        let judge = centre("presiding_judge");
+        assert!((judge - 640).abs() < 40, "judge centred, got {judge}");
+        assert!(centre("assessor_left") < judge && judge < centre("assessor_right"));
+        // Plaintiff and defendant face each other from opposite sides.
+        assert!(centre("plaintiff") < 640 && centre("defendant") > 640);
+    }
+
+    #[test]
+    fn every_head_is_on_screen_and_no_two_heads_overlap() {
+        let l = shipped();
+        let heads = l.head_boxes(1280, 720);
+        for (seat, b) in l.seats.iter().zip(&heads) {
+            assert!(
+                b.x > 0 && b.y > 0 && b.x + b.w < 1280 && b.y + b.h < 720,
+                "head of {} leaves the frame: {b:?}",
+                seat.id
+            );
+            assert!(b.w > 20 && b.h > 20, "head of {} too small: {b:?}", seat.id);
+        }
+        for (i, a) in heads.iter().enumerate() {
+            for (j, b) in heads.iter().enumerate().skip(i + 1) {
+                let ox = (a.x + a.w).min(b.x + b.w).saturating_sub(a.x.max(b.x));
+                let oy = (a.y + a.h).min(b.y + b.h).saturating_sub(a.y.max(b.y));
+                assert_eq!(
+                    ox * oy,
+                    0,
+                    "heads of {} and {} overlap",
+                    l.seats[i].id,
+                    l.seats[j].id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bad_layouts_are_refused() {
+        let ok = std::fs::read_to_string(
+            crate::config::default_assets_dir().join("layouts/courtroom.json"),
+        )
+        .unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&ok).unwrap();
+        let first = v["seats"][0].clone();
+        v["seats"].as_array_mut().unwrap().push(first);
+        assert!(Layout::parse(&v.to_string()).is_err(), "duplicate seat id");
+        assert!(Layout::parse("{}").is_err());
+        assert!(Layout::load(&crate::config::default_assets_dir(), "../etc").is_err());
+    }
+
+    #[test]
+    fn corners_face_the_yaw_direction() {
+        let seat = SeatSpec {
+            id: "s".into(),
+            role: "r".into(),
+            position: [0.0, 0.0, 0.0],
+            yaw_deg: 90.0,
+            width: 2.0,
+            height: 1.0,
+        };
+        let c = seat.corners();
+        // Facing +x, so the billboard spans z.
+        assert!((c[0].x - c[1].x).abs() < 1e-5);
+        assert!((c[0].z - c[1].z).abs() > 1.9);
+        assert!((c[2].y - 1.0).abs() < 1e-5);
+    }
+}

@@ -1,0 +1,17 @@
+//! WebRTC transport with webrtc-rs: one peer connection per participant ([`peer`]) and the
+//! tasks that move media between it and the hearing ([`session`]).
+
+pub mod peer;
+pub mod session;
+
+/// Errors from WebRTC.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RtcError {
+    /// The browser's offer could not be parsed or applied.
+    #[error("the offer could not be used: {0}")]
+    BadSdp(String),
+    /// The peer connection failed to set up.
+    #[error("WebRTC setup failed: {0}")]
+    Setup(String),
+}

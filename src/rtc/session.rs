@@ -1,0 +1,175 @@
+//! Moves media between one participant's peer connection and their hearing: inbound camera and
+//! microphone into decoders, forwarded voices out on the audio slots, and the encoded
+//! composite out on the video track.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rtc::media::Sample;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use rtc::shared::marshal::Marshal;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinSet;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+
+use super::peer::{AudioSlot, ParticipantPeer, PeerEvent};
+use crate::hearing::{ForwardedAudio, Hearing, ParticipantId};
+use crate::media::decoder::{RtpDecoder, VideoCodec};
+
+/// Runs a participant's media until the connection closes or the task set is dropped.
+/// Returns when the peer connection has failed or closed.
+pub async fn run(hearing: Arc<Hearing>, id: ParticipantId, seat: usize, mut peer: ParticipantPeer) {
+    let mut tasks = JoinSet::new();
+    let (fwd_tx, fwd_rx) = mpsc::channel::<ForwardedAudio>(256);
+    hearing.add_listener(id, fwd_tx);
+    tasks.spawn(send_voices(std::mem::take(&mut peer.audio_slots), fwd_rx));
+    let mut composite_started = false;
+    while let Some(event) = peer.events.recv().await {
+        match event {
+            PeerEvent::Track(track) => {
+                tasks.spawn(receive_track(hearing.clone(), id, seat, track));
+            }
+            PeerEvent::Connected => {
+                if !composite_started {
+                    composite_started = true;
+                    tasks.spawn(send_composite(
+                        hearing.clone(),
+                        peer.composite.clone(),
+                        peer.composite_ssrc,
+                        peer.composite_pt,
+                    ));
+                }
+            }
+            PeerEvent::Closed => break,
+        }
+    }
+    tasks.shutdown().await;
+    let _ = peer.pc.close().await;
+}
+
+/// Decodes one inbound track; forwards microphone packets to the other participants.
+async fn receive_track(
+    hearing: Arc<Hearing>,
+    id: ParticipantId,
+    seat: usize,
+    track: Arc<dyn TrackRemote>,
+) {
+    let kind = track.kind().await;
+    let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
+    let mime = track
+        .codec(ssrc)
+        .await
+        .map(|c| c.mime_type)
+        .unwrap_or_default();
+    let name = format!("{}-{id}", hearing.record.id);
+    tracing::info!(hearing = %hearing.record.id, participant = id, ?kind, %mime, "track arrived");
+    let mut decoder: Option<RtpDecoder> = None;
+    let mut last_pli = Instant::now() - Duration::from_secs(60);
+    let mut decoded_once = false;
+    while let Some(event) = track.poll().await {
+        let TrackRemoteEvent::OnRtpPacket(packet) = event else {
+            continue;
+        };
+        if decoder.is_none() {
+            // Built on the first packet, which tells the negotiated payload type.
+            let pt = packet.header.payload_type;
+            let built = match kind {
+                RtpCodecKind::Video => VideoCodec::from_mime(&mime).and_then(|codec| {
+                    RtpDecoder::video(&name, codec, pt, hearing.seat(seat).frames.clone())
+                }),
+                _ => RtpDecoder::audio(&name, pt, hearing.seat(seat).audio.clone()),
+            };
+            match built {
+                Ok(d) => decoder = Some(d),
+                Err(e) => {
+                    tracing::error!(hearing = %hearing.record.id, participant = id, "cannot decode {mime}: {e}");
+                    return;
+                }
+            }
+        }
+        if kind == RtpCodecKind::Video && !decoded_once {
+            // Ask for a keyframe until the first frame decodes, so the seat fills at once.
+            decoded_once = hearing
+                .seat(seat)
+                .frames
+                .latest()
+                .is_some_and(|(_, f)| f.arrived > last_pli);
+            if !decoded_once && last_pli.elapsed() > Duration::from_millis(500) {
+                last_pli = Instant::now();
+                let pli = PictureLossIndication {
+                    sender_ssrc: 0,
+                    media_ssrc: packet.header.ssrc,
+                };
+                let _ = track.write_rtcp(vec![Box::new(pli)]).await;
+            }
+        }
+        if kind == RtpCodecKind::Audio {
+            hearing.forward_audio(id, seat, packet.clone());
+        }
+        match packet.marshal() {
+            Ok(bytes) => {
+                if let Some(d) = &decoder {
+                    d.push_rtp(bytes.to_vec());
+                }
+            }
+            Err(e) => tracing::debug!("cannot marshal rtp: {e}"),
+        }
+    }
+}
+
+/// Writes the voices of the other seats onto this participant's audio slots.
+async fn send_voices(slots: Vec<AudioSlot>, mut rx: mpsc::Receiver<ForwardedAudio>) {
+    while let Some(ForwardedAudio { seat, mut packet }) = rx.recv().await {
+        let Some(slot) = slots.get(seat) else {
+            continue;
+        };
+        packet.header.ssrc = slot.ssrc;
+        packet.header.payload_type = slot.payload_type;
+        packet.header.extensions.clear();
+        packet.header.extension = false;
+        if let Err(e) = slot.track.write_rtp(packet).await {
+            tracing::debug!("audio slot write failed: {e}");
+            return;
+        }
+    }
+}
+
+/// Sends the encoded composite to this participant.
+async fn send_composite(
+    hearing: Arc<Hearing>,
+    track: Arc<webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample>,
+    ssrc: u32,
+    pt: u8,
+) {
+    let mut frames = hearing.subscribe_video();
+    hearing.request_keyframe();
+    // Until a keyframe arrives a fresh decoder could show nothing, so skip deltas.
+    let mut need_keyframe = true;
+    loop {
+        let frame = match frames.recv().await {
+            Ok(f) => f,
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::debug!(hearing = %hearing.record.id, skipped = n, "viewer lagged");
+                need_keyframe = true;
+                hearing.request_keyframe();
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if need_keyframe && !frame.keyframe {
+            continue;
+        }
+        need_keyframe = false;
+        let sample = Sample {
+            data: frame.data.clone(),
+            duration: frame.duration,
+            ..Sample::new(Instant::now())
+        };
+        if let Err(e) = track.sample_writer(ssrc, pt).write_sample(&sample).await {
+            tracing::debug!("composite write failed: {e}");
+            return;
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Starting and stopping the server: open the store and the render device, optionally create
+//! the demo hearing, serve HTTP until SIGINT or SIGTERM, then finalise every recording.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::api::auth::{random_id, unix_now, Claims, TokenKey};
+use crate::api::{router, AppState};
+use crate::config::Settings;
+use crate::hearing::Role;
+use crate::render::{AdapterChoice, Gpu, Layout};
+use crate::store::{HearingRecord, InvitationRecord, Store};
+
+/// One line of `demo-invitations.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoInvitation {
+    /// Role.
+    pub role: Role,
+    /// Seat id.
+    pub seat: String,
+    /// Display name.
+    pub name: String,
+    /// Invitation URL.
+    pub url: String,
+}
+
+/// Builds the shared state: data folder, store, signing key, render device.
+pub async fn prepare(settings: Arc<Settings>) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create data folder {}: {e}",
+            settings.data_dir.display()
+        )
+    })?;
+    crate::media::init()?;
+    let store = Store::open(&settings.database_url()).await?;
+    let key = TokenKey::load_or_create(&settings.data_dir)?;
+    let choice = AdapterChoice::parse(&settings.render.adapter);
+    let gpu = tokio::task::spawn_blocking(move || Gpu::open(choice)).await??;
+    Ok(AppState::new(settings, store, gpu, key))
+}
+
+/// Creates a demo hearing with one invitation per bench and party seat.
+pub async fn create_demo(state: &AppState) -> anyhow::Result<(HearingRecord, Vec<DemoInvitation>)> {
+    let settings = state.settings();
+    let layout = Layout::load(&settings.assets_dir(), &settings.hearing.layout)?;
+    let hearing = HearingRecord {
+        id: format!("demo-{}", &random_id()[..8]),
+        case_number: format!("(2026) Demo Civil No. {}", &random_id()[..4]),
+        title: "Demonstration hearing: contract dispute".into(),
+        locale: "en".into(),
+        layout: layout.name.clone(),
+    };
+    state.store().create_hearing(&hearing).await?;
+    let people = [
+        (Role::PresidingJudge, "Judge Chen"),
+        (Role::Assessor, "Assessor Wang"),
+        (Role::Assessor, "Assessor Liu"),
+        (Role::Clerk, "Clerk Zhao"),
+        (Role::Plaintiff, "Plaintiff Sun"),
+        (Role::Defendant, "Defendant Zhou"),
+    ];
+    let exp = unix_now() + settings.hearing.invitation_ttl_hours as i64 * 3600;
+    let mut used = Vec::new();
+    let mut out = Vec::new();
+    for (role, name) in people {
+        let seat = layout
+            .seats_for_role(role.as_str())
+            .find(|s| !used.contains(&s.id))
+            .ok_or_else(|| anyhow::anyhow!("layout {} has no free seat for {role}", layout.name))?
+            .id
+            .clone();
+        used.push(seat.clone());
+        let inv = InvitationRecord {
+            id: random_id(),
+            hearing_id: hearing.id.clone(),
+            role: role.to_string(),
+            seat: seat.clone(),
+            name: name.into(),
+            expires_at: exp,
+            revoked: false,
+        };
+        state.store().create_invitation(&inv).await?;
+        let token = state.key().sign(&Claims {
+            inv: inv.id,
+            hearing: hearing.id.clone(),
+            role,
+            seat: seat.clone(),
+            exp,
+        });
+        out.push(DemoInvitation {
+            role,
+            seat,
+            name: name.into(),
+            url: format!("{}/join?t={token}", settings.public_url()),
+        });
+    }
+    Ok((hearing, out))
+}
+
+/// Serves until SIGINT or SIGTERM. With `demo`, first creates the demo hearing, writes its
+/// invitations and starts recording.
+pub async fn run(settings: Arc<Settings>, demo: bool) -> anyhow::Result<()> {
+    let state = prepare(settings.clone()).await?;
+    if demo {
+        let (hearing, invitations) = create_demo(&state).await?;
+        let path = settings.data_dir.join("demo-invitations.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&invitations)?)?;
+        println!("Demo hearing {} ({})", hearing.id, hearing.case_number);
+        for inv in &invitations {
+            println!("{} {}", inv.role, inv.url);
+        }
+        println!("(also written to {})", path.display());
+        let live = state
+            .hearing(&hearing.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let rec = tokio::task::block_in_place(|| live.start_recording())?;
+        state
+            .store()
+            .recording_started(
+                &rec,
+                &hearing.id,
+                &live.recording_dir().unwrap_or_default().to_string_lossy(),
+            )
+            .await?;
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
+    tracing::info!(listen = %settings.listen, data = %settings.data_dir.display(), "serving");
+    axum::serve(listener, router(state.clone()))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopping: finalising recordings");
+    state.shutdown_hearings().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
