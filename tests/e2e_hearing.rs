@@ -346,5 +346,6 @@ fn three_chromium_participants_see_the_composite_and_are_recorded() {
         ppm.display()
     );
 
-    tmp.disable_cleanup(false);
+    // KEEP_E2E_DIR=1 keeps the folder (frame, recording, logs) to look at.
+    tmp.disable_cleanup(std::env::var_os("KEEP_E2E_DIR").is_some());
 }

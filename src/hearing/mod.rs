@@ -108,6 +108,8 @@ pub struct Hearing {
     listeners: Mutex<HashMap<ParticipantId, mpsc::Sender<ForwardedAudio>>>,
     client_stats: Mutex<HashMap<ParticipantId, serde_json::Value>>,
     recording: Arc<Mutex<Option<ActiveRecording>>>,
+    /// Media time zero of this hearing: the compositor's first tick.
+    clock_start: Instant,
     stop: AtomicBool,
     ticker: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Tick counters.
@@ -157,6 +159,7 @@ impl Hearing {
             listeners: Mutex::default(),
             client_stats: Mutex::default(),
             recording,
+            clock_start: Instant::now(),
             stop: AtomicBool::new(false),
             ticker: Mutex::new(None),
             tick_stats: TickStats::default(),
@@ -344,7 +347,7 @@ impl Hearing {
             .join(&self.record.id)
             .join(&id);
         let v = &self.settings.video;
-        let recorder = Recorder::start(&dir, v.width, v.height, v.fps)?;
+        let recorder = Recorder::start(&dir, v.width, v.height, v.fps, self.clock_start.elapsed())?;
         let participants = self
             .core
             .lock()

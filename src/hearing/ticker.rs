@@ -18,7 +18,7 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
     let fps = hearing.settings.video.fps;
     let period = Duration::from_nanos(1_000_000_000 / fps as u64);
     let away_after = Duration::from_millis(hearing.settings.hearing.away_after_ms);
-    let start = Instant::now();
+    let start = hearing.clock_start;
     let mut tick: u64 = 0;
     let mut last_away: Vec<bool> = vec![false; hearing.seats.len()];
     while !hearing.stopping() {

@@ -2,7 +2,7 @@
 //!
 //! `appsrc (H.264) ! h264parse ! mp4mux (1 s fragments) ! filesink` with
 //! `appsrc (S16 48 kHz mono) ! audioconvert ! avenc_aac ! mp4mux`. Both inputs carry the
-//! hearing's media clock; the recorder rebases them to start at zero at its first keyframe.
+//! hearing's media clock; the recorder rebases them so that the recording starts at zero.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
@@ -36,8 +36,10 @@ pub struct Recorder {
 
 #[derive(Debug, Default)]
 struct RecClock {
-    /// Media-clock time of the first keyframe: the recording's zero.
-    origin: Option<Duration>,
+    /// Media-clock time at which the recording started: its zero.
+    origin: Duration,
+    /// Whether the first keyframe has been written; frames before it cannot be decoded.
+    keyframe_seen: bool,
     /// End of the last video frame written, recording time.
     end: Duration,
     /// Set once the pipeline failed; nothing more is pushed.
@@ -56,8 +58,15 @@ pub struct Finished {
 }
 
 impl Recorder {
-    /// Creates `dir` and starts writing `dir/composite.mp4`.
-    pub fn start(dir: &Path, width: u32, height: u32, fps: u32) -> Result<Self, RecordError> {
+    /// Creates `dir` and starts writing `dir/composite.mp4`. `origin` is the hearing's media
+    /// time at which the recording starts: it becomes time zero in the file.
+    pub fn start(
+        dir: &Path,
+        width: u32,
+        height: u32,
+        fps: u32,
+        origin: Duration,
+    ) -> Result<Self, RecordError> {
         std::fs::create_dir_all(dir)?;
         let pipeline = gst::Pipeline::with_name("recorder");
         let video_src = gst_app::AppSrc::builder()
@@ -119,7 +128,10 @@ impl Recorder {
             video_src,
             audio_src,
             dir: dir.to_owned(),
-            clock: Mutex::new(RecClock::default()),
+            clock: Mutex::new(RecClock {
+                origin,
+                ..Default::default()
+            }),
             bus: Mutex::new(bus),
         })
     }
@@ -156,14 +168,13 @@ impl Recorder {
             if clock.failed.is_some() {
                 return;
             }
-            let origin = match clock.origin {
-                Some(o) => o,
-                None if frame.keyframe => *clock.origin.insert(frame.pts),
-                None => return,
-            };
-            let Some(pts) = frame.pts.checked_sub(origin) else {
+            if !clock.keyframe_seen && !frame.keyframe {
+                return;
+            }
+            let Some(pts) = frame.pts.checked_sub(clock.origin) else {
                 return;
             };
+            clock.keyframe_seen = true;
             clock.end = clock.end.max(pts + frame.duration);
             pts
         };
@@ -188,7 +199,7 @@ impl Recorder {
             if clock.failed.is_some() {
                 return;
             }
-            match clock.origin.and_then(|o| pts.checked_sub(o)) {
+            match pts.checked_sub(clock.origin) {
                 Some(p) => p,
                 None => return,
             }
