@@ -43,10 +43,18 @@ impl AdapterChoice {
 impl Gpu {
     /// Opens a device on the chosen kind of adapter.
     pub fn open(choice: AdapterChoice) -> Result<Arc<Self>, RenderError> {
-        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-        desc.backends = wgpu::Backends::VULKAN | wgpu::Backends::GL;
-        let instance = wgpu::Instance::new(desc);
-        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        // Vulkan first (a GPU's driver, or lavapipe); GL only if no Vulkan driver exists, since
+        // probing GL on a headless machine is slow and noisy.
+        let adapters = [wgpu::Backends::VULKAN, wgpu::Backends::GL]
+            .into_iter()
+            .map(|backends| {
+                let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+                desc.backends = backends;
+                let instance = wgpu::Instance::new(desc);
+                pollster::block_on(instance.enumerate_adapters(backends))
+            })
+            .find(|found| !found.is_empty())
+            .unwrap_or_default();
         let rank = |a: &wgpu::Adapter| {
             let info = a.get_info();
             let cpu = info.device_type == wgpu::DeviceType::Cpu;
