@@ -1,0 +1,401 @@
+//! Audio/video sync of the recording, measured with real browsers (ITU-R BT.1359: audio at most
+//! 45 ms early and at most 125 ms late).
+//!
+//! Two Chromium participants whose fake camera flashes white and whose fake microphone beeps at
+//! the same instants, every two seconds; the second joins five seconds after the first. From the
+//! recorded MP4, each flash is found in that participant's seat region and each beep by its own
+//! frequency in the mixed audio; the offset of every beep against its flash must be in the window.
+//! The fixtures are longer than the test, because Chromium's fake camera drifts by one frame per
+//! loop (../shared/notes/media-stack-facts.md).
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const W: usize = 320;
+const H: usize = 240;
+const FPS: usize = 25;
+/// A flash and a beep every this many frames (2 s), lasting FLASH_FRAMES frames.
+const PERIOD_FRAMES: usize = 50;
+const FLASH_FRAMES: usize = 3;
+const FIRST_FLASH_FRAME: usize = 25;
+
+struct Sender {
+    role: &'static str,
+    color: [u8; 3],
+    beep_hz: f32,
+    join_after: Duration,
+}
+
+const SENDERS: [Sender; 2] = [
+    Sender {
+        role: "presiding_judge",
+        color: [210, 40, 40],
+        beep_hz: 1300.0,
+        join_after: Duration::ZERO,
+    },
+    Sender {
+        role: "plaintiff",
+        color: [40, 70, 220],
+        beep_hz: 2900.0,
+        join_after: Duration::from_secs(5),
+    },
+];
+
+/// A person on green that turns into a white frame for FLASH_FRAMES frames every 2 s.
+fn write_flash_y4m(path: &Path, color: [u8; 3], seconds: usize) {
+    let mut out = BufWriter::new(std::fs::File::create(path).unwrap());
+    write!(out, "YUV4MPEG2 W{W} H{H} F{FPS}:1 Ip A1:1 C420jpeg\n").unwrap();
+    let plane = |rgb: [u8; 3]| rgb_to_yuv(rgb);
+    let (bg, fg, white) = (plane(KEY_GREEN), plane(color), plane([255, 255, 255]));
+    for f in 0..seconds * FPS {
+        let flash =
+            f >= FIRST_FLASH_FRAME && (f - FIRST_FLASH_FRAME) % PERIOD_FRAMES < FLASH_FRAMES;
+        let pix = |x: usize, y: usize| -> [u8; 3] {
+            if flash {
+                return white;
+            }
+            let (dx, dy) = (x as f32 - W as f32 / 2.0, y as f32 - H as f32 * 0.45);
+            if dx.abs() < W as f32 * 0.22 && dy > -(H as f32) * 0.3 {
+                fg
+            } else {
+                bg
+            }
+        };
+        out.write_all(b"FRAME\n").unwrap();
+        let mut y_plane = Vec::with_capacity(W * H);
+        for y in 0..H {
+            for x in 0..W {
+                y_plane.push(pix(x, y)[0]);
+            }
+        }
+        out.write_all(&y_plane).unwrap();
+        for c in [1, 2] {
+            let mut p = Vec::with_capacity(W * H / 4);
+            for y in 0..H / 2 {
+                for x in 0..W / 2 {
+                    p.push(pix(x * 2, y * 2)[c]);
+                }
+            }
+            out.write_all(&p).unwrap();
+        }
+    }
+    out.flush().unwrap();
+}
+
+/// Silence with a beep of `hz` at each flash instant, as long as the flash.
+fn write_beep_wav(path: &Path, hz: f32, seconds: usize) {
+    const RATE: usize = 48_000;
+    let n = seconds * RATE;
+    let mut samples = vec![0i16; n];
+    let first = FIRST_FLASH_FRAME * RATE / FPS;
+    let period = PERIOD_FRAMES * RATE / FPS;
+    let len = FLASH_FRAMES * RATE / FPS;
+    let mut start = first;
+    while start + len < n {
+        for i in 0..len {
+            let t = i as f32 / RATE as f32;
+            samples[start + i] =
+                (0.5 * i16::MAX as f32 * (std::f32::consts::TAU * hz * t).sin()) as i16;
+        }
+        start += period;
+    }
+    let mut out = BufWriter::new(std::fs::File::create(path).unwrap());
+    let data_len = (n * 2) as u32;
+    out.write_all(b"RIFF").unwrap();
+    out.write_all(&(36 + data_len).to_le_bytes()).unwrap();
+    out.write_all(b"WAVEfmt ").unwrap();
+    for v in [
+        16u32,
+        1 | (1 << 16),
+        RATE as u32,
+        RATE as u32 * 2,
+        2 | (16 << 16),
+    ] {
+        out.write_all(&v.to_le_bytes()).unwrap();
+    }
+    out.write_all(b"data").unwrap();
+    out.write_all(&data_len.to_le_bytes()).unwrap();
+    for s in samples {
+        out.write_all(&s.to_le_bytes()).unwrap();
+    }
+    out.flush().unwrap();
+}
+
+fn capture(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().expect("run ffmpeg/ffprobe");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Times (s) at which the mean luma of a region rises above the midpoint between its quiet
+/// level and its brightest.
+fn flash_onsets(mp4: &Path, region: (u64, u64, u64, u64)) -> Vec<f64> {
+    let (x, y, w, h) = region;
+    let times: Vec<f64> = String::from_utf8(capture(
+        Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "v",
+                "-show_entries",
+                "frame=pts_time",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(mp4),
+    ))
+    .unwrap()
+    .lines()
+    .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
+    .collect();
+    let raw = capture(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(mp4)
+            .args([
+                "-fps_mode",
+                "passthrough",
+                "-vf",
+                &format!("crop={w}:{h}:{x}:{y},scale=4:4"),
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "gray",
+                "pipe:1",
+            ]),
+    );
+    let luma: Vec<f64> = raw
+        .chunks_exact(16)
+        .map(|c| c.iter().map(|&v| v as f64).sum::<f64>() / 16.0)
+        .collect();
+    assert_eq!(luma.len(), times.len(), "one luma value per video frame");
+    let (lo, hi) = (
+        luma.iter().cloned().fold(f64::MAX, f64::min),
+        luma.iter().cloned().fold(0.0, f64::max),
+    );
+    let mid = (lo + hi) / 2.0;
+    let mut onsets = Vec::new();
+    for i in 1..luma.len() {
+        if luma[i] > mid && luma[i - 1] <= mid && hi - lo > 60.0 {
+            onsets.push(times[i]);
+        }
+    }
+    onsets
+}
+
+/// Times (s) at which the energy at `hz` (Goertzel over 5 ms windows) rises above a third of
+/// its peak.
+fn beep_onsets(mp4: &Path, hz: f32) -> Vec<f64> {
+    let start: f64 = String::from_utf8(capture(
+        Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "a",
+                "-show_entries",
+                "stream=start_time",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(mp4),
+    ))
+    .unwrap()
+    .trim()
+    .parse()
+    .unwrap_or(0.0);
+    let pcm = capture(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(mp4)
+            .args(["-f", "s16le", "-ac", "1", "-ar", "48000", "pipe:1"]),
+    );
+    let samples: Vec<f32> = pcm
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]) as f32)
+        .collect();
+    const WIN: usize = 240;
+    let k = 2.0 * (std::f32::consts::TAU * hz / 48_000.0).cos();
+    let energy: Vec<f32> = samples
+        .chunks_exact(WIN)
+        .map(|w| {
+            let (mut s1, mut s2) = (0f32, 0f32);
+            for &x in w {
+                let s0 = x + k * s1 - s2;
+                s2 = s1;
+                s1 = s0;
+            }
+            s1 * s1 + s2 * s2 - k * s1 * s2
+        })
+        .collect();
+    let peak = energy.iter().cloned().fold(0.0, f32::max);
+    let mut onsets = Vec::new();
+    let mut quiet_for = usize::MAX;
+    for (i, &e) in energy.iter().enumerate() {
+        if e > peak / 3.0 {
+            // A new beep only after 0.5 s of quiet.
+            if quiet_for > 100 {
+                onsets.push(start + (i * WIN) as f64 / 48_000.0);
+            }
+            quiet_for = 0;
+        } else {
+            quiet_for = quiet_for.saturating_add(1);
+        }
+    }
+    onsets
+}
+
+#[test]
+fn recording_keeps_each_participants_audio_in_sync_with_their_video() {
+    let root = tempfile::Builder::new()
+        .prefix("courtroom-sync-")
+        .tempdir()
+        .unwrap();
+    let root = root.path();
+    let data = root.join("data");
+    for s in &SENDERS {
+        write_flash_y4m(&root.join(format!("{}.y4m", s.role)), s.color, 40);
+        write_beep_wav(&root.join(format!("{}.wav", s.role)), s.beep_hz, 40);
+    }
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut server = ServerProcess::spawn(
+        env!("CARGO_BIN_EXE_courtroom"),
+        [
+            "demo",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            addr.as_str(),
+        ],
+        &root.join("server.log"),
+    );
+    server
+        .wait_healthy(&addr, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let invites: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(data.join("demo-invitations.json")).unwrap())
+            .unwrap();
+    let url_of = |role: &str| {
+        let url = invites.iter().find(|i| i["role"] == role).unwrap()["url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        format!("http://{addr}/join?{}", url.split_once('?').unwrap().1)
+    };
+    let clerk_token = url_of("clerk").split("t=").nth(1).unwrap().to_owned();
+
+    let t0 = Instant::now();
+    let mut browsers = Vec::new();
+    for s in &SENDERS {
+        while t0.elapsed() < s.join_after {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        browsers.push(Chromium::launch(
+            &url_of(s.role),
+            &root.join(format!("{}.y4m", s.role)),
+            &root.join(format!("{}.wav", s.role)),
+        ));
+    }
+    while t0.elapsed() < Duration::from_secs(22) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (status, monitor) = http_get(&addr, "/api/hearing/monitor", Some(&clerk_token));
+    assert_eq!(status, 200, "{monitor}");
+    let monitor: Value = serde_json::from_str(&monitor).unwrap();
+    drop(browsers);
+    assert!(
+        server.terminate().success(),
+        "server log:\n{}",
+        server.log_tail()
+    );
+
+    let mp4 = glob_one(&data.join("recordings"), "composite.mp4");
+    let mut report = String::new();
+    for s in &SENDERS {
+        let seat = monitor["seats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["seat"] == s.role)
+            .unwrap();
+        let (x, y, w, h) = (
+            seat["x"].as_u64().unwrap(),
+            seat["y"].as_u64().unwrap(),
+            seat["w"].as_u64().unwrap(),
+            seat["h"].as_u64().unwrap(),
+        );
+        // The middle of the upper half of the seat: inside the person, above any furniture.
+        let region = (
+            x + w * 3 / 8,
+            y + h / 8,
+            (w / 4).max(4) & !1,
+            (h / 4).max(4) & !1,
+        );
+        let flashes = flash_onsets(&mp4, region);
+        let beeps = beep_onsets(&mp4, s.beep_hz);
+        let offsets: Vec<f64> = flashes
+            .iter()
+            .filter_map(|&f| {
+                beeps
+                    .iter()
+                    .map(|&b| b - f)
+                    .filter(|d| d.abs() < 0.6)
+                    .min_by(|a, b| a.abs().total_cmp(&b.abs()))
+            })
+            .map(|d| d * 1000.0)
+            .collect();
+        report += &format!(
+            "{}: {} flashes, {} beeps, offsets ms (audio late > 0): {:?}\n",
+            s.role,
+            flashes.len(),
+            beeps.len(),
+            offsets.iter().map(|o| o.round() as i64).collect::<Vec<_>>()
+        );
+        assert!(
+            offsets.len() >= 3,
+            "too few flash/beep pairs for {}:\n{report}",
+            s.role
+        );
+        for o in &offsets {
+            assert!(
+                (-45.0..=125.0).contains(o),
+                "offset {o:.0} ms outside BT.1359 for {}:\n{report}",
+                s.role
+            );
+        }
+    }
+    eprintln!("{report}");
+}
+
+fn glob_one(dir: &Path, name: &str) -> std::path::PathBuf {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == name) {
+                found.push(p);
+            }
+        }
+    }
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one {name} under {}: {found:?}",
+        dir.display()
+    );
+    found.pop().unwrap()
+}
