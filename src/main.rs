@@ -21,7 +21,12 @@ enum Command {
     /// Serve hearings over HTTP, WebSocket signalling and WebRTC.
     Serve(Common),
     /// Serve, and create a demo hearing with one invitation per role, recording from the start.
-    Demo(Common),
+    Demo(DemoArgs),
+    /// Publish synthetic participants over real WebRTC to a running server (load testing).
+    Loadgen(LoadgenArgs),
+    /// Benchmarks that print their figures as JSON.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Render a still of the courtroom with given people, to a PNG.
     Render(RenderArgs),
 }
@@ -47,6 +52,66 @@ struct RenderArgs {
     /// Also write each placed participant's seat box (pixels) as JSON.
     #[arg(long, value_name = "SEATS.json")]
     seats_json: Option<PathBuf>,
+}
+
+/// Options of `courtroom demo`.
+#[derive(Args, Clone)]
+struct DemoArgs {
+    #[command(flatten)]
+    common: Common,
+    /// How many demo hearings to create.
+    #[arg(long, default_value_t = 1)]
+    hearings: usize,
+}
+
+/// Options of `courtroom loadgen`.
+#[derive(Args, Clone)]
+struct LoadgenArgs {
+    /// Server base URL, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    url: String,
+    /// Invitations JSON (as `demo-invitations.json`): a list of objects with a `url`.
+    #[arg(long, value_name = "FILE")]
+    invitations: PathBuf,
+    /// How many participants to publish (the first N invitations).
+    #[arg(long, default_value_t = 5)]
+    participants: usize,
+    /// `synthetic` (a person on green, made at start) or a VP8 IVF file.
+    #[arg(long, default_value = "synthetic")]
+    media: String,
+    /// Seconds to publish.
+    #[arg(long, default_value_t = 30)]
+    seconds: u64,
+}
+
+/// Benchmarks.
+#[derive(Subcommand, Clone)]
+enum BenchCommand {
+    /// Run a server with H hearings of P synthetic participants for S seconds; print JSON.
+    Hearing(BenchHearingArgs),
+}
+
+/// Options of `courtroom bench hearing`.
+#[derive(Args, Clone)]
+struct BenchHearingArgs {
+    /// Hearings at once.
+    #[arg(long, default_value_t = 1)]
+    hearings: usize,
+    /// Participants per hearing (1 to 6).
+    #[arg(long, default_value_t = 5)]
+    participants: usize,
+    /// Seconds measured (after 3 s of joining).
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Output size WxH.
+    #[arg(long, default_value = "1280x720")]
+    size: String,
+    /// Output frame rate.
+    #[arg(long, default_value_t = 25)]
+    fps: u32,
+    /// Find the largest number of hearings with at most 1 % late ticks (tries 1, 2, ... up to --hearings).
+    #[arg(long)]
+    find_max: bool,
 }
 
 /// Options every server command takes.
@@ -85,10 +150,20 @@ impl Common {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Client-side tools need no server settings.
+    let tool = match &cli.command {
+        Command::Loadgen(args) => Some(runtime_block_on(loadgen(args))),
+        Command::Bench(BenchCommand::Hearing(args)) => Some(runtime_block_on(bench_hearing(args))),
+        _ => None,
+    };
+    if let Some(result) = tool {
+        return exit(result);
+    }
     let (common, demo) = match &cli.command {
         Command::Serve(c) => (c, false),
-        Command::Demo(c) => (c, true),
+        Command::Demo(d) => (&d.common, true),
         Command::Render(r) => (&r.common, false),
+        Command::Loadgen(_) | Command::Bench(_) => unreachable!("handled above"),
     };
     let settings = match Settings::load(&common.sources()) {
         Ok(s) => Arc::new(s),
@@ -119,7 +194,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(courtroom::server::run(settings, demo)) {
+    let demo_hearings = match &cli.command {
+        Command::Demo(d) if demo => d.hearings.max(1),
+        _ => 0,
+    };
+    match runtime.block_on(courtroom::server::run(settings, demo_hearings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -171,6 +250,112 @@ fn render(settings: &Settings, args: &RenderArgs) -> anyhow::Result<()> {
     still::write_png(&args.out, w, h, &rgba)?;
     if let Some(path) = &args.seats_json {
         std::fs::write(path, serde_json::to_vec_pretty(&placed)?)?;
+    }
+    Ok(())
+}
+
+fn exit(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("courtroom: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime_block_on<F: std::future::Future<Output = anyhow::Result<()>>>(
+    f: F,
+) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    tokio::runtime::Runtime::new()?.block_on(f)
+}
+
+fn parse_size(size: &str) -> anyhow::Result<(u32, u32)> {
+    size.split_once('x')
+        .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+        .ok_or_else(|| anyhow::anyhow!("size must be WxH, e.g. 1280x720"))
+}
+
+async fn loadgen(args: &LoadgenArgs) -> anyhow::Result<()> {
+    use courtroom::loadgen::{client, clip::Clip};
+    let media = args.media.clone();
+    let clip = std::sync::Arc::new(
+        tokio::task::spawn_blocking(move || match media.as_str() {
+            "synthetic" => Clip::synthetic(4, [200, 60, 40]),
+            path => Clip::from_ivf(std::path::Path::new(path)),
+        })
+        .await??,
+    );
+    let invitations: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&args.invitations)?)?;
+    let ws_url = format!(
+        "{}/ws",
+        args.url.trim_end_matches('/').replacen("http", "ws", 1)
+    );
+    let mut tasks = Vec::new();
+    for inv in invitations.iter().take(args.participants) {
+        let token = inv["url"]
+            .as_str()
+            .and_then(|u| u.split("t=").nth(1))
+            .unwrap_or_default()
+            .to_owned();
+        let (ws_url, clip, secs) = (ws_url.clone(), clip.clone(), args.seconds);
+        tasks.push(tokio::spawn(async move {
+            client::run(
+                &ws_url,
+                &token,
+                clip,
+                std::time::Duration::from_secs(secs),
+                std::net::IpAddr::from([127, 0, 0, 1]),
+            )
+            .await
+        }));
+    }
+    let mut reports = Vec::new();
+    for t in tasks {
+        reports.push(t.await?);
+    }
+    println!("{}", serde_json::to_string_pretty(&reports)?);
+    Ok(())
+}
+
+async fn bench_hearing(args: &BenchHearingArgs) -> anyhow::Result<()> {
+    use courtroom::loadgen::bench::{self, BenchConfig};
+    let (width, height) = parse_size(&args.size)?;
+    let cfg = BenchConfig {
+        exe: std::env::current_exe()?,
+        hearings: args.hearings,
+        participants: args.participants.clamp(1, 6),
+        seconds: args.seconds,
+        width,
+        height,
+        fps: args.fps,
+    };
+    if args.find_max {
+        let runs = bench::find_max(&cfg, args.hearings.max(1)).await?;
+        let max = runs
+            .iter()
+            .filter(|r| r.frames_late_ratio <= 0.01 && r.clients_failed == 0)
+            .map(|r| r.hearings)
+            .max()
+            .unwrap_or(0);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "max_hearings": max, "runs": runs })
+            )?
+        );
+    } else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&bench::run(&cfg).await?)?
+        );
     }
     Ok(())
 }

@@ -15,6 +15,8 @@ use crate::store::{HearingRecord, InvitationRecord, Store};
 /// One line of `demo-invitations.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoInvitation {
+    /// Hearing id.
+    pub hearing: String,
     /// Role.
     pub role: Role,
     /// Seat id.
@@ -90,6 +92,7 @@ pub async fn create_demo(state: &AppState) -> anyhow::Result<(HearingRecord, Vec
             exp,
         });
         out.push(DemoInvitation {
+            hearing: hearing.id.clone(),
             role,
             seat,
             name: name.into(),
@@ -99,32 +102,34 @@ pub async fn create_demo(state: &AppState) -> anyhow::Result<(HearingRecord, Vec
     Ok((hearing, out))
 }
 
-/// Serves until SIGINT or SIGTERM. With `demo`, first creates the demo hearing, writes its
-/// invitations and starts recording.
-pub async fn run(settings: Arc<Settings>, demo: bool) -> anyhow::Result<()> {
+/// Serves until SIGINT or SIGTERM. With `demo_hearings` > 0, first creates that many demo
+/// hearings, writes their invitations and starts recording each.
+pub async fn run(settings: Arc<Settings>, demo_hearings: usize) -> anyhow::Result<()> {
     let state = prepare(settings.clone()).await?;
-    if demo {
+    let mut all = Vec::new();
+    for _ in 0..demo_hearings {
         let (hearing, invitations) = create_demo(&state).await?;
-        let path = settings.data_dir.join("demo-invitations.json");
-        std::fs::write(&path, serde_json::to_vec_pretty(&invitations)?)?;
         println!("Demo hearing {} ({})", hearing.id, hearing.case_number);
         for inv in &invitations {
             println!("{} {}", inv.role, inv.url);
         }
-        println!("(also written to {})", path.display());
+        all.extend(invitations);
         let live = state
             .hearing(&hearing.id)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let rec = tokio::task::block_in_place(|| live.start_recording())?;
+        let dir = live.recording_dir().unwrap_or_default();
         state
             .store()
-            .recording_started(
-                &rec,
-                &hearing.id,
-                &live.recording_dir().unwrap_or_default().to_string_lossy(),
-            )
+            .recording_started(&rec, &hearing.id, &dir.to_string_lossy())
             .await?;
+    }
+    if demo_hearings > 0 {
+        // Written before the server listens, so it exists once /healthz answers.
+        let path = settings.data_dir.join("demo-invitations.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&all)?)?;
+        println!("(also written to {})", path.display());
     }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await

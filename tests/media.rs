@@ -31,6 +31,8 @@ fn encoder_and_recorder_make_a_playable_mp4_with_video_and_audio() {
     let sink = recorder.clone();
     let frames = Arc::new(Mutex::new(0usize));
     let counted = frames.clone();
+    let first_pts = Arc::new(Mutex::new(None));
+    let first = first_pts.clone();
     let encoder = Encoder::new(
         EncoderConfig {
             width: w,
@@ -42,6 +44,7 @@ fn encoder_and_recorder_make_a_playable_mp4_with_video_and_audio() {
         move |f| {
             sink.push_video(&f);
             *counted.lock().unwrap() += 1;
+            first.lock().unwrap().get_or_insert(f.pts);
         },
     )
     .unwrap();
@@ -59,6 +62,9 @@ fn encoder_and_recorder_make_a_playable_mp4_with_video_and_audio() {
     std::thread::sleep(Duration::from_millis(300));
     drop(encoder);
     assert!(*frames.lock().unwrap() > 60, "encoder produced frames");
+    // Encoded frames carry the media time they were pushed with (x264enc's own offset removed),
+    // which is what keeps the recording's video aligned with its audio.
+    assert_eq!(*first_pts.lock().unwrap(), Some(Duration::ZERO));
     let recorder = Arc::try_unwrap(recorder).ok().expect("only owner");
     let finished = recorder.finish(Duration::from_secs(10)).unwrap();
     assert!(finished.failure.is_none(), "{:?}", finished.failure);

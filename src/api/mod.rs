@@ -62,6 +62,11 @@ impl AppState {
         &self.inner.store
     }
 
+    /// The render device's adapter name.
+    pub fn adapter_name(&self) -> &str {
+        &self.inner.gpu.adapter_name
+    }
+
     /// The invitation signing key.
     pub fn key(&self) -> &TokenKey {
         &self.inner.key
@@ -232,12 +237,17 @@ async fn monitor(
     Ok(Json(json!({
         "hearing": { "id": record.id, "case_number": record.case_number, "title": record.title },
         "running": true,
+        "adapter": state.adapter_name(),
         "recording": {
             "state": if hearing.is_recording() { "recording" } else { "stopped" },
             "dir": hearing.recording_dir(),
         },
         "output": { "width": v.width, "height": v.height, "fps": v.fps },
-        "compositor": { "ticks": ticks, "late": late },
+        "compositor": {
+            "ticks": ticks,
+            "late": late,
+            "pipeline_latency_ms": hearing.tick_stats.latency.lock().expect("latency lock").percentiles(),
+        },
         "participants": participants,
         "seats": seats,
     })))

@@ -6,6 +6,7 @@
 //! never blocks them.
 
 pub mod core;
+pub mod latency;
 pub mod role;
 pub mod ticker;
 
@@ -92,6 +93,8 @@ pub struct TickStats {
     pub ticks: AtomicU64,
     /// Ticks that finished after their deadline.
     pub late: AtomicU64,
+    /// Frame arrival → encoded composite.
+    pub latency: Mutex<latency::LatencyTracker>,
 }
 
 /// A live hearing.
@@ -112,8 +115,8 @@ pub struct Hearing {
     clock_start: Instant,
     stop: AtomicBool,
     ticker: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// Tick counters.
-    pub tick_stats: TickStats,
+    /// Tick counters and pipeline latency.
+    pub tick_stats: Arc<TickStats>,
 }
 
 impl Hearing {
@@ -129,6 +132,8 @@ impl Hearing {
         let (encoded, _) = broadcast::channel(64);
         let recording: Arc<Mutex<Option<ActiveRecording>>> = Arc::default();
         let fanout = encoded.clone();
+        let tick_stats = Arc::new(TickStats::default());
+        let stats = tick_stats.clone();
         let rec = recording.clone();
         let encoder = Encoder::new(
             EncoderConfig {
@@ -142,6 +147,11 @@ impl Hearing {
                 if let Some(active) = rec.lock().expect("recording lock").as_ref() {
                     active.recorder.push_video(&frame);
                 }
+                stats
+                    .latency
+                    .lock()
+                    .expect("latency lock")
+                    .encoded(frame.pts, Instant::now());
                 // Nobody listening is fine: the hearing may be empty.
                 let _ = fanout.send(Arc::new(frame));
             },
@@ -162,7 +172,7 @@ impl Hearing {
             clock_start: Instant::now(),
             stop: AtomicBool::new(false),
             ticker: Mutex::new(None),
-            tick_stats: TickStats::default(),
+            tick_stats,
         });
         let runner = hearing.clone();
         let handle = std::thread::Builder::new()

@@ -21,6 +21,7 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
     let start = hearing.clock_start;
     let mut tick: u64 = 0;
     let mut last_away: Vec<bool> = vec![false; hearing.seats.len()];
+    let mut last_seq: Vec<u64> = vec![0; hearing.seats.len()];
     while !hearing.stopping() {
         let deadline = start + period * tick as u32;
         let now = Instant::now();
@@ -30,6 +31,23 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
         let now = Instant::now();
         let views = seat_views(&hearing, now, away_after);
         let pts = period * tick as u32;
+        // The oldest camera frame that this tick shows for the first time.
+        let newest_arrival = views
+            .iter()
+            .zip(last_seq.iter_mut())
+            .filter_map(|(v, last)| {
+                let (seq, frame) = v.frame.as_ref()?;
+                (std::mem::replace(last, *seq) != *seq).then_some(frame.arrived)
+            })
+            .min();
+        if let Some(arrived) = newest_arrival {
+            hearing
+                .tick_stats
+                .latency
+                .lock()
+                .expect("latency lock")
+                .composed(pts, arrived);
+        }
         match compositor.render_i420(&views) {
             Ok(frame) => {
                 if let Err(e) = hearing.encoder.push(frame, pts) {

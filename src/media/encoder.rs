@@ -96,9 +96,16 @@ impl Encoder {
                         return Ok(gst::FlowSuccess::Ok);
                     };
                     let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+                    // x264enc offsets its output timestamps by 1000 hours (so DTS never goes
+                    // negative) and compensates in its segment; the running time is the pts
+                    // we pushed.
+                    let running = sample
+                        .segment()
+                        .and_then(|s| s.downcast_ref::<gst::ClockTime>())
+                        .and_then(|s| buffer.pts().and_then(|pts| s.to_running_time(pts)));
                     on_frame(EncodedFrame {
                         data: Bytes::copy_from_slice(map.as_slice()),
-                        pts: Duration::from_nanos(buffer.pts().map_or(0, |t| t.nseconds())),
+                        pts: Duration::from_nanos(running.map_or(0, |t| t.nseconds())),
                         duration: frame_duration,
                         keyframe: !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT),
                     });
