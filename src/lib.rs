@@ -10,6 +10,7 @@
 pub mod api;
 pub mod config;
 pub mod hearing;
+pub mod keying;
 pub mod media;
 pub mod record;
 pub mod render;

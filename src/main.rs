@@ -24,6 +24,26 @@ enum Command {
     Demo(Common),
     /// Render a still of the courtroom with given people, to a PNG.
     Render(RenderArgs),
+    /// Key a green-screen picture with the compositor's keyer: RGB PNG in, RGBA PNG out
+    /// (straight alpha, despilled colour).
+    Key(KeyArgs),
+}
+
+/// Options of `courtroom key`.
+#[derive(Args, Clone)]
+struct KeyArgs {
+    /// Input picture (8-bit RGB PNG).
+    #[arg(value_name = "IN.png")]
+    input: PathBuf,
+    /// Output picture (RGBA PNG).
+    #[arg(value_name = "OUT.png")]
+    output: PathBuf,
+    /// Key colour: `auto` (fit the screen from the picture) or `#RRGGBB`.
+    #[arg(long, default_value = "auto")]
+    key: courtroom::keying::cli::KeySpec,
+    /// Key parameters (TOML, fields of `KeyParams`); unnamed fields keep their defaults.
+    #[arg(long, value_name = "FILE")]
+    params: Option<PathBuf>,
 }
 
 /// Options of `courtroom render`.
@@ -85,10 +105,26 @@ impl Common {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Key(k) = &cli.command {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+        return match courtroom::keying::cli::run(&k.input, &k.output, k.key, k.params.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("courtroom key: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (common, demo) = match &cli.command {
         Command::Serve(c) => (c, false),
         Command::Demo(c) => (c, true),
         Command::Render(r) => (&r.common, false),
+        Command::Key(_) => unreachable!("handled above"),
     };
     let settings = match Settings::load(&common.sources()) {
         Ok(s) => Arc::new(s),
