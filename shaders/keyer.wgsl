@@ -133,6 +133,10 @@ fn key_pixel(k: KeyUniform, py: texture_2d<f32>, pu: texture_2d<f32>, pv: textur
     let plate = key_plate(k, uv);
     let d = key_distance(k, ycc, plate);
     let inner = k.matte.x;
+    if (d <= inner) {
+        // Screen: nothing to show, and no need for the ring.
+        return vec4<f32>(0.0);
+    }
     // The ring: the subject's own distance nearby (for the ramp) and whether screen is near.
     var dmax = d;
     var dmin = d;
@@ -142,7 +146,8 @@ fn key_pixel(k: KeyUniform, py: texture_2d<f32>, pu: texture_2d<f32>, pv: textur
             let a = f32(i) * 0.78539816;
             let off = round(vec2<f32>(cos(a), sin(a)) * r) / lsize;
             let q = uv + off;
-            let dq = key_distance(k, key_bilinear_ycc(py, pu, pv, s, q), key_plate(k, q));
+            // The screen model is smooth: its value here serves for the whole ring.
+            let dq = key_distance(k, key_bilinear_ycc(py, pu, pv, s, q), plate);
             dmax = max(dmax, dq);
             dmin = min(dmin, dq);
         }
