@@ -12,6 +12,7 @@ pub mod config;
 pub mod hearing;
 pub mod keying;
 pub mod media;
+pub mod permissions;
 pub mod record;
 pub mod render;
 pub mod rtc;
