@@ -27,6 +27,8 @@ enum Command {
     /// Key a green-screen picture with the compositor's keyer: RGB PNG in, RGBA PNG out
     /// (straight alpha, despilled colour).
     Key(KeyArgs),
+    /// Check recordings: every segment's hash, the hash chain and the manifest signature.
+    Verify(courtroom::record::cli::VerifyArgs),
 }
 
 /// Options of `courtroom key`.
@@ -105,6 +107,9 @@ impl Common {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Verify(v) = &cli.command {
+        return courtroom::record::cli::verify_command(v);
+    }
     if let Command::Key(k) = &cli.command {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
@@ -125,6 +130,7 @@ fn main() -> ExitCode {
         Command::Demo(c) => (c, true),
         Command::Render(r) => (&r.common, false),
         Command::Key(_) => unreachable!("handled above"),
+        Command::Verify(_) => unreachable!("handled above"),
     };
     let settings = match Settings::load(&common.sources()) {
         Ok(s) => Arc::new(s),

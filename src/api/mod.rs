@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod keys;
 pub mod routes;
 pub mod session;
 pub mod signalling;
@@ -241,6 +242,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/api/keys", get(keys::public_key))
         .route("/", get(index))
         .route(
             "/join",

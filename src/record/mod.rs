@@ -8,6 +8,7 @@
 //! - [`verify`]: `courtroom verify DIR` checks all of it. `docs/VERIFY.md` shows how to check
 //!   the same with only `sha256sum` and `openssl`.
 
+pub mod cli;
 pub mod manifest;
 pub mod recorder;
 pub mod seal;
