@@ -27,6 +27,9 @@ enum Command {
     /// Key a green-screen picture with the compositor's keyer: RGB PNG in, RGBA PNG out
     /// (straight alpha, despilled colour).
     Key(KeyArgs),
+    /// Portal accounts: `admin create-user NAME` (password on standard input), `list-users`,
+    /// `verify-audit`.
+    Admin(courtroom::api::admin::AdminArgs),
     /// Check recordings: every segment's hash, the hash chain and the manifest signature.
     Verify(courtroom::record::cli::VerifyArgs),
 }
@@ -107,6 +110,9 @@ impl Common {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Admin(a) = &cli.command {
+        return courtroom::api::admin::admin_command(a);
+    }
     if let Command::Verify(v) = &cli.command {
         return courtroom::record::cli::verify_command(v);
     }
@@ -130,6 +136,7 @@ fn main() -> ExitCode {
         Command::Demo(c) => (c, true),
         Command::Render(r) => (&r.common, false),
         Command::Key(_) => unreachable!("handled above"),
+        Command::Admin(_) => unreachable!("handled above"),
         Command::Verify(_) => unreachable!("handled above"),
     };
     let settings = match Settings::load(&common.sources()) {

@@ -4,6 +4,7 @@
 //! is decided by [`crate::permissions`] through [`AppState::authorize`]; every failure is an
 //! [`error::ApiError`].
 
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod keys;
