@@ -24,6 +24,8 @@ test: deps target-dir
 
 bench: deps target-dir
 	$(CARGO) bench
+	$(CARGO) build --release --bin courtroom
+	./scripts/keyeval.sh
 
 fmt:
 	$(CARGO) fmt --all

@@ -15,8 +15,8 @@ CREATE TABLE IF NOT EXISTS invitations (
     role         TEXT NOT NULL,
     seat         TEXT NOT NULL,
     name         TEXT NOT NULL,
-    expires_at   INTEGER NOT NULL,
-    revoked      INTEGER NOT NULL DEFAULT 0,
+    expires_at   BIGINT NOT NULL,
+    revoked      BIGINT NOT NULL DEFAULT 0,
     created_at   TEXT NOT NULL
 );
 

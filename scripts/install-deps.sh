@@ -21,6 +21,7 @@ PACKAGES=(
   pkg-config
   libssl-dev
   ca-certificates
+  postgresql
 )
 
 missing=()

@@ -1,5 +1,6 @@
 // participant.wgsl — one seated person: a billboard textured with their decoded camera frame
-// (I420 planes), green screen keyed out with soft alpha and spill suppression.
+// (I420 planes), green screen keyed out by `key_pixel` from keyer.wgsl, which is prepended to
+// this file when the module is created (one copy of the keyer for the compositor and the CLI).
 // Mirror of `SeatUniform` in src/render/gpu_types.rs; keep the two in sync.
 
 struct SeatUniform {
@@ -9,11 +10,9 @@ struct SeatUniform {
     corners: array<vec4<f32>, 4>,
     // Source crop in texture UV: xy = offset, zw = scale (fits the frame to the seat's aspect).
     uv_crop: vec4<f32>,
-    // x, y: key colour chroma (Cb, Cr), centred on 0, full-range units (-0.5..0.5).
-    // z: inner distance — chroma this close to the key is fully transparent.
-    // w: outer distance — chroma this far from the key is fully opaque.
-    key: vec4<f32>,
-    // x: spill suppression strength 0..1; y: 1 when the person is away (shown dimmed);
+    // The keyer's parameters (keyer.wgsl).
+    key: KeyUniform,
+    // x: unused (spill lives in `key`); y: 1 when the person is away (shown dimmed);
     // z: brightness gain to match the room; w: unused.
     look: vec4<f32>,
 };
@@ -42,37 +41,14 @@ fn vs_main(@builtin(vertex_index) index: u32) -> VertexOut {
     return out;
 }
 
-// Decoded video is BT.601 limited range; returns (Y, Cb, Cr) with Y in 0..1, chroma centred on 0.
-fn sample_ycbcr(uv: vec2<f32>) -> vec3<f32> {
-    let y = (textureSample(plane_y, linear_sampler, uv).r - 16.0 / 255.0) * (255.0 / 219.0);
-    let cb = (textureSample(plane_u, linear_sampler, uv).r - 128.0 / 255.0) * (255.0 / 224.0);
-    let cr = (textureSample(plane_v, linear_sampler, uv).r - 128.0 / 255.0) * (255.0 / 224.0);
-    return vec3<f32>(y, cb, cr);
-}
-
-fn ycbcr_to_rgb(c: vec3<f32>) -> vec3<f32> {
-    return vec3<f32>(
-        c.x + 1.402 * c.z,
-        c.x - 0.344136 * c.y - 0.714136 * c.z,
-        c.x + 1.772 * c.y);
-}
-
 @fragment
 fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
-    let ycc = sample_ycbcr(in.uv);
-    // Matte: distance from the key colour in the CbCr plane. Luma is left out on purpose, so
-    // an unevenly lit screen keys as well as an evenly lit one.
-    let d = distance(ycc.yz, seat.key.xy);
-    var alpha = smoothstep(seat.key.z, seat.key.w, d);
+    let keyed = key_pixel(seat.key, plane_y, plane_u, plane_v, linear_sampler, in.uv);
+    var alpha = keyed.a;
     if (alpha < 0.02) {
         discard;
     }
-    var rgb = clamp(ycbcr_to_rgb(ycc), vec3<f32>(0.0), vec3<f32>(1.0));
-    // Spill suppression: green may not exceed the brighter of red and blue. The luma lost to it
-    // is partly given back, so despilled edges do not go dark.
-    let limit = max(rgb.r, rgb.b);
-    let spill = max(rgb.g - limit, 0.0) * seat.look.x;
-    rgb = vec3<f32>(rgb.r + spill * 0.3, rgb.g - spill, rgb.b + spill * 0.3);
+    var rgb = keyed.rgb;
     rgb = rgb * seat.look.z;
     if (seat.look.y > 0.5) {
         // Away: greyed and dimmed, so the room can see the seat is not live.

@@ -29,6 +29,31 @@ enum Command {
     Bench(BenchCommand),
     /// Render a still of the courtroom with given people, to a PNG.
     Render(RenderArgs),
+    /// Key a green-screen picture with the compositor's keyer: RGB PNG in, RGBA PNG out
+    /// (straight alpha, despilled colour).
+    Key(KeyArgs),
+    /// Portal accounts: `admin create-user NAME` (password on standard input), `list-users`,
+    /// `verify-audit`.
+    Admin(courtroom::api::admin::AdminArgs),
+    /// Check recordings: every segment's hash, the hash chain and the manifest signature.
+    Verify(courtroom::record::cli::VerifyArgs),
+}
+
+/// Options of `courtroom key`.
+#[derive(Args, Clone)]
+struct KeyArgs {
+    /// Input picture (8-bit RGB PNG).
+    #[arg(value_name = "IN.png")]
+    input: PathBuf,
+    /// Output picture (RGBA PNG).
+    #[arg(value_name = "OUT.png")]
+    output: PathBuf,
+    /// Key colour: `auto` (fit the screen from the picture) or `#RRGGBB`.
+    #[arg(long, default_value = "auto")]
+    key: courtroom::keying::cli::KeySpec,
+    /// Key parameters (TOML, fields of `KeyParams`); unnamed fields keep their defaults.
+    #[arg(long, value_name = "FILE")]
+    params: Option<PathBuf>,
 }
 
 /// Options of `courtroom render`.
@@ -159,11 +184,35 @@ fn main() -> ExitCode {
     if let Some(result) = tool {
         return exit(result);
     }
+    if let Command::Admin(a) = &cli.command {
+        return courtroom::api::admin::admin_command(a);
+    }
+    if let Command::Verify(v) = &cli.command {
+        return courtroom::record::cli::verify_command(v);
+    }
+    if let Command::Key(k) = &cli.command {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+        return match courtroom::keying::cli::run(&k.input, &k.output, k.key, k.params.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("courtroom key: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (common, demo) = match &cli.command {
         Command::Serve(c) => (c, false),
         Command::Demo(d) => (&d.common, true),
         Command::Render(r) => (&r.common, false),
         Command::Loadgen(_) | Command::Bench(_) => unreachable!("handled above"),
+        Command::Key(_) => unreachable!("handled above"),
+        Command::Admin(_) => unreachable!("handled above"),
+        Command::Verify(_) => unreachable!("handled above"),
     };
     let settings = match Settings::load(&common.sources()) {
         Ok(s) => Arc::new(s),

@@ -38,9 +38,26 @@ pub async fn prepare(settings: Arc<Settings>) -> anyhow::Result<AppState> {
     crate::media::init()?;
     let store = Store::open(&settings.database_url()).await?;
     let key = TokenKey::load_or_create(&settings.data_dir)?;
+    seal_interrupted_recordings(&settings, &store).await?;
     let choice = AdapterChoice::parse(&settings.render.adapter);
     let gpu = tokio::task::spawn_blocking(move || Gpu::open(choice)).await??;
     Ok(AppState::new(settings, store, gpu, key))
+}
+
+/// Makes the recording key on first start, and seals recordings a crash left open.
+async fn seal_interrupted_recordings(settings: &Settings, store: &Store) -> anyhow::Result<()> {
+    let rec_key = crate::record::RecordingKey::load_or_create(&settings.data_dir)?;
+    let dir = settings.recordings_dir();
+    let sealed = tokio::task::spawn_blocking(move || {
+        crate::record::seal::seal_interrupted(&dir, &rec_key)
+    })
+    .await?;
+    for s in sealed {
+        if let Err(e) = store.recording_ended(&s.recording_id, "interrupted").await {
+            tracing::warn!(recording = %s.recording_id, "cannot note the interrupted recording: {e}");
+        }
+    }
+    Ok(())
 }
 
 /// Creates a demo hearing with one invitation per bench and party seat.

@@ -23,19 +23,66 @@ pub enum ApiError {
     /// No such thing.
     #[error("not found")]
     NotFound,
+    /// The request is malformed or a field is not acceptable; `code` names which (stable).
+    #[error("{message}")]
+    Invalid {
+        /// Stable code, e.g. `bad_role`.
+        code: &'static str,
+        /// One human sentence.
+        message: String,
+    },
+    /// The request conflicts with the current state, e.g. `hearing_not_open`.
+    #[error("{message}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// One human sentence.
+        message: String,
+    },
+    /// A file name or path that could lead outside a recording's folder.
+    #[error("that path is not allowed")]
+    BadPath,
+    /// Login refused: unknown name or wrong password (never says which).
+    #[error("wrong user name or password")]
+    BadCredentials,
+    /// Too many failed logins; try again after this many seconds.
+    #[error("too many attempts; try again in {0} seconds")]
+    RateLimited(i64),
     /// A server fault; the detail is logged.
     #[error("internal error")]
     Internal(String),
 }
 
 impl ApiError {
-    fn parts(&self) -> (StatusCode, &'static str) {
+    /// A 400 with a stable code.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A 409 with a stable code.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The status and stable code.
+    pub fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             ApiError::Token(TokenError::Invalid) => (StatusCode::UNAUTHORIZED, "invalid_token"),
             ApiError::Token(TokenError::Expired) => (StatusCode::UNAUTHORIZED, "expired_token"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::BadPath => (StatusCode::BAD_REQUEST, "bad_path"),
+            ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
+            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -53,10 +100,18 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!("internal error: {detail}");
         }
-        (
+        let mut response = (
             status,
             Json(serde_json::json!({ "error": { "code": code, "message": self.to_string() } })),
         )
-            .into_response()
+            .into_response();
+        if let ApiError::RateLimited(seconds) = &self {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&seconds.max(&1).to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        response
     }
 }

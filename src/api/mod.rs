@@ -1,28 +1,37 @@
-//! The HTTP surface: the participant's page, the signalling WebSocket ([`ws`]), health and the
-//! hearing monitor. Handlers are thin; auth is the [`auth::Invitee`] extractor; every failure is
-//! an [`error::ApiError`].
+//! The HTTP surface: the participant's page, the signalling WebSocket ([`ws`]), health, the
+//! clerk portal and its REST API ([`routes`]). Handlers are thin; invitees authenticate with
+//! the [`auth::Invitee`] extractor, portal accounts with [`session::Clerk`]; what either may do
+//! is decided by [`crate::permissions`] through [`AppState::authorize`]; every failure is an
+//! [`error::ApiError`].
 
+pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod keys;
+pub mod routes;
+pub mod session;
 pub mod signalling;
 pub mod ws;
+pub mod zip;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use serde_json::json;
 
-use self::auth::{unix_now, Claims, Invitee, TokenError, TokenKey};
+use self::auth::{unix_now, Claims, TokenError, TokenKey};
 use self::error::ApiError;
+use self::session::LoginLimiter;
 use crate::config::Settings;
-use crate::hearing::{Hearing, HearingError};
+use crate::hearing::{Hearing, HearingError, ParticipantId};
+use crate::permissions::{Action, Principal};
 use crate::render::Gpu;
-use crate::store::Store;
+use crate::store::audit::actions;
+use crate::store::{AuditEvent, HearingState, Store};
 
 /// Shared state of the server. Cheap to clone.
 #[derive(Clone)]
@@ -36,6 +45,7 @@ struct StateInner {
     gpu: Arc<Gpu>,
     key: TokenKey,
     hearings: tokio::sync::Mutex<HashMap<String, Arc<Hearing>>>,
+    limiter: LoginLimiter,
 }
 
 impl AppState {
@@ -48,6 +58,7 @@ impl AppState {
                 gpu,
                 key,
                 hearings: Default::default(),
+                limiter: LoginLimiter::default(),
             }),
         }
     }
@@ -72,13 +83,83 @@ impl AppState {
         &self.inner.key
     }
 
-    /// Checks a token's signature and expiry, and that its invitation exists unrevoked.
+    /// Checks a token's signature and expiry, that its invitation exists unrevoked, and that
+    /// its hearing has not been closed.
     pub async fn check_token(&self, token: &str) -> Result<Claims, ApiError> {
         let claims = self.inner.key.verify(token, unix_now())?;
         match self.inner.store.invitation(&claims.inv).await? {
-            Some(inv) if !inv.revoked && inv.hearing_id == claims.hearing => Ok(claims),
+            Some(inv) if !inv.revoked && inv.hearing_id == claims.hearing => {}
+            _ => return Err(ApiError::Token(TokenError::Invalid)),
+        }
+        match self.inner.store.hearing_summary(&claims.hearing).await? {
+            Some(h) if h.state != HearingState::Closed => Ok(claims),
             _ => Err(ApiError::Token(TokenError::Invalid)),
         }
+    }
+
+    /// The login rate limiter.
+    pub fn login_limiter(&self) -> &LoginLimiter {
+        &self.inner.limiter
+    }
+
+    /// The one permission gate of the HTTP surface: asks [`crate::permissions::check`], and
+    /// writes a refusal to the audit trail before answering [`ApiError::Forbidden`].
+    pub async fn authorize(
+        &self,
+        who: &Principal<'_>,
+        actor: &str,
+        action: Action,
+        hearing: Option<&str>,
+    ) -> Result<(), ApiError> {
+        match crate::permissions::check(who, action, hearing) {
+            Ok(()) => Ok(()),
+            Err(refusal) => {
+                tracing::info!(%actor, %action, hearing = ?hearing, "refused: {refusal}");
+                self.audit(AuditEvent::new(
+                    actor,
+                    actions::PERMISSION_DENIED,
+                    hearing,
+                    json!({ "action": action.as_str(), "reason": refusal.to_string() }),
+                ))
+                .await;
+                Err(ApiError::Forbidden)
+            }
+        }
+    }
+
+    /// Appends to the audit trail. A failure to write is logged loudly but does not fail the
+    /// request that caused it.
+    pub async fn audit(&self, event: AuditEvent) {
+        if let Err(e) = self.inner.store.append_audit(&event).await {
+            tracing::error!(action = %event.action, "cannot write the audit trail: {e}");
+        }
+    }
+
+    /// Writes to the audit trail without waiting (for the signalling session).
+    pub fn audit_soon(&self, event: AuditEvent) {
+        let state = self.clone();
+        tokio::spawn(async move { state.audit(event).await });
+    }
+
+    /// For the signalling session: notes in the audit trail that an invitee took their seat.
+    pub fn participant_joined(&self, claims: &Claims, participant: ParticipantId, name: &str) {
+        self.audit_soon(AuditEvent::new(
+            format!("invitee:{}", claims.inv),
+            actions::JOIN,
+            Some(&claims.hearing),
+            json!({ "participant": participant, "role": claims.role, "seat": claims.seat, "name": name }),
+        ));
+    }
+
+    /// For the signalling session: notes in the audit trail that a participant left (or was
+    /// replaced or removed; `why` says which).
+    pub fn participant_left(&self, hearing: &str, participant: ParticipantId, why: &str) {
+        self.audit_soon(AuditEvent::new(
+            "system",
+            actions::LEAVE,
+            Some(hearing),
+            json!({ "participant": participant, "why": why }),
+        ));
     }
 
     /// The live hearing with this id, started on first use.
@@ -105,6 +186,28 @@ impl AppState {
     /// The live hearing with this id, if running.
     pub async fn running_hearing(&self, id: &str) -> Option<Arc<Hearing>> {
         self.inner.hearings.lock().await.get(id).cloned()
+    }
+
+    /// Ends one live hearing (it closed): stops its compositor and finalises its recording.
+    /// Returns the finished recording's manifest, if one was running.
+    pub async fn end_hearing(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::record::Manifest>, ApiError> {
+        let Some(hearing) = self.inner.hearings.lock().await.remove(id) else {
+            return Ok(None);
+        };
+        let manifest = tokio::task::spawn_blocking(move || hearing.shutdown())
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        if let Some(m) = &manifest {
+            self.inner
+                .store
+                .recording_ended(&m.recording_id, &m.state)
+                .await?;
+        }
+        Ok(manifest)
     }
 
     /// Stops every hearing, finalising recordings. Blocking work runs off the async threads.
@@ -145,6 +248,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/api/keys", get(keys::public_key))
         .route("/", get(index))
         .route(
             "/join",
@@ -159,7 +263,7 @@ pub fn router(state: AppState) -> Router {
             get(|| async { asset("text/css", include_str!("../../web/style.css")) }),
         )
         .route("/ws", get(ws::upgrade))
-        .route("/api/hearing/monitor", get(monitor))
+        .merge(routes::routes())
         .with_state(state)
 }
 
@@ -179,76 +283,4 @@ async fn index() -> impl IntoResponse {
         StatusCode::OK,
         Html("<!doctype html><title>courtroom</title><p>This is a courtroom server. Open the invitation link your clerk sent you."),
     )
-}
-
-/// Who is connected, how well, and where each seat is on screen. Clerk and presiding judge only.
-async fn monitor(
-    State(state): State<AppState>,
-    Invitee(claims): Invitee,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    if !claims.role.may_monitor() {
-        return Err(ApiError::Forbidden);
-    }
-    let record = state
-        .store()
-        .hearing(&claims.hearing)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let v = &state.settings().video;
-    let Some(hearing) = state.running_hearing(&claims.hearing).await else {
-        return Ok(Json(json!({
-            "hearing": { "id": record.id, "case_number": record.case_number, "title": record.title },
-            "running": false,
-            "participants": [],
-        })));
-    };
-    let stats = hearing.client_stats();
-    let participants: Vec<serde_json::Value> = hearing
-        .roster()
-        .into_iter()
-        .map(|p| {
-            let s = stats.get(&p.participant_id).cloned();
-            json!({
-                "participant_id": p.participant_id,
-                "role": p.role,
-                "seat": p.seat,
-                "name": p.name,
-                "away": p.away,
-                "connected": s.is_some(),
-                "stats": s.unwrap_or_else(|| json!({})),
-            })
-        })
-        .collect();
-    let seats: Vec<serde_json::Value> = hearing
-        .layout()
-        .seats
-        .iter()
-        .zip(hearing.seat_boxes())
-        .map(|(seat, b)| json!({ "seat": seat.id, "role": seat.role, "x": b.x, "y": b.y, "w": b.w, "h": b.h }))
-        .collect();
-    let ticks = hearing
-        .tick_stats
-        .ticks
-        .load(std::sync::atomic::Ordering::Relaxed);
-    let late = hearing
-        .tick_stats
-        .late
-        .load(std::sync::atomic::Ordering::Relaxed);
-    Ok(Json(json!({
-        "hearing": { "id": record.id, "case_number": record.case_number, "title": record.title },
-        "running": true,
-        "adapter": state.adapter_name(),
-        "recording": {
-            "state": if hearing.is_recording() { "recording" } else { "stopped" },
-            "dir": hearing.recording_dir(),
-        },
-        "output": { "width": v.width, "height": v.height, "fps": v.fps },
-        "compositor": {
-            "ticks": ticks,
-            "late": late,
-            "pipeline_latency_ms": hearing.tick_stats.latency.lock().expect("latency lock").percentiles(),
-        },
-        "participants": participants,
-        "seats": seats,
-    })))
 }

@@ -60,6 +60,8 @@ pub struct Settings {
     pub rtc: RtcSettings,
     /// Rendering.
     pub render: RenderSettings,
+    /// Evidence recordings.
+    pub record: RecordSettings,
 }
 
 /// Composite video output.
@@ -109,6 +111,23 @@ pub struct RenderSettings {
     pub assets_dir: Option<PathBuf>,
 }
 
+/// Evidence recordings.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordSettings {
+    /// Length of each composite segment file, in seconds (a segment closes at the first
+    /// keyframe at or after this length, and the encoder is asked for one there).
+    pub segment_seconds: u32,
+}
+
+impl Default for RecordSettings {
+    fn default() -> Self {
+        Self {
+            segment_seconds: 10,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -121,6 +140,7 @@ impl Default for Settings {
             hearing: HearingSettings::default(),
             rtc: RtcSettings::default(),
             render: RenderSettings::default(),
+            record: RecordSettings::default(),
         }
     }
 }
@@ -209,6 +229,12 @@ impl Settings {
             return Err(ConfigError::Invalid(format!(
                 "video.fps {} must be 1..=60",
                 v.fps
+            )));
+        }
+        if !(1..=3600).contains(&self.record.segment_seconds) {
+            return Err(ConfigError::Invalid(format!(
+                "record.segment_seconds {} must be 1..=3600",
+                self.record.segment_seconds
             )));
         }
         if !["auto", "gpu", "cpu"].contains(&self.render.adapter.as_str()) {

@@ -25,8 +25,11 @@ use crate::media::audio_mix::AudioInput;
 use crate::media::encoder::{EncodedFrame, Encoder, EncoderConfig};
 use crate::media::frame::FrameSlot;
 use crate::media::MediaError;
-use crate::record::manifest::{sha256_file, FileEntry};
-use crate::record::{Manifest, RecordError, Recorder, SeatedParticipant};
+use crate::record::segment::VideoFormat;
+use crate::record::{
+    Manifest, RecordError, Recorder, RecorderOptions, RecordingInfo, RecordingKey,
+    SeatedParticipant,
+};
 use crate::render::{Compositor, Gpu, KeyParams, Layout, RenderError, ScreenBox};
 use crate::store::HearingRecord;
 
@@ -82,8 +85,22 @@ pub struct SeatMedia {
 struct ActiveRecording {
     recorder: Arc<Recorder>,
     id: String,
-    started_at: String,
-    participants: Vec<SeatedParticipant>,
+}
+
+/// Waits until the streaming threads let go of the recorder, then seals it.
+fn finish_recorder(
+    mut recorder: Arc<Recorder>,
+) -> Result<crate::record::recorder::Finished, RecordError> {
+    let recorder = loop {
+        match Arc::try_unwrap(recorder) {
+            Ok(r) => break r,
+            Err(shared) => {
+                recorder = shared;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    };
+    recorder.finish(Duration::from_secs(15))
 }
 
 /// Counters of the compositor tick, for the monitor and benchmarks.
@@ -222,11 +239,6 @@ impl Hearing {
 
     /// Seats a participant; a replaced older connection is told through [`HearingEvent::Replaced`].
     pub fn join(&self, admission: Admission) -> Result<Joined, HearingError> {
-        let seated = SeatedParticipant {
-            role: admission.role.to_string(),
-            seat: admission.seat_id.clone(),
-            name: admission.name.clone(),
-        };
         let joined = self
             .core
             .lock()
@@ -236,11 +248,7 @@ impl Hearing {
             self.detach(old);
             let _ = self.events.send(HearingEvent::Replaced(old));
         }
-        if let Some(active) = self.recording.lock().expect("recording lock").as_mut() {
-            if !active.participants.contains(&seated) {
-                active.participants.push(seated);
-            }
-        }
+        self.note_seated();
         self.publish_roster();
         Ok(joined)
     }
@@ -258,6 +266,7 @@ impl Hearing {
                 self.seats[seat].frames.clear();
                 self.seats[seat].audio.clear();
             }
+            self.note_seated();
             self.publish_roster();
         }
         self.detach(id);
@@ -339,7 +348,37 @@ impl Hearing {
             .map(|a| a.recorder.dir().to_owned())
     }
 
-    /// Starts recording into `DATA/recordings/<hearing>/<recording>/`. Returns the recording id.
+    /// Who is seated now, as the recording lists them.
+    fn seated_now(&self) -> Vec<SeatedParticipant> {
+        self.core
+            .lock()
+            .expect("core lock")
+            .seated()
+            .map(|(_, s)| SeatedParticipant {
+                role: s.admission.role.to_string(),
+                seat: s.admission.seat_id.clone(),
+                name: s.admission.name.clone(),
+            })
+            .collect()
+    }
+
+    /// Tells the recording who is seated, so each segment's entry lists them.
+    fn note_seated(&self) {
+        let recorder = self
+            .recording
+            .lock()
+            .expect("recording lock")
+            .as_ref()
+            .map(|a| a.recorder.clone());
+        if let Some(recorder) = recorder {
+            recorder.set_seated(self.seated_now());
+        }
+    }
+
+    /// Starts recording into `DATA/recordings/<hearing>/<recording>/`: segments of
+    /// `record.segment_seconds`, a hash-chained manifest signed with the data folder's
+    /// recording key. Returns the recording id. If the recording fails for good (a full
+    /// disk), it is sealed as `failed`, everyone is told it stopped, and the hearing goes on.
     pub fn start_recording(&self) -> Result<String, HearingError> {
         let mut slot = self.recording.lock().expect("recording lock");
         if let Some(active) = slot.as_ref() {
@@ -356,24 +395,62 @@ impl Hearing {
             .recordings_dir()
             .join(&self.record.id)
             .join(&id);
+        let key = RecordingKey::load_or_create(&self.settings.data_dir)?;
         let v = &self.settings.video;
-        let recorder = Recorder::start(&dir, v.width, v.height, v.fps, self.clock_start.elapsed())?;
-        let participants = self
-            .core
-            .lock()
-            .expect("core lock")
-            .seated()
-            .map(|(_, s)| SeatedParticipant {
-                role: s.admission.role.to_string(),
-                seat: s.admission.seat_id.clone(),
-                name: s.admission.name.clone(),
-            })
-            .collect();
+        let encoder = Arc::downgrade(&self.encoder);
+        let on_failure = {
+            let slot = self.recording.clone();
+            let events = self.events.clone();
+            let (hearing, id) = (self.record.id.clone(), id.clone());
+            Arc::new(move |reason: String| {
+                let active = {
+                    let mut slot = slot.lock().expect("recording lock");
+                    match slot.as_ref() {
+                        Some(a) if a.id == id => slot.take(),
+                        _ => None,
+                    }
+                };
+                let Some(active) = active else { return };
+                let _ = events.send(HearingEvent::Recording(false));
+                tracing::error!(hearing = %hearing, recording = %id, "recording stopped: {reason}; the hearing goes on");
+                // Sealing waits for this (the closer) thread, so it runs on another.
+                let hearing = hearing.clone();
+                let _ = std::thread::Builder::new()
+                    .name("rec-failed".into())
+                    .spawn(move || {
+                        if let Err(e) = finish_recorder(active.recorder) {
+                            tracing::error!(hearing = %hearing, "failed recording did not seal: {e}");
+                        }
+                    });
+            }) as crate::record::recorder::FailureCallback
+        };
+        let mut opts = RecorderOptions::new(
+            VideoFormat {
+                width: v.width,
+                height: v.height,
+                fps: v.fps,
+            },
+            self.clock_start.elapsed(),
+            RecordingInfo {
+                recording_id: id.clone(),
+                hearing_id: self.record.id.clone(),
+                case_number: self.record.case_number.clone(),
+                started_at: now,
+                seated: self.seated_now(),
+            },
+        );
+        opts.segment = Duration::from_secs(self.settings.record.segment_seconds as u64);
+        opts.key = Some(Arc::new(key));
+        opts.request_keyframe = Some(Arc::new(move || {
+            if let Some(encoder) = encoder.upgrade() {
+                encoder.force_keyframe();
+            }
+        }));
+        opts.on_failure = Some(on_failure);
+        let recorder = Recorder::with_options(&dir, opts)?;
         *slot = Some(ActiveRecording {
             recorder: Arc::new(recorder),
             id: id.clone(),
-            started_at: now.to_rfc3339(),
-            participants,
         });
         drop(slot);
         self.encoder.force_keyframe();
@@ -387,51 +464,31 @@ impl Hearing {
         self.recording.lock().expect("recording lock").is_some()
     }
 
-    /// Stops the recording, waits for the file to be finalised, and writes its manifest.
+    /// Stops the recording: everything up to this instant is written (the last second is
+    /// never clipped), the last segment is closed, and the manifest is sealed and signed.
     /// Blocking: call from a blocking context.
     pub fn stop_recording(&self) -> Result<Option<Manifest>, HearingError> {
+        let Some(recorder) = self
+            .recording
+            .lock()
+            .expect("recording lock")
+            .as_ref()
+            .map(|a| a.recorder.clone())
+        else {
+            return Ok(None);
+        };
+        // Media up to now is still in the encoder and the mixer: let it reach the file.
+        recorder.stop_at(self.clock_start.elapsed());
+        recorder.wait_until_written(Duration::from_secs(3));
+        drop(recorder);
         let Some(active) = self.recording.lock().expect("recording lock").take() else {
             return Ok(None);
         };
         let _ = self.events.send(HearingEvent::Recording(false));
-        // The encoder callback may still hold a clone for a moment; wait for it to let go.
-        let mut recorder = active.recorder;
-        let recorder = loop {
-            match Arc::try_unwrap(recorder) {
-                Ok(r) => break r,
-                Err(shared) => {
-                    recorder = shared;
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }
-        };
-        let dir = recorder.dir().to_owned();
-        let finished = recorder.finish(Duration::from_secs(15))?;
-        let (size, sha256) = sha256_file(&finished.path).map_err(RecordError::Io)?;
-        let manifest = Manifest {
-            version: 1,
-            recording_id: active.id,
-            hearing_id: self.record.id.clone(),
-            case_number: self.record.case_number.clone(),
-            started_at: active.started_at,
-            ended_at: Some(chrono::Utc::now().to_rfc3339()),
-            state: if finished.failure.is_some() {
-                "failed".into()
-            } else {
-                "finalised".into()
-            },
-            failure: finished.failure,
-            files: vec![FileEntry {
-                name: crate::record::recorder::COMPOSITE_FILE.into(),
-                size,
-                sha256,
-                duration_s: finished.duration.as_secs_f64(),
-            }],
-            participants: active.participants,
-        };
-        manifest.write(&dir).map_err(RecordError::Io)?;
-        tracing::info!(hearing = %self.record.id, dir = %dir.display(), duration_s = finished.duration.as_secs_f64(), "recording finalised");
-        Ok(Some(manifest))
+        let dir = active.recorder.dir().to_owned();
+        let finished = finish_recorder(active.recorder)?;
+        tracing::info!(hearing = %self.record.id, recording = %active.id, dir = %dir.display(), duration_s = finished.duration.as_secs_f64(), segments = finished.segments.len(), state = %finished.manifest.state, "recording finalised");
+        Ok(Some(finished.manifest))
     }
 
     /// Stops the compositor and finalises any recording. Blocking.

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::core::is_away;
 use super::Hearing;
+use crate::keying::{KeyTracker, ScreenWarning};
 use crate::media::audio_mix::{mix, samples_for_tick};
 use crate::render::{Compositor, SeatView};
 
@@ -22,6 +23,7 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
     let mut tick: u64 = 0;
     let mut last_away: Vec<bool> = vec![false; hearing.seats.len()];
     let mut last_seq: Vec<u64> = vec![0; hearing.seats.len()];
+    let mut keys = KeyCalibration::new(hearing.seats.len());
     while !hearing.stopping() {
         let deadline = start + period * tick as u32;
         let now = Instant::now();
@@ -29,6 +31,9 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
             std::thread::sleep(deadline - now);
         }
         let now = Instant::now();
+        if tick % fps as u64 == 0 {
+            keys.update(&hearing);
+        }
         let views = seat_views(&hearing, now, away_after);
         let pts = period * tick as u32;
         // The oldest camera frame that this tick shows for the first time.
@@ -105,5 +110,42 @@ fn mix_tick(hearing: &Hearing, tick: u64, fps: u32, pts: Duration) {
     let samples = mix(hearing.seats.iter().map(|s| s.audio.as_ref()), n);
     if let Some(active) = hearing.recording.lock().expect("recording lock").as_ref() {
         active.recorder.push_audio(&samples, pts);
+    }
+}
+
+/// Auto key per seat: about once a second each seat's newest frame refines its screen model
+/// (the first seconds set it; later it moves slowly), unless the seat's key is manual.
+struct KeyCalibration {
+    trackers: Vec<KeyTracker>,
+    warned: Vec<Option<ScreenWarning>>,
+}
+
+impl KeyCalibration {
+    fn new(seats: usize) -> Self {
+        Self {
+            trackers: vec![KeyTracker::default(); seats],
+            warned: vec![None; seats],
+        }
+    }
+
+    fn update(&mut self, hearing: &Hearing) {
+        for (i, seat) in hearing.seats.iter().enumerate() {
+            let Some((_, frame)) = seat.frames.latest() else {
+                self.trackers[i].reset();
+                continue;
+            };
+            if !seat.key.lock().expect("key lock").auto {
+                continue;
+            }
+            let model = self.trackers[i].update(&frame);
+            seat.key.lock().expect("key lock").screen = model;
+            let warning = self.trackers[i].warning();
+            if warning != self.warned[i] {
+                self.warned[i] = warning;
+                if let Some(w) = warning {
+                    tracing::warn!(hearing = %hearing.record.id, seat = i, "{}", w.hint());
+                }
+            }
+        }
     }
 }

@@ -1,10 +1,33 @@
-//! `manifest.json`: what a recording holds, and the hash that lets anyone check it.
+//! `manifest.json`: what a recording holds, as a hash chain of its closed segments, and the
+//! files written beside it (`SHA256SUMS`, `manifest.json.sig`).
+//!
+//! The format is documented for people without our code in `docs/VERIFY.md`:
+//! - Each segment entry's `entry_hash` is the SHA-256 of its [`SegmentEntry::chain_line`], a
+//!   `|`-separated text that includes `prev_entry_hash`, so changing, dropping or reordering
+//!   any entry breaks every later link.
+//! - The first entry's `prev_entry_hash` is the SHA-256 of
+//!   `courtroom-chain-v1|genesis|RECORDING_ID|HEARING_ID|STARTED_AT`.
+//! - `SHA256SUMS` lists every segment as `sha256sum` prints it; its own SHA-256 is the
+//!   manifest's `sha256sums` field.
+//! - `manifest.json.sig` is the raw 64-byte Ed25519 signature over the exact bytes of
+//!   `manifest.json`.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use super::sign::RecordingKey;
+
+/// Current manifest format version.
+pub const VERSION: u32 = 2;
+/// The manifest's file name.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// The detached signature's file name.
+pub const SIGNATURE_FILE: &str = "manifest.json.sig";
+/// The `sha256sum`-format list of segments.
+pub const SUMS_FILE: &str = "SHA256SUMS";
 
 /// A recording's manifest.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -17,31 +40,57 @@ pub struct Manifest {
     pub hearing_id: String,
     /// Case number.
     pub case_number: String,
-    /// Wall-clock start, RFC 3339 UTC.
+    /// Wall-clock start, RFC 3339 UTC: media time zero.
     pub started_at: String,
     /// Wall-clock end, RFC 3339 UTC; absent while recording.
     pub ended_at: Option<String>,
-    /// `recording`, `finalised`, or `failed`.
+    /// `recording`, `finalised`, `failed` (stopped by an error, such as a full disk) or
+    /// `interrupted` (the server died; sealed at its next start).
     pub state: String,
-    /// Why it failed, when it did.
+    /// Why it failed or was interrupted.
     pub failure: Option<String>,
-    /// The media files.
-    pub files: Vec<FileEntry>,
-    /// Everyone who was seated during the recording.
+    /// Nominal segment length in seconds.
+    pub segment_seconds: u32,
+    /// Id of the signing key (first 16 hex digits of SHA-256 of the raw public key).
+    pub key_id: Option<String>,
+    /// The closed segments, in order, as a hash chain.
+    pub segments: Vec<SegmentEntry>,
+    /// `entry_hash` of the last segment (the genesis hash when there is none).
+    pub chain_head: String,
+    /// SHA-256 of the `SHA256SUMS` file written beside this manifest.
+    pub sha256sums: String,
+    /// Everyone seated at any time during the recording.
     pub participants: Vec<SeatedParticipant>,
 }
 
-/// One file of a recording.
+/// One closed segment of the composite.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct FileEntry {
+pub struct SegmentEntry {
+    /// Position in the recording, from 0.
+    pub index: u32,
     /// File name inside the recording folder.
-    pub name: String,
+    pub file: String,
     /// Size in bytes.
     pub size: u64,
     /// Lowercase hex SHA-256 of the contents; `sha256sum` prints the same.
     pub sha256: String,
-    /// Media duration in seconds.
-    pub duration_s: f64,
+    /// `entry_hash` of the previous entry, or the genesis hash for the first.
+    pub prev_entry_hash: String,
+    /// SHA-256 of this entry's [`SegmentEntry::chain_line`].
+    pub entry_hash: String,
+    /// Wall-clock start, RFC 3339 UTC.
+    pub started_at: String,
+    /// Wall-clock end, RFC 3339 UTC.
+    pub ended_at: String,
+    /// Start in recording media time, milliseconds.
+    pub media_start_ms: u64,
+    /// End in recording media time, milliseconds.
+    pub media_end_ms: u64,
+    /// False when the segment was cut short (a crash or a failed disk): it then plays up to
+    /// its last complete fragment, and its end times are estimates.
+    pub complete: bool,
+    /// Who was seated at any time during the segment.
+    pub seated: Vec<SeatedParticipant>,
 }
 
 /// Someone seated during the recording.
@@ -72,31 +121,163 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
     Ok((size, hex(&hasher.finalize())))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-impl Manifest {
-    /// Writes the manifest atomically: a temporary file, synced, then renamed.
-    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
-        let tmp = dir.join("manifest.json.tmp");
-        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&json)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(tmp, dir.join("manifest.json"))
+/// Lowercase hex SHA-256 of some bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// The chain's starting hash for a recording.
+pub fn genesis_hash(recording_id: &str, hearing_id: &str, started_at: &str) -> String {
+    sha256_hex(
+        format!("courtroom-chain-v1|genesis|{recording_id}|{hearing_id}|{started_at}").as_bytes(),
+    )
+}
+
+impl SegmentEntry {
+    /// The text whose SHA-256 is `entry_hash`:
+    /// `courtroom-chain-v1|INDEX|FILE|SIZE|SHA256|PREV_ENTRY_HASH|STARTED_AT|ENDED_AT|MEDIA_START_MS|MEDIA_END_MS|COMPLETE|SEATED`
+    /// where `COMPLETE` is `true` or `false` and `SEATED` is `ROLE/SEAT/NAME` items joined by `,`.
+    pub fn chain_line(&self) -> String {
+        let seated: Vec<String> = self
+            .seated
+            .iter()
+            .map(|p| format!("{}/{}/{}", p.role, p.seat, p.name))
+            .collect();
+        format!(
+            "courtroom-chain-v1|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
+            self.index,
+            self.file,
+            self.size,
+            self.sha256,
+            self.prev_entry_hash,
+            self.started_at,
+            self.ended_at,
+            self.media_start_ms,
+            self.media_end_ms,
+            self.complete,
+            seated.join(",")
+        )
     }
+
+    /// SHA-256 of [`SegmentEntry::chain_line`].
+    pub fn compute_hash(&self) -> String {
+        sha256_hex(self.chain_line().as_bytes())
+    }
+}
+
+impl Manifest {
+    /// The genesis hash of this recording's chain.
+    pub fn genesis(&self) -> String {
+        genesis_hash(&self.recording_id, &self.hearing_id, &self.started_at)
+    }
+
+    /// Links `entry` to the chain (sets its index, `prev_entry_hash` and `entry_hash`) and
+    /// appends it.
+    pub fn append(&mut self, mut entry: SegmentEntry) {
+        entry.index = self.segments.len() as u32;
+        entry.prev_entry_hash = self
+            .segments
+            .last()
+            .map(|e| e.entry_hash.clone())
+            .unwrap_or_else(|| self.genesis());
+        entry.entry_hash = entry.compute_hash();
+        self.chain_head = entry.entry_hash.clone();
+        self.segments.push(entry);
+    }
+
+    /// The `SHA256SUMS` text for the segments.
+    pub fn sums_text(&self) -> String {
+        self.segments
+            .iter()
+            .map(|e| format!("{}  {}\n", e.sha256, e.file))
+            .collect()
+    }
+
+    /// Writes `SHA256SUMS`, then `manifest.json`, then (with a key) `manifest.json.sig`, each
+    /// atomically (a temporary file, synced, then renamed). Updates `sha256sums`, `chain_head`
+    /// and `key_id` first.
+    pub fn write_signed(&mut self, dir: &Path, key: Option<&RecordingKey>) -> std::io::Result<()> {
+        let sums = self.sums_text();
+        self.sha256sums = sha256_hex(sums.as_bytes());
+        self.chain_head = self
+            .segments
+            .last()
+            .map(|e| e.entry_hash.clone())
+            .unwrap_or_else(|| self.genesis());
+        self.key_id = key.map(|k| k.public().key_id());
+        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        write_atomic(&dir.join(SUMS_FILE), sums.as_bytes())?;
+        write_atomic(&dir.join(MANIFEST_FILE), &json)?;
+        if let Some(key) = key {
+            write_atomic(&dir.join(SIGNATURE_FILE), &key.sign(&json))?;
+        }
+        Ok(())
+    }
+
+    /// Reads `dir/manifest.json`.
+    pub fn read(dir: &Path) -> std::io::Result<Self> {
+        let bytes = std::fs::read(dir.join(MANIFEST_FILE))?;
+        serde_json::from_slice(&bytes).map_err(std::io::Error::other)
+    }
+}
+
+/// Writes `path` through a synced temporary file and a rename, then syncs the folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result?;
+    if let Some(parent) = path.parent() {
+        if let Ok(d) = std::fs::File::open(parent) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn entry(file: &str) -> SegmentEntry {
+        SegmentEntry {
+            index: 0,
+            file: file.into(),
+            size: 3,
+            sha256: sha256_hex(b"abc"),
+            prev_entry_hash: String::new(),
+            entry_hash: String::new(),
+            started_at: "2026-01-01T00:00:00.000Z".into(),
+            ended_at: "2026-01-01T00:00:10.000Z".into(),
+            media_start_ms: 0,
+            media_end_ms: 10_000,
+            complete: true,
+            seated: vec![SeatedParticipant {
+                role: "clerk".into(),
+                seat: "clerk".into(),
+                name: "Clerk Zhao".into(),
+            }],
+        }
+    }
+
     #[test]
-    fn sha256_matches_a_known_vector_and_manifest_round_trips() {
+    fn sha256_matches_a_known_vector() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("x");
         std::fs::write(&f, b"abc").unwrap();
@@ -106,27 +287,42 @@ mod tests {
             hash,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        let m = Manifest {
-            version: 1,
+    }
+
+    #[test]
+    fn chain_links_and_signed_manifest_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = RecordingKey::generate();
+        let mut m = Manifest {
+            version: VERSION,
             recording_id: "r".into(),
             hearing_id: "h".into(),
             case_number: "c".into(),
-            started_at: "t0".into(),
+            started_at: "2026-01-01T00:00:00.000Z".into(),
             ended_at: None,
             state: "recording".into(),
             failure: None,
-            files: vec![FileEntry {
-                name: "x".into(),
-                size,
-                sha256: hash,
-                duration_s: 1.0,
-            }],
+            segment_seconds: 10,
+            key_id: None,
+            segments: vec![],
+            chain_head: String::new(),
+            sha256sums: String::new(),
             participants: vec![],
         };
-        m.write(dir.path()).unwrap();
-        let back: Manifest =
-            serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap())
-                .unwrap();
-        assert_eq!(back, m);
+        m.append(entry("a.mp4"));
+        m.append(entry("b.mp4"));
+        assert_eq!(m.segments[0].prev_entry_hash, m.genesis());
+        assert_eq!(m.segments[1].prev_entry_hash, m.segments[0].entry_hash);
+        assert_eq!(m.segments[1].index, 1);
+        assert_ne!(m.segments[0].entry_hash, m.segments[1].entry_hash);
+        m.write_signed(dir.path(), Some(&key)).unwrap();
+        assert_eq!(m.chain_head, m.segments[1].entry_hash);
+        let bytes = std::fs::read(dir.path().join(MANIFEST_FILE)).unwrap();
+        let sig = std::fs::read(dir.path().join(SIGNATURE_FILE)).unwrap();
+        assert!(key.public().verify(&bytes, &sig));
+        assert_eq!(Manifest::read(dir.path()).unwrap(), m);
+        let sums = std::fs::read(dir.path().join(SUMS_FILE)).unwrap();
+        assert_eq!(sha256_hex(&sums), m.sha256sums);
+        assert!(String::from_utf8(sums).unwrap().ends_with("  b.mp4\n"));
     }
 }

@@ -1,12 +1,24 @@
-//! Evidence recordings: the composite video with the mixed audio, written as fragmented MP4
-//! so that a crash loses at most the last fragment, plus a `manifest.json` holding the file's
-//! SHA-256, its timing and who was seated.
+//! Evidence recordings.
+//!
+//! - [`recorder`]: the composite video with the mixed audio, in segments of fragmented MP4
+//!   ([`segment`]) so that a crash loses at most the last fragment.
+//! - [`manifest`]: `manifest.json`, a hash chain over the closed segments, with `SHA256SUMS`.
+//! - [`sign`]: the server's Ed25519 key; each manifest is signed in `manifest.json.sig`.
+//! - [`seal`]: at start, recordings a crash left open are sealed as `interrupted`.
+//! - [`verify`]: `courtroom verify DIR` checks all of it. `docs/VERIFY.md` shows how to check
+//!   the same with only `sha256sum` and `openssl`.
 
+pub mod cli;
 pub mod manifest;
 pub mod recorder;
+pub mod seal;
+pub mod segment;
+pub mod sign;
+pub mod verify;
 
 pub use manifest::{Manifest, SeatedParticipant};
-pub use recorder::Recorder;
+pub use recorder::{Recorder, RecorderOptions, RecordingInfo};
+pub use sign::{PublicKey, RecordingKey};
 
 /// Errors while recording.
 #[derive(Debug, thiserror::Error)]
@@ -21,4 +33,7 @@ pub enum RecordError {
     /// The pipeline did not finish writing in time.
     #[error("recording did not finalise: {0}")]
     Finalise(String),
+    /// The signing key could not be read or parsed.
+    #[error("signing key: {0}")]
+    Key(String),
 }

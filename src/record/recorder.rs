@@ -1,65 +1,174 @@
-//! The recording pipeline: encoded composite video and the mixed audio into a fragmented MP4.
+//! The recorder: the encoded composite and the mixed audio into segment files
+//! (`composite-00000.mp4`, ...), each a fragmented MP4 ([`super::segment`]), plus a hash-chained,
+//! signed `manifest.json` updated whenever a segment closes.
 //!
-//! `appsrc (H.264) ! h264parse ! mp4mux (1 s fragments) ! filesink` with
-//! `appsrc (S16 48 kHz mono) ! audioconvert ! avenc_aac ! mp4mux`. Both inputs carry the
-//! hearing's media clock; the recorder rebases them so that the recording starts at zero.
+//! - A segment closes at the first video keyframe at or after its nominal end (a multiple of
+//!   the segment length); the recorder asks the encoder for a keyframe there, through the
+//!   `request_keyframe` callback, on the tick before.
+//! - Audio is cut at the same media time as the video: ticks at or after the boundary are held
+//!   until the keyframe that opens the next segment arrives.
+//! - A closing segment is finalised on a background thread (end of stream, wait for the muxer),
+//!   then hashed, chained and signed there, so the streaming threads never wait on the disk.
+//! - Stopping: [`Recorder::stop_at`] sets the last media instant, [`Recorder::wait_until_written`]
+//!   waits until video and audio have both reached it, so the last second is never clipped.
+//! - A pipeline error (a full disk) stops the recording for good: the segment is sealed as
+//!   incomplete, the manifest says `failed`, and the `on_failure` callback runs. A small file
+//!   reserved at the start is given up so that the manifest can still be written.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::Receiver;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use gstreamer as gst;
-use gstreamer::prelude::*;
-use gstreamer_app as gst_app;
-use gstreamer_audio as gst_audio;
+use chrono::{DateTime, SecondsFormat, Utc};
 
+use super::manifest::{sha256_file, Manifest, SeatedParticipant, SegmentEntry, VERSION};
+use super::segment::{self, samples_duration, Segment, VideoFormat};
+use super::sign::RecordingKey;
 use super::RecordError;
 use crate::media::audio_mix::SAMPLE_RATE;
-use crate::media::bus::{self, BusEvent};
-use crate::media::element::{add_chain, link_error, make, play};
 use crate::media::encoder::EncodedFrame;
-use crate::media::MediaError;
 
-/// Name of the composite file inside a recording folder.
-pub const COMPOSITE_FILE: &str = "composite.mp4";
+/// File name of the first segment, for callers that record less than one segment.
+pub const COMPOSITE_FILE: &str = "composite-00000.mp4";
+/// Space kept free in the recording folder so the manifest can be sealed on a full disk.
+pub const RESERVE_FILE: &str = ".space-reserve";
+/// Longest time a segment finalisation may take.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(15);
+/// x264enc stamps its output 1000 hours late (its `min-pts`, to keep DTS positive); frames at
+/// or after this are taken back by it to the hearing's media clock.
+const X264_PTS_OFFSET: Duration = Duration::from_secs(1000 * 3600);
+/// Audio held waiting for a boundary keyframe beyond this goes into the current segment.
+const MAX_HELD_AUDIO: Duration = Duration::from_secs(3);
+
+/// Who and what a recording is.
+#[derive(Debug, Clone)]
+pub struct RecordingInfo {
+    /// Recording id.
+    pub recording_id: String,
+    /// Hearing id.
+    pub hearing_id: String,
+    /// Case number.
+    pub case_number: String,
+    /// Wall-clock time of media time zero.
+    pub started_at: DateTime<Utc>,
+    /// Who is seated at the start.
+    pub seated: Vec<SeatedParticipant>,
+}
+
+/// A callback without arguments.
+pub type Callback = Arc<dyn Fn() + Send + Sync>;
+/// A callback told why the recording failed.
+pub type FailureCallback = Arc<dyn Fn(String) + Send + Sync>;
+
+/// How to record.
+#[derive(Clone)]
+pub struct RecorderOptions {
+    /// Video format of the composite.
+    pub format: VideoFormat,
+    /// The hearing's media time that becomes time zero of the recording.
+    pub origin: Duration,
+    /// Nominal segment length.
+    pub segment: Duration,
+    /// Metadata.
+    pub info: RecordingInfo,
+    /// Signs the manifest; without it the manifest is written unsigned.
+    pub key: Option<Arc<RecordingKey>>,
+    /// Asks the encoder for a keyframe on its next frame.
+    pub request_keyframe: Option<Callback>,
+    /// Runs once, on a background thread, when the recording fails for good.
+    pub on_failure: Option<FailureCallback>,
+    /// Bytes reserved at the start for sealing on a full disk.
+    pub reserve_bytes: u64,
+}
+
+impl RecorderOptions {
+    /// Defaults: 10 s segments, unsigned, no callbacks, 256 KiB reserve.
+    pub fn new(format: VideoFormat, origin: Duration, info: RecordingInfo) -> Self {
+        Self {
+            format,
+            origin,
+            segment: Duration::from_secs(10),
+            info,
+            key: None,
+            request_keyframe: None,
+            on_failure: None,
+            reserve_bytes: 256 * 1024,
+        }
+    }
+}
 
 /// A recording in progress.
 pub struct Recorder {
-    pipeline: gst::Pipeline,
-    video_src: gst_app::AppSrc,
-    audio_src: gst_app::AppSrc,
     dir: PathBuf,
-    clock: Mutex<RecClock>,
-    bus: Mutex<Receiver<BusEvent>>,
+    format: VideoFormat,
+    origin: Duration,
+    segment_len: Duration,
+    state: Mutex<State>,
+    progress: Condvar,
+    jobs: mpsc::Sender<Job>,
+    closer: Option<JoinHandle<Manifest>>,
+    request_keyframe: Option<Callback>,
 }
 
-#[derive(Debug, Default)]
-struct RecClock {
-    /// Media-clock time at which the recording started: its zero.
-    origin: Duration,
-    /// Whether the first keyframe has been written; frames before it cannot be decoded.
+struct State {
+    current: Option<Open>,
+    next_index: u32,
+    /// Recording time at which the current segment should end.
+    next_boundary: Duration,
+    /// The boundary a keyframe was last asked for.
+    requested: Option<Duration>,
     keyframe_seen: bool,
-    /// End of the last video frame written, recording time.
-    end: Duration,
-    /// Set once the pipeline failed; nothing more is pushed.
+    /// Audio at or after `next_boundary`, waiting for the keyframe that opens the next segment.
+    held_audio: VecDeque<(Duration, Vec<i16>)>,
+    video_end: Duration,
+    audio_end: Duration,
+    stop_at: Option<Duration>,
     failed: Option<String>,
+    seated_now: Vec<SeatedParticipant>,
+}
+
+struct Open {
+    seg: Segment,
+    index: u32,
+    media_start: Duration,
+    seated: Vec<SeatedParticipant>,
+}
+
+enum Job {
+    Close {
+        seg: Segment,
+        index: u32,
+        media_start: Duration,
+        media_end: Duration,
+        seated: Vec<SeatedParticipant>,
+        failure: Option<String>,
+    },
+    Finish {
+        state: String,
+        failure: Option<String>,
+    },
 }
 
 /// How a recording ended.
 #[derive(Debug, Clone)]
 pub struct Finished {
-    /// The MP4 file.
+    /// The first segment file.
     pub path: PathBuf,
+    /// Every segment file, in order.
+    pub segments: Vec<PathBuf>,
     /// Media duration written.
     pub duration: Duration,
-    /// Set if the pipeline failed before the end.
+    /// Set if the recording failed before the end.
     pub failure: Option<String>,
+    /// The final manifest.
+    pub manifest: Manifest,
 }
 
 impl Recorder {
-    /// Creates `dir` and starts writing `dir/composite.mp4`. `origin` is the hearing's media
-    /// time at which the recording starts: it becomes time zero in the file.
+    /// Starts an unsigned recording in `dir` with 10 s segments (tests and tools).
     pub fn start(
         dir: &Path,
         width: u32,
@@ -67,72 +176,90 @@ impl Recorder {
         fps: u32,
         origin: Duration,
     ) -> Result<Self, RecordError> {
+        let id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let info = RecordingInfo {
+            recording_id: id,
+            hearing_id: String::new(),
+            case_number: String::new(),
+            started_at: Utc::now(),
+            seated: Vec::new(),
+        };
+        Self::with_options(
+            dir,
+            RecorderOptions::new(VideoFormat { width, height, fps }, origin, info),
+        )
+    }
+
+    /// Creates `dir`, writes the first (empty) manifest, and starts the first segment.
+    pub fn with_options(dir: &Path, opts: RecorderOptions) -> Result<Self, RecordError> {
         std::fs::create_dir_all(dir)?;
-        let pipeline = gst::Pipeline::with_name("recorder");
-        let video_src = gst_app::AppSrc::builder()
-            .name("video")
-            .caps(
-                &gst::Caps::builder("video/x-h264")
-                    .field("stream-format", "byte-stream")
-                    .field("alignment", "au")
-                    .field("width", width as i32)
-                    .field("height", height as i32)
-                    .field("framerate", gst::Fraction::new(fps as i32, 1))
-                    .build(),
-            )
-            .format(gst::Format::Time)
-            .max_bytes(32 * 1024 * 1024)
-            .block(false)
-            .build();
-        let audio_src = gst_app::AppSrc::builder()
-            .name("audio")
-            .caps(
-                &gst_audio::AudioCapsBuilder::new_interleaved()
-                    .format(gst_audio::AudioFormat::S16le)
-                    .rate(SAMPLE_RATE as i32)
-                    .channels(1)
-                    .build(),
-            )
-            .format(gst::Format::Time)
-            .max_bytes(8 * 1024 * 1024)
-            .block(false)
-            .build();
-        let parse = make("h264parse", "parse")?;
-        let vqueue = make("queue", "vqueue")?;
-        let convert = make("audioconvert", "aconvert")?;
-        let aac = make("avenc_aac", "aac")?;
-        let aqueue = make("queue", "aqueue")?;
-        let mux = make("mp4mux", "mux")?;
-        // Fragments of 1 s: a crash loses at most the fragment being written.
-        mux.set_property("fragment-duration", 1000u32);
-        let sink = make("filesink", "file")?;
-        sink.set_property(
-            "location",
-            dir.join(COMPOSITE_FILE).to_string_lossy().to_string(),
-        );
-        add_chain(&pipeline, &[video_src.upcast_ref(), &parse, &vqueue])?;
-        add_chain(
-            &pipeline,
-            &[audio_src.upcast_ref(), &convert, &aac, &aqueue],
-        )?;
-        pipeline
-            .add_many([&mux, &sink])
-            .map_err(|e| link_error(&pipeline, e))?;
-        mux.link(&sink).map_err(|e| link_error(&pipeline, e))?;
-        vqueue.link(&mux).map_err(|e| link_error(&pipeline, e))?;
-        aqueue.link(&mux).map_err(|e| link_error(&pipeline, e))?;
-        let bus = bus::watch(&pipeline);
-        play(&pipeline)?;
-        Ok(Self {
-            pipeline,
-            video_src,
-            audio_src,
+        if opts.reserve_bytes > 0 {
+            super::manifest::write_atomic(
+                &dir.join(RESERVE_FILE),
+                &vec![0u8; opts.reserve_bytes as usize],
+            )?;
+        }
+        let info = &opts.info;
+        let mut manifest = Manifest {
+            version: VERSION,
+            recording_id: info.recording_id.clone(),
+            hearing_id: info.hearing_id.clone(),
+            case_number: info.case_number.clone(),
+            started_at: utc_text(info.started_at),
+            ended_at: None,
+            state: "recording".into(),
+            failure: None,
+            segment_seconds: opts.segment.as_secs() as u32,
+            key_id: None,
+            segments: Vec::new(),
+            chain_head: String::new(),
+            sha256sums: String::new(),
+            participants: info.seated.clone(),
+        };
+        manifest.write_signed(dir, opts.key.as_deref())?;
+        let seg = Segment::start(&dir.join(segment::file_name(0)), opts.format)?;
+        let (jobs, rx) = mpsc::channel();
+        let closer = Closer {
             dir: dir.to_owned(),
-            clock: Mutex::new(RecClock {
-                origin,
-                ..Default::default()
+            manifest,
+            key: opts.key.clone(),
+            started_at: info.started_at,
+            on_failure: opts.on_failure.clone(),
+        };
+        let closer = std::thread::Builder::new()
+            .name("rec-closer".into())
+            .spawn(move || closer.run(rx))
+            .expect("spawn recording closer");
+        Ok(Self {
+            dir: dir.to_owned(),
+            format: opts.format,
+            origin: opts.origin,
+            segment_len: opts.segment.max(Duration::from_secs(1)),
+            state: Mutex::new(State {
+                current: Some(Open {
+                    seg,
+                    index: 0,
+                    media_start: Duration::ZERO,
+                    seated: info.seated.clone(),
+                }),
+                next_index: 1,
+                next_boundary: opts.segment.max(Duration::from_secs(1)),
+                requested: None,
+                keyframe_seen: false,
+                held_audio: VecDeque::new(),
+                video_end: Duration::ZERO,
+                audio_end: Duration::ZERO,
+                stop_at: None,
+                failed: None,
+                seated_now: info.seated.clone(),
             }),
-            bus: Mutex::new(bus),
+            progress: Condvar::new(),
+            jobs,
+            closer: Some(closer),
+            request_keyframe: opts.request_keyframe,
         })
     }
 
@@ -141,125 +268,499 @@ impl Recorder {
         &self.dir
     }
 
-    /// Whether the recording still writes (it stops for good on a pipeline error, such as a
-    /// full disk).
+    /// Why the recording stopped for good, if it did (a pipeline error such as a full disk).
     pub fn failure(&self) -> Option<String> {
-        self.check_bus();
-        self.clock.lock().expect("recorder clock").failed.clone()
+        let mut st = self.state.lock().expect("recorder state");
+        self.poll_failure(&mut st);
+        st.failed.clone()
     }
 
-    fn check_bus(&self) {
-        let bus = self.bus.lock().expect("recorder bus");
-        while let Ok(event) = bus.try_recv() {
-            if let BusEvent::Error(e) = event {
-                let mut clock = self.clock.lock().expect("recorder clock");
-                if clock.failed.is_none() {
-                    tracing::error!(dir = %self.dir.display(), "recording failed: {e}");
-                    clock.failed = Some(e);
+    /// Who is seated now; everyone seated at any time in a segment is listed in its entry.
+    pub fn set_seated(&self, seated: Vec<SeatedParticipant>) {
+        let mut st = self.state.lock().expect("recorder state");
+        if let Some(open) = st.current.as_mut() {
+            for p in &seated {
+                if !open.seated.contains(p) {
+                    open.seated.push(p.clone());
                 }
             }
         }
+        st.seated_now = seated;
     }
 
     /// Writes one encoded composite frame. Frames before the first keyframe are skipped.
     pub fn push_video(&self, frame: &EncodedFrame) {
-        let pts = {
-            let mut clock = self.clock.lock().expect("recorder clock");
-            if clock.failed.is_some() {
+        let mut request = false;
+        {
+            let mut st = self.state.lock().expect("recorder state");
+            if self.poll_failure(&mut st) {
                 return;
             }
-            if !clock.keyframe_seen && !frame.keyframe {
-                return;
-            }
-            let Some(pts) = frame.pts.checked_sub(clock.origin) else {
+            let media_pts = frame.pts.checked_sub(X264_PTS_OFFSET).unwrap_or(frame.pts);
+            let Some(pts) = media_pts.checked_sub(self.origin) else {
                 return;
             };
-            clock.keyframe_seen = true;
-            clock.end = clock.end.max(pts + frame.duration);
-            pts
-        };
-        let mut buffer = gst::Buffer::from_slice(frame.data.clone());
-        {
-            let b = buffer.get_mut().expect("fresh buffer is writable");
-            b.set_pts(clock_time(pts));
-            b.set_duration(clock_time(frame.duration));
-            if !frame.keyframe {
-                b.set_flags(gst::BufferFlags::DELTA_UNIT);
+            if let Some(stop) = st.stop_at {
+                if pts >= stop {
+                    st.video_end = st.video_end.max(stop);
+                    drop(st);
+                    self.progress.notify_all();
+                    return;
+                }
             }
+            if !st.keyframe_seen {
+                if !frame.keyframe {
+                    return;
+                }
+                st.keyframe_seen = true;
+            }
+            if frame.keyframe && pts >= st.next_boundary {
+                self.rotate(&mut st, pts);
+                if st.failed.is_some() {
+                    return;
+                }
+            }
+            if pts + frame.duration >= st.next_boundary && st.requested != Some(st.next_boundary) {
+                st.requested = Some(st.next_boundary);
+                request = true;
+            }
+            if let Some(open) = st.current.as_ref() {
+                open.seg.push_video(
+                    frame.data.clone(),
+                    pts.saturating_sub(open.media_start),
+                    frame.duration,
+                    frame.keyframe,
+                );
+            }
+            st.video_end = st.video_end.max(pts + frame.duration);
         }
-        if let Err(e) = self.video_src.push_buffer(buffer) {
-            tracing::warn!(?e, "recorder refused video");
+        self.progress.notify_all();
+        if request {
+            self.ask_keyframe();
         }
     }
 
     /// Writes one tick of mixed audio stamped with the hearing's media clock.
     pub fn push_audio(&self, samples: &[i16], pts: Duration) {
-        let pts = {
-            let clock = self.clock.lock().expect("recorder clock");
-            if clock.failed.is_some() {
+        let mut request = false;
+        {
+            let mut st = self.state.lock().expect("recorder state");
+            if self.poll_failure(&mut st) {
                 return;
             }
-            match pts.checked_sub(clock.origin) {
-                Some(p) => p,
-                None => return,
+            let Some(pts) = pts.checked_sub(self.origin) else {
+                return;
+            };
+            let mut samples = samples;
+            if let Some(stop) = st.stop_at {
+                if pts >= stop {
+                    st.audio_end = st.audio_end.max(stop);
+                    drop(st);
+                    self.progress.notify_all();
+                    return;
+                }
+                samples = &samples[..samples.len().min(samples_until(pts, stop))];
             }
-        };
-        let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let duration =
-            Duration::from_nanos(samples.len() as u64 * 1_000_000_000 / SAMPLE_RATE as u64);
-        let mut buffer = gst::Buffer::from_mut_slice(bytes);
-        {
-            let b = buffer.get_mut().expect("fresh buffer is writable");
-            b.set_pts(clock_time(pts));
-            b.set_duration(clock_time(duration));
+            let end = pts + samples_duration(samples.len());
+            if end >= st.next_boundary && st.requested != Some(st.next_boundary) {
+                st.requested = Some(st.next_boundary);
+                request = true;
+            }
+            let boundary = st.next_boundary;
+            if pts >= boundary {
+                st.held_audio.push_back((pts, samples.to_vec()));
+                self.release_stale_audio(&mut st);
+            } else if end > boundary {
+                let n = samples_until(pts, boundary);
+                self.write_audio(&st, &samples[..n], pts);
+                st.held_audio.push_back((boundary, samples[n..].to_vec()));
+            } else {
+                self.write_audio(&st, samples, pts);
+            }
+            st.audio_end = st.audio_end.max(end);
         }
-        if let Err(e) = self.audio_src.push_buffer(buffer) {
-            tracing::warn!(?e, "recorder refused audio");
+        self.progress.notify_all();
+        if request {
+            self.ask_keyframe();
         }
-        self.check_bus();
     }
 
-    /// Ends both streams and waits for the muxer to write its last fragment.
-    pub fn finish(self, timeout: Duration) -> Result<Finished, RecordError> {
-        let _ = self.video_src.end_of_stream();
-        let _ = self.audio_src.end_of_stream();
-        let deadline = std::time::Instant::now() + timeout;
-        let mut outcome = Err(RecordError::Finalise(
-            "timed out waiting for end of stream".into(),
-        ));
-        {
-            let bus = self.bus.lock().expect("recorder bus");
-            while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-                match bus.recv_timeout(left) {
-                    Ok(BusEvent::Eos) => {
-                        outcome = Ok(());
-                        break;
-                    }
-                    Ok(BusEvent::Error(e)) => {
-                        outcome = Err(RecordError::Media(MediaError::Pipeline {
-                            pipeline: "recorder".into(),
-                            message: e,
-                        }));
-                        break;
-                    }
-                    Err(_) => break,
+    /// Sets the hearing's media time at which the recording ends; later media is dropped.
+    pub fn stop_at(&self, media_time: Duration) {
+        let stop = media_time.saturating_sub(self.origin);
+        self.state.lock().expect("recorder state").stop_at = Some(stop);
+        self.progress.notify_all();
+    }
+
+    /// Waits until video and audio have both been written up to the stop time (or the
+    /// recording failed). Returns whether they were.
+    pub fn wait_until_written(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.state.lock().expect("recorder state");
+        loop {
+            let Some(stop) = st.stop_at else {
+                return false;
+            };
+            if st.failed.is_some() {
+                return false;
+            }
+            let video_done = st.video_end >= stop || !st.keyframe_seen;
+            if video_done && st.audio_end >= stop {
+                return true;
+            }
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                tracing::warn!(dir = %self.dir.display(), video_end = ?st.video_end, audio_end = ?st.audio_end, ?stop, "recording end not reached in time");
+                return false;
+            };
+            st = self
+                .progress
+                .wait_timeout(st, left)
+                .expect("recorder state")
+                .0;
+        }
+    }
+
+    /// Closes the last segment and seals the manifest (`finalised`, or `failed`). Blocks until
+    /// every segment is written, hashed and signed, at most `timeout` per segment.
+    pub fn finish(mut self, _timeout: Duration) -> Result<Finished, RecordError> {
+        let (failure, duration) = {
+            let mut st = self.state.lock().expect("recorder state");
+            self.poll_failure(&mut st);
+            let mut end = st.video_end.max(st.audio_end);
+            if let Some(stop) = st.stop_at {
+                end = end.min(stop);
+            }
+            if let Some(open) = st.current.take() {
+                for (pts, samples) in std::mem::take(&mut st.held_audio) {
+                    open.seg
+                        .push_audio(&samples, pts.saturating_sub(open.media_start));
                 }
+                let _ = self.jobs.send(Job::Close {
+                    seg: open.seg,
+                    index: open.index,
+                    media_start: open.media_start,
+                    media_end: end.max(open.media_start),
+                    seated: open.seated,
+                    failure: None,
+                });
+            }
+            (st.failed.clone(), end)
+        };
+        let _ = self.jobs.send(Job::Finish {
+            state: if failure.is_some() {
+                "failed".into()
+            } else {
+                "finalised".into()
+            },
+            failure: failure.clone(),
+        });
+        let manifest = self
+            .closer
+            .take()
+            .expect("finish runs once")
+            .join()
+            .map_err(|_| RecordError::Finalise("the segment closer panicked".into()))?;
+        let failure = failure.or_else(|| manifest.failure.clone());
+        let segments: Vec<PathBuf> = manifest
+            .segments
+            .iter()
+            .map(|e| self.dir.join(&e.file))
+            .collect();
+        Ok(Finished {
+            path: self.dir.join(segment::file_name(0)),
+            segments,
+            duration,
+            failure,
+            manifest,
+        })
+    }
+
+    fn ask_keyframe(&self) {
+        if let Some(request) = &self.request_keyframe {
+            request();
+        }
+    }
+
+    /// Checks the current segment's bus; on an error, seals it and stops for good.
+    fn poll_failure(&self, st: &mut State) -> bool {
+        if st.failed.is_some() {
+            return true;
+        }
+        let failure = st.current.as_mut().and_then(|o| o.seg.poll_failure());
+        match failure {
+            Some(reason) => {
+                self.fail(st, reason);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn fail(&self, st: &mut State, reason: String) {
+        tracing::error!(dir = %self.dir.display(), "recording failed: {reason}");
+        st.failed = Some(reason.clone());
+        st.held_audio.clear();
+        if let Some(open) = st.current.take() {
+            let end = st.video_end.max(st.audio_end).max(open.media_start);
+            let _ = self.jobs.send(Job::Close {
+                seg: open.seg,
+                index: open.index,
+                media_start: open.media_start,
+                media_end: end,
+                seated: open.seated,
+                failure: Some(reason),
+            });
+        }
+        self.progress.notify_all();
+    }
+
+    /// Closes the current segment at `at` (a keyframe's time) and opens the next one there.
+    fn rotate(&self, st: &mut State, at: Duration) {
+        let Some(old) = st.current.take() else {
+            return;
+        };
+        // Held audio before the cut belongs to the closing segment.
+        while let Some((pts, samples)) = st.held_audio.pop_front() {
+            if pts >= at {
+                st.held_audio.push_front((pts, samples));
+                break;
+            }
+            let n = samples_until(pts, at).min(samples.len());
+            old.seg
+                .push_audio(&samples[..n], pts.saturating_sub(old.media_start));
+            if n < samples.len() {
+                st.held_audio.push_front((at, samples[n..].to_vec()));
+                break;
             }
         }
-        let _ = self.pipeline.set_state(gst::State::Null);
-        let clock = self.clock.lock().expect("recorder clock");
-        let failure = clock
-            .failed
-            .clone()
-            .or_else(|| outcome.as_ref().err().map(|e| e.to_string()));
-        Ok(Finished {
-            path: self.dir.join(COMPOSITE_FILE),
-            duration: clock.end,
-            failure,
-        })
+        let _ = self.jobs.send(Job::Close {
+            seg: old.seg,
+            index: old.index,
+            media_start: old.media_start,
+            media_end: at,
+            seated: old.seated,
+            failure: None,
+        });
+        let index = st.next_index;
+        let seg = match Segment::start(&self.dir.join(segment::file_name(index)), self.format) {
+            Ok(seg) => seg,
+            Err(e) => {
+                self.fail(st, format!("cannot start segment {index}: {e}"));
+                return;
+            }
+        };
+        tracing::debug!(dir = %self.dir.display(), index, at = ?at, "segment opened");
+        st.current = Some(Open {
+            seg,
+            index,
+            media_start: at,
+            seated: st.seated_now.clone(),
+        });
+        st.next_index += 1;
+        let len = self.segment_len.as_nanos();
+        st.next_boundary = Duration::from_nanos(((at.as_nanos() / len + 1) * len) as u64);
+        let held = std::mem::take(&mut st.held_audio);
+        for (pts, samples) in held {
+            let b = st.next_boundary;
+            if pts >= b {
+                st.held_audio.push_back((pts, samples));
+            } else {
+                self.write_audio(st, &samples, pts);
+            }
+        }
+    }
+
+    /// With no keyframe for a long time, held audio goes into the current segment and the
+    /// boundary moves on, so audio is never lost to a stalled encoder.
+    fn release_stale_audio(&self, st: &mut State) {
+        let (Some(first), Some(last)) = (st.held_audio.front(), st.held_audio.back()) else {
+            return;
+        };
+        if last.0.saturating_sub(first.0) < MAX_HELD_AUDIO {
+            return;
+        }
+        tracing::warn!(dir = %self.dir.display(), "no keyframe at the segment boundary; extending the segment");
+        for (pts, samples) in std::mem::take(&mut st.held_audio) {
+            self.write_audio(st, &samples, pts);
+        }
+        st.next_boundary += self.segment_len;
+    }
+
+    fn write_audio(&self, st: &State, samples: &[i16], pts: Duration) {
+        if samples.is_empty() {
+            return;
+        }
+        if let Some(open) = st.current.as_ref() {
+            open.seg
+                .push_audio(samples, pts.saturating_sub(open.media_start));
+        }
     }
 }
 
-fn clock_time(d: Duration) -> gst::ClockTime {
-    gst::ClockTime::from_nseconds(d.as_nanos() as u64)
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if self.closer.is_some() {
+            tracing::warn!(dir = %self.dir.display(), "recorder dropped without finish; the manifest stays open");
+        }
+    }
+}
+
+/// How many samples from `pts` to `until`.
+fn samples_until(pts: Duration, until: Duration) -> usize {
+    (until.saturating_sub(pts).as_nanos() * SAMPLE_RATE as u128 / 1_000_000_000) as usize
+}
+
+/// RFC 3339 UTC with milliseconds, as the manifest writes times.
+pub fn utc_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The background thread that finalises, hashes, chains and signs closed segments in order.
+struct Closer {
+    dir: PathBuf,
+    manifest: Manifest,
+    key: Option<Arc<RecordingKey>>,
+    started_at: DateTime<Utc>,
+    on_failure: Option<FailureCallback>,
+}
+
+impl Closer {
+    fn run(mut self, rx: mpsc::Receiver<Job>) -> Manifest {
+        let mut told = false;
+        while let Ok(job) = rx.recv() {
+            match job {
+                Job::Close {
+                    seg,
+                    index,
+                    media_start,
+                    media_end,
+                    seated,
+                    failure,
+                } => {
+                    let path = seg.path().to_owned();
+                    let outcome = match failure {
+                        Some(f) => {
+                            let _ = seg.finish(Duration::from_millis(500));
+                            Err(f)
+                        }
+                        None => seg.finish(FINISH_TIMEOUT),
+                    };
+                    self.add(
+                        &path,
+                        index,
+                        media_start,
+                        media_end,
+                        seated,
+                        outcome.is_ok(),
+                    );
+                    if let Err(reason) = outcome {
+                        self.manifest.state = "failed".into();
+                        self.manifest.failure = Some(reason.clone());
+                        self.write();
+                        if !told {
+                            told = true;
+                            if let Some(cb) = &self.on_failure {
+                                cb(reason);
+                            }
+                        }
+                    } else {
+                        self.write();
+                    }
+                }
+                Job::Finish { state, failure } => {
+                    if self.manifest.state != "failed" {
+                        self.manifest.state = state;
+                    }
+                    if failure.is_some() {
+                        self.manifest.failure = failure;
+                    }
+                    self.manifest.ended_at = Some(utc_text(Utc::now()));
+                    self.write();
+                    let _ = std::fs::remove_file(self.dir.join(RESERVE_FILE));
+                    tracing::info!(dir = %self.dir.display(), state = %self.manifest.state, segments = self.manifest.segments.len(), "recording sealed");
+                    break;
+                }
+            }
+        }
+        self.manifest
+    }
+
+    fn add(
+        &mut self,
+        path: &Path,
+        index: u32,
+        media_start: Duration,
+        media_end: Duration,
+        seated: Vec<SeatedParticipant>,
+        complete: bool,
+    ) {
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let (size, sha256) = match sha256_file(path) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(file = %path.display(), "cannot hash segment {index}: {e}");
+                return;
+            }
+        };
+        for p in &seated {
+            if !self.manifest.participants.contains(p) {
+                self.manifest.participants.push(p.clone());
+            }
+        }
+        let at = |d: Duration| {
+            utc_text(self.started_at + chrono::Duration::from_std(d).unwrap_or_default())
+        };
+        self.manifest.append(SegmentEntry {
+            index,
+            file,
+            size,
+            sha256,
+            prev_entry_hash: String::new(),
+            entry_hash: String::new(),
+            started_at: at(media_start),
+            ended_at: at(media_end),
+            media_start_ms: media_start.as_millis() as u64,
+            media_end_ms: media_end.as_millis() as u64,
+            complete,
+            seated,
+        });
+        tracing::info!(file = %path.display(), size, complete, "segment closed");
+    }
+
+    /// Writes and signs the manifest; on failure (a full disk) gives up the reserve and tries
+    /// once more.
+    fn write(&mut self) {
+        if let Err(e) = self.manifest.write_signed(&self.dir, self.key.as_deref()) {
+            let reserve = self.dir.join(RESERVE_FILE);
+            let _ = std::fs::remove_file(&reserve);
+            match self.manifest.write_signed(&self.dir, self.key.as_deref()) {
+                Ok(()) => {
+                    tracing::warn!(dir = %self.dir.display(), "manifest written after releasing the reserve ({e})")
+                }
+                Err(e2) => {
+                    tracing::error!(dir = %self.dir.display(), "cannot write the manifest: {e2}")
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_until_counts_at_48_khz() {
+        assert_eq!(
+            samples_until(Duration::from_millis(10), Duration::from_millis(30)),
+            960
+        );
+        assert_eq!(
+            samples_until(Duration::from_millis(30), Duration::from_millis(10)),
+            0
+        );
+    }
 }

@@ -24,40 +24,7 @@ const CLEAR: wgpu::Color = wgpu::Color {
     a: 1.0,
 };
 
-/// Keying parameters for one seat.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct KeyParams {
-    /// The screen colour to remove.
-    pub key_rgb: [u8; 3],
-    /// Chroma distance under which a pixel is fully transparent.
-    pub inner: f32,
-    /// Chroma distance over which a pixel is fully opaque.
-    pub outer: f32,
-    /// Spill suppression strength 0..1.
-    pub spill: f32,
-}
-
-impl Default for KeyParams {
-    fn default() -> Self {
-        Self {
-            key_rgb: [0, 177, 64],
-            inner: 0.10,
-            outer: 0.20,
-            spill: 0.9,
-        }
-    }
-}
-
-impl KeyParams {
-    /// The key colour's chroma `(Cb, Cr)`, full range, centred on 0.
-    pub fn key_cbcr(&self) -> [f32; 2] {
-        let [r, g, b] = self.key_rgb.map(|c| c as f32 / 255.0);
-        [
-            -0.168736 * r - 0.331264 * g + 0.5 * b,
-            0.5 * r - 0.418688 * g - 0.081312 * b,
-        ]
-    }
-}
+pub use crate::keying::KeyParams;
 
 /// What one seat shows this tick.
 #[derive(Debug, Clone, Default)]
@@ -170,8 +137,11 @@ impl Compositor {
         );
 
         // Seats.
-        let seat_shader =
-            device.create_shader_module(wgpu::include_wgsl!("../../shaders/participant.wgsl"));
+        let seat_shader = crate::keying::pass::keyed_shader_module(
+            device,
+            "participant.wgsl",
+            include_str!("../../shaders/participant.wgsl"),
+        );
         let tex_entry = |binding| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::FRAGMENT,
@@ -523,7 +493,6 @@ impl Compositor {
         }
         let spec = &self.layout.seats[index];
         let corners = spec.corners().map(|c| [c.x, c.y, c.z, 1.0]);
-        let [cb, cr] = view.key.key_cbcr();
         let uniform = SeatUniform {
             view_proj: self.view_proj.to_cols_array_2d(),
             corners,
@@ -531,8 +500,8 @@ impl Compositor {
                 frame.width as f32 / frame.height as f32,
                 spec.width / spec.height,
             ),
-            key: [cb, cr, view.key.inner, view.key.outer],
-            look: [view.key.spill, if view.away { 1.0 } else { 0.0 }, 1.0, 0.0],
+            key: view.key.uniform(),
+            look: [0.0, if view.away { 1.0 } else { 0.0 }, 1.0, 0.0],
         };
         queue.write_buffer(&seat.uniform, 0, bytemuck::bytes_of(&uniform));
     }
@@ -550,7 +519,13 @@ pub fn fit_crop(frame: f32, seat: f32) -> [f32; 4] {
     }
 }
 
-fn write_plane(queue: &wgpu::Queue, texture: &wgpu::Texture, data: &[u8], width: u32, height: u32) {
+pub(crate) fn write_plane(
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+    data: &[u8],
+    width: u32,
+    height: u32,
+) {
     queue.write_texture(
         texture.as_image_copy(),
         data,
@@ -568,7 +543,7 @@ fn write_plane(queue: &wgpu::Queue, texture: &wgpu::Texture, data: &[u8], width:
 }
 
 /// Copies a texture to the CPU, strips row padding, and returns tightly packed bytes.
-fn read_texture(
+pub(crate) fn read_texture(
     gpu: &Gpu,
     mut encoder: wgpu::CommandEncoder,
     texture: &wgpu::Texture,
@@ -626,7 +601,10 @@ fn read_texture(
     Ok(out)
 }
 
-fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGroupLayoutEntry {
+pub(crate) fn uniform_entry(
+    binding: u32,
+    visibility: wgpu::ShaderStages,
+) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility,
@@ -653,7 +631,7 @@ fn buffer_init(
     })
 }
 
-fn texture_desc(
+pub(crate) fn texture_desc(
     label: &'static str,
     width: u32,
     height: u32,
@@ -739,11 +717,5 @@ mod tests {
         assert!((c[2] - 0.75).abs() < 1e-5 && (c[0] - 0.125).abs() < 1e-5 && c[3] == 1.0);
         let c = fit_crop(4.0 / 3.0, 16.0 / 9.0);
         assert!((c[3] - 0.75).abs() < 1e-5 && c[2] == 1.0);
-    }
-
-    #[test]
-    fn key_chroma_of_screen_green_is_negative() {
-        let [cb, cr] = KeyParams::default().key_cbcr();
-        assert!(cb < -0.05 && cr < -0.2, "{cb} {cr}");
     }
 }

@@ -27,10 +27,31 @@ pub struct SeatUniform {
     pub corners: [[f32; 4]; 4],
     /// Source crop in UV: offset `xy`, scale `zw`.
     pub uv_crop: [f32; 4],
-    /// Key chroma `(Cb, Cr)`, inner and outer chroma distance.
-    pub key: [f32; 4],
-    /// `x` spill suppression, `y` away flag, `z` brightness gain; `w` unused.
+    /// The keyer's parameters.
+    pub key: KeyUniform,
+    /// `x` unused, `y` away flag, `z` brightness gain; `w` unused.
     pub look: [f32; 4],
+}
+
+/// Mirror of `KeyUniform` in `shaders/keyer.wgsl`, embedded in [`SeatUniform`] and bound alone
+/// by `shaders/key_pass.wgsl`. Built by [`crate::keying::KeyParams::uniform`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct KeyUniform {
+    /// Cubic model of the bare screen's Y over uv in [-1, 1]: terms 1, x, y, x², xy, y², x³,
+    /// x²y, xy², y³, then two unused.
+    pub plate_y: [[f32; 4]; 3],
+    /// The same for Cb.
+    pub plate_cb: [[f32; 4]; 3],
+    /// The same for Cr.
+    pub plate_cr: [[f32; 4]; 3],
+    /// `x` inner distance, `y` shade tolerance, `z` hue noise tolerance, `w` over-saturation
+    /// tolerance.
+    pub matte: [f32; 4],
+    /// `x` ring radius (luma px), `y`/`z` clamp of the local foreground distance, `w` guide sigma.
+    pub edge: [f32; 4],
+    /// `x` spill strength, `y` share applied away from the edge; `zw` unused.
+    pub spill: [f32; 4],
 }
 
 /// Mirror of `OutputUniform` in `shaders/output_i420.wgsl`.
@@ -49,8 +70,10 @@ mod tests {
     fn sizes_match_the_wgsl_layouts() {
         // mat4x4 (64) + 2 × vec4 (32)
         assert_eq!(std::mem::size_of::<RoomUniform>(), 96);
-        // mat4x4 (64) + 4 × vec4 (64) + 3 × vec4 (48)
-        assert_eq!(std::mem::size_of::<SeatUniform>(), 176);
+        // 12 × vec4
+        assert_eq!(std::mem::size_of::<KeyUniform>(), 192);
+        // mat4x4 (64) + 4 × vec4 (64) + vec4 (16) + KeyUniform (192) + vec4 (16)
+        assert_eq!(std::mem::size_of::<SeatUniform>(), 352);
         assert_eq!(std::mem::size_of::<OutputUniform>(), 16);
     }
 }

@@ -1,13 +1,31 @@
-//! Persistent state: hearings, invitations and recordings, in SQLite through sqlx.
+//! Persistent state: hearings, invitations, recordings ([`hearings`]), accounts and sessions
+//! ([`users`]) and the append-only audit trail ([`audit`]), through sqlx.
+//!
+//! One code path serves SQLite (the default: a file in the data folder, WAL mode) and
+//! PostgreSQL (`database_url = "postgres://..."`), through sqlx's `Any` driver. Every query is
+//! written once, with `$N` placeholders (both databases accept them) and only the column types
+//! both share: `TEXT` and `BIGINT`. Times are RFC 3339 text in UTC; flags are `0`/`1`.
 //!
 //! Migrations are the SQL files in `migrations/`, embedded at build time and applied in order
-//! at start; applied versions are remembered in `schema_migrations`.
+//! at start; applied versions are remembered in `schema_migrations`. A migration is portable
+//! SQL unless it has one variant per database (`NNNN_name.sqlite.sql` /
+//! `NNNN_name.postgres.sql`), used where the dialects differ (triggers).
 
-use std::str::FromStr;
+pub mod audit;
+pub mod hearings;
+pub mod testing;
+pub mod users;
 
-use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{Row, SqlitePool};
+use std::sync::Arc;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor};
+
+pub use self::audit::{AuditEntry, AuditEvent, ChainError};
+pub use self::hearings::{
+    HearingRecord, HearingState, HearingSummary, InvitationRecord, NewHearing, RecordingRecord,
+};
+pub use self::users::{AccountRole, SessionRecord, UserRecord};
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
@@ -17,247 +35,187 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     /// The database URL names a database this build cannot use.
-    #[error("unsupported database URL {0:?}: use sqlite://PATH")]
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+    /// A row holds a value this code does not understand (e.g. an unknown state name).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// A unique name (user name, ...) is already taken.
+    #[error("{0} already exists")]
+    Duplicate(String),
+}
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, a file (or memory).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a URL selects, if any.
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// One embedded migration.
+struct Migration {
+    version: i64,
+    /// Portable SQL, or the SQLite variant.
+    sqlite: &'static str,
+    /// The PostgreSQL variant (the same text when portable).
+    postgres: &'static str,
 }
 
 /// Embedded migrations, in the order they apply.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
-
-/// A hearing as stored.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct HearingRecord {
-    /// Stable id, used in URLs and folder names.
-    pub id: String,
-    /// The court's case number.
-    pub case_number: String,
-    /// Human title.
-    pub title: String,
-    /// UI locale, `en` or `zh`.
-    pub locale: String,
-    /// Scene layout name.
-    pub layout: String,
-}
-
-/// An invitation as stored.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct InvitationRecord {
-    /// Stable id, carried in the signed token.
-    pub id: String,
-    /// The hearing it admits to.
-    pub hearing_id: String,
-    /// Role name, as in [`crate::hearing::Role`].
-    pub role: String,
-    /// Seat id in the layout.
-    pub seat: String,
-    /// Display name.
-    pub name: String,
-    /// Expiry, Unix seconds.
-    pub expires_at: i64,
-    /// Revoked invitations no longer admit anyone.
-    pub revoked: bool,
-}
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: include_str!("../../migrations/0001_init.sql"),
+        postgres: include_str!("../../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sqlite: include_str!("../../migrations/0002_accounts_audit.sql"),
+        postgres: include_str!("../../migrations/0002_accounts_audit.sql"),
+    },
+    Migration {
+        version: 3,
+        sqlite: include_str!("../../migrations/0003_audit_append_only.sqlite.sql"),
+        postgres: include_str!("../../migrations/0003_audit_append_only.postgres.sql"),
+    },
+];
 
 /// The database handle. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+    /// Serialises audit appends from this process (the chain needs the previous hash).
+    audit_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database and applies migrations.
+    /// Opens (creating if needed) the database and applies migrations. `sqlite://PATH` or
+    /// `postgres://USER@HOST:PORT/DB`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
-        }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        let backend =
+            Backend::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
+        sqlx::any::install_default_drivers();
+        let url = match backend {
+            // Create the file unless the URL says otherwise.
+            Backend::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            })
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
             .await?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            backend,
+            audit_lock: Arc::default(),
+        };
         store.migrate().await?;
+        tracing::debug!(?backend, "store open");
         Ok(store)
     }
 
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
             .execute(&self.pool)
             .await?;
-        for (version, sql) in MIGRATIONS {
+        for m in MIGRATIONS {
             let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
-                    .bind(version)
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(m.version)
                     .fetch_optional(&self.pool)
                     .await?;
             if done.is_some() {
                 continue;
             }
+            let sql = match self.backend {
+                Backend::Sqlite => m.sqlite,
+                Backend::Postgres => m.postgres,
+            };
             let mut tx = self.pool.begin().await?;
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_migrations (version) VALUES (?)")
-                .bind(version)
+            sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
+                .bind(m.version)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            tracing::info!(version = m.version, "migration applied");
         }
-        Ok(())
-    }
-
-    /// Creates a hearing.
-    pub async fn create_hearing(&self, h: &HearingRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO hearings (id, case_number, title, locale, layout, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&h.id)
-        .bind(&h.case_number)
-        .bind(&h.title)
-        .bind(&h.locale)
-        .bind(&h.layout)
-        .bind(chrono::Utc::now().to_rfc3339())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Looks a hearing up by id.
-    pub async fn hearing(&self, id: &str) -> Result<Option<HearingRecord>, StoreError> {
-        let row =
-            sqlx::query("SELECT id, case_number, title, locale, layout FROM hearings WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|r| HearingRecord {
-            id: r.get(0),
-            case_number: r.get(1),
-            title: r.get(2),
-            locale: r.get(3),
-            layout: r.get(4),
-        }))
-    }
-
-    /// Creates an invitation.
-    pub async fn create_invitation(&self, inv: &InvitationRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO invitations (id, hearing_id, role, seat, name, expires_at, revoked, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&inv.id)
-        .bind(&inv.hearing_id)
-        .bind(&inv.role)
-        .bind(&inv.seat)
-        .bind(&inv.name)
-        .bind(inv.expires_at)
-        .bind(inv.revoked)
-        .bind(chrono::Utc::now().to_rfc3339())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Looks an invitation up by id.
-    pub async fn invitation(&self, id: &str) -> Result<Option<InvitationRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, hearing_id, role, seat, name, expires_at, revoked FROM invitations WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| InvitationRecord {
-            id: r.get(0),
-            hearing_id: r.get(1),
-            role: r.get(2),
-            seat: r.get(3),
-            name: r.get(4),
-            expires_at: r.get(5),
-            revoked: r.get::<i64, _>(6) != 0,
-        }))
-    }
-
-    /// Records that a recording started.
-    pub async fn recording_started(
-        &self,
-        id: &str,
-        hearing_id: &str,
-        dir: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO recordings (id, hearing_id, dir, state, started_at) VALUES (?, ?, ?, 'recording', ?)",
-        )
-        .bind(id)
-        .bind(hearing_id)
-        .bind(dir)
-        .bind(chrono::Utc::now().to_rfc3339())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Records how a recording ended (`finalised`, `failed`, ...).
-    pub async fn recording_ended(&self, id: &str, state: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE recordings SET state = ?, ended_at = ? WHERE id = ?")
-            .bind(state)
-            .bind(chrono::Utc::now().to_rfc3339())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
         Ok(())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Current time as stored: RFC 3339, UTC, seconds.
+pub(crate) fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
 
-    #[tokio::test]
-    async fn hearing_and_invitation_round_trip_and_migrations_are_idempotent() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let store = Store::open(&url).await.unwrap();
-        let h = HearingRecord {
-            id: "h1".into(),
-            case_number: "(2026) Yue 0192 Min Chu 1".into(),
-            title: "Demo".into(),
-            locale: "en".into(),
-            layout: "courtroom".into(),
-        };
-        store.create_hearing(&h).await.unwrap();
-        assert_eq!(store.hearing("h1").await.unwrap(), Some(h));
-        assert_eq!(store.hearing("nope").await.unwrap(), None);
-        let inv = InvitationRecord {
-            id: "i1".into(),
-            hearing_id: "h1".into(),
-            role: "clerk".into(),
-            seat: "clerk".into(),
-            name: "Clerk Li".into(),
-            expires_at: 42,
-            revoked: false,
-        };
-        store.create_invitation(&inv).await.unwrap();
-        assert_eq!(store.invitation("i1").await.unwrap(), Some(inv));
-        drop(store);
-        // Reopening applies no migration twice.
-        Store::open(&url).await.unwrap();
-    }
+/// Reads column `i` as text, or fails with [`StoreError::Db`].
+pub(crate) fn text(r: &AnyRow, i: usize) -> Result<String, StoreError> {
+    use sqlx::Row;
+    Ok(r.try_get::<String, _>(i)?)
+}
 
-    #[tokio::test]
-    async fn invitation_for_unknown_hearing_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let store = Store::open(&url).await.unwrap();
-        let inv = InvitationRecord {
-            id: "i1".into(),
-            hearing_id: "missing".into(),
-            role: "clerk".into(),
-            seat: "clerk".into(),
-            name: "x".into(),
-            expires_at: 0,
-            revoked: false,
-        };
-        assert!(store.create_invitation(&inv).await.is_err());
+/// Reads column `i` as optional text.
+pub(crate) fn opt_text(r: &AnyRow, i: usize) -> Result<Option<String>, StoreError> {
+    use sqlx::Row;
+    Ok(r.try_get::<Option<String>, _>(i)?)
+}
+
+/// Reads column `i` as an integer.
+pub(crate) fn int(r: &AnyRow, i: usize) -> Result<i64, StoreError> {
+    use sqlx::Row;
+    Ok(r.try_get::<i64, _>(i)?)
+}
+
+/// Whether a database error is a unique-constraint violation.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.is_unique_violation() || {
+                let m = d.message();
+                m.contains("UNIQUE constraint failed") || m.contains("duplicate key")
+            }
+        }
+        _ => false,
     }
 }

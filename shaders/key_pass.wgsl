@@ -1,0 +1,23 @@
+// key_pass.wgsl — keys one whole frame into an RGBA target of the frame's size (straight alpha,
+// despilled colour): `courtroom key`, the keyer tests and the key-pass bench. keyer.wgsl is
+// prepended when the module is created. Mirror of `KeyUniform` in src/render/gpu_types.rs.
+
+@group(0) @binding(0) var<uniform> key: KeyUniform;
+@group(0) @binding(1) var plane_y: texture_2d<f32>;
+@group(0) @binding(2) var plane_u: texture_2d<f32>;
+@group(0) @binding(3) var plane_v: texture_2d<f32>;
+@group(0) @binding(4) var linear_sampler: sampler;
+
+@vertex
+fn vs_main(@builtin(vertex_index) index: u32) -> @builtin(position) vec4<f32> {
+    // One triangle that covers the target.
+    let x = f32(i32(index & 1u) * 4 - 1);
+    let y = f32(i32(index >> 1u) * 4 - 1);
+    return vec4<f32>(x, y, 0.0, 1.0);
+}
+
+@fragment
+fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let uv = pos.xy / vec2<f32>(textureDimensions(plane_y));
+    return key_pixel(key, plane_y, plane_u, plane_v, linear_sampler, uv);
+}

@@ -1,0 +1,171 @@
+// keyer.wgsl — the one green-screen keyer. Prepended to participant.wgsl (the compositor's seat
+// billboards) and to key_pass.wgsl (`courtroom key`, tests, benches), so both run this code.
+// Mirror of `KeyUniform` in src/render/gpu_types.rs; keep the two in sync.
+//
+// Method, per output pixel:
+// 1. Luma at the pixel; chroma upsampled from the four nearest 4:2:0 chroma sites, each weighted
+//    by how close its block's mean luma is to this pixel's luma (joint bilateral upsampling), so
+//    chroma edges follow luma edges instead of 2×2 blocks.
+// 2. The screen is a smooth model, not one colour: Y, Cb and Cr of the bare screen are cubic
+//    polynomials over the frame (fitted by src/keying/calibrate.rs), so gradients, vignetting
+//    and hue drift are part of the key.
+// 3. The pixel's chroma is expressed relative to the local screen chroma: `par` (along it, 1 on
+//    the screen, 0 for a neutral subject) and `perp` (across it, hue change). Uniform darkening
+//    of the screen (folds, shadows) shrinks `par` but not luma relative to it, so a shrink up to
+//    the measured shade tolerance counts as screen unless luma disagrees.
+// 4. Alpha ramps from `inner` to the local foreground's own distance (the largest distance on a
+//    ring around the pixel, clamped), which makes a mix of screen and subject come out at
+//    about its true coverage.
+// 5. Colour: un-mixed against the local screen colour, then spill along the key axis is removed
+//    in chroma only (luma kept): fully near the edge, partly inside the subject.
+
+struct KeyUniform {
+    // Cubic screen model over uv in [-1, 1]: terms 1, x, y, x², xy, y², x³, x²y, xy², y³.
+    plate_y: array<vec4<f32>, 3>,
+    plate_cb: array<vec4<f32>, 3>,
+    plate_cr: array<vec4<f32>, 3>,
+    // x: inner distance; y: shade tolerance; z: hue noise tolerance; w: over-saturation tolerance.
+    matte: vec4<f32>,
+    // x: ring radius (luma px); y, z: clamp of the local foreground distance; w: guide sigma.
+    edge: vec4<f32>,
+    // x: spill strength; y: share of it applied away from the edge; zw: unused.
+    spill: vec4<f32>,
+};
+
+// Decoded video is BT.601 limited range; returns (Y, Cb, Cr), Y in 0..1, chroma centred on 0.
+fn key_norm_y(v: f32) -> f32 {
+    return (v - 16.0 / 255.0) * (255.0 / 219.0);
+}
+
+fn key_norm_c(v: f32) -> f32 {
+    return (v - 128.0 / 255.0) * (255.0 / 224.0);
+}
+
+fn key_ycc_to_rgb(c: vec3<f32>) -> vec3<f32> {
+    return vec3<f32>(
+        c.x + 1.402 * c.z,
+        c.x - 0.344136 * c.y - 0.714136 * c.z,
+        c.x + 1.772 * c.y);
+}
+
+fn key_rgb_to_ycc(c: vec3<f32>) -> vec3<f32> {
+    return vec3<f32>(
+        dot(c, vec3<f32>(0.299, 0.587, 0.114)),
+        dot(c, vec3<f32>(-0.168736, -0.331264, 0.5)),
+        dot(c, vec3<f32>(0.5, -0.418688, -0.081312)));
+}
+
+fn key_poly(c: array<vec4<f32>, 3>, uv: vec2<f32>) -> f32 {
+    let x = uv.x * 2.0 - 1.0;
+    let y = uv.y * 2.0 - 1.0;
+    let a = dot(c[0], vec4<f32>(1.0, x, y, x * x));
+    let b = dot(c[1], vec4<f32>(x * y, y * y, x * x * x, x * x * y));
+    let d = dot(c[2].xy, vec2<f32>(x * y * y, y * y * y));
+    return a + b + d;
+}
+
+// The bare screen's (Y, Cb, Cr) at `uv`.
+fn key_plate(k: KeyUniform, uv: vec2<f32>) -> vec3<f32> {
+    return vec3<f32>(key_poly(k.plate_y, uv), key_poly(k.plate_cb, uv), key_poly(k.plate_cr, uv));
+}
+
+// Luma-guided chroma at `uv` (texture space of the luma plane).
+fn key_guided_ycc(py: texture_2d<f32>, pu: texture_2d<f32>, pv: texture_2d<f32>, s: sampler,
+                  uv: vec2<f32>, sigma: f32) -> vec3<f32> {
+    let lsize = vec2<f32>(textureDimensions(py));
+    let csize = vec2<i32>(textureDimensions(pu));
+    let y = key_norm_y(textureSampleLevel(py, s, uv, 0.0).r);
+    let fc = uv * lsize * 0.5 - 0.5;
+    let c0 = floor(fc);
+    let f = fc - c0;
+    var acc = 0.0;
+    var cb = 0.0;
+    var cr = 0.0;
+    for (var j = 0; j < 2; j++) {
+        for (var i = 0; i < 2; i++) {
+            let site = vec2<i32>(c0) + vec2<i32>(i, j);
+            let cl = clamp(site, vec2<i32>(0), csize - vec2<i32>(1));
+            // Mean luma of the site's 2×2 block: one bilinear tap at the block's centre.
+            let centre = (vec2<f32>(cl) * 2.0 + 1.0) / lsize;
+            let ybar = key_norm_y(textureSampleLevel(py, s, centre, 0.0).r);
+            let wx = select(1.0 - f.x, f.x, i == 1);
+            let wy = select(1.0 - f.y, f.y, j == 1);
+            let g = (y - ybar) / sigma;
+            let w = wx * wy * exp(-g * g) + 1e-5;
+            acc += w;
+            cb += w * key_norm_c(textureLoad(pu, cl, 0).r);
+            cr += w * key_norm_c(textureLoad(pv, cl, 0).r);
+        }
+    }
+    return vec3<f32>(y, cb / acc, cr / acc);
+}
+
+// Plain bilinear (Y, Cb, Cr) at `uv`, for the ring around a pixel.
+fn key_bilinear_ycc(py: texture_2d<f32>, pu: texture_2d<f32>, pv: texture_2d<f32>, s: sampler,
+                    uv: vec2<f32>) -> vec3<f32> {
+    return vec3<f32>(
+        key_norm_y(textureSampleLevel(py, s, uv, 0.0).r),
+        key_norm_c(textureSampleLevel(pu, s, uv, 0.0).r),
+        key_norm_c(textureSampleLevel(pv, s, uv, 0.0).r));
+}
+
+// Distance of a pixel from the local screen: 0 on the screen, about 1 for a neutral subject.
+fn key_distance(k: KeyUniform, ycc: vec3<f32>, plate: vec3<f32>) -> f32 {
+    let pc = plate.yz;
+    let n2 = max(dot(pc, pc), 1e-6);
+    let par = dot(ycc.yz, pc) / n2;
+    let perp = (ycc.y * pc.y - ycc.z * pc.x) / n2;
+    let ly = ycc.x / max(plate.x, 1e-3);
+    let tol = k.matte.y;
+    // Shade (screen darker here than the model) only when luma darkens as much as chroma.
+    let tol_eff = tol * clamp(1.0 - abs(ly - par) / max(tol, 1e-3), 0.0, 1.0);
+    let shrink = max(0.0, 1.0 - par - tol_eff) / (1.0 - tol_eff);
+    let grow = max(0.0, par - 1.0 - k.matte.w);
+    let hue = max(0.0, abs(perp) - k.matte.z);
+    return sqrt(shrink * shrink + hue * hue + grow * grow);
+}
+
+// Keys one pixel: straight-alpha colour with spill removed, and alpha.
+fn key_pixel(k: KeyUniform, py: texture_2d<f32>, pu: texture_2d<f32>, pv: texture_2d<f32>,
+             s: sampler, uv: vec2<f32>) -> vec4<f32> {
+    let lsize = vec2<f32>(textureDimensions(py));
+    let ycc = key_guided_ycc(py, pu, pv, s, uv, k.edge.w);
+    let plate = key_plate(k, uv);
+    let d = key_distance(k, ycc, plate);
+    let inner = k.matte.x;
+    if (d <= inner) {
+        // Screen: nothing to show, and no need for the ring.
+        return vec4<f32>(0.0);
+    }
+    // The ring: the subject's own distance nearby (for the ramp) and whether screen is near.
+    var dmax = d;
+    var dmin = d;
+    let r = k.edge.x;
+    if (r > 0.0) {
+        for (var i = 0; i < 8; i++) {
+            let a = f32(i) * 0.78539816;
+            let off = round(vec2<f32>(cos(a), sin(a)) * r) / lsize;
+            let q = uv + off;
+            // The screen model is smooth: its value here serves for the whole ring.
+            let dq = key_distance(k, key_bilinear_ycc(py, pu, pv, s, q), plate);
+            dmax = max(dmax, dq);
+            dmin = min(dmin, dq);
+        }
+    }
+    let span = max(clamp(dmax, k.edge.y, k.edge.z) - inner, 1e-3);
+    let alpha = clamp((d - inner) / span, 0.0, 1.0);
+    // Un-mix: what colour, laid over the local screen at this alpha, gives what the camera saw.
+    let screen = key_ycc_to_rgb(plate);
+    let seen = key_ycc_to_rgb(ycc);
+    let fg = clamp((seen - (1.0 - alpha) * screen) / max(alpha, 0.05), vec3<f32>(0.0), vec3<f32>(1.0));
+    // Despill: remove the part of the colour's chroma that points at the key, keep its luma.
+    let f = key_rgb_to_ycc(fg);
+    let kn = max(length(plate.yz), 1e-4);
+    let axis = plate.yz / kn;
+    let proj = dot(f.yz, axis);
+    let near = select(0.0, 1.0, dmin < inner + 0.05);
+    let strength = k.spill.x * (k.spill.y + (1.0 - k.spill.y) * near);
+    let c = f.yz - max(proj, 0.0) * strength * axis;
+    let rgb = clamp(key_ycc_to_rgb(vec3<f32>(f.x, c)), vec3<f32>(0.0), vec3<f32>(1.0));
+    return vec4<f32>(rgb, alpha);
+}

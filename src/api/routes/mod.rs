@@ -1,0 +1,89 @@
+//! The REST API and the clerk portal's pages. Every portal action is one JSON endpoint here;
+//! errors are [`ApiError`] JSON (`{"error": {"code", "message"}}`) with stable codes.
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `POST /api/login`, `POST /api/logout`, `GET /api/me` | anyone / account | [`accounts`] |
+//! | `GET, POST /api/hearings`, `GET /api/hearings/{id}` | account | [`hearings`] |
+//! | `POST /api/hearings/{id}/state` | account | open, pause, close ([`hearings`]) |
+//! | `GET, POST /api/hearings/{id}/invitations`, `DELETE .../{inv}` | account | [`hearings`] |
+//! | `POST /api/hearings/{id}/recording/start`, `.../stop` | account | [`recordings`] |
+//! | `POST /api/hearings/{id}/participants/{pid}/remove` | account | [`hearings`] |
+//! | `GET /api/hearings/{id}/recordings` | account | [`recordings`] |
+//! | `GET /api/recordings/{rid}/files/{name}` | account | one file, with ranges ([`recordings`]) |
+//! | `GET /api/recordings/{rid}/bundle.zip` | account | streamed zip ([`recordings`]) |
+//! | `GET /api/hearings/{id}/monitor`, `GET /api/hearing/monitor` | account / invitee | [`monitor`] |
+//! | `GET /api/audit`, `GET /api/audit/verify` | account | [`audit`] |
+//! | `GET /api/permissions` | anyone | the permission table |
+//! | `GET /portal/...` | anyone | the portal's static pages ([`portal`]) |
+
+pub mod accounts;
+pub mod audit;
+pub mod hearings;
+pub mod monitor;
+pub mod portal;
+pub mod recordings;
+
+use axum::extract::{FromRequest, Request};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::AppState;
+
+/// A JSON request body whose rejection is an [`ApiError`] (`bad_json`), not plain text.
+#[derive(Debug, Clone)]
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(e) => Err(ApiError::invalid("bad_json", e.body_text())),
+        }
+    }
+}
+
+/// The API and portal routes, merged into [`super::router`].
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/login", post(accounts::login))
+        .route("/api/logout", post(accounts::logout))
+        .route("/api/me", get(accounts::me))
+        .route("/api/permissions", get(accounts::permissions))
+        .route("/api/hearings", get(hearings::list).post(hearings::create))
+        .route("/api/hearings/{id}", get(hearings::show))
+        .route("/api/hearings/{id}/state", post(hearings::set_state))
+        .route(
+            "/api/hearings/{id}/invitations",
+            get(hearings::invitations).post(hearings::invite),
+        )
+        .route(
+            "/api/hearings/{id}/invitations/{inv}",
+            delete(hearings::revoke),
+        )
+        .route(
+            "/api/hearings/{id}/participants/{pid}/remove",
+            post(hearings::remove_participant),
+        )
+        .route(
+            "/api/hearings/{id}/recording/start",
+            post(recordings::start),
+        )
+        .route("/api/hearings/{id}/recording/stop", post(recordings::stop))
+        .route("/api/hearings/{id}/recordings", get(recordings::list))
+        .route("/api/hearings/{id}/monitor", get(monitor::clerk_monitor))
+        .route("/api/hearing/monitor", get(monitor::invitee_monitor))
+        .route("/api/recordings/{rid}/files", get(recordings::files))
+        .route(
+            "/api/recordings/{rid}/files/{name}",
+            get(recordings::download_file),
+        )
+        .route("/api/recordings/{rid}/bundle.zip", get(recordings::bundle))
+        .route("/api/audit", get(audit::list))
+        .route("/api/audit/verify", get(audit::verify))
+        .merge(portal::routes())
+}

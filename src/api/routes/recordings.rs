@@ -1,0 +1,323 @@
+//! Recording: start and stop, list a hearing's recordings, and download their files, one at a
+//! time with HTTP range requests (resumable) or all together as a streamed zip.
+//!
+//! Only files directly inside the recording's own folder are ever served: a file name with a
+//! separator, `..`, a leading dot or a NUL is refused (`400 bad_path`) before the file system
+//! is touched (the router has already decoded `%2F`, so encoded slashes are names with a
+//! separator), symbolic links and anything else that is not a regular file are refused, and
+//! the folder itself must lie inside the server's recordings folder.
+
+use std::path::{Path as FsPath, PathBuf};
+
+use axum::body::Body as HttpBody;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::api::error::ApiError;
+use crate::api::session::Clerk;
+use crate::api::zip::{self, ZipEntry};
+use crate::api::AppState;
+use crate::permissions::Action;
+use crate::store::audit::actions;
+use crate::store::{AuditEvent, HearingState, RecordingRecord};
+
+/// `POST /api/hearings/{id}/recording/start` → `{recording}`; the hearing must be open.
+pub async fn start(
+    State(state): State<AppState>,
+    clerk: Clerk,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state
+        .authorize(
+            &clerk.principal(),
+            &clerk.actor(),
+            Action::Record,
+            Some(&id),
+        )
+        .await?;
+    let summary = state
+        .store()
+        .hearing_summary(&id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if summary.state != HearingState::Open {
+        return Err(ApiError::conflict(
+            "hearing_not_open",
+            format!("the hearing is {}; open it first", summary.state),
+        ));
+    }
+    let hearing = state.hearing(&id).await?;
+    if hearing.is_recording() {
+        return Err(ApiError::conflict(
+            "already_recording",
+            "the hearing is already being recorded",
+        ));
+    }
+    let live = hearing.clone();
+    let rec = tokio::task::spawn_blocking(move || live.start_recording())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let dir = hearing
+        .recording_dir()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    state.store().recording_started(&rec, &id, &dir).await?;
+    state
+        .audit(AuditEvent::new(
+            clerk.actor(),
+            actions::RECORDING_STARTED,
+            Some(&id),
+            json!({ "recording": rec }),
+        ))
+        .await;
+    Ok(Json(json!({ "recording": rec, "state": "recording" })))
+}
+
+/// `POST /api/hearings/{id}/recording/stop` → `{recording, state}` once the files are
+/// finalised; `409 not_recording` when nothing runs.
+pub async fn stop(
+    State(state): State<AppState>,
+    clerk: Clerk,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state
+        .authorize(
+            &clerk.principal(),
+            &clerk.actor(),
+            Action::Record,
+            Some(&id),
+        )
+        .await?;
+    let not_recording = || ApiError::conflict("not_recording", "nothing is being recorded");
+    let hearing = state.running_hearing(&id).await.ok_or_else(not_recording)?;
+    let manifest = tokio::task::spawn_blocking(move || hearing.stop_recording())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .ok_or_else(not_recording)?;
+    state
+        .store()
+        .recording_ended(&manifest.recording_id, &manifest.state)
+        .await?;
+    state
+        .audit(AuditEvent::new(
+            clerk.actor(),
+            actions::RECORDING_STOPPED,
+            Some(&id),
+            json!({ "recording": manifest.recording_id, "state": manifest.state }),
+        ))
+        .await;
+    Ok(Json(
+        json!({ "recording": manifest.recording_id, "state": manifest.state }),
+    ))
+}
+
+/// `GET /api/hearings/{id}/recordings` → the hearing's recordings, each with its files.
+pub async fn list(
+    State(state): State<AppState>,
+    clerk: Clerk,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state
+        .authorize(
+            &clerk.principal(),
+            &clerk.actor(),
+            Action::Download,
+            Some(&id),
+        )
+        .await?;
+    state
+        .store()
+        .hearing(&id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let mut out = Vec::new();
+    for rec in state.store().recordings_for(&id).await? {
+        let files = match recording_folder(&state, &rec) {
+            Ok(dir) => list_files(&dir).await.unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        out.push(json!({ "recording": rec, "files": files.iter().map(|(n, s)| json!({"name": n, "size": s})).collect::<Vec<_>>() }));
+    }
+    Ok(Json(json!({ "recordings": out })))
+}
+
+/// The recording and its checked folder, for someone allowed to download it.
+async fn downloadable(
+    state: &AppState,
+    clerk: &Clerk,
+    rid: &str,
+) -> Result<(RecordingRecord, PathBuf), ApiError> {
+    let rec = state
+        .store()
+        .recording(rid)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    state
+        .authorize(
+            &clerk.principal(),
+            &clerk.actor(),
+            Action::Download,
+            Some(&rec.hearing_id),
+        )
+        .await?;
+    if rec.state == "recording" {
+        return Err(ApiError::conflict(
+            "recording_in_progress",
+            "stop the recording before downloading it",
+        ));
+    }
+    let dir = recording_folder(state, &rec)?;
+    Ok((rec, dir))
+}
+
+/// The recording's folder, canonical, refused unless inside the recordings folder.
+fn recording_folder(state: &AppState, rec: &RecordingRecord) -> Result<PathBuf, ApiError> {
+    let root =
+        std::fs::canonicalize(state.settings().recordings_dir()).map_err(|_| ApiError::NotFound)?;
+    let dir = std::fs::canonicalize(&rec.dir).map_err(|_| ApiError::NotFound)?;
+    if !dir.starts_with(&root) || dir == root {
+        tracing::warn!(recording = %rec.id, dir = %rec.dir, "recording folder outside the recordings folder");
+        return Err(ApiError::BadPath);
+    }
+    Ok(dir)
+}
+
+/// Whether `name` may name a file directly inside a folder.
+pub fn safe_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\', '\0'])
+        && name != ".."
+}
+
+/// The regular file `name` directly inside `dir` (canonical), never a link or a path out.
+pub fn file_in(dir: &FsPath, name: &str) -> Result<PathBuf, ApiError> {
+    if !safe_file_name(name) {
+        return Err(ApiError::BadPath);
+    }
+    let path = dir.join(name);
+    let meta = std::fs::symlink_metadata(&path).map_err(|_| ApiError::NotFound)?;
+    if !meta.file_type().is_file() {
+        return Err(ApiError::BadPath);
+    }
+    match std::fs::canonicalize(&path) {
+        Ok(real) if real.parent() == Some(dir) => Ok(real),
+        _ => Err(ApiError::BadPath),
+    }
+}
+
+/// The regular files directly in `dir` (no links, no hidden files), by name, with sizes.
+pub async fn list_files(dir: &FsPath) -> std::io::Result<Vec<(String, u64)>> {
+    let mut out = Vec::new();
+    let mut entries = tokio::fs::read_dir(dir).await?;
+    while let Some(e) = entries.next_entry().await? {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let kind = e.file_type().await?;
+        if kind.is_file() && safe_file_name(&name) {
+            out.push((name, e.metadata().await?.len()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `GET /api/recordings/{rid}/files` → the recording's files.
+pub async fn files(
+    State(state): State<AppState>,
+    clerk: Clerk,
+    Path(rid): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (rec, dir) = downloadable(&state, &clerk, &rid).await?;
+    let files = list_files(&dir)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(json!({
+        "recording": rec,
+        "files": files.iter().map(|(n, s)| json!({"name": n, "size": s})).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET /api/recordings/{rid}/files/{name}` → the file, honouring `Range` and `If-Range`
+/// (`206 Partial Content`, `416` when unsatisfiable).
+pub async fn download_file(
+    State(state): State<AppState>,
+    clerk: Clerk,
+    Path((rid, name)): Path<(String, String)>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (rec, dir) = downloadable(&state, &clerk, &rid).await?;
+    let path = file_in(&dir, &name)?;
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let response = tower_http::services::ServeFile::new(&path)
+        .try_call(req)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let status = response.status();
+    let mut response = response.map(HttpBody::new);
+    if status.is_success() {
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, v);
+        }
+        state
+            .audit(AuditEvent::new(
+                clerk.actor(),
+                actions::DOWNLOAD,
+                Some(&rec.hearing_id),
+                json!({ "recording": rec.id, "file": name, "range": range, "status": status.as_u16() }),
+            ))
+            .await;
+    }
+    Ok(response)
+}
+
+/// `GET /api/recordings/{rid}/bundle.zip` → every file of the recording in one zip, streamed
+/// as it is read (files under `RECORDING_ID/`).
+pub async fn bundle(
+    State(state): State<AppState>,
+    clerk: Clerk,
+    Path(rid): Path<String>,
+) -> Result<Response, ApiError> {
+    let (rec, dir) = downloadable(&state, &clerk, &rid).await?;
+    let files = list_files(&dir)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut entries = Vec::with_capacity(files.len());
+    for (name, _) in &files {
+        entries.push(ZipEntry {
+            name: format!("{}/{name}", rec.id),
+            path: file_in(&dir, name)?,
+        });
+    }
+    state
+        .audit(AuditEvent::new(
+            clerk.actor(),
+            actions::DOWNLOAD,
+            Some(&rec.hearing_id),
+            json!({ "recording": rec.id, "bundle": true, "files": files.iter().map(|(n, _)| n).collect::<Vec<_>>() }),
+        ))
+        .await;
+    let body = HttpBody::from_stream(zip::stream(entries));
+    let disposition = format!("attachment; filename=\"{}.zip\"", rec.id);
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}

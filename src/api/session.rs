@@ -1,0 +1,307 @@
+//! Portal accounts: argon2 password hashes, login sessions in an HttpOnly cookie, the
+//! [`Clerk`] extractor, and the login rate limit.
+//!
+//! The cookie holds 256 random bits; the store keeps only their SHA-256. It is `HttpOnly`,
+//! `SameSite=Strict`, `Path=/`, and `Secure` when the server is reached over TLS (a `https`
+//! public URL, or `X-Forwarded-Proto: https` from a proxy). Portal endpoints take JSON bodies,
+//! which a cross-site form cannot send, so with `SameSite=Strict` they need no CSRF token.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use sha2::{Digest, Sha256};
+
+use super::auth::{random_id, unix_now};
+use super::error::ApiError;
+use super::AppState;
+use crate::permissions::Principal;
+use crate::store::{AccountRole, Store, StoreError, UserRecord};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "courtroom_session";
+/// How long a login lasts.
+pub const SESSION_SECONDS: i64 = 12 * 3600;
+
+/// Errors of account handling outside HTTP (the `admin create-user` command).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccountError {
+    /// The store failed (or the name is taken).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The password could not be hashed.
+    #[error("cannot hash the password: {0}")]
+    Hash(String),
+    /// The input is not acceptable.
+    #[error("{0}")]
+    Invalid(&'static str),
+}
+
+/// Hashes a password with argon2id (default parameters, random salt), as a PHC string.
+pub fn hash_password(password: &str) -> Result<String, AccountError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AccountError::Hash(e.to_string()))
+}
+
+/// Whether `password` matches a PHC hash (constant time).
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Creates a portal account (the `courtroom admin create-user` command and the portal).
+pub async fn create_user(
+    store: &Store,
+    username: &str,
+    display_name: &str,
+    role: AccountRole,
+    password: &str,
+) -> Result<UserRecord, AccountError> {
+    let username = username.trim();
+    if username.is_empty()
+        || username.len() > 64
+        || !username
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._-@".contains(c))
+    {
+        return Err(AccountError::Invalid(
+            "user names are 1 to 64 letters, digits and . _ - @",
+        ));
+    }
+    if password.chars().count() < 10 {
+        return Err(AccountError::Invalid(
+            "passwords need at least 10 characters",
+        ));
+    }
+    let user = UserRecord {
+        id: random_id(),
+        username: username.to_owned(),
+        display_name: if display_name.trim().is_empty() {
+            username.to_owned()
+        } else {
+            display_name.trim().to_owned()
+        },
+        role,
+        disabled: false,
+    };
+    let phc = hash_password(password)?;
+    store.create_user(&user, &phc).await?;
+    Ok(user)
+}
+
+/// SHA-256 of a session token, hex: what the store keeps.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A new random session token.
+pub fn new_session_token() -> String {
+    format!("{}{}", random_id(), random_id())
+}
+
+/// The `Set-Cookie` value that carries a session (or, with `None`, clears it).
+pub fn session_cookie(token: Option<&str>, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    match token {
+        Some(t) => format!(
+            "{COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{secure}"
+        ),
+        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+    }
+}
+
+/// Whether the request reached us over TLS, as far as we can tell.
+pub fn over_tls(state: &AppState, headers: &HeaderMap) -> bool {
+    state.settings().public_url().starts_with("https://")
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+/// The session token in a request's cookies, if any.
+pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// A logged-in portal account (a clerk or an administrator), from the session cookie.
+#[derive(Debug, Clone)]
+pub struct Clerk(pub UserRecord);
+
+impl Clerk {
+    /// The permission table's view of this account.
+    pub fn principal(&self) -> Principal<'static> {
+        Principal::Account(self.0.role)
+    }
+
+    /// How the audit trail names this account.
+    pub fn actor(&self) -> String {
+        format!("user:{}", self.0.username)
+    }
+}
+
+impl FromRequestParts<AppState> for Clerk {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = cookie_token(&parts.headers).ok_or(ApiError::Unauthenticated)?;
+        let session = state
+            .store()
+            .session(&token_hash(&token), unix_now())
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(Clerk(session.user))
+    }
+}
+
+/// Counts failed logins and refuses further tries for a while: at most
+/// [`LoginLimiter::PER_NAME`] failures per user name and [`LoginLimiter::PER_CLIENT`] per
+/// client address within [`LoginLimiter::WINDOW_S`] seconds. Time is an input.
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, Vec<i64>>>,
+}
+
+impl LoginLimiter {
+    /// The window, seconds.
+    pub const WINDOW_S: i64 = 300;
+    /// Failures allowed per user name in the window.
+    pub const PER_NAME: usize = 5;
+    /// Failures allowed per client address in the window.
+    pub const PER_CLIENT: usize = 20;
+
+    fn keys(username: &str, client: &str) -> [(String, usize); 2] {
+        [
+            (
+                format!("name:{}", username.trim().to_lowercase()),
+                Self::PER_NAME,
+            ),
+            (format!("client:{client}"), Self::PER_CLIENT),
+        ]
+    }
+
+    /// `Err(seconds to wait)` when this name or client has failed too often lately.
+    pub fn check(&self, username: &str, client: &str, now: i64) -> Result<(), i64> {
+        let mut failures = self.failures.lock().expect("limiter lock");
+        let mut wait = 0;
+        for (key, limit) in Self::keys(username, client) {
+            if let Some(times) = failures.get_mut(&key) {
+                times.retain(|t| now - t < Self::WINDOW_S);
+                if times.len() >= limit {
+                    wait = wait.max(times[times.len() - limit] + Self::WINDOW_S - now);
+                }
+            }
+        }
+        if wait > 0 {
+            Err(wait)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Notes a failed login.
+    pub fn failed(&self, username: &str, client: &str, now: i64) {
+        let mut failures = self.failures.lock().expect("limiter lock");
+        if failures.len() > 100_000 {
+            // Bound memory under a flood: forget windows that have passed.
+            failures.retain(|_, v| v.iter().any(|t| now - t < Self::WINDOW_S));
+        }
+        for (key, _) in Self::keys(username, client) {
+            failures.entry(key).or_default().push(now);
+        }
+    }
+
+    /// Forgets the name's failures after a successful login.
+    pub fn succeeded(&self, username: &str) {
+        let [(name, _), _] = Self::keys(username, "");
+        self.failures.lock().expect("limiter lock").remove(&name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_salt_and_verify() {
+        let a = hash_password("correct horse battery").unwrap();
+        let b = hash_password("correct horse battery").unwrap();
+        assert!(a.starts_with("$argon2id$"));
+        assert_ne!(a, b, "salted");
+        assert!(verify_password("correct horse battery", &a));
+        assert!(!verify_password("correct horse batterY", &a));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn limiter_blocks_after_five_failures_per_name_then_lets_go() {
+        let l = LoginLimiter::default();
+        for i in 0..5 {
+            assert_eq!(l.check("clerk", "1.2.3.4", 1000 + i), Ok(()));
+            l.failed("clerk", "1.2.3.4", 1000 + i);
+        }
+        let wait = l.check("Clerk", "5.6.7.8", 1010).unwrap_err();
+        assert_eq!(wait, 1000 + LoginLimiter::WINDOW_S - 1010);
+        assert_eq!(l.check("other", "5.6.7.8", 1010), Ok(()));
+        assert_eq!(
+            l.check("clerk", "5.6.7.8", 1000 + LoginLimiter::WINDOW_S),
+            Ok(())
+        );
+        l.succeeded("clerk");
+        assert_eq!(l.check("clerk", "1.2.3.4", 1010), Ok(()));
+    }
+
+    #[test]
+    fn limiter_blocks_one_client_spraying_many_names() {
+        let l = LoginLimiter::default();
+        for i in 0..LoginLimiter::PER_CLIENT {
+            l.failed(&format!("user{i}"), "9.9.9.9", 50);
+        }
+        assert!(l.check("fresh", "9.9.9.9", 51).is_err());
+        assert!(l.check("fresh", "8.8.8.8", 51).is_ok());
+    }
+
+    #[test]
+    fn cookie_is_httponly_samesite_and_secure_only_over_tls() {
+        let c = session_cookie(Some("abc"), false);
+        assert!(c.starts_with("courtroom_session=abc;"));
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict"));
+        assert!(!c.contains("Secure"));
+        assert!(session_cookie(Some("abc"), true).ends_with("; Secure"));
+        assert!(session_cookie(None, false).contains("Max-Age=0"));
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            "a=b; courtroom_session=tok; c=d".parse().unwrap(),
+        );
+        assert_eq!(cookie_token(&h).as_deref(), Some("tok"));
+    }
+}

@@ -1,0 +1,359 @@
+//! The key pass alone: keys one I420 frame into an RGBA image of its size (straight alpha,
+//! despilled colour) with the same WGSL keyer the compositor runs. Used by `courtroom key`,
+//! the keyer tests and the key-pass bench.
+
+use std::sync::Arc;
+
+use crate::media::frame::VideoFrame;
+use crate::render::compositor::{read_texture, texture_desc, uniform_entry, write_plane};
+use crate::render::{Gpu, RenderError};
+
+use super::KeyParams;
+
+/// The keyer's WGSL, prepended to every shader that keys.
+pub const KEYER_WGSL: &str = include_str!("../../shaders/keyer.wgsl");
+
+/// Creates a shader module from the keyer followed by `body`, labelled `label`.
+pub fn keyed_shader_module(device: &wgpu::Device, label: &str, body: &str) -> wgpu::ShaderModule {
+    let source = format!("{KEYER_WGSL}\n{body}");
+    device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    })
+}
+
+const TARGET: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+
+struct Frame {
+    size: (u32, u32),
+    planes: [wgpu::Texture; 3],
+    target: wgpu::Texture,
+    bind_group: wgpu::BindGroup,
+}
+
+/// A headless key pass with its pipeline; textures are made for the first frame size seen.
+pub struct KeyPass {
+    gpu: Arc<Gpu>,
+    pipeline: wgpu::RenderPipeline,
+    layout: wgpu::BindGroupLayout,
+    uniform: wgpu::Buffer,
+    sampler: wgpu::Sampler,
+    frame: Option<Frame>,
+}
+
+impl KeyPass {
+    /// Builds the pipeline on `gpu`.
+    pub fn new(gpu: Arc<Gpu>) -> Self {
+        let device = &gpu.device;
+        let shader = keyed_shader_module(
+            device,
+            "key_pass.wgsl",
+            include_str!("../../shaders/key_pass.wgsl"),
+        );
+        let tex_entry = |binding| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::FRAGMENT,
+            ty: wgpu::BindingType::Texture {
+                sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                view_dimension: wgpu::TextureViewDimension::D2,
+                multisampled: false,
+            },
+            count: None,
+        };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("key pass"),
+            entries: &[
+                uniform_entry(0, wgpu::ShaderStages::FRAGMENT),
+                tex_entry(1),
+                tex_entry(2),
+                tex_entry(3),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 4,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                    count: None,
+                },
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("key pass"),
+            bind_group_layouts: &[Some(&layout)],
+            ..Default::default()
+        });
+        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("key pass"),
+            layout: Some(&pipeline_layout),
+            vertex: wgpu::VertexState {
+                module: &shader,
+                entry_point: Some("vs_main"),
+                buffers: &[],
+                compilation_options: Default::default(),
+            },
+            fragment: Some(wgpu::FragmentState {
+                module: &shader,
+                entry_point: Some("fs_main"),
+                targets: &[Some(wgpu::ColorTargetState {
+                    format: TARGET,
+                    blend: None,
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
+                compilation_options: Default::default(),
+            }),
+            primitive: Default::default(),
+            depth_stencil: None,
+            multisample: Default::default(),
+            multiview_mask: None,
+            cache: None,
+        });
+        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("key uniform"),
+            size: std::mem::size_of::<crate::render::gpu_types::KeyUniform>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("key pass"),
+            mag_filter: wgpu::FilterMode::Linear,
+            min_filter: wgpu::FilterMode::Linear,
+            address_mode_u: wgpu::AddressMode::ClampToEdge,
+            address_mode_v: wgpu::AddressMode::ClampToEdge,
+            ..Default::default()
+        });
+        Self {
+            gpu,
+            pipeline,
+            layout,
+            uniform,
+            sampler,
+            frame: None,
+        }
+    }
+
+    /// The device this pass runs on.
+    pub fn gpu(&self) -> &Arc<Gpu> {
+        &self.gpu
+    }
+
+    /// Uploads `frame` and `params` (textures are remade when the size changes).
+    pub fn upload(&mut self, frame: &VideoFrame, params: &KeyParams) {
+        let device = &self.gpu.device;
+        let size = (frame.width, frame.height);
+        if self.frame.as_ref().is_none_or(|f| f.size != size) {
+            let (cw, ch) = frame.chroma_size();
+            let usage = wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST;
+            let plane = |label, w, h| {
+                device.create_texture(&texture_desc(
+                    label,
+                    w,
+                    h,
+                    wgpu::TextureFormat::R8Unorm,
+                    usage,
+                ))
+            };
+            let planes = [
+                plane("y", size.0, size.1),
+                plane("u", cw, ch),
+                plane("v", cw, ch),
+            ];
+            let target = device.create_texture(&texture_desc(
+                "keyed",
+                size.0,
+                size.1,
+                TARGET,
+                wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            ));
+            let views: Vec<wgpu::TextureView> = planes
+                .iter()
+                .map(|t| t.create_view(&Default::default()))
+                .collect();
+            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("key pass"),
+                layout: &self.layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: self.uniform.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: wgpu::BindingResource::TextureView(&views[0]),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: wgpu::BindingResource::TextureView(&views[1]),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: wgpu::BindingResource::TextureView(&views[2]),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 4,
+                        resource: wgpu::BindingResource::Sampler(&self.sampler),
+                    },
+                ],
+            });
+            self.frame = Some(Frame {
+                size,
+                planes,
+                target,
+                bind_group,
+            });
+        }
+        let f = self.frame.as_ref().expect("just made");
+        let queue = &self.gpu.queue;
+        let (cw, ch) = frame.chroma_size();
+        write_plane(queue, &f.planes[0], &frame.y, frame.width, frame.height);
+        write_plane(queue, &f.planes[1], &frame.u, cw, ch);
+        write_plane(queue, &f.planes[2], &frame.v, cw, ch);
+        queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&params.uniform()));
+    }
+
+    /// Records the key pass over the uploaded frame. `None` before the first upload.
+    pub fn encode(&self) -> Option<wgpu::CommandEncoder> {
+        let f = self.frame.as_ref()?;
+        let mut encoder = self
+            .gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("key pass"),
+            });
+        let view = f.target.create_view(&Default::default());
+        {
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("key"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: &view,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                ..Default::default()
+            });
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &f.bind_group, &[]);
+            pass.draw(0..3, 0..1);
+        }
+        Some(encoder)
+    }
+
+    /// Runs the key pass and waits for the device to finish it (no readback): the bench's unit.
+    pub fn run(&self) -> Result<(), RenderError> {
+        let encoder = self
+            .encode()
+            .ok_or_else(|| RenderError::Readback("no frame uploaded".into()))?;
+        self.gpu.queue.submit(Some(encoder.finish()));
+        self.gpu
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| RenderError::Readback(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Keys `frame` and reads back tightly packed RGBA (straight alpha).
+    pub fn key(&mut self, frame: &VideoFrame, params: &KeyParams) -> Result<Vec<u8>, RenderError> {
+        self.upload(frame, params);
+        let encoder = self.encode().expect("uploaded");
+        let f = self.frame.as_ref().expect("uploaded");
+        read_texture(&self.gpu, encoder, &f.target, f.size.0, f.size.1, 4)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keying::calibrate::{estimate, tests::scene};
+    use crate::render::still::frame_from_rgb;
+    use crate::render::AdapterChoice;
+
+    fn pass() -> KeyPass {
+        KeyPass::new(Gpu::open(AdapterChoice::Cpu).expect("lavapipe (mesa-vulkan-drivers)"))
+    }
+
+    fn auto(frame: &VideoFrame) -> KeyParams {
+        KeyParams {
+            screen: Some(estimate(frame).expect("screen").model),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn screen_is_clear_and_subject_core_is_opaque() {
+        let (w, h) = (320, 240);
+        for (screen, gradient) in [
+            ([30, 190, 70], 0.4),
+            ([20, 160, 130], 0.2),
+            ([15, 70, 28], 0.3),
+        ] {
+            let (rgb, subject) = scene(w, h, screen, gradient);
+            let frame = frame_from_rgb(w, h, &rgb);
+            let out = pass().key(&frame, &auto(&frame)).unwrap();
+            let alpha = |x: u32, y: u32| out[((y * w + x) * 4 + 3) as usize];
+            // Screen far from the subject, and the subject's core (well inside its edge).
+            let (cx, cy, r) = (w as f32 * 0.5, h as f32 * 0.55, h as f32 * 0.3);
+            let mut worst_screen = 0u8;
+            let mut worst_core = 255u8;
+            for y in (0..h).step_by(3) {
+                for x in (0..w).step_by(3) {
+                    let d = (x as f32 - cx).hypot(y as f32 - cy);
+                    if d > r + 8.0 {
+                        worst_screen = worst_screen.max(alpha(x, y));
+                    } else if d < r - 8.0 {
+                        assert!(subject[(y * w + x) as usize]);
+                        worst_core = worst_core.min(alpha(x, y));
+                    }
+                }
+            }
+            assert_eq!(worst_screen, 0, "screen {screen:?}");
+            assert_eq!(worst_core, 255, "screen {screen:?}");
+        }
+    }
+
+    #[test]
+    fn alpha_rises_monotonically_across_a_soft_edge() {
+        let (w, h) = (256, 64);
+        let screen = [25.0f32, 180.0, 60.0];
+        let subject = [140.0f32, 110.0, 95.0];
+        let ramp = (120.0, 132.0);
+        let coverage = |x: u32| ((x as f32 + 0.5 - ramp.0) / (ramp.1 - ramp.0)).clamp(0.0, 1.0);
+        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+        for _y in 0..h {
+            for x in 0..w {
+                let a = coverage(x);
+                for k in 0..3 {
+                    rgb.push((subject[k] * a + screen[k] * (1.0 - a)).round() as u8);
+                }
+            }
+        }
+        let frame = frame_from_rgb(w, h, &rgb);
+        let params = KeyParams {
+            key_rgb: [25, 180, 60],
+            ..Default::default()
+        };
+        let out = pass().key(&frame, &params).unwrap();
+        let y = h / 2;
+        let alpha: Vec<f32> = (0..w)
+            .map(|x| out[((y * w + x) * 4 + 3) as usize] as f32 / 255.0)
+            .collect();
+        assert_eq!(alpha[10], 0.0);
+        assert_eq!(alpha[w as usize - 10], 1.0);
+        for x in 1..w as usize {
+            assert!(
+                alpha[x] + 1.5 / 255.0 >= alpha[x - 1],
+                "alpha falls at x={x}: {} -> {}",
+                alpha[x - 1],
+                alpha[x]
+            );
+        }
+        // Partial coverage comes out partial, near its true value.
+        for x in (ramp.0 as u32 + 2)..(ramp.1 as u32 - 2) {
+            let (got, truth) = (alpha[x as usize], coverage(x));
+            assert!(
+                (got - truth).abs() < 0.2,
+                "x={x}: alpha {got} for coverage {truth}"
+            );
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Sealing recordings interrupted by a crash, at the next start.
+//!
+//! A manifest still marked `recording` when the server starts belongs to a process that died.
+//! Its closed segments are already chained and signed. Each segment file the manifest does not
+//! list (the one being written, torn after its last complete fragment) is hashed as it lies and
+//! appended as `complete: false`, its end estimated from the file's modification time. The
+//! manifest becomes `interrupted`, with the reason, and is signed again.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::manifest::{sha256_file, Manifest, SegmentEntry, SIGNATURE_FILE};
+use super::recorder::{utc_text, RESERVE_FILE};
+use super::segment;
+use super::sign::RecordingKey;
+use super::verify::find_recordings;
+use super::RecordError;
+
+/// One recording sealed at start.
+#[derive(Debug, Clone)]
+pub struct Sealed {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Recording id.
+    pub recording_id: String,
+    /// Torn segments appended.
+    pub appended: usize,
+}
+
+/// Seals every recording under `recordings_dir` left in state `recording`. Call at start,
+/// before any hearing records.
+pub fn seal_interrupted(recordings_dir: &Path, key: &RecordingKey) -> Vec<Sealed> {
+    let mut out = Vec::new();
+    for dir in find_recordings(recordings_dir) {
+        match seal_one(&dir, key) {
+            Ok(Some(s)) => {
+                tracing::warn!(dir = %dir.display(), appended = s.appended, "sealed an interrupted recording");
+                out.push(s);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(dir = %dir.display(), "cannot seal an interrupted recording: {e}")
+            }
+        }
+    }
+    out
+}
+
+/// Seals one folder if it is unsealed; `None` if it was already sealed.
+pub fn seal_one(dir: &Path, key: &RecordingKey) -> Result<Option<Sealed>, RecordError> {
+    let mut manifest = Manifest::read(dir)?;
+    if manifest.state != "recording" {
+        return Ok(None);
+    }
+    let signed_before = std::fs::read(dir.join(SIGNATURE_FILE))
+        .ok()
+        .zip(std::fs::read(dir.join(super::manifest::MANIFEST_FILE)).ok())
+        .is_some_and(|(sig, bytes)| key.public().verify(&bytes, &sig));
+    let started: DateTime<Utc> = DateTime::parse_from_rfc3339(&manifest.started_at)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|_| Utc::now());
+    let mut torn: Vec<(u32, String)> = std::fs::read_dir(dir)?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            segment::parse_file_name(&name).map(|i| (i, name))
+        })
+        .filter(|(_, name)| !manifest.segments.iter().any(|s| &s.file == name))
+        .collect();
+    torn.sort();
+    let mut last_end = manifest
+        .segments
+        .last()
+        .map(|e| e.media_end_ms)
+        .unwrap_or(0);
+    let mut ended = manifest
+        .segments
+        .last()
+        .map(|e| e.ended_at.clone())
+        .unwrap_or_else(|| manifest.started_at.clone());
+    let appended = torn.len();
+    for (index, name) in torn {
+        let path = dir.join(&name);
+        let (size, sha256) = sha256_file(&path)?;
+        let modified: DateTime<Utc> = std::fs::metadata(&path)?
+            .modified()
+            .map(DateTime::<Utc>::from)
+            .unwrap_or_else(|_| Utc::now());
+        let end_ms = (modified - started)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .as_millis() as u64;
+        let end_ms = end_ms.max(last_end);
+        let seated = manifest
+            .segments
+            .last()
+            .map(|e| e.seated.clone())
+            .unwrap_or_else(|| manifest.participants.clone());
+        manifest.append(SegmentEntry {
+            index,
+            file: name,
+            size,
+            sha256,
+            prev_entry_hash: String::new(),
+            entry_hash: String::new(),
+            started_at: at(started, last_end),
+            ended_at: at(started, end_ms),
+            media_start_ms: last_end,
+            media_end_ms: end_ms,
+            complete: false,
+            seated,
+        });
+        ended = at(started, end_ms);
+        last_end = end_ms;
+    }
+    let mut reason = format!(
+        "the server stopped without finalising this recording; sealed at the next start ({})",
+        utc_text(Utc::now())
+    );
+    if appended > 0 {
+        reason.push_str(
+            "; the last segment is torn and plays up to its last complete fragment; its end time is its file's modification time",
+        );
+    }
+    if !signed_before {
+        reason.push_str("; the manifest's previous signature did not verify at sealing time");
+    }
+    manifest.state = "interrupted".into();
+    manifest.failure = Some(reason);
+    manifest.ended_at = Some(ended);
+    manifest.write_signed(dir, Some(key))?;
+    let _ = std::fs::remove_file(dir.join(RESERVE_FILE));
+    Ok(Some(Sealed {
+        dir: dir.to_owned(),
+        recording_id: manifest.recording_id,
+        appended,
+    }))
+}
+
+fn at(started: DateTime<Utc>, ms: u64) -> String {
+    utc_text(started + chrono::Duration::milliseconds(ms as i64))
+}

@@ -1,0 +1,276 @@
+//! `courtroom verify`: checks a recording folder against its manifest, the hash chain and the
+//! signature, and says exactly what is wrong.
+//!
+//! Errors (any one fails the check): a missing or unreadable manifest or signature, a signature
+//! that does not verify under the given key, a segment whose file is missing or whose size or
+//! SHA-256 differs, an entry whose index, `prev_entry_hash` or `entry_hash` is wrong, times
+//! that go backwards, a `chain_head` or `SHA256SUMS` that does not match.
+//! Warnings (reported, not failing): a recording still marked `recording` (not sealed), and
+//! segment files the manifest does not list.
+
+use std::path::{Path, PathBuf};
+
+use super::manifest::{
+    sha256_file, sha256_hex, Manifest, MANIFEST_FILE, SIGNATURE_FILE, SUMS_FILE,
+};
+use super::segment;
+use super::sign::PublicKey;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The recording does not verify.
+    Error,
+    /// Worth knowing; the recording still verifies.
+    Warning,
+}
+
+/// One thing found wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// How bad.
+    pub severity: Severity,
+    /// What, naming the segment and field.
+    pub message: String,
+}
+
+/// The result of checking one recording folder.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Everything found wrong.
+    pub findings: Vec<Finding>,
+    /// Segments listed in the manifest.
+    pub segments: usize,
+    /// The manifest's state, if it could be read.
+    pub state: Option<String>,
+    /// The manifest's chain head, if it could be read.
+    pub chain_head: Option<String>,
+}
+
+impl Report {
+    /// Whether nothing failed.
+    pub fn ok(&self) -> bool {
+        !self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    fn error(&mut self, message: impl Into<String>) {
+        self.findings.push(Finding {
+            severity: Severity::Error,
+            message: message.into(),
+        });
+    }
+
+    fn warn(&mut self, message: impl Into<String>) {
+        self.findings.push(Finding {
+            severity: Severity::Warning,
+            message: message.into(),
+        });
+    }
+
+    /// Human-readable lines: `OK ...` or `FAIL ...`, then one line per finding.
+    pub fn render(&self) -> String {
+        let mut out = if self.ok() {
+            format!(
+                "OK {}: {} segments, state {}, chain head {}\n",
+                self.dir.display(),
+                self.segments,
+                self.state.as_deref().unwrap_or("?"),
+                self.chain_head.as_deref().unwrap_or("?")
+            )
+        } else {
+            format!("FAIL {}\n", self.dir.display())
+        };
+        for f in &self.findings {
+            let tag = match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            out.push_str(&format!("  {tag}: {}\n", f.message));
+        }
+        out
+    }
+}
+
+/// Every recording folder (one holding `manifest.json`) at or under `dir`, sorted.
+pub fn find_recordings(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        if d.join(MANIFEST_FILE).is_file() {
+            found.push(d);
+            continue;
+        }
+        if let Ok(entries) = std::fs::read_dir(&d) {
+            for e in entries.flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    stack.push(e.path());
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Checks one recording folder. Without a key, the signature is reported as not checked,
+/// which fails.
+pub fn verify_dir(dir: &Path, key: Option<&PublicKey>) -> Report {
+    let mut report = Report {
+        dir: dir.to_owned(),
+        findings: Vec::new(),
+        segments: 0,
+        state: None,
+        chain_head: None,
+    };
+    let bytes = match std::fs::read(dir.join(MANIFEST_FILE)) {
+        Ok(b) => b,
+        Err(e) => {
+            report.error(format!("{MANIFEST_FILE}: cannot read: {e}"));
+            return report;
+        }
+    };
+    match (std::fs::read(dir.join(SIGNATURE_FILE)), key) {
+        (Err(e), _) => report.error(format!("{SIGNATURE_FILE}: cannot read: {e}")),
+        (Ok(_), None) => report.error(format!(
+            "{SIGNATURE_FILE}: not checked: no public key given (use --public-key or --server)"
+        )),
+        (Ok(sig), Some(key)) => {
+            if sig.len() != 64 {
+                report.error(format!(
+                    "{SIGNATURE_FILE}: {} bytes, an Ed25519 signature has 64",
+                    sig.len()
+                ));
+            } else if !key.verify(&bytes, &sig) {
+                report.error(format!(
+                    "{SIGNATURE_FILE}: the signature does not match {MANIFEST_FILE} under key {}",
+                    key.key_id()
+                ));
+            }
+        }
+    }
+    let manifest: Manifest = match serde_json::from_slice(&bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            report.error(format!("{MANIFEST_FILE}: not a valid manifest: {e}"));
+            return report;
+        }
+    };
+    report.segments = manifest.segments.len();
+    report.state = Some(manifest.state.clone());
+    report.chain_head = Some(manifest.chain_head.clone());
+    if let (Some(key), Some(id)) = (key, manifest.key_id.as_deref()) {
+        if id != key.key_id() {
+            report.error(format!(
+                "{MANIFEST_FILE}: field key_id says {id}, the given key is {}",
+                key.key_id()
+            ));
+        }
+    }
+    check_chain(&manifest, dir, &mut report);
+    let sums = manifest.sums_text();
+    match std::fs::read(dir.join(SUMS_FILE)) {
+        Ok(on_disk) => {
+            if sha256_hex(&on_disk) != manifest.sha256sums {
+                report.error(format!(
+                    "{SUMS_FILE}: its SHA-256 differs from the manifest's field sha256sums"
+                ));
+            } else if on_disk != sums.as_bytes() {
+                report.error(format!(
+                    "{SUMS_FILE}: does not list the manifest's segments"
+                ));
+            }
+        }
+        Err(e) => report.error(format!("{SUMS_FILE}: cannot read: {e}")),
+    }
+    match manifest.state.as_str() {
+        "finalised" => {}
+        "recording" => report.warn(
+            "state is `recording`: not sealed (still running, or the server has not restarted since a crash)",
+        ),
+        "failed" | "interrupted" => report.warn(format!(
+            "state is `{}`: {}",
+            manifest.state,
+            manifest.failure.as_deref().unwrap_or("no reason given")
+        )),
+        other => report.error(format!("{MANIFEST_FILE}: field state has unknown value {other:?}")),
+    }
+    // Segment files the manifest does not list.
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut extra: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| segment::parse_file_name(n).is_some())
+            .filter(|n| !manifest.segments.iter().any(|s| &s.file == n))
+            .collect();
+        extra.sort();
+        for n in extra {
+            report.warn(format!(
+                "{n}: not listed in the manifest (not covered by any hash)"
+            ));
+        }
+    }
+    report
+}
+
+fn check_chain(manifest: &Manifest, dir: &Path, report: &mut Report) {
+    let mut prev = manifest.genesis();
+    let mut last_end = 0u64;
+    for (i, e) in manifest.segments.iter().enumerate() {
+        let who = format!("segment {i} ({})", e.file);
+        if e.index as usize != i {
+            report.error(format!("{who}: field index is {}, expected {i}", e.index));
+        }
+        if e.prev_entry_hash != prev {
+            report.error(format!(
+                "{who}: field prev_entry_hash does not match the previous entry's hash (chain broken)"
+            ));
+        }
+        let computed = e.compute_hash();
+        if e.entry_hash != computed {
+            report.error(format!(
+                "{who}: field entry_hash does not match the entry's fields"
+            ));
+        }
+        prev = e.entry_hash.clone();
+        if e.media_end_ms < e.media_start_ms || e.media_start_ms < last_end {
+            report.error(format!(
+                "{who}: fields media_start_ms/media_end_ms go backwards ({}..{} after {last_end})",
+                e.media_start_ms, e.media_end_ms
+            ));
+        }
+        last_end = e.media_end_ms;
+        if e.file.contains('/') || e.file.contains('\\') || e.file.starts_with('.') {
+            report.error(format!("{who}: field file is not a plain file name"));
+            continue;
+        }
+        match sha256_file(&dir.join(&e.file)) {
+            Ok((size, hash)) => {
+                if size != e.size {
+                    report.error(format!(
+                        "{who}: size is {size} bytes, field size says {}",
+                        e.size
+                    ));
+                }
+                if hash != e.sha256 {
+                    report.error(format!(
+                        "{who}: SHA-256 is {hash}, field sha256 says {}",
+                        e.sha256
+                    ));
+                }
+            }
+            Err(err) => report.error(format!("{who}: cannot read the file: {err}")),
+        }
+        if !e.complete {
+            report.warn(format!(
+                "{who}: cut short (complete: false); it plays up to its last complete fragment"
+            ));
+        }
+    }
+    if manifest.chain_head != prev {
+        report.error(format!(
+            "{MANIFEST_FILE}: field chain_head does not match the last entry's hash"
+        ));
+    }
+}
