@@ -64,6 +64,10 @@ fn ticks(c: &mut Criterion) {
         let views = vec![SeatView::default(); n_seats];
         b.iter(|| compositor.render_i420(&views).unwrap())
     });
+    group.bench_function("empty room, RGBA read back (no I420 pass)", |b| {
+        let views = vec![SeatView::default(); n_seats];
+        b.iter(|| compositor.render_rgba(&views).unwrap())
+    });
     group.finish();
 }
 

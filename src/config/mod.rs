@@ -68,7 +68,7 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct VideoSettings {
-    /// Output width in pixels (even).
+    /// Output width in pixels (a multiple of 8).
     pub width: u32,
     /// Output height in pixels (even).
     pub height: u32,
@@ -219,9 +219,9 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let v = &self.video;
-        if v.width < 160 || v.height < 120 || v.width % 2 != 0 || v.height % 2 != 0 {
+        if v.width < 160 || v.height < 120 || v.width % 8 != 0 || v.height % 2 != 0 {
             return Err(ConfigError::Invalid(format!(
-                "video size {}x{} must be even and at least 160x120",
+                "video size {}x{}: width must be a multiple of 8, height even, at least 160x120",
                 v.width, v.height
             )));
         }
@@ -346,7 +346,7 @@ mod tests {
             Vec::new(),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("even"), "{err}");
+        assert!(err.to_string().contains("multiple of 8"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("bad.toml");
         std::fs::write(&file, "listen = ").unwrap();

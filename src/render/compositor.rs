@@ -9,7 +9,8 @@ use glam::{Mat4, Vec3};
 
 use super::geometry::{boxes_mesh, RoomVertex};
 use super::gpu::Gpu;
-use super::gpu_types::{OutputUniform, RoomUniform, SeatUniform};
+use super::gpu_types::{RoomUniform, SeatUniform};
+use super::i420::I420Output;
 use super::layout::{Layout, ScreenBox};
 use super::RenderError;
 use crate::media::frame::VideoFrame;
@@ -63,11 +64,9 @@ pub struct Compositor {
     seat_pipeline: wgpu::RenderPipeline,
     seat_layout: wgpu::BindGroupLayout,
     sampler: wgpu::Sampler,
-    output_pipeline: wgpu::RenderPipeline,
-    output_bind_group: wgpu::BindGroup,
+    output: I420Output,
     color: wgpu::Texture,
     depth_view: wgpu::TextureView,
-    i420: wgpu::Texture,
     seats: Vec<SeatGpu>,
     /// Seat indices sorted far to near, so blended people overlap correctly.
     draw_order: Vec<usize>,
@@ -82,9 +81,9 @@ impl Compositor {
         width: u32,
         height: u32,
     ) -> Result<Self, RenderError> {
-        if width % 2 != 0 || height % 4 != 0 {
+        if width % 8 != 0 || height % 2 != 0 {
             return Err(RenderError::Layout(format!(
-                "output {width}x{height}: width must be even and height a multiple of 4"
+                "output {width}x{height}: width must be a multiple of 8 and height even"
             )));
         }
         let device = &gpu.device;
@@ -225,67 +224,9 @@ impl Compositor {
             DEPTH_FORMAT,
             wgpu::TextureUsages::RENDER_ATTACHMENT,
         ));
-        let i420 = device.create_texture(&texture_desc(
-            "i420",
-            width,
-            height * 3 / 2,
-            wgpu::TextureFormat::R8Unorm,
-            wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-        ));
-
         // Output conversion.
-        let output_shader =
-            device.create_shader_module(wgpu::include_wgsl!("../../shaders/output_i420.wgsl"));
-        let output_bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("output"),
-            entries: &[
-                uniform_entry(0, wgpu::ShaderStages::FRAGMENT),
-                wgpu::BindGroupLayoutEntry {
-                    binding: 1,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Texture {
-                        sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                        view_dimension: wgpu::TextureViewDimension::D2,
-                        multisampled: false,
-                    },
-                    count: None,
-                },
-            ],
-        });
-        let output_ubo = buffer_init(
-            device,
-            "output uniform",
-            bytemuck::bytes_of(&OutputUniform {
-                size: [width, height, 0, 0],
-            }),
-            wgpu::BufferUsages::UNIFORM,
-        );
         let color_view = color.create_view(&Default::default());
-        let output_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("output"),
-            layout: &output_bgl,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: output_ubo.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::TextureView(&color_view),
-                },
-            ],
-        });
-        let output_pipeline = pipeline(
-            device,
-            "output i420",
-            &output_shader,
-            &output_bgl,
-            &[],
-            wgpu::TextureFormat::R8Unorm,
-            None,
-            None,
-            None,
-        );
+        let output = I420Output::new(device, &color_view, width, height);
 
         Ok(Self {
             depth_view: depth.create_view(&Default::default()),
@@ -301,10 +242,8 @@ impl Compositor {
             seat_pipeline,
             seat_layout,
             sampler,
-            output_pipeline,
-            output_bind_group,
+            output,
             color,
-            i420,
             seats,
             draw_order,
         })
@@ -333,9 +272,8 @@ impl Compositor {
     /// Renders one tick and returns the frame as tightly packed I420.
     pub fn render_i420(&mut self, views: &[SeatView]) -> Result<Vec<u8>, RenderError> {
         let mut encoder = self.draw(views);
-        self.convert_pass(&mut encoder);
-        let (w, h) = (self.width, self.height * 3 / 2);
-        read_texture(&self.gpu, encoder, &self.i420, w, h, 1)
+        self.output.encode(&mut encoder);
+        self.output.submit_and_read(&self.gpu, encoder)
     }
 
     /// Renders one tick and returns the frame as tightly packed RGBA (for stills and tests).
@@ -389,26 +327,6 @@ impl Compositor {
             }
         }
         encoder
-    }
-
-    fn convert_pass(&self, encoder: &mut wgpu::CommandEncoder) {
-        let view = self.i420.create_view(&Default::default());
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("i420"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view: &view,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            ..Default::default()
-        });
-        pass.set_pipeline(&self.output_pipeline);
-        pass.set_bind_group(0, &self.output_bind_group, &[]);
-        pass.draw(0..3, 0..1);
     }
 
     /// Uploads a seat's frame if it changed, and writes its uniform.

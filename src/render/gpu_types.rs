@@ -58,7 +58,7 @@ pub struct KeyUniform {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
 pub struct OutputUniform {
-    /// `x` width, `y` height; `zw` unused.
+    /// `x` width, `y` height, `z` width / 2; `w` unused.
     pub size: [u32; 4],
 }
 

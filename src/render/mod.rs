@@ -6,6 +6,7 @@ pub mod compositor;
 pub mod geometry;
 pub mod gpu;
 pub mod gpu_types;
+pub mod i420;
 pub mod layout;
 pub mod still;
 
