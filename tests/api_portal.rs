@@ -769,3 +769,83 @@ async fn portal_pages_are_served_and_nothing_else_is() {
         courtroom::permissions::TABLE.len()
     );
 }
+
+#[tokio::test]
+async fn the_clerk_mutes_and_removes_a_participant() {
+    use courtroom::hearing::{Admission, HearingEvent, Role};
+    let app = App::start(&[], Backend::Sqlite).await;
+    let cookie = app.clerk().await;
+    let id = app.create_hearing(&cookie).await;
+    app.set_state(&cookie, &id, "open").await;
+    let inv = app
+        .post(
+            &format!("/api/hearings/{id}/invitations"),
+            Some(&cookie),
+            json!({ "role": "witness", "name": "Witness Wu" }),
+        )
+        .await
+        .json();
+    let token = inv["token"].as_str().unwrap().to_owned();
+    // Seat the witness as the signalling session would.
+    let live = app.state.hearing(&id).await.unwrap();
+    let claims = app.state.check_token(&token).await.unwrap();
+    let mut events = live.subscribe_events();
+    let joined = live
+        .join(Admission {
+            invitation_id: claims.inv.clone(),
+            role: Role::Witness,
+            seat: live.layout().seat_index(&claims.seat).unwrap(),
+            seat_id: claims.seat.clone(),
+            name: "Witness Wu".into(),
+        })
+        .unwrap();
+    let pid = joined.id;
+    let base = format!("/api/hearings/{id}/participants/{pid}");
+    let muted = app
+        .post(
+            &format!("{base}/mute"),
+            Some(&cookie),
+            json!({ "muted": true }),
+        )
+        .await;
+    assert_eq!(muted.status, StatusCode::OK);
+    let monitor = app
+        .get(&format!("/api/hearings/{id}/monitor"), Some(&cookie))
+        .await
+        .json();
+    assert_eq!(monitor["participants"][0]["muted"], true);
+    assert_eq!(
+        app.post(
+            "/api/hearings/other/participants/1/mute",
+            Some(&cookie),
+            json!({ "muted": true })
+        )
+        .await
+        .code(),
+        "not_found"
+    );
+
+    let removed = app
+        .post(&format!("{base}/remove"), Some(&cookie), json!({}))
+        .await;
+    assert_eq!(removed.status, StatusCode::OK);
+    assert!(!live.is_seated(pid));
+    // The session is told to close, and the link no longer works.
+    let mut told = false;
+    while let Ok(e) = events.try_recv() {
+        told |= matches!(e, HearingEvent::Replaced(p) if p == pid);
+    }
+    assert!(told, "the participant's session must be told to close");
+    assert!(app.state.check_token(&token).await.is_err());
+    let actions: Vec<String> = app
+        .audit_actions()
+        .await
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    assert!(
+        actions.contains(&"mute".to_owned()) && actions.contains(&"remove".to_owned()),
+        "{actions:?}"
+    );
+    app.state.shutdown_hearings().await;
+}

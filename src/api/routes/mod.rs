@@ -8,7 +8,7 @@
 //! | `POST /api/hearings/{id}/state` | account | open, pause, close ([`hearings`]) |
 //! | `GET, POST /api/hearings/{id}/invitations`, `DELETE .../{inv}` | account | [`hearings`] |
 //! | `POST /api/hearings/{id}/recording/start`, `.../stop` | account | [`recordings`] |
-//! | `POST /api/hearings/{id}/participants/{pid}/remove` | account | [`hearings`] |
+//! | `POST /api/hearings/{id}/participants/{pid}/remove`, `.../mute` | account | [`hearings`] |
 //! | `GET /api/hearings/{id}/recordings` | account | [`recordings`] |
 //! | `GET /api/recordings/{rid}/files/{name}` | account | one file, with ranges ([`recordings`]) |
 //! | `GET /api/recordings/{rid}/bundle.zip` | account | streamed zip ([`recordings`]) |
@@ -68,6 +68,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/hearings/{id}/participants/{pid}/remove",
             post(hearings::remove_participant),
+        )
+        .route(
+            "/api/hearings/{id}/participants/{pid}/mute",
+            post(hearings::mute_participant),
         )
         .route(
             "/api/hearings/{id}/recording/start",
