@@ -849,3 +849,39 @@ async fn the_clerk_mutes_and_removes_a_participant() {
     );
     app.state.shutdown_hearings().await;
 }
+
+#[tokio::test]
+async fn every_documented_endpoint_exists_and_refuses_strangers() {
+    use courtroom::api::routes::openapi::{Auth, ENDPOINTS};
+    let app = App::start(&[], Backend::Sqlite).await;
+    let doc = app.get("/api/openapi.json", None).await.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for e in ENDPOINTS {
+        assert!(
+            doc["paths"][e.path][e.method].is_object(),
+            "{} {} undocumented",
+            e.method,
+            e.path
+        );
+        let uri = e
+            .path
+            .replace("{pid}", "1")
+            .replace('{', "x")
+            .replace('}', "");
+        let method = Method::from_bytes(e.method.to_uppercase().as_bytes()).unwrap();
+        let body = e.body.map(|_| json!({}));
+        let r = app.call(method, &uri, None, body, &[]).await;
+        let expected = match e.auth {
+            Auth::Session | Auth::Invitation => StatusCode::UNAUTHORIZED,
+            Auth::None if e.body.is_some() => StatusCode::BAD_REQUEST,
+            Auth::None => StatusCode::OK,
+        };
+        assert_eq!(
+            r.status,
+            expected,
+            "{} {uri}: {}",
+            e.method,
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+}

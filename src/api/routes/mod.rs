@@ -15,12 +15,14 @@
 //! | `GET /api/hearings/{id}/monitor`, `GET /api/hearing/monitor` | account / invitee | [`monitor`] |
 //! | `GET /api/audit`, `GET /api/audit/verify` | account | [`audit`] |
 //! | `GET /api/permissions` | anyone | the permission table |
+//! | `GET /api/openapi.json` | anyone | this API as OpenAPI 3.1 ([`openapi`]) |
 //! | `GET /portal/...` | anyone | the portal's static pages ([`portal`]) |
 
 pub mod accounts;
 pub mod audit;
 pub mod hearings;
 pub mod monitor;
+pub mod openapi;
 pub mod portal;
 pub mod recordings;
 
@@ -89,5 +91,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/recordings/{rid}/bundle.zip", get(recordings::bundle))
         .route("/api/audit", get(audit::list))
         .route("/api/audit/verify", get(audit::verify))
+        .route("/api/openapi.json", get(openapi::serve))
         .merge(portal::routes())
 }
