@@ -711,6 +711,12 @@ async fn recording_starts_and_stops_then_the_bundle_downloads_and_closing_seals_
     assert_eq!(zip.status, StatusCode::OK);
     assert!(zip.body.len() > 1000);
 
+    let verified = app
+        .get(&format!("/api/recordings/{rid}/verify"), Some(&cookie))
+        .await
+        .json();
+    assert_eq!(verified["ok"], true, "{verified}");
+    assert!(verified["segments"].as_u64().unwrap() >= 1);
     app.set_state(&cookie, &id, "closed").await;
     let sealed = app.state.store().recording(&rid).await.unwrap().unwrap();
     assert!(sealed.sealed_at.is_some());

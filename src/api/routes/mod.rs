@@ -12,6 +12,7 @@
 //! | `GET /api/hearings/{id}/recordings` | account | [`recordings`] |
 //! | `GET /api/recordings/{rid}/files/{name}` | account | one file, with ranges ([`recordings`]) |
 //! | `GET /api/recordings/{rid}/bundle.zip` | account | streamed zip ([`recordings`]) |
+//! | `GET /api/recordings/{rid}/verify` | account | hashes, chain, signature ([`recordings`]) |
 //! | `GET /api/hearings/{id}/monitor`, `GET /api/hearing/monitor` | account / invitee | [`monitor`] |
 //! | `GET /api/audit`, `GET /api/audit/verify` | account | [`audit`] |
 //! | `GET /api/permissions` | anyone | the permission table |
@@ -89,6 +90,7 @@ pub fn routes() -> Router<AppState> {
             get(recordings::download_file),
         )
         .route("/api/recordings/{rid}/bundle.zip", get(recordings::bundle))
+        .route("/api/recordings/{rid}/verify", get(recordings::verify))
         .route("/api/audit", get(audit::list))
         .route("/api/audit/verify", get(audit::verify))
         .route("/api/openapi.json", get(openapi::serve))

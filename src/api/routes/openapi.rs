@@ -285,6 +285,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     ep(
         "get",
+        "/api/recordings/{rid}/verify",
+        "Verify a recording: segment hashes, hash chain, manifest signature.",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
         "/api/audit",
         "Audit trail entries, newest first (query: hearing, before, limit).",
         Auth::Session,
