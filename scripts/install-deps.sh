@@ -18,6 +18,7 @@ PACKAGES=(
   libvulkan1
   chromium
   ffmpeg
+  openssl
   pkg-config
   libssl-dev
   ca-certificates

@@ -711,6 +711,12 @@ async fn recording_starts_and_stops_then_the_bundle_downloads_and_closing_seals_
     assert_eq!(zip.status, StatusCode::OK);
     assert!(zip.body.len() > 1000);
 
+    let verified = app
+        .get(&format!("/api/recordings/{rid}/verify"), Some(&cookie))
+        .await
+        .json();
+    assert_eq!(verified["ok"], true, "{verified}");
+    assert!(verified["segments"].as_u64().unwrap() >= 1);
     app.set_state(&cookie, &id, "closed").await;
     let sealed = app.state.store().recording(&rid).await.unwrap().unwrap();
     assert!(sealed.sealed_at.is_some());
@@ -768,4 +774,120 @@ async fn portal_pages_are_served_and_nothing_else_is() {
         table["rows"].as_array().unwrap().len(),
         courtroom::permissions::TABLE.len()
     );
+}
+
+#[tokio::test]
+async fn the_clerk_mutes_and_removes_a_participant() {
+    use courtroom::hearing::{Admission, HearingEvent, Role};
+    let app = App::start(&[], Backend::Sqlite).await;
+    let cookie = app.clerk().await;
+    let id = app.create_hearing(&cookie).await;
+    app.set_state(&cookie, &id, "open").await;
+    let inv = app
+        .post(
+            &format!("/api/hearings/{id}/invitations"),
+            Some(&cookie),
+            json!({ "role": "witness", "name": "Witness Wu" }),
+        )
+        .await
+        .json();
+    let token = inv["token"].as_str().unwrap().to_owned();
+    // Seat the witness as the signalling session would.
+    let live = app.state.hearing(&id).await.unwrap();
+    let claims = app.state.check_token(&token).await.unwrap();
+    let mut events = live.subscribe_events();
+    let joined = live
+        .join(Admission {
+            invitation_id: claims.inv.clone(),
+            role: Role::Witness,
+            seat: live.layout().seat_index(&claims.seat).unwrap(),
+            seat_id: claims.seat.clone(),
+            name: "Witness Wu".into(),
+        })
+        .unwrap();
+    let pid = joined.id;
+    let base = format!("/api/hearings/{id}/participants/{pid}");
+    let muted = app
+        .post(
+            &format!("{base}/mute"),
+            Some(&cookie),
+            json!({ "muted": true }),
+        )
+        .await;
+    assert_eq!(muted.status, StatusCode::OK);
+    let monitor = app
+        .get(&format!("/api/hearings/{id}/monitor"), Some(&cookie))
+        .await
+        .json();
+    assert_eq!(monitor["participants"][0]["muted"], true);
+    assert_eq!(
+        app.post(
+            "/api/hearings/other/participants/1/mute",
+            Some(&cookie),
+            json!({ "muted": true })
+        )
+        .await
+        .code(),
+        "not_found"
+    );
+
+    let removed = app
+        .post(&format!("{base}/remove"), Some(&cookie), json!({}))
+        .await;
+    assert_eq!(removed.status, StatusCode::OK);
+    assert!(!live.is_seated(pid));
+    // The session is told to close, and the link no longer works.
+    let mut told = false;
+    while let Ok(e) = events.try_recv() {
+        told |= matches!(e, HearingEvent::Replaced(p) if p == pid);
+    }
+    assert!(told, "the participant's session must be told to close");
+    assert!(app.state.check_token(&token).await.is_err());
+    let actions: Vec<String> = app
+        .audit_actions()
+        .await
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    assert!(
+        actions.contains(&"mute".to_owned()) && actions.contains(&"remove".to_owned()),
+        "{actions:?}"
+    );
+    app.state.shutdown_hearings().await;
+}
+
+#[tokio::test]
+async fn every_documented_endpoint_exists_and_refuses_strangers() {
+    use courtroom::api::routes::openapi::{Auth, ENDPOINTS};
+    let app = App::start(&[], Backend::Sqlite).await;
+    let doc = app.get("/api/openapi.json", None).await.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for e in ENDPOINTS {
+        assert!(
+            doc["paths"][e.path][e.method].is_object(),
+            "{} {} undocumented",
+            e.method,
+            e.path
+        );
+        let uri = e
+            .path
+            .replace("{pid}", "1")
+            .replace('{', "x")
+            .replace('}', "");
+        let method = Method::from_bytes(e.method.to_uppercase().as_bytes()).unwrap();
+        let body = e.body.map(|_| json!({}));
+        let r = app.call(method, &uri, None, body, &[]).await;
+        let expected = match e.auth {
+            Auth::Session | Auth::Invitation => StatusCode::UNAUTHORIZED,
+            Auth::None if e.body.is_some() => StatusCode::BAD_REQUEST,
+            Auth::None => StatusCode::OK,
+        };
+        assert_eq!(
+            r.status,
+            expected,
+            "{} {uri}: {}",
+            e.method,
+            String::from_utf8_lossy(&r.body)
+        );
+    }
 }

@@ -80,6 +80,8 @@ pub struct SeatMedia {
     pub audio: Arc<AudioInput>,
     /// Key parameters.
     pub key: Mutex<KeyParams>,
+    /// Muted by the clerk or the presiding judge: the others no longer hear this seat.
+    pub muted: AtomicBool,
 }
 
 struct ActiveRecording {
@@ -302,6 +304,9 @@ impl Hearing {
     /// Forwards one microphone packet from `from` (seated at `seat`) to everyone else.
     /// Never waits: a listener that cannot keep up loses the packet, not the speaker.
     pub fn forward_audio(&self, from: ParticipantId, seat: usize, packet: rtc::rtp::Packet) {
+        if self.seats[seat].muted.load(Ordering::Relaxed) {
+            return;
+        }
         let listeners = self.listeners.lock().expect("listeners lock");
         for (id, tx) in listeners.iter() {
             if *id != from {
@@ -311,6 +316,29 @@ impl Hearing {
                 });
             }
         }
+    }
+
+    /// Mutes or unmutes a seated participant's microphone for everyone else (forwarding stops;
+    /// see [`SeatMedia::muted`]). Returns `false` when `id` is not seated.
+    pub fn set_muted(&self, id: ParticipantId, muted: bool) -> bool {
+        let Some(seat) = self.admission(id).map(|a| a.seat) else {
+            return false;
+        };
+        self.seats[seat].muted.store(muted, Ordering::Relaxed);
+        true
+    }
+
+    /// Removes a participant at the clerk's request: their seat empties, and their signalling
+    /// session is closed (it is sent [`HearingEvent::Replaced`], which ends it). Returns
+    /// `false` when `id` was not seated.
+    pub fn remove(&self, id: ParticipantId) -> bool {
+        let seated = self.is_seated(id);
+        if let Some(seat) = self.admission(id).map(|a| a.seat) {
+            self.seats[seat].muted.store(false, Ordering::Relaxed);
+        }
+        self.leave(id);
+        let _ = self.events.send(HearingEvent::Replaced(id));
+        seated
     }
 
     /// Stores a participant's latest client statistics (from their page).

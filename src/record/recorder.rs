@@ -653,18 +653,22 @@ impl Closer {
                         seated,
                         outcome.is_ok(),
                     );
-                    if let Err(reason) = outcome {
-                        self.manifest.state = "failed".into();
-                        self.manifest.failure = Some(reason.clone());
-                        self.write();
+                    let failure = match outcome {
+                        Err(reason) => {
+                            self.manifest.state = "failed".into();
+                            self.manifest.failure = Some(reason.clone());
+                            let _ = self.write();
+                            Some(reason)
+                        }
+                        Ok(()) => self.write().err(),
+                    };
+                    if let Some(reason) = failure {
                         if !told {
                             told = true;
                             if let Some(cb) = &self.on_failure {
                                 cb(reason);
                             }
                         }
-                    } else {
-                        self.write();
                     }
                 }
                 Job::Finish { state, failure } => {
@@ -675,7 +679,7 @@ impl Closer {
                         self.manifest.failure = failure;
                     }
                     self.manifest.ended_at = Some(utc_text(Utc::now()));
-                    self.write();
+                    let _ = self.write();
                     let _ = std::fs::remove_file(self.dir.join(RESERVE_FILE));
                     tracing::info!(dir = %self.dir.display(), state = %self.manifest.state, segments = self.manifest.segments.len(), "recording sealed");
                     break;
@@ -730,21 +734,27 @@ impl Closer {
         tracing::info!(file = %path.display(), size, complete, "segment closed");
     }
 
-    /// Writes and signs the manifest; on failure (a full disk) gives up the reserve and tries
-    /// once more.
-    fn write(&mut self) {
-        if let Err(e) = self.manifest.write_signed(&self.dir, self.key.as_deref()) {
-            let reserve = self.dir.join(RESERVE_FILE);
-            let _ = std::fs::remove_file(&reserve);
-            match self.manifest.write_signed(&self.dir, self.key.as_deref()) {
-                Ok(()) => {
-                    tracing::warn!(dir = %self.dir.display(), "manifest written after releasing the reserve ({e})")
-                }
-                Err(e2) => {
-                    tracing::error!(dir = %self.dir.display(), "cannot write the manifest: {e2}")
-                }
+    /// Writes and signs the manifest. If that fails (a full disk), the recording cannot go on:
+    /// gives up the reserve, marks the manifest `failed`, writes it again, and returns why.
+    fn write(&mut self) -> Result<(), String> {
+        let Err(e) = self.manifest.write_signed(&self.dir, self.key.as_deref()) else {
+            return Ok(());
+        };
+        let reason = format!("cannot write the manifest: {e}");
+        let _ = std::fs::remove_file(self.dir.join(RESERVE_FILE));
+        self.manifest.state = "failed".into();
+        if self.manifest.failure.is_none() {
+            self.manifest.failure = Some(reason.clone());
+        }
+        match self.manifest.write_signed(&self.dir, self.key.as_deref()) {
+            Ok(()) => {
+                tracing::warn!(dir = %self.dir.display(), "manifest sealed as failed after releasing the reserve ({e})")
+            }
+            Err(e2) => {
+                tracing::error!(dir = %self.dir.display(), "cannot write the manifest even after releasing the reserve: {e2}")
             }
         }
+        Err(reason)
     }
 }
 

@@ -101,6 +101,9 @@ impl Segment {
         mux.set_property("fragment-duration", 1000u32);
         let sink = make("filesink", "file")?;
         sink.set_property("location", path.to_string_lossy().to_string());
+        // Each fragment reaches the file as soon as the muxer writes it; filesink's default
+        // 64 KiB buffer would otherwise hold a quiet segment in memory until it closes.
+        sink.set_property_from_str("buffer-mode", "unbuffered");
         add_chain(&pipeline, &[video_src.upcast_ref(), &parse, &vqueue])?;
         add_chain(
             &pipeline,

@@ -112,3 +112,26 @@ pub fn record_for(dir: &Path, segment: Duration, seconds: f64) -> (Finished, Arc
     let recorder = Arc::try_unwrap(recorder).ok().expect("only owner");
     (recorder.finish(Duration::from_secs(10)).unwrap(), key)
 }
+
+/// Video frames ffprobe decodes from a file (0 if it cannot read it).
+pub fn count_video_frames(path: &Path) -> u64 {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-count_frames",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}

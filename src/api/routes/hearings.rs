@@ -434,7 +434,7 @@ pub async fn revoke(
                 .admission(p.participant_id)
                 .is_some_and(|a| a.invitation_id == inv)
             {
-                live.leave(p.participant_id);
+                live.remove(p.participant_id);
                 removed.push(p.participant_id);
             }
         }
@@ -463,7 +463,7 @@ pub async fn remove_participant(
         .store()
         .revoke_invitation(&id, &admission.invitation_id)
         .await?;
-    live.leave(pid);
+    live.remove(pid);
     state
         .audit(AuditEvent::new(
             clerk.actor(),
@@ -473,4 +473,42 @@ pub async fn remove_participant(
         ))
         .await;
     Ok(Json(json!({ "removed": pid })))
+}
+
+/// `POST /api/hearings/{id}/participants/{pid}/mute` body.
+#[derive(Debug, Deserialize)]
+pub struct Mute {
+    /// `true` to mute, `false` to unmute.
+    pub muted: bool,
+}
+
+/// `POST /api/hearings/{id}/participants/{pid}/mute` `{muted}` → the others stop (or start
+/// again) hearing this participant.
+pub async fn mute_participant(
+    State(state): State<AppState>,
+    clerk: Clerk,
+    Path((id, pid)): Path<(String, u64)>,
+    Body(req): Body<Mute>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state
+        .authorize(
+            &clerk.principal(),
+            &clerk.actor(),
+            Action::MuteOthers,
+            Some(&id),
+        )
+        .await?;
+    let live = state.running_hearing(&id).await.ok_or(ApiError::NotFound)?;
+    if !live.set_muted(pid, req.muted) {
+        return Err(ApiError::NotFound);
+    }
+    state
+        .audit(AuditEvent::new(
+            clerk.actor(),
+            actions::MUTE,
+            Some(&id),
+            json!({ "participant": pid, "muted": req.muted }),
+        ))
+        .await;
+    Ok(Json(json!({ "participant": pid, "muted": req.muted })))
 }

@@ -8,19 +8,22 @@
 //! | `POST /api/hearings/{id}/state` | account | open, pause, close ([`hearings`]) |
 //! | `GET, POST /api/hearings/{id}/invitations`, `DELETE .../{inv}` | account | [`hearings`] |
 //! | `POST /api/hearings/{id}/recording/start`, `.../stop` | account | [`recordings`] |
-//! | `POST /api/hearings/{id}/participants/{pid}/remove` | account | [`hearings`] |
+//! | `POST /api/hearings/{id}/participants/{pid}/remove`, `.../mute` | account | [`hearings`] |
 //! | `GET /api/hearings/{id}/recordings` | account | [`recordings`] |
 //! | `GET /api/recordings/{rid}/files/{name}` | account | one file, with ranges ([`recordings`]) |
 //! | `GET /api/recordings/{rid}/bundle.zip` | account | streamed zip ([`recordings`]) |
+//! | `GET /api/recordings/{rid}/verify` | account | hashes, chain, signature ([`recordings`]) |
 //! | `GET /api/hearings/{id}/monitor`, `GET /api/hearing/monitor` | account / invitee | [`monitor`] |
 //! | `GET /api/audit`, `GET /api/audit/verify` | account | [`audit`] |
 //! | `GET /api/permissions` | anyone | the permission table |
+//! | `GET /api/openapi.json` | anyone | this API as OpenAPI 3.1 ([`openapi`]) |
 //! | `GET /portal/...` | anyone | the portal's static pages ([`portal`]) |
 
 pub mod accounts;
 pub mod audit;
 pub mod hearings;
 pub mod monitor;
+pub mod openapi;
 pub mod portal;
 pub mod recordings;
 
@@ -70,6 +73,10 @@ pub fn routes() -> Router<AppState> {
             post(hearings::remove_participant),
         )
         .route(
+            "/api/hearings/{id}/participants/{pid}/mute",
+            post(hearings::mute_participant),
+        )
+        .route(
             "/api/hearings/{id}/recording/start",
             post(recordings::start),
         )
@@ -83,7 +90,9 @@ pub fn routes() -> Router<AppState> {
             get(recordings::download_file),
         )
         .route("/api/recordings/{rid}/bundle.zip", get(recordings::bundle))
+        .route("/api/recordings/{rid}/verify", get(recordings::verify))
         .route("/api/audit", get(audit::list))
         .route("/api/audit/verify", get(audit::verify))
+        .route("/api/openapi.json", get(openapi::serve))
         .merge(portal::routes())
 }

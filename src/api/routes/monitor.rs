@@ -71,12 +71,19 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
         .into_iter()
         .map(|p| {
             let s = stats.get(&p.participant_id).cloned();
+            let muted = hearing.admission(p.participant_id).is_some_and(|a| {
+                hearing
+                    .seat(a.seat)
+                    .muted
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            });
             json!({
                 "participant_id": p.participant_id,
                 "role": p.role,
                 "seat": p.seat,
                 "name": p.name,
                 "away": p.away,
+                "muted": muted,
                 "connected": s.is_some(),
                 "stats": s.unwrap_or_else(|| json!({})),
             })

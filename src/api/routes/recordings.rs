@@ -321,3 +321,33 @@ pub async fn bundle(
     )
         .into_response())
 }
+
+/// `GET /api/recordings/{rid}/verify` → `{ok, segments, state, chain_head, findings}`: every
+/// segment's hash, the hash chain and the manifest's signature, checked now against the
+/// server's recording key.
+pub async fn verify(
+    State(state): State<AppState>,
+    clerk: Clerk,
+    Path(rid): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (_, dir) = downloadable(&state, &clerk, &rid).await?;
+    let data = state.settings().data_dir.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let key = crate::record::RecordingKey::load_or_create(&data).ok();
+        crate::record::verify::verify_dir(&dir, key.map(|k| k.public()).as_ref())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let findings: Vec<serde_json::Value> = report
+        .findings
+        .iter()
+        .map(|f| json!({ "error": f.severity == crate::record::verify::Severity::Error, "message": f.message }))
+        .collect();
+    Ok(Json(json!({
+        "ok": report.ok(),
+        "segments": report.segments,
+        "state": report.state,
+        "chain_head": report.chain_head,
+        "findings": findings,
+    })))
+}

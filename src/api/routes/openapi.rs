@@ -1,0 +1,404 @@
+//! The OpenAPI 3.1 document served at `/api/openapi.json`, built from [`ENDPOINTS`], the
+//! list that the router's tests check route by route (every listed endpoint answers, none
+//! with "no such route").
+
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+/// How an endpoint authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// Anyone.
+    None,
+    /// A portal session cookie.
+    Session,
+    /// An invitation token, `Authorization: Bearer TOKEN`.
+    Invitation,
+}
+
+/// One documented endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    /// `get`, `post`, `delete`.
+    pub method: &'static str,
+    /// Path with `{param}`s.
+    pub path: &'static str,
+    /// One line.
+    pub summary: &'static str,
+    /// Who may call it.
+    pub auth: Auth,
+    /// JSON body schema, if any.
+    pub body: Option<fn() -> Value>,
+    /// The success status.
+    pub ok: u16,
+    /// What the success body is.
+    pub ok_type: &'static str,
+}
+
+fn login_body() -> Value {
+    json!({ "type": "object", "required": ["username", "password"],
+            "properties": { "username": { "type": "string" }, "password": { "type": "string", "format": "password" } } })
+}
+
+fn hearing_body() -> Value {
+    json!({ "type": "object", "required": ["case_number", "title"],
+            "properties": {
+                "case_number": { "type": "string", "maxLength": 200 },
+                "title": { "type": "string", "maxLength": 200 },
+                "scheduled_at": { "type": "string", "format": "date-time" },
+                "locale": { "type": "string", "enum": ["en", "zh"] },
+                "layout": { "type": "string" } } })
+}
+
+fn state_body() -> Value {
+    json!({ "type": "object", "required": ["state"],
+            "properties": { "state": { "type": "string", "enum": ["open", "paused", "closed"] } } })
+}
+
+fn invite_body() -> Value {
+    json!({ "type": "object", "required": ["role", "name"],
+            "properties": {
+                "role": { "type": "string", "enum": ["presiding_judge", "assessor", "clerk", "plaintiff", "defendant", "witness"] },
+                "name": { "type": "string", "maxLength": 200 },
+                "seat": { "type": "string" },
+                "ttl_hours": { "type": "integer", "minimum": 1 } } })
+}
+
+fn mute_body() -> Value {
+    json!({ "type": "object", "required": ["muted"], "properties": { "muted": { "type": "boolean" } } })
+}
+
+fn empty_body() -> Value {
+    json!({ "type": "object" })
+}
+
+const fn ep(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    auth: Auth,
+    body: Option<fn() -> Value>,
+    ok: u16,
+    ok_type: &'static str,
+) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        summary,
+        auth,
+        body,
+        ok,
+        ok_type,
+    }
+}
+
+/// Every REST endpoint.
+pub const ENDPOINTS: &[Endpoint] = &[
+    ep(
+        "post",
+        "/api/login",
+        "Log in; sets the HttpOnly session cookie. 429 rate_limited after repeated failures.",
+        Auth::None,
+        Some(login_body),
+        200,
+        "application/json",
+    ),
+    ep(
+        "post",
+        "/api/logout",
+        "Log out and clear the cookie.",
+        Auth::Session,
+        Some(empty_body),
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/me",
+        "The logged-in account.",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/permissions",
+        "The permission table: for each action, which roles may.",
+        Auth::None,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/hearings",
+        "Every hearing, newest first.",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "post",
+        "/api/hearings",
+        "Create a hearing (state scheduled).",
+        Auth::Session,
+        Some(hearing_body),
+        201,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/hearings/{id}",
+        "A hearing with its seats, invitations and recordings.",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "post",
+        "/api/hearings/{id}/state",
+        "Open, pause or close. Closing stops the recording and seals the recordings.",
+        Auth::Session,
+        Some(state_body),
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/hearings/{id}/invitations",
+        "The hearing's invitations.",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "post",
+        "/api/hearings/{id}/invitations",
+        "Invite: a signed, expiring link for one role, seat and name.",
+        Auth::Session,
+        Some(invite_body),
+        201,
+        "application/json",
+    ),
+    ep(
+        "delete",
+        "/api/hearings/{id}/invitations/{inv}",
+        "Revoke an invitation; whoever joined with it is removed.",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "post",
+        "/api/hearings/{id}/participants/{pid}/mute",
+        "Mute or unmute a participant for the others.",
+        Auth::Session,
+        Some(mute_body),
+        200,
+        "application/json",
+    ),
+    ep(
+        "post",
+        "/api/hearings/{id}/participants/{pid}/remove",
+        "Remove a participant and revoke their invitation.",
+        Auth::Session,
+        Some(empty_body),
+        200,
+        "application/json",
+    ),
+    ep(
+        "post",
+        "/api/hearings/{id}/recording/start",
+        "Start recording (the hearing must be open).",
+        Auth::Session,
+        Some(empty_body),
+        200,
+        "application/json",
+    ),
+    ep(
+        "post",
+        "/api/hearings/{id}/recording/stop",
+        "Stop recording; answers once the files are finalised.",
+        Auth::Session,
+        Some(empty_body),
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/hearings/{id}/recordings",
+        "The hearing's recordings and their files.",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/hearings/{id}/monitor",
+        "Live monitor: participants, connection quality, recording state.",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/hearing/monitor",
+        "Live monitor for an invitee whose role may monitor.",
+        Auth::Invitation,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/recordings/{rid}/files",
+        "A finished recording's files.",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/recordings/{rid}/files/{name}",
+        "One file; honours Range and If-Range (206, 416).",
+        Auth::Session,
+        None,
+        200,
+        "application/octet-stream",
+    ),
+    ep(
+        "get",
+        "/api/recordings/{rid}/bundle.zip",
+        "Every file of the recording as one streamed zip.",
+        Auth::Session,
+        None,
+        200,
+        "application/zip",
+    ),
+    ep(
+        "get",
+        "/api/recordings/{rid}/verify",
+        "Verify a recording: segment hashes, hash chain, manifest signature.",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/audit",
+        "Audit trail entries, newest first (query: hearing, before, limit).",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/audit/verify",
+        "Check the audit trail's hash chain.",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+];
+
+/// The stable error codes a client may see.
+pub const ERROR_CODES: &[&str] = &[
+    "unauthenticated",
+    "invalid_token",
+    "expired_token",
+    "forbidden",
+    "not_found",
+    "bad_json",
+    "bad_case_number",
+    "bad_title",
+    "bad_locale",
+    "bad_layout",
+    "bad_time",
+    "bad_name",
+    "bad_seat",
+    "bad_path",
+    "bad_credentials",
+    "rate_limited",
+    "bad_transition",
+    "hearing_closed",
+    "hearing_not_open",
+    "already_recording",
+    "not_recording",
+    "recording_in_progress",
+    "internal",
+];
+
+/// Builds the document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for e in ENDPOINTS {
+        let params: Vec<Value> = e
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .collect();
+        let mut op = json!({
+            "summary": e.summary,
+            "parameters": params,
+            "responses": {
+                e.ok.to_string(): { "description": "success", "content": { e.ok_type: {} } },
+                "default": { "description": "error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+            },
+        });
+        match e.auth {
+            Auth::None => op["security"] = json!([]),
+            Auth::Session => op["security"] = json!([{ "session": [] }]),
+            Auth::Invitation => op["security"] = json!([{ "invitation": [] }]),
+        }
+        if let Some(body) = e.body {
+            op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": body() } } });
+        }
+        paths
+            .entry(e.path)
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("path item is an object")
+            .insert(e.method.to_owned(), op);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "courtroom",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The clerk portal's REST API. Errors are {\"error\": {\"code\", \"message\"}} with a stable code.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "session": { "type": "apiKey", "in": "cookie", "name": crate::api::session::COOKIE },
+                "invitation": { "type": "http", "scheme": "bearer" },
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
+                        "code": { "type": "string", "enum": ERROR_CODES },
+                        "message": { "type": "string" } } } },
+                },
+            },
+        },
+    })
+}
+
+/// `GET /api/openapi.json`.
+pub async fn serve() -> Json<Value> {
+    Json(document())
+}
