@@ -87,6 +87,44 @@ pub struct SeatMedia {
 struct ActiveRecording {
     recorder: Arc<Recorder>,
     id: String,
+    /// Each participant's received tracks, by participant and `video`/`audio`; `None` where
+    /// the writer could not start (not retried).
+    originals: Mutex<HashMap<(ParticipantId, &'static str), Option<KeptOriginal>>>,
+}
+
+struct KeptOriginal {
+    writer: crate::record::originals::OriginalWriter,
+    mime: String,
+    who: SeatedParticipant,
+}
+
+/// Closes the original tracks and describes them for the manifest.
+fn close_originals(
+    originals: HashMap<(ParticipantId, &'static str), Option<KeptOriginal>>,
+) -> Vec<crate::record::manifest::OriginalEntry> {
+    let mut out = Vec::new();
+    for kept in originals.into_values().flatten() {
+        let path = kept.writer.path().to_owned();
+        let kind = kept.writer.codec().kind().to_owned();
+        let complete = kept.writer.finish(Duration::from_secs(5)).is_ok();
+        match crate::record::manifest::sha256_file(&path) {
+            Ok((size, sha256)) => out.push(crate::record::manifest::OriginalEntry {
+                file: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+                size,
+                sha256,
+                kind,
+                codec: kept.mime,
+                participant: kept.who,
+                complete,
+            }),
+            Err(e) => tracing::error!(file = %path.display(), "cannot hash an original: {e}"),
+        }
+    }
+    out.sort_by(|a, b| a.file.cmp(&b.file));
+    out
 }
 
 /// Waits until the streaming threads let go of the recorder, then seals it.
@@ -479,12 +517,55 @@ impl Hearing {
         *slot = Some(ActiveRecording {
             recorder: Arc::new(recorder),
             id: id.clone(),
+            originals: Mutex::default(),
         });
         drop(slot);
         self.encoder.force_keyframe();
         let _ = self.events.send(HearingEvent::Recording(true));
         tracing::info!(hearing = %self.record.id, recording = %id, dir = %dir.display(), "recording started");
         Ok(id)
+    }
+
+    /// Keeps one RTP packet of a participant's camera or microphone, exactly as received, in
+    /// the running recording's originals (`original-SEAT-pID-video.webm`, ...). Call it for
+    /// every received packet with the track's negotiated MIME type; does nothing when not
+    /// recording or for codecs it cannot store.
+    pub fn keep_original(&self, id: ParticipantId, mime: &str, rtp: &[u8]) {
+        let Some(codec) = crate::record::originals::OriginalCodec::from_mime(mime) else {
+            return;
+        };
+        if rtp.len() < 12 {
+            return;
+        }
+        let slot = self.recording.lock().expect("recording lock");
+        let Some(active) = slot.as_ref() else {
+            return;
+        };
+        let mut originals = active.originals.lock().expect("originals lock");
+        let kept = originals.entry((id, codec.kind())).or_insert_with(|| {
+            let admission = self.admission(id)?;
+            let file =
+                crate::record::originals::file_name(&admission.seat_id, id, codec);
+            let path = active.recorder.dir().join(file);
+            match crate::record::originals::OriginalWriter::start(&path, codec, rtp[1] & 0x7f) {
+                Ok(writer) => Some(KeptOriginal {
+                    writer,
+                    mime: mime.to_owned(),
+                    who: SeatedParticipant {
+                        role: admission.role.to_string(),
+                        seat: admission.seat_id.clone(),
+                        name: admission.name.clone(),
+                    },
+                }),
+                Err(e) => {
+                    tracing::error!(hearing = %self.record.id, participant = id, "cannot keep the original {mime}: {e}");
+                    None
+                }
+            }
+        });
+        if let Some(kept) = kept {
+            kept.writer.push_rtp(rtp.to_vec());
+        }
     }
 
     /// Whether a recording is running.
@@ -514,6 +595,12 @@ impl Hearing {
         };
         let _ = self.events.send(HearingEvent::Recording(false));
         let dir = active.recorder.dir().to_owned();
+        let originals = active
+            .originals
+            .into_inner()
+            .map(close_originals)
+            .unwrap_or_default();
+        active.recorder.add_originals(originals);
         let finished = finish_recorder(active.recorder)?;
         tracing::info!(hearing = %self.record.id, recording = %active.id, dir = %dir.display(), duration_s = finished.duration.as_secs_f64(), segments = finished.segments.len(), state = %finished.manifest.state, "recording finalised");
         Ok(Some(finished.manifest))

@@ -61,6 +61,29 @@ pub struct Manifest {
     pub sha256sums: String,
     /// Everyone seated at any time during the recording.
     pub participants: Vec<SeatedParticipant>,
+    /// Each participant's camera and microphone as received, hashed when the recording
+    /// stopped; also listed in `SHA256SUMS` after the segments.
+    #[serde(default)]
+    pub originals: Vec<OriginalEntry>,
+}
+
+/// One participant's received track, kept unaltered ([`super::originals`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OriginalEntry {
+    /// File name inside the recording folder.
+    pub file: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Lowercase hex SHA-256 of the contents.
+    pub sha256: String,
+    /// `video` or `audio`.
+    pub kind: String,
+    /// Codec as negotiated, e.g. `video/VP8`.
+    pub codec: String,
+    /// Whose it is.
+    pub participant: SeatedParticipant,
+    /// False if the file could not be closed cleanly.
+    pub complete: bool,
 }
 
 /// One closed segment of the composite.
@@ -195,6 +218,11 @@ impl Manifest {
         self.segments
             .iter()
             .map(|e| format!("{}  {}\n", e.sha256, e.file))
+            .chain(
+                self.originals
+                    .iter()
+                    .map(|o| format!("{}  {}\n", o.sha256, o.file)),
+            )
             .collect()
     }
 
@@ -308,6 +336,7 @@ mod tests {
             chain_head: String::new(),
             sha256sums: String::new(),
             participants: vec![],
+            originals: vec![],
         };
         m.append(entry("a.mp4"));
         m.append(entry("b.mp4"));

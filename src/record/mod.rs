@@ -4,12 +4,14 @@
 //!   ([`segment`]) so that a crash loses at most the last fragment.
 //! - [`manifest`]: `manifest.json`, a hash chain over the closed segments, with `SHA256SUMS`.
 //! - [`sign`]: the server's Ed25519 key; each manifest is signed in `manifest.json.sig`.
+//! - [`originals`]: each participant's camera and microphone as received, in Matroska/WebM.
 //! - [`seal`]: at start, recordings a crash left open are sealed as `interrupted`.
 //! - [`verify`]: `courtroom verify DIR` checks all of it. `docs/VERIFY.md` shows how to check
 //!   the same with only `sha256sum` and `openssl`.
 
 pub mod cli;
 pub mod manifest;
+pub mod originals;
 pub mod recorder;
 pub mod seal;
 pub mod segment;

@@ -24,7 +24,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::manifest::{sha256_file, Manifest, SeatedParticipant, SegmentEntry, VERSION};
+use super::manifest::{
+    sha256_file, Manifest, OriginalEntry, SeatedParticipant, SegmentEntry, VERSION,
+};
 use super::segment::{self, samples_duration, Segment, VideoFormat};
 use super::sign::RecordingKey;
 use super::RecordError;
@@ -150,6 +152,7 @@ enum Job {
         state: String,
         failure: Option<String>,
     },
+    Originals(Vec<OriginalEntry>),
 }
 
 /// How a recording ended.
@@ -218,6 +221,7 @@ impl Recorder {
             chain_head: String::new(),
             sha256sums: String::new(),
             participants: info.seated.clone(),
+            originals: Vec::new(),
         };
         manifest.write_signed(dir, opts.key.as_deref())?;
         let seg = Segment::start(&dir.join(segment::file_name(0)), opts.format)?;
@@ -418,6 +422,12 @@ impl Recorder {
                 .expect("recorder state")
                 .0;
         }
+    }
+
+    /// Lists participants' original tracks (closed) in the manifest; they are hashed into it
+    /// with the next write.
+    pub fn add_originals(&self, originals: Vec<OriginalEntry>) {
+        let _ = self.jobs.send(Job::Originals(originals));
     }
 
     /// Closes the last segment and seals the manifest (`finalised`, or `failed`). Blocks until
@@ -670,6 +680,9 @@ impl Closer {
                             }
                         }
                     }
+                }
+                Job::Originals(list) => {
+                    self.manifest.originals.extend(list);
                 }
                 Job::Finish { state, failure } => {
                     if self.manifest.state != "failed" {

@@ -207,6 +207,12 @@ impl Segment {
     }
 }
 
+impl Drop for Segment {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
 /// Duration of `n` samples at the mix rate.
 pub fn samples_duration(n: usize) -> Duration {
     Duration::from_nanos(n as u64 * 1_000_000_000 / SAMPLE_RATE as u64)

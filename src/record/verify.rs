@@ -169,6 +169,30 @@ pub fn verify_dir(dir: &Path, key: Option<&PublicKey>) -> Report {
         }
     }
     check_chain(&manifest, dir, &mut report);
+    for o in &manifest.originals {
+        let who = format!("original {}", o.file);
+        if o.file.contains('/') || o.file.contains('\\') || o.file.starts_with('.') {
+            report.error(format!("{who}: field file is not a plain file name"));
+            continue;
+        }
+        match sha256_file(&dir.join(&o.file)) {
+            Ok((size, hash)) => {
+                if size != o.size {
+                    report.error(format!(
+                        "{who}: size is {size} bytes, field size says {}",
+                        o.size
+                    ));
+                }
+                if hash != o.sha256 {
+                    report.error(format!(
+                        "{who}: SHA-256 is {hash}, field sha256 says {}",
+                        o.sha256
+                    ));
+                }
+            }
+            Err(err) => report.error(format!("{who}: cannot read the file: {err}")),
+        }
+    }
     let sums = manifest.sums_text();
     match std::fs::read(dir.join(SUMS_FILE)) {
         Ok(on_disk) => {
@@ -201,8 +225,9 @@ pub fn verify_dir(dir: &Path, key: Option<&PublicKey>) -> Report {
         let mut extra: Vec<String> = entries
             .flatten()
             .map(|e| e.file_name().to_string_lossy().to_string())
-            .filter(|n| segment::parse_file_name(n).is_some())
+            .filter(|n| segment::parse_file_name(n).is_some() || n.starts_with("original-"))
             .filter(|n| !manifest.segments.iter().any(|s| &s.file == n))
+            .filter(|n| !manifest.originals.iter().any(|o| &o.file == n))
             .collect();
         extra.sort();
         for n in extra {
