@@ -279,23 +279,45 @@ fn three_chromium_participants_see_the_composite_and_are_recorded() {
     );
 
     // The recording.
+    // The recording: segments composite-00000.mp4, composite-00001.mp4, ... and a manifest.
     let rec = recording_dir(&data);
-    let mp4 = rec.join("composite.mp4");
     let manifest = rec.join("manifest.json");
-    assert!(mp4.is_file(), "missing {}", mp4.display());
     assert!(manifest.is_file(), "missing {}", manifest.display());
     let manifest_text = std::fs::read_to_string(&manifest).unwrap();
     serde_json::from_str::<Value>(&manifest_text)
         .unwrap_or_else(|e| panic!("manifest.json is not JSON ({e}):\n{manifest_text}"));
-    let duration = ffprobe_duration(&mp4);
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(&rec)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("composite-") && name.ends_with(".mp4")
+        })
+        .collect();
+    segments.sort();
+    assert!(
+        !segments.is_empty(),
+        "no composite segments in {}",
+        rec.display()
+    );
+    let durations: Vec<f64> = segments.iter().map(|s| ffprobe_duration(s)).collect();
+    let duration: f64 = durations.iter().sum();
     assert!(
         duration >= 0.8 * session_secs,
-        "composite.mp4 lasts {duration:.2} s but the session lasted {session_secs:.2} s"
+        "the composite segments last {duration:.2} s in all ({durations:?}) but the session lasted {session_secs:.2} s"
     );
 
-    // Each participant is visible, keyed, in their seat.
-    let at = (duration - 2.0).max(0.0);
-    let (w, h, rgb) = ffmpeg_frame_rgb(&mp4, at);
+    // Each participant is visible, keyed, in their seat: 2 s before the end of the last
+    // segment long enough to hold that instant.
+    let (mp4, seg_duration) = segments
+        .iter()
+        .zip(&durations)
+        .rev()
+        .find(|(_, d)| **d >= 3.0)
+        .expect("a segment of at least 3 s");
+    let at = (seg_duration - 2.0).max(0.0);
+    let (w, h, rgb) = ffmpeg_frame_rgb(mp4, at);
     let ppm = root.join("frame.ppm");
     write_ppm(&ppm, w, h, &rgb);
     let out_w = num(&monitor["output"]["width"]).max(1.0);

@@ -15,6 +15,10 @@ const PREBUFFER_MS: u32 = 60;
 /// Most audio an input may hold; beyond it the oldest is dropped, so a sender whose clock runs
 /// fast cannot build up delay.
 const MAX_BUFFER_MS: u32 = 300;
+/// Backlog beyond one tick above which an input skips ahead to the prebuffer level. A burst
+/// (a stalled network, a busy machine) would otherwise stay in the buffer as lasting delay and
+/// push this person's voice out of sync with their picture.
+const HIGH_WATER_MS: u32 = 80;
 
 /// One participant's decoded microphone, 48 kHz mono.
 #[derive(Debug, Default)]
@@ -56,6 +60,11 @@ impl AudioInput {
                 return None;
             }
             s.playing = true;
+        }
+        let high_water = (SAMPLE_RATE * HIGH_WATER_MS / 1000) as usize;
+        if s.samples.len() > n + high_water {
+            let excess = s.samples.len() - (n + prebuffer);
+            s.samples.drain(..excess);
         }
         if s.samples.len() < n {
             // Underrun: play what there is, then wait to prebuffer again.
@@ -113,6 +122,19 @@ mod tests {
             input.take(1920).is_none(),
             "prebuffering again after an underrun"
         );
+    }
+
+    #[test]
+    fn a_backlog_is_skipped_down_to_the_prebuffer() {
+        let input = AudioInput::default();
+        // 250 ms arrive at once (a burst), the newest last.
+        let burst: Vec<i16> = (0..12_000).map(|i| (i / 48) as i16).collect();
+        input.push(&burst);
+        let out = input.take(1920).unwrap();
+        // What plays is the newest audio, 60 ms of prebuffer behind the end of the burst.
+        let held = input.state.lock().unwrap().samples.len();
+        assert_eq!(held, (SAMPLE_RATE * PREBUFFER_MS / 1000) as usize);
+        assert_eq!(out[0], burst[12_000 - 1920 - held]);
     }
 
     #[test]

@@ -39,9 +39,6 @@ pub const COMPOSITE_FILE: &str = "composite-00000.mp4";
 pub const RESERVE_FILE: &str = ".space-reserve";
 /// Longest time a segment finalisation may take.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(15);
-/// x264enc stamps its output 1000 hours late (its `min-pts`, to keep DTS positive); frames at
-/// or after this are taken back by it to the hearing's media clock.
-const X264_PTS_OFFSET: Duration = Duration::from_secs(1000 * 3600);
 /// Audio held waiting for a boundary keyframe beyond this goes into the current segment.
 const MAX_HELD_AUDIO: Duration = Duration::from_secs(3);
 
@@ -300,7 +297,7 @@ impl Recorder {
             if self.poll_failure(&mut st) {
                 return;
             }
-            let media_pts = frame.pts.checked_sub(X264_PTS_OFFSET).unwrap_or(frame.pts);
+            let media_pts = frame.pts;
             let Some(pts) = media_pts.checked_sub(self.origin) else {
                 return;
             };
