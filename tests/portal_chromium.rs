@@ -404,7 +404,23 @@ async fn clerk_logs_in_creates_invites_records_and_downloads_in_chromium() {
     // Join with it in a second page; the monitor shows the plaintiff connected.
     let joiner = cdp.open(&link).await;
     let connected = "[...document.querySelectorAll('#monitor tr[data-participant]')].some(r => r.textContent.includes('Plaintiff Sun') && r.children[3].textContent.startsWith('yes'))";
-    cdp.wait(&portal, connected, secs(60)).await;
+    // The participant's page may first show a "ready to join?" card: press its button.
+    let deadline = Instant::now() + secs(60);
+    loop {
+        cdp.eval(
+            &joiner,
+            "(() => { const b = document.querySelector('#main-action'); if (b && !b.hidden && !b.disabled) b.click(); return true; })()",
+        )
+        .await;
+        if cdp.eval(&portal, connected).await == json!(true) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the plaintiff never showed as connected"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     // Record for a few seconds.
     cdp.eval(&portal, &click("#rec-start")).await;
