@@ -214,9 +214,16 @@ window.courtroom = {
   get screen() { return state.screen; },
   get lang() { return state.lang; },
   get participantId() { return state.me && state.me.participant_id; },
+  get seat() { return state.me && state.me.seat; },
   timings: { firstFrameMs: null, reconnects: 0, lastRecoveredMs: null },
   // Pressing Join from a test or assistive tool.
   join: () => join(),
+  // Tests: lose the media path ('media') or the signalling socket ('socket') as a network drop
+  // would, without `leave`; the page must recover by itself.
+  simulateDrop: (what) => {
+    if (what === 'media' && state.pc) state.pc.close();
+    if (what === 'socket' && state.ws) state.ws.close();
+  },
 };
 
 // ---------------------------------------------------------------- language
@@ -684,6 +691,8 @@ function mediaTrouble() {
   showBanner('reconnecting', 'warn');
   if (state.renegotiating) return;
   state.renegotiating = true;
+  // A closed or failed peer will not come back: renegotiate at once; otherwise give it a moment.
+  const gone = !state.pc || ['closed', 'failed'].includes(state.pc.connectionState) || state.pc.signalingState === 'closed';
   setTimeout(async () => {
     state.renegotiating = false;
     if (state.ended || !state.me) return;
@@ -694,7 +703,7 @@ function mediaTrouble() {
       window.courtroom.timings.reconnects++;
       try { await startPeerConnection(); } catch (err) { console.warn('renegotiation failed', err); }
     }
-  }, RENEGOTIATE_AFTER_MS);
+  }, gone ? 0 : RENEGOTIATE_AFTER_MS);
 }
 
 async function onAnswer(msg) {
@@ -762,6 +771,7 @@ function setQuality(level) {
 function startStatsLoop() {
   if (state.statsTimer) return;
   state.statsTimer = setInterval(async () => {
+    if (state.pc && state.pc.signalingState === 'closed') { mediaTrouble(); return; }
     let got;
     try { got = await collectStats(); } catch (err) { return; }
     if (!got) return;

@@ -258,6 +258,47 @@ test('time from page load to the first composite frame, median of 10 joins', asy
   assert.ok(median > 0);
 });
 
+test('a lost media path, then a lost socket, recover without a reload in the same seat', async () => {
+  const p = await page();
+  await joinAndSee(p, invites.assessor);
+  const seat = await p.evaluate(() => window.courtroom.seat);
+  for (const what of ['media', 'socket']) {
+    await p.evaluate(() => { window.courtroom.timings.lastRecoveredMs = null; });
+    const t0 = Date.now();
+    await p.evaluate((w) => window.courtroom.simulateDrop(w), what);
+    await p.waitForFunction(() => window.courtroom.timings.lastRecoveredMs != null, null, { timeout: 10000 });
+    const recovered = Date.now() - t0;
+    await sleep(1100); // the stats loop samples once a second: let it read the new peer
+    const f1 = await p.evaluate(() => window.courtroomStats.frames_decoded || 0);
+    await sleep(1200);
+    const f2 = await p.evaluate(() => window.courtroomStats.frames_decoded || 0);
+    assert.ok(f2 > f1, `${what}: frames flow again (${f1} → ${f2})`);
+    assert.equal(await p.evaluate(() => window.courtroom.seat), seat, `${what}: same seat`);
+    console.log(`RECOVERY_${what.toUpperCase()}_MS ${recovered}`);
+    assert.ok(recovered < 10000);
+  }
+  // The roster has this invitation once: the new session replaced the old one.
+  const names = await p.$$eval('#roster .name', (n) => n.map((e) => e.textContent));
+  assert.equal(names.filter((n) => n.includes('(you)')).length, 1, names.join(', '));
+  await p.context().close();
+});
+
+test('phones: portrait and landscape, keyboard only', async () => {
+  for (const [name, viewport] of [['portrait', { width: 390, height: 844 }], ['landscape', { width: 844, height: 390 }]]) {
+    const p = await page({ viewport });
+    await p.goto(invites.assessor);
+    await p.waitForSelector('#main-action:not([disabled]):not([hidden])', { timeout: 15000 });
+    // The Join button has the focus once the devices are ready: Enter joins.
+    assert.equal(await p.evaluate(() => document.activeElement.id), 'main-action');
+    await p.keyboard.press('Enter');
+    await waitFrames(p);
+    const box = await p.$eval('#courtroom', (v) => { const r = v.getBoundingClientRect(); return { w: r.width, h: r.height }; });
+    assert.ok(box.w >= viewport.width * 0.95, `${name}: the courtroom is full width (${box.w})`);
+    await p.screenshot({ path: path.join(IMAGES, `hearing-phone-${name}.png`) });
+    await p.context().close();
+  }
+});
+
 test('a dropped connection recovers without a reload (server restarted)', async () => {
   const p = await page();
   await joinAndSee(p, invites.clerk);
