@@ -4,7 +4,7 @@ CARGO ?= cargo
 CARGO_TARGET_DIR ?= /var/cache/courtroom/target
 export CARGO_TARGET_DIR
 
-.PHONY: deps build demo test bench fmt target-dir
+.PHONY: deps build demo test test-browser bench fmt target-dir
 
 target-dir:
 	@mkdir -p "$(CARGO_TARGET_DIR)"
@@ -21,6 +21,12 @@ demo: deps target-dir
 # Release build: the WebRTC/media stack is too slow unoptimised for the end-to-end test.
 test: deps target-dir
 	$(CARGO) test --release -- --test-threads=1
+	$(MAKE) test-browser
+
+# The participant page in headless Chromium (playwright-core; needs node and npm).
+test-browser: target-dir
+	$(CARGO) build --release --bin courtroom
+	cd tests/browser && npm ci --no-audit --no-fund && node --test --test-concurrency=1 .
 
 bench: deps target-dir
 	$(CARGO) bench

@@ -77,6 +77,10 @@ struct RenderArgs {
     /// Also write each placed participant's seat box (pixels) as JSON.
     #[arg(long, value_name = "SEATS.json")]
     seats_json: Option<PathBuf>,
+    /// Camera view: `wide`, a preset of the layout (e.g. `bench`, `plaintiff`), or
+    /// `speaker:SEAT`.
+    #[arg(long, default_value = "wide")]
+    view: String,
 }
 
 /// Options of `courtroom demo`.
@@ -267,7 +271,8 @@ fn render(settings: &Settings, args: &RenderArgs) -> anyhow::Result<()> {
     let layout = Layout::load(
         &settings.assets_dir(),
         args.layout.as_deref().unwrap_or(&settings.hearing.layout),
-    )?;
+    )?
+    .with_view(&args.view)?;
     let mut people = Vec::new();
     for p in &args.participants {
         let (who, what) = p

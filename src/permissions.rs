@@ -360,10 +360,15 @@ mod tests {
     #[test]
     fn the_documented_table_is_the_table() {
         let doc = include_str!("permissions.rs");
+        let readme = include_str!("../README.md");
         for line in markdown_table().lines() {
             assert!(
                 doc.contains(&format!("//! {line}")),
                 "module docs lack {line:?}"
+            );
+            assert!(
+                readme.contains(&format!("\n{line}\n")),
+                "README lacks {line:?}"
             );
         }
         assert_eq!(Action::ALL.len(), TABLE.len());

@@ -1,30 +1,59 @@
 // courtroom — participant page. Plain ES module, no build step, no external resources.
 // Wire contract: docs/PROTOCOL.md (WebSocket signalling at /ws, protocol version 1).
 
-const PROTOCOL_VERSION = 1;
-const ICE_GATHER_TIMEOUT_MS = 2000;
-const STATS_INTERVAL_MS = 1000;
-
-// All user-visible text lives here, keyed by language, so other languages (e.g. "zh") can be added.
+// All user-visible text, by language. Each error is one sentence saying what happened and what to do.
 const STRINGS = {
   en: {
     pageTitle: 'Courtroom',
-    missingToken: 'This link has no invitation token. Please open the full link you were sent, or ask the clerk for a new one.',
-    noMediaApi: 'This browser cannot access a camera here; please open the link over a secure (https) connection in an up-to-date browser.',
-    cameraDenied: 'Access to your camera and microphone was denied; please allow it in your browser settings and reload the page.',
-    cameraMissing: 'No camera or microphone was found; please connect one and reload the page.',
-    cameraBusy: 'Your camera or microphone is being used by another application; please close it and reload the page.',
-    cameraFailed: 'Your camera or microphone could not be started; please check your devices and reload the page.',
-    requestingMedia: 'Starting your camera and microphone…',
-    connecting: 'Connecting to the courtroom…',
-    negotiating: 'Joining the hearing…',
-    connected: 'Connected.',
-    disconnected: 'The connection to the courtroom was lost; reload the page to rejoin.',
-    connectFailed: 'Could not reach the courtroom server; check your network and reload the page.',
-    mediaFailed: 'The audio/video connection could not be established; reload the page to try again.',
-    invalidInvitation: 'This invitation is invalid or has expired; please ask the clerk for a new link.',
-    replaced: 'This invitation was opened in another window or device, so this session has been closed.',
-    genericError: 'Something went wrong: ',
+    skipToAction: 'Skip to the main action',
+    language: 'Language',
+    courtroomVideo: 'The courtroom',
+    yourCamera: 'Your camera',
+    keyedPreview: 'Your picture with the green screen removed',
+    loadingTitle: 'Checking your invitation…',
+    loadingText: 'This takes a moment.',
+    prejoinTitle: 'Ready to join?',
+    prejoinText: 'Check your picture and sound, then press Join.',
+    prejoinAs: (name, role) => `You are joining as ${name}, ${role}.`,
+    joinNow: 'Join the hearing',
+    tryAgain: 'Try again',
+    reload: 'Reload the page',
+    camera: 'Camera',
+    microphone: 'Microphone',
+    speaker: 'Speaker',
+    defaultDevice: 'Default',
+    micLevel: 'Microphone level',
+    tooDark: 'Your picture is too dark: turn on a light facing you.',
+    unevenGreen: 'The green screen behind you is unevenly lit: light it more evenly or move it closer.',
+    noGreen: 'No green screen is visible behind you; the court may see your room.',
+    lightOk: 'Your picture looks good.',
+    waitingTitle: 'Waiting for the hearing to open',
+    waitingText: 'The clerk has not opened the hearing yet; keep this page open and you will join automatically.',
+    joiningTitle: 'Joining…',
+    joiningText: 'Connecting you to the courtroom.',
+    errTitle: 'You cannot join right now',
+    missingToken: 'This link is incomplete; open the full link from your invitation, or ask the clerk for a new one.',
+    noMediaApi: 'This browser cannot use a camera here; open the link in an up-to-date Chrome, Edge, Firefox or Safari.',
+    cameraDenied: 'Your browser blocked the camera and microphone; allow them for this site (the camera icon in the address bar), then press Try again.',
+    cameraMissing: 'No camera or microphone was found; connect one, then press Try again.',
+    cameraBusy: 'Another program is using your camera or microphone; close it, then press Try again.',
+    cameraFailed: 'Your camera or microphone could not be started; check them, then press Try again.',
+    invalidInvitation: 'This invitation link is not valid; check that you opened the whole link, or ask the clerk for a new one.',
+    expiredInvitation: 'This invitation has expired; ask the clerk for a new link.',
+    closedTitle: 'The hearing has ended',
+    hearingClosed: 'The clerk has closed this hearing; you can close this page.',
+    removedTitle: 'You have left the hearing',
+    removed: 'The clerk removed you from the hearing; contact the clerk if you think this is a mistake.',
+    replacedTitle: 'Opened somewhere else',
+    replaced: 'This invitation was opened in another window or device, so this page stopped; use the other one, or reload here to take over.',
+    seatTaken: 'Someone else is in your seat; ask the clerk to check your invitation.',
+    serverUnreachable: 'The courtroom server cannot be reached; check your internet connection, then press Try again.',
+    genericError: 'Something went wrong; reload the page, and ask the clerk if it keeps happening.',
+    paused: 'The hearing is paused; stay on this page.',
+    reconnecting: 'Your connection dropped; reconnecting…',
+    reconnected: 'Reconnected.',
+    connecting: 'Connecting…',
+    connected: 'Connected',
     caseNumber: 'Case',
     youAre: 'You are',
     recording: '● Recording',
@@ -32,123 +61,524 @@ const STRINGS = {
     participants: 'Participants',
     you: '(you)',
     away: 'away',
-    muteMic: 'Mute microphone',
-    unmuteMic: 'Unmute microphone',
-    cameraOff: 'Turn camera off',
-    cameraOn: 'Turn camera on',
+    muteMic: 'Mute',
+    unmuteMic: 'Unmute',
+    micMuted: 'Microphone off',
+    cameraOff: 'Stop camera',
+    cameraOn: 'Start camera',
+    askToSpeak: 'Ask to speak',
+    askToSpeakLabel: (name) => `Ask ${name} to speak`,
+    cueSent: 'Asked to speak.',
+    cueText: (from) => `${from} asks you to speak now.`,
+    cueOk: 'OK',
+    qualityGood: 'Good connection',
+    qualityFair: 'Weak connection',
+    qualityPoor: 'Poor connection',
     roles: {
-      presiding_judge: 'Presiding judge',
-      assessor: 'Assessor',
-      clerk: 'Clerk',
-      plaintiff: 'Plaintiff',
-      defendant: 'Defendant',
-      witness: 'Witness',
+      presiding_judge: 'Presiding judge', assessor: 'Assessor', clerk: 'Clerk',
+      plaintiff: 'Plaintiff', defendant: 'Defendant', witness: 'Witness',
+    },
+  },
+  zh: {
+    pageTitle: '在线法庭',
+    skipToAction: '跳到主要操作',
+    language: '语言',
+    courtroomVideo: '法庭画面',
+    yourCamera: '您的摄像头',
+    keyedPreview: '去除绿幕后的您的画面',
+    loadingTitle: '正在核对您的邀请…',
+    loadingText: '请稍候。',
+    prejoinTitle: '准备好入庭了吗？',
+    prejoinText: '请检查画面和声音，然后点击“入庭”。',
+    prejoinAs: (name, role) => `您将以${role}${name}的身份入庭。`,
+    joinNow: '入庭',
+    tryAgain: '重试',
+    reload: '重新加载页面',
+    camera: '摄像头',
+    microphone: '麦克风',
+    speaker: '扬声器',
+    defaultDevice: '默认',
+    micLevel: '麦克风音量',
+    tooDark: '您的画面太暗：请打开一盏面向您的灯。',
+    unevenGreen: '您身后的绿幕光线不均匀：请让灯光更均匀，或把绿幕移近一些。',
+    noGreen: '您身后没有绿幕，法庭可能会看到您的房间。',
+    lightOk: '您的画面良好。',
+    waitingTitle: '等待开庭',
+    waitingText: '书记员尚未开庭；请保持此页面打开，开庭后您将自动入庭。',
+    joiningTitle: '正在入庭…',
+    joiningText: '正在连接法庭。',
+    errTitle: '暂时无法入庭',
+    missingToken: '此链接不完整；请打开邀请中的完整链接，或请书记员重新发送。',
+    noMediaApi: '此浏览器无法使用摄像头；请用最新版 Chrome、Edge、Firefox 或 Safari 打开链接。',
+    cameraDenied: '浏览器禁止了摄像头和麦克风；请在地址栏的摄像头图标中允许本网站使用，然后点击“重试”。',
+    cameraMissing: '未找到摄像头或麦克风；请连接设备，然后点击“重试”。',
+    cameraBusy: '其他程序正在使用您的摄像头或麦克风；请关闭该程序，然后点击“重试”。',
+    cameraFailed: '无法启动摄像头或麦克风；请检查设备，然后点击“重试”。',
+    invalidInvitation: '此邀请链接无效；请确认打开的是完整链接，或请书记员重新发送。',
+    expiredInvitation: '此邀请已过期；请向书记员索取新链接。',
+    closedTitle: '庭审已结束',
+    hearingClosed: '书记员已闭庭；您可以关闭此页面。',
+    removedTitle: '您已离开庭审',
+    removed: '书记员已将您移出庭审；如有疑问，请联系书记员。',
+    replacedTitle: '已在别处打开',
+    replaced: '此邀请已在另一个窗口或设备上打开，本页面已停止；请使用另一处，或在此重新加载以接管。',
+    seatTaken: '您的席位已有他人；请书记员核对您的邀请。',
+    serverUnreachable: '无法连接法庭服务器；请检查网络，然后点击“重试”。',
+    genericError: '出现问题；请重新加载页面，如果仍然出现，请联系书记员。',
+    paused: '庭审暂停中；请留在此页面。',
+    reconnecting: '网络连接中断，正在重新连接…',
+    reconnected: '已重新连接。',
+    connecting: '正在连接…',
+    connected: '已连接',
+    caseNumber: '案号',
+    youAre: '您是',
+    recording: '● 录制中',
+    recordingStopped: '未录制',
+    participants: '参与人',
+    you: '（您）',
+    away: '离开',
+    muteMic: '静音',
+    unmuteMic: '取消静音',
+    micMuted: '麦克风已关',
+    cameraOff: '关闭摄像头',
+    cameraOn: '开启摄像头',
+    askToSpeak: '请其发言',
+    askToSpeakLabel: (name) => `请${name}发言`,
+    cueSent: '已请其发言。',
+    cueText: (from) => `${from}请您现在发言。`,
+    cueOk: '好的',
+    qualityGood: '连接良好',
+    qualityFair: '连接较弱',
+    qualityPoor: '连接很差',
+    roles: {
+      presiding_judge: '审判长', assessor: '陪审员', clerk: '书记员',
+      plaintiff: '原告', defendant: '被告', witness: '证人',
     },
   },
 };
 
-function pickLanguage() {
-  for (const lang of navigator.languages || [navigator.language || 'en']) {
-    const base = String(lang).toLowerCase().split('-')[0];
+const PROTOCOL_VERSION = 1;
+const ICE_GATHER_TIMEOUT_MS = 2000;
+const STATS_INTERVAL_MS = 1000;
+const RENEGOTIATE_AFTER_MS = 2500; // media silent this long: fresh media session on the same socket
+const RECONNECT_DELAYS_MS = [500, 1000, 1000, 2000, 2000, 3000];
+const PARTY_ROLES = ['plaintiff', 'defendant', 'witness'];
+const JUDGE_ROLES = ['presiding_judge', 'assessor'];
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  video: $('courtroom'), selfView: $('self-view'), audioSinks: $('audio-sinks'),
+  title: $('hearing-title'), meta: $('hearing-meta'), badge: $('recording-badge'),
+  quality: $('quality'), qualityText: $('quality-text'), langSelect: $('lang-select'),
+  banner: $('banner'), cue: $('cue'), cueText: $('cue-text'), cueOk: $('cue-ok'),
+  rosterPanel: $('roster-panel'), roster: $('roster'), rosterBtn: $('toggle-roster'),
+  status: $('status'), micBtn: $('toggle-mic'), camBtn: $('toggle-cam'),
+  card: $('card'), cardTitle: $('card-title'), cardText: $('card-text'), prejoin: $('prejoin'),
+  preview: $('preview'), previewKey: $('preview-key'), lightHint: $('light-hint'),
+  pickCamera: $('pick-camera'), pickMic: $('pick-mic'), pickSpeaker: $('pick-speaker'),
+  micMeter: $('mic-meter'), action: $('main-action'),
+};
+
+const state = {
+  lang: 'en',
+  langChosen: false,
+  token: null,
+  ws: null,
+  wsGen: 0,
+  pc: null,
+  stream: null,
+  invitation: null,   // `invitation` message
+  me: null,           // `welcome` message
+  screen: 'loading',  // loading | prejoin | waiting | joining | in | ended | error
+  wantJoin: false,    // the person pressed Join: (re)connections send `join`
+  ended: false,       // closed, removed, replaced, bad invitation: never reconnect
+  roster: [],
+  recording: false,
+  paused: false,
+  statsTimer: null,
+  lastFrames: -1,
+  lastFramesAt: 0,
+  lastLost: 0,
+  lastRecv: 0,
+  reconnectTry: 0,
+  renegotiating: false,
+  meter: null,
+  keyTimer: null,
+  cueTimer: null,
+  card: null,         // {title, text, action} keys, re-rendered on language change
+};
+
+// For tests and people debugging.
+window.courtroomStats = { video_width: 0, video_height: 0 };
+window.courtroom = {
+  get screen() { return state.screen; },
+  get lang() { return state.lang; },
+  get participantId() { return state.me && state.me.participant_id; },
+  get seat() { return state.me && state.me.seat; },
+  timings: { firstFrameMs: null, reconnects: 0, lastRecoveredMs: null },
+  // Pressing Join from a test or assistive tool.
+  join: () => join(),
+  // Tests: lose the media path ('media') or the signalling socket ('socket') as a network drop
+  // would, without `leave`; the page must recover by itself.
+  simulateDrop: (what) => {
+    if (what === 'media' && state.pc) state.pc.close();
+    if (what === 'socket' && state.ws) state.ws.close();
+  },
+};
+
+// ---------------------------------------------------------------- language
+
+function T() { return STRINGS[state.lang]; }
+function t(key, ...args) {
+  const v = T()[key];
+  return typeof v === 'function' ? v(...args) : (v ?? key);
+}
+function roleLabel(role) { return T().roles[role] || String(role || '').replace(/_/g, ' '); }
+
+function pickInitialLanguage() {
+  const q = new URLSearchParams(location.search).get('lang');
+  if (q && STRINGS[q]) { state.langChosen = true; return q; }
+  try {
+    const saved = localStorage.getItem('courtroom.lang');
+    if (saved && STRINGS[saved]) { state.langChosen = true; return saved; }
+  } catch { /* storage blocked */ }
+  for (const l of navigator.languages || [navigator.language || 'en']) {
+    const base = String(l).toLowerCase().split('-')[0];
     if (STRINGS[base]) return base;
   }
   return 'en';
 }
-const LANG = pickLanguage();
-const T = STRINGS[LANG];
-document.documentElement.lang = LANG;
 
-const $ = (id) => document.getElementById(id);
-const ui = {
-  video: $('courtroom'),
-  selfView: $('self-view'),
-  audioSinks: $('audio-sinks'),
-  title: $('hearing-title'),
-  meta: $('hearing-meta'),
-  badge: $('recording-badge'),
-  banner: $('banner'),
-  rosterHeading: $('roster-heading'),
-  roster: $('roster'),
-  status: $('status'),
-  micBtn: $('toggle-mic'),
-  camBtn: $('toggle-cam'),
-};
-
-const state = {
-  token: null,
-  ws: null,
-  pc: null,
-  stream: null,
-  me: null,            // welcome message
-  statsTimer: null,
-  closedForGood: false, // replaced or token error: do not report a plain disconnect
-};
-
-// Latest numbers, for people debugging and for automated tests.
-window.courtroomStats = { video_width: 0, video_height: 0 };
-
-function roleLabel(role) {
-  return T.roles[role] || String(role || '').replace(/_/g, ' ');
+function setLanguage(lang, chosen) {
+  if (!STRINGS[lang]) lang = String(lang || '').toLowerCase().startsWith('zh') ? 'zh' : 'en';
+  state.lang = lang;
+  if (chosen) {
+    state.langChosen = true;
+    try { localStorage.setItem('courtroom.lang', lang); } catch { /* ignore */ }
+  }
+  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+  ui.langSelect.value = lang;
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+  renderHearing();
+  renderRoster();
+  renderRecording();
+  updateToggleButtons();
+  if (state.card) renderCard();
+  if (ui.lightHint.dataset.key) ui.lightHint.textContent = t(ui.lightHint.dataset.key);
+  if (ui.banner.dataset.key && !ui.banner.hidden) ui.banner.textContent = t(ui.banner.dataset.key);
+  if (ui.quality.dataset.key) ui.qualityText.textContent = t(ui.quality.dataset.key);
+  fillDeviceLabels();
 }
 
-function setStatus(text) {
-  ui.status.textContent = text || '';
+// ---------------------------------------------------------------- screens
+
+function setScreen(screen) {
+  state.screen = screen;
+  document.body.dataset.screen = screen;
 }
 
-function showBanner(text, kind = 'error') {
-  ui.banner.textContent = text;
+// A card: title key, text key (or text function), action {key, run}. Keys, so it re-renders in the other language.
+function showCard(screen, title, text, action, opts = {}) {
+  state.card = { title, text, action, args: opts.args || [] };
+  setScreen(screen);
+  ui.prejoin.hidden = !opts.prejoin;
+  renderCard();
+  ui.cardTitle.focus({ preventScroll: true });
+}
+
+function renderCard() {
+  const c = state.card;
+  ui.cardTitle.textContent = t(c.title);
+  ui.cardText.textContent = Array.isArray(c.text) ? c.text.map((k) => t(k, ...c.args)).join(' ') : t(c.text, ...c.args);
+  ui.cardText.dataset.key = Array.isArray(c.text) ? c.text.join(' ') : c.text;
+  if (c.action) {
+    ui.action.hidden = false;
+    ui.action.textContent = t(c.action.key);
+    ui.action.onclick = c.action.run;
+  } else {
+    ui.action.hidden = true;
+    ui.action.onclick = null;
+  }
+}
+
+function hideCard() {
+  state.card = null;
+  ui.prejoin.hidden = true;
+}
+
+function fail(textKey, action, titleKey = 'errTitle') {
+  showCard('error', titleKey, textKey, action);
+}
+
+function end(titleKey, textKey, action) {
+  state.ended = true;
+  state.wantJoin = false;
+  stopMedia();
+  stopLocal();
+  if (state.ws) { state.wsGen++; try { state.ws.close(); } catch { /* ignore */ } }
+  state.ws = null;
+  showCard('ended', titleKey, textKey, action);
+}
+
+function showBanner(key, kind = 'error') {
+  ui.banner.dataset.key = key;
   ui.banner.dataset.kind = kind;
+  ui.banner.textContent = t(key);
   ui.banner.hidden = false;
 }
-
-function setRecording(on) {
-  ui.badge.hidden = !on;
-  ui.badge.textContent = on ? T.recording : '';
-  ui.badge.setAttribute('aria-label', on ? T.recording : T.recordingStopped);
+function hideBanner(key) {
+  if (!key || ui.banner.dataset.key === key) { ui.banner.hidden = true; ui.banner.dataset.key = ''; }
 }
 
-function send(msg) {
-  const ws = state.ws;
-  if (ws && ws.readyState === WebSocket.OPEN) {
-    ws.send(JSON.stringify({ v: PROTOCOL_VERSION, ...msg }));
+function setStatus(key) {
+  ui.status.textContent = key ? t(key) : '';
+}
+
+// ---------------------------------------------------------------- hearing header, roster, recording
+
+function renderHearing() {
+  const inv = state.me || state.invitation;
+  if (!inv) { ui.title.textContent = t('pageTitle'); document.title = t('pageTitle'); return; }
+  const h = inv.hearing || {};
+  ui.title.textContent = h.title || t('pageTitle');
+  document.title = h.title ? `${h.title} — ${t('pageTitle')}` : t('pageTitle');
+  const parts = [];
+  if (h.case_number) parts.push(`${t('caseNumber')} ${h.case_number}`);
+  parts.push(`${t('youAre')}: ${inv.name ? `${inv.name}, ` : ''}${roleLabel(inv.role)}`);
+  ui.meta.textContent = parts.join(' · ');
+}
+
+function renderRecording() {
+  ui.badge.hidden = !state.recording;
+  ui.badge.textContent = state.recording ? t('recording') : '';
+  ui.badge.setAttribute('aria-label', state.recording ? t('recording') : t('recordingStopped'));
+}
+
+function renderRoster() {
+  ui.roster.replaceChildren();
+  const me = state.me;
+  const judge = me && JUDGE_ROLES.includes(me.role);
+  for (const p of state.roster) {
+    const li = document.createElement('li');
+    if (p.away) li.classList.add('away');
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = p.name || roleLabel(p.role);
+    if (me && p.participant_id === me.participant_id) name.textContent += ` ${t('you')}`;
+    const role = document.createElement('span');
+    role.className = 'role';
+    role.textContent = roleLabel(p.role);
+    li.append(name, role);
+    if (p.away) {
+      const away = document.createElement('span');
+      away.className = 'away-label';
+      away.textContent = t('away');
+      li.append(away);
+    }
+    if (judge && PARTY_ROLES.includes(p.role) && p.participant_id !== me.participant_id) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'cue-btn';
+      b.dataset.participant = String(p.participant_id);
+      b.textContent = t('askToSpeak');
+      b.setAttribute('aria-label', t('askToSpeakLabel', p.name || roleLabel(p.role)));
+      b.addEventListener('click', () => send({ type: 'cue', to: p.participant_id }));
+      li.append(b);
+    }
+    ui.roster.append(li);
   }
 }
 
-// ---------------------------------------------------------------- media
+function showCue(msg) {
+  const from = `${roleLabel(msg.from_role)} ${msg.from_name || ''}`.trim();
+  ui.cue.dataset.from = from;
+  ui.cueText.textContent = t('cueText', from);
+  ui.cue.hidden = false;
+  ui.cueOk.focus({ preventScroll: true });
+  try {
+    const ac = new AudioContext();
+    const o = ac.createOscillator();
+    const g = ac.createGain();
+    g.gain.value = 0.08;
+    o.frequency.value = 880;
+    o.connect(g).connect(ac.destination);
+    o.start();
+    o.stop(ac.currentTime + 0.25);
+    o.onended = () => ac.close();
+  } catch { /* no audio: the visual cue is enough */ }
+  clearTimeout(state.cueTimer);
+  state.cueTimer = setTimeout(() => { ui.cue.hidden = true; }, 20000);
+}
 
-function mediaErrorText(err) {
+// ---------------------------------------------------------------- local media (before joining)
+
+function mediaErrorKey(err) {
   switch (err && err.name) {
-    case 'NotAllowedError':
-    case 'SecurityError':
-    case 'PermissionDeniedError':
-      return T.cameraDenied;
-    case 'NotFoundError':
-    case 'DevicesNotFoundError':
-    case 'OverconstrainedError':
-      return T.cameraMissing;
-    case 'NotReadableError':
-    case 'TrackStartError':
-    case 'AbortError':
-      return T.cameraBusy;
-    default:
-      return T.cameraFailed;
+    case 'NotAllowedError': case 'SecurityError': case 'PermissionDeniedError': return 'cameraDenied';
+    case 'NotFoundError': case 'DevicesNotFoundError': case 'OverconstrainedError': return 'cameraMissing';
+    case 'NotReadableError': case 'TrackStartError': case 'AbortError': return 'cameraBusy';
+    default: return 'cameraFailed';
   }
+}
+
+function stopLocal() {
+  if (state.stream) for (const tr of state.stream.getTracks()) tr.stop();
+  state.stream = null;
+  if (state.meter) { state.meter.close(); state.meter = null; }
+  clearInterval(state.keyTimer);
+  state.keyTimer = null;
 }
 
 async function openLocalMedia() {
+  const cam = ui.pickCamera.value;
+  const mic = ui.pickMic.value;
+  const video = { width: 640, height: 480, frameRate: 25 };
+  if (cam) video.deviceId = { exact: cam };
+  const stream = await navigator.mediaDevices.getUserMedia({
+    video,
+    audio: mic ? { deviceId: { exact: mic } } : true,
+  });
+  const old = state.stream;
+  state.stream = stream;
+  if (old) for (const tr of old.getTracks()) tr.stop();
+  ui.preview.srcObject = stream;
+  ui.selfView.srcObject = stream;
+  startMeter(stream);
+  startKeyPreview();
+  updateToggleButtons();
+  // Swap tracks into a live call (device change while in the hearing).
+  if (state.pc) {
+    const [camTx, micTx] = state.pc.getTransceivers();
+    if (camTx) camTx.sender.replaceTrack(stream.getVideoTracks()[0] || null).catch(() => {});
+    if (micTx) micTx.sender.replaceTrack(stream.getAudioTracks()[0] || null).catch(() => {});
+  }
+  return stream;
+}
+
+async function listDevices() {
+  let devices = [];
+  try { devices = await navigator.mediaDevices.enumerateDevices(); } catch { return; }
+  const fill = (select, kind) => {
+    const keep = select.value;
+    select.replaceChildren();
+    const def = document.createElement('option');
+    def.value = '';
+    def.dataset.i18nDefault = '1';
+    select.append(def);
+    devices.filter((d) => d.kind === kind && d.deviceId && d.deviceId !== 'default').forEach((d, i) => {
+      const o = document.createElement('option');
+      o.value = d.deviceId;
+      o.textContent = d.label || `${kind} ${i + 1}`;
+      select.append(o);
+    });
+    select.value = [...select.options].some((o) => o.value === keep) ? keep : '';
+  };
+  fill(ui.pickCamera, 'videoinput');
+  fill(ui.pickMic, 'audioinput');
+  fill(ui.pickSpeaker, 'audiooutput');
+  ui.pickSpeaker.disabled = !('setSinkId' in HTMLMediaElement.prototype);
+  fillDeviceLabels();
+}
+
+function fillDeviceLabels() {
+  for (const o of document.querySelectorAll('option[data-i18n-default]')) o.textContent = t('defaultDevice');
+}
+
+function startMeter(stream) {
+  if (state.meter) state.meter.close();
+  state.meter = null;
+  const track = stream.getAudioTracks()[0];
+  if (!track || typeof AudioContext === 'undefined') return;
+  const ac = new AudioContext();
+  state.meter = ac;
+  const an = ac.createAnalyser();
+  an.fftSize = 512;
+  ac.createMediaStreamSource(new MediaStream([track])).connect(an);
+  const buf = new Float32Array(an.fftSize);
+  const tick = () => {
+    if (state.meter !== ac) return;
+    an.getFloatTimeDomainData(buf);
+    let sum = 0;
+    for (const x of buf) sum += x * x;
+    const rms = Math.sqrt(sum / buf.length);
+    ui.micMeter.value = Math.min(1, rms * 4);
+    window.courtroom.micLevel = rms;
+    setTimeout(tick, 100);
+  };
+  ac.resume().catch(() => {});
+  tick();
+}
+
+// A keyed preview (the server keys green; this is close enough to judge the screen) and the
+// light hints: too dark, uneven green screen, no green screen.
+function startKeyPreview() {
+  clearInterval(state.keyTimer);
+  const canvas = ui.previewKey;
+  const W = 160, H = 120;
+  canvas.width = W; canvas.height = H;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  state.keyTimer = setInterval(() => {
+    const v = ui.preview;
+    if (ui.prejoin.hidden || !v.videoWidth) return;
+    ctx.drawImage(v, 0, 0, W, H);
+    const img = ctx.getImageData(0, 0, W, H);
+    const d = img.data;
+    let lumaSum = 0, greens = 0, gSum = 0, gSq = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      const r = d[i], g = d[i + 1], b = d[i + 2];
+      const y = 0.299 * r + 0.587 * g + 0.114 * b;
+      lumaSum += y;
+      if (g > 40 && g > r * 1.25 && g > b * 1.25) {
+        greens++; gSum += y; gSq += y * y;
+        // Key it out: checkerboard shows through, as the court will see your seat.
+        const px = (i / 4) % W, py = Math.floor(i / 4 / W);
+        const c = ((px >> 3) + (py >> 3)) & 1 ? 70 : 110;
+        d[i] = c; d[i + 1] = c; d[i + 2] = c;
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+    const n = d.length / 4;
+    const meanLuma = lumaSum / n;
+    let key = 'lightOk';
+    if (meanLuma < 45) key = 'tooDark';
+    else if (greens < n * 0.05) key = 'noGreen';
+    else {
+      const m = gSum / greens;
+      const sd = Math.sqrt(Math.max(0, gSq / greens - m * m));
+      if (sd / Math.max(m, 1) > 0.3) key = 'unevenGreen';
+    }
+    window.courtroom.light = { meanLuma, greenShare: greens / n, hint: key };
+    if (ui.lightHint.dataset.key !== key) {
+      ui.lightHint.dataset.key = key;
+      ui.lightHint.textContent = t(key);
+      ui.lightHint.dataset.kind = key === 'lightOk' ? 'ok' : 'warn';
+    }
+  }, 200);
+}
+
+async function startPrejoin() {
+  showCard('prejoin', 'prejoinTitle', ['prejoinText'], { key: 'joinNow', run: join }, { prejoin: true });
+  ui.action.disabled = true;
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    throw Object.assign(new Error('no mediaDevices'), { userText: T.noMediaApi });
+    fail('noMediaApi', null);
+    return;
   }
   try {
-    return await navigator.mediaDevices.getUserMedia({
-      video: { width: 640, height: 480, frameRate: 25 },
-      audio: true,
-    });
+    await openLocalMedia();
   } catch (err) {
-    throw Object.assign(err instanceof Error ? err : new Error(String(err)), {
-      userText: mediaErrorText(err),
-    });
+    console.warn('getUserMedia failed', err);
+    fail(mediaErrorKey(err), { key: 'tryAgain', run: startPrejoin });
+    return;
   }
+  await listDevices();
+  const inv = state.invitation;
+  state.card.text = ['prejoinAs', 'prejoinText'];
+  // The role label follows the language: read it on each render.
+  Object.defineProperty(state.card, 'args', { get: () => [inv.name, roleLabel(inv.role)] });
+  renderCard();
+  ui.action.disabled = false;
+  ui.action.focus({ preventScroll: true });
 }
 
 function updateToggleButtons() {
@@ -158,16 +588,16 @@ function updateToggleButtons() {
   ui.camBtn.disabled = !video;
   const micOn = !audio || audio.enabled;
   const camOn = !video || video.enabled;
-  ui.micBtn.textContent = micOn ? T.muteMic : T.unmuteMic;
+  ui.micBtn.textContent = micOn ? t('muteMic') : t('unmuteMic');
   ui.micBtn.setAttribute('aria-pressed', String(!micOn));
-  ui.camBtn.textContent = camOn ? T.cameraOff : T.cameraOn;
+  ui.camBtn.textContent = camOn ? t('cameraOff') : t('cameraOn');
   ui.camBtn.setAttribute('aria-pressed', String(!camOn));
 }
 
 function toggleTrack(kind) {
   if (!state.stream) return;
   const tracks = kind === 'audio' ? state.stream.getAudioTracks() : state.stream.getVideoTracks();
-  for (const t of tracks) t.enabled = !t.enabled;
+  for (const tr of tracks) tr.enabled = !tr.enabled;
   updateToggleButtons();
 }
 
@@ -176,14 +606,8 @@ function toggleTrack(kind) {
 function waitForIceGathering(pc, timeoutMs) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      pc.removeEventListener('icegatheringstatechange', onChange);
-      resolve();
-    };
-    const onChange = () => {
-      if (pc.iceGatheringState === 'complete') done();
-    };
+    const done = () => { clearTimeout(timer); pc.removeEventListener('icegatheringstatechange', onChange); resolve(); };
+    const onChange = () => { if (pc.iceGatheringState === 'complete') done(); };
     const timer = setTimeout(done, timeoutMs);
     pc.addEventListener('icegatheringstatechange', onChange);
   });
@@ -194,44 +618,92 @@ function onRemoteTrack(event) {
   if (track.kind === 'video') {
     ui.video.srcObject = new MediaStream([track]);
     ui.video.play().catch(() => {});
+    watchFirstFrame();
   } else if (track.kind === 'audio') {
     const el = document.createElement('audio');
     el.autoplay = true;
-    el.dataset.mid = (event.transceiver && event.transceiver.mid) || '';
     el.srcObject = new MediaStream([track]);
+    if (ui.pickSpeaker.value && el.setSinkId) el.setSinkId(ui.pickSpeaker.value).catch(() => {});
     ui.audioSinks.appendChild(el);
     el.play().catch(() => {});
     track.addEventListener('ended', () => el.remove());
   }
 }
 
-async function startPeerConnection(welcome) {
+function watchFirstFrame() {
+  const v = ui.video;
+  const note = () => {
+    const ms = performance.now();
+    if (window.courtroom.timings.firstFrameMs == null) window.courtroom.timings.firstFrameMs = ms;
+    if (state.recoverStart != null) {
+      window.courtroom.timings.lastRecoveredMs = ms - state.recoverStart;
+      state.recoverStart = null;
+      hideBanner('reconnecting');
+      setStatus('reconnected');
+    }
+  };
+  if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(note);
+  else v.addEventListener('loadeddata', note, { once: true });
+}
+
+async function startPeerConnection() {
+  if (state.pc) { try { state.pc.close(); } catch { /* ignore */ } }
+  ui.audioSinks.replaceChildren();
   const pc = new RTCPeerConnection();
   state.pc = pc;
+  state.lastFrames = -1;
+  state.lastFramesAt = performance.now();
   pc.addEventListener('track', onRemoteTrack);
   pc.addEventListener('connectionstatechange', () => {
-    if (pc.connectionState === 'connected') setStatus(T.connected);
-    if (pc.connectionState === 'failed' && !state.closedForGood) showBanner(T.mediaFailed);
+    if (state.pc !== pc) return;
+    if (pc.connectionState === 'connected') {
+      setStatus('connected');
+    } else if (pc.connectionState === 'disconnected' || pc.connectionState === 'failed') {
+      mediaTrouble();
+    }
   });
 
   // Transceiver order is part of the contract (PROTOCOL.md, "Media negotiation").
   const stream = state.stream;
-  const cam = stream.getVideoTracks()[0];
-  const mic = stream.getAudioTracks()[0];
+  const cam = stream && stream.getVideoTracks()[0];
+  const mic = stream && stream.getAudioTracks()[0];
   if (cam) pc.addTransceiver(cam, { direction: 'sendonly', streams: [stream] });
   else pc.addTransceiver('video', { direction: 'sendonly' });
   if (mic) pc.addTransceiver(mic, { direction: 'sendonly', streams: [stream] });
   else pc.addTransceiver('audio', { direction: 'sendonly' });
   pc.addTransceiver('video', { direction: 'recvonly' });
-  const slots = Math.max(0, Math.floor(Number(welcome.audio_slots) || 0));
+  const slots = Math.max(0, Math.floor(Number(state.me.audio_slots) || 0));
   for (let i = 0; i < slots; i++) pc.addTransceiver('audio', { direction: 'recvonly' });
 
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
   await waitForIceGathering(pc, ICE_GATHER_TIMEOUT_MS);
+  if (state.pc !== pc) return;
   send({ type: 'offer', sdp: pc.localDescription.sdp });
-
   startStatsLoop();
+}
+
+// The media path is in trouble: say so, then renegotiate a fresh media session on the same
+// socket; if the socket is gone too, the socket's close handler rejoins.
+function mediaTrouble() {
+  if (state.ended || state.screen !== 'in') return;
+  if (state.recoverStart == null) state.recoverStart = performance.now();
+  showBanner('reconnecting', 'warn');
+  if (state.renegotiating) return;
+  state.renegotiating = true;
+  // A closed or failed peer will not come back: renegotiate at once; otherwise give it a moment.
+  const gone = !state.pc || ['closed', 'failed'].includes(state.pc.connectionState) || state.pc.signalingState === 'closed';
+  setTimeout(async () => {
+    state.renegotiating = false;
+    if (state.ended || !state.me) return;
+    const pc = state.pc;
+    const healthy = pc && pc.connectionState === 'connected' && performance.now() - state.lastFramesAt < RENEGOTIATE_AFTER_MS;
+    if (healthy) return;
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+      window.courtroom.timings.reconnects++;
+      try { await startPeerConnection(); } catch (err) { console.warn('renegotiation failed', err); }
+    }
+  }, gone ? 0 : RENEGOTIATE_AFTER_MS);
 }
 
 async function onAnswer(msg) {
@@ -240,11 +712,9 @@ async function onAnswer(msg) {
     await state.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
   } catch (err) {
     console.error('setRemoteDescription failed', err);
-    showBanner(T.mediaFailed);
+    mediaTrouble();
   }
 }
-
-// ---------------------------------------------------------------- stats
 
 async function collectStats() {
   const pc = state.pc;
@@ -253,195 +723,234 @@ async function collectStats() {
   const out = {};
   let selectedPairId = null;
   const pairs = [];
+  let fps = null;
   report.forEach((r) => {
     if (r.type === 'inbound-rtp' && (r.kind || r.mediaType) === 'video') {
       if (typeof r.framesDecoded === 'number') out.frames_decoded = r.framesDecoded;
       if (typeof r.frameWidth === 'number') out.frame_width = r.frameWidth;
       if (typeof r.frameHeight === 'number') out.frame_height = r.frameHeight;
       if (typeof r.packetsLost === 'number') out.packets_lost = r.packetsLost;
+      if (typeof r.packetsReceived === 'number') out.packets_received = r.packetsReceived;
       if (typeof r.jitter === 'number') out.jitter_ms = r.jitter * 1000;
+      if (typeof r.framesPerSecond === 'number') fps = r.framesPerSecond;
     } else if (r.type === 'transport' && r.selectedCandidatePairId) {
       selectedPairId = r.selectedCandidatePairId;
     } else if (r.type === 'candidate-pair') {
       pairs.push(r);
     }
   });
-  const pair = (selectedPairId && report.get(selectedPairId))
-    || pairs.find((p) => p.selected)
+  const pair = (selectedPairId && report.get(selectedPairId)) || pairs.find((p) => p.selected)
     || pairs.find((p) => p.nominated && p.state === 'succeeded');
-  if (pair && typeof pair.currentRoundTripTime === 'number') {
-    out.rtt_ms = pair.currentRoundTripTime * 1000;
-  }
-  return out;
+  if (pair && typeof pair.currentRoundTripTime === 'number') out.rtt_ms = pair.currentRoundTripTime * 1000;
+  return { out, fps };
+}
+
+// Connection quality from getStats: loss over the last second, round trip, frames arriving.
+function rateQuality(out, fps) {
+  const lost = (out.packets_lost || 0) - state.lastLost;
+  const recv = (out.packets_received || 0) - state.lastRecv;
+  state.lastLost = out.packets_lost || 0;
+  state.lastRecv = out.packets_received || 0;
+  const loss = recv + lost > 0 ? Math.max(0, lost) / (recv + lost) : 0;
+  const rtt = out.rtt_ms || 0;
+  const stalled = performance.now() - state.lastFramesAt > 2000;
+  if (stalled || loss > 0.08 || rtt > 600) return 'poor';
+  if (loss > 0.02 || rtt > 250 || (fps != null && fps < 5)) return 'fair';
+  return 'good';
+}
+
+function setQuality(level) {
+  const key = { good: 'qualityGood', fair: 'qualityFair', poor: 'qualityPoor' }[level];
+  ui.quality.hidden = false;
+  ui.quality.dataset.level = level;
+  ui.quality.dataset.key = key;
+  ui.qualityText.textContent = t(key);
+  window.courtroom.quality = level;
 }
 
 function startStatsLoop() {
   if (state.statsTimer) return;
   state.statsTimer = setInterval(async () => {
-    let stats;
-    try {
-      stats = await collectStats();
-    } catch (err) {
-      console.warn('getStats failed', err);
-      return;
+    if (state.pc && state.pc.signalingState === 'closed') { mediaTrouble(); return; }
+    let got;
+    try { got = await collectStats(); } catch (err) { return; }
+    if (!got) return;
+    const { out, fps } = got;
+    if (typeof out.frames_decoded === 'number' && out.frames_decoded !== state.lastFrames) {
+      state.lastFrames = out.frames_decoded;
+      state.lastFramesAt = performance.now();
     }
-    if (!stats) return;
-    window.courtroomStats = {
-      ...stats,
-      video_width: ui.video.videoWidth || 0,
-      video_height: ui.video.videoHeight || 0,
-    };
-    send({ type: 'stats', ...stats });
+    setQuality(rateQuality(out, fps));
+    if (performance.now() - state.lastFramesAt > 4000) mediaTrouble();
+    window.courtroomStats = { ...out, video_width: ui.video.videoWidth || 0, video_height: ui.video.videoHeight || 0 };
+    const { packets_received, ...wire } = out;
+    send({ type: 'stats', ...wire });
   }, STATS_INTERVAL_MS);
 }
 
 function stopMedia() {
   if (state.statsTimer) clearInterval(state.statsTimer);
   state.statsTimer = null;
-  if (state.pc) state.pc.close();
+  if (state.pc) { try { state.pc.close(); } catch { /* ignore */ } }
   state.pc = null;
-}
-
-// ---------------------------------------------------------------- UI renderers
-
-function renderWelcome(msg) {
-  const hearing = msg.hearing || {};
-  ui.title.textContent = hearing.title || T.pageTitle;
-  document.title = hearing.title ? `${hearing.title} — ${T.pageTitle}` : T.pageTitle;
-  const parts = [];
-  if (hearing.case_number) parts.push(`${T.caseNumber} ${hearing.case_number}`);
-  const who = msg.name ? `${msg.name}, ${roleLabel(msg.role)}` : roleLabel(msg.role);
-  parts.push(`${T.youAre}: ${who}`);
-  ui.meta.textContent = parts.join(' · ');
-  setRecording(!!msg.recording);
-}
-
-function renderRoster(participants) {
-  ui.roster.replaceChildren();
-  for (const p of participants || []) {
-    const li = document.createElement('li');
-    if (p.away) li.classList.add('away');
-    const name = document.createElement('span');
-    name.className = 'name';
-    name.textContent = p.name || roleLabel(p.role);
-    if (state.me && p.participant_id === state.me.participant_id) name.textContent += ` ${T.you}`;
-    const role = document.createElement('span');
-    role.className = `role role-${String(p.role || '').replace(/[^a-z_]/g, '')}`;
-    role.textContent = roleLabel(p.role);
-    li.append(name, role);
-    if (p.away) {
-      const away = document.createElement('span');
-      away.className = 'away-label';
-      away.textContent = T.away;
-      li.append(away);
-    }
-    ui.roster.append(li);
-  }
 }
 
 // ---------------------------------------------------------------- signalling
 
-async function onMessage(event) {
-  let msg;
-  try {
-    msg = JSON.parse(event.data);
-  } catch {
-    return;
-  }
-  switch (msg.type) {
-    case 'welcome':
-      state.me = msg;
-      renderWelcome(msg);
-      setStatus(T.negotiating);
-      try {
-        await startPeerConnection(msg);
-      } catch (err) {
-        console.error('could not start WebRTC', err);
-        showBanner(T.mediaFailed);
-      }
-      break;
-    case 'answer':
-      await onAnswer(msg);
-      break;
-    case 'roster':
-      renderRoster(msg.participants);
-      break;
-    case 'recording':
-      setRecording(msg.state === 'recording');
-      break;
-    case 'replaced':
-      state.closedForGood = true;
-      stopMedia();
-      showBanner(msg.message || T.replaced, 'info');
-      setStatus('');
-      break;
-    case 'error':
-      if (msg.code === 'invalid_token' || msg.code === 'expired_token') {
-        state.closedForGood = true;
-        stopMedia();
-        showBanner(T.invalidInvitation);
-        setStatus('');
-      } else {
-        showBanner(msg.message || `${T.genericError}${msg.code || ''}`);
-      }
-      break;
+function send(msg) {
+  const ws = state.ws;
+  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ v: PROTOCOL_VERSION, ...msg }));
+}
+
+function onWelcome(msg) {
+  state.me = msg;
+  state.reconnectTry = 0;
+  if (!state.langChosen && msg.hearing && msg.hearing.locale) setLanguage(msg.hearing.locale, false);
+  state.recording = !!msg.recording;
+  state.paused = !!msg.paused;
+  hideCard();
+  setScreen('in');
+  stopPreviewOnly();
+  renderHearing();
+  renderRecording();
+  updateToggleButtons();
+  if (state.paused) showBanner('paused', 'info');
+  else if (ui.banner.dataset.key !== 'reconnecting') hideBanner();
+  setStatus('connecting');
+  startPeerConnection().catch((err) => { console.error('could not start WebRTC', err); mediaTrouble(); });
+}
+
+function stopPreviewOnly() {
+  // The meter and keyed preview are for the card; the camera keeps running for the call.
+  if (state.meter) { state.meter.close(); state.meter = null; }
+  clearInterval(state.keyTimer);
+  state.keyTimer = null;
+}
+
+function onError(msg) {
+  switch (msg.code) {
+    case 'invalid_token': return end('errTitle', 'invalidInvitation', null);
+    case 'expired_token': return end('errTitle', 'expiredInvitation', null);
+    case 'hearing_closed': return end('closedTitle', 'hearingClosed', null);
+    case 'seat_taken': return end('errTitle', 'seatTaken', { key: 'tryAgain', run: () => location.reload() });
+    case 'not_allowed': case 'unknown_participant':
+      console.warn('cue refused', msg);
+      return;
     default:
-      break; // unknown types are ignored
+      console.warn('server error', msg);
+      if (state.screen === 'in') return; // a malformed message of ours; the hearing goes on
+      return fail('genericError', { key: 'reload', run: () => location.reload() });
   }
 }
 
+function onMessage(gen, event) {
+  if (gen !== state.wsGen) return; // a socket we already gave up on
+  let msg;
+  try { msg = JSON.parse(event.data); } catch { return; }
+  switch (msg.type) {
+    case 'invitation':
+      state.invitation = msg;
+      if (!state.langChosen && msg.hearing && msg.hearing.locale) setLanguage(msg.hearing.locale, false);
+      renderHearing();
+      if (state.screen === 'loading') startPrejoin();
+      break;
+    case 'waiting':
+      state.invitation = { ...(state.invitation || {}), ...msg };
+      if (!state.langChosen && msg.hearing && msg.hearing.locale) setLanguage(msg.hearing.locale, false);
+      renderHearing();
+      showCard('waiting', 'waitingTitle', 'waitingText', null);
+      break;
+    case 'welcome': onWelcome(msg); break;
+    case 'answer': onAnswer(msg); break;
+    case 'roster': state.roster = msg.participants || []; renderRoster(); break;
+    case 'recording': state.recording = msg.state === 'recording'; renderRecording(); break;
+    case 'hearing_state':
+      state.paused = msg.state === 'paused';
+      if (state.paused) showBanner('paused', 'info'); else hideBanner('paused');
+      break;
+    case 'cue': showCue(msg); break;
+    case 'cue_sent': setStatus('cueSent'); break;
+    case 'closed': end('closedTitle', 'hearingClosed', null); break;
+    case 'removed': end('removedTitle', 'removed', null); break;
+    case 'replaced': end('replacedTitle', 'replaced', { key: 'reload', run: () => location.reload() }); break;
+    case 'error': onError(msg); break;
+    default: break; // unknown types are ignored
+  }
+}
+
+// Opens the signalling socket. Before Join it sends `check`; after Join (and on every
+// reconnection) it sends `join` with the same invitation, so the seat is kept.
 function connect() {
+  const gen = ++state.wsGen;
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const ws = new WebSocket(`${scheme}//${location.host}/ws`);
   state.ws = ws;
   let opened = false;
-  setStatus(T.connecting);
   ws.addEventListener('open', () => {
+    if (gen !== state.wsGen) return;
     opened = true;
-    send({ type: 'join', token: state.token });
+    send({ type: state.wantJoin ? 'join' : 'check', token: state.token });
   });
-  ws.addEventListener('message', onMessage);
+  ws.addEventListener('message', (e) => onMessage(gen, e));
   ws.addEventListener('close', () => {
-    stopMedia();
-    if (!state.closedForGood) {
-      showBanner(opened ? T.disconnected : T.connectFailed);
-      setStatus('');
+    if (gen !== state.wsGen || state.ended) return;
+    state.ws = null;
+    if (state.wantJoin) {
+      // In the hearing or waiting: say so and come back by ourselves.
+      if (state.recoverStart == null) state.recoverStart = performance.now();
+      if (state.screen === 'in') showBanner('reconnecting', 'warn');
+      const delay = RECONNECT_DELAYS_MS[Math.min(state.reconnectTry, RECONNECT_DELAYS_MS.length - 1)];
+      state.reconnectTry++;
+      window.courtroom.timings.reconnects++;
+      setTimeout(() => { if (!state.ended) connect(); }, delay);
+    } else if (!opened || state.screen === 'loading') {
+      fail('serverUnreachable', { key: 'tryAgain', run: () => { showCard('loading', 'loadingTitle', 'loadingText', null); connect(); } });
     }
   });
 }
 
+function join() {
+  if (state.wantJoin) return;
+  state.wantJoin = true;
+  showCard('joining', 'joiningTitle', 'joiningText', null);
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) send({ type: 'join', token: state.token });
+  else connect();
+}
+
 // ---------------------------------------------------------------- start
 
-async function main() {
-  ui.rosterHeading.textContent = T.participants;
-  setRecording(false);
-  updateToggleButtons();
+function main() {
+  setLanguage(pickInitialLanguage(), false);
+  ui.langSelect.addEventListener('change', () => setLanguage(ui.langSelect.value, true));
   ui.micBtn.addEventListener('click', () => toggleTrack('audio'));
   ui.camBtn.addEventListener('click', () => toggleTrack('video'));
+  ui.cueOk.addEventListener('click', () => { ui.cue.hidden = true; });
+  ui.rosterBtn.addEventListener('click', () => {
+    const open = ui.rosterBtn.getAttribute('aria-expanded') !== 'true';
+    ui.rosterBtn.setAttribute('aria-expanded', String(open));
+    ui.rosterPanel.classList.toggle('collapsed', !open);
+  });
+  for (const sel of [ui.pickCamera, ui.pickMic]) {
+    sel.addEventListener('change', () => openLocalMedia().catch((err) => fail(mediaErrorKey(err), { key: 'tryAgain', run: startPrejoin })));
+  }
+  ui.pickSpeaker.addEventListener('change', () => {
+    for (const el of ui.audioSinks.querySelectorAll('audio')) if (el.setSinkId) el.setSinkId(ui.pickSpeaker.value).catch(() => {});
+  });
   ui.video.addEventListener('resize', () => {
     window.courtroomStats.video_width = ui.video.videoWidth || 0;
     window.courtroomStats.video_height = ui.video.videoHeight || 0;
   });
+  document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !ui.cue.hidden) ui.cue.hidden = true; });
+  window.addEventListener('pagehide', () => send({ type: 'leave' }));
+  window.addEventListener('offline', () => { if (state.screen === 'in') showBanner('reconnecting', 'warn'); });
 
   state.token = new URLSearchParams(location.search).get('t');
   if (!state.token) {
-    showBanner(T.missingToken);
+    state.ended = true;
+    fail('missingToken', null);
     return;
   }
-
-  setStatus(T.requestingMedia);
-  try {
-    state.stream = await openLocalMedia();
-  } catch (err) {
-    console.error('getUserMedia failed', err);
-    showBanner(err.userText || T.cameraFailed);
-    setStatus('');
-    return;
-  }
-  ui.selfView.srcObject = state.stream;
-  updateToggleButtons();
-
-  window.addEventListener('pagehide', () => send({ type: 'leave' }));
+  showCard('loading', 'loadingTitle', 'loadingText', null);
   connect();
 }
 

@@ -26,6 +26,17 @@ pub enum ClientMessage {
     Stats(serde_json::Map<String, serde_json::Value>),
     /// Leaving on purpose.
     Leave,
+    /// Looks an invitation up without taking the seat (the page's first message, so it can
+    /// show the hearing, pick the language and explain a bad link before joining).
+    Check {
+        /// The signed invitation.
+        token: String,
+    },
+    /// A judge asks a party to speak (see `docs/PROTOCOL.md`, "Cues").
+    Cue {
+        /// The participant asked to speak.
+        to: ParticipantId,
+    },
 }
 
 /// Hearing facts sent on join.
@@ -37,6 +48,8 @@ pub struct HearingInfo {
     pub case_number: String,
     /// Title.
     pub title: String,
+    /// UI locale of the hearing (`en` or `zh`).
+    pub locale: String,
 }
 
 /// A message to the browser.
@@ -59,6 +72,8 @@ pub enum ServerMessage {
         audio_slots: usize,
         /// Whether the hearing is being recorded.
         recording: bool,
+        /// Whether the hearing is paused right now.
+        paused: bool,
     },
     /// The SDP answer.
     Answer {
@@ -77,6 +92,48 @@ pub enum ServerMessage {
     },
     /// A newer join with the same invitation took over.
     Replaced,
+    /// The answer to `check`: the invitation is good.
+    Invitation {
+        /// Invitee's role.
+        role: Role,
+        /// Display name.
+        name: String,
+        /// The hearing.
+        hearing: HearingInfo,
+        /// `scheduled`, `open` or `paused`.
+        state: &'static str,
+    },
+    /// The hearing has not been opened yet; the server joins this connection by itself
+    /// (a `welcome` follows) as soon as the clerk opens it.
+    Waiting {
+        /// Invitee's role.
+        role: Role,
+        /// Display name.
+        name: String,
+        /// The hearing.
+        hearing: HearingInfo,
+    },
+    /// The hearing was paused (`paused`) or opened again (`open`).
+    HearingState {
+        /// `open` or `paused`.
+        state: &'static str,
+    },
+    /// The clerk closed the hearing; the socket closes.
+    Closed,
+    /// The clerk removed this participant; the socket closes.
+    Removed,
+    /// A judge asks this participant to speak.
+    Cue {
+        /// Who asks (display name).
+        from_name: String,
+        /// Their role.
+        from_role: Role,
+    },
+    /// The cue was delivered (to the sender of a `cue`).
+    CueSent {
+        /// The participant it went to.
+        to: ParticipantId,
+    },
     /// Something was wrong.
     Error {
         /// Stable code.
@@ -108,6 +165,12 @@ pub enum ErrorCode {
     SeatTaken,
     /// The offer could not be used.
     BadSdp,
+    /// The hearing is closed: nobody can join it any more.
+    HearingClosed,
+    /// This role may not do that (for example a `cue` from someone who is not a judge).
+    NotAllowed,
+    /// The participant named in a `cue` is not in the hearing.
+    UnknownParticipant,
     /// A server fault.
     Internal,
 }
@@ -194,6 +257,10 @@ mod tests {
             parse(r#"{"v":1,"type":"leave"}"#).unwrap(),
             ClientMessage::Leave
         );
+        assert_eq!(
+            parse(r#"{"v":1,"type":"cue","to":3}"#).unwrap(),
+            ClientMessage::Cue { to: 3 }
+        );
         match parse(r#"{"v":1,"type":"stats","frames_decoded":5}"#).unwrap() {
             ClientMessage::Stats(m) => assert_eq!(m["frames_decoded"], 5),
             other => panic!("{other:?}"),
@@ -232,5 +299,19 @@ mod tests {
             serde_json::from_str(&ServerMessage::Recording { state: "recording" }.to_json())
                 .unwrap();
         assert_eq!(j["state"], "recording");
+        let j: serde_json::Value = serde_json::from_str(&ServerMessage::Removed.to_json()).unwrap();
+        assert_eq!(j["type"], "removed");
+        let j: serde_json::Value =
+            serde_json::from_str(&ServerMessage::HearingState { state: "paused" }.to_json())
+                .unwrap();
+        assert_eq!(
+            (j["type"].as_str(), j["state"].as_str()),
+            (Some("hearing_state"), Some("paused"))
+        );
+        let j: serde_json::Value = serde_json::from_str(
+            &ServerMessage::error(ErrorCode::HearingClosed, "closed").to_json(),
+        )
+        .unwrap();
+        assert_eq!(j["code"], "hearing_closed");
     }
 }

@@ -174,6 +174,11 @@ pub struct Hearing {
     ticker: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Tick counters and pipeline latency.
     pub tick_stats: Arc<TickStats>,
+    /// The clerk's view lock: `Some(view)` holds that view, `None` lets the director choose
+    /// by audio level. Starts on `wide`.
+    view_lock: Mutex<Option<String>>,
+    /// The view on air, as last chosen by the ticker's director.
+    view: Mutex<String>,
 }
 
 impl Hearing {
@@ -230,6 +235,8 @@ impl Hearing {
             stop: AtomicBool::new(false),
             ticker: Mutex::new(None),
             tick_stats,
+            view_lock: Mutex::new(Some(crate::render::layout::WIDE_VIEW.to_string())),
+            view: Mutex::new(crate::render::layout::WIDE_VIEW.to_string()),
         });
         let runner = hearing.clone();
         let handle = std::thread::Builder::new()
@@ -239,6 +246,30 @@ impl Hearing {
         *hearing.ticker.lock().expect("ticker lock") = Some(handle);
         tracing::info!(hearing = %hearing.record.id, "hearing started");
         Ok(hearing)
+    }
+
+    /// Locks the live camera on a view of the layout (`wide`, a preset such as `bench`, or
+    /// `speaker:SEAT`), or with `None` hands it to the automatic director, which cuts to
+    /// whoever speaks. Takes effect on the next tick; an unknown view is refused.
+    pub fn lock_view(&self, view: Option<String>) -> Result<(), HearingError> {
+        if let Some(v) = &view {
+            self.layout.camera_for(v).ok_or_else(|| {
+                RenderError::Layout(format!(
+                    "no view {v:?}; views: {}",
+                    self.layout.view_names().join(", ")
+                ))
+            })?;
+        }
+        *self.view_lock.lock().expect("view lock") = view;
+        Ok(())
+    }
+
+    /// The view on air, and the locked view if the clerk locked one.
+    pub fn view(&self) -> (String, Option<String>) {
+        (
+            self.view.lock().expect("view").clone(),
+            self.view_lock.lock().expect("view lock").clone(),
+        )
     }
 
     /// The scene layout.

@@ -11,8 +11,12 @@ use std::time::{Duration, Instant};
 use super::core::is_away;
 use super::Hearing;
 use crate::keying::{KeyTracker, ScreenWarning};
-use crate::media::audio_mix::{mix, samples_for_tick};
-use crate::render::{Compositor, SeatView};
+use crate::media::audio_mix::samples_for_tick;
+use crate::render::director::rms_level;
+use crate::render::{Compositor, Director, SeatView};
+
+/// Shortest shot the automatic director holds before cutting again.
+const MIN_SHOT: Duration = Duration::from_secs(3);
 
 /// Runs until the hearing is shut down.
 pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
@@ -24,6 +28,8 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
     let mut last_away: Vec<bool> = vec![false; hearing.seats.len()];
     let mut last_seq: Vec<u64> = vec![0; hearing.seats.len()];
     let mut keys = KeyCalibration::new(hearing.seats.len());
+    let mut director = Director::new(&hearing.layout, MIN_SHOT, Instant::now());
+    let mut levels: Vec<f32> = vec![0.0; hearing.seats.len()];
     while !hearing.stopping() {
         let deadline = start + period * tick as u32;
         let now = Instant::now();
@@ -53,6 +59,14 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
                 .expect("latency lock")
                 .composed(pts, arrived);
         }
+        director.lock(hearing.view_lock.lock().expect("view lock").clone());
+        if let Some(view) = director.update(now, &levels) {
+            if let Some(camera) = hearing.layout.camera_for(view) {
+                compositor.set_camera(camera);
+            }
+            tracing::debug!(hearing = %hearing.record.id, view, "camera cut");
+            *hearing.view.lock().expect("view") = view.to_string();
+        }
         match compositor.render_i420(&views) {
             Ok(frame) => {
                 if let Err(e) = hearing.encoder.push(frame, pts) {
@@ -63,7 +77,7 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
         }
         // Audio is mixed for every tick, so the recording's audio has no gaps even when
         // video ticks are skipped below.
-        mix_tick(&hearing, tick, fps, pts);
+        levels = mix_tick(&hearing, tick, fps, pts);
         hearing.tick_stats.ticks.fetch_add(1, Ordering::Relaxed);
         tick += 1;
         let next = start + period * tick as u32;
@@ -105,12 +119,29 @@ fn seat_views(hearing: &Hearing, now: Instant, away_after: Duration) -> Vec<Seat
         .collect()
 }
 
-fn mix_tick(hearing: &Hearing, tick: u64, fps: u32, pts: Duration) {
+/// Mixes one tick for the recording and returns each seat's RMS level (for the director).
+fn mix_tick(hearing: &Hearing, tick: u64, fps: u32, pts: Duration) -> Vec<f32> {
     let n = samples_for_tick(tick, fps);
-    let samples = mix(hearing.seats.iter().map(|s| s.audio.as_ref()), n);
+    let taken: Vec<Option<Vec<i16>>> = hearing.seats.iter().map(|s| s.audio.take(n)).collect();
+    let levels = taken
+        .iter()
+        .map(|t| t.as_deref().map_or(0.0, rms_level))
+        .collect();
+    // The same sum as `audio_mix::mix`, over the samples already taken for the meter.
+    let mut acc = vec![0i32; n];
+    for t in taken.iter().flatten() {
+        for (a, &s) in acc.iter_mut().zip(t) {
+            *a += s as i32;
+        }
+    }
+    let samples: Vec<i16> = acc
+        .into_iter()
+        .map(|v| v.clamp(i16::MIN as i32, i16::MAX as i32) as i16)
+        .collect();
     if let Some(active) = hearing.recording.lock().expect("recording lock").as_ref() {
         active.recorder.push_audio(&samples, pts);
     }
+    levels
 }
 
 /// Auto key per seat: about once a second each seat's newest frame refines its screen model

@@ -11,7 +11,7 @@ use super::geometry::{boxes_mesh, RoomVertex};
 use super::gpu::Gpu;
 use super::gpu_types::{RoomUniform, SeatUniform};
 use super::i420::I420Output;
-use super::layout::{Layout, ScreenBox};
+use super::layout::{CameraSpec, Layout, ScreenBox};
 use super::RenderError;
 use crate::media::frame::VideoFrame;
 
@@ -59,6 +59,7 @@ pub struct Compositor {
     view_proj: Mat4,
     room_pipeline: wgpu::RenderPipeline,
     room_bind_group: wgpu::BindGroup,
+    room_ubo: wgpu::Buffer,
     room_vertices: wgpu::Buffer,
     room_vertex_count: u32,
     seat_pipeline: wgpu::RenderPipeline,
@@ -106,7 +107,7 @@ impl Compositor {
             device,
             "room uniform",
             bytemuck::bytes_of(&room_uniform),
-            wgpu::BufferUsages::UNIFORM,
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         );
         let room_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("room"),
@@ -199,13 +200,7 @@ impl Compositor {
                 uploaded_seq: 0,
             })
             .collect();
-        let eye = Vec3::from(layout.camera.eye);
-        let mut draw_order: Vec<usize> = (0..layout.seats.len()).collect();
-        let distance = |i: usize| {
-            let s = &layout.seats[i];
-            Vec3::from(s.position).distance(eye)
-        };
-        draw_order.sort_by(|&a, &b| distance(b).total_cmp(&distance(a)));
+        let draw_order = far_to_near(&layout);
 
         // Targets.
         let color = device.create_texture(&texture_desc(
@@ -237,6 +232,7 @@ impl Compositor {
             view_proj,
             room_pipeline,
             room_bind_group,
+            room_ubo,
             room_vertices,
             room_vertex_count: mesh.len() as u32,
             seat_pipeline,
@@ -262,6 +258,33 @@ impl Compositor {
     /// Name of the adapter in use.
     pub fn adapter_name(&self) -> &str {
         &self.gpu.adapter_name
+    }
+
+    /// Moves the virtual camera (a view from [`Layout::camera_for`]); takes effect on the next
+    /// tick. Cheap: one small uniform write, no pipeline or texture changes.
+    pub fn set_camera(&mut self, camera: CameraSpec) {
+        if self.layout.camera == camera {
+            return;
+        }
+        self.layout.camera = camera;
+        self.view_proj = self
+            .layout
+            .view_proj(self.width as f32 / self.height as f32);
+        let light = Vec3::from(self.layout.light.direction).normalize();
+        let room_uniform = RoomUniform {
+            view_proj: self.view_proj.to_cols_array_2d(),
+            light_dir: [light.x, light.y, light.z, 0.0],
+            light: [
+                self.layout.light.ambient,
+                self.layout.light.strength,
+                0.0,
+                0.0,
+            ],
+        };
+        self.gpu
+            .queue
+            .write_buffer(&self.room_ubo, 0, bytemuck::bytes_of(&room_uniform));
+        self.draw_order = far_to_near(&self.layout);
     }
 
     /// Each seat's region of the output, in layout order.
@@ -423,6 +446,15 @@ impl Compositor {
         };
         queue.write_buffer(&seat.uniform, 0, bytemuck::bytes_of(&uniform));
     }
+}
+
+/// Seat indices sorted far to near from the layout's camera.
+fn far_to_near(layout: &Layout) -> Vec<usize> {
+    let eye = Vec3::from(layout.camera.eye);
+    let mut order: Vec<usize> = (0..layout.seats.len()).collect();
+    let distance = |i: usize| Vec3::from(layout.seats[i].position).distance(eye);
+    order.sort_by(|&a, &b| distance(b).total_cmp(&distance(a)));
+    order
 }
 
 /// UV crop (offset, scale) that fills a billboard of aspect `seat` from a frame of aspect

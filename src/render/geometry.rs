@@ -58,11 +58,22 @@ pub fn boxes_mesh(boxes: &[BoxSpec]) -> Vec<RoomVertex> {
                 [[x0, y0, z0], [x1, y0, z0], [x1, y0, z1], [x0, y0, z1]],
             ),
         ];
+        // Rotate about the vertical axis through the centre (same sense as a seat's yaw).
+        let (sin, cos) = b.yaw_deg.to_radians().sin_cos();
+        let (cx, cz) = ((x0 + x1) / 2.0, (z0 + z1) / 2.0);
+        let turn = |[x, y, z]: [f32; 3], about: (f32, f32)| {
+            let (dx, dz) = (x - about.0, z - about.1);
+            [
+                about.0 + dx * cos + dz * sin,
+                y,
+                about.1 - dx * sin + dz * cos,
+            ]
+        };
         for (normal, c) in faces {
             for i in [0, 1, 2, 0, 2, 3] {
                 out.push(RoomVertex {
-                    position: c[i],
-                    normal,
+                    position: turn(c[i], (cx, cz)),
+                    normal: turn(normal, (0.0, 0.0)),
                     color: b.color,
                 });
             }
@@ -83,10 +94,31 @@ mod tests {
             min: [0.0; 3],
             max: [1.0, 2.0, 3.0],
             color: [0.5; 3],
+            yaw_deg: 0.0,
+        };
+        let turned = BoxSpec {
+            yaw_deg: 37.0,
+            ..b.clone()
         };
         let mesh = boxes_mesh(&[b]);
-        assert_eq!(mesh.len(), 36);
+        let turned_mesh = boxes_mesh(&[turned]);
         let centre = Vec3::new(0.5, 1.0, 1.5);
+        for tri in turned_mesh.chunks(3) {
+            let [a, b, c] = [tri[0], tri[1], tri[2]].map(|v| Vec3::from(v.position));
+            let n = (b - a).cross(c - a).normalize();
+            assert!(
+                n.dot(Vec3::from(tri[0].normal)) > 0.99,
+                "turned normal follows"
+            );
+            assert!(n.dot(a - centre) > 0.0, "turned normal points outward");
+        }
+        assert!(
+            turned_mesh
+                .iter()
+                .any(|v| (v.position[0] - 0.0).abs() > 0.01 && (v.position[0] - 1.0).abs() > 0.01),
+            "turning moves corners off the axis-aligned planes"
+        );
+        assert_eq!(mesh.len(), 36);
         for tri in mesh.chunks(3) {
             let [a, b, c] = [tri[0], tri[1], tri[2]].map(|v| Vec3::from(v.position));
             let n = (b - a).cross(c - a).normalize();

@@ -22,10 +22,43 @@ pub struct Layout {
     pub boxes: Vec<BoxSpec>,
     /// Seats, one per place a person can sit.
     pub seats: Vec<SeatSpec>,
+    /// Named camera presets besides `wide` (the main camera), e.g. `bench`, `plaintiff`.
+    #[serde(default)]
+    pub views: Vec<ViewSpec>,
 }
 
-/// The virtual camera.
+/// A named camera preset.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewSpec {
+    /// View name, e.g. `bench`.
+    pub name: String,
+    /// Eye position, metres.
+    pub eye: [f32; 3],
+    /// Point looked at.
+    pub target: [f32; 3],
+    /// Vertical field of view, degrees.
+    pub fov_y_deg: f32,
+}
+
+impl ViewSpec {
+    /// The preset's camera.
+    pub fn camera(&self) -> CameraSpec {
+        CameraSpec {
+            eye: self.eye,
+            target: self.target,
+            fov_y_deg: self.fov_y_deg,
+        }
+    }
+}
+
+/// Name of the view that shows the whole room (the layout's main camera).
+pub const WIDE_VIEW: &str = "wide";
+/// Prefix of a speaker view: `speaker:SEAT_ID` frames that seat's head.
+pub const SPEAKER_PREFIX: &str = "speaker:";
+
+/// The virtual camera.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CameraSpec {
     /// Eye position, metres.
@@ -60,6 +93,9 @@ pub struct BoxSpec {
     pub max: [f32; 3],
     /// Linear-ish RGB colour 0..1.
     pub color: [f32; 3],
+    /// Rotation about the vertical axis through the box's centre, degrees.
+    #[serde(default)]
+    pub yaw_deg: f32,
 }
 
 /// One seat: where a keyed person stands in the room.
@@ -123,6 +159,14 @@ impl Layout {
                 "a layout needs at least one seat".into(),
             ));
         }
+        for v in &layout.views {
+            if v.name == WIDE_VIEW || v.name.starts_with(SPEAKER_PREFIX) || v.name.is_empty() {
+                return Err(RenderError::Layout(format!(
+                    "reserved view name {:?}",
+                    v.name
+                )));
+            }
+        }
         if let Some(s) = layout
             .seats
             .iter()
@@ -141,6 +185,50 @@ impl Layout {
     /// Seat ids that normally hold `role`, in file order.
     pub fn seats_for_role<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a SeatSpec> + 'a {
         self.seats.iter().filter(move |s| s.role == role)
+    }
+
+    /// Every view this layout offers: `wide`, its presets, then `speaker:SEAT` per seat.
+    pub fn view_names(&self) -> Vec<String> {
+        std::iter::once(WIDE_VIEW.to_string())
+            .chain(self.views.iter().map(|v| v.name.clone()))
+            .chain(
+                self.seats
+                    .iter()
+                    .map(|s| format!("{SPEAKER_PREFIX}{}", s.id)),
+            )
+            .collect()
+    }
+
+    /// The camera of a view: `wide`, a preset's name, `speaker:SEAT`, or `speaker` (the
+    /// first seat, for looking at the framing). `None` if the layout has no such view.
+    pub fn camera_for(&self, view: &str) -> Option<CameraSpec> {
+        if view == WIDE_VIEW {
+            return Some(self.camera);
+        }
+        if let Some(v) = self.views.iter().find(|v| v.name == view) {
+            return Some(v.camera());
+        }
+        let seat = match view.strip_prefix(SPEAKER_PREFIX) {
+            Some(id) => self.seats.iter().find(|s| s.id == id)?,
+            None if view == "speaker" => self.seats.first()?,
+            None => return None,
+        };
+        Some(seat.speaker_camera())
+    }
+
+    /// This layout seen through another view's camera (see [`Layout::camera_for`]).
+    pub fn with_view(&self, view: &str) -> Result<Layout, RenderError> {
+        let camera = self.camera_for(view).ok_or_else(|| {
+            RenderError::Layout(format!(
+                "layout {} has no view {view:?}; views: {}",
+                self.name,
+                self.view_names().join(", ")
+            ))
+        })?;
+        Ok(Layout {
+            camera,
+            ..self.clone()
+        })
     }
 
     /// World → clip transform for an output of the given aspect ratio.
@@ -169,10 +257,21 @@ impl Layout {
         corners: impl Fn(&SeatSpec) -> [Vec3; 4],
     ) -> Vec<ScreenBox> {
         let vp = self.view_proj(width as f32 / height as f32);
+        let eye = Vec3::from(self.camera.eye);
         self.seats
             .iter()
             .map(|seat| {
                 let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+                // A seat behind the camera is not on screen.
+                let forward = (Vec3::from(self.camera.target) - eye).normalize();
+                if (Vec3::from(seat.position) - eye).dot(forward) <= 0.1 {
+                    return ScreenBox {
+                        x: 0,
+                        y: 0,
+                        w: 0,
+                        h: 0,
+                    };
+                }
                 for corner in corners(seat) {
                     let clip = vp * Vec4::from((corner, 1.0));
                     let ndc = clip.truncate() / clip.w.max(1e-6);
@@ -210,19 +309,48 @@ impl SeatSpec {
     }
 }
 
+/// Where a webcam-framed head falls in the billboard: `(u0, u1, v0, v1)` as fractions of its
+/// width (from the left) and height (from the bottom). A typical head-and-shoulders framing
+/// puts the head in the upper middle, about 30% of the picture tall.
+pub const HEAD_REGION: (f32, f32, f32, f32) = (0.3, 0.7, 0.55, 0.85);
+
+/// Vertical field of view of a speaker view, degrees.
+const SPEAKER_FOV_DEG: f32 = 30.0;
+/// Share of the frame height a head fills in a speaker view.
+const SPEAKER_HEAD_SHARE: f32 = 0.4;
+
 impl SeatSpec {
-    /// Corners of the head region: the middle third of the width, 52%–88% of the height.
+    /// Corners of the head region ([`HEAD_REGION`]).
     pub fn head_corners(&self) -> [Vec3; 4] {
         let [bl, br, tl, _] = self.corners();
         let right = br - bl;
         let up = tl - bl;
         let at = |u: f32, v: f32| bl + right * u + up * v;
-        [
-            at(0.33, 0.52),
-            at(0.67, 0.52),
-            at(0.33, 0.88),
-            at(0.67, 0.88),
-        ]
+        let (u0, u1, v0, v1) = HEAD_REGION;
+        [at(u0, v0), at(u1, v0), at(u0, v1), at(u1, v1)]
+    }
+
+    /// The direction the seat faces (unit, horizontal).
+    pub fn facing(&self) -> Vec3 {
+        let yaw = self.yaw_deg.to_radians();
+        Vec3::new(yaw.sin(), 0.0, yaw.cos())
+    }
+
+    /// A camera in front of the seat that frames its head at [`SPEAKER_HEAD_SHARE`] of the
+    /// frame height, slightly above eye level, with the head a little above the centre.
+    pub fn speaker_camera(&self) -> CameraSpec {
+        let (_, _, v0, v1) = HEAD_REGION;
+        let head_h = (v1 - v0) * self.height;
+        let head = Vec3::from(self.position) + Vec3::Y * (self.height * (v0 + v1) / 2.0);
+        let half = (SPEAKER_FOV_DEG.to_radians() / 2.0).tan();
+        let distance = head_h / (SPEAKER_HEAD_SHARE * 2.0 * half);
+        let eye = head + self.facing() * distance + Vec3::Y * (0.05 * distance);
+        let target = head - Vec3::Y * (0.1 * head_h);
+        CameraSpec {
+            eye: eye.into(),
+            target: target.into(),
+            fov_y_deg: SPEAKER_FOV_DEG,
+        }
     }
 }
 
@@ -293,6 +421,56 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_seated_head_is_legible_in_the_wide_view_of_every_shipped_layout() {
+        for name in ["courtroom", "mediation"] {
+            let l = Layout::load(&crate::config::default_assets_dir(), name).unwrap();
+            for ((w, h), min) in [((1280, 720), 60), ((1920, 1080), 90)] {
+                for (seat, b) in l.seats.iter().zip(l.head_boxes(w, h)) {
+                    assert!(b.h >= min, "{name}/{}: head {} px at {w}x{h}", seat.id, b.h);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn speaker_views_frame_the_head_large_and_centred() {
+        let l = shipped();
+        for seat in &l.seats {
+            let view = l.with_view(&format!("speaker:{}", seat.id)).unwrap();
+            let i = view.seat_index(&seat.id).unwrap();
+            let b = view.head_boxes(1280, 720)[i];
+            assert!(
+                b.h >= 200,
+                "{}: head {} px in its speaker view",
+                seat.id,
+                b.h
+            );
+            let cx = (b.x + b.w / 2) as i32;
+            assert!((cx - 640).abs() < 40, "{}: head centred, at {cx}", seat.id);
+        }
+    }
+
+    #[test]
+    fn views_are_data_and_unknown_views_are_refused() {
+        let l = shipped();
+        let names = l.view_names();
+        for v in ["wide", "bench", "plaintiff", "defendant", "speaker:clerk"] {
+            assert!(names.iter().any(|n| n == v), "no view {v}");
+            assert!(l.camera_for(v).is_some());
+        }
+        assert_ne!(l.camera_for("bench"), l.camera_for("wide"));
+        assert!(l.with_view("nope").is_err());
+        assert!(l.with_view("speaker:nobody").is_err());
+        let text = std::fs::read_to_string(
+            crate::config::default_assets_dir().join("layouts/courtroom.json"),
+        )
+        .unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["views"][0]["name"] = "wide".into();
+        assert!(Layout::parse(&v.to_string()).is_err(), "reserved view name");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Rendering the courtroom with wgpu: the device ([`gpu`]), the scene layout ([`layout`]),
 //! the shader-mirroring types ([`gpu_types`]), and the per-hearing [`Compositor`] that draws
-//! the room, the keyed participants, and converts the result to I420 for the encoder.
+//! the room, the keyed participants, and converts the result to I420 for the encoder; the
+//! [`Director`] picks the live camera view.
 
 pub mod compositor;
+pub mod director;
 pub mod geometry;
 pub mod gpu;
 pub mod gpu_types;
@@ -11,6 +13,7 @@ pub mod layout;
 pub mod still;
 
 pub use compositor::{Compositor, KeyParams, SeatView};
+pub use director::Director;
 pub use gpu::{AdapterChoice, Gpu};
 pub use layout::{Layout, ScreenBox};
 

@@ -135,6 +135,8 @@ pub struct PlacedSeat {
     pub role: String,
     /// The seat's whole billboard on screen.
     pub body: ScreenBox,
+    /// Where a webcam-framed head falls on screen ([`super::layout::HEAD_REGION`]).
+    pub head: ScreenBox,
 }
 
 /// Renders one still with `people` (seat index → frame) and returns RGBA plus placed seats.
@@ -156,6 +158,7 @@ pub fn render_still(
     }
     let rgba = compositor.render_rgba(&views)?;
     let boxes = compositor.seat_boxes();
+    let heads = compositor.layout().head_boxes(width, height);
     let placed = people
         .iter()
         .map(|(seat, _)| {
@@ -164,6 +167,7 @@ pub fn render_still(
                 seat: spec.id.clone(),
                 role: spec.role.clone(),
                 body: boxes[*seat],
+                head: heads[*seat],
             }
         })
         .collect();

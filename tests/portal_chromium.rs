@@ -1,0 +1,517 @@
+//! The clerk portal in a real browser: headless Chromium (a plain process, driven over the
+//! DevTools protocol on a loopback WebSocket; no npm) logs in, creates a hearing, opens it,
+//! invites a plaintiff and copies the link, joins with that link in a second page (fake
+//! camera and microphone), starts and stops the recording, verifies it, downloads the zip
+//! bundle, and checks the audit trail's chain.
+//!
+//! With `PORTAL_SCREENSHOT_DIR` set, it also saves screenshots of the portal there.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{free_port, write_person_y4m, write_tone_wav, ServerProcess};
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Chromium with remote debugging, in its own process group, stopped on drop.
+struct Browser {
+    child: Child,
+    _profile: tempfile::TempDir,
+    ws_url: String,
+}
+
+impl Browser {
+    fn launch(y4m: &Path, wav: &Path) -> Self {
+        let profile = tempfile::tempdir().unwrap();
+        let data = profile.path().join("p");
+        let bin =
+            std::env::var_os("COURTROOM_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into());
+        let log = std::fs::File::create(profile.path().join("chromium.log")).unwrap();
+        let child = Command::new(bin)
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                "--allow-loopback-in-peer-connection",
+                "--autoplay-policy=no-user-gesture-required",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                "--window-size=1280,1400",
+            ])
+            .arg(format!("--user-data-dir={}", data.display()))
+            .arg(format!(
+                "--use-file-for-fake-video-capture={}",
+                y4m.display()
+            ))
+            .arg(format!(
+                "--use-file-for-fake-audio-capture={}",
+                wav.display()
+            ))
+            .arg("about:blank")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("spawn chromium (run scripts/install-deps.sh)");
+        // Chromium writes its chosen port and browser target path here.
+        let port_file = data.join("DevToolsActivePort");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let ws_url = loop {
+            if let Ok(text) = std::fs::read_to_string(&port_file) {
+                let mut lines = text.lines();
+                if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
+                    break format!("ws://127.0.0.1:{port}{path}");
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Chromium did not open its DevTools port"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        Self {
+            child,
+            _profile: profile,
+            ws_url,
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        for signal in ["-TERM", "-KILL"] {
+            let _ = Command::new("kill")
+                .args([signal, "--", &group])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+/// A minimal DevTools protocol client on the browser's WebSocket (flattened sessions).
+struct Cdp {
+    ws: Socket,
+    next: u64,
+}
+
+impl Cdp {
+    async fn connect(url: &str) -> Self {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Self { ws, next: 0 }
+    }
+
+    async fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+        self.next += 1;
+        let id = self.next;
+        let mut msg = json!({ "id": id, "method": method, "params": params });
+        if let Some(s) = session {
+            msg["sessionId"] = json!(s);
+        }
+        self.ws
+            .send(Message::Text(msg.to_string().into()))
+            .await
+            .unwrap();
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(60), self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("no answer to {method}"))
+                .unwrap()
+                .unwrap();
+            let Message::Text(text) = frame else { continue };
+            let v: Value = serde_json::from_str(&text).unwrap();
+            if v["id"] == id {
+                if let Some(e) = v.get("error") {
+                    panic!("{method} failed: {e}");
+                }
+                return v["result"].clone();
+            }
+        }
+    }
+
+    /// Opens a page on `url`; returns its session id.
+    async fn open(&mut self, url: &str) -> String {
+        let target = self
+            .call(None, "Target.createTarget", json!({ "url": url }))
+            .await["targetId"]
+            .clone();
+        let session = self
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({ "targetId": target, "flatten": true }),
+            )
+            .await["sessionId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        session
+    }
+
+    /// Evaluates `expr` in the page (awaiting promises); returns its JSON value.
+    async fn eval(&mut self, session: &str, expr: &str) -> Value {
+        let r = self
+            .call(
+                Some(session),
+                "Runtime.evaluate",
+                json!({ "expression": expr, "awaitPromise": true, "returnByValue": true }),
+            )
+            .await;
+        if let Some(e) = r.get("exceptionDetails") {
+            panic!("page threw on {expr}: {e}");
+        }
+        r["result"]["value"].clone()
+    }
+
+    /// Polls `expr` until it is truthy; returns its value.
+    async fn wait(&mut self, session: &str, expr: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = self
+                .call(
+                    Some(session),
+                    "Runtime.evaluate",
+                    json!({ "expression": expr, "awaitPromise": true, "returnByValue": true }),
+                )
+                .await;
+            let value = v["result"]["value"].clone();
+            let truthy = !matches!(value, Value::Null | Value::Bool(false))
+                && value != json!("")
+                && value != json!(0);
+            if truthy && v.get("exceptionDetails").is_none() {
+                return value;
+            }
+            if Instant::now() > deadline {
+                let page = self
+                    .eval(session, "document.body ? document.body.innerText : ''")
+                    .await;
+                panic!("timed out waiting for {expr}; page shows:\n{page}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn screenshot(&mut self, session: &str, name: &str) {
+        let Some(dir) = std::env::var_os("PORTAL_SCREENSHOT_DIR") else {
+            return;
+        };
+        use base64::Engine;
+        let shot = self
+            .call(
+                Some(session),
+                "Page.captureScreenshot",
+                json!({ "format": "png" }),
+            )
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().unwrap())
+            .unwrap();
+        std::fs::write(PathBuf::from(dir).join(name), png).unwrap();
+    }
+}
+
+/// Sets an input's value the way typing would, so the page sees it.
+fn fill(selector: &str, value: &str) -> String {
+    format!(
+        "(() => {{ const el = document.querySelector({sel}); el.value = {val}; el.dispatchEvent(new Event('input', {{bubbles: true}})); el.dispatchEvent(new Event('change', {{bubbles: true}})); return true; }})()",
+        sel = json!(selector),
+        val = json!(value)
+    )
+}
+
+fn click(selector: &str) -> String {
+    format!(
+        "(() => {{ document.querySelector({}).click(); return true; }})()",
+        json!(selector)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clerk_logs_in_creates_invites_records_and_downloads_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bin = env!("CARGO_BIN_EXE_courtroom");
+    let mut create = Command::new(bin)
+        .args(["admin", "create-user", "li", "--name", "Clerk Li", "--data"])
+        .arg(&data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        create
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"portal password 1\n")
+            .unwrap();
+    }
+    let out = create.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "admin create-user failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut server = ServerProcess::spawn(
+        bin,
+        [
+            "serve".to_owned(),
+            "--listen".into(),
+            addr.clone(),
+            "--data".into(),
+            data.display().to_string(),
+            "--set".into(),
+            "video.fps=10".into(),
+        ],
+        &dir.path().join("server.log"),
+    );
+    server
+        .wait_healthy(&addr, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}\n{}", server.log_tail()));
+
+    let y4m = dir.path().join("person.y4m");
+    let wav = dir.path().join("tone.wav");
+    write_person_y4m(&y4m, [200, 60, 60], 20);
+    write_tone_wav(&wav, 440.0, 2.0);
+    let browser = Browser::launch(&y4m, &wav);
+    let mut cdp = Cdp::connect(&browser.ws_url).await;
+    let secs = Duration::from_secs;
+
+    // Log in; English whatever the machine's language.
+    let portal = cdp.open(&format!("http://{addr}/portal/#/login")).await;
+    cdp.wait(&portal, "!!document.querySelector('#login-form')", secs(20))
+        .await;
+    cdp.eval(
+        &portal,
+        "localStorage.setItem('courtroom.lang', 'en'); true",
+    )
+    .await;
+    cdp.eval(&portal, &fill("#login-username", "li")).await;
+    cdp.eval(&portal, &fill("#login-password", "wrong password"))
+        .await;
+    cdp.eval(
+        &portal,
+        "document.querySelector('#login-form').requestSubmit(), true",
+    )
+    .await;
+    let refused = cdp
+        .wait(
+            &portal,
+            "(document.querySelector('#toast:not([hidden])') || {}).textContent",
+            secs(10),
+        )
+        .await;
+    assert_eq!(refused, "Wrong user name or password.");
+    cdp.eval(&portal, &fill("#login-password", "portal password 1"))
+        .await;
+    cdp.eval(
+        &portal,
+        "document.querySelector('#login-form').requestSubmit(), true",
+    )
+    .await;
+    cdp.wait(
+        &portal,
+        "!!document.querySelector('#create-hearing')",
+        secs(20),
+    )
+    .await;
+    // The session cookie is HttpOnly: the page's script cannot read it.
+    assert_eq!(cdp.eval(&portal, "document.cookie").await, "");
+
+    // Create a hearing.
+    cdp.eval(
+        &portal,
+        &fill("#new-case-number", "(2026) Portal Civil No. 7"),
+    )
+    .await;
+    cdp.eval(&portal, &fill("#new-title", "Portal test: lease dispute"))
+        .await;
+    cdp.eval(
+        &portal,
+        "document.querySelector('#create-hearing').requestSubmit(), true",
+    )
+    .await;
+    cdp.wait(
+        &portal,
+        "!!document.querySelector('#invite-form')",
+        secs(20),
+    )
+    .await;
+    cdp.eval(&portal, &click("#state-open")).await;
+    cdp.wait(
+        &portal,
+        "!!document.querySelector('h2 [data-state=open]')",
+        secs(20),
+    )
+    .await;
+
+    // Invite a plaintiff and copy the link.
+    cdp.eval(&portal, &fill("#invite-role", "plaintiff")).await;
+    cdp.eval(&portal, &fill("#invite-name", "Plaintiff Sun"))
+        .await;
+    cdp.eval(
+        &portal,
+        "document.querySelector('#invite-form').requestSubmit(), true",
+    )
+    .await;
+    let link = cdp
+        .wait(
+            &portal,
+            "(document.querySelector('#invite-link') || {}).value",
+            secs(20),
+        )
+        .await;
+    let link = link.as_str().unwrap().to_owned();
+    assert!(
+        link.starts_with(&format!("http://{addr}/join?t=")),
+        "{link}"
+    );
+    cdp.eval(&portal, &click("#invite-copy")).await;
+    cdp.wait(
+        &portal,
+        "document.querySelector('#toast').textContent === 'Copied.'",
+        secs(5),
+    )
+    .await;
+
+    // Join with it in a second page; the monitor shows the plaintiff connected.
+    let joiner = cdp.open(&link).await;
+    let connected = "[...document.querySelectorAll('#monitor tr[data-participant]')].some(r => r.textContent.includes('Plaintiff Sun') && r.children[3].textContent.startsWith('yes'))";
+    // The participant's page may first show a "ready to join?" card: press its button.
+    let deadline = Instant::now() + secs(60);
+    loop {
+        cdp.eval(
+            &joiner,
+            "(() => { const b = document.querySelector('#main-action'); if (b && !b.hidden && !b.disabled) b.click(); return true; })()",
+        )
+        .await;
+        if cdp.eval(&portal, connected).await == json!(true) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the plaintiff never showed as connected"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // Record for a few seconds.
+    cdp.eval(&portal, &click("#rec-start")).await;
+    cdp.wait(
+        &portal,
+        "(document.querySelector('#recording-state') || {}).dataset?.state === 'recording'",
+        secs(20),
+    )
+    .await;
+    cdp.screenshot(&portal, "portal.png").await;
+    tokio::time::sleep(secs(3)).await;
+    cdp.eval(&portal, &click("#rec-stop")).await;
+    cdp.wait(
+        &portal,
+        "document.querySelector('#recording-state').dataset.state === 'stopped'",
+        secs(40),
+    )
+    .await;
+    cdp.wait(
+        &portal,
+        "!!document.querySelector('#recordings a.bundle')",
+        secs(20),
+    )
+    .await;
+
+    // Verify, then download the bundle with the page's session.
+    cdp.eval(&portal, &click("#recordings button.verify")).await;
+    let ok = cdp
+        .wait(
+            &portal,
+            "(document.querySelector('#recordings .verify-status') || {dataset: {}}).dataset.ok",
+            secs(30),
+        )
+        .await;
+    assert_eq!(ok, "true");
+    let bundle = cdp
+        .eval(
+            &portal,
+            "fetch(document.querySelector('#recordings a.bundle').href).then(async r => { const b = new Uint8Array(await r.arrayBuffer()); return { status: r.status, type: r.headers.get('content-type'), size: b.length, magic: Array.from(b.slice(0, 4)) }; })",
+        )
+        .await;
+    assert_eq!(bundle["status"], 200);
+    assert_eq!(bundle["type"], "application/zip");
+    assert_eq!(bundle["magic"], json!([0x50, 0x4b, 0x03, 0x04]));
+    assert!(bundle["size"].as_u64().unwrap() > 10_000, "{bundle}");
+    cdp.screenshot(&portal, "portal-recordings.png").await;
+
+    // The audit trail shows the download and its chain checks.
+    cdp.eval(&portal, "location.hash = '#/audit', true").await;
+    cdp.wait(
+        &portal,
+        "!!document.querySelector('#audit tr[data-action=download]')",
+        secs(20),
+    )
+    .await;
+    for action in [
+        "login",
+        "login_failed",
+        "hearing_created",
+        "invitation_created",
+        "recording_started",
+        "recording_stopped",
+    ] {
+        let found = cdp
+            .eval(
+                &portal,
+                &format!("!!document.querySelector('#audit tr[data-action={action}]')"),
+            )
+            .await;
+        assert_eq!(found, true, "audit trail lacks {action}");
+    }
+    cdp.eval(&portal, &click("#audit-verify")).await;
+    let status = cdp
+        .wait(
+            &portal,
+            "(document.querySelector('#audit-status.good') || {}).textContent",
+            secs(10),
+        )
+        .await;
+    assert!(
+        status.as_str().unwrap().starts_with("Chain intact"),
+        "{status}"
+    );
+    cdp.screenshot(&portal, "portal-audit.png").await;
+    let _ = joiner;
+    drop(cdp);
+    drop(browser);
+    let status = server.terminate();
+    assert!(
+        status.success(),
+        "server exit {status:?}\n{}",
+        server.log_tail()
+    );
+}

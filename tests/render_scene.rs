@@ -1,0 +1,186 @@
+//! `courtroom render` end to end on the configured adapter (lavapipe here): every role's seat
+//! shows its participant, tables and the bench hide lower bodies, and heads are legible.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+const PEOPLE: [(&str, [u8; 3]); 7] = [
+    ("presiding_judge", [200, 50, 50]),
+    ("assessor_left", [60, 140, 200]),
+    ("assessor_right", [200, 160, 60]),
+    ("clerk", [140, 60, 200]),
+    ("witness", [180, 60, 120]),
+    ("plaintiff", [50, 80, 210]),
+    ("defendant", [210, 120, 50]),
+];
+
+struct Still {
+    width: u32,
+    rgba: Vec<u8>,
+    seats: Vec<Value>,
+}
+
+impl Still {
+    fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
+        let i = ((y * self.width + x) * 4) as usize;
+        [self.rgba[i], self.rgba[i + 1], self.rgba[i + 2]]
+    }
+
+    fn seat(&self, id: &str) -> &Value {
+        self.seats
+            .iter()
+            .find(|s| s["seat"] == id)
+            .unwrap_or_else(|| panic!("{id} not in SEATS.json"))
+    }
+}
+
+fn near(a: [u8; 3], b: [u8; 3]) -> bool {
+    a.iter()
+        .zip(b)
+        .all(|(&x, y)| (x as i32 - y as i32).abs() <= 40)
+}
+
+fn render(dir: &Path, layout: &str, view: &str, size: &str, people: &[(&str, [u8; 3])]) -> Still {
+    let out = dir.join(format!("{layout}-{view}-{size}.png").replace(':', "_"));
+    let seats = out.with_extension("json");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_courtroom"));
+    cmd.args(["render", "--layout", layout, "--view", view, "--size", size]);
+    for (seat, [r, g, b]) in people {
+        cmd.arg("--participant")
+            .arg(format!("{seat}=#{r:02x}{g:02x}{b:02x}"));
+    }
+    cmd.arg("--out").arg(&out).arg("--seats-json").arg(&seats);
+    let status = cmd.status().expect("run courtroom render");
+    assert!(status.success(), "courtroom render failed: {status}");
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut rgba = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut rgba).unwrap();
+    let want: Vec<u32> = size.split('x').map(|v| v.parse().unwrap()).collect();
+    assert_eq!((info.width, info.height), (want[0], want[1]));
+    let seats: Vec<Value> = serde_json::from_slice(&std::fs::read(&seats).unwrap()).unwrap();
+    Still {
+        width: info.width,
+        rgba,
+        seats,
+    }
+}
+
+fn b(v: &Value) -> (u32, u32, u32, u32) {
+    let n = |k: &str| v[k].as_u64().unwrap() as u32;
+    (n("x"), n("y"), n("w"), n("h"))
+}
+
+#[test]
+fn every_role_is_seen_in_its_seat_and_heads_are_legible_in_the_wide_view() {
+    let dir = tempfile::tempdir().unwrap();
+    for (size, min_head) in [("1280x720", 60), ("1920x1080", 90)] {
+        let still = render(dir.path(), "courtroom", "wide", size, &PEOPLE);
+        assert_eq!(still.seats.len(), PEOPLE.len());
+        for (seat, colour) in PEOPLE {
+            let s = still.seat(seat);
+            let (hx, hy, hw, hh) = b(&s["head"]);
+            assert!(
+                hh >= min_head,
+                "{seat} head {hh} px tall at {size}, want ≥ {min_head}"
+            );
+            let (bx, by, bw, bh) = b(&s["body"]);
+            assert!(hx >= bx && hy >= by && hx + hw <= bx + bw && hy + hh <= by + bh);
+            let centre = still.pixel(hx + hw / 2, hy + hh / 2);
+            assert!(
+                near(centre, colour),
+                "{seat} head centre at {size} is {centre:?}, want about {colour:?}"
+            );
+        }
+        // Furniture in front hides the lower body: the bottom of each billboard shows the
+        // table or bench, not the person.
+        for seat in [
+            "presiding_judge",
+            "clerk",
+            "plaintiff",
+            "defendant",
+            "witness",
+        ] {
+            let colour = PEOPLE.iter().find(|p| p.0 == seat).unwrap().1;
+            let (bx, by, bw, bh) = b(&still.seat(seat)["body"]);
+            let low = still.pixel(bx + bw / 2, by + bh * 92 / 100);
+            assert!(
+                !near(low, colour),
+                "{seat}'s lower body shows through at {size}: {low:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_empty_seat_shows_the_room_not_a_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = render(dir.path(), "courtroom", "wide", "1280x720", &PEOPLE);
+    let (hx, hy, hw, hh) = b(&full.seat("clerk")["head"]);
+    let without: Vec<_> = PEOPLE.iter().copied().filter(|p| p.0 != "clerk").collect();
+    let empty = render(dir.path(), "courtroom", "wide", "1280x720", &without);
+    let clerk = PEOPLE[3].1;
+    assert!(near(full.pixel(hx + hw / 2, hy + hh / 2), clerk));
+    assert!(!near(empty.pixel(hx + hw / 2, hy + hh / 2), clerk));
+}
+
+#[test]
+fn the_speaker_view_fills_the_frame_with_the_speakers_head() {
+    let dir = tempfile::tempdir().unwrap();
+    for seat in ["presiding_judge", "plaintiff", "witness"] {
+        let still = render(
+            dir.path(),
+            "courtroom",
+            &format!("speaker:{seat}"),
+            "1280x720",
+            &PEOPLE,
+        );
+        let (hx, hy, hw, hh) = b(&still.seat(seat)["head"]);
+        assert!(
+            hh >= 200,
+            "{seat}'s head is {hh} px tall in the speaker view"
+        );
+        let colour = PEOPLE.iter().find(|p| p.0 == seat).unwrap().1;
+        assert!(near(still.pixel(hx + hw / 2, hy + hh / 2), colour));
+    }
+}
+
+#[test]
+fn every_preset_view_and_the_mediation_room_render() {
+    let dir = tempfile::tempdir().unwrap();
+    for view in ["bench", "plaintiff", "defendant", "witness"] {
+        let still = render(dir.path(), "courtroom", view, "1280x720", &PEOPLE);
+        let seat = match view {
+            "bench" => "presiding_judge",
+            v => v,
+        };
+        let (hx, hy, hw, hh) = b(&still.seat(seat)["head"]);
+        assert!(hh >= 100, "{seat}'s head is {hh} px in the {view} view");
+        let colour = PEOPLE.iter().find(|p| p.0 == seat).unwrap().1;
+        assert!(
+            near(still.pixel(hx + hw / 2, hy + hh / 2), colour),
+            "{view}"
+        );
+    }
+    let people = [
+        ("mediator", [200, 50, 50]),
+        ("plaintiff", [50, 80, 210]),
+        ("defendant", [210, 120, 50]),
+        ("clerk", [140, 60, 200]),
+    ];
+    let still = render(dir.path(), "mediation", "wide", "1280x720", &people);
+    for (seat, colour) in people {
+        let (hx, hy, hw, hh) = b(&still.seat(seat)["head"]);
+        assert!(hh >= 60, "mediation {seat} head {hh} px");
+        assert!(
+            near(still.pixel(hx + hw / 2, hy + hh / 2), colour),
+            "{seat}"
+        );
+    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_courtroom"));
+    cmd.args(["render", "--view", "no_such_view", "--out"])
+        .arg(dir.path().join("x.png"));
+    assert!(!cmd.status().unwrap().success(), "unknown view refused");
+}
