@@ -32,6 +32,7 @@ bench: deps target-dir
 	$(CARGO) bench
 	$(CARGO) build --release --bin courtroom
 	./scripts/keyeval.sh
+	./scripts/bench-hearing.sh
 
 fmt:
 	$(CARGO) fmt --all

@@ -40,7 +40,7 @@ for i in $(seq 1 "$P"); do
     ! queue ! "mix.sink_$i")
 done
 
-gst-launch-1.0 -q -e "${pipeline[@]}" >"$WORK/gst.log" 2>&1 &
+gst-launch-1.0 -q "${pipeline[@]}" >"$WORK/gst.log" 2>&1 &
 pid=$!
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 sleep 3
@@ -49,7 +49,7 @@ t0=$(date +%s.%N)
 sleep "$S"
 c1=$(cpu)
 t1=$(date +%s.%N)
-kill -INT "$pid" 2>/dev/null || true
+kill -TERM "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 tck=$(getconf CLK_TCK)
 awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v tck="$tck" -v p="$P" -v out="${W}x${H}@${FPS}" \

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# `make bench`, the hearing part: our server under synthetic load against the same hearing built
+# from stock GStreamer elements, measured one after the other on this machine, and the ratio.
+# Also a sweep over the number of participants for docs/BENCHMARKS.md and its plot.
+#
+# usage: scripts/bench-hearing.sh [SECONDS] [SIZE] [FPS]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+S=${1:-20}
+SIZE=${2:-1280x720}
+FPS=${3:-25}
+BIN=${CARGO_TARGET_DIR:-/var/cache/courtroom/target}/release/courtroom
+OUT=${BENCH_OUT:-target-bench}
+mkdir -p "$OUT"
+export COURTROOM_BIN=$BIN
+
+ours=$("$BIN" bench hearing --hearings 1 --participants 5 --seconds "$S" --size "$SIZE" --fps "$FPS" 2>/dev/null)
+base=$(benches/baseline_gst.sh 5 "$S" "$SIZE" "$FPS")
+echo "$ours" >"$OUT/hearing.json"
+echo "$base" >"$OUT/baseline.json"
+python3 - "$OUT/hearing.json" "$OUT/baseline.json" <<'PY'
+import json, sys
+ours = json.load(open(sys.argv[1])); base = json.load(open(sys.argv[2]))
+ratio = ours["cpu_cores_per_hearing"] / max(base["cpu_cores"], 1e-9)
+print(f"adapter                 {ours['adapter']}")
+print(f"output                  {ours['output']}, 5 participants, recording on")
+print(f"cpu_cores_per_hearing   {ours['cpu_cores_per_hearing']:.3f}   (target <= 0.5)")
+print(f"gstreamer 2D baseline   {base['cpu_cores']:.3f}")
+print(f"ratio ours / baseline   {ratio:.2f}    (target <= 1.0)")
+print(f"frames_late_ratio       {ours['frames_late_ratio']:.4f}  (target <= 0.01)")
+l = ours["pipeline_latency_ms"]
+print(f"pipeline_latency_ms     p50 {l['p50']:.1f}  p95 {l['p95']:.1f}  p99 {l['p99']:.1f}  (target p95 <= 50)")
+f = ours["first_frame_ms"]
+print(f"first_frame_ms          p50 {f['p50']:.0f}  p95 {f['p95']:.0f}  (target median <= 800)")
+print(f"rss_mb_per_hearing      {ours['rss_mb_per_hearing']:.0f}    (target <= 150)")
+print(f"clients_failed          {ours['clients_failed']}, received {ours['received_fps']:.1f} fps each")
+PY
+
+# Sweep: CPU per hearing and latency against participants.
+: >"$OUT/sweep.tsv"
+for p in 1 3 5 6; do
+  r=$("$BIN" bench hearing --hearings 1 --participants "$p" --seconds "$((S / 2))" --size "$SIZE" --fps "$FPS" 2>/dev/null)
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(sys.argv[2], r["cpu_cores_per_hearing"], r["pipeline_latency_ms"]["p95"], r["frames_late_ratio"], sep="\t")' "$r" "$p" >>"$OUT/sweep.tsv"
+done
+echo "sweep (participants, cpu cores, latency p95 ms, late ratio):"
+cat "$OUT/sweep.tsv"
+if command -v gnuplot >/dev/null; then
+  gnuplot <<GP
+set terminal pngcairo size 900,420
+set output "docs/images/bench-sweep.png"
+set multiplot layout 1,2
+set xlabel "participants"; set ylabel "CPU cores per hearing"; set grid
+plot "$OUT/sweep.tsv" using 1:2 with linespoints title "courtroom, $SIZE@$FPS"
+set ylabel "pipeline latency p95 (ms)"
+plot "$OUT/sweep.tsv" using 1:3 with linespoints title "arrival to encoded"
+unset multiplot
+GP
+  echo "plot: docs/images/bench-sweep.png"
+fi
