@@ -34,7 +34,7 @@ for pkg in "${PACKAGES[@]}"; do
   fi
 done
 
-if [[ ${#missing[@]} -eq 0 ]]; then
+if [[ ${#missing[@]} -eq 0 ]] && command -v npm >/dev/null 2>&1; then
   echo "install-deps: all ${#PACKAGES[@]} packages already installed"
   exit 0
 fi
@@ -49,6 +49,13 @@ if [[ "$(id -u)" -ne 0 ]]; then
   fi
 fi
 
-echo "install-deps: installing ${missing[*]}"
 "${SUDO[@]}" apt-get update
-"${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "install-deps: installing ${missing[*]}"
+  "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's own nodejs ships npm as a separate package (NodeSource's includes it).
+if ! command -v npm >/dev/null 2>&1; then
+  "${SUDO[@]}" apt-get install -y --no-install-recommends npm
+fi
