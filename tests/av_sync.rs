@@ -292,7 +292,10 @@ fn recording_keeps_each_participants_audio_in_sync_with_their_video() {
             .as_str()
             .unwrap()
             .to_owned();
-        format!("http://{addr}/join?{}", url.split_once('?').unwrap().1)
+        format!(
+            "http://{addr}/join?{}&autojoin=1",
+            url.split_once('?').unwrap().1
+        )
     };
     let clerk_token = url_of("clerk").split("t=").nth(1).unwrap().to_owned();
 

@@ -133,7 +133,11 @@ async fn junk_over_the_socket_is_answered_and_the_socket_stays_usable() {
     let welcome = join(&mut ws, &server.token("presiding_judge")).await;
     assert_eq!(welcome["type"], "welcome", "{welcome}");
     assert_eq!(welcome["role"], "presiding_judge");
-    assert_eq!(welcome["audio_slots"], 7);
+    // One audio slot per seat of the hearing's layout.
+    let layout =
+        courtroom::render::Layout::load(&courtroom::config::default_assets_dir(), "courtroom")
+            .unwrap();
+    assert_eq!(welcome["audio_slots"], layout.seats.len());
     assert!(server.healthy().await);
 }
 

@@ -75,7 +75,9 @@ fn url_on(addr: &str, url: &str) -> String {
         .find('/')
         .map(|i| &after_scheme[i..])
         .unwrap_or("/");
-    format!("http://{addr}{path}")
+    // `autojoin=1`: join as soon as camera and microphone are ready, as a person clicking
+    // "Join" would.
+    format!("http://{addr}{path}&autojoin=1")
 }
 
 fn invitation<'a>(invites: &'a [Value], role: &str) -> &'a Value {
