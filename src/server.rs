@@ -152,7 +152,9 @@ pub async fn run(settings: Arc<Settings>, demo_hearings: usize) -> anyhow::Resul
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
     tracing::info!(listen = %settings.listen, data = %settings.data_dir.display(), "serving");
-    axum::serve(listener, router(state.clone()))
+    // Client addresses reach the handlers (the login rate limit counts per client).
+    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("stopping: finalising recordings");

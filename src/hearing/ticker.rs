@@ -122,7 +122,13 @@ fn seat_views(hearing: &Hearing, now: Instant, away_after: Duration) -> Vec<Seat
 /// Mixes one tick for the recording and returns each seat's RMS level (for the director).
 fn mix_tick(hearing: &Hearing, tick: u64, fps: u32, pts: Duration) -> Vec<f32> {
     let n = samples_for_tick(tick, fps);
-    let taken: Vec<Option<Vec<i16>>> = hearing.seats.iter().map(|s| s.audio.take(n)).collect();
+    // A muted seat's audio is still drained, so unmuting does not replay old speech, but it
+    // is left out of the mix and the level meter.
+    let taken: Vec<Option<Vec<i16>>> = hearing
+        .seats
+        .iter()
+        .map(|s| s.audio.take(n).filter(|_| !s.muted.load(std::sync::atomic::Ordering::Relaxed)))
+        .collect();
     let levels = taken
         .iter()
         .map(|t| t.as_deref().map_or(0.0, rms_level))

@@ -110,6 +110,8 @@ async fn receive_track(
         }
         match packet.marshal() {
             Ok(bytes) => {
+                // The unaltered record of what this person sent (while recording).
+                hearing.keep_original(id, &mime, &bytes);
                 if let Some(d) = &decoder {
                     d.push_rtp(bytes.to_vec());
                 }
