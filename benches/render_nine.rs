@@ -29,8 +29,7 @@ fn nine(c: &mut Criterion) {
         .collect();
     for (w, h) in [(1280, 720), (1920, 1080)] {
         let mut compositor = Compositor::new(gpu.clone(), layout.clone(), w, h).unwrap();
-        let mut group =
-            c.benchmark_group(format!("tick {w}x{h} on {}", compositor.adapter_name()));
+        let mut group = c.benchmark_group(format!("tick {w}x{h} on {}", compositor.adapter_name()));
         group.sample_size(30);
         let mut seq = 0u64;
         group.bench_function("9 participants 640x480 -> I420", |b| {
