@@ -297,7 +297,14 @@ fn recording_keeps_each_participants_audio_in_sync_with_their_video() {
             url.split_once('?').unwrap().1
         )
     };
-    let clerk_token = url_of("clerk").split("t=").nth(1).unwrap().to_owned();
+    let clerk_token = url_of("clerk")
+        .split("t=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
 
     let t0 = Instant::now();
     let mut browsers = Vec::new();

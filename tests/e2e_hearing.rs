@@ -310,15 +310,35 @@ fn three_chromium_participants_see_the_composite_and_are_recorded() {
         "the composite segments last {duration:.2} s in all ({durations:?}) but the session lasted {session_secs:.2} s"
     );
 
-    // Each participant is visible, keyed, in their seat: 2 s before the end of the last
-    // segment long enough to hold that instant.
-    let (mp4, seg_duration) = segments
+    // Each participant is visible, keyed, in their seat: 1 s before the end of the video of the
+    // last segment that holds at least 3 s of it.
+    let video_duration = |p: &Path| -> f64 {
+        let out = std::process::Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "stream=duration",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(p)
+            .output()
+            .expect("ffprobe");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0.0)
+    };
+    let (mp4, seg_video) = segments
         .iter()
-        .zip(&durations)
+        .map(|s| (s, video_duration(s)))
         .rev()
-        .find(|(_, d)| **d >= 3.0)
-        .expect("a segment of at least 3 s");
-    let at = (seg_duration - 2.0).max(0.0);
+        .find(|(_, d)| *d >= 3.0)
+        .expect("a segment with at least 3 s of video");
+    let at = seg_video - 1.0;
     let (w, h, rgb) = ffmpeg_frame_rgb(mp4, at);
     let ppm = root.join("frame.ppm");
     write_ppm(&ppm, w, h, &rgb);

@@ -579,6 +579,8 @@ async function startPrejoin() {
   renderCard();
   ui.action.disabled = false;
   ui.action.focus({ preventScroll: true });
+  // `autojoin=1` (kiosk rooms, tests): join as soon as camera and microphone are ready.
+  if (new URLSearchParams(location.search).get('autojoin') === '1') join();
 }
 
 function updateToggleButtons() {

@@ -27,7 +27,21 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
     let mut tick: u64 = 0;
     let mut last_away: Vec<bool> = vec![false; hearing.seats.len()];
     let mut last_seq: Vec<u64> = vec![0; hearing.seats.len()];
-    let mut keys = KeyCalibration::new(hearing.seats.len());
+    // Key calibration fits a screen model over whole frames: seconds of CPU on a busy machine,
+    // so it runs beside the tick, never in it.
+    let calibrator = {
+        let hearing = hearing.clone();
+        std::thread::Builder::new()
+            .name(format!("key-{}", hearing.record.id))
+            .spawn(move || {
+                let mut keys = KeyCalibration::new(hearing.seats.len());
+                while !hearing.stopping() {
+                    keys.update(&hearing);
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            })
+            .expect("spawn key calibration thread")
+    };
     let mut director = Director::new(&hearing.layout, MIN_SHOT, Instant::now());
     let mut levels: Vec<f32> = vec![0.0; hearing.seats.len()];
     while !hearing.stopping() {
@@ -37,9 +51,6 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
             std::thread::sleep(deadline - now);
         }
         let now = Instant::now();
-        if tick % fps as u64 == 0 {
-            keys.update(&hearing);
-        }
         let views = seat_views(&hearing, now, away_after);
         let pts = period * tick as u32;
         // The oldest camera frame that this tick shows for the first time.
@@ -97,6 +108,7 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
             hearing.publish_roster();
         }
     }
+    let _ = calibrator.join();
     tracing::info!(hearing = %hearing.record.id, ticks = tick, "compositor stopped");
 }
 
@@ -127,7 +139,11 @@ fn mix_tick(hearing: &Hearing, tick: u64, fps: u32, pts: Duration) -> Vec<f32> {
     let taken: Vec<Option<Vec<i16>>> = hearing
         .seats
         .iter()
-        .map(|s| s.audio.take(n).filter(|_| !s.muted.load(std::sync::atomic::Ordering::Relaxed)))
+        .map(|s| {
+            s.audio
+                .take(n)
+                .filter(|_| !s.muted.load(std::sync::atomic::Ordering::Relaxed))
+        })
         .collect();
     let levels = taken
         .iter()
