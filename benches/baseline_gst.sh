@@ -12,7 +12,7 @@ SIZE=${3:-1280x720}
 FPS=${4:-25}
 W=${SIZE%x*}
 H=${SIZE#*x}
-BIN=${COURTROOM_BIN:-${CARGO_TARGET_DIR:-/var/cache/courtroom/target}/release/courtroom}
+BIN=${BENCH_COURTROOM:-${CARGO_TARGET_DIR:-/var/cache/courtroom/target}/release/courtroom}
 WORK=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 

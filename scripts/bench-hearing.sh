@@ -12,7 +12,7 @@ FPS=${3:-25}
 BIN=${CARGO_TARGET_DIR:-/var/cache/courtroom/target}/release/courtroom
 OUT=${BENCH_OUT:-target-bench}
 mkdir -p "$OUT"
-export COURTROOM_BIN=$BIN
+export BENCH_COURTROOM=$BIN
 
 ours=$("$BIN" bench hearing --hearings 1 --participants 5 --seconds "$S" --size "$SIZE" --fps "$FPS" 2>/dev/null)
 base=$(benches/baseline_gst.sh 5 "$S" "$SIZE" "$FPS")

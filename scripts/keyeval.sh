@@ -9,7 +9,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 harness="${KEYEVAL_HARNESS:-$root/../shared/keyeval}"
 work="${KEYEVAL_DIR:-/tmp/keyeval}"
 target="${CARGO_TARGET_DIR:-$root/target}"
-bin="${COURTROOM_BIN:-$target/release/courtroom}"
+bin="${KEYEVAL_COURTROOM:-$target/release/courtroom}"
 cases="$work/public"
 results="$work/results"
 

@@ -33,7 +33,7 @@ impl Browser {
         let profile = tempfile::tempdir().unwrap();
         let data = profile.path().join("p");
         let bin =
-            std::env::var_os("COURTROOM_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into());
+            std::env::var_os("CHROMIUM_BIN").unwrap_or_else(|| "/usr/bin/chromium".into());
         let log = std::fs::File::create(profile.path().join("chromium.log")).unwrap();
         let child = Command::new(bin)
             .args([

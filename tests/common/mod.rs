@@ -182,7 +182,7 @@ pub struct Chromium {
 }
 
 impl Chromium {
-    /// Launches Chromium (`$COURTROOM_CHROMIUM` or `/usr/bin/chromium`) on `url`.
+    /// Launches Chromium (`$CHROMIUM_BIN` or `/usr/bin/chromium`) on `url`.
     pub fn launch(url: &str, y4m: &Path, wav: &Path) -> Chromium {
         let profile = tempfile::Builder::new()
             .prefix("courtroom-chromium-")
@@ -191,7 +191,7 @@ impl Chromium {
         let log = profile.path().join("chromium.log");
         let log_file = File::create(&log).expect("create chromium log");
         let bin =
-            std::env::var_os("COURTROOM_CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into());
+            std::env::var_os("CHROMIUM_BIN").unwrap_or_else(|| "/usr/bin/chromium".into());
         let child = Command::new(bin)
             .args(CHROMIUM_FLAGS)
             .arg(format!(
