@@ -10,8 +10,8 @@
 pub mod api;
 pub mod config;
 pub mod hearing;
-pub mod loadgen;
 pub mod keying;
+pub mod loadgen;
 pub mod media;
 pub mod permissions;
 pub mod record;

@@ -48,10 +48,9 @@ pub async fn prepare(settings: Arc<Settings>) -> anyhow::Result<AppState> {
 async fn seal_interrupted_recordings(settings: &Settings, store: &Store) -> anyhow::Result<()> {
     let rec_key = crate::record::RecordingKey::load_or_create(&settings.data_dir)?;
     let dir = settings.recordings_dir();
-    let sealed = tokio::task::spawn_blocking(move || {
-        crate::record::seal::seal_interrupted(&dir, &rec_key)
-    })
-    .await?;
+    let sealed =
+        tokio::task::spawn_blocking(move || crate::record::seal::seal_interrupted(&dir, &rec_key))
+            .await?;
     for s in sealed {
         if let Err(e) = store.recording_ended(&s.recording_id, "interrupted").await {
             tracing::warn!(recording = %s.recording_id, "cannot note the interrupted recording: {e}");

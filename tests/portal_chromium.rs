@@ -32,8 +32,7 @@ impl Browser {
     fn launch(y4m: &Path, wav: &Path) -> Self {
         let profile = tempfile::tempdir().unwrap();
         let data = profile.path().join("p");
-        let bin =
-            std::env::var_os("CHROMIUM_BIN").unwrap_or_else(|| "/usr/bin/chromium".into());
+        let bin = std::env::var_os("CHROMIUM_BIN").unwrap_or_else(|| "/usr/bin/chromium".into());
         let log = std::fs::File::create(profile.path().join("chromium.log")).unwrap();
         let child = Command::new(bin)
             .args([

@@ -190,10 +190,7 @@ impl AppState {
 
     /// Ends one live hearing (it closed): stops its compositor and finalises its recording.
     /// Returns the finished recording's manifest, if one was running.
-    pub async fn end_hearing(
-        &self,
-        id: &str,
-    ) -> Result<Option<crate::record::Manifest>, ApiError> {
+    pub async fn end_hearing(&self, id: &str) -> Result<Option<crate::record::Manifest>, ApiError> {
         let Some(hearing) = self.inner.hearings.lock().await.remove(id) else {
             return Ok(None);
         };

@@ -190,8 +190,7 @@ impl Chromium {
             .expect("tempdir");
         let log = profile.path().join("chromium.log");
         let log_file = File::create(&log).expect("create chromium log");
-        let bin =
-            std::env::var_os("CHROMIUM_BIN").unwrap_or_else(|| "/usr/bin/chromium".into());
+        let bin = std::env::var_os("CHROMIUM_BIN").unwrap_or_else(|| "/usr/bin/chromium".into());
         let child = Command::new(bin)
             .args(CHROMIUM_FLAGS)
             .arg(format!(
