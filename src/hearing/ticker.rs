@@ -161,7 +161,10 @@ fn mix_tick(hearing: &Hearing, tick: u64, fps: u32, pts: Duration) -> Vec<f32> {
         .map(|v| v.clamp(i16::MIN as i32, i16::MAX as i32) as i16)
         .collect();
     if let Some(active) = hearing.recording.lock().expect("recording lock").as_ref() {
-        active.recorder.push_audio(&samples, pts);
+        // The first ticks of a hearing have no earlier instant to be stamped with: dropped.
+        if let Some(heard_at) = pts.checked_sub(crate::media::audio_mix::AUDIO_PATH_DELAY) {
+            active.recorder.push_audio(&samples, heard_at);
+        }
     }
     levels
 }

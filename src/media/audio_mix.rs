@@ -12,6 +12,11 @@ use std::sync::Mutex;
 pub const SAMPLE_RATE: u32 = 48_000;
 /// Audio buffered before an input starts (or restarts) playing: absorbs network jitter.
 const PREBUFFER_MS: u32 = 60;
+/// How much later than the video of the same instant the mixed audio leaves its inputs: the
+/// prebuffer each input holds. The mix is stamped this much earlier, so the recording lines
+/// audio up with the picture instead of carrying the buffer as lateness.
+pub const AUDIO_PATH_DELAY: std::time::Duration =
+    std::time::Duration::from_millis(PREBUFFER_MS as u64);
 /// Most audio an input may hold; beyond it the oldest is dropped, so a sender whose clock runs
 /// fast cannot build up delay.
 const MAX_BUFFER_MS: u32 = 300;
