@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::core::is_away;
 use super::Hearing;
 use crate::keying::{KeyTracker, ScreenWarning};
-use crate::media::audio_mix::samples_for_tick;
+use crate::media::audio_mix::{mix, samples_for_tick};
 use crate::render::director::rms_level;
 use crate::render::{Compositor, Director, SeatView};
 
@@ -149,17 +149,7 @@ fn mix_tick(hearing: &Hearing, tick: u64, fps: u32, pts: Duration) -> Vec<f32> {
         .iter()
         .map(|t| t.as_deref().map_or(0.0, rms_level))
         .collect();
-    // The same sum as `audio_mix::mix`, over the samples already taken for the meter.
-    let mut acc = vec![0i32; n];
-    for t in taken.iter().flatten() {
-        for (a, &s) in acc.iter_mut().zip(t) {
-            *a += s as i32;
-        }
-    }
-    let samples: Vec<i16> = acc
-        .into_iter()
-        .map(|v| v.clamp(i16::MIN as i32, i16::MAX as i32) as i16)
-        .collect();
+    let samples = mix(taken.iter().flatten().map(Vec::as_slice), n);
     if let Some(active) = hearing.recording.lock().expect("recording lock").as_ref() {
         // The first ticks of a hearing have no earlier instant to be stamped with: dropped.
         if let Some(heard_at) = pts.checked_sub(crate::media::audio_mix::AUDIO_PATH_DELAY) {

@@ -82,14 +82,13 @@ impl AudioInput {
     }
 }
 
-/// Sums one tick of every input, with saturation. Silent inputs contribute nothing.
-pub fn mix<'a>(inputs: impl IntoIterator<Item = &'a AudioInput>, n: usize) -> Vec<i16> {
+/// Sums one tick of audio from every track that has some (each taken with
+/// [`AudioInput::take`]), with saturation.
+pub fn mix<'a>(tracks: impl IntoIterator<Item = &'a [i16]>, n: usize) -> Vec<i16> {
     let mut acc = vec![0i32; n];
-    for input in inputs {
-        if let Some(samples) = input.take(n) {
-            for (a, s) in acc.iter_mut().zip(samples) {
-                *a += s as i32;
-            }
+    for samples in tracks {
+        for (a, &s) in acc.iter_mut().zip(samples) {
+            *a += s as i32;
         }
     }
     acc.into_iter()
@@ -157,7 +156,12 @@ mod tests {
         a.push(&[20_000; 4000]);
         b.push(&[20_000; 4000]);
         let idle = AudioInput::default();
-        let out = mix([&a, &b, &idle], 1920);
+        let taken: Vec<Vec<i16>> = [&a, &b, &idle]
+            .iter()
+            .filter_map(|i| i.take(1920))
+            .collect();
+        assert_eq!(taken.len(), 2, "the idle input contributes nothing");
+        let out = mix(taken.iter().map(Vec::as_slice), 1920);
         assert_eq!(out.len(), 1920);
         assert!(out.iter().all(|&s| s == i16::MAX));
     }
