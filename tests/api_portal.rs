@@ -891,3 +891,248 @@ async fn every_documented_endpoint_exists_and_refuses_strangers() {
         );
     }
 }
+
+/// Draws the QR SVG the server made (`<rect>` background, one `<path>` of
+/// `M{x} {y}h{w}v{h}H{x}V{y}` dark rectangles, as the `qrcode` crate writes it) into a
+/// greyscale picture, one pixel per SVG unit.
+fn rasterise_qr_svg(svg: &str) -> (usize, usize, Vec<u8>) {
+    let attr = |name: &str| -> usize {
+        let at = svg.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
+        svg[at..at + svg[at..].find('"').unwrap()].parse().unwrap()
+    };
+    let (w, h) = (attr("width"), attr("height"));
+    let mut luma = vec![255u8; w * h];
+    let d_at = svg.find(" d=\"").expect("a path") + 4;
+    let d = &svg[d_at..d_at + svg[d_at..].find('"').unwrap()];
+    let mut rects = 0;
+    for cmd in d.split('M').filter(|c| !c.is_empty()) {
+        // "X Y" "hW" "vH" "HX" "VY"
+        let (xy, rest) = cmd.split_once('h').unwrap();
+        let (x, y) = xy.split_once(' ').unwrap();
+        let (rw, rest) = rest.split_once('v').unwrap();
+        let (rh, _) = rest.split_once('H').unwrap();
+        let [x, y, rw, rh]: [usize; 4] = [x, y, rw, rh].map(|n| n.parse().unwrap());
+        for row in y..y + rh {
+            luma[row * w + x..row * w + x + rw].fill(0);
+        }
+        rects += 1;
+    }
+    assert!(
+        rects > 100,
+        "a QR code has many dark modules, found {rects}"
+    );
+    (w, h, luma)
+}
+
+#[tokio::test]
+async fn invitation_links_come_as_qr_codes_that_scan_back_to_the_link() {
+    let app = App::start(&[], Backend::Sqlite).await;
+    let cookie = app.clerk().await;
+    let id = app.create_hearing(&cookie).await;
+    let inv = app
+        .post(
+            &format!("/api/hearings/{id}/invitations"),
+            Some(&cookie),
+            json!({ "role": "plaintiff", "name": "Plaintiff Sun" }),
+        )
+        .await
+        .json();
+    let (url, token) = (inv["url"].as_str().unwrap(), inv["token"].as_str().unwrap());
+    let inv_id = inv["invitation"]["id"].as_str().unwrap();
+    let qr_path = format!("/api/hearings/{id}/invitations/{inv_id}/qr.svg");
+    assert_eq!(inv["qr"], qr_path.as_str());
+
+    let qr = app.get(&qr_path, Some(&cookie)).await;
+    assert_eq!(qr.status, StatusCode::OK, "{}", qr.json());
+    assert_eq!(qr.headers[header::CONTENT_TYPE], "image/svg+xml");
+    assert_eq!(qr.headers[header::CACHE_CONTROL], "no-store");
+    let svg = String::from_utf8(qr.body.clone()).unwrap();
+    assert!(
+        !svg.contains(token),
+        "the picture, not the text, carries the link"
+    );
+    let (w, h, luma) = rasterise_qr_svg(&svg);
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| luma[y * w + x]);
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the picture");
+    let (_, scanned) = grids[0].decode().unwrap();
+    assert_eq!(
+        scanned, url,
+        "the QR code scans back to the invitation link"
+    );
+
+    // Only a portal session may ask: not a party's invitation, not a stranger.
+    let party = app
+        .call(
+            Method::GET,
+            &qr_path,
+            None,
+            None,
+            &[("authorization", &format!("Bearer {token}"))],
+        )
+        .await;
+    assert_eq!(
+        (party.status, party.code()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated".to_owned())
+    );
+    let stranger = app.get(&qr_path, None).await;
+    assert_eq!(
+        (stranger.status, stranger.code()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated".to_owned())
+    );
+    // Not through another hearing, and not once revoked.
+    let other = app.create_hearing(&cookie).await;
+    assert_eq!(
+        app.get(
+            &format!("/api/hearings/{other}/invitations/{inv_id}/qr.svg"),
+            Some(&cookie)
+        )
+        .await
+        .code(),
+        "not_found"
+    );
+    app.call(
+        Method::DELETE,
+        &format!("/api/hearings/{id}/invitations/{inv_id}"),
+        Some(&cookie),
+        None,
+        &[],
+    )
+    .await;
+    let revoked = app.get(&qr_path, Some(&cookie)).await;
+    assert_eq!(
+        (revoked.status, revoked.code()),
+        (StatusCode::CONFLICT, "invitation_inactive".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn the_monitor_shows_the_composite_as_a_jpeg_to_those_who_may_monitor() {
+    use courtroom::hearing::{Admission, Role};
+    use courtroom::render::still::synthetic_person;
+    let app = App::start(&["video.width=640", "video.height=360"], Backend::Sqlite).await;
+    let cookie = app.clerk().await;
+    let id = app.create_hearing(&cookie).await;
+    let picture = format!("/api/hearings/{id}/monitor/composite.jpg");
+    let not_live = app.get(&picture, Some(&cookie)).await;
+    assert_eq!(
+        (not_live.status, not_live.code()),
+        (StatusCode::CONFLICT, "no_picture".to_owned())
+    );
+    assert_eq!(
+        app.get("/api/hearings/h-none/monitor/composite.jpg", Some(&cookie))
+            .await
+            .code(),
+        "not_found"
+    );
+    app.set_state(&cookie, &id, "open").await;
+    let mut tokens = Vec::new();
+    for role in ["plaintiff", "clerk"] {
+        let r = app
+            .post(
+                &format!("/api/hearings/{id}/invitations"),
+                Some(&cookie),
+                json!({ "role": role, "name": role }),
+            )
+            .await
+            .json();
+        tokens.push(r["token"].as_str().unwrap().to_owned());
+    }
+    // Seat the plaintiff with a camera picture, as the signalling session and decoder would.
+    let live = app.state.hearing(&id).await.unwrap();
+    let claims = app.state.check_token(&tokens[0]).await.unwrap();
+    let seat = live.layout().seat_index(&claims.seat).unwrap();
+    live.join(Admission {
+        invitation_id: claims.inv.clone(),
+        role: Role::Plaintiff,
+        seat,
+        seat_id: claims.seat.clone(),
+        name: "Plaintiff Sun".into(),
+    })
+    .unwrap();
+    // The first pictures may predate the camera frame (a tick already under way): within
+    // 10 s the plaintiff's seat must show the red person, not an empty chair.
+    let b = live.seat_boxes()[seat];
+    let (mut pictures, mut shown) = (0, None);
+    for _ in 0..40 {
+        // A camera keeps sending: the seat never counts as away.
+        live.seat(seat)
+            .frames
+            .put(synthetic_person(320, 240, [210, 40, 40], 0));
+        let r = app.get(&picture, Some(&cookie)).await;
+        if r.status != StatusCode::OK {
+            assert_eq!(r.code(), "no_picture");
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            continue;
+        }
+        pictures += 1;
+        assert_eq!(r.headers[header::CONTENT_TYPE], "image/jpeg");
+        assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+        let mut decoder = jpeg_decoder::Decoder::new(r.body.as_slice());
+        let rgb = decoder.decode().expect("a JPEG");
+        let info = decoder.info().unwrap();
+        assert_eq!((info.width, info.height), (640, 360), "the output size");
+        let (mut red, mut n) = (0usize, 0usize);
+        for y in (b.y as usize)..((b.y + b.h) as usize).min(360) {
+            for x in (b.x as usize)..((b.x + b.w) as usize).min(640) {
+                let p = &rgb[(y * 640 + x) * 3..(y * 640 + x) * 3 + 3];
+                red += (p[0] > 150 && p[1] < 90 && p[2] < 90) as usize;
+                n += 1;
+            }
+        }
+        if n > 0 && red * 10 > n {
+            shown = Some(r.headers["x-composite-seq"].to_str().unwrap().to_owned());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(pictures > 0, "no composite picture within 10 s");
+    assert!(
+        shown.is_some(),
+        "none of {pictures} pictures shows the plaintiff in their seat"
+    );
+
+    // An invitee whose role may monitor sees it too; a party may not; a stranger must log in.
+    let bearer = |t: &str| format!("Bearer {t}");
+    let invitee_picture = "/api/hearing/monitor/composite.jpg";
+    let party = app
+        .call(
+            Method::GET,
+            invitee_picture,
+            None,
+            None,
+            &[("authorization", &bearer(&tokens[0]))],
+        )
+        .await;
+    assert_eq!(
+        (party.status, party.code()),
+        (StatusCode::FORBIDDEN, "forbidden".to_owned())
+    );
+    let clerk_invitee = app
+        .call(
+            Method::GET,
+            invitee_picture,
+            None,
+            None,
+            &[("authorization", &bearer(&tokens[1]))],
+        )
+        .await;
+    assert_eq!(clerk_invitee.status, StatusCode::OK);
+    assert_eq!(clerk_invitee.headers[header::CONTENT_TYPE], "image/jpeg");
+    let party_on_portal_route = app
+        .call(
+            Method::GET,
+            &picture,
+            None,
+            None,
+            &[("authorization", &bearer(&tokens[0]))],
+        )
+        .await;
+    assert_eq!(party_on_portal_route.status, StatusCode::UNAUTHORIZED);
+    let stranger = app.get(&picture, None).await;
+    assert_eq!(
+        (stranger.status, stranger.code()),
+        (StatusCode::UNAUTHORIZED, "unauthenticated".to_owned())
+    );
+    app.state.shutdown_hearings().await;
+}

@@ -392,6 +392,18 @@ async fn clerk_logs_in_creates_invites_records_and_downloads_in_chromium() {
         link.starts_with(&format!("http://{addr}/join?t=")),
         "{link}"
     );
+    // Beside it, the same link as a QR code the server drew, with a text alternative.
+    let qr_alt = cdp
+        .wait(
+            &portal,
+            "(() => { const i = document.querySelector('#invite-qr'); return i && i.complete && i.naturalWidth > 0 && i.alt; })()",
+            secs(10),
+        )
+        .await;
+    assert!(
+        qr_alt.as_str().unwrap().contains("Plaintiff Sun"),
+        "{qr_alt}"
+    );
     cdp.eval(&portal, &click("#invite-copy")).await;
     cdp.wait(
         &portal,

@@ -179,6 +179,8 @@ pub struct Hearing {
     view_lock: Mutex<Option<String>>,
     /// The view on air, as last chosen by the ticker's director.
     view: Mutex<String>,
+    /// The newest composite, kept only while a monitor asks for it ([`Hearing::latest_composite`]).
+    composite: Mutex<CompositeKeeper>,
 }
 
 impl Hearing {
@@ -237,6 +239,7 @@ impl Hearing {
             tick_stats,
             view_lock: Mutex::new(Some(crate::render::layout::WIDE_VIEW.to_string())),
             view: Mutex::new(crate::render::layout::WIDE_VIEW.to_string()),
+            composite: Mutex::default(),
         });
         let runner = hearing.clone();
         let handle = std::thread::Builder::new()
@@ -649,5 +652,88 @@ impl Hearing {
 
     fn stopping(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// One composite picture as the compositor drew it, kept for the clerk's live monitor.
+#[derive(Debug)]
+pub struct CompositeFrame {
+    /// Rises with every kept picture, so a reader can tell a new picture from one it has seen.
+    pub seq: u64,
+    /// Width in pixels (the output width).
+    pub width: u32,
+    /// Height in pixels (the output height).
+    pub height: u32,
+    /// I420, tightly packed: the Y plane, then U, then V (each `width/2 × height/2`).
+    pub i420: Vec<u8>,
+    /// Media time of the tick that drew it.
+    pub pts: Duration,
+    /// When it was kept.
+    pub kept_at: Instant,
+}
+
+/// What [`Hearing::offer_composite`] and [`Hearing::latest_composite`] share.
+#[derive(Debug, Default)]
+struct CompositeKeeper {
+    /// Until when a monitor is watching: set by every [`Hearing::latest_composite`].
+    wanted_until: Option<Instant>,
+    seq: u64,
+    latest: Option<Arc<CompositeFrame>>,
+}
+
+impl Hearing {
+    /// How often, at most, the tick copies its picture for the monitor.
+    pub const COMPOSITE_EVERY: Duration = Duration::from_millis(200);
+    /// How long one [`Hearing::latest_composite`] call keeps pictures coming.
+    pub const COMPOSITE_WANTED_FOR: Duration = Duration::from_secs(3);
+
+    /// Offers the compositor's newest I420 picture (output size) to the live monitor. The
+    /// ticker calls it with every rendered frame, before handing the frame to the encoder.
+    /// Costs a lock and a comparison unless a monitor asked within
+    /// [`Hearing::COMPOSITE_WANTED_FOR`]; then it copies at most one picture per
+    /// [`Hearing::COMPOSITE_EVERY`]. Once nobody watches, the kept picture is dropped.
+    pub fn offer_composite(&self, i420: &[u8], pts: Duration) {
+        let now = Instant::now();
+        {
+            let mut keeper = self.composite.lock().expect("composite lock");
+            if keeper.wanted_until.is_none_or(|until| now >= until) {
+                keeper.wanted_until = None;
+                keeper.latest = None;
+                return;
+            }
+            if keeper
+                .latest
+                .as_ref()
+                .is_some_and(|f| now.duration_since(f.kept_at) < Self::COMPOSITE_EVERY)
+            {
+                return;
+            }
+        }
+        let (width, height) = (self.settings.video.width, self.settings.video.height);
+        if i420.len() != (width * height * 3 / 2) as usize {
+            tracing::warn!(hearing = %self.record.id, len = i420.len(), "composite of an unexpected size; not kept");
+            return;
+        }
+        let mut frame = CompositeFrame {
+            seq: 0,
+            width,
+            height,
+            i420: i420.to_vec(),
+            pts,
+            kept_at: now,
+        };
+        let mut keeper = self.composite.lock().expect("composite lock");
+        keeper.seq += 1;
+        frame.seq = keeper.seq;
+        keeper.latest = Some(Arc::new(frame));
+    }
+
+    /// The newest composite picture kept for the monitor, if any. Each call also asks the
+    /// tick to keep pictures for the next [`Hearing::COMPOSITE_WANTED_FOR`], so the first call
+    /// after a quiet spell returns `None` and the picture arrives within a tick or two.
+    pub fn latest_composite(&self) -> Option<Arc<CompositeFrame>> {
+        let mut keeper = self.composite.lock().expect("composite lock");
+        keeper.wanted_until = Some(Instant::now() + Self::COMPOSITE_WANTED_FOR);
+        keeper.latest.clone()
     }
 }

@@ -54,4 +54,9 @@ export const api = {
   verifyAudit: () => call('GET', '/api/audit/verify'),
   fileUrl: (rid, name) => `/api/recordings/${enc(rid)}/files/${enc(name)}`,
   bundleUrl: (rid) => `/api/recordings/${enc(rid)}/bundle.zip`,
+  // The newest composite picture as a JPEG Blob, or null while there is none (409 no_picture).
+  composite: async (id) => {
+    const res = await fetch(`/api/hearings/${enc(id)}/monitor/composite.jpg`, { credentials: 'same-origin', cache: 'no-store' });
+    return res.ok ? res.blob() : null;
+  },
 };

@@ -174,8 +174,15 @@ function inviteCard(id, seats, refresh) {
         toast(t('invite.copied'));
       },
     });
-    out.replaceChildren(h('p', { class: 'hint', text: `${t('invite.link')} — ${r.invitation.name} · ${t(`role.${r.invitation.role}`)} · ${r.invitation.seat}` }),
-      h('div', { class: 'row' }, link, copy));
+    // The same link as a QR code, drawn by the server, for a phone to scan.
+    const qr = h('figure', { class: 'qr' },
+      h('img', { id: 'invite-qr', src: r.qr, alt: t('invite.qr_alt', { name: r.invitation.name }), width: 176, height: 176 }),
+      h('figcaption', { class: 'hint', text: t('invite.qr_hint') }));
+    out.replaceChildren(h('div', { class: 'invite-out' },
+      h('div', { class: 'invite-text' },
+        h('p', { class: 'hint', text: `${t('invite.link')} — ${r.invitation.name} · ${t(`role.${r.invitation.role}`)} · ${r.invitation.seat}` }),
+        h('div', { class: 'row' }, link, copy)),
+      qr));
     name.value = '';
     refresh(false);
   });
@@ -231,6 +238,40 @@ function quality(stats) {
   return parts.join(' · ');
 }
 
+// The composite picture, fetched about twice a second while the hearing is live; a
+// "no picture yet" line otherwise. Stops once the card leaves the page.
+function compositePicture(id) {
+  const img = h('img', { id: 'monitor-picture', class: 'composite', alt: t('mon.picture_alt'), hidden: true });
+  const none = h('p', { id: 'monitor-no-picture', class: 'hint', text: t('mon.no_picture') });
+  const el = h('div', { class: 'composite-box' }, img, none);
+  let live = false;
+  let shown = null;
+  let attached = false;
+  img.addEventListener('load', () => {
+    if (shown && shown !== img.src) URL.revokeObjectURL(shown);
+    shown = img.src;
+  });
+  async function refresh() {
+    if (el.isConnected) attached = true;
+    else if (attached) {
+      if (shown) URL.revokeObjectURL(shown);
+      return;
+    }
+    const blob = live ? await api.composite(id).catch(() => null) : null;
+    if (blob) {
+      img.src = URL.createObjectURL(blob);
+      img.hidden = false;
+      none.hidden = true;
+    } else {
+      img.hidden = true;
+      none.hidden = false;
+    }
+    setTimeout(refresh, live ? 500 : 2000);
+  }
+  setTimeout(refresh, 0);
+  return { el, setLive: (running) => { live = !!running; } };
+}
+
 function monitorCard(id) {
   const body = h('div', { id: 'monitor' }, t('loading'));
   const recState = h('span', { id: 'recording-state', class: 'badge' });
@@ -248,9 +289,11 @@ function monitorCard(id) {
       refreshRecordings();
     },
   });
+  const picture = compositePicture(id);
   async function update() {
     let m;
     try { m = await api.monitor(id); } catch (e) { body.textContent = explain(e); return; }
+    picture.setLive(m.running);
     const recording = m.recording && m.recording.state === 'recording';
     recState.textContent = recording ? t('rec.recording') : t('rec.stopped');
     recState.dataset.state = recording ? 'recording' : 'stopped';
@@ -281,7 +324,7 @@ function monitorCard(id) {
   timer = setInterval(update, 2000);
   return h('div', {},
     h('section', { class: 'card' }, h('h3', { text: t('rec.title') }), h('div', { class: 'buttons' }, recState, start, stop)),
-    h('section', { class: 'card' }, h('h3', { text: t('mon.title') }), h('p', { class: 'hint', text: t('mon.composite') }), body),
+    h('section', { class: 'card' }, h('h3', { text: t('mon.title') }), h('p', { class: 'hint', text: t('mon.composite') }), picture.el, body),
     h('section', { class: 'card' }, h('h3', { text: t('rec.list') }), recList));
 }
 

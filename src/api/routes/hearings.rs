@@ -1,8 +1,9 @@
-//! Hearings and invitations: create and list hearings, invite people, open, pause and close a
-//! hearing, revoke an invitation, remove a participant.
+//! Hearings and invitations: create and list hearings, invite people (each link also as a QR
+//! code), open, pause and close a hearing, revoke an invitation, remove a participant.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
@@ -356,13 +357,7 @@ pub async fn invite(
         revoked: false,
     };
     state.store().create_invitation(&inv).await?;
-    let token = state.key().sign(&Claims {
-        inv: inv.id.clone(),
-        hearing: id.clone(),
-        role: req.role,
-        seat,
-        exp: inv.expires_at,
-    });
+    let token = invitation_token(&state, &inv, req.role);
     state
         .audit(AuditEvent::new(
             clerk.actor(),
@@ -371,11 +366,87 @@ pub async fn invite(
             json!({ "invitation": inv.id, "role": inv.role, "seat": inv.seat, "name": inv.name, "expires_at": inv.expires_at }),
         ))
         .await;
-    let url = format!("{}/join?t={token}", state.settings().public_url());
+    let url = join_url(&state, &token);
+    let qr = format!("/api/hearings/{id}/invitations/{}/qr.svg", inv.id);
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "invitation": inv, "token": token, "url": url })),
+        Json(json!({ "invitation": inv, "token": token, "url": url, "qr": qr })),
     ))
+}
+
+/// The signed token of a stored invitation. Signing is deterministic, so the same invitation
+/// always yields the same token, and so the same link.
+fn invitation_token(state: &AppState, inv: &InvitationRecord, role: Role) -> String {
+    state.key().sign(&Claims {
+        inv: inv.id.clone(),
+        hearing: inv.hearing_id.clone(),
+        role,
+        seat: inv.seat.clone(),
+        exp: inv.expires_at,
+    })
+}
+
+fn join_url(state: &AppState, token: &str) -> String {
+    format!("{}/join?t={token}", state.settings().public_url())
+}
+
+/// Size of one QR module in SVG units (the portal scales the picture).
+const QR_MODULE: u32 = 4;
+
+/// `text` as a QR code in SVG: black modules on white, with the standard quiet zone.
+pub fn qr_svg(text: &str) -> Result<String, qrcode::types::QrError> {
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M)?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .quiet_zone(true)
+        .module_dimensions(QR_MODULE, QR_MODULE)
+        .build())
+}
+
+/// `GET /api/hearings/{id}/invitations/{inv}/qr.svg` → the invitation's link as a QR code
+/// (`image/svg+xml`), to show on a screen or print for someone to scan with a phone. The same
+/// link as the invitation answered with; `409 invitation_inactive` once revoked or expired.
+pub async fn invitation_qr(
+    State(state): State<AppState>,
+    clerk: Clerk,
+    Path((id, inv)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    state
+        .authorize(
+            &clerk.principal(),
+            &clerk.actor(),
+            Action::ManageHearings,
+            Some(&id),
+        )
+        .await?;
+    let record = state
+        .store()
+        .invitation(&inv)
+        .await?
+        .filter(|i| i.hearing_id == id)
+        .ok_or(ApiError::NotFound)?;
+    if record.revoked || record.expires_at <= unix_now() {
+        return Err(ApiError::conflict(
+            "invitation_inactive",
+            "this invitation was revoked or has expired",
+        ));
+    }
+    let role: Role = record
+        .role
+        .parse()
+        .map_err(|_| ApiError::Internal(format!("stored role {:?}", record.role)))?;
+    let url = join_url(&state, &invitation_token(&state, &record, role));
+    let svg = qr_svg(&url).map_err(|e| ApiError::Internal(format!("QR code: {e}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            // The picture carries a live link: never kept by a cache.
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        svg,
+    )
+        .into_response())
 }
 
 /// `GET /api/hearings/{id}/invitations` → the hearing's invitations (without tokens).

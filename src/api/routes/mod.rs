@@ -7,6 +7,7 @@
 //! | `GET, POST /api/hearings`, `GET /api/hearings/{id}` | account | [`hearings`] |
 //! | `POST /api/hearings/{id}/state` | account | open, pause, close ([`hearings`]) |
 //! | `GET, POST /api/hearings/{id}/invitations`, `DELETE .../{inv}` | account | [`hearings`] |
+//! | `GET /api/hearings/{id}/invitations/{inv}/qr.svg` | account | the link as a QR code ([`hearings`]) |
 //! | `POST /api/hearings/{id}/recording/start`, `.../stop` | account | [`recordings`] |
 //! | `POST /api/hearings/{id}/participants/{pid}/remove`, `.../mute` | account | [`hearings`] |
 //! | `GET /api/hearings/{id}/recordings` | account | [`recordings`] |
@@ -14,6 +15,7 @@
 //! | `GET /api/recordings/{rid}/bundle.zip` | account | streamed zip ([`recordings`]) |
 //! | `GET /api/recordings/{rid}/verify` | account | hashes, chain, signature ([`recordings`]) |
 //! | `GET /api/hearings/{id}/monitor`, `GET /api/hearing/monitor` | account / invitee | [`monitor`] |
+//! | `GET /api/hearings/{id}/monitor/composite.jpg`, `GET /api/hearing/monitor/composite.jpg` | account / invitee | the composite picture ([`monitor`]) |
 //! | `GET /api/audit`, `GET /api/audit/verify` | account | [`audit`] |
 //! | `GET /api/permissions` | anyone | the permission table |
 //! | `GET /api/openapi.json` | anyone | this API as OpenAPI 3.1 ([`openapi`]) |
@@ -69,6 +71,10 @@ pub fn routes() -> Router<AppState> {
             delete(hearings::revoke),
         )
         .route(
+            "/api/hearings/{id}/invitations/{inv}/qr.svg",
+            get(hearings::invitation_qr),
+        )
+        .route(
             "/api/hearings/{id}/participants/{pid}/remove",
             post(hearings::remove_participant),
         )
@@ -84,6 +90,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/hearings/{id}/recordings", get(recordings::list))
         .route("/api/hearings/{id}/monitor", get(monitor::clerk_monitor))
         .route("/api/hearing/monitor", get(monitor::invitee_monitor))
+        .route(
+            "/api/hearings/{id}/monitor/composite.jpg",
+            get(monitor::clerk_composite),
+        )
+        .route(
+            "/api/hearing/monitor/composite.jpg",
+            get(monitor::invitee_composite),
+        )
         .route("/api/recordings/{rid}/files", get(recordings::files))
         .route(
             "/api/recordings/{rid}/files/{name}",

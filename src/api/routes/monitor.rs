@@ -1,13 +1,26 @@
-//! The live monitor: who is connected, how well, where each seat is, and the recording state.
+//! The live monitor: who is connected, how well, where each seat is, and the recording state;
+//! and the composite picture itself, as a JPEG of the newest frame the compositor drew.
+//!
+//! The picture costs nothing while nobody watches: the hearing keeps a copy of its composite
+//! only for a few seconds after someone asked ([`Hearing::latest_composite`]), at most five a
+//! second, and each kept picture is encoded to JPEG once, on the first request for it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use bytes::Bytes;
 use serde_json::json;
 
 use crate::api::auth::Invitee;
 use crate::api::error::ApiError;
 use crate::api::session::Clerk;
 use crate::api::AppState;
+use crate::hearing::{CompositeFrame, Hearing};
 use crate::permissions::{Action, Principal};
 
 /// `GET /api/hearing/monitor` with an invitation token: who is connected, how well, and where
@@ -121,4 +134,233 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
         "participants": participants,
         "seats": seats,
     }))
+}
+
+/// JPEG quality of the monitor picture (1–100).
+pub const JPEG_QUALITY: u8 = 75;
+
+/// How long a request waits for the first picture after a quiet spell.
+const FIRST_PICTURE_WAIT: Duration = Duration::from_millis(600);
+
+/// `GET /api/hearings/{id}/monitor/composite.jpg` for a portal account: the newest composite
+/// picture as a JPEG of the output size. `409 no_picture` while the hearing is not live or has
+/// not drawn a picture yet.
+pub async fn clerk_composite(
+    State(state): State<AppState>,
+    clerk: Clerk,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    state
+        .authorize(
+            &clerk.principal(),
+            &clerk.actor(),
+            Action::Monitor,
+            Some(&id),
+        )
+        .await?;
+    composite_jpeg(&state, &id).await
+}
+
+/// `GET /api/hearing/monitor/composite.jpg` with an invitation token: the same picture, for
+/// roles the permission table lets [`Action::Monitor`] only.
+pub async fn invitee_composite(
+    State(state): State<AppState>,
+    Invitee(claims): Invitee,
+) -> Result<Response, ApiError> {
+    let who = Principal::Invitee {
+        role: claims.role,
+        hearing: &claims.hearing,
+    };
+    state
+        .authorize(
+            &who,
+            &format!("invitee:{}", claims.inv),
+            Action::Monitor,
+            Some(&claims.hearing),
+        )
+        .await?;
+    composite_jpeg(&state, &claims.hearing).await
+}
+
+fn no_picture() -> ApiError {
+    ApiError::conflict(
+        "no_picture",
+        "no composite picture yet: the hearing is not live or has not drawn one",
+    )
+}
+
+/// The newest composite of hearing `id` as a JPEG response.
+async fn composite_jpeg(state: &AppState, id: &str) -> Result<Response, ApiError> {
+    let Some(hearing) = state.running_hearing(id).await else {
+        state.store().hearing(id).await?.ok_or(ApiError::NotFound)?;
+        return Err(no_picture());
+    };
+    let frame = wait_for_picture(&hearing).await.ok_or_else(no_picture)?;
+    let jpeg = cached_jpeg(id, frame.clone()).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg".to_owned()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+            (
+                header::HeaderName::from_static("x-composite-seq"),
+                frame.seq.to_string(),
+            ),
+        ],
+        jpeg,
+    )
+        .into_response())
+}
+
+/// Asks the hearing for its picture and, after a quiet spell, waits a tick or two for it.
+async fn wait_for_picture(hearing: &Hearing) -> Option<Arc<CompositeFrame>> {
+    let deadline = tokio::time::Instant::now() + FIRST_PICTURE_WAIT;
+    loop {
+        if let Some(frame) = hearing.latest_composite() {
+            return Some(frame);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Each hearing's last encoded picture, tied to the frame it came from: once the hearing keeps
+/// a newer frame (or none), the old one is dropped and its entry goes at the next insert.
+type JpegCache = Mutex<HashMap<String, (Weak<CompositeFrame>, Bytes)>>;
+
+fn jpeg_cache() -> &'static JpegCache {
+    static CACHE: OnceLock<JpegCache> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// The JPEG of `frame`, encoded once however many monitors ask.
+async fn cached_jpeg(hearing: &str, frame: Arc<CompositeFrame>) -> Result<Bytes, ApiError> {
+    if let Some((kept, jpeg)) = jpeg_cache().lock().expect("jpeg cache").get(hearing) {
+        if std::ptr::eq(kept.as_ptr(), Arc::as_ptr(&frame)) {
+            return Ok(jpeg.clone());
+        }
+    }
+    let weak = Arc::downgrade(&frame);
+    let jpeg = tokio::task::spawn_blocking(move || {
+        encode_jpeg(&frame.i420, frame.width, frame.height, JPEG_QUALITY)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(format!("composite JPEG: {e}")))?;
+    let jpeg = Bytes::from(jpeg);
+    let mut cache = jpeg_cache().lock().expect("jpeg cache");
+    cache.retain(|_, (kept, _)| kept.strong_count() > 0);
+    cache.insert(hearing.to_owned(), (weak, jpeg.clone()));
+    Ok(jpeg)
+}
+
+/// Converts tightly packed I420 (BT.601 limited range, as the compositor writes it) to packed
+/// RGB, the inverse of [`crate::media::frame::rgb_to_yuv`]. Chroma is shared by each 2×2 block.
+pub fn i420_to_rgb(i420: &[u8], width: u32, height: u32) -> Vec<u8> {
+    let (w, h) = (width as usize, height as usize);
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let (y_plane, chroma) = i420.split_at(w * h);
+    let (u_plane, v_plane) = chroma.split_at(cw * ch);
+    let mut rgb = vec![0u8; w * h * 3];
+    for (row, out) in rgb.chunks_exact_mut(w * 3).enumerate() {
+        let ys = &y_plane[row * w..(row + 1) * w];
+        let us = &u_plane[(row / 2) * cw..(row / 2 + 1) * cw];
+        let vs = &v_plane[(row / 2) * cw..(row / 2 + 1) * cw];
+        for (x, px) in out.chunks_exact_mut(3).enumerate() {
+            let c = 298 * (ys[x] as i32 - 16);
+            let d = us[x / 2] as i32 - 128;
+            let e = vs[x / 2] as i32 - 128;
+            px[0] = ((c + 409 * e + 128) >> 8).clamp(0, 255) as u8;
+            px[1] = ((c - 100 * d - 208 * e + 128) >> 8).clamp(0, 255) as u8;
+            px[2] = ((c + 516 * d + 128) >> 8).clamp(0, 255) as u8;
+        }
+    }
+    rgb
+}
+
+/// Encodes an I420 picture as a baseline JPEG.
+pub fn encode_jpeg(
+    i420: &[u8],
+    width: u32,
+    height: u32,
+    quality: u8,
+) -> Result<Vec<u8>, jpeg_encoder::EncodingError> {
+    let rgb = i420_to_rgb(i420, width, height);
+    let mut out = Vec::with_capacity(rgb.len() / 10);
+    jpeg_encoder::Encoder::new(&mut out, quality).encode(
+        &rgb,
+        width as u16,
+        height as u16,
+        jpeg_encoder::ColorType::Rgb,
+    )?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::frame::{rgb_to_yuv, VideoFrame};
+
+    fn packed(f: &VideoFrame) -> Vec<u8> {
+        [f.y.as_slice(), &f.u, &f.v].concat()
+    }
+
+    #[test]
+    fn i420_to_rgb_inverts_bt601() {
+        for rgb in [
+            [0, 0, 0],
+            [255, 255, 255],
+            [0, 177, 64],
+            [210, 40, 40],
+            [30, 60, 200],
+            [128, 128, 128],
+        ] {
+            let f = VideoFrame::solid(6, 4, rgb);
+            let back = i420_to_rgb(&packed(&f), 6, 4);
+            assert_eq!(back.len(), 6 * 4 * 3);
+            for px in back.chunks_exact(3) {
+                for (got, want) in px.iter().zip(rgb) {
+                    assert!(
+                        (*got as i32 - want as i32).abs() <= 2,
+                        "{rgb:?} came back as {px:?}"
+                    );
+                }
+            }
+        }
+        let (y, _, _) = rgb_to_yuv([255, 255, 255]);
+        assert_eq!(y, 235, "limited range: white is 235");
+    }
+
+    #[test]
+    fn chroma_is_shared_by_each_two_by_two_block() {
+        // Left half red, right half blue, on a 4×2 picture: chroma column 0 and 1 differ.
+        let mut f = VideoFrame::solid(4, 2, [200, 30, 30]);
+        let blue = VideoFrame::solid(2, 2, [30, 30, 200]);
+        f.u[1] = blue.u[0];
+        f.v[1] = blue.v[0];
+        for row in 0..2 {
+            f.y[row * 4 + 2] = blue.y[0];
+            f.y[row * 4 + 3] = blue.y[0];
+        }
+        let rgb = i420_to_rgb(&packed(&f), 4, 2);
+        let px = |x: usize, y: usize| &rgb[(y * 4 + x) * 3..(y * 4 + x) * 3 + 3];
+        assert!(px(1, 1)[0] > 150 && px(1, 1)[2] < 80, "{:?}", px(1, 1));
+        assert!(px(2, 0)[2] > 150 && px(2, 0)[0] < 80, "{:?}", px(2, 0));
+    }
+
+    #[test]
+    fn jpeg_decodes_to_the_picture() {
+        let f = VideoFrame::solid(64, 48, [0, 177, 64]);
+        let jpeg = encode_jpeg(&packed(&f), 64, 48, JPEG_QUALITY).unwrap();
+        let mut decoder = jpeg_decoder::Decoder::new(jpeg.as_slice());
+        let pixels = decoder.decode().unwrap();
+        let info = decoder.info().unwrap();
+        assert_eq!((info.width, info.height), (64, 48));
+        assert_eq!(info.pixel_format, jpeg_decoder::PixelFormat::RGB24);
+        let centre = &pixels[(24 * 64 + 32) * 3..(24 * 64 + 32) * 3 + 3];
+        for (got, want) in centre.iter().zip([0u8, 177, 64]) {
+            assert!((*got as i32 - want as i32).abs() <= 6, "{centre:?}");
+        }
+    }
 }

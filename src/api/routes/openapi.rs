@@ -194,6 +194,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "application/json",
     ),
     ep(
+        "get",
+        "/api/hearings/{id}/invitations/{inv}/qr.svg",
+        "The invitation's link as a QR code (SVG); 409 invitation_inactive once revoked or expired.",
+        Auth::Session,
+        None,
+        200,
+        "image/svg+xml",
+    ),
+    ep(
         "post",
         "/api/hearings/{id}/participants/{pid}/mute",
         "Mute or unmute a participant for the others.",
@@ -255,6 +264,24 @@ pub const ENDPOINTS: &[Endpoint] = &[
         None,
         200,
         "application/json",
+    ),
+    ep(
+        "get",
+        "/api/hearings/{id}/monitor/composite.jpg",
+        "The newest composite picture as a JPEG of the output size; 409 no_picture while there is none.",
+        Auth::Session,
+        None,
+        200,
+        "image/jpeg",
+    ),
+    ep(
+        "get",
+        "/api/hearing/monitor/composite.jpg",
+        "The composite picture for an invitee whose role may monitor.",
+        Auth::Invitation,
+        None,
+        200,
+        "image/jpeg",
     ),
     ep(
         "get",
@@ -336,6 +363,8 @@ pub const ERROR_CODES: &[&str] = &[
     "already_recording",
     "not_recording",
     "recording_in_progress",
+    "invitation_inactive",
+    "no_picture",
     "internal",
 ];
 
