@@ -1,6 +1,8 @@
 // courtroom — participant page. Plain ES module, no build step, no external resources.
 // Wire contract: docs/PROTOCOL.md (WebSocket signalling at /ws, protocol version 1).
 
+import { startPreviewKeyer } from './preview-keyer.js';
+
 // All user-visible text, by language. Each error is one sentence saying what happened and what to do.
 const STRINGS = {
   en: {
@@ -10,6 +12,7 @@ const STRINGS = {
     courtroomVideo: 'The courtroom',
     yourCamera: 'Your camera',
     keyedPreview: 'Your picture with the green screen removed',
+    previewNoWebGL: 'This browser has no WebGL, so this preview only roughly removes the green; the court sees the full key.',
     loadingTitle: 'Checking your invitation…',
     loadingText: 'This takes a moment.',
     prejoinTitle: 'Ready to join?',
@@ -87,6 +90,7 @@ const STRINGS = {
     yourCamera: '您的摄像头',
     keyedPreview: '去除绿幕后的您的画面',
     loadingTitle: '正在核对您的邀请…',
+    previewNoWebGL: '此浏览器不支持 WebGL，预览只能粗略去除绿幕；法庭看到的是完整抠像效果。',
     loadingText: '请稍候。',
     prejoinTitle: '准备好入庭了吗？',
     prejoinText: '请检查画面和声音，然后点击“入庭”。',
@@ -203,7 +207,7 @@ const state = {
   reconnectTry: 0,
   renegotiating: false,
   meter: null,
-  keyTimer: null,
+  keyer: null,        // the keyed preview (web/preview-keyer.js)
   cueTimer: null,
   card: null,         // {title, text, action} keys, re-rendered on language change
 };
@@ -426,8 +430,7 @@ function stopLocal() {
   if (state.stream) for (const tr of state.stream.getTracks()) tr.stop();
   state.stream = null;
   if (state.meter) { state.meter.close(); state.meter = null; }
-  clearInterval(state.keyTimer);
-  state.keyTimer = null;
+  stopKeyPreview();
 }
 
 async function openLocalMedia() {
@@ -510,51 +513,49 @@ function startMeter(stream) {
   tick();
 }
 
-// A keyed preview (the server keys green; this is close enough to judge the screen) and the
-// light hints: too dark, uneven green screen, no green screen.
+// The keyed preview: a WebGL port of the server's keyer (web/preview-keyer.js), with the
+// server's auto key refitted once a second, and the light hints from that fit: too dark,
+// uneven green screen, no green screen.
 function startKeyPreview() {
-  clearInterval(state.keyTimer);
-  const canvas = ui.previewKey;
-  const W = 160, H = 120;
-  canvas.width = W; canvas.height = H;
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  state.keyTimer = setInterval(() => {
-    const v = ui.preview;
-    if (ui.prejoin.hidden || !v.videoWidth) return;
-    ctx.drawImage(v, 0, 0, W, H);
-    const img = ctx.getImageData(0, 0, W, H);
-    const d = img.data;
-    let lumaSum = 0, greens = 0, gSum = 0, gSq = 0;
-    for (let i = 0; i < d.length; i += 4) {
-      const r = d[i], g = d[i + 1], b = d[i + 2];
-      const y = 0.299 * r + 0.587 * g + 0.114 * b;
-      lumaSum += y;
-      if (g > 40 && g > r * 1.25 && g > b * 1.25) {
-        greens++; gSum += y; gSq += y * y;
-        // Key it out: checkerboard shows through, as the court will see your seat.
-        const px = (i / 4) % W, py = Math.floor(i / 4 / W);
-        const c = ((px >> 3) + (py >> 3)) & 1 ? 70 : 110;
-        d[i] = c; d[i + 1] = c; d[i + 2] = c;
+  stopKeyPreview();
+  const keyer = startPreviewKeyer(ui.preview, ui.previewKey, {
+    forceFallback: new URLSearchParams(location.search).get('preview') === '2d',
+    onCalibration: (cal, img) => {
+      if (state.keyer !== keyer || ui.prejoin.hidden) return;
+      let meanLuma = cal ? cal.meanLuma : 0;
+      if (!cal) {
+        let sum = 0;
+        for (let i = 0; i < img.data.length; i += 4) sum += 0.299 * img.data[i] + 0.587 * img.data[i + 1] + 0.114 * img.data[i + 2];
+        meanLuma = sum / (img.data.length / 4) / 255;
       }
-    }
-    ctx.putImageData(img, 0, 0);
-    const n = d.length / 4;
-    const meanLuma = lumaSum / n;
-    let key = 'lightOk';
-    if (meanLuma < 45) key = 'tooDark';
-    else if (greens < n * 0.05) key = 'noGreen';
-    else {
-      const m = gSum / greens;
-      const sd = Math.sqrt(Math.max(0, gSq / greens - m * m));
-      if (sd / Math.max(m, 1) > 0.3) key = 'unevenGreen';
-    }
-    window.courtroom.light = { meanLuma, greenShare: greens / n, hint: key };
-    if (ui.lightHint.dataset.key !== key) {
-      ui.lightHint.dataset.key = key;
-      ui.lightHint.textContent = t(key);
-      ui.lightHint.dataset.kind = key === 'lightOk' ? 'ok' : 'warn';
-    }
-  }, 200);
+      let key = 'lightOk';
+      if (meanLuma < 45 / 255) key = 'tooDark';
+      else if (!cal || cal.screenShare < 0.05) key = 'noGreen';
+      else if (cal.warning === 'too_dark') key = 'tooDark';
+      else if (cal.warning === 'too_uneven') key = 'unevenGreen';
+      window.courtroom.light = {
+        meanLuma: meanLuma * 255,
+        greenShare: cal ? cal.screenShare : 0,
+        screen: cal && { luma: cal.screenLuma, chroma: cal.screenChroma, shade: cal.model.shade, noise: cal.model.noise },
+        hint: key,
+      };
+      if (ui.lightHint.dataset.key !== key) {
+        ui.lightHint.dataset.key = key;
+        ui.lightHint.textContent = t(key);
+        ui.lightHint.dataset.kind = key === 'lightOk' ? 'ok' : 'warn';
+      }
+    },
+  });
+  state.keyer = keyer;
+  window.courtroom.preview = { get kind() { return keyer.kind; }, get frames() { return keyer.frames; } };
+  ui.previewKey.dataset.kind = keyer.kind;
+  const note = document.getElementById('preview-note');
+  if (note) note.hidden = keyer.kind === 'webgl' || keyer.kind === 'webgl2';
+}
+
+function stopKeyPreview() {
+  if (state.keyer) state.keyer.stop();
+  state.keyer = null;
 }
 
 async function startPrejoin() {
@@ -825,8 +826,7 @@ function onWelcome(msg) {
 function stopPreviewOnly() {
   // The meter and keyed preview are for the card; the camera keeps running for the call.
   if (state.meter) { state.meter.close(); state.meter = null; }
-  clearInterval(state.keyTimer);
-  state.keyTimer = null;
+  stopKeyPreview();
 }
 
 function onError(msg) {

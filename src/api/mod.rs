@@ -256,6 +256,15 @@ pub fn router(state: AppState) -> Router {
             get(|| async { asset("text/javascript", include_str!("../../web/join.js")) }),
         )
         .route(
+            "/web/preview-keyer.js",
+            get(|| async {
+                asset(
+                    "text/javascript",
+                    include_str!("../../web/preview-keyer.js"),
+                )
+            }),
+        )
+        .route(
             "/web/style.css",
             get(|| async { asset("text/css", include_str!("../../web/style.css")) }),
         )

@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = process.env.COURTROOM_BIN
+// (Not COURTROOM_*: the server reads that namespace as configuration.)
+const BIN = process.env.BROWSER_TEST_BIN
   || path.join(process.env.CARGO_TARGET_DIR || '/var/cache/courtroom/target', 'release/courtroom');
 const IMAGES = path.join(ROOT, 'docs/images');
 // As tests/common/mod.rs CHROMIUM_FLAGS (playwright adds the headless flag itself).
@@ -96,6 +97,44 @@ async function page(opts = {}) {
   p.on('pageerror', (e) => console.error('page error:', e.message));
   if (opts.init) await p.addInitScript(opts.init);
   return p;
+}
+
+// As tests/common/mod.rs `write_person_y4m`: a 640×480 C420jpeg clip, chroma-green background
+// with a person-like shape (elliptical head, neck, torso with rounded shoulders) at x = `cx`.
+function inPerson(x, y, cx = 320) {
+  const hx = (x - cx) / 42, hy = (y - 150) / 55;
+  if (hx * hx + hy * hy <= 1) return true;
+  if (y >= 195 && y <= 240 && Math.abs(x - cx) <= 22) return true;
+  const dx = Math.abs(x - cx);
+  if (y < 230 || dx > 150) return false;
+  if (y < 290 && dx > 90) { const ex = dx - 90, ey = y - 290; return ex * ex + ey * ey <= 3600; }
+  return true;
+}
+const KEY_GREEN = [0, 177, 64];
+function rgbToYuv([r, g, b]) {
+  const q = (v) => Math.max(0, Math.min(255, Math.round(v)));
+  return [q(0.299 * r + 0.587 * g + 0.114 * b), q(-0.168736 * r - 0.331264 * g + 0.5 * b + 128),
+    q(0.5 * r - 0.418688 * g - 0.081312 * b + 128)];
+}
+function writePersonY4m(file, color, frames = 10) {
+  const [w, h] = [640, 480];
+  const bg = rgbToYuv(KEY_GREEN), fg = rgbToYuv(color);
+  const mask = new Uint8Array(w * h);
+  const frame = Buffer.alloc(w * h * 3 / 2);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    mask[y * w + x] = inPerson(x + 0.5, y + 0.5) ? 1 : 0;
+    frame[y * w + x] = mask[y * w + x] ? fg[0] : bg[0];
+  }
+  const cw = w / 2, u0 = w * h, v0 = u0 + cw * (h / 2);
+  for (let cy = 0; cy < h / 2; cy++) for (let cx = 0; cx < cw; cx++) {
+    const n = mask[2 * cy * w + 2 * cx] + mask[2 * cy * w + 2 * cx + 1] + mask[(2 * cy + 1) * w + 2 * cx] + mask[(2 * cy + 1) * w + 2 * cx + 1];
+    const mix = (a, b) => Math.floor((a * n + b * (4 - n) + 2) / 4);
+    frame[u0 + cy * cw + cx] = mix(fg[1], bg[1]);
+    frame[v0 + cy * cw + cx] = mix(fg[2], bg[2]);
+  }
+  const parts = [Buffer.from(`YUV4MPEG2 W${w} H${h} F25:1 Ip A1:1 C420jpeg\n`)];
+  for (let f = 0; f < frames; f++) parts.push(Buffer.from('FRAME\n'), frame);
+  fs.writeFileSync(file, Buffer.concat(parts));
 }
 
 async function cardText(p) { return (await p.textContent('#card-text')) || ''; }
@@ -326,4 +365,78 @@ test('a dropped connection recovers without a reload (server restarted)', async 
   console.log(`RECOVERY_MS ${recovered} (server healthy → frames again)`);
   assert.ok(recovered < 10000);
   await p.context().close();
+});
+
+test('the keyed preview is WebGL: the green is transparent, the person opaque and despilled', async () => {
+  const y4m = path.join(tmp, 'person.y4m');
+  const person = [190, 120, 100];
+  writePersonY4m(y4m, person);
+  const cam = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+    args: [...FLAGS, `--use-file-for-fake-video-capture=${y4m}`] });
+  try {
+    for (const mode of ['webgl', '2d']) {
+      const ctx = await cam.newContext({ viewport: { width: 1280, height: 800 } });
+      const p = await ctx.newPage();
+      p.on('pageerror', (e) => console.error('page error:', e.message));
+      await p.goto(mode === '2d' ? `${invites.plaintiff}&preview=2d` : invites.plaintiff);
+      await p.waitForSelector('#main-action:not([disabled]):not([hidden])', { timeout: 15000 });
+      // Two refits of the screen model and some frames drawn since.
+      await p.waitForFunction(() => window.courtroom.preview && window.courtroom.preview.frames > 5
+        && window.courtroom.light && window.courtroom.light.screen, null, { timeout: 10000 })
+        .catch(async (e) => {
+          const st = await p.evaluate(() => JSON.stringify({ preview: window.courtroom.preview && { kind: window.courtroom.preview.kind, frames: window.courtroom.preview.frames }, light: window.courtroom.light, screen: window.courtroom.screen }));
+          throw new Error(`${mode}: the keyed preview did not start: ${st} (${e.message})`);
+        });
+      await sleep(1200);
+      const got = await p.evaluate(() => {
+        const c = document.getElementById('preview-key');
+        const gl = c.getContext('webgl2') || c.getContext('webgl');
+        const copy = document.createElement('canvas');
+        copy.width = c.width; copy.height = c.height;
+        const x = copy.getContext('2d');
+        x.drawImage(c, 0, 0);
+        const d = x.getImageData(0, 0, c.width, c.height).data;
+        const grid = [];
+        for (let gy = 4; gy < 480; gy += 8) for (let gx = 4; gx < 640; gx += 8) {
+          const px = Math.floor(gx * c.width / 640), py = Math.floor(gy * c.height / 480);
+          const i = (py * c.width + px) * 4;
+          grid.push([gx, gy, d[i], d[i + 1], d[i + 2], d[i + 3]]);
+        }
+        return { kind: window.courtroom.preview.kind, webgl: !!gl, w: c.width, h: c.height, grid,
+          hint: window.courtroom.light.hint, note: !document.getElementById('preview-note').hidden };
+      });
+      let green = 0, greenClear = 0, body = 0, bodyOpaque = 0;
+      const sum = [0, 0, 0];
+      const near = (x, y) => [[-6, 0], [6, 0], [0, -6], [0, 6]].some(([dx, dy]) => inPerson(x + dx, y + dy) !== inPerson(x, y));
+      for (const [x, y, r, g, b, a] of got.grid) {
+        if (near(x, y)) continue;
+        if (inPerson(x, y)) {
+          body++;
+          if (a >= 245) { bodyOpaque++; sum[0] += r; sum[1] += g; sum[2] += b; }
+        } else {
+          green++;
+          if (a <= 10) greenClear++;
+        }
+      }
+      console.log(`PREVIEW_${mode.toUpperCase()} kind=${got.kind} ${got.w}x${got.h} green clear ${greenClear}/${green} person opaque ${bodyOpaque}/${body} hint=${got.hint}`);
+      assert.ok(greenClear / green > 0.97, `${mode}: the green is keyed out (${greenClear}/${green})`);
+      assert.ok(bodyOpaque / body > 0.97, `${mode}: the person stays (${bodyOpaque}/${body})`);
+      if (mode === 'webgl') {
+        assert.ok(['webgl', 'webgl2'].includes(got.kind) && got.webgl, `a WebGL canvas (${got.kind})`);
+        assert.equal(got.w, 640, 'keyed at the camera resolution');
+        assert.equal(got.note, false, 'no fallback note with WebGL');
+        // Un-mixed and despilled: the person keeps their colour, no green cast.
+        const mean = sum.map((v) => v / bodyOpaque);
+        person.forEach((c, k) => assert.ok(Math.abs(mean[k] - c) < 25, `colour ${mean.map(Math.round)} vs ${person}`));
+        assert.equal(got.hint, 'lightOk', 'an even, bright screen gets no warning');
+        await p.screenshot({ path: path.join(IMAGES, 'join-keyed-preview.png') });
+      } else {
+        assert.equal(got.kind, '2d');
+        assert.equal(got.note, true, 'the page says the preview is the rough fallback');
+      }
+      await ctx.close();
+    }
+  } finally {
+    await cam.close();
+  }
 });
