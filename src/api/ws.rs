@@ -62,6 +62,9 @@ struct Joined {
     events: broadcast::Receiver<HearingEvent>,
     cues: broadcast::Receiver<Cue>,
     media: Option<tokio::task::JoinHandle<()>>,
+    /// The current media session's connection, for re-offers (ICE restart) from the same
+    /// browser connection.
+    peer: Option<crate::rtc::peer::PeerLink>,
 }
 
 /// A connection whose invitation is good but whose hearing has not been opened yet.
@@ -295,6 +298,24 @@ async fn handle(
                 false,
             ))?;
             let udp_ip = state.settings().rtc.udp_ip;
+            // A re-offer from the browser connection we already answered (an ICE restart after a
+            // network drop): answer it on the same connection, keeping the media session.
+            let live = j.media.as_ref().is_some_and(|m| !m.is_finished());
+            if let Some(link) = j
+                .peer
+                .as_ref()
+                .filter(|l| live && !l.is_closed() && l.same_browser_connection(&sdp))
+            {
+                let answer = link.reanswer(sdp).await.map_err(|e| {
+                    tracing::warn!(hearing = %j.hearing.record.id, participant = j.id, "re-offer refused: {e}");
+                    (
+                        ServerMessage::error(ErrorCode::BadSdp, e.to_string()),
+                        false,
+                    )
+                })?;
+                tracing::info!(hearing = %j.hearing.record.id, participant = j.id, "re-offer answered on the same peer connection");
+                return Ok(Some(ServerMessage::Answer { sdp: answer }));
+            }
             let (peer, answer) = crate::rtc::peer::answer(sdp, udp_ip, j.hearing.audio_slots())
                 .await
                 .map_err(|e| {
@@ -308,6 +329,7 @@ async fn handle(
                 old.abort();
             }
             j.media = Some(tokio::spawn(crate::rtc::session::run(
+            j.peer = Some(peer.link.clone());
                 j.hearing.clone(),
                 j.id,
                 j.seat,
@@ -549,6 +571,7 @@ async fn seat(
             media: None,
         },
         welcome,
+            peer: None,
     ))
 }
 

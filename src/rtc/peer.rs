@@ -1,7 +1,13 @@
 //! One participant's peer connection: receives their camera and microphone, sends the composite
 //! and one audio slot per seat. The server always answers; the browser offers.
+//!
+//! A later offer from the same browser connection (same DTLS fingerprint), such as an ICE
+//! restart after a network drop, is answered on the same connection by [`PeerLink::reanswer`]:
+//! webrtc-rs restarts ICE with fresh credentials when the offer's ufrag/pwd changed, and keeps
+//! the DTLS session, the tracks and their SSRCs.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +24,7 @@ use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::TrackLocal;
@@ -58,22 +64,27 @@ fn opus_codec() -> RTCRtpCodec {
 pub enum PeerEvent {
     /// A remote track (camera or microphone) arrived.
     Track(Arc<dyn TrackRemote>),
-    /// The connection is up.
+    /// The connection is up (again, after an ICE restart).
     Connected,
-    /// The connection failed or closed.
+    /// The connection lost its path (disconnected or failed); an ICE restart may bring it back.
+    Interrupted,
+    /// The connection closed for good.
     Closed,
 }
 
 struct Handler {
     events: mpsc::UnboundedSender<PeerEvent>,
-    gathered: mpsc::UnboundedSender<()>,
+    /// Counts completed ICE gatherings (the first one, then one per restart).
+    gathered: watch::Sender<u64>,
+    /// Set once the connection has closed.
+    closed: Arc<AtomicBool>,
 }
 
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for Handler {
     async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
         if state == RTCIceGatheringState::Complete {
-            let _ = self.gathered.send(());
+            self.gathered.send_modify(|n| *n += 1);
         }
     }
 
@@ -81,9 +92,13 @@ impl PeerConnectionEventHandler for Handler {
         tracing::debug!(%state, "peer connection state");
         let event = match state {
             RTCPeerConnectionState::Connected => PeerEvent::Connected,
-            RTCPeerConnectionState::Failed
-            | RTCPeerConnectionState::Closed
-            | RTCPeerConnectionState::Disconnected => PeerEvent::Closed,
+            RTCPeerConnectionState::Failed | RTCPeerConnectionState::Disconnected => {
+                PeerEvent::Interrupted
+            }
+            RTCPeerConnectionState::Closed => {
+                self.closed.store(true, Ordering::Release);
+                PeerEvent::Closed
+            }
             _ => return,
         };
         let _ = self.events.send(event);
@@ -118,6 +133,78 @@ pub struct ParticipantPeer {
     pub audio_slots: Vec<AudioSlot>,
     /// Events from the connection.
     pub events: mpsc::UnboundedReceiver<PeerEvent>,
+    /// What signalling keeps to answer later offers on this connection.
+    pub link: PeerLink,
+}
+
+/// A handle on a negotiated connection for later offers from the same browser connection.
+#[derive(Clone)]
+pub struct PeerLink {
+    pc: Arc<dyn PeerConnection>,
+    gathered: watch::Receiver<u64>,
+    closed: Arc<AtomicBool>,
+    /// The DTLS fingerprint of the browser connection that made the first offer.
+    fingerprint: Option<String>,
+}
+
+impl PeerLink {
+    /// Whether `offer_sdp` comes from the same browser connection as the first offer (same
+    /// DTLS certificate fingerprint), so it can be answered on this connection. A new browser
+    /// connection has a new certificate.
+    pub fn same_browser_connection(&self, offer_sdp: &str) -> bool {
+        self.fingerprint.is_some() && fingerprint(offer_sdp) == self.fingerprint
+    }
+
+    /// Whether the connection has been closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Answers a later offer on the same connection: with new ICE credentials in the offer this
+    /// is an ICE restart (webrtc-rs restarts its agent and answers with new credentials of its
+    /// own); the tracks, SSRCs and the DTLS session stay. Returns the complete answer SDP.
+    pub async fn reanswer(&self, offer_sdp: String) -> Result<String, RtcError> {
+        let offer =
+            RTCSessionDescription::offer(offer_sdp).map_err(|e| RtcError::BadSdp(e.to_string()))?;
+        offer
+            .unmarshal()
+            .map_err(|e| RtcError::BadSdp(e.to_string()))?;
+        let mut gathered = self.gathered.clone();
+        let before = *gathered.borrow_and_update();
+        self.pc
+            .set_remote_description(offer)
+            .await
+            .map_err(|e| RtcError::BadSdp(e.to_string()))?;
+        let answer = self
+            .pc
+            .create_answer(None)
+            .await
+            .map_err(|e| RtcError::BadSdp(e.to_string()))?;
+        self.pc
+            .set_local_description(answer)
+            .await
+            .map_err(|e| RtcError::Setup(e.to_string()))?;
+        // Candidates survive the restart (same sockets); wait briefly for a restarted gathering
+        // to finish so the answer is complete.
+        let _ = tokio::time::timeout(
+            Duration::from_millis(1500),
+            gathered.wait_for(|n| *n > before),
+        )
+        .await;
+        Ok(self
+            .pc
+            .local_description()
+            .await
+            .ok_or_else(|| RtcError::Setup("no local description".into()))?
+            .sdp)
+    }
+}
+
+/// The first `a=fingerprint:` value of an SDP (session or media level).
+fn fingerprint(sdp: &str) -> Option<String> {
+    sdp.lines()
+        .find_map(|l| l.trim().strip_prefix("a=fingerprint:"))
+        .map(|f| f.trim().to_ascii_lowercase())
 }
 
 /// Answers a browser's offer. Returns the connection and the complete answer SDP.
@@ -126,6 +213,7 @@ pub async fn answer(
     udp_ip: IpAddr,
     audio_slots: usize,
 ) -> Result<(ParticipantPeer, String), RtcError> {
+    let browser_fingerprint = fingerprint(&offer_sdp);
     let offer =
         RTCSessionDescription::offer(offer_sdp).map_err(|e| RtcError::BadSdp(e.to_string()))?;
     // Parse before building anything, so junk costs nothing.
@@ -145,10 +233,12 @@ pub async fn answer(
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
         .build();
     let (events_tx, events) = mpsc::unbounded_channel();
-    let (gathered_tx, mut gathered) = mpsc::unbounded_channel();
+    let (gathered_tx, mut gathered) = watch::channel(0u64);
+    let closed = Arc::new(AtomicBool::new(false));
     let handler = Arc::new(Handler {
         events: events_tx,
         gathered: gathered_tx,
+        closed: closed.clone(),
     });
     let pc: Arc<dyn PeerConnection> = Arc::new(
         PeerConnectionBuilder::new()
@@ -208,7 +298,7 @@ pub async fn answer(
         .map_err(|e| RtcError::BadSdp(e.to_string()))?;
     pc.set_local_description(answer).await.map_err(setup)?;
     // Non-trickle: wait for host candidates (fast on loopback and LAN).
-    let _ = tokio::time::timeout(Duration::from_secs(3), gathered.recv()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(3), gathered.wait_for(|n| *n > 0)).await;
     let sdp = pc
         .local_description()
         .await
@@ -231,8 +321,15 @@ pub async fn answer(
             });
         }
     }
+    let link = PeerLink {
+        pc: pc.clone(),
+        gathered: gathered.clone(),
+        closed,
+        fingerprint: browser_fingerprint,
+    };
     Ok((
         ParticipantPeer {
+            link,
             pc,
             composite,
             composite_ssrc,
@@ -272,4 +369,125 @@ async fn payload_type(sender: &Arc<dyn RtpSender>, mime: &str) -> Option<u8> {
         })
         .or_else(|| codecs.iter().find(same_mime))
         .map(|c| c.payload_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtc::peer_connection::configuration::RTCOfferOptions;
+    use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+
+    /// A browser-like offerer on loopback: the composite and one audio slot to receive.
+    struct Offerer {
+        pc: Arc<dyn PeerConnection>,
+        gathered: watch::Receiver<u64>,
+        _events: mpsc::UnboundedReceiver<PeerEvent>,
+    }
+
+    impl Offerer {
+        async fn new() -> Self {
+            let mut media = MediaEngine::default();
+            media.register_default_codecs().unwrap();
+            let registry = register_default_interceptors(Registry::new(), &mut media).unwrap();
+            let setting = SettingEngineBuilder::new()
+                .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+                .build();
+            let (events_tx, events) = mpsc::unbounded_channel();
+            let (gathered_tx, gathered) = watch::channel(0u64);
+            let handler = Arc::new(Handler {
+                events: events_tx,
+                gathered: gathered_tx,
+                closed: Arc::new(AtomicBool::new(false)),
+            });
+            let pc: Arc<dyn PeerConnection> = Arc::new(
+                PeerConnectionBuilder::new()
+                    .with_configuration(RTCConfigurationBuilder::new().build())
+                    .with_media_engine(media)
+                    .with_setting_engine(setting)
+                    .with_interceptor_registry(registry)
+                    .with_handler(handler as Arc<dyn PeerConnectionEventHandler>)
+                    .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
+                    .build()
+                    .await
+                    .unwrap(),
+            );
+            for kind in [RtpCodecKind::Video, RtpCodecKind::Audio] {
+                let init = RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Recvonly,
+                    streams: vec![],
+                    send_encodings: vec![],
+                };
+                pc.add_transceiver_from_kind(kind, Some(init))
+                    .await
+                    .unwrap();
+            }
+            Self {
+                pc,
+                gathered,
+                _events: events,
+            }
+        }
+
+        /// A complete offer; with `restart`, with new ICE credentials.
+        async fn offer(&mut self, restart: bool) -> String {
+            let before = *self.gathered.borrow_and_update();
+            let options = restart.then(|| RTCOfferOptions {
+                ice_restart: true,
+                ..Default::default()
+            });
+            let offer = self.pc.create_offer(options).await.unwrap();
+            self.pc.set_local_description(offer).await.unwrap();
+            let _ = tokio::time::timeout(
+                Duration::from_secs(3),
+                self.gathered.wait_for(|n| *n > before),
+            )
+            .await;
+            self.pc.local_description().await.unwrap().sdp
+        }
+
+        async fn accept(&self, answer: &str) {
+            self.pc
+                .set_remote_description(RTCSessionDescription::answer(answer.to_owned()).unwrap())
+                .await
+                .unwrap();
+        }
+    }
+
+    fn ufrag(sdp: &str) -> String {
+        sdp.lines()
+            .find_map(|l| l.trim().strip_prefix("a=ice-ufrag:"))
+            .expect("an ice-ufrag")
+            .to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_restart_offer_is_answered_on_the_same_connection_with_new_credentials() {
+        let mut browser = Offerer::new().await;
+        let first = browser.offer(false).await;
+        let (peer, answer1) = answer(first.clone(), "127.0.0.1".parse().unwrap(), 1)
+            .await
+            .expect("first answer");
+        browser.accept(&answer1).await;
+
+        let restart = browser.offer(true).await;
+        assert_ne!(ufrag(&restart), ufrag(&first), "the offerer restarted ICE");
+        assert!(peer.link.same_browser_connection(&restart));
+        let answer2 = peer.link.reanswer(restart).await.expect("re-answer");
+        assert_ne!(
+            ufrag(&answer2),
+            ufrag(&answer1),
+            "the server restarts ICE with credentials of its own"
+        );
+        assert_eq!(
+            fingerprint(&answer2),
+            fingerprint(&answer1),
+            "the same DTLS session"
+        );
+        assert!(answer2.contains("a=candidate:"), "a complete answer");
+        browser.accept(&answer2).await;
+
+        // A new browser connection has a new certificate: not a re-offer.
+        let mut other = Offerer::new().await;
+        assert!(!peer.link.same_browser_connection(&other.offer(false).await));
+    }
 }

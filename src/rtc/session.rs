@@ -2,6 +2,7 @@
 //! microphone into decoders, forwarded voices out on the audio slots, and the encoded
 //! composite out on the video track.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,28 +20,44 @@ use crate::hearing::{ForwardedAudio, Hearing, ParticipantId};
 use crate::media::decoder::{RtpDecoder, VideoCodec};
 
 /// Runs a participant's media until the connection closes or the task set is dropped.
-/// Returns when the peer connection has failed or closed.
+/// Returns when the peer connection has closed. A connection that is only interrupted
+/// (disconnected or failed) is kept: the page restarts ICE on it, and signalling answers that
+/// re-offer on the same connection (see [`super::peer::PeerLink::reanswer`]).
 pub async fn run(hearing: Arc<Hearing>, id: ParticipantId, seat: usize, mut peer: ParticipantPeer) {
     let mut tasks = JoinSet::new();
     let (fwd_tx, fwd_rx) = mpsc::channel::<ForwardedAudio>(256);
     hearing.add_listener(id, fwd_tx);
     tasks.spawn(send_voices(std::mem::take(&mut peer.audio_slots), fwd_rx));
-    let mut composite_started = false;
+    let mut composite: Option<tokio::task::AbortHandle> = None;
+    let mut tracks_seen: HashSet<String> = HashSet::new();
+    let mut interrupted = false;
     while let Some(event) = peer.events.recv().await {
         match event {
             PeerEvent::Track(track) => {
-                tasks.spawn(receive_track(hearing.clone(), id, seat, track));
+                // A renegotiation may announce the same track again: one reader per track.
+                if tracks_seen.insert(track.track_id().await) {
+                    tasks.spawn(receive_track(hearing.clone(), id, seat, track));
+                }
             }
             PeerEvent::Connected => {
-                if !composite_started {
-                    composite_started = true;
-                    tasks.spawn(send_composite(
+                if interrupted {
+                    tracing::info!(hearing = %hearing.record.id, participant = id, "peer connection back (ICE restart)");
+                    // The browser's decoder missed frames: give it a keyframe now.
+                    hearing.request_keyframe();
+                    interrupted = false;
+                }
+                if composite.as_ref().is_none_or(|h| h.is_finished()) {
+                    composite = Some(tasks.spawn(send_composite(
                         hearing.clone(),
                         peer.composite.clone(),
                         peer.composite_ssrc,
                         peer.composite_pt,
-                    ));
+                    )));
                 }
+            }
+            PeerEvent::Interrupted => {
+                tracing::info!(hearing = %hearing.record.id, participant = id, "peer connection interrupted");
+                interrupted = true;
             }
             PeerEvent::Closed => break,
         }
