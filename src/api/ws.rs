@@ -297,7 +297,6 @@ async fn handle(
                 ServerMessage::error(ErrorCode::NotJoined, "join before sending an offer"),
                 false,
             ))?;
-            let udp_ip = state.settings().rtc.udp_ip;
             // A re-offer from the browser connection we already answered (an ICE restart after a
             // network drop): answer it on the same connection, keeping the media session.
             let live = j.media.as_ref().is_some_and(|m| !m.is_finished());
@@ -316,6 +315,7 @@ async fn handle(
                 tracing::info!(hearing = %j.hearing.record.id, participant = j.id, "re-offer answered on the same peer connection");
                 return Ok(Some(ServerMessage::Answer { sdp: answer }));
             }
+            let udp_ip = state.settings().rtc.udp_ip;
             let (peer, answer) = crate::rtc::peer::answer(sdp, udp_ip, j.hearing.audio_slots())
                 .await
                 .map_err(|e| {
@@ -328,8 +328,8 @@ async fn handle(
             if let Some(old) = j.media.take() {
                 old.abort();
             }
-            j.media = Some(tokio::spawn(crate::rtc::session::run(
             j.peer = Some(peer.link.clone());
+            j.media = Some(tokio::spawn(crate::rtc::session::run(
                 j.hearing.clone(),
                 j.id,
                 j.seat,
@@ -569,9 +569,9 @@ async fn seat(
             events,
             cues,
             media: None,
+            peer: None,
         },
         welcome,
-            peer: None,
     ))
 }
 
