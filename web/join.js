@@ -89,8 +89,8 @@ const STRINGS = {
     courtroomVideo: '法庭画面',
     yourCamera: '您的摄像头',
     keyedPreview: '去除绿幕后的您的画面',
-    loadingTitle: '正在核对您的邀请…',
     previewNoWebGL: '此浏览器不支持 WebGL，预览只能粗略去除绿幕；法庭看到的是完整抠像效果。',
+    loadingTitle: '正在核对您的邀请…',
     loadingText: '请稍候。',
     prejoinTitle: '准备好入庭了吗？',
     prejoinText: '请检查画面和声音，然后点击“入庭”。',
@@ -165,6 +165,7 @@ const PROTOCOL_VERSION = 1;
 const ICE_GATHER_TIMEOUT_MS = 2000;
 const STATS_INTERVAL_MS = 1000;
 const RENEGOTIATE_AFTER_MS = 2500; // media silent this long: fresh media session on the same socket
+const ICE_RESTART_WAIT_MS = 5000;  // an ICE restart has this long to bring frames back before a fresh session
 const RECONNECT_DELAYS_MS = [500, 1000, 1000, 2000, 2000, 3000];
 const PARTY_ROLES = ['plaintiff', 'defendant', 'witness'];
 const JUDGE_ROLES = ['presiding_judge', 'assessor'];
@@ -206,6 +207,8 @@ const state = {
   lastRecv: 0,
   reconnectTry: 0,
   renegotiating: false,
+  iceRestart: null,   // the ICE restart under way: {pc, frames, timer}
+  answerQueue: [],    // peers whose offers await an answer on this socket, in order
   meter: null,
   keyer: null,        // the keyed preview (web/preview-keyer.js)
   cueTimer: null,
@@ -219,7 +222,9 @@ window.courtroom = {
   get lang() { return state.lang; },
   get participantId() { return state.me && state.me.participant_id; },
   get seat() { return state.me && state.me.seat; },
-  timings: { firstFrameMs: null, reconnects: 0, lastRecoveredMs: null },
+  get pc() { return state.pc; },
+  // reconnects: fresh media sessions or sockets; iceRestarts: ICE restarts on the same peer.
+  timings: { firstFrameMs: null, reconnects: 0, iceRestarts: 0, lastRecoveredMs: null, lastRecoveryPath: null },
   // Pressing Join from a test or assistive tool.
   join: () => join(),
   // Tests: lose the media path ('media') or the signalling socket ('socket') as a network drop
@@ -633,23 +638,29 @@ function onRemoteTrack(event) {
   }
 }
 
+// Frames are back after a drop: say so, and note how long it took and which way it came back.
+function recovered(path) {
+  if (state.recoverStart == null) return;
+  window.courtroom.timings.lastRecoveredMs = performance.now() - state.recoverStart;
+  window.courtroom.timings.lastRecoveryPath = path;
+  state.recoverStart = null;
+  hideBanner('reconnecting');
+  setStatus('reconnected');
+}
+
 function watchFirstFrame() {
   const v = ui.video;
   const note = () => {
     const ms = performance.now();
     if (window.courtroom.timings.firstFrameMs == null) window.courtroom.timings.firstFrameMs = ms;
-    if (state.recoverStart != null) {
-      window.courtroom.timings.lastRecoveredMs = ms - state.recoverStart;
-      state.recoverStart = null;
-      hideBanner('reconnecting');
-      setStatus('reconnected');
-    }
+    recovered('fresh session');
   };
   if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(note);
   else v.addEventListener('loadeddata', note, { once: true });
 }
 
 async function startPeerConnection() {
+  if (state.iceRestart) { clearTimeout(state.iceRestart.timer); state.iceRestart = null; }
   if (state.pc) { try { state.pc.close(); } catch { /* ignore */ } }
   ui.audioSinks.replaceChildren();
   const pc = new RTCPeerConnection();
@@ -664,6 +675,9 @@ async function startPeerConnection() {
     } else if (pc.connectionState === 'disconnected' || pc.connectionState === 'failed') {
       mediaTrouble();
     }
+  });
+  pc.addEventListener('iceconnectionstatechange', () => {
+    if (state.pc === pc && ['disconnected', 'failed'].includes(pc.iceConnectionState)) mediaTrouble();
   });
 
   // Transceiver order is part of the contract (PROTOCOL.md, "Media negotiation").
@@ -682,40 +696,104 @@ async function startPeerConnection() {
   await pc.setLocalDescription(offer);
   await waitForIceGathering(pc, ICE_GATHER_TIMEOUT_MS);
   if (state.pc !== pc) return;
+  state.answerQueue.push(pc);
   send({ type: 'offer', sdp: pc.localDescription.sdp });
   startStatsLoop();
 }
 
-// The media path is in trouble: say so, then renegotiate a fresh media session on the same
-// socket; if the socket is gone too, the socket's close handler rejoins.
+// ICE restart on the same peer (new ICE credentials, same tracks, same DTLS): a new offer on
+// the same socket, which the server answers on its existing connection (PROTOCOL.md). If frames
+// do not come back within ICE_RESTART_WAIT_MS, a fresh media session follows.
+async function restartIce(pc) {
+  if (state.ended || state.pc !== pc || state.iceRestart) return;
+  const r = { pc, frames: Infinity, answered: false, timer: null };
+  state.iceRestart = r;
+  window.courtroom.timings.iceRestarts++;
+  console.info('network trouble: restarting ICE on the same peer');
+  const giveUp = () => {
+    if (state.iceRestart !== r) return;
+    clearTimeout(r.timer);
+    state.iceRestart = null;
+    pc.iceRestartFailed = true;
+    if (state.pc === pc) mediaTrouble();
+  };
+  r.timer = setTimeout(giveUp, ICE_RESTART_WAIT_MS);
+  r.giveUp = giveUp;
+  try {
+    if (pc.signalingState !== 'stable') throw new Error(`signalling state ${pc.signalingState}`);
+    if (typeof pc.restartIce === 'function') pc.restartIce();
+    const offer = await pc.createOffer({ iceRestart: true });
+    await pc.setLocalDescription(offer);
+    await waitForIceGathering(pc, ICE_GATHER_TIMEOUT_MS);
+    if (state.pc !== pc || state.iceRestart !== r) return;
+    state.answerQueue.push(pc);
+    send({ type: 'offer', sdp: pc.localDescription.sdp });
+  } catch (err) {
+    console.warn('ICE restart failed', err);
+    giveUp();
+  }
+}
+
+// Frames arrive while an ICE restart is under way: it worked.
+function iceRestartWorked() {
+  const r = state.iceRestart;
+  if (!r) return;
+  clearTimeout(r.timer);
+  state.iceRestart = null;
+  recovered('ice restart');
+}
+
+async function freshSession() {
+  if (state.ended || !state.me) return;
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+    window.courtroom.timings.reconnects++;
+    try { await startPeerConnection(); } catch (err) { console.warn('renegotiation failed', err); }
+  }
+}
+
+// The media path is in trouble: say so; first restart ICE on the same peer, and if that does
+// not bring frames back, renegotiate a fresh media session on the same socket; if the socket is
+// gone too, the socket's close handler rejoins.
 function mediaTrouble() {
   if (state.ended || state.screen !== 'in') return;
   if (state.recoverStart == null) state.recoverStart = performance.now();
   showBanner('reconnecting', 'warn');
+  if (state.iceRestart) return; // its own timer decides
+  const pc = state.pc;
+  const closed = !pc || pc.connectionState === 'closed' || pc.signalingState === 'closed';
+  const socketUp = state.ws && state.ws.readyState === WebSocket.OPEN;
+  if (!closed && socketUp && !pc.iceRestartFailed) { restartIce(pc); return; }
   if (state.renegotiating) return;
   state.renegotiating = true;
   // A closed or failed peer will not come back: renegotiate at once; otherwise give it a moment.
-  const gone = !state.pc || ['closed', 'failed'].includes(state.pc.connectionState) || state.pc.signalingState === 'closed';
+  const gone = closed || pc.connectionState === 'failed' || pc.iceRestartFailed;
   setTimeout(async () => {
     state.renegotiating = false;
     if (state.ended || !state.me) return;
-    const pc = state.pc;
-    const healthy = pc && pc.connectionState === 'connected' && performance.now() - state.lastFramesAt < RENEGOTIATE_AFTER_MS;
+    const now = state.pc;
+    const healthy = now && now.connectionState === 'connected' && performance.now() - state.lastFramesAt < RENEGOTIATE_AFTER_MS;
     if (healthy) return;
-    if (state.ws && state.ws.readyState === WebSocket.OPEN) {
-      window.courtroom.timings.reconnects++;
-      try { await startPeerConnection(); } catch (err) { console.warn('renegotiation failed', err); }
-    }
+    await freshSession();
   }, gone ? 0 : RENEGOTIATE_AFTER_MS);
 }
 
 async function onAnswer(msg) {
-  if (!state.pc) return;
+  // Answers come in the order of our offers; one for a peer we have given up on is dropped.
+  const pc = state.answerQueue.shift() || state.pc;
+  if (!pc || pc !== state.pc || pc.signalingState !== 'have-local-offer') return;
   try {
-    await state.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+    await pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+    const r = state.iceRestart;
+    if (r && r.pc === pc) {
+      // Frames decoded from here on came over the restarted path.
+      const got = await collectStats().catch(() => null);
+      r.frames = got && typeof got.out.frames_decoded === 'number' ? got.out.frames_decoded : state.lastFrames;
+      r.answered = true;
+    }
   } catch (err) {
     console.error('setRemoteDescription failed', err);
-    mediaTrouble();
+    if (state.iceRestart && state.iceRestart.pc === pc) state.iceRestart.giveUp();
+    else mediaTrouble();
   }
 }
 
@@ -780,6 +858,9 @@ function startStatsLoop() {
     if (!got) return;
     const { out, fps } = got;
     if (typeof out.frames_decoded === 'number' && out.frames_decoded !== state.lastFrames) {
+      const restart = state.iceRestart;
+      if (restart && restart.answered && restart.pc === state.pc && out.frames_decoded > restart.frames
+        && ['connected', 'completed'].includes(restart.pc.iceConnectionState)) iceRestartWorked();
       state.lastFrames = out.frames_decoded;
       state.lastFramesAt = performance.now();
     }
@@ -835,6 +916,14 @@ function onError(msg) {
     case 'expired_token': return end('errTitle', 'expiredInvitation', null);
     case 'hearing_closed': return end('closedTitle', 'hearingClosed', null);
     case 'seat_taken': return end('errTitle', 'seatTaken', { key: 'tryAgain', run: () => location.reload() });
+    case 'bad_sdp': {
+      // The server could not use an offer of ours: that peer will get no answer.
+      const pc = state.answerQueue.shift();
+      console.warn('offer refused', msg);
+      if (state.iceRestart && state.iceRestart.pc === pc) state.iceRestart.giveUp();
+      else if (pc && pc === state.pc) mediaTrouble();
+      return;
+    }
     case 'not_allowed': case 'unknown_participant':
       console.warn('cue refused', msg);
       return;
@@ -884,6 +973,7 @@ function onMessage(gen, event) {
 // reconnection) it sends `join` with the same invitation, so the seat is kept.
 function connect() {
   const gen = ++state.wsGen;
+  state.answerQueue = []; // answers belong to the socket their offers went out on
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const ws = new WebSocket(`${scheme}//${location.host}/ws`);
   state.ws = ws;

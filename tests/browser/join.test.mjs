@@ -137,6 +137,84 @@ function writePersonY4m(file, color, frames = 10) {
   fs.writeFileSync(file, Buffer.concat(parts));
 }
 
+// WCAG 2.x AA on what is on screen: every visible text element against its effective background
+// (the first ancestor with a non-transparent background-color, translucent layers blended on
+// the way down), 4.5:1, or 3:1 for large text (>= 24px, or >= 18.66px bold); disabled controls
+// are exempt. And every button, select and input has an accessible name (Chromium's own
+// accessibility tree for what is rendered, the label rules for what is hidden).
+async function auditA11y(p, label, minControls = 2) {
+  const problems = await p.evaluate(() => {
+    const parse = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return [0, 0, 0, 0];
+      const v = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1];
+    };
+    const over = (top, bottom) => {
+      const a = top[3];
+      return [0, 1, 2].map((k) => top[k] * a + bottom[k] * (1 - a)).concat(1);
+    };
+    const lum = ([r, g, b]) => {
+      const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((m, n) => n - m); return (x + 0.05) / (y + 0.05); };
+    const background = (el) => {
+      const layers = [];
+      for (let e = el; e; e = e.parentElement) {
+        const bg = parse(getComputedStyle(e).backgroundColor);
+        if (bg[3] > 0) layers.push(bg);
+        if (bg[3] >= 1) break;
+      }
+      let out = [255, 255, 255, 1];
+      if (!layers.length || layers[layers.length - 1][3] < 1) out = parse(getComputedStyle(document.documentElement).backgroundColor);
+      if (out[3] < 1) out = [255, 255, 255, 1];
+      for (const l of layers.reverse()) out = over(l, out);
+      return out;
+    };
+    const opacity = (el) => { let o = 1; for (let e = el; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity); return o; };
+    const out = [];
+    const vw = innerWidth, vh = innerHeight;
+    for (const el of document.body.querySelectorAll('*')) {
+      if (['SCRIPT', 'STYLE', 'OPTION', 'VIDEO', 'CANVAS', 'METER'].includes(el.tagName)) continue;
+      const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+      if (!text) continue;
+      const cs = getComputedStyle(el);
+      const r = el.getBoundingClientRect();
+      if (cs.visibility !== 'visible' || r.width < 1 || r.height < 1 || r.right <= 0 || r.bottom <= 0 || r.left >= vw || r.top >= vh) continue;
+      if (el.closest(':disabled')) continue;
+      const bg = background(el);
+      const fg = parse(cs.color);
+      fg[3] *= opacity(el);
+      const c = ratio(over(fg, bg), bg);
+      const size = parseFloat(cs.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(cs.fontWeight) >= 700);
+      const need = large ? 3 : 4.5;
+      if (c < need) out.push(`contrast ${c.toFixed(2)} < ${need}: <${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className ? `.${String(el.className).replace(/ /g, '.')}` : ''}> "${text.slice(0, 40)}" ${cs.color} on rgb(${bg.slice(0, 3).map(Math.round)})`);
+    }
+    // Names of controls that are not rendered (the accessibility tree skips them).
+    for (const el of document.querySelectorAll('button, select, input')) {
+      const byLabel = el.labels && [...el.labels].map((l) => l.textContent.trim()).join(' ');
+      const byRef = (el.getAttribute('aria-labelledby') || '').split(' ').filter(Boolean)
+        .map((id) => (document.getElementById(id) || {}).textContent || '').join(' ').trim();
+      const name = (el.getAttribute('aria-label') || '').trim() || byRef || byLabel
+        || (el.tagName === 'BUTTON' ? el.textContent.trim() : '') || (el.getAttribute('title') || '').trim();
+      // A button whose text is filled in when it is shown (mute, camera) is checked when shown.
+      const shown = el.getClientRects().length > 0;
+      if (!name && (el.tagName !== 'BUTTON' || shown)) out.push(`no accessible name: <${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}>`);
+    }
+    return out;
+  });
+  const cdp = await p.context().newCDPSession(p);
+  const { nodes } = await cdp.send('Accessibility.getFullAXTree');
+  const controls = nodes.filter((n) => !n.ignored && ['button', 'combobox', 'textbox', 'listbox', 'checkbox', 'slider', 'spinbutton', 'searchbox', 'PopUpButton'].includes(n.role && n.role.value));
+  for (const n of controls) if (!(n.name && String(n.name.value || '').trim())) problems.push(`no accessible name in the accessibility tree: ${n.role.value} (backend node ${n.backendDOMNodeId})`);
+  await cdp.detach();
+  assert.ok(controls.length >= minControls, `${label}: controls found in the accessibility tree (${controls.length})`);
+  assert.deepEqual(problems, [], `${label}: WCAG AA`);
+  return controls.length;
+}
+
 async function cardText(p) { return (await p.textContent('#card-text')) || ''; }
 
 async function waitFrames(p, atLeast = 1, ms = 15000) {
@@ -186,6 +264,7 @@ test('join, see the composite, judge cues a party; English screenshots', async (
   await party.waitForFunction(() => window.courtroom.light && window.courtroom.light.hint, null, { timeout: 5000 });
   assert.ok(await party.$eval('#light-hint', (e) => e.textContent.length > 0), 'a light hint is shown');
   await party.screenshot({ path: path.join(IMAGES, 'join-en.png') });
+  await auditA11y(party, 'join screen, English');
   await party.click('#main-action');
   await waitFrames(party);
   const s = await party.evaluate(() => window.courtroomStats);
@@ -201,6 +280,7 @@ test('join, see the composite, judge cues a party; English screenshots', async (
   assert.match(await party.textContent('#cue-text'), /asks you to speak/);
   await party.waitForFunction(() => window.courtroom.quality, null, { timeout: 5000 });
   await party.screenshot({ path: path.join(IMAGES, 'hearing-en.png') });
+  await auditA11y(party, 'in the hearing, English (with a cue)');
   // Mute toggles the track and the label.
   await party.click('#toggle-mic');
   assert.equal(await party.getAttribute('#toggle-mic', 'aria-pressed'), 'true');
@@ -217,10 +297,12 @@ test('Chinese hearing: the page follows the invitation locale; screenshots; remo
   assert.equal(await p.textContent('#main-action'), '入庭');
   await p.waitForFunction(() => window.courtroom.light && window.courtroom.light.hint, null, { timeout: 5000 });
   await p.screenshot({ path: path.join(IMAGES, 'join-zh.png') });
+  await auditA11y(p, 'join screen, Chinese');
   await p.click('#main-action');
   await waitFrames(p);
   await p.waitForFunction(() => window.courtroom.quality, null, { timeout: 5000 });
   await p.screenshot({ path: path.join(IMAGES, 'hearing-zh.png') });
+  await auditA11y(p, 'in the hearing, Chinese');
   // Switch language on the page.
   await p.selectOption('#lang-select', 'en');
   assert.equal(await p.textContent('#toggle-roster'), 'Participants');
@@ -252,6 +334,7 @@ test('each error shows its sentence', async () => {
     await p.waitForFunction((w) => document.querySelector('#card-text').textContent.includes(w), want, { timeout: 10000 })
       .catch(async (e) => { throw new Error(`${url}: wanted "${want}", got "${await cardText(p)}" (${e.message})`); });
     assert.equal(await p.isVisible('#card'), true);
+    if (want === EN.expired) await auditA11y(p, 'error card', 1);
     await p.context().close();
   }
 });
@@ -313,12 +396,78 @@ test('a lost media path, then a lost socket, recover without a reload in the sam
     const f2 = await p.evaluate(() => window.courtroomStats.frames_decoded || 0);
     assert.ok(f2 > f1, `${what}: frames flow again (${f1} → ${f2})`);
     assert.equal(await p.evaluate(() => window.courtroom.seat), seat, `${what}: same seat`);
+    // A closed peer cannot restart ICE: a fresh session (or a new socket) brought it back.
+    assert.equal(await p.evaluate(() => window.courtroom.timings.lastRecoveryPath), 'fresh session', what);
     console.log(`RECOVERY_${what.toUpperCase()}_MS ${recovered}`);
     assert.ok(recovered < 10000);
   }
   // The roster has this invitation once: the new session replaced the old one.
   const names = await p.$$eval('#roster .name', (n) => n.map((e) => e.textContent));
   assert.equal(names.filter((n) => n.includes('(you)')).length, 1, names.join(', '));
+  await p.context().close();
+});
+
+// A network drop that leaves both peers alive: the server process is frozen (SIGSTOP), so no
+// packet moves either way while the WebSocket stays open. The page must see ICE go
+// disconnected, restart ICE on the same RTCPeerConnection, and get the server's answer from the
+// same server-side peer (new ICE credentials, same DTLS); frames then flow within 10 s of the
+// network coming back. Held down past the restart's wait, the page falls back to a fresh
+// session, still in the same seat.
+test('a network drop recovers by ICE restart on the same peer; a longer one by a fresh session', async () => {
+  const p = await page();
+  await joinAndSee(p, invites.defendant);
+  const seat = await p.evaluate(() => window.courtroom.seat);
+  const pid = await p.evaluate(() => window.courtroom.participantId);
+  const remoteUfrag = () => p.evaluate(() => /a=ice-ufrag:(\S+)/.exec(window.courtroom.pc.remoteDescription.sdp)[1]);
+  const freeze = () => process.kill(-server.pid, 'SIGSTOP');
+  const thaw = () => process.kill(-server.pid, 'SIGCONT');
+  const framesGrow = async (label) => {
+    const f1 = await p.evaluate(() => window.courtroomStats.frames_decoded || 0);
+    let f2 = f1;
+    for (let waited = 0; f2 <= f1 && waited < 5000; waited += 250) {
+      await sleep(250);
+      f2 = await p.evaluate(() => window.courtroomStats.frames_decoded || 0);
+    }
+    assert.ok(f2 > f1, `${label}: frames flow again (${f1} → ${f2})`);
+  };
+  for (const mode of ['ice restart', 'fresh session']) {
+    const before = await p.evaluate(() => {
+      window.__peerBefore = window.courtroom.pc;
+      window.courtroom.timings.lastRecoveredMs = null;
+      return { ...window.courtroom.timings };
+    });
+    const ufragBefore = await remoteUfrag();
+    freeze();
+    try {
+      // The page notices (ICE disconnected) and restarts ICE; its offer waits in the socket.
+      await p.waitForFunction((n) => window.courtroom.timings.iceRestarts > n, before.iceRestarts, { timeout: 15000 });
+      if (mode === 'fresh session') {
+        // Still down after the restart's wait: the page starts a fresh session.
+        await p.waitForFunction((n) => window.courtroom.timings.reconnects > n, before.reconnects, { timeout: 10000 });
+      }
+    } finally {
+      thaw();
+    }
+    const t0 = Date.now();
+    await p.waitForFunction(() => window.courtroom.timings.lastRecoveredMs != null, null, { timeout: 10000 })
+      .catch(async (e) => { throw new Error(`${mode}: no recovery: ${JSON.stringify(await p.evaluate(() => ({ ...window.courtroom.timings, ice: window.courtroom.pc && window.courtroom.pc.iceConnectionState })))} (${e.message})`); });
+    const recovered = Date.now() - t0;
+    await framesGrow(mode);
+    const after = await p.evaluate(() => ({ ...window.courtroom.timings, samePeer: window.courtroom.pc === window.__peerBefore }));
+    assert.equal(after.lastRecoveryPath, mode, JSON.stringify(after));
+    if (mode === 'ice restart') {
+      assert.equal(after.samePeer, true, 'the same RTCPeerConnection');
+      assert.equal(after.reconnects, before.reconnects, 'no fresh session');
+      assert.notEqual(await remoteUfrag(), ufragBefore, "the server answered with new ICE credentials");
+    } else {
+      assert.equal(after.samePeer, false, 'a new RTCPeerConnection');
+    }
+    assert.equal(await p.evaluate(() => window.courtroom.seat), seat, `${mode}: same seat`);
+    assert.equal(await p.evaluate(() => window.courtroom.participantId), pid, `${mode}: same session`);
+    assert.equal(await p.isHidden('#banner'), true, `${mode}: the reconnecting banner is gone`);
+    console.log(`RECOVERY_${mode.replace(' ', '_').toUpperCase()}_MS ${recovered} (network back → frames again)`);
+    assert.ok(recovered < 10000);
+  }
   await p.context().close();
 });
 
