@@ -418,7 +418,9 @@ function canvas2dRenderer(canvas) {
  * Returns { kind, stop(), tracker }.
  */
 export function startPreviewKeyer(video, canvas, { onCalibration = () => {}, forceFallback = false } = {}) {
-  const renderer = (!forceFallback && webglRenderer(canvas)) || canvas2dRenderer(canvas);
+  // One renderer per canvas (a canvas keeps its first context): reused on a device change.
+  if (!canvas.previewRenderer) canvas.previewRenderer = (!forceFallback && webglRenderer(canvas)) || canvas2dRenderer(canvas);
+  const renderer = canvas.previewRenderer;
   const kind = renderer ? renderer.kind : 'none';
   const tracker = new KeyTracker();
   const [CW, CH] = CALIBRATION_SIZE;

@@ -116,19 +116,22 @@ function rgbToYuv([r, g, b]) {
   return [q(0.299 * r + 0.587 * g + 0.114 * b), q(-0.168736 * r - 0.331264 * g + 0.5 * b + 128),
     q(0.5 * r - 0.418688 * g - 0.081312 * b + 128)];
 }
-function writePersonY4m(file, color, frames = 10) {
+// `screen(x, y)` may light the screen unevenly: a factor on KEY_GREEN.
+function writePersonY4m(file, color, frames = 10, screen = () => 1) {
   const [w, h] = [640, 480];
-  const bg = rgbToYuv(KEY_GREEN), fg = rgbToYuv(color);
+  const fg = rgbToYuv(color);
+  const bgAt = (x, y) => rgbToYuv(KEY_GREEN.map((c) => c * screen(x, y)));
   const mask = new Uint8Array(w * h);
   const frame = Buffer.alloc(w * h * 3 / 2);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
     mask[y * w + x] = inPerson(x + 0.5, y + 0.5) ? 1 : 0;
-    frame[y * w + x] = mask[y * w + x] ? fg[0] : bg[0];
+    frame[y * w + x] = mask[y * w + x] ? fg[0] : bgAt(x, y)[0];
   }
   const cw = w / 2, u0 = w * h, v0 = u0 + cw * (h / 2);
   for (let cy = 0; cy < h / 2; cy++) for (let cx = 0; cx < cw; cx++) {
     const n = mask[2 * cy * w + 2 * cx] + mask[2 * cy * w + 2 * cx + 1] + mask[(2 * cy + 1) * w + 2 * cx] + mask[(2 * cy + 1) * w + 2 * cx + 1];
     const mix = (a, b) => Math.floor((a * n + b * (4 - n) + 2) / 4);
+    const bg = bgAt(2 * cx + 1, 2 * cy + 1);
     frame[u0 + cy * cw + cx] = mix(fg[1], bg[1]);
     frame[v0 + cy * cw + cx] = mix(fg[2], bg[2]);
   }
@@ -587,5 +590,21 @@ test('the keyed preview is WebGL: the green is transparent, the person opaque an
     }
   } finally {
     await cam.close();
+  }
+  // An unevenly lit screen (a deep fold down the left side) gets the uneven-screen hint from
+  // the same fit the key uses.
+  const uneven = path.join(tmp, 'uneven.y4m');
+  writePersonY4m(uneven, person, 10, (x) => (Math.abs(x - 128) < 51 ? 0.4 : 1));
+  const cam2 = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+    args: [...FLAGS, `--use-file-for-fake-video-capture=${uneven}`] });
+  try {
+    const p = await (await cam2.newContext()).newPage();
+    await p.goto(invites.plaintiff);
+    await p.waitForFunction(() => window.courtroom.light && window.courtroom.light.screen, null, { timeout: 15000 });
+    await p.waitForFunction(() => window.courtroom.light.hint === 'unevenGreen', null, { timeout: 5000 })
+      .catch(async (e) => { throw new Error(`uneven screen: ${JSON.stringify(await p.evaluate(() => window.courtroom.light))} (${e.message})`); });
+    assert.match(await p.textContent('#light-hint'), /unevenly lit/);
+  } finally {
+    await cam2.close();
   }
 });
