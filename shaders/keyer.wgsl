@@ -141,16 +141,22 @@ fn key_pixel(k: KeyUniform, py: texture_2d<f32>, pu: texture_2d<f32>, pv: textur
     var dmax = d;
     var dmin = d;
     let r = k.edge.x;
-    if (r > 0.0) {
-        for (var i = 0; i < 8; i++) {
-            let a = f32(i) * 0.78539816;
-            let off = round(vec2<f32>(cos(a), sin(a)) * r) / lsize;
-            let q = uv + off;
-            // The screen model is smooth: its value here serves for the whole ring.
-            let dq = key_distance(k, key_bilinear_ycc(py, pu, pv, s, q), plate);
-            dmax = max(dmax, dq);
-            dmin = min(dmin, dq);
-        }
+    // Eight directions, 45° apart. The trip count is per pixel on purpose: lavapipe runs both
+    // sides of an `if` under a mask, but leaves a loop as soon as no pixel of its SIMD group
+    // is still in it, so groups of pure screen pay for one masked pass instead of eight.
+    var ring = array<vec2<f32>, 8>(
+        vec2<f32>(1.0, 0.0), vec2<f32>(0.70710678, 0.70710678),
+        vec2<f32>(0.0, 1.0), vec2<f32>(-0.70710678, 0.70710678),
+        vec2<f32>(-1.0, 0.0), vec2<f32>(-0.70710678, -0.70710678),
+        vec2<f32>(0.0, -1.0), vec2<f32>(0.70710678, -0.70710678));
+    let taps = select(0, 8, r > 0.0 && d > inner);
+    for (var i = 0; i < taps; i++) {
+        let off = round(ring[i] * r) / lsize;
+        let q = uv + off;
+        // The screen model is smooth: its value here serves for the whole ring.
+        let dq = key_distance(k, key_bilinear_ycc(py, pu, pv, s, q), plate);
+        dmax = max(dmax, dq);
+        dmin = min(dmin, dq);
     }
     let span = max(clamp(dmax, k.edge.y, k.edge.z) - inner, 1e-3);
     let alpha = clamp((d - inner) / span, 0.0, 1.0);

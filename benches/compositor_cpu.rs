@@ -1,0 +1,107 @@
+//! CPU cost of a compositor tick, as JSON: process CPU milliseconds (user + system, from
+//! /proc/self/stat) per tick, for five 640×480 people into 1280×720 I420 and for the empty room,
+//! measured in interleaved rounds in the same run. CPU time, not wall time, because lavapipe
+//! renders on every core and the machine is shared: a busy neighbour stretches wall time but
+//! barely changes the CPU a tick costs, and CPU per hearing is what issue 8 is about.
+//!
+//! `cargo bench --bench compositor_cpu` (`ROUNDS`, `TICKS` override the defaults).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use courtroom::render::still::synthetic_person;
+use courtroom::render::{AdapterChoice, Compositor, Gpu, KeyParams, Layout, SeatView};
+
+fn cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<f64> = rest
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    // utime and stime, in clock ticks (100 Hz on Linux).
+    (fields[11] + fields[12]) * 10.0
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run briefly.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let rounds = env_or("ROUNDS", if quick { 1 } else { 4 });
+    let ticks = env_or("TICKS", if quick { 3 } else { 50 });
+    let gpu = Gpu::open(AdapterChoice::Auto).expect("an adapter");
+    let layout = Layout::load(&courtroom::config::default_assets_dir(), "courtroom").unwrap();
+    let mut compositor = Compositor::new(gpu, layout, 1280, 720).unwrap();
+    let people = [
+        ("presiding_judge", [210, 40, 40]),
+        ("assessor_left", [40, 70, 220]),
+        ("assessor_right", [200, 50, 200]),
+        ("plaintiff", [220, 160, 40]),
+        ("defendant", [120, 120, 120]),
+    ];
+    let n_seats = compositor.layout().seats.len();
+    // Two frames per seat, alternated so every tick uploads and keys new pixels.
+    let seated: Vec<(usize, [Arc<_>; 2])> = people
+        .iter()
+        .map(|&(seat, c)| {
+            (
+                compositor.layout().seat_index(seat).unwrap(),
+                [
+                    Arc::new(synthetic_person(640, 480, c, 0)),
+                    Arc::new(synthetic_person(640, 480, c, 6)),
+                ],
+            )
+        })
+        .collect();
+    let mut seq = 0u64;
+    let mut people_views = move || {
+        seq += 1;
+        let mut views = vec![SeatView::default(); n_seats];
+        for (i, frames) in &seated {
+            views[*i] = SeatView {
+                frame: Some((seq, frames[(seq % 2) as usize].clone())),
+                away: false,
+                key: KeyParams::default(),
+            };
+        }
+        views
+    };
+    let empty = vec![SeatView::default(); n_seats];
+    // Warm-up: pipelines, textures, lavapipe's shader JIT.
+    for _ in 0..3 {
+        compositor.render_i420(&people_views()).unwrap();
+        compositor.render_i420(&empty).unwrap();
+    }
+    let (mut cpu_people, mut cpu_empty, mut wall_people, mut wall_empty) = (0.0, 0.0, 0.0, 0.0);
+    for _ in 0..rounds {
+        let (c0, w0) = (cpu_ms(), Instant::now());
+        for _ in 0..ticks {
+            compositor.render_i420(&people_views()).unwrap();
+        }
+        cpu_people += cpu_ms() - c0;
+        wall_people += w0.elapsed().as_secs_f64() * 1e3;
+        let (c0, w0) = (cpu_ms(), Instant::now());
+        for _ in 0..ticks {
+            compositor.render_i420(&empty).unwrap();
+        }
+        cpu_empty += cpu_ms() - c0;
+        wall_empty += w0.elapsed().as_secs_f64() * 1e3;
+    }
+    let n = (rounds * ticks) as f64;
+    let report = serde_json::json!({
+        "bench": "compositor_cpu",
+        "adapter": compositor.adapter_name(),
+        "output": "1280x720 I420",
+        "ticks": rounds * ticks,
+        "five_people": { "cpu_ms_per_tick": cpu_people / n, "wall_ms_per_tick": wall_people / n },
+        "empty_room": { "cpu_ms_per_tick": cpu_empty / n, "wall_ms_per_tick": wall_empty / n },
+        "cpu_ratio_people_to_empty": cpu_people / cpu_empty.max(1e-9),
+    });
+    println!("{report}");
+}
