@@ -69,11 +69,12 @@ fn key_plate(k: KeyUniform, uv: vec2<f32>) -> vec3<f32> {
     return vec3<f32>(key_poly(k.plate_y, uv), key_poly(k.plate_cb, uv), key_poly(k.plate_cr, uv));
 }
 
-// Luma-guided chroma at `uv` (texture space of the luma plane).
-fn key_guided_ycc(py: texture_2d<f32>, pu: texture_2d<f32>, pv: texture_2d<f32>, s: sampler,
+// Luma-guided chroma at `uv` (texture space of the luma plane). `sites` holds each 4:2:0 chroma
+// site's (mean luma of its 2×2 block, Cb, Cr), packed by src/keying/planes.rs.
+fn key_guided_ycc(py: texture_2d<f32>, sites: texture_2d<f32>, s: sampler,
                   uv: vec2<f32>, sigma: f32) -> vec3<f32> {
     let lsize = vec2<f32>(textureDimensions(py));
-    let csize = vec2<i32>(textureDimensions(pu));
+    let csize = vec2<i32>(textureDimensions(sites));
     let y = key_norm_y(textureSampleLevel(py, s, uv, 0.0).r);
     let fc = uv * lsize * 0.5 - 0.5;
     let c0 = floor(fc);
@@ -85,28 +86,26 @@ fn key_guided_ycc(py: texture_2d<f32>, pu: texture_2d<f32>, pv: texture_2d<f32>,
         for (var i = 0; i < 2; i++) {
             let site = vec2<i32>(c0) + vec2<i32>(i, j);
             let cl = clamp(site, vec2<i32>(0), csize - vec2<i32>(1));
-            // Mean luma of the site's 2×2 block: one bilinear tap at the block's centre.
-            let centre = (vec2<f32>(cl) * 2.0 + 1.0) / lsize;
-            let ybar = key_norm_y(textureSampleLevel(py, s, centre, 0.0).r);
+            let t = textureLoad(sites, cl, 0);
+            let ybar = key_norm_y(t.r);
             let wx = select(1.0 - f.x, f.x, i == 1);
             let wy = select(1.0 - f.y, f.y, j == 1);
             let g = (y - ybar) / sigma;
             let w = wx * wy * exp(-g * g) + 1e-5;
             acc += w;
-            cb += w * key_norm_c(textureLoad(pu, cl, 0).r);
-            cr += w * key_norm_c(textureLoad(pv, cl, 0).r);
+            cb += w * key_norm_c(t.g);
+            cr += w * key_norm_c(t.b);
         }
     }
     return vec3<f32>(y, cb / acc, cr / acc);
 }
 
 // Plain bilinear (Y, Cb, Cr) at `uv`, for the ring around a pixel.
-fn key_bilinear_ycc(py: texture_2d<f32>, pu: texture_2d<f32>, pv: texture_2d<f32>, s: sampler,
+fn key_bilinear_ycc(py: texture_2d<f32>, sites: texture_2d<f32>, s: sampler,
                     uv: vec2<f32>) -> vec3<f32> {
+    let c = textureSampleLevel(sites, s, uv, 0.0);
     return vec3<f32>(
-        key_norm_y(textureSampleLevel(py, s, uv, 0.0).r),
-        key_norm_c(textureSampleLevel(pu, s, uv, 0.0).r),
-        key_norm_c(textureSampleLevel(pv, s, uv, 0.0).r));
+        key_norm_y(textureSampleLevel(py, s, uv, 0.0).r), key_norm_c(c.g), key_norm_c(c.b));
 }
 
 // Distance of a pixel from the local screen: 0 on the screen, about 1 for a neutral subject.
@@ -126,10 +125,10 @@ fn key_distance(k: KeyUniform, ycc: vec3<f32>, plate: vec3<f32>) -> f32 {
 }
 
 // Keys one pixel: straight-alpha colour with spill removed, and alpha.
-fn key_pixel(k: KeyUniform, py: texture_2d<f32>, pu: texture_2d<f32>, pv: texture_2d<f32>,
-             s: sampler, uv: vec2<f32>) -> vec4<f32> {
+fn key_pixel(k: KeyUniform, py: texture_2d<f32>, sites: texture_2d<f32>, s: sampler,
+             uv: vec2<f32>) -> vec4<f32> {
     let lsize = vec2<f32>(textureDimensions(py));
-    let ycc = key_guided_ycc(py, pu, pv, s, uv, k.edge.w);
+    let ycc = key_guided_ycc(py, sites, s, uv, k.edge.w);
     let plate = key_plate(k, uv);
     let d = key_distance(k, ycc, plate);
     let inner = k.matte.x;
@@ -154,7 +153,7 @@ fn key_pixel(k: KeyUniform, py: texture_2d<f32>, pu: texture_2d<f32>, pv: textur
         let off = round(ring[i] * r) / lsize;
         let q = uv + off;
         // The screen model is smooth: its value here serves for the whole ring.
-        let dq = key_distance(k, key_bilinear_ycc(py, pu, pv, s, q), plate);
+        let dq = key_distance(k, key_bilinear_ycc(py, sites, s, q), plate);
         dmax = max(dmax, dq);
         dmin = min(dmin, dq);
     }

@@ -19,9 +19,9 @@ struct SeatUniform {
 
 @group(0) @binding(0) var<uniform> seat: SeatUniform;
 @group(0) @binding(1) var plane_y: texture_2d<f32>;
-@group(0) @binding(2) var plane_u: texture_2d<f32>;
-@group(0) @binding(3) var plane_v: texture_2d<f32>;
-@group(0) @binding(4) var linear_sampler: sampler;
+// Chroma sites: (block-mean luma, Cb, Cr) per 4:2:0 site (src/keying/planes.rs).
+@group(0) @binding(2) var chroma_sites: texture_2d<f32>;
+@group(0) @binding(3) var linear_sampler: sampler;
 
 struct VertexOut {
     @builtin(position) clip: vec4<f32>,
@@ -43,7 +43,7 @@ fn vs_main(@builtin(vertex_index) index: u32) -> VertexOut {
 
 @fragment
 fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
-    let keyed = key_pixel(seat.key, plane_y, plane_u, plane_v, linear_sampler, in.uv);
+    let keyed = key_pixel(seat.key, plane_y, chroma_sites, linear_sampler, in.uv);
     var alpha = keyed.a;
     if (alpha < 0.02) {
         discard;

@@ -8,6 +8,7 @@ pub mod calibrate;
 pub mod cli;
 pub mod params;
 pub mod pass;
+pub mod planes;
 
 pub use calibrate::{estimate, Calibration, KeyTracker, ScreenWarning};
 pub use params::{KeyParams, ScreenModel};

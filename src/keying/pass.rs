@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use crate::media::frame::VideoFrame;
-use crate::render::compositor::{read_texture, texture_desc, uniform_entry, write_plane};
+use crate::render::compositor::{read_texture, texture_desc};
 use crate::render::{Gpu, RenderError};
 
+use super::planes::{self, KeyedFrame};
 use super::KeyParams;
 
 /// The keyer's WGSL, prepended to every shader that keys.
@@ -25,10 +26,8 @@ pub fn keyed_shader_module(device: &wgpu::Device, label: &str, body: &str) -> wg
 const TARGET: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 
 struct Frame {
-    size: (u32, u32),
-    planes: [wgpu::Texture; 3],
+    planes: KeyedFrame,
     target: wgpu::Texture,
-    bind_group: wgpu::BindGroup,
 }
 
 /// A headless key pass with its pipeline; textures are made for the first frame size seen.
@@ -50,30 +49,9 @@ impl KeyPass {
             "key_pass.wgsl",
             include_str!("../../shaders/key_pass.wgsl"),
         );
-        let tex_entry = |binding| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::FRAGMENT,
-            ty: wgpu::BindingType::Texture {
-                sample_type: wgpu::TextureSampleType::Float { filterable: true },
-                view_dimension: wgpu::TextureViewDimension::D2,
-                multisampled: false,
-            },
-            count: None,
-        };
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("key pass"),
-            entries: &[
-                uniform_entry(0, wgpu::ShaderStages::FRAGMENT),
-                tex_entry(1),
-                tex_entry(2),
-                tex_entry(3),
-                wgpu::BindGroupLayoutEntry {
-                    binding: 4,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                    count: None,
-                },
-            ],
+            entries: &planes::layout_entries(wgpu::ShaderStages::FRAGMENT),
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("key pass"),
@@ -111,14 +89,7 @@ impl KeyPass {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
-            label: Some("key pass"),
-            mag_filter: wgpu::FilterMode::Linear,
-            min_filter: wgpu::FilterMode::Linear,
-            address_mode_u: wgpu::AddressMode::ClampToEdge,
-            address_mode_v: wgpu::AddressMode::ClampToEdge,
-            ..Default::default()
-        });
+        let sampler = planes::sampler(device);
         Self {
             gpu,
             pipeline,
@@ -138,23 +109,8 @@ impl KeyPass {
     pub fn upload(&mut self, frame: &VideoFrame, params: &KeyParams) {
         let device = &self.gpu.device;
         let size = (frame.width, frame.height);
-        if self.frame.as_ref().is_none_or(|f| f.size != size) {
-            let (cw, ch) = frame.chroma_size();
-            let usage = wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST;
-            let plane = |label, w, h| {
-                device.create_texture(&texture_desc(
-                    label,
-                    w,
-                    h,
-                    wgpu::TextureFormat::R8Unorm,
-                    usage,
-                ))
-            };
-            let planes = [
-                plane("y", size.0, size.1),
-                plane("u", cw, ch),
-                plane("v", cw, ch),
-            ];
+        if self.frame.as_ref().is_none_or(|f| f.planes.size != size) {
+            let planes = KeyedFrame::new(device, &self.layout, &self.uniform, &self.sampler, size);
             let target = device.create_texture(&texture_desc(
                 "keyed",
                 size.0,
@@ -162,49 +118,11 @@ impl KeyPass {
                 TARGET,
                 wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
             ));
-            let views: Vec<wgpu::TextureView> = planes
-                .iter()
-                .map(|t| t.create_view(&Default::default()))
-                .collect();
-            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("key pass"),
-                layout: &self.layout,
-                entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: self.uniform.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: wgpu::BindingResource::TextureView(&views[0]),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: wgpu::BindingResource::TextureView(&views[1]),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 3,
-                        resource: wgpu::BindingResource::TextureView(&views[2]),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 4,
-                        resource: wgpu::BindingResource::Sampler(&self.sampler),
-                    },
-                ],
-            });
-            self.frame = Some(Frame {
-                size,
-                planes,
-                target,
-                bind_group,
-            });
+            self.frame = Some(Frame { planes, target });
         }
-        let f = self.frame.as_ref().expect("just made");
+        let f = self.frame.as_mut().expect("just made");
         let queue = &self.gpu.queue;
-        let (cw, ch) = frame.chroma_size();
-        write_plane(queue, &f.planes[0], &frame.y, frame.width, frame.height);
-        write_plane(queue, &f.planes[1], &frame.u, cw, ch);
-        write_plane(queue, &f.planes[2], &frame.v, cw, ch);
+        f.planes.upload(queue, frame);
         queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&params.uniform()));
     }
 
@@ -233,7 +151,7 @@ impl KeyPass {
                 ..Default::default()
             });
             pass.set_pipeline(&self.pipeline);
-            pass.set_bind_group(0, &f.bind_group, &[]);
+            pass.set_bind_group(0, &f.planes.bind_group, &[]);
             pass.draw(0..3, 0..1);
         }
         Some(encoder)
@@ -257,7 +175,14 @@ impl KeyPass {
         self.upload(frame, params);
         let encoder = self.encode().expect("uploaded");
         let f = self.frame.as_ref().expect("uploaded");
-        read_texture(&self.gpu, encoder, &f.target, f.size.0, f.size.1, 4)
+        read_texture(
+            &self.gpu,
+            encoder,
+            &f.target,
+            f.planes.size.0,
+            f.planes.size.1,
+            4,
+        )
     }
 }
 

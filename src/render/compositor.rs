@@ -13,6 +13,7 @@ use super::gpu_types::{RoomUniform, SeatUniform};
 use super::i420::I420Output;
 use super::layout::{CameraSpec, Layout, ScreenBox};
 use super::RenderError;
+use crate::keying::planes::{self, KeyedFrame};
 use crate::media::frame::VideoFrame;
 
 const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
@@ -38,15 +39,9 @@ pub struct SeatView {
     pub key: KeyParams,
 }
 
-struct SeatTextures {
-    size: (u32, u32),
-    planes: [wgpu::Texture; 3],
-    bind_group: wgpu::BindGroup,
-}
-
 struct SeatGpu {
     uniform: wgpu::Buffer,
-    textures: Option<SeatTextures>,
+    textures: Option<KeyedFrame>,
     uploaded_seq: u64,
 }
 
@@ -142,30 +137,9 @@ impl Compositor {
             "participant.wgsl",
             include_str!("../../shaders/participant.wgsl"),
         );
-        let tex_entry = |binding| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::FRAGMENT,
-            ty: wgpu::BindingType::Texture {
-                sample_type: wgpu::TextureSampleType::Float { filterable: true },
-                view_dimension: wgpu::TextureViewDimension::D2,
-                multisampled: false,
-            },
-            count: None,
-        };
         let seat_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("seat"),
-            entries: &[
-                uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT),
-                tex_entry(1),
-                tex_entry(2),
-                tex_entry(3),
-                wgpu::BindGroupLayoutEntry {
-                    binding: 4,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                    count: None,
-                },
-            ],
+            entries: &planes::layout_entries(wgpu::ShaderStages::VERTEX_FRAGMENT),
         });
         let seat_pipeline = pipeline(
             device,
@@ -178,14 +152,7 @@ impl Compositor {
             Some((false, wgpu::CompareFunction::Less)),
             None,
         );
-        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
-            label: Some("camera frames"),
-            mag_filter: wgpu::FilterMode::Linear,
-            min_filter: wgpu::FilterMode::Linear,
-            address_mode_u: wgpu::AddressMode::ClampToEdge,
-            address_mode_v: wgpu::AddressMode::ClampToEdge,
-            ..Default::default()
-        });
+        let sampler = planes::sampler(device);
         let seats = layout
             .seats
             .iter()
@@ -362,74 +329,18 @@ impl Compositor {
         let seat = &mut self.seats[index];
         let size = (frame.width, frame.height);
         if seat.textures.as_ref().is_none_or(|t| t.size != size) {
-            let (cw, ch) = frame.chroma_size();
-            let usage = wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST;
-            let planes = [
-                device.create_texture(&texture_desc(
-                    "y",
-                    size.0,
-                    size.1,
-                    wgpu::TextureFormat::R8Unorm,
-                    usage,
-                )),
-                device.create_texture(&texture_desc(
-                    "u",
-                    cw,
-                    ch,
-                    wgpu::TextureFormat::R8Unorm,
-                    usage,
-                )),
-                device.create_texture(&texture_desc(
-                    "v",
-                    cw,
-                    ch,
-                    wgpu::TextureFormat::R8Unorm,
-                    usage,
-                )),
-            ];
-            let views: Vec<wgpu::TextureView> = planes
-                .iter()
-                .map(|t| t.create_view(&Default::default()))
-                .collect();
-            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("seat"),
-                layout: &self.seat_layout,
-                entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: seat.uniform.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: wgpu::BindingResource::TextureView(&views[0]),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: wgpu::BindingResource::TextureView(&views[1]),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 3,
-                        resource: wgpu::BindingResource::TextureView(&views[2]),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 4,
-                        resource: wgpu::BindingResource::Sampler(&self.sampler),
-                    },
-                ],
-            });
-            seat.textures = Some(SeatTextures {
+            seat.textures = Some(KeyedFrame::new(
+                device,
+                &self.seat_layout,
+                &seat.uniform,
+                &self.sampler,
                 size,
-                planes,
-                bind_group,
-            });
+            ));
             seat.uploaded_seq = 0;
         }
-        let tex = seat.textures.as_ref().expect("just created");
         if seat.uploaded_seq != *seq {
-            let (cw, ch) = frame.chroma_size();
-            write_plane(queue, &tex.planes[0], &frame.y, frame.width, frame.height);
-            write_plane(queue, &tex.planes[1], &frame.u, cw, ch);
-            write_plane(queue, &tex.planes[2], &frame.v, cw, ch);
+            let tex = seat.textures.as_mut().expect("just created");
+            tex.upload(queue, frame);
             seat.uploaded_seq = *seq;
         }
         let spec = &self.layout.seats[index];

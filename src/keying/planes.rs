@@ -1,0 +1,196 @@
+//! A camera frame as the keyer reads it: the full-resolution luma plane, and one RGBA texture at
+//! chroma resolution holding each 4:2:0 site's block-mean luma, Cb and Cr.
+//!
+//! Packing the three values of a chroma site into one texel is a speed decision for lavapipe,
+//! where every texture fetch is dozens of instructions: the keyer's luma-guided chroma
+//! upsampling reads four sites (four fetches instead of twelve plus four luma taps), and each
+//! tap of its edge ring reads one texel instead of three. The seat shader and the headless key
+//! pass both bind a frame through this type, so they cannot drift apart.
+
+use crate::media::frame::VideoFrame;
+use crate::render::compositor::{texture_desc, uniform_entry, write_plane};
+
+/// Bind group slots shared by every shader that keys (see `shaders/keyer.wgsl`).
+pub mod binding {
+    /// The uniform holding the keyer's parameters (and, for seats, their placement).
+    pub const UNIFORM: u32 = 0;
+    /// The luma plane, `R8Unorm` at the frame's size.
+    pub const LUMA: u32 = 1;
+    /// The packed chroma sites, `Rgba8Unorm` at the chroma plane's size.
+    pub const SITES: u32 = 2;
+    /// A linear, clamp-to-edge sampler.
+    pub const SAMPLER: u32 = 3;
+}
+
+/// The bind group layout entries for a keyed frame: uniform, luma, sites, sampler.
+/// `uniform_visibility` says which stages read the uniform.
+pub fn layout_entries(uniform_visibility: wgpu::ShaderStages) -> [wgpu::BindGroupLayoutEntry; 4] {
+    let texture = |binding| wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::FRAGMENT,
+        ty: wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: true },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
+        count: None,
+    };
+    [
+        uniform_entry(binding::UNIFORM, uniform_visibility),
+        texture(binding::LUMA),
+        texture(binding::SITES),
+        wgpu::BindGroupLayoutEntry {
+            binding: binding::SAMPLER,
+            visibility: wgpu::ShaderStages::FRAGMENT,
+            ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+            count: None,
+        },
+    ]
+}
+
+/// The linear, clamp-to-edge sampler the keyer expects.
+pub fn sampler(device: &wgpu::Device) -> wgpu::Sampler {
+    device.create_sampler(&wgpu::SamplerDescriptor {
+        label: Some("keyed frame"),
+        mag_filter: wgpu::FilterMode::Linear,
+        min_filter: wgpu::FilterMode::Linear,
+        address_mode_u: wgpu::AddressMode::ClampToEdge,
+        address_mode_v: wgpu::AddressMode::ClampToEdge,
+        ..Default::default()
+    })
+}
+
+/// One frame size's textures, and the bind group that hands them to a keying shader.
+pub struct KeyedFrame {
+    /// Frame size in pixels.
+    pub size: (u32, u32),
+    luma: wgpu::Texture,
+    sites: wgpu::Texture,
+    /// Uniform, luma, sites and sampler, bound at [`binding`]'s slots.
+    pub bind_group: wgpu::BindGroup,
+    packed: Vec<u8>,
+}
+
+impl KeyedFrame {
+    /// Textures for frames of `size`, bound with `uniform` and `sampler` through `layout`
+    /// (made from [`layout_entries`]).
+    pub fn new(
+        device: &wgpu::Device,
+        layout: &wgpu::BindGroupLayout,
+        uniform: &wgpu::Buffer,
+        sampler: &wgpu::Sampler,
+        size: (u32, u32),
+    ) -> Self {
+        let usage = wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST;
+        let (cw, ch) = (size.0.div_ceil(2), size.1.div_ceil(2));
+        let luma = device.create_texture(&texture_desc(
+            "luma",
+            size.0,
+            size.1,
+            wgpu::TextureFormat::R8Unorm,
+            usage,
+        ));
+        let sites = device.create_texture(&texture_desc(
+            "chroma sites",
+            cw,
+            ch,
+            wgpu::TextureFormat::Rgba8Unorm,
+            usage,
+        ));
+        let luma_view = luma.create_view(&Default::default());
+        let sites_view = sites.create_view(&Default::default());
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("keyed frame"),
+            layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: binding::UNIFORM,
+                    resource: uniform.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: binding::LUMA,
+                    resource: wgpu::BindingResource::TextureView(&luma_view),
+                },
+                wgpu::BindGroupEntry {
+                    binding: binding::SITES,
+                    resource: wgpu::BindingResource::TextureView(&sites_view),
+                },
+                wgpu::BindGroupEntry {
+                    binding: binding::SAMPLER,
+                    resource: wgpu::BindingResource::Sampler(sampler),
+                },
+            ],
+        });
+        Self {
+            size,
+            luma,
+            sites,
+            bind_group,
+            packed: Vec::new(),
+        }
+    }
+
+    /// Uploads `frame`, which must have this size.
+    pub fn upload(&mut self, queue: &wgpu::Queue, frame: &VideoFrame) {
+        debug_assert_eq!((frame.width, frame.height), self.size);
+        let (cw, ch) = frame.chroma_size();
+        write_plane(queue, &self.luma, &frame.y, frame.width, frame.height);
+        pack_sites(frame, &mut self.packed);
+        queue.write_texture(
+            self.sites.as_image_copy(),
+            &self.packed,
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(cw * 4),
+                rows_per_image: Some(ch),
+            },
+            wgpu::Extent3d {
+                width: cw,
+                height: ch,
+                depth_or_array_layers: 1,
+            },
+        );
+    }
+}
+
+/// Packs each chroma site as (mean luma of its 2×2 block, Cb, Cr, 255) into `out`.
+/// Blocks on an odd frame's last row or column repeat the edge pixel.
+pub fn pack_sites(frame: &VideoFrame, out: &mut Vec<u8>) {
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let (cw, ch) = frame.chroma_size();
+    let (cw, ch) = (cw as usize, ch as usize);
+    out.clear();
+    out.reserve(cw * ch * 4);
+    for j in 0..ch {
+        let (y0, y1) = (2 * j, (2 * j + 1).min(h - 1));
+        let (r0, r1) = (&frame.y[y0 * w..y0 * w + w], &frame.y[y1 * w..y1 * w + w]);
+        for i in 0..cw {
+            let (x0, x1) = (2 * i, (2 * i + 1).min(w - 1));
+            let sum = r0[x0] as u32 + r0[x1] as u32 + r1[x0] as u32 + r1[x1] as u32;
+            let c = j * cw + i;
+            out.extend_from_slice(&[((sum + 2) / 4) as u8, frame.u[c], frame.v[c], 255]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sites_hold_block_mean_luma_and_the_site_chroma() {
+        let mut frame = VideoFrame::solid(5, 3, [0, 0, 0]);
+        frame.y = (0..15).map(|i| (i * 10) as u8).collect();
+        frame.u = (0..6).map(|i| 100 + i as u8).collect();
+        frame.v = (0..6).map(|i| 200 + i as u8).collect();
+        let mut out = Vec::new();
+        pack_sites(&frame, &mut out);
+        assert_eq!(out.len(), 3 * 2 * 4);
+        // Site (0,0): luma 0, 10, 50, 60 → 30.
+        assert_eq!(&out[0..4], &[30, 100, 200, 255]);
+        // Site (2,0) on the odd last column: luma 40, 40, 90, 90 → 65.
+        assert_eq!(&out[8..12], &[65, 102, 202, 255]);
+        // Site (1,1) on the odd last row: luma 120, 130, 120, 130 → 125.
+        assert_eq!(&out[16..20], &[125, 104, 204, 255]);
+    }
+}
