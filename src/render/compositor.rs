@@ -62,7 +62,14 @@ pub struct Compositor {
     sampler: wgpu::Sampler,
     output: I420Output,
     color: wgpu::Texture,
+    depth: wgpu::Texture,
     depth_view: wgpu::TextureView,
+    /// The empty room from the current camera, colour and depth: drawn once per camera move and
+    /// copied into the targets each tick, because on lavapipe rasterising the room costs more
+    /// than keying a seated person.
+    room_color: wgpu::Texture,
+    room_depth: wgpu::Texture,
+    room_stale: bool,
     seats: Vec<SeatGpu>,
     /// Seat indices sorted far to near, so blended people overlap correctly.
     draw_order: Vec<usize>,
@@ -177,14 +184,30 @@ impl Compositor {
             COLOR_FORMAT,
             wgpu::TextureUsages::RENDER_ATTACHMENT
                 | wgpu::TextureUsages::TEXTURE_BINDING
-                | wgpu::TextureUsages::COPY_SRC,
+                | wgpu::TextureUsages::COPY_SRC
+                | wgpu::TextureUsages::COPY_DST,
         ));
         let depth = device.create_texture(&texture_desc(
             "depth",
             width,
             height,
             DEPTH_FORMAT,
-            wgpu::TextureUsages::RENDER_ATTACHMENT,
+            wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_DST,
+        ));
+        let room_usage = wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC;
+        let room_color = device.create_texture(&texture_desc(
+            "room",
+            width,
+            height,
+            COLOR_FORMAT,
+            room_usage,
+        ));
+        let room_depth = device.create_texture(&texture_desc(
+            "room depth",
+            width,
+            height,
+            DEPTH_FORMAT,
+            room_usage,
         ));
         // Output conversion.
         let color_view = color.create_view(&Default::default());
@@ -192,6 +215,10 @@ impl Compositor {
 
         Ok(Self {
             depth_view: depth.create_view(&Default::default()),
+            depth,
+            room_color,
+            room_depth,
+            room_stale: true,
             gpu,
             layout,
             width,
@@ -252,6 +279,7 @@ impl Compositor {
             .queue
             .write_buffer(&self.room_ubo, 0, bytemuck::bytes_of(&room_uniform));
         self.draw_order = far_to_near(&self.layout);
+        self.room_stale = true;
     }
 
     /// Each seat's region of the output, in layout order.
@@ -280,33 +308,47 @@ impl Compositor {
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("tick"),
         });
+        if std::mem::take(&mut self.room_stale) {
+            self.draw_room(&mut encoder);
+        }
+        let whole = wgpu::Extent3d {
+            width: self.width,
+            height: self.height,
+            depth_or_array_layers: 1,
+        };
+        encoder.copy_texture_to_texture(
+            self.room_color.as_image_copy(),
+            self.color.as_image_copy(),
+            whole,
+        );
+        encoder.copy_texture_to_texture(
+            self.room_depth.as_image_copy(),
+            self.depth.as_image_copy(),
+            whole,
+        );
         let color_view = self.color.create_view(&Default::default());
         {
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("courtroom"),
+                label: Some("seats"),
                 color_attachments: &[Some(wgpu::RenderPassColorAttachment {
                     view: &color_view,
                     depth_slice: None,
                     resolve_target: None,
                     ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(CLEAR),
+                        load: wgpu::LoadOp::Load,
                         store: wgpu::StoreOp::Store,
                     },
                 })],
                 depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
                     view: &self.depth_view,
                     depth_ops: Some(wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(1.0),
+                        load: wgpu::LoadOp::Load,
                         store: wgpu::StoreOp::Discard,
                     }),
                     stencil_ops: None,
                 }),
                 ..Default::default()
             });
-            pass.set_pipeline(&self.room_pipeline);
-            pass.set_bind_group(0, &self.room_bind_group, &[]);
-            pass.set_vertex_buffer(0, self.room_vertices.slice(..));
-            pass.draw(0..self.room_vertex_count, 0..1);
             pass.set_pipeline(&self.seat_pipeline);
             for &i in &self.draw_order {
                 let shown = views.get(i).is_some_and(|v| v.frame.is_some());
@@ -317,6 +359,37 @@ impl Compositor {
             }
         }
         encoder
+    }
+
+    /// Draws the empty room from the current camera into the cached room targets.
+    fn draw_room(&self, encoder: &mut wgpu::CommandEncoder) {
+        let color_view = self.room_color.create_view(&Default::default());
+        let depth_view = self.room_depth.create_view(&Default::default());
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("courtroom"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view: &color_view,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(CLEAR),
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+                view: &depth_view,
+                depth_ops: Some(wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(1.0),
+                    store: wgpu::StoreOp::Store,
+                }),
+                stencil_ops: None,
+            }),
+            ..Default::default()
+        });
+        pass.set_pipeline(&self.room_pipeline);
+        pass.set_bind_group(0, &self.room_bind_group, &[]);
+        pass.set_vertex_buffer(0, self.room_vertices.slice(..));
+        pass.draw(0..self.room_vertex_count, 0..1);
     }
 
     /// Uploads a seat's frame if it changed, and writes its uniform.
