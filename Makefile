@@ -33,6 +33,7 @@ bench: deps target-dir
 	$(CARGO) build --release --bin courtroom
 	./scripts/keyeval.sh
 	./scripts/bench-hearing.sh
+	cd tests/browser && npm ci --no-audit --no-fund && node bench-glass.mjs
 
 fmt:
 	$(CARGO) fmt --all
