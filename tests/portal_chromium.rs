@@ -441,6 +441,16 @@ async fn clerk_logs_in_creates_invites_records_and_downloads_in_chromium() {
         secs(20),
     )
     .await;
+    if std::env::var_os("PORTAL_SCREENSHOT_DIR").is_some() {
+        // Let the screenshot show the monitor's composite picture once it arrives.
+        let shown = "!!document.querySelector('#monitor-picture:not([hidden])')";
+        for _ in 0..20 {
+            if cdp.eval(&portal, shown).await == json!(true) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
     cdp.screenshot(&portal, "portal.png").await;
     tokio::time::sleep(secs(3)).await;
     cdp.eval(&portal, &click("#rec-stop")).await;

@@ -247,11 +247,13 @@ function compositePicture(id) {
   let live = false;
   let shown = null;
   let attached = false;
+  let pending = null;
   img.addEventListener('load', () => {
     if (shown && shown !== img.src) URL.revokeObjectURL(shown);
     shown = img.src;
   });
   async function refresh() {
+    pending = null;
     if (el.isConnected) attached = true;
     else if (attached) {
       if (shown) URL.revokeObjectURL(shown);
@@ -266,10 +268,18 @@ function compositePicture(id) {
       img.hidden = true;
       none.hidden = false;
     }
-    setTimeout(refresh, live ? 500 : 2000);
+    pending = setTimeout(refresh, live ? 500 : 2000);
   }
-  setTimeout(refresh, 0);
-  return { el, setLive: (running) => { live = !!running; } };
+  pending = setTimeout(refresh, 0);
+  // The hearing just went live: fetch now rather than at the next slow poll.
+  const setLive = (running) => {
+    if (running && !live && pending !== null) {
+      clearTimeout(pending);
+      pending = setTimeout(refresh, 0);
+    }
+    live = !!running;
+  };
+  return { el, setLive };
 }
 
 function monitorCard(id) {
