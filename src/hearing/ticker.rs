@@ -80,6 +80,7 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
         }
         match compositor.render_i420(&views) {
             Ok(frame) => {
+                hearing.offer_composite(&frame, pts);
                 if let Err(e) = hearing.encoder.push(frame, pts) {
                     tracing::warn!(hearing = %hearing.record.id, "encoder refused a frame: {e}");
                 }
