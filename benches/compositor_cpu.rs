@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use courtroom::render::still::synthetic_person;
-use courtroom::render::{AdapterChoice, Compositor, Gpu, KeyParams, Layout, SeatView};
+use courtroom::render::{
+    AdapterChoice, Compositor, Gpu, KeyParams, Lang, Layout, NameplateText, SeatView,
+};
 
 fn cpu_ms() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
@@ -46,6 +48,12 @@ fn main() {
         ("defendant", [120, 120, 120]),
     ];
     let n_seats = compositor.layout().seats.len();
+    let roles: Vec<String> = compositor
+        .layout()
+        .seats
+        .iter()
+        .map(|s| s.role.clone())
+        .collect();
     // Two frames per seat, alternated so every tick uploads and keys new pixels.
     let seated: Vec<(usize, [Arc<_>; 2])> = people
         .iter()
@@ -68,6 +76,12 @@ fn main() {
                 frame: Some((seq, frames[(seq % 2) as usize].clone())),
                 away: false,
                 key: KeyParams::default(),
+                // Unchanged from tick to tick, as in a hearing: drawn into the cached room once.
+                nameplate: Some(NameplateText::for_role(
+                    &roles[*i],
+                    "Zhang Wei",
+                    Lang::Zh,
+                )),
             };
         }
         views

@@ -55,6 +55,7 @@ fn ticks(c: &mut Criterion) {
                     frame: Some((seq, frames[k][(seq % 2) as usize].clone())),
                     away: false,
                     key: KeyParams::default(),
+                    nameplate: None,
                 };
             }
             compositor.render_i420(&views).unwrap()

@@ -41,6 +41,7 @@ fn nine(c: &mut Criterion) {
                         frame: Some((seq, f[(seq % 2) as usize].clone())),
                         away: false,
                         key: KeyParams::default(),
+                        nameplate: None,
                     })
                     .collect();
                 compositor.render_i420(&views).unwrap()

@@ -77,6 +77,13 @@ struct RenderArgs {
     /// Also write each placed participant's seat box (pixels) as JSON.
     #[arg(long, value_name = "SEATS.json")]
     seats_json: Option<PathBuf>,
+    /// Draw nameplates in this locale's language (`zh`, `zh-CN` → Chinese; else English).
+    #[arg(long, value_name = "LOCALE")]
+    locale: Option<String>,
+    /// A placed participant's display name for their nameplate: ROLE_OR_SEAT=NAME, with
+    /// ROLE_OR_SEAT as given to --participant. Repeatable.
+    #[arg(long = "name", value_name = "ROLE=NAME")]
+    names: Vec<String>,
     /// Camera view: `wide`, a preset of the layout (e.g. `bench`, `plaintiff`), or
     /// `speaker:SEAT`.
     #[arg(long, default_value = "wide")]
@@ -274,6 +281,7 @@ fn render(settings: &Settings, args: &RenderArgs) -> anyhow::Result<()> {
     )?
     .with_view(&args.view)?;
     let mut people = Vec::new();
+    let mut names = Vec::new();
     for p in &args.participants {
         let (who, what) = p
             .split_once('=')
@@ -297,10 +305,15 @@ fn render(settings: &Settings, args: &RenderArgs) -> anyhow::Result<()> {
             }
             _ => still::frame_from_png(std::path::Path::new(what))?,
         };
+        let mut given = args.names.iter().filter_map(|n| n.split_once('='));
+        if let Some((_, name)) = given.find(|(k, _)| *k == who) {
+            names.push((seat, name.to_string()));
+        }
         people.push((seat, frame));
     }
     let gpu = Gpu::open(AdapterChoice::parse(&settings.render.adapter))?;
-    let (rgba, placed) = still::render_still(gpu, layout, w, h, &people)?;
+    let lang = args.locale.as_deref().map(courtroom::render::Lang::from_locale);
+    let (rgba, placed) = still::render_still_named(gpu, layout, w, h, &people, lang, &names)?;
     still::write_png(&args.out, w, h, &rgba)?;
     if let Some(path) = &args.seats_json {
         std::fs::write(path, serde_json::to_vec_pretty(&placed)?)?;

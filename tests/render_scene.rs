@@ -43,7 +43,19 @@ fn near(a: [u8; 3], b: [u8; 3]) -> bool {
 }
 
 fn render(dir: &Path, layout: &str, view: &str, size: &str, people: &[(&str, [u8; 3])]) -> Still {
-    let out = dir.join(format!("{layout}-{view}-{size}.png").replace(':', "_"));
+    render_with(dir, layout, view, size, people, &[])
+}
+
+fn render_with(
+    dir: &Path,
+    layout: &str,
+    view: &str,
+    size: &str,
+    people: &[(&str, [u8; 3])],
+    extra: &[&str],
+) -> Still {
+    let tag = extra.join("").replace(['=', ' ', '-'], "");
+    let out = dir.join(format!("{layout}-{view}-{size}{tag}.png").replace(':', "_"));
     let seats = out.with_extension("json");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_courtroom"));
     cmd.args(["render", "--layout", layout, "--view", view, "--size", size]);
@@ -51,6 +63,7 @@ fn render(dir: &Path, layout: &str, view: &str, size: &str, people: &[(&str, [u8
         cmd.arg("--participant")
             .arg(format!("{seat}=#{r:02x}{g:02x}{b:02x}"));
     }
+    cmd.args(extra);
     cmd.arg("--out").arg(&out).arg("--seats-json").arg(&seats);
     let status = cmd.status().expect("run courtroom render");
     assert!(status.success(), "courtroom render failed: {status}");
@@ -183,4 +196,74 @@ fn every_preset_view_and_the_mediation_room_render() {
     cmd.args(["render", "--view", "no_such_view", "--out"])
         .arg(dir.path().join("x.png"));
     assert!(!cmd.status().unwrap().success(), "unknown view refused");
+}
+
+/// The plaque's colours (src/render/nameplate.rs): gold title and border, warm white name.
+const TEXT_COLOURS: [[u8; 3]; 2] = [[226, 186, 96], [246, 242, 232]];
+
+#[test]
+fn a_seated_persons_nameplate_shows_text_in_the_hearings_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let people = [
+        ("presiding_judge", [200, 50, 50]),
+        ("clerk", [140, 60, 200]),
+    ];
+    let names = [
+        "--name",
+        "presiding_judge=Zhang Wei",
+        "--name",
+        "clerk=Liu Yang",
+    ];
+    let zh = render_with(
+        dir.path(),
+        "courtroom",
+        "wide",
+        "1280x720",
+        &people,
+        &[&["--locale", "zh-CN"][..], &names].concat(),
+    );
+    let en = render_with(
+        dir.path(),
+        "courtroom",
+        "wide",
+        "1280x720",
+        &people,
+        &[&["--locale", "en"][..], &names].concat(),
+    );
+    let bare = render(dir.path(), "courtroom", "wide", "1280x720", &people);
+    assert!(
+        bare.seat("presiding_judge").get("nameplate").is_none(),
+        "no locale, no nameplates"
+    );
+    for seat in ["presiding_judge", "clerk"] {
+        let plate = zh.seat(seat)["nameplate"].clone();
+        assert_eq!(plate, en.seat(seat)["nameplate"], "{seat}: same place");
+        let (x, y, w, h) = b(&plate);
+        // Two lines, the title about a third of the plaque: at least ~14 px of text.
+        assert!(h >= 42 && w >= 120, "{seat}: nameplate {w}x{h} px");
+        let inked = |s: &Still| {
+            (y..y + h)
+                .flat_map(|py| (x..x + w).map(move |px| (px, py)))
+                .filter(|&(px, py)| TEXT_COLOURS.iter().any(|&c| near(s.pixel(px, py), c)))
+                .count()
+        };
+        let (zh_ink, en_ink, bare_ink) = (inked(&zh), inked(&en), inked(&bare));
+        let area = (w * h) as usize;
+        assert!(
+            zh_ink > area / 20 && en_ink > area / 20,
+            "{seat}: text pixels zh {zh_ink}, en {en_ink} of {area}"
+        );
+        assert!(
+            bare_ink < area / 100,
+            "{seat}: {bare_ink} text-coloured pixels without plates"
+        );
+        let differing = (y..y + h)
+            .flat_map(|py| (x..x + w).map(move |px| (px, py)))
+            .filter(|&(px, py)| !near(zh.pixel(px, py), en.pixel(px, py)))
+            .count();
+        assert!(
+            differing > area / 20,
+            "{seat}: zh and en differ in {differing} px"
+        );
+    }
 }

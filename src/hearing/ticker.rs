@@ -13,7 +13,7 @@ use super::Hearing;
 use crate::keying::{KeyTracker, ScreenWarning};
 use crate::media::audio_mix::{mix, samples_for_tick};
 use crate::render::director::rms_level;
-use crate::render::{Compositor, Director, SeatView};
+use crate::render::{Compositor, Director, NameplateText, SeatView};
 
 /// Shortest shot the automatic director holds before cutting again.
 const MIN_SHOT: Duration = Duration::from_secs(3);
@@ -127,6 +127,11 @@ fn seat_views(hearing: &Hearing, now: Instant, away_after: Duration) -> Vec<Seat
                 away: is_away(now, seated.joined_at, arrived, away_after),
                 frame,
                 key: *seat.key.lock().expect("key lock"),
+                nameplate: Some(NameplateText::new(
+                    seated.admission.role,
+                    &seated.admission.name,
+                    &hearing.record.locale,
+                )),
             }
         })
         .collect()

@@ -1,7 +1,9 @@
 //! The per-hearing compositor pass: room, keyed participants, I420 conversion, readback.
 //!
 //! Pipelines and targets are built once when the compositor is created; a tick only uploads the
-//! frames that changed, writes uniforms and records three passes.
+//! frames that changed, writes uniforms and records three passes. Nameplates are drawn into the
+//! cached room, so they cost nothing per tick: a seat's plaque is rasterised, and the room
+//! redrawn, only when its occupant or the locale changes.
 
 use std::sync::Arc;
 
@@ -9,9 +11,10 @@ use glam::{Mat4, Vec3};
 
 use super::geometry::{boxes_mesh, RoomVertex};
 use super::gpu::Gpu;
-use super::gpu_types::{RoomUniform, SeatUniform};
+use super::gpu_types::{NameplateUniform, RoomUniform, SeatUniform};
 use super::i420::I420Output;
 use super::layout::{CameraSpec, Layout, ScreenBox};
+use super::nameplate::{self, NameplateText, PLAQUE_TEXTURE_HEIGHT};
 use super::RenderError;
 use crate::keying::planes::{self, KeyedFrame};
 use crate::media::frame::VideoFrame;
@@ -37,12 +40,27 @@ pub struct SeatView {
     pub away: bool,
     /// Keying parameters.
     pub key: KeyParams,
+    /// What the seat's nameplate says; `None` shows no nameplate. The plaque is rasterised
+    /// only when this changes.
+    pub nameplate: Option<NameplateText>,
 }
 
 struct SeatGpu {
     uniform: wgpu::Buffer,
     textures: Option<KeyedFrame>,
     uploaded_seq: u64,
+    /// The text the current plaque shows (also when it could not be drawn, so a failure is not
+    /// retried every tick).
+    plate_text: Option<NameplateText>,
+    plate: Option<PlateGpu>,
+}
+
+/// One seat's nameplate on the GPU.
+struct PlateGpu {
+    uniform: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
+    corners: [[f32; 4]; 4],
+    _texture: wgpu::Texture,
 }
 
 /// Draws one hearing's courtroom. Owns its targets; shares the device.
@@ -60,6 +78,9 @@ pub struct Compositor {
     seat_pipeline: wgpu::RenderPipeline,
     seat_layout: wgpu::BindGroupLayout,
     sampler: wgpu::Sampler,
+    plate_pipeline: wgpu::RenderPipeline,
+    plate_layout: wgpu::BindGroupLayout,
+    plate_sampler: wgpu::Sampler,
     output: I420Output,
     color: wgpu::Texture,
     depth: wgpu::Texture,
@@ -172,9 +193,61 @@ impl Compositor {
                 }),
                 textures: None,
                 uploaded_seq: 0,
+                plate_text: None,
+                plate: None,
             })
             .collect();
         let draw_order = far_to_near(&layout);
+
+        // Nameplates: drawn into the cached room, depth-tested and written.
+        let plate_shader =
+            device.create_shader_module(wgpu::include_wgsl!("../../shaders/nameplate.wgsl"));
+        let plate_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("nameplate"),
+            entries: &[
+                uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 1,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Texture {
+                        sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                        multisampled: false,
+                    },
+                    count: None,
+                },
+                wgpu::BindGroupLayoutEntry {
+                    binding: 2,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                    count: None,
+                },
+            ],
+        });
+        let plate_pipeline = pipeline(
+            device,
+            "nameplate",
+            &plate_shader,
+            &plate_layout,
+            &[],
+            COLOR_FORMAT,
+            None,
+            Some((true, wgpu::CompareFunction::Less)),
+            None,
+        );
+        let plate_sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("nameplate"),
+            mag_filter: wgpu::FilterMode::Linear,
+            min_filter: wgpu::FilterMode::Linear,
+            mipmap_filter: wgpu::MipmapFilterMode::Linear,
+            address_mode_u: wgpu::AddressMode::ClampToEdge,
+            address_mode_v: wgpu::AddressMode::ClampToEdge,
+            ..Default::default()
+        });
+        // Parse the font now, at hearing start, not on the first tick that needs it.
+        if let Err(e) = nameplate::font() {
+            tracing::warn!("nameplates disabled: {e}");
+        }
 
         // Targets.
         let color = device.create_texture(&texture_desc(
@@ -232,6 +305,9 @@ impl Compositor {
             seat_pipeline,
             seat_layout,
             sampler,
+            plate_pipeline,
+            plate_layout,
+            plate_sampler,
             output,
             color,
             seats,
@@ -303,6 +379,9 @@ impl Compositor {
     fn draw(&mut self, views: &[SeatView]) -> wgpu::CommandEncoder {
         for (i, view) in views.iter().enumerate().take(self.seats.len()) {
             self.prepare_seat(i, view);
+        }
+        for i in 0..self.seats.len() {
+            self.prepare_plate(i, views.get(i).and_then(|v| v.nameplate.as_ref()));
         }
         let device = &self.gpu.device;
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -390,6 +469,106 @@ impl Compositor {
         pass.set_bind_group(0, &self.room_bind_group, &[]);
         pass.set_vertex_buffer(0, self.room_vertices.slice(..));
         pass.draw(0..self.room_vertex_count, 0..1);
+        pass.set_pipeline(&self.plate_pipeline);
+        for plate in self.seats.iter().filter_map(|s| s.plate.as_ref()) {
+            let uniform = NameplateUniform {
+                view_proj: self.view_proj.to_cols_array_2d(),
+                corners: plate.corners,
+                look: [1.0, 0.0, 0.0, 0.0],
+            };
+            self.gpu
+                .queue
+                .write_buffer(&plate.uniform, 0, bytemuck::bytes_of(&uniform));
+            pass.set_bind_group(0, &plate.bind_group, &[]);
+            pass.draw(0..6, 0..1);
+        }
+    }
+
+    /// Rebuilds a seat's plaque when its text changed (occupant or locale), and marks the
+    /// cached room for redrawing; otherwise does nothing.
+    fn prepare_plate(&mut self, index: usize, text: Option<&NameplateText>) {
+        let seat = &mut self.seats[index];
+        if seat.plate_text.as_ref() == text {
+            return;
+        }
+        seat.plate_text = text.cloned();
+        seat.plate = None;
+        self.room_stale = true;
+        let (Some(text), Some(spec)) = (text, self.layout.nameplate(index)) else {
+            return;
+        };
+        let width = nameplate::texture_width(spec.width / spec.height);
+        let plaque = match nameplate::rasterise(text, width, PLAQUE_TEXTURE_HEIGHT) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(seat = index, "nameplate not drawn: {e}");
+                return;
+            }
+        };
+        let device = &self.gpu.device;
+        let mips = plaque.mip_chain();
+        let texture = device.create_texture(&wgpu::TextureDescriptor {
+            mip_level_count: mips.len() as u32,
+            ..texture_desc(
+                "nameplate",
+                plaque.width,
+                plaque.height,
+                COLOR_FORMAT,
+                wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            )
+        });
+        for (level, (w, h, data)) in mips.iter().enumerate() {
+            self.gpu.queue.write_texture(
+                wgpu::TexelCopyTextureInfo {
+                    texture: &texture,
+                    mip_level: level as u32,
+                    origin: wgpu::Origin3d::ZERO,
+                    aspect: wgpu::TextureAspect::All,
+                },
+                data,
+                wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(w * 4),
+                    rows_per_image: Some(*h),
+                },
+                wgpu::Extent3d {
+                    width: *w,
+                    height: *h,
+                    depth_or_array_layers: 1,
+                },
+            );
+        }
+        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("nameplate uniform"),
+            size: std::mem::size_of::<NameplateUniform>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let view = texture.create_view(&Default::default());
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("nameplate"),
+            layout: &self.plate_layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: uniform.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::TextureView(&view),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: wgpu::BindingResource::Sampler(&self.plate_sampler),
+                },
+            ],
+        });
+        self.seats[index].plate = Some(PlateGpu {
+            uniform,
+            bind_group,
+            corners: spec.corners().map(|c| [c.x, c.y, c.z, 1.0]),
+            _texture: texture,
+        });
     }
 
     /// Uploads a seat's frame if it changed, and writes its uniform.

@@ -33,6 +33,18 @@ pub struct SeatUniform {
     pub look: [f32; 4],
 }
 
+/// Mirror of `NameplateUniform` in `shaders/nameplate.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct NameplateUniform {
+    /// World → clip transform of the virtual camera (column-major).
+    pub view_proj: [[f32; 4]; 4],
+    /// Plaque corners: bottom-left, bottom-right, top-left, top-right (`w` unused).
+    pub corners: [[f32; 4]; 4],
+    /// `x` brightness (the room's light on the plaque); `yzw` unused.
+    pub look: [f32; 4],
+}
+
 /// Mirror of `KeyUniform` in `shaders/keyer.wgsl`, embedded in [`SeatUniform`] and bound alone
 /// by `shaders/key_pass.wgsl`. Built by [`crate::keying::KeyParams::uniform`].
 #[repr(C)]
@@ -75,5 +87,7 @@ mod tests {
         // mat4x4 (64) + 4 × vec4 (64) + vec4 (16) + KeyUniform (192) + vec4 (16)
         assert_eq!(std::mem::size_of::<SeatUniform>(), 352);
         assert_eq!(std::mem::size_of::<OutputUniform>(), 16);
+        // mat4x4 (64) + 4 × vec4 (64) + vec4 (16)
+        assert_eq!(std::mem::size_of::<NameplateUniform>(), 144);
     }
 }

@@ -184,6 +184,7 @@ mod tests {
             frame: Some((1, Arc::new(synthetic_person(320, 240, [210, 40, 40], 0)))),
             away: false,
             key: KeyParams::default(),
+            nameplate: None,
         };
         let rgba = c.render_rgba(&views).unwrap();
         let i420 = c.render_i420(&views).unwrap();

@@ -114,7 +114,42 @@ pub struct SeatSpec {
     pub width: f32,
     /// Billboard height, metres.
     pub height: f32,
+    /// Where the seat's nameplate stands; absent, it is derived from the furniture in front
+    /// of the seat ([`Layout::nameplate`]).
+    #[serde(default)]
+    pub nameplate: Option<NameplateSpec>,
 }
+
+/// A nameplate's placement: a vertical rectangle in the room.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameplateSpec {
+    /// Centre, metres.
+    pub center: [f32; 3],
+    /// Rotation about the vertical axis, degrees; 0 faces +z, as for seats.
+    pub yaw_deg: f32,
+    /// Width, metres.
+    pub width: f32,
+    /// Height, metres.
+    pub height: f32,
+}
+
+impl NameplateSpec {
+    /// World-space corners: bottom-left, bottom-right, top-left, top-right.
+    pub fn corners(&self) -> [Vec3; 4] {
+        let yaw = self.yaw_deg.to_radians();
+        let right = Vec3::new(yaw.cos(), 0.0, -yaw.sin());
+        let c = Vec3::from(self.center);
+        let half = right * (self.width / 2.0);
+        let up = Vec3::Y * (self.height / 2.0);
+        [c - half - up, c + half - up, c - half + up, c + half + up]
+    }
+}
+
+/// Largest nameplate, metres (width, height): legible in the wide view, smaller than a desk.
+const NAMEPLATE_MAX: (f32, f32) = (0.8, 0.26);
+/// How far in front of its seat a desk may stand and still carry the seat's nameplate.
+const NAMEPLATE_REACH: f32 = 2.0;
 
 /// A seat's region on the output frame, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -244,6 +279,115 @@ impl Layout {
         self.project(width, height, |seat| seat.corners())
     }
 
+    /// Where seat `index`'s nameplate stands: the seat's `nameplate` if the file gives one,
+    /// else on the front face of the first box in front of the seat (a horizontal ray from the
+    /// seat's base along its facing), near the face's top, just proud of it. Where that box's
+    /// far face does not face the room the way the seat does, or the box is deep (a shared
+    /// table), the plaque stands on the box's top just in front of the seat instead, like a
+    /// desk card. `None` if nothing stands in front of the seat.
+    pub fn nameplate(&self, index: usize) -> Option<NameplateSpec> {
+        let seat = self.seats.get(index)?;
+        if seat.nameplate.is_some() {
+            return seat.nameplate;
+        }
+        let origin = Vec3::from(seat.position) + Vec3::Y * 0.05;
+        let dir = seat.facing();
+        let mut best: Option<(f32, f32, usize, &BoxSpec)> = None;
+        for b in &self.boxes {
+            if origin.y <= b.min[1] || origin.y >= b.max[1] {
+                continue;
+            }
+            let (o, d) = (b.to_local(origin), b.to_local_dir(dir));
+            let (mut enter, mut exit, mut exit_axis) = (f32::MIN, f32::MAX, 0);
+            let mut hit = true;
+            for (axis, k) in [(0usize, 0usize), (2, 2)] {
+                let (lo, hi) = (b.min[k], b.max[k]);
+                let (o, d) = (o[axis], d[axis]);
+                if d.abs() < 1e-6 {
+                    hit &= o > lo && o < hi;
+                    continue;
+                }
+                let (t0, t1) = ((lo - o) / d, (hi - o) / d);
+                enter = enter.max(t0.min(t1));
+                if t0.max(t1) < exit {
+                    exit = t0.max(t1);
+                    exit_axis = axis;
+                }
+            }
+            if hit && enter > 0.0 && enter < exit && enter < NAMEPLATE_REACH {
+                if best.is_none_or(|(t, ..)| enter < t) {
+                    best = Some((enter, exit, exit_axis, b));
+                }
+            }
+        }
+        let (enter, exit, axis, b) = best?;
+        let (o, d) = (b.to_local(origin), b.to_local_dir(dir));
+        let top = b.max[1];
+        let face_normal = {
+            let mut n = Vec3::ZERO;
+            n[axis] = d[axis].signum();
+            n
+        };
+        let along = if axis == 0 { 2 } else { 0 };
+        let face_len = b.max[along] - b.min[along];
+        let front_faces_room = face_normal.dot(d) > 0.7 && exit - enter <= 0.8;
+        let (center_local, normal_local, width, height) = if front_faces_room {
+            let face_h = top - b.min[1];
+            let height = NAMEPLATE_MAX.1.min(face_h * 0.8);
+            let width = NAMEPLATE_MAX.0.min(face_len * 0.92);
+            let margin = 0.025f32.min((face_h - height) / 2.0);
+            let mut c = o + d * exit;
+            let half = width / 2.0;
+            c[along] = c[along].clamp(b.min[along] + half, b.max[along] - half);
+            c[axis] += face_normal[axis] * 0.006;
+            c.y = top - margin - height / 2.0;
+            (c, face_normal, width, height)
+        } else {
+            let height = NAMEPLATE_MAX.1 * 0.8;
+            let width = NAMEPLATE_MAX.0 * 0.7;
+            let mut c = o + d * (enter + 0.2f32.min((exit - enter) / 2.0));
+            c.y = top + height / 2.0 + 0.005;
+            (
+                c,
+                Vec3::new(d.x, 0.0, d.z).normalize_or_zero(),
+                width,
+                height,
+            )
+        };
+        let center = b.to_world(center_local);
+        let normal = b.to_world_dir(normal_local);
+        Some(NameplateSpec {
+            center: center.into(),
+            yaw_deg: normal.x.atan2(normal.z).to_degrees(),
+            width,
+            height,
+        })
+    }
+
+    /// Each seat's nameplate region on screen (zero-sized where a seat has no nameplate).
+    pub fn nameplate_boxes(&self, width: u32, height: u32) -> Vec<ScreenBox> {
+        let plates: Vec<Option<[Vec3; 4]>> = (0..self.seats.len())
+            .map(|i| self.nameplate(i).map(|n| n.corners()))
+            .collect();
+        let mut i = 0;
+        let mut boxes = self.project(width, height, |_| {
+            let c = plates[i].unwrap_or_default();
+            i += 1;
+            c
+        });
+        for (b, p) in boxes.iter_mut().zip(&plates) {
+            if p.is_none() {
+                *b = ScreenBox {
+                    x: 0,
+                    y: 0,
+                    w: 0,
+                    h: 0,
+                };
+            }
+        }
+        boxes
+    }
+
     /// Where each seated head appears on screen, for a person framed as a webcam frames them
     /// (head in the upper middle of the picture).
     pub fn head_boxes(&self, width: u32, height: u32) -> Vec<ScreenBox> {
@@ -254,7 +398,7 @@ impl Layout {
         &self,
         width: u32,
         height: u32,
-        corners: impl Fn(&SeatSpec) -> [Vec3; 4],
+        mut corners: impl FnMut(&SeatSpec) -> [Vec3; 4],
     ) -> Vec<ScreenBox> {
         let vp = self.view_proj(width as f32 / height as f32);
         let eye = Vec3::from(self.camera.eye);
@@ -293,6 +437,35 @@ impl Layout {
                 }
             })
             .collect()
+    }
+}
+
+impl BoxSpec {
+    fn centre_xz(&self) -> Vec3 {
+        Vec3::new(
+            (self.min[0] + self.max[0]) / 2.0,
+            0.0,
+            (self.min[2] + self.max[2]) / 2.0,
+        )
+    }
+
+    /// World point → the box's unrotated frame (inverse of `boxes_mesh`'s turn).
+    fn to_local(&self, p: Vec3) -> Vec3 {
+        self.centre_xz() + self.to_local_dir(p - self.centre_xz())
+    }
+
+    fn to_local_dir(&self, v: Vec3) -> Vec3 {
+        let (sin, cos) = self.yaw_deg.to_radians().sin_cos();
+        Vec3::new(v.x * cos - v.z * sin, v.y, v.x * sin + v.z * cos)
+    }
+
+    fn to_world(&self, p: Vec3) -> Vec3 {
+        self.centre_xz() + self.to_world_dir(p - self.centre_xz())
+    }
+
+    fn to_world_dir(&self, v: Vec3) -> Vec3 {
+        let (sin, cos) = self.yaw_deg.to_radians().sin_cos();
+        Vec3::new(v.x * cos + v.z * sin, v.y, -v.x * sin + v.z * cos)
     }
 }
 
@@ -496,6 +669,7 @@ mod tests {
             yaw_deg: 90.0,
             width: 2.0,
             height: 1.0,
+            nameplate: None,
         };
         let c = seat.corners();
         // Facing +x, so the billboard spans z.

@@ -1,7 +1,7 @@
 //! Rendering the courtroom with wgpu: the device ([`gpu`]), the scene layout ([`layout`]),
 //! the shader-mirroring types ([`gpu_types`]), and the per-hearing [`Compositor`] that draws
-//! the room, the keyed participants, and converts the result to I420 for the encoder; the
-//! [`Director`] picks the live camera view.
+//! the room, the keyed participants and their [`nameplate`]s, and converts the result to I420
+//! for the encoder; the [`Director`] picks the live camera view.
 
 pub mod compositor;
 pub mod director;
@@ -10,12 +10,14 @@ pub mod gpu;
 pub mod gpu_types;
 pub mod i420;
 pub mod layout;
+pub mod nameplate;
 pub mod still;
 
 pub use compositor::{Compositor, KeyParams, SeatView};
 pub use director::Director;
 pub use gpu::{AdapterChoice, Gpu};
 pub use layout::{Layout, ScreenBox};
+pub use nameplate::{Lang, NameplateText};
 
 /// Errors from rendering.
 #[derive(Debug, thiserror::Error)]

@@ -1,13 +1,14 @@
 //! Still frames: `courtroom render` draws the room with given people and writes a PNG plus the
 //! seats' screen boxes, for looking at layouts and for tests. Synthetic people (a head and a
-//! torso of one colour on a green screen) stand in where no photo is given.
+//! torso of one colour on a green screen) stand in where no photo is given. With a language,
+//! each placed person's seat shows its nameplate.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{Compositor, KeyParams, Layout, RenderError, ScreenBox, SeatView};
+use super::{Compositor, KeyParams, Lang, Layout, NameplateText, RenderError, ScreenBox, SeatView};
 use crate::media::frame::{rgb_to_yuv, VideoFrame};
 
 /// The green of a typical chroma-key sheet, as a webcam sees it.
@@ -137,6 +138,9 @@ pub struct PlacedSeat {
     pub body: ScreenBox,
     /// Where a webcam-framed head falls on screen ([`super::layout::HEAD_REGION`]).
     pub head: ScreenBox,
+    /// The seat's nameplate on screen, when nameplates were drawn and the seat has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nameplate: Option<ScreenBox>,
 }
 
 /// Renders one still with `people` (seat index → frame) and returns RGBA plus placed seats.
@@ -147,18 +151,41 @@ pub fn render_still(
     height: u32,
     people: &[(usize, VideoFrame)],
 ) -> Result<(Vec<u8>, Vec<PlacedSeat>), RenderError> {
+    render_still_named(gpu, layout, width, height, people, None, &[])
+}
+
+/// [`render_still`] with nameplates in `lang` on every placed person's seat (none if `lang`
+/// is `None`): the seat's role, and the name given for that seat in `names` (seat index →
+/// display name; a seat without one shows its title alone).
+pub fn render_still_named(
+    gpu: Arc<super::Gpu>,
+    layout: Layout,
+    width: u32,
+    height: u32,
+    people: &[(usize, VideoFrame)],
+    lang: Option<Lang>,
+    names: &[(usize, String)],
+) -> Result<(Vec<u8>, Vec<PlacedSeat>), RenderError> {
     let mut compositor = Compositor::new(gpu, layout, width, height)?;
     let mut views = vec![SeatView::default(); compositor.layout().seats.len()];
     for (i, (seat, frame)) in people.iter().enumerate() {
+        let name = names
+            .iter()
+            .find(|(s, _)| s == seat)
+            .map_or("", |(_, n)| n.as_str());
         views[*seat] = SeatView {
             frame: Some((i as u64 + 1, Arc::new(frame.clone()))),
             away: false,
             key: KeyParams::default(),
+            nameplate: lang.map(|lang| {
+                NameplateText::for_role(&compositor.layout().seats[*seat].role, name, lang)
+            }),
         };
     }
     let rgba = compositor.render_rgba(&views)?;
     let boxes = compositor.seat_boxes();
     let heads = compositor.layout().head_boxes(width, height);
+    let plates = compositor.layout().nameplate_boxes(width, height);
     let placed = people
         .iter()
         .map(|(seat, _)| {
@@ -168,6 +195,10 @@ pub fn render_still(
                 role: spec.role.clone(),
                 body: boxes[*seat],
                 head: heads[*seat],
+                nameplate: lang
+                    .is_some()
+                    .then_some(plates[*seat])
+                    .filter(|b| b.w > 0 && b.h > 0),
             }
         })
         .collect();
