@@ -441,16 +441,13 @@ async fn clerk_logs_in_creates_invites_records_and_downloads_in_chromium() {
         secs(20),
     )
     .await;
-    if std::env::var_os("PORTAL_SCREENSHOT_DIR").is_some() {
-        // Let the screenshot show the monitor's composite picture once it arrives.
-        let shown = "!!document.querySelector('#monitor-picture:not([hidden])')";
-        for _ in 0..20 {
-            if cdp.eval(&portal, shown).await == json!(true) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
+    // The monitor shows the live composite picture (a JPEG the page refreshes), decoded.
+    cdp.wait(
+        &portal,
+        "(() => { const i = document.querySelector('#monitor-picture:not([hidden])'); return !!i && i.complete && i.naturalWidth > 0; })()",
+        secs(20),
+    )
+    .await;
     cdp.screenshot(&portal, "portal.png").await;
     tokio::time::sleep(secs(3)).await;
     cdp.eval(&portal, &click("#rec-stop")).await;
