@@ -46,7 +46,7 @@ pub enum Action {
     MuteOthers,
     /// Remove someone from the hearing.
     RemoveParticipant,
-    /// Start or stop the recording.
+    /// Start, pause, resume or stop the recording.
     Record,
     /// Download a recording's files.
     Download,

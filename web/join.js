@@ -61,6 +61,7 @@ const STRINGS = {
     youAre: 'You are',
     recording: '● Recording',
     recordingStopped: 'Not recording',
+    recordingPaused: '❚❚ Recording paused',
     participants: 'Participants',
     you: '(you)',
     away: 'away',
@@ -138,6 +139,7 @@ const STRINGS = {
     youAre: '您是',
     recording: '● 录制中',
     recordingStopped: '未录制',
+    recordingPaused: '❚❚ 录制已暂停',
     participants: '参与人',
     you: '（您）',
     away: '离开',
@@ -199,6 +201,7 @@ const state = {
   ended: false,       // closed, removed, replaced, bad invitation: never reconnect
   roster: [],
   recording: false,
+  recordingPaused: false,
   paused: false,
   statsTimer: null,
   lastFrames: -1,
@@ -359,9 +362,11 @@ function renderHearing() {
 }
 
 function renderRecording() {
+  const key = !state.recording ? 'recordingStopped' : state.recordingPaused ? 'recordingPaused' : 'recording';
   ui.badge.hidden = !state.recording;
-  ui.badge.textContent = state.recording ? t('recording') : '';
-  ui.badge.setAttribute('aria-label', state.recording ? t('recording') : t('recordingStopped'));
+  ui.badge.textContent = state.recording ? t(key) : '';
+  ui.badge.setAttribute('aria-label', t(key));
+  ui.badge.classList.toggle('paused', state.recording && state.recordingPaused);
 }
 
 function renderRoster() {
@@ -891,6 +896,7 @@ function onWelcome(msg) {
   state.reconnectTry = 0;
   if (!state.langChosen && msg.hearing && msg.hearing.locale) setLanguage(msg.hearing.locale, false);
   state.recording = !!msg.recording;
+  state.recordingPaused = !!msg.recording_paused;
   state.paused = !!msg.paused;
   hideCard();
   setScreen('in');
@@ -954,7 +960,11 @@ function onMessage(gen, event) {
     case 'welcome': onWelcome(msg); break;
     case 'answer': onAnswer(msg); break;
     case 'roster': state.roster = msg.participants || []; renderRoster(); break;
-    case 'recording': state.recording = msg.state === 'recording'; renderRecording(); break;
+    case 'recording':
+      state.recording = msg.state === 'recording' || msg.state === 'paused';
+      state.recordingPaused = msg.state === 'paused';
+      renderRecording();
+      break;
     case 'hearing_state':
       state.paused = msg.state === 'paused';
       if (state.paused) showBanner('paused', 'info'); else hideBanner('paused');

@@ -70,8 +70,10 @@ pub enum ServerMessage {
         hearing: HearingInfo,
         /// How many recvonly audio lines to offer.
         audio_slots: usize,
-        /// Whether the hearing is being recorded.
+        /// Whether the hearing is being recorded (also while the recording is paused).
         recording: bool,
+        /// Whether the recording is paused (nothing is being written).
+        recording_paused: bool,
         /// Whether the hearing is paused right now.
         paused: bool,
     },
@@ -87,7 +89,7 @@ pub enum ServerMessage {
     },
     /// Recording state.
     Recording {
-        /// `recording` or `stopped`.
+        /// `recording`, `paused` or `stopped`.
         state: &'static str,
     },
     /// A newer join with the same invitation took over.

@@ -139,6 +139,7 @@ async fn session(state: AppState, socket: WebSocket) {
                 let reply = match event {
                     HearingEvent::Roster(participants) => ServerMessage::Roster { participants },
                     HearingEvent::Recording(on) => ServerMessage::Recording { state: if on { "recording" } else { "stopped" } },
+                    HearingEvent::RecordingPaused(p) => ServerMessage::Recording { state: if p { "paused" } else { "recording" } },
                     HearingEvent::Replaced(id) if id == j.id => {
                         if taken_over(j) {
                             let _ = send(&mut tx, &ServerMessage::Replaced).await;
@@ -555,6 +556,7 @@ async fn seat(
         hearing: info(&hearing.record),
         audio_slots: hearing.audio_slots(),
         recording: hearing.is_recording(),
+        recording_paused: hearing.recording_paused(),
         paused: now == HearingState::Paused,
     };
     Ok((

@@ -118,12 +118,23 @@ pub struct RecordSettings {
     /// Length of each composite segment file, in seconds (a segment closes at the first
     /// keyframe at or after this length, and the encoder is asked for one there).
     pub segment_seconds: u32,
+    /// RFC 3161 time-stamping authority, `http://HOST[:PORT]/PATH`; empty (the default) turns
+    /// time-stamping off. Each closed segment's chain entry and the sealed manifest are
+    /// stamped there, off the recording's path ([`crate::record::timestamp`]).
+    pub tsa_url: String,
+    /// The TSA's CA certificate (PEM), with which `courtroom verify` checks the tokens' chain.
+    pub tsa_ca_file: Option<PathBuf>,
+    /// How long one time-stamp request may take, in seconds, before it is given up.
+    pub tsa_timeout_seconds: u32,
 }
 
 impl Default for RecordSettings {
     fn default() -> Self {
         Self {
             segment_seconds: 10,
+            tsa_url: String::new(),
+            tsa_ca_file: None,
+            tsa_timeout_seconds: 10,
         }
     }
 }
@@ -235,6 +246,18 @@ impl Settings {
             return Err(ConfigError::Invalid(format!(
                 "record.segment_seconds {} must be 1..=3600",
                 self.record.segment_seconds
+            )));
+        }
+        if !self.record.tsa_url.is_empty() && !self.record.tsa_url.starts_with("http://") {
+            return Err(ConfigError::Invalid(format!(
+                "record.tsa_url {:?} must be empty (off) or an http:// URL",
+                self.record.tsa_url
+            )));
+        }
+        if !(1..=300).contains(&self.record.tsa_timeout_seconds) {
+            return Err(ConfigError::Invalid(format!(
+                "record.tsa_timeout_seconds {} must be 1..=300",
+                self.record.tsa_timeout_seconds
             )));
         }
         if !["auto", "gpu", "cpu"].contains(&self.render.adapter.as_str()) {
@@ -359,5 +382,37 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, ConfigError::Parse { .. }));
+    }
+
+    #[test]
+    fn tsa_url_comes_from_env_or_flag_and_must_be_http() {
+        let env = vec![(
+            "COURTROOM_RECORD__TSA_URL".to_owned(),
+            "http://127.0.0.1:3180/tsr".to_owned(),
+        )];
+        let s = Settings::load_with_env(&Sources::default(), env).unwrap();
+        assert_eq!(s.record.tsa_url, "http://127.0.0.1:3180/tsr");
+        assert!(
+            Settings::default().record.tsa_url.is_empty(),
+            "off by default"
+        );
+        let s = Settings::load_with_env(
+            &Sources {
+                file: None,
+                sets: vec!["record.tsa_ca_file=/etc/tsa-ca.pem".into()],
+            },
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(s.record.tsa_ca_file, Some(PathBuf::from("/etc/tsa-ca.pem")));
+        let err = Settings::load_with_env(
+            &Sources {
+                file: None,
+                sets: vec!["record.tsa_url=https://tsa.example/".into()],
+            },
+            Vec::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("tsa_url"), "{err}");
     }
 }

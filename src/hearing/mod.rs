@@ -58,6 +58,8 @@ pub enum HearingEvent {
     Roster(Vec<RosterEntry>),
     /// Recording started (`true`) or stopped.
     Recording(bool),
+    /// The running recording was paused (`true`) or resumed (`false`).
+    RecordingPaused(bool),
     /// This participant's connection was replaced by a newer join with the same invitation.
     Replaced(ParticipantId),
 }
@@ -480,6 +482,12 @@ impl Hearing {
     /// recording key. Returns the recording id. If the recording fails for good (a full
     /// disk), it is sealed as `failed`, everyone is told it stopped, and the hearing goes on.
     pub fn start_recording(&self) -> Result<String, HearingError> {
+        self.start_recording_by(crate::record::recorder::SERVER_ACTOR)
+    }
+
+    /// [`Hearing::start_recording`], noting `actor` (an account, an invitation) as who
+    /// started it in the manifest.
+    pub fn start_recording_by(&self, actor: &str) -> Result<String, HearingError> {
         let mut slot = self.recording.lock().expect("recording lock");
         if let Some(active) = slot.as_ref() {
             return Ok(active.id.clone());
@@ -547,6 +555,12 @@ impl Hearing {
             }
         }));
         opts.on_failure = Some(on_failure);
+        opts.started_by = actor.to_owned();
+        let r = &self.settings.record;
+        opts.tsa = (!r.tsa_url.is_empty()).then(|| crate::record::timestamp::TsaOptions {
+            url: r.tsa_url.clone(),
+            timeout: Duration::from_secs(r.tsa_timeout_seconds as u64),
+        });
         let recorder = Recorder::with_options(&dir, opts)?;
         *slot = Some(ActiveRecording {
             recorder: Arc::new(recorder),
@@ -575,6 +589,9 @@ impl Hearing {
         let Some(active) = slot.as_ref() else {
             return;
         };
+        if active.recorder.is_paused() {
+            return;
+        }
         let mut originals = active.originals.lock().expect("originals lock");
         let kept = originals.entry((id, codec.kind())).or_insert_with(|| {
             let admission = self.admission(id)?;
@@ -611,6 +628,59 @@ impl Hearing {
     /// never clipped), the last segment is closed, and the manifest is sealed and signed.
     /// Blocking: call from a blocking context.
     pub fn stop_recording(&self) -> Result<Option<Manifest>, HearingError> {
+        self.stop_recording_by(crate::record::recorder::SERVER_ACTOR)
+    }
+
+    /// Whether the running recording is paused.
+    pub fn recording_paused(&self) -> bool {
+        self.recording
+            .lock()
+            .expect("recording lock")
+            .as_ref()
+            .is_some_and(|a| a.recorder.is_paused())
+    }
+
+    /// Pauses the running recording now, noting `actor` in the manifest: the current segment
+    /// is closed once media up to now is written, and nothing is recorded until
+    /// [`Hearing::resume_recording`]. Blocking (up to about 3 s). Returns the recording id and
+    /// whether this call paused it (`false`: it already was), or `None` when not recording.
+    pub fn pause_recording(&self, actor: &str) -> Option<(String, bool)> {
+        let (recorder, id) = self
+            .recording
+            .lock()
+            .expect("recording lock")
+            .as_ref()
+            .map(|a| (a.recorder.clone(), a.id.clone()))?;
+        if !recorder.pause_by(self.clock_start.elapsed(), actor) {
+            return Some((id, false));
+        }
+        recorder.wait_paused(Duration::from_secs(3));
+        let _ = self.events.send(HearingEvent::RecordingPaused(true));
+        tracing::info!(hearing = %self.record.id, recording = %id, %actor, "recording paused");
+        Some((id, true))
+    }
+
+    /// Resumes a paused recording now, noting `actor` in the manifest; the next segment opens
+    /// at the next keyframe. Returns the recording id and whether this call resumed it
+    /// (`false`: it was not paused), or `None` when not recording.
+    pub fn resume_recording(&self, actor: &str) -> Option<(String, bool)> {
+        let (recorder, id) = self
+            .recording
+            .lock()
+            .expect("recording lock")
+            .as_ref()
+            .map(|a| (a.recorder.clone(), a.id.clone()))?;
+        if !recorder.resume_by(self.clock_start.elapsed(), actor) {
+            return Some((id, false));
+        }
+        self.encoder.force_keyframe();
+        let _ = self.events.send(HearingEvent::RecordingPaused(false));
+        tracing::info!(hearing = %self.record.id, recording = %id, %actor, "recording resumed");
+        Some((id, true))
+    }
+
+    /// [`Hearing::stop_recording`], noting `actor` as who stopped it in the manifest.
+    pub fn stop_recording_by(&self, actor: &str) -> Result<Option<Manifest>, HearingError> {
         let Some(recorder) = self
             .recording
             .lock()
@@ -621,7 +691,7 @@ impl Hearing {
             return Ok(None);
         };
         // Media up to now is still in the encoder and the mixer: let it reach the file.
-        recorder.stop_at(self.clock_start.elapsed());
+        recorder.stop_by(self.clock_start.elapsed(), actor);
         recorder.wait_until_written(Duration::from_secs(3));
         drop(recorder);
         let Some(active) = self.recording.lock().expect("recording lock").take() else {

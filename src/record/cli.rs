@@ -1,5 +1,6 @@
-//! `courtroom verify DIR [--public-key FILE | --server URL]`: checks every recording at or
-//! under `DIR` and prints `OK ...` or `FAIL ...` with exactly what is wrong.
+//! `courtroom verify DIR [--public-key FILE | --server URL] [--tsa-ca-file FILE]`: checks
+//! every recording at or under `DIR` and prints `OK ...` or `FAIL ...` with exactly what is
+//! wrong.
 //!
 //! Exit status: 0 when every recording verifies, 1 when any does not, 2 when the command
 //! cannot run (no recording found, no usable key).
@@ -8,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::sign::PublicKey;
-use super::verify::{find_recordings, verify_dir};
+use super::verify::{find_recordings, verify_dir_with, VerifyOptions};
 
 /// Options of `courtroom verify`.
 #[derive(clap::Args, Clone, Debug)]
@@ -23,6 +24,10 @@ pub struct VerifyArgs {
     /// Fetch the public key from a running server, e.g. `http://127.0.0.1:8080`.
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
+    /// The RFC 3161 TSA's CA certificate (PEM): time-stamp tokens are checked against it with
+    /// `openssl ts -verify`; without it only their signatures are.
+    #[arg(long, value_name = "FILE", env = "COURTROOM_RECORD__TSA_CA_FILE")]
+    pub tsa_ca_file: Option<PathBuf>,
 }
 
 /// Runs `courtroom verify`.
@@ -60,7 +65,13 @@ pub fn verify_command(args: &VerifyArgs) -> ExitCode {
     }
     let mut failed = 0;
     for dir in &dirs {
-        let report = verify_dir(dir, key.as_ref());
+        let report = verify_dir_with(
+            dir,
+            key.as_ref(),
+            &VerifyOptions {
+                tsa_ca_file: args.tsa_ca_file.clone(),
+            },
+        );
         print!("{}", report.render());
         if !report.ok() {
             failed += 1;

@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 
 use super::sign::RecordingKey;
 
-/// Current manifest format version.
-pub const VERSION: u32 = 2;
+/// Current manifest format version (3 added `events` and `tsa_url`).
+pub const VERSION: u32 = 3;
 /// The manifest's file name.
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// The detached signature's file name.
@@ -65,6 +65,28 @@ pub struct Manifest {
     /// stopped; also listed in `SHA256SUMS` after the segments.
     #[serde(default)]
     pub originals: Vec<OriginalEntry>,
+    /// The recording's lifecycle, in order: `start`, then any `pause`/`resume` pairs, then
+    /// `stop`; each with who and when. Nothing is recorded between a `pause` and the next
+    /// `resume`: the segment before ends at the pause and the next starts at the resume.
+    #[serde(default)]
+    pub events: Vec<LifecycleEvent>,
+    /// The RFC 3161 time-stamping authority asked for tokens, if any
+    /// ([`super::timestamp`]).
+    #[serde(default)]
+    pub tsa_url: Option<String>,
+}
+
+/// Something done to the recording, by someone, at some time.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LifecycleEvent {
+    /// `start`, `pause`, `resume` or `stop`.
+    pub event: String,
+    /// Who: the account (`user:NAME`), the invitation (`invitee:ID`) or `server`.
+    pub actor: String,
+    /// Wall-clock time, RFC 3339 UTC.
+    pub at: String,
+    /// Recording media time, milliseconds.
+    pub media_ms: u64,
 }
 
 /// One participant's received track, kept unaltered ([`super::originals`]).
@@ -337,6 +359,8 @@ mod tests {
             sha256sums: String::new(),
             participants: vec![],
             originals: vec![],
+            events: vec![],
+            tsa_url: None,
         };
         m.append(entry("a.mp4"));
         m.append(entry("b.mp4"));

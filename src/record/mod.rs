@@ -5,6 +5,8 @@
 //! - [`manifest`]: `manifest.json`, a hash chain over the closed segments, with `SHA256SUMS`.
 //! - [`sign`]: the server's Ed25519 key; each manifest is signed in `manifest.json.sig`.
 //! - [`originals`]: each participant's camera and microphone as received, in Matroska/WebM.
+//! - [`timestamp`]: optional RFC 3161 tokens from a TSA over each segment's chain entry and
+//!   the sealed manifest (`chain-NNNNN.tsr`, `manifest.json.tsr`).
 //! - [`seal`]: at start, recordings a crash left open are sealed as `interrupted`.
 //! - [`verify`]: `courtroom verify DIR` checks all of it. `docs/VERIFY.md` shows how to check
 //!   the same with only `sha256sum` and `openssl`.
@@ -16,6 +18,7 @@ pub mod recorder;
 pub mod seal;
 pub mod segment;
 pub mod sign;
+pub mod timestamp;
 pub mod verify;
 
 pub use manifest::{Manifest, SeatedParticipant};

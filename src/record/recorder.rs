@@ -14,6 +14,13 @@
 //! - A pipeline error (a full disk) stops the recording for good: the segment is sealed as
 //!   incomplete, the manifest says `failed`, and the `on_failure` callback runs. A small file
 //!   reserved at the start is given up so that the manifest can still be written.
+//! - Pausing ([`Recorder::pause_by`]) works like a stop for the current segment: media up to
+//!   the pause instant is written, the segment closes there (closed segments stay final), and
+//!   everything after is dropped until [`Recorder::resume_by`]; the next segment opens at the
+//!   first keyframe from the resume instant. The manifest's `events` list who started, paused,
+//!   resumed and stopped, and when; the gap shows as a jump in the segments' media times.
+//! - With a TSA configured, each closed segment's chain entry and the sealed manifest are
+//!   time-stamped on a thread of their own ([`super::timestamp`]).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -25,10 +32,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::manifest::{
-    sha256_file, Manifest, OriginalEntry, SeatedParticipant, SegmentEntry, VERSION,
+    sha256_file, LifecycleEvent, Manifest, OriginalEntry, SeatedParticipant, SegmentEntry,
+    MANIFEST_FILE, VERSION,
 };
 use super::segment::{self, samples_duration, Segment, VideoFormat};
 use super::sign::RecordingKey;
+use super::timestamp::{self, Pending, Stamp, Stamper, TsaOptions};
 use super::RecordError;
 use crate::media::audio_mix::SAMPLE_RATE;
 use crate::media::encoder::EncodedFrame;
@@ -41,6 +50,12 @@ pub const RESERVE_FILE: &str = ".space-reserve";
 const FINISH_TIMEOUT: Duration = Duration::from_secs(15);
 /// Audio held waiting for a boundary keyframe beyond this goes into the current segment.
 const MAX_HELD_AUDIO: Duration = Duration::from_secs(3);
+/// After a resume, the keyframe that opens the next segment is asked for again this often.
+const RESUME_KEYFRAME_RETRY: Duration = Duration::from_secs(1);
+/// After a resume, audio held for the opening keyframe is kept up to this long.
+const MAX_RESUME_AUDIO: Duration = Duration::from_secs(10);
+/// The actor named for what the server does by itself.
+pub const SERVER_ACTOR: &str = "server";
 
 /// Who and what a recording is.
 #[derive(Debug, Clone)]
@@ -81,6 +96,10 @@ pub struct RecorderOptions {
     pub on_failure: Option<FailureCallback>,
     /// Bytes reserved at the start for sealing on a full disk.
     pub reserve_bytes: u64,
+    /// Who started the recording, for the manifest's `start` event.
+    pub started_by: String,
+    /// RFC 3161 time-stamping; `None` for none.
+    pub tsa: Option<TsaOptions>,
 }
 
 impl RecorderOptions {
@@ -95,6 +114,8 @@ impl RecorderOptions {
             request_keyframe: None,
             on_failure: None,
             reserve_bytes: 256 * 1024,
+            started_by: SERVER_ACTOR.into(),
+            tsa: None,
         }
     }
 }
@@ -108,7 +129,7 @@ pub struct Recorder {
     state: Mutex<State>,
     progress: Condvar,
     jobs: mpsc::Sender<Job>,
-    closer: Option<JoinHandle<Manifest>>,
+    closer: Option<JoinHandle<(Manifest, Pending)>>,
     request_keyframe: Option<Callback>,
 }
 
@@ -127,6 +148,16 @@ struct State {
     stop_at: Option<Duration>,
     failed: Option<String>,
     seated_now: Vec<SeatedParticipant>,
+    /// A pause in effect, at this recording time: media from here on is dropped, and the
+    /// current segment closes once video and audio have reached it.
+    paused: Option<Duration>,
+    /// After a resume: media before this recording time is dropped, and the next segment opens
+    /// at the first keyframe from here.
+    resume_at: Option<Duration>,
+    /// When the opening keyframe after a resume was last asked for (recording time).
+    resume_asked: Option<Duration>,
+    /// Whether the `stop` event is in the manifest.
+    stop_noted: bool,
 }
 
 struct Open {
@@ -150,10 +181,11 @@ enum Job {
         failure: Option<String>,
     },
     Originals(Vec<OriginalEntry>),
+    Event(LifecycleEvent),
 }
 
 /// How a recording ended.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Finished {
     /// The first segment file.
     pub path: PathBuf,
@@ -165,6 +197,9 @@ pub struct Finished {
     pub failure: Option<String>,
     /// The final manifest.
     pub manifest: Manifest,
+    /// Time-stamp requests still under way (the last segment's and the manifest's): they go
+    /// on in the background; [`Pending::wait`] waits for them.
+    pub timestamps: Arc<Mutex<Pending>>,
 }
 
 impl Recorder {
@@ -219,6 +254,13 @@ impl Recorder {
             sha256sums: String::new(),
             participants: info.seated.clone(),
             originals: Vec::new(),
+            events: vec![LifecycleEvent {
+                event: "start".into(),
+                actor: opts.started_by.clone(),
+                at: utc_text(info.started_at),
+                media_ms: 0,
+            }],
+            tsa_url: opts.tsa.as_ref().map(|t| t.url.clone()),
         };
         manifest.write_signed(dir, opts.key.as_deref())?;
         let seg = Segment::start(&dir.join(segment::file_name(0)), opts.format)?;
@@ -229,6 +271,7 @@ impl Recorder {
             key: opts.key.clone(),
             started_at: info.started_at,
             on_failure: opts.on_failure.clone(),
+            stamper: opts.tsa.clone().map(|t| Stamper::start(dir, t)),
         };
         let closer = std::thread::Builder::new()
             .name("rec-closer".into())
@@ -256,6 +299,10 @@ impl Recorder {
                 stop_at: None,
                 failed: None,
                 seated_now: info.seated.clone(),
+                paused: None,
+                resume_at: None,
+                resume_asked: None,
+                stop_noted: false,
             }),
             progress: Condvar::new(),
             jobs,
@@ -301,11 +348,31 @@ impl Recorder {
             let Some(pts) = media_pts.checked_sub(self.origin) else {
                 return;
             };
-            if let Some(stop) = st.stop_at {
+            if let Some(stop) = end_point(&st) {
                 if pts >= stop {
                     st.video_end = st.video_end.max(stop);
+                    self.close_if_paused(&mut st);
                     drop(st);
                     self.progress.notify_all();
+                    return;
+                }
+            }
+            if let Some(resume) = st.resume_at {
+                // The frame before the resume instant may carry the keyframe asked for.
+                let slack = Duration::from_nanos(1_000_000_000 / self.format.fps.max(1) as u64);
+                if !(frame.keyframe && pts + slack >= resume) {
+                    if st
+                        .resume_asked
+                        .is_none_or(|t| pts >= t + RESUME_KEYFRAME_RETRY)
+                    {
+                        st.resume_asked = Some(pts);
+                        drop(st);
+                        self.ask_keyframe();
+                    }
+                    return;
+                }
+                self.reopen(&mut st, pts);
+                if st.failed.is_some() {
                     return;
                 }
             }
@@ -353,9 +420,10 @@ impl Recorder {
                 return;
             };
             let mut samples = samples;
-            if let Some(stop) = st.stop_at {
+            if let Some(stop) = end_point(&st) {
                 if pts >= stop {
                     st.audio_end = st.audio_end.max(stop);
+                    self.close_if_paused(&mut st);
                     drop(st);
                     self.progress.notify_all();
                     return;
@@ -363,6 +431,28 @@ impl Recorder {
                 samples = &samples[..samples.len().min(samples_until(pts, stop))];
             }
             let end = pts + samples_duration(samples.len());
+            if let Some(resume) = st.resume_at {
+                // Held for the keyframe that opens the next segment; nothing before the resume.
+                if end > resume {
+                    let (from, kept) = if pts < resume {
+                        let n = samples_until(pts, resume).min(samples.len());
+                        (resume, &samples[n..])
+                    } else {
+                        (pts, samples)
+                    };
+                    st.held_audio.push_back((from, kept.to_vec()));
+                    while st
+                        .held_audio
+                        .back()
+                        .zip(st.held_audio.front())
+                        .is_some_and(|(b, f)| b.0.saturating_sub(f.0) > MAX_RESUME_AUDIO)
+                    {
+                        st.held_audio.pop_front();
+                    }
+                }
+                st.audio_end = st.audio_end.max(end);
+                return;
+            }
             if end >= st.next_boundary && st.requested != Some(st.next_boundary) {
                 st.requested = Some(st.next_boundary);
                 request = true;
@@ -405,6 +495,11 @@ impl Recorder {
             if st.failed.is_some() {
                 return false;
             }
+            if st.current.is_none() {
+                // Paused (or waiting for the keyframe after a resume): nothing open to fill.
+                return true;
+            }
+            let stop = end_point(&st).unwrap_or(stop);
             let video_done = st.video_end >= stop || !st.keyframe_seen;
             if video_done && st.audio_end >= stop {
                 return true;
@@ -437,6 +532,10 @@ impl Recorder {
             if let Some(stop) = st.stop_at {
                 end = end.min(stop);
             }
+            if !st.stop_noted {
+                st.stop_noted = true;
+                let _ = self.jobs.send(Job::Event(event("stop", SERVER_ACTOR, end)));
+            }
             if let Some(open) = st.current.take() {
                 for (pts, samples) in std::mem::take(&mut st.held_audio) {
                     open.seg
@@ -461,7 +560,7 @@ impl Recorder {
             },
             failure: failure.clone(),
         });
-        let manifest = self
+        let (manifest, timestamps) = self
             .closer
             .take()
             .expect("finish runs once")
@@ -479,7 +578,183 @@ impl Recorder {
             duration,
             failure,
             manifest,
+            timestamps: Arc::new(Mutex::new(timestamps)),
         })
+    }
+
+    /// Sets the stop time like [`Recorder::stop_at`] and notes in the manifest who stopped.
+    pub fn stop_by(&self, media_time: Duration, actor: &str) {
+        let stop = media_time.saturating_sub(self.origin);
+        {
+            let mut st = self.state.lock().expect("recorder state");
+            if !st.stop_noted {
+                st.stop_noted = true;
+                let _ = self.jobs.send(Job::Event(event("stop", actor, stop)));
+            }
+        }
+        self.stop_at(media_time);
+    }
+
+    /// Whether the recording is paused (between [`Recorder::pause_by`] and
+    /// [`Recorder::resume_by`]).
+    pub fn is_paused(&self) -> bool {
+        self.state.lock().expect("recorder state").paused.is_some()
+    }
+
+    /// Pauses at the hearing's media time `media_time`, noting `actor` in the manifest. Media
+    /// up to that instant still goes into the current segment, which then closes; nothing more
+    /// is written until [`Recorder::resume_by`]. Returns `false` (and does nothing) when
+    /// already paused, stopping or failed. [`Recorder::wait_paused`] waits for the close.
+    pub fn pause_by(&self, media_time: Duration, actor: &str) -> bool {
+        let at = media_time.saturating_sub(self.origin);
+        {
+            let mut st = self.state.lock().expect("recorder state");
+            if st.paused.is_some() || st.stop_at.is_some() || st.failed.is_some() {
+                return false;
+            }
+            st.paused = Some(at);
+            st.resume_at = None;
+            let _ = self.jobs.send(Job::Event(event("pause", actor, at)));
+            tracing::info!(dir = %self.dir.display(), %actor, at = ?at, "recording paused");
+            self.close_if_paused(&mut st);
+        }
+        self.progress.notify_all();
+        true
+    }
+
+    /// Waits until the segment open at the pause has closed; after `timeout` closes it where
+    /// it is. Returns whether it closed by itself.
+    pub fn wait_paused(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.state.lock().expect("recorder state");
+        loop {
+            let Some(at) = st.paused else {
+                return true;
+            };
+            if st.current.is_none() || st.failed.is_some() {
+                return true;
+            }
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                tracing::warn!(dir = %self.dir.display(), video_end = ?st.video_end, audio_end = ?st.audio_end, "media did not reach the pause in time; closing the segment");
+                self.close_current(&mut st, at);
+                return false;
+            };
+            st = self
+                .progress
+                .wait_timeout(st, left)
+                .expect("recorder state")
+                .0;
+        }
+    }
+
+    /// Resumes at the hearing's media time `media_time`, noting `actor` in the manifest: the
+    /// next segment opens at the first keyframe from there (asked of the encoder now). Returns
+    /// `false` (and does nothing) when not paused.
+    pub fn resume_by(&self, media_time: Duration, actor: &str) -> bool {
+        let at = media_time.saturating_sub(self.origin);
+        {
+            let mut st = self.state.lock().expect("recorder state");
+            let Some(paused) = st.paused else {
+                return false;
+            };
+            if st.stop_at.is_some() || st.failed.is_some() {
+                return false;
+            }
+            if st.current.is_some() {
+                self.close_current(&mut st, paused);
+            }
+            let at = at.max(paused);
+            st.paused = None;
+            st.resume_at = Some(at);
+            st.resume_asked = None;
+            st.held_audio.clear();
+            let _ = self.jobs.send(Job::Event(event("resume", actor, at)));
+            tracing::info!(dir = %self.dir.display(), %actor, at = ?at, "recording resumed");
+        }
+        self.progress.notify_all();
+        self.ask_keyframe();
+        true
+    }
+
+    /// While paused: closes the current segment once video and audio have reached the pause.
+    fn close_if_paused(&self, st: &mut State) {
+        let Some(at) = st.paused else {
+            return;
+        };
+        if st.current.is_none() {
+            return;
+        }
+        let video_done = st.video_end >= at || !st.keyframe_seen;
+        if video_done && st.audio_end >= at {
+            self.close_current(st, at);
+        }
+    }
+
+    /// Closes the current segment at recording time `at`: held audio before `at` goes into
+    /// it, the rest is dropped.
+    fn close_current(&self, st: &mut State, at: Duration) {
+        let Some(open) = st.current.take() else {
+            return;
+        };
+        for (pts, samples) in std::mem::take(&mut st.held_audio) {
+            if pts >= at {
+                continue;
+            }
+            let n = samples_until(pts, at).min(samples.len());
+            open.seg
+                .push_audio(&samples[..n], pts.saturating_sub(open.media_start));
+        }
+        let end = at.max(open.media_start);
+        tracing::debug!(dir = %self.dir.display(), index = open.index, at = ?end, "segment closed for a pause");
+        let _ = self.jobs.send(Job::Close {
+            seg: open.seg,
+            index: open.index,
+            media_start: open.media_start,
+            media_end: end,
+            seated: open.seated,
+            failure: None,
+        });
+        self.progress.notify_all();
+    }
+
+    /// After a resume: opens the next segment at the keyframe at `at`, with the audio held
+    /// since the resume.
+    fn reopen(&self, st: &mut State, at: Duration) {
+        st.resume_at = None;
+        st.resume_asked = None;
+        let index = st.next_index;
+        let seg = match Segment::start(&self.dir.join(segment::file_name(index)), self.format) {
+            Ok(seg) => seg,
+            Err(e) => {
+                self.fail(st, format!("cannot start segment {index}: {e}"));
+                return;
+            }
+        };
+        tracing::debug!(dir = %self.dir.display(), index, at = ?at, "segment opened after a resume");
+        st.current = Some(Open {
+            seg,
+            index,
+            media_start: at,
+            seated: st.seated_now.clone(),
+        });
+        st.next_index += 1;
+        st.keyframe_seen = true;
+        st.requested = None;
+        let len = self.segment_len.as_nanos();
+        st.next_boundary = Duration::from_nanos(((at.as_nanos() / len + 1) * len) as u64);
+        for (pts, samples) in std::mem::take(&mut st.held_audio) {
+            let (pts, samples) = if pts < at {
+                let n = samples_until(pts, at).min(samples.len());
+                (at, samples[n..].to_vec())
+            } else {
+                (pts, samples)
+            };
+            if pts >= st.next_boundary {
+                st.held_audio.push_back((pts, samples));
+            } else {
+                self.write_audio(st, &samples, pts);
+            }
+        }
     }
 
     fn ask_keyframe(&self) {
@@ -612,6 +887,24 @@ impl Drop for Recorder {
     }
 }
 
+/// Where media stops being written: the stop time or the pause, whichever is first.
+fn end_point(st: &State) -> Option<Duration> {
+    match (st.stop_at, st.paused) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A lifecycle event at recording time `media`, now.
+fn event(kind: &str, actor: &str, media: Duration) -> LifecycleEvent {
+    LifecycleEvent {
+        event: kind.into(),
+        actor: actor.into(),
+        at: utc_text(Utc::now()),
+        media_ms: media.as_millis() as u64,
+    }
+}
+
 /// How many samples from `pts` to `until`.
 fn samples_until(pts: Duration, until: Duration) -> usize {
     (until.saturating_sub(pts).as_nanos() * SAMPLE_RATE as u128 / 1_000_000_000) as usize
@@ -629,10 +922,11 @@ struct Closer {
     key: Option<Arc<RecordingKey>>,
     started_at: DateTime<Utc>,
     on_failure: Option<FailureCallback>,
+    stamper: Option<Stamper>,
 }
 
 impl Closer {
-    fn run(mut self, rx: mpsc::Receiver<Job>) -> Manifest {
+    fn run(mut self, rx: mpsc::Receiver<Job>) -> (Manifest, Pending) {
         let mut told = false;
         while let Ok(job) = rx.recv() {
             match job {
@@ -652,7 +946,7 @@ impl Closer {
                         }
                         None => seg.finish(FINISH_TIMEOUT),
                     };
-                    self.add(
+                    let added = self.add(
                         &path,
                         index,
                         media_start,
@@ -669,6 +963,14 @@ impl Closer {
                         }
                         Ok(()) => self.write().err(),
                     };
+                    if let (Some(entry), Some(stamper)) = (added, &self.stamper) {
+                        stamper.stamp(Stamp {
+                            token: timestamp::chain_token_file(entry.index),
+                            target: format!("segment {} chain entry", entry.index),
+                            imprint: hash_bytes(&entry.entry_hash),
+                            of_manifest: false,
+                        });
+                    }
                     if let Some(reason) = failure {
                         if !told {
                             told = true;
@@ -681,6 +983,12 @@ impl Closer {
                 Job::Originals(list) => {
                     self.manifest.originals.extend(list);
                 }
+                Job::Event(event) => {
+                    self.manifest.events.push(event);
+                    if let Err(reason) = self.write() {
+                        tracing::error!(dir = %self.dir.display(), "cannot note a lifecycle event: {reason}");
+                    }
+                }
                 Job::Finish { state, failure } => {
                     if self.manifest.state != "failed" {
                         self.manifest.state = state;
@@ -689,14 +997,31 @@ impl Closer {
                         self.manifest.failure = failure;
                     }
                     self.manifest.ended_at = Some(utc_text(Utc::now()));
-                    let _ = self.write();
+                    let written = self.write();
                     let _ = std::fs::remove_file(self.dir.join(RESERVE_FILE));
+                    if let (Ok(()), Some(stamper)) = (written, &self.stamper) {
+                        match std::fs::read(self.dir.join(MANIFEST_FILE)) {
+                            Ok(bytes) => stamper.stamp(Stamp {
+                                token: timestamp::MANIFEST_TOKEN_FILE.into(),
+                                target: MANIFEST_FILE.into(),
+                                imprint: sha2::Digest::finalize(
+                                    <sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes),
+                                )
+                                .into(),
+                                of_manifest: true,
+                            }),
+                            Err(e) => {
+                                tracing::warn!(dir = %self.dir.display(), "cannot read the manifest to time-stamp it: {e}")
+                            }
+                        }
+                    }
                     tracing::info!(dir = %self.dir.display(), state = %self.manifest.state, segments = self.manifest.segments.len(), "recording sealed");
                     break;
                 }
             }
         }
-        self.manifest
+        let pending = self.stamper.take().map(Stamper::close).unwrap_or_default();
+        (self.manifest, pending)
     }
 
     fn add(
@@ -707,7 +1032,7 @@ impl Closer {
         media_end: Duration,
         seated: Vec<SeatedParticipant>,
         complete: bool,
-    ) {
+    ) -> Option<SegmentEntry> {
         let file = path
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
@@ -716,7 +1041,7 @@ impl Closer {
             Ok(v) => v,
             Err(e) => {
                 tracing::error!(file = %path.display(), "cannot hash segment {index}: {e}");
-                return;
+                return None;
             }
         };
         for p in &seated {
@@ -742,6 +1067,7 @@ impl Closer {
             seated,
         });
         tracing::info!(file = %path.display(), size, complete, "segment closed");
+        self.manifest.segments.last().cloned()
     }
 
     /// Writes and signs the manifest. If that fails (a full disk), the recording cannot go on:
@@ -768,9 +1094,28 @@ impl Closer {
     }
 }
 
+/// The 32 bytes of a lowercase hex SHA-256 (zeros where it is not one).
+fn hash_bytes(hex: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = hex
+            .get(2 * i..2 * i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .unwrap_or(0);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_bytes_reads_hex() {
+        let h = super::super::manifest::sha256_hex(b"abc");
+        assert_eq!(super::super::manifest::hex(&hash_bytes(&h)), h);
+        assert_eq!(hash_bytes("zz"), [0u8; 32]);
+    }
 
     #[test]
     fn samples_until_counts_at_48_khz() {

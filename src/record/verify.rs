@@ -5,8 +5,15 @@
 //! that does not verify under the given key, a segment whose file is missing or whose size or
 //! SHA-256 differs, an entry whose index, `prev_entry_hash` or `entry_hash` is wrong, times
 //! that go backwards, a `chain_head` or `SHA256SUMS` that does not match.
-//! Warnings (reported, not failing): a recording still marked `recording` (not sealed), and
-//! segment files the manifest does not list.
+//! Time-stamp tokens (`chain-NNNNN.tsr`, `manifest.json.tsr`): each must be a granted RFC 3161
+//! token (`TimeStampToken`) whose message imprint is the SHA-256 it stands for (the segment's `entry_hash`, the
+//! SHA-256 of `manifest.json`) and whose CMS signature `openssl` accepts (against the TSA's CA
+//! with `--tsa-ca-file`); a token that fails is named. The lifecycle `events` must run
+//! `start`, `pause`/`resume`..., `stop`, in time order.
+//! Warnings (reported, not failing): a recording still marked `recording` (not sealed),
+//! segment files the manifest does not list, tokens missing where a TSA was configured (with
+//! the failure `timestamps.json` recorded), tokens whose chain was not checked against a CA,
+//! and a gap between segments that no pause explains.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +22,7 @@ use super::manifest::{
 };
 use super::segment;
 use super::sign::PublicKey;
+use super::timestamp;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +55,16 @@ pub struct Report {
     pub state: Option<String>,
     /// The manifest's chain head, if it could be read.
     pub chain_head: Option<String>,
+    /// Time-stamp tokens that verified.
+    pub timestamps: usize,
+}
+
+/// What besides the recording `verify` needs.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// The TSA's CA certificate (PEM): time-stamp tokens are checked against it with
+    /// `openssl ts -verify`. Without it only their signatures are checked.
+    pub tsa_ca_file: Option<PathBuf>,
 }
 
 impl Report {
@@ -73,11 +91,16 @@ impl Report {
     pub fn render(&self) -> String {
         let mut out = if self.ok() {
             format!(
-                "OK {}: {} segments, state {}, chain head {}\n",
+                "OK {}: {} segments, state {}, chain head {}{}\n",
                 self.dir.display(),
                 self.segments,
                 self.state.as_deref().unwrap_or("?"),
-                self.chain_head.as_deref().unwrap_or("?")
+                self.chain_head.as_deref().unwrap_or("?"),
+                if self.timestamps > 0 {
+                    format!(", {} time-stamp tokens", self.timestamps)
+                } else {
+                    String::new()
+                }
             )
         } else {
             format!("FAIL {}\n", self.dir.display())
@@ -117,12 +140,18 @@ pub fn find_recordings(dir: &Path) -> Vec<PathBuf> {
 /// Checks one recording folder. Without a key, the signature is reported as not checked,
 /// which fails.
 pub fn verify_dir(dir: &Path, key: Option<&PublicKey>) -> Report {
+    verify_dir_with(dir, key, &VerifyOptions::default())
+}
+
+/// [`verify_dir`] with options (the TSA's CA).
+pub fn verify_dir_with(dir: &Path, key: Option<&PublicKey>, options: &VerifyOptions) -> Report {
     let mut report = Report {
         dir: dir.to_owned(),
         findings: Vec::new(),
         segments: 0,
         state: None,
         chain_head: None,
+        timestamps: 0,
     };
     let bytes = match std::fs::read(dir.join(MANIFEST_FILE)) {
         Ok(b) => b,
@@ -169,6 +198,8 @@ pub fn verify_dir(dir: &Path, key: Option<&PublicKey>) -> Report {
         }
     }
     check_chain(&manifest, dir, &mut report);
+    check_events(&manifest, &mut report);
+    check_timestamps(&manifest, &bytes, dir, options, &mut report);
     for o in &manifest.originals {
         let who = format!("original {}", o.file);
         if o.file.contains('/') || o.file.contains('\\') || o.file.starts_with('.') {
@@ -297,5 +328,179 @@ fn check_chain(manifest: &Manifest, dir: &Path, report: &mut Report) {
         report.error(format!(
             "{MANIFEST_FILE}: field chain_head does not match the last entry's hash"
         ));
+    }
+}
+
+/// The lifecycle events: known kinds in a possible order, times that never go back, and every
+/// gap between segments explained by a pause.
+fn check_events(manifest: &Manifest, report: &mut Report) {
+    let events = &manifest.events;
+    let mut phase = "new";
+    let mut last_ms = 0u64;
+    for (i, e) in events.iter().enumerate() {
+        let field = format!("{MANIFEST_FILE}: field events[{i}] ({})", e.event);
+        let next = match (phase, e.event.as_str()) {
+            ("new", "start") => "running",
+            ("running", "pause") => "paused",
+            ("paused", "resume") => "running",
+            ("running" | "paused", "stop") => "stopped",
+            (_, "start" | "pause" | "resume" | "stop") => {
+                report.error(format!(
+                    "{field}: cannot follow the recording being {phase}"
+                ));
+                phase
+            }
+            _ => {
+                report.error(format!("{field}: unknown event"));
+                phase
+            }
+        };
+        phase = next;
+        if e.actor.trim().is_empty() {
+            report.error(format!("{field}: no actor"));
+        }
+        if e.media_ms < last_ms {
+            report.error(format!(
+                "{field}: media_ms {} goes back (after {last_ms})",
+                e.media_ms
+            ));
+        }
+        last_ms = last_ms.max(e.media_ms);
+    }
+    const SLACK_MS: u64 = 1000;
+    for (i, w) in manifest.segments.windows(2).enumerate() {
+        let (a, b) = (w[0].media_end_ms, w[1].media_start_ms);
+        if b <= a + 100 {
+            continue;
+        }
+        let explained = events.iter().enumerate().any(|(k, p)| {
+            p.event == "pause"
+                && p.media_ms + SLACK_MS >= a
+                && p.media_ms <= a + SLACK_MS
+                && events[k + 1..]
+                    .iter()
+                    .find(|r| r.event == "resume")
+                    .is_some_and(|r| r.media_ms <= b + SLACK_MS && r.media_ms + SLACK_MS >= b)
+        });
+        if !explained {
+            report.warn(format!(
+                "segments {i} and {}: a gap from {a} ms to {b} ms that no pause explains",
+                i + 1
+            ));
+        }
+    }
+}
+
+/// Every time-stamp token in the folder, and those a configured TSA should have given.
+fn check_timestamps(
+    manifest: &Manifest,
+    manifest_bytes: &[u8],
+    dir: &Path,
+    options: &VerifyOptions,
+    report: &mut Report,
+) {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.ends_with(".tsr") && !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let mut unchained = 0;
+    for name in &names {
+        let who = format!("time-stamp token {name}");
+        let (target, expected) = if name == timestamp::MANIFEST_TOKEN_FILE {
+            (MANIFEST_FILE.to_owned(), sha256_hex(manifest_bytes))
+        } else if let Some(i) = timestamp::parse_chain_token_file(name) {
+            match manifest.segments.get(i as usize) {
+                Some(e) => (format!("segment {i}'s entry_hash"), e.entry_hash.clone()),
+                None => {
+                    report.error(format!(
+                        "{who}: stamps segment {i}, which the manifest does not list"
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            report.warn(format!(
+                "{who}: not a token name the server writes; not checked"
+            ));
+            continue;
+        };
+        let path = dir.join(name);
+        let reply = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                report.error(format!("{who}: cannot read: {e}"));
+                continue;
+            }
+        };
+        let info = match timestamp::token_info(&reply) {
+            Ok(info) => info,
+            Err(e) => {
+                report.error(format!("{who}: {e}"));
+                continue;
+            }
+        };
+        if !info.sha256 {
+            report.error(format!("{who}: its message imprint is not a SHA-256"));
+            continue;
+        }
+        let imprint = super::manifest::hex(&info.imprint);
+        if imprint != expected {
+            report.error(format!(
+                "{who}: its message imprint {imprint} does not match {target} ({expected})"
+            ));
+            continue;
+        }
+        if let Err(e) = timestamp::openssl_check(&path, &expected, options.tsa_ca_file.as_deref()) {
+            report.error(format!("{who}: the TSA's signature does not verify: {e}"));
+            continue;
+        }
+        if options.tsa_ca_file.is_none() {
+            unchained += 1;
+        }
+        report.timestamps += 1;
+    }
+    if unchained > 0 {
+        report.warn(format!(
+            "{unchained} time-stamp tokens: signatures checked, but not the TSA's certificate (give --tsa-ca-file)"
+        ));
+    }
+    if manifest.tsa_url.is_none() {
+        return;
+    }
+    let index = timestamp::read_index(dir);
+    let missing = |token: &str, what: String, report: &mut Report| {
+        if names.iter().any(|n| n == token) {
+            return;
+        }
+        let why = index
+            .iter()
+            .rev()
+            .find(|e| e.token == token && e.outcome != "ok")
+            .map(|e| {
+                format!(
+                    ": the request of {} failed: {}",
+                    e.requested_at,
+                    e.error.as_deref().unwrap_or("no reason given")
+                )
+            })
+            .unwrap_or_default();
+        report.warn(format!("{what}: no time-stamp token {token}{why}"));
+    };
+    for e in &manifest.segments {
+        let token = timestamp::chain_token_file(e.index);
+        missing(&token, format!("segment {} ({})", e.index, e.file), report);
+    }
+    if manifest.state != "recording" {
+        missing(
+            timestamp::MANIFEST_TOKEN_FILE,
+            MANIFEST_FILE.to_owned(),
+            report,
+        );
     }
 }

@@ -39,6 +39,27 @@ pub fn segment_duration(path: &Path) -> f64 {
 /// Records `seconds` of a moving test picture and a tone in `dir` with `segment`-long
 /// segments, then stops at exactly `seconds` and finishes. Returns the result and the key.
 pub fn record_for(dir: &Path, segment: Duration, seconds: f64) -> (Finished, Arc<RecordingKey>) {
+    record_scripted(dir, segment, seconds, |_| {}, &[])
+}
+
+/// A lifecycle step at a media time, by an actor.
+#[derive(Debug, Clone, Copy)]
+pub enum Step {
+    /// Pause by this actor.
+    Pause(&'static str),
+    /// Resume by this actor.
+    Resume(&'static str),
+}
+
+/// [`record_for`] with options changed by `configure`, and pauses and resumes at the given
+/// media times (seconds, on a 40 ms tick). With steps, the stop is noted as by `user:li`.
+pub fn record_scripted(
+    dir: &Path,
+    segment: Duration,
+    seconds: f64,
+    configure: impl FnOnce(&mut RecorderOptions),
+    steps: &[(f64, Step)],
+) -> (Finished, Arc<RecordingKey>) {
     courtroom::media::init().unwrap();
     let (w, h, fps) = (320u32, 240u32, 25u32);
     let key = Arc::new(RecordingKey::generate());
@@ -84,12 +105,21 @@ pub fn record_for(dir: &Path, segment: Duration, seconds: f64) -> (Finished, Arc
             e.force_keyframe();
         }
     }));
+    configure(&mut opts);
     let recorder = Arc::new(Recorder::with_options(dir, opts).unwrap());
     *slot.lock().unwrap() = Some(recorder.clone());
     let period = Duration::from_millis(40);
     let ticks = (seconds * 25.0).round() as u32 + 5;
     for tick in 0..ticks {
         let pts = period * tick;
+        for (at, step) in steps {
+            if tick == (at * 25.0).round() as u32 {
+                match step {
+                    Step::Pause(who) => assert!(recorder.pause_by(pts, who), "paused at {at}"),
+                    Step::Resume(who) => assert!(recorder.resume_by(pts, who), "resumed at {at}"),
+                }
+            }
+        }
         let frame: Vec<u8> = (0..(w * h * 3 / 2))
             .map(|i| ((i / 7 + tick * 3) % 251) as u8)
             .collect();
@@ -99,7 +129,11 @@ pub fn record_for(dir: &Path, segment: Duration, seconds: f64) -> (Finished, Arc
             .collect();
         recorder.push_audio(&tone, pts);
         if tick == (seconds * 25.0) as u32 {
-            recorder.stop_at(Duration::from_secs_f64(seconds));
+            if steps.is_empty() {
+                recorder.stop_at(Duration::from_secs_f64(seconds));
+            } else {
+                recorder.stop_by(Duration::from_secs_f64(seconds), "user:li");
+            }
         }
         std::thread::sleep(Duration::from_millis(8));
     }

@@ -9,6 +9,7 @@
 //! | `GET, POST /api/hearings/{id}/invitations`, `DELETE .../{inv}` | account | [`hearings`] |
 //! | `GET /api/hearings/{id}/invitations/{inv}/qr.svg` | account | the link as a QR code ([`hearings`]) |
 //! | `POST /api/hearings/{id}/recording/start`, `.../stop` | account | [`recordings`] |
+//! | `POST /api/hearings/{id}/recording/pause`, `.../resume` | account / judge's or clerk's invitation | [`recordings`] |
 //! | `POST /api/hearings/{id}/participants/{pid}/remove`, `.../mute` | account | [`hearings`] |
 //! | `GET /api/hearings/{id}/recordings` | account | [`recordings`] |
 //! | `GET /api/recordings/{rid}/files/{name}` | account | one file, with ranges ([`recordings`]) |
@@ -87,6 +88,14 @@ pub fn routes() -> Router<AppState> {
             post(recordings::start),
         )
         .route("/api/hearings/{id}/recording/stop", post(recordings::stop))
+        .route(
+            "/api/hearings/{id}/recording/pause",
+            post(recordings::pause),
+        )
+        .route(
+            "/api/hearings/{id}/recording/resume",
+            post(recordings::resume),
+        )
         .route("/api/hearings/{id}/recordings", get(recordings::list))
         .route("/api/hearings/{id}/monitor", get(monitor::clerk_monitor))
         .route("/api/hearing/monitor", get(monitor::invitee_monitor))
