@@ -24,6 +24,10 @@ PACKAGES=(
   libssl-dev
   ca-certificates
   postgresql
+  libopencv-dev
+  clang
+  libclang-dev
+  opencv-data
 )
 
 missing=()

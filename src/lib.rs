@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod config;
+pub mod framing;
 pub mod hearing;
 pub mod keying;
 pub mod loadgen;
