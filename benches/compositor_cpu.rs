@@ -77,11 +77,7 @@ fn main() {
                 away: false,
                 key: KeyParams::default(),
                 // Unchanged from tick to tick, as in a hearing: drawn into the cached room once.
-                nameplate: Some(NameplateText::for_role(
-                    &roles[*i],
-                    "Zhang Wei",
-                    Lang::Zh,
-                )),
+                nameplate: Some(NameplateText::for_role(&roles[*i], "Zhang Wei", Lang::Zh)),
             };
         }
         views

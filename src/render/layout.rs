@@ -314,10 +314,9 @@ impl Layout {
                     exit_axis = axis;
                 }
             }
-            if hit && enter > 0.0 && enter < exit && enter < NAMEPLATE_REACH {
-                if best.is_none_or(|(t, ..)| enter < t) {
-                    best = Some((enter, exit, exit_axis, b));
-                }
+            let nearer = best.is_none_or(|(t, ..)| enter < t);
+            if hit && enter > 0.0 && enter < exit && enter < NAMEPLATE_REACH && nearer {
+                best = Some((enter, exit, exit_axis, b));
             }
         }
         let (enter, exit, axis, b) = best?;
