@@ -1136,3 +1136,164 @@ async fn the_monitor_shows_the_composite_as_a_jpeg_to_those_who_may_monitor() {
     );
     app.state.shutdown_hearings().await;
 }
+
+#[tokio::test]
+async fn the_camera_view_is_locked_and_a_seats_key_adjusted_by_those_who_may() {
+    let app = App::start(&[], Backend::Sqlite).await;
+    let cookie = app.clerk().await;
+    let id = app.create_hearing(&cookie).await;
+    let view_uri = format!("/api/hearings/{id}/view");
+    let key_uri = format!("/api/hearings/{id}/seats/plaintiff/key");
+    let put = |uri: String, who: Option<String>, bearer: Option<String>, body: Value| {
+        let app = &app;
+        async move {
+            let auth = bearer.map(|t| format!("Bearer {t}"));
+            let headers: Vec<(&str, &str)> = auth
+                .as_deref()
+                .map(|a| vec![("authorization", a)])
+                .unwrap_or_default();
+            app.call(Method::PUT, &uri, who.as_deref(), Some(body), &headers)
+                .await
+        }
+    };
+    // A scheduled hearing has no live scene yet.
+    assert_eq!(
+        app.get(&view_uri, Some(&cookie)).await.code(),
+        "hearing_not_open"
+    );
+    app.set_state(&cookie, &id, "open").await;
+    let shown = app.get(&view_uri, Some(&cookie)).await.json();
+    let views: Vec<String> = serde_json::from_value(shown["views"].clone()).unwrap();
+    assert!(views.contains(&"wide".to_owned()) && views.contains(&"bench".to_owned()));
+
+    let locked = put(
+        view_uri.clone(),
+        Some(cookie.clone()),
+        None,
+        json!({ "view": "bench" }),
+    )
+    .await;
+    assert_eq!(
+        locked.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&locked.body)
+    );
+    assert_eq!(locked.json()["locked"], "bench");
+    let live = app.state.running_hearing(&id).await.unwrap();
+    assert_eq!(live.view().1.as_deref(), Some("bench"));
+    let bad = put(
+        view_uri.clone(),
+        Some(cookie.clone()),
+        None,
+        json!({ "view": "balcony" }),
+    )
+    .await;
+    assert_eq!(
+        (bad.status, bad.code()),
+        (StatusCode::BAD_REQUEST, "bad_view".to_owned())
+    );
+    let auto = put(
+        view_uri.clone(),
+        Some(cookie.clone()),
+        None,
+        json!({ "view": null }),
+    )
+    .await;
+    assert_eq!(auto.json()["locked"], Value::Null);
+    assert_eq!(live.view().1, None);
+
+    // The presiding judge may lock the view from the bench; a party may not.
+    let invite = |role: &'static str| {
+        let app = &app;
+        let (cookie, id) = (cookie.clone(), id.clone());
+        async move {
+            app.post(
+                &format!("/api/hearings/{id}/invitations"),
+                Some(&cookie),
+                json!({ "role": role, "name": role }),
+            )
+            .await
+            .json()["token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let judge = invite("presiding_judge").await;
+    let party = invite("defendant").await;
+    let by_judge = put(
+        view_uri.clone(),
+        None,
+        Some(judge.clone()),
+        json!({ "view": "wide" }),
+    )
+    .await;
+    assert_eq!(by_judge.status, StatusCode::OK);
+    let by_party = put(
+        view_uri.clone(),
+        None,
+        Some(party.clone()),
+        json!({ "view": "wide" }),
+    )
+    .await;
+    assert_eq!(by_party.status, StatusCode::FORBIDDEN);
+    // Key settings are the clerk's: the judge is refused, the clerk changes one field.
+    let key_by_judge = put(key_uri.clone(), None, Some(judge), json!({ "spill": 0.5 })).await;
+    assert_eq!(key_by_judge.status, StatusCode::FORBIDDEN);
+    let adjusted = put(
+        key_uri.clone(),
+        Some(cookie.clone()),
+        None,
+        json!({ "spill": 0.5 }),
+    )
+    .await;
+    assert_eq!(
+        adjusted.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&adjusted.body)
+    );
+    assert_eq!(adjusted.json()["params"]["spill"], 0.5);
+    let seat = live.layout().seat_index("plaintiff").unwrap();
+    let now = *live.seat(seat).key.lock().unwrap();
+    assert_eq!(now.spill, 0.5);
+    assert_eq!(now.inner, courtroom::keying::KeyParams::default().inner);
+    assert_eq!(
+        app.get(&key_uri, Some(&cookie)).await.json()["params"]["spill"],
+        0.5
+    );
+    let refused = put(
+        key_uri.clone(),
+        Some(cookie.clone()),
+        None,
+        json!({ "spill": 7 }),
+    )
+    .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::BAD_REQUEST, "bad_key".to_owned())
+    );
+    let nowhere = put(
+        format!("/api/hearings/{id}/seats/balcony/key"),
+        Some(cookie.clone()),
+        None,
+        json!({ "spill": 0.2 }),
+    )
+    .await;
+    assert_eq!(nowhere.code(), "bad_seat");
+
+    let actions: Vec<String> = app
+        .audit_actions()
+        .await
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    assert!(
+        actions.iter().filter(|a| *a == "view_locked").count() == 3
+            && actions.contains(&"key_adjusted".to_owned())
+            && actions.contains(&"permission_denied".to_owned()),
+        "{actions:?}"
+    );
+    app.state.shutdown_hearings().await;
+}

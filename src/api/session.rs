@@ -17,10 +17,11 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use sha2::{Digest, Sha256};
 
+use super::auth::Invitee;
 use super::auth::{random_id, unix_now};
 use super::error::ApiError;
 use super::AppState;
-use crate::permissions::Principal;
+use crate::permissions::{Action, Principal};
 use crate::store::{AccountRole, Store, StoreError, UserRecord};
 
 /// The session cookie's name.
@@ -243,6 +244,71 @@ impl LoginLimiter {
     pub fn succeeded(&self, username: &str) {
         let [(name, _), _] = Self::keys(username, "");
         self.failures.lock().expect("limiter lock").remove(&name);
+    }
+}
+
+/// Who acts on a live hearing from either side: a portal account (session cookie), or else an
+/// invitee (`Authorization: Bearer TOKEN`), e.g. the presiding judge pausing the recording or
+/// locking the camera from the bench. What each may do is still the permission table's call.
+#[derive(Debug, Clone)]
+pub enum Operator {
+    /// A logged-in account.
+    Account(Clerk),
+    /// An invited person.
+    Invitee(Invitee),
+}
+
+impl axum::extract::FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match Clerk::from_request_parts(parts, state).await {
+            Ok(clerk) => Ok(Operator::Account(clerk)),
+            Err(ApiError::Unauthenticated) if parts.headers.contains_key(header::AUTHORIZATION) => {
+                Invitee::from_request_parts(parts, state)
+                    .await
+                    .map(Operator::Invitee)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Operator {
+    /// How the audit trail and the manifest name them.
+    pub fn actor(&self) -> String {
+        match self {
+            Operator::Account(c) => c.actor(),
+            Operator::Invitee(Invitee(claims)) => {
+                format!("invitee:{} ({})", claims.inv, claims.role)
+            }
+        }
+    }
+
+    /// Checks the permission table for `action` on hearing `id` (refusals are audited).
+    pub async fn authorize(
+        &self,
+        state: &AppState,
+        action: Action,
+        id: &str,
+    ) -> Result<(), ApiError> {
+        match self {
+            Operator::Account(c) => {
+                state
+                    .authorize(&c.principal(), &c.actor(), action, Some(id))
+                    .await
+            }
+            Operator::Invitee(Invitee(claims)) => {
+                let who = Principal::Invitee {
+                    role: claims.role,
+                    hearing: &claims.hearing,
+                };
+                state.authorize(&who, &self.actor(), action, Some(id)).await
+            }
+        }
     }
 }
 

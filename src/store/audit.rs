@@ -50,6 +50,10 @@ pub mod actions {
     pub const DOWNLOAD: &str = "download";
     /// Someone was refused an action by the permission table (detail: action, reason).
     pub const PERMISSION_DENIED: &str = "permission_denied";
+    /// The camera view was locked, or handed back to the director (detail: view or null).
+    pub const VIEW_LOCKED: &str = "view_locked";
+    /// A seat's key settings were changed (detail: seat, the fields changed).
+    pub const KEY_ADJUSTED: &str = "key_adjusted";
 }
 
 /// The hash that the first entry chains from.

@@ -15,6 +15,8 @@
 //! | `GET /api/recordings/{rid}/files/{name}` | account | one file, with ranges ([`recordings`]) |
 //! | `GET /api/recordings/{rid}/bundle.zip` | account | streamed zip ([`recordings`]) |
 //! | `GET /api/recordings/{rid}/verify` | account | hashes, chain, signature ([`recordings`]) |
+//! | `GET, PUT /api/hearings/{id}/view` | account / judge's or clerk's invitation | camera view on air, lock it ([`scene`]) |
+//! | `GET, PUT /api/hearings/{id}/seats/{seat}/key` | account / clerk's invitation | a seat's key settings ([`scene`]) |
 //! | `GET /api/hearings/{id}/monitor`, `GET /api/hearing/monitor` | account / invitee | [`monitor`] |
 //! | `GET /api/hearings/{id}/monitor/composite.jpg`, `GET /api/hearing/monitor/composite.jpg` | account / invitee | the composite picture ([`monitor`]) |
 //! | `GET /api/audit`, `GET /api/audit/verify` | account | [`audit`] |
@@ -29,6 +31,7 @@ pub mod monitor;
 pub mod openapi;
 pub mod portal;
 pub mod recordings;
+pub mod scene;
 
 use axum::extract::{FromRequest, Request};
 use axum::routing::{delete, get, post};
@@ -97,6 +100,14 @@ pub fn routes() -> Router<AppState> {
             post(recordings::resume),
         )
         .route("/api/hearings/{id}/recordings", get(recordings::list))
+        .route(
+            "/api/hearings/{id}/view",
+            get(scene::show_view).put(scene::lock_view),
+        )
+        .route(
+            "/api/hearings/{id}/seats/{seat}/key",
+            get(scene::show_key).put(scene::adjust_key),
+        )
         .route("/api/hearings/{id}/monitor", get(monitor::clerk_monitor))
         .route("/api/hearing/monitor", get(monitor::invitee_monitor))
         .route(

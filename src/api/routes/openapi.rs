@@ -72,6 +72,23 @@ fn empty_body() -> Value {
     json!({ "type": "object" })
 }
 
+fn view_body() -> Value {
+    json!({ "type": "object", "required": ["view"],
+            "properties": { "view": { "type": ["string", "null"],
+                "description": "wide, a preset of the layout (e.g. bench), speaker:SEAT, or null for the automatic director" } } })
+}
+
+fn key_body() -> Value {
+    json!({ "type": "object", "description": "Any of the seat's key settings; fields not named keep their value.",
+            "properties": {
+                "auto": { "type": "boolean" },
+                "key_rgb": { "type": "array", "items": { "type": "integer", "minimum": 0, "maximum": 255 }, "minItems": 3, "maxItems": 3 },
+                "inner": { "type": "number", "minimum": 0, "maximum": 1 },
+                "spill": { "type": "number", "minimum": 0, "maximum": 1 },
+                "spill_interior": { "type": "number", "minimum": 0, "maximum": 1 },
+                "edge_radius": { "type": "number", "minimum": 0, "maximum": 32 } } })
+}
+
 const fn ep(
     method: &'static str,
     path: &'static str,
@@ -253,6 +270,42 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "Resume a paused recording in a new segment; the manifest notes who and when. Also takes a judge's or the clerk's invitation token (Bearer).",
         Auth::Session,
         Some(empty_body),
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/hearings/{id}/view",
+        "The camera view on air, the locked view if any, and the layout's views. Also takes a judge's or the clerk's invitation token (Bearer).",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "put",
+        "/api/hearings/{id}/view",
+        "Lock the camera on a view, or hand it back to the automatic director with null. Also takes a judge's or the clerk's invitation token (Bearer).",
+        Auth::Session,
+        Some(view_body),
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/hearings/{id}/seats/{seat}/key",
+        "A seat's key settings and the screen colour the auto key has fitted.",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "put",
+        "/api/hearings/{id}/seats/{seat}/key",
+        "Change a seat's key settings (any subset); takes effect on the next frame.",
+        Auth::Session,
+        Some(key_body),
         200,
         "application/json",
     ),

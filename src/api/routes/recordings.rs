@@ -21,12 +21,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::api::auth::Invitee;
 use crate::api::error::ApiError;
-use crate::api::session::Clerk;
+use crate::api::session::{Clerk, Operator};
 use crate::api::zip::{self, ZipEntry};
 use crate::api::AppState;
-use crate::permissions::{Action, Principal};
+use crate::permissions::Action;
 use crate::store::audit::actions;
 use crate::store::{AuditEvent, HearingState, RecordingRecord};
 
@@ -129,65 +128,6 @@ pub async fn stop(
 pub const RECORDING_PAUSED: &str = "recording_paused";
 /// Audit action: the recording was resumed (detail: recording).
 pub const RECORDING_RESUMED: &str = "recording_resumed";
-
-/// Who asks to pause or resume: a portal account (session cookie), or else an invitee
-/// (`Authorization: Bearer TOKEN`).
-#[derive(Debug, Clone)]
-pub enum Operator {
-    /// A logged-in account.
-    Account(Clerk),
-    /// An invited person.
-    Invitee(Invitee),
-}
-
-impl axum::extract::FromRequestParts<AppState> for Operator {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        match Clerk::from_request_parts(parts, state).await {
-            Ok(clerk) => Ok(Operator::Account(clerk)),
-            Err(ApiError::Unauthenticated) if parts.headers.contains_key(header::AUTHORIZATION) => {
-                Invitee::from_request_parts(parts, state)
-                    .await
-                    .map(Operator::Invitee)
-            }
-            Err(e) => Err(e),
-        }
-    }
-}
-
-impl Operator {
-    /// How the audit trail and the manifest name them.
-    pub fn actor(&self) -> String {
-        match self {
-            Operator::Account(c) => c.actor(),
-            Operator::Invitee(Invitee(claims)) => {
-                format!("invitee:{} ({})", claims.inv, claims.role)
-            }
-        }
-    }
-
-    /// Checks the permission table for `action` on hearing `id` (refusals are audited).
-    async fn authorize(&self, state: &AppState, action: Action, id: &str) -> Result<(), ApiError> {
-        match self {
-            Operator::Account(c) => {
-                state
-                    .authorize(&c.principal(), &c.actor(), action, Some(id))
-                    .await
-            }
-            Operator::Invitee(Invitee(claims)) => {
-                let who = Principal::Invitee {
-                    role: claims.role,
-                    hearing: &claims.hearing,
-                };
-                state.authorize(&who, &self.actor(), action, Some(id)).await
-            }
-        }
-    }
-}
 
 /// `POST /api/hearings/{id}/recording/pause` → `{recording, state: "paused"}` once the open
 /// segment is closed; nothing is recorded until `.../resume`. `409 not_recording`,
