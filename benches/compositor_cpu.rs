@@ -78,6 +78,7 @@ fn main() {
                 key: KeyParams::default(),
                 // Unchanged from tick to tick, as in a hearing: drawn into the cached room once.
                 nameplate: Some(NameplateText::for_role(&roles[*i], "Zhang Wei", Lang::Zh)),
+                crop: None,
             };
         }
         views

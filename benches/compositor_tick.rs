@@ -56,6 +56,7 @@ fn ticks(c: &mut Criterion) {
                     away: false,
                     key: KeyParams::default(),
                     nameplate: None,
+                    crop: None,
                 };
             }
             compositor.render_i420(&views).unwrap()

@@ -42,6 +42,7 @@ fn nine(c: &mut Criterion) {
                         away: false,
                         key: KeyParams::default(),
                         nameplate: None,
+                        crop: None,
                     })
                     .collect();
                 compositor.render_i420(&views).unwrap()

@@ -86,6 +86,9 @@ pub struct VideoSettings {
 pub struct HearingSettings {
     /// A participant whose camera sent nothing for this long is shown as away.
     pub away_after_ms: u64,
+    /// Find each seated face (OpenCV, 2 Hz) and crop the camera so the head sits at its seat's
+    /// height and size; off shows each camera frame whole, its excess cut evenly.
+    pub face_framing: bool,
     /// Name of the scene layout in `assets/layouts/`.
     pub layout: String,
     /// How long invitation links stay valid.
@@ -172,6 +175,7 @@ impl Default for HearingSettings {
     fn default() -> Self {
         Self {
             away_after_ms: 3000,
+            face_framing: true,
             layout: "courtroom".into(),
             invitation_ttl_hours: 24 * 7,
         }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::core::is_away;
 use super::Hearing;
+use crate::framing::{FramingService, SeatTarget};
 use crate::keying::{KeyTracker, ScreenWarning};
 use crate::media::audio_mix::{mix, samples_for_tick};
 use crate::render::director::rms_level;
@@ -42,6 +43,19 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
             })
             .expect("spawn key calibration thread")
     };
+    // Face framing finds faces at 2 Hz on its own thread; the tick only reads the smoothed crop.
+    let framing = hearing.settings.hearing.face_framing.then(|| {
+        FramingService::start(
+            &hearing.record.id.to_string(),
+            hearing.seats.iter().map(|s| s.frames.clone()).collect(),
+            hearing
+                .layout
+                .seats
+                .iter()
+                .map(SeatTarget::for_seat)
+                .collect(),
+        )
+    });
     let mut director = Director::new(&hearing.layout, MIN_SHOT, Instant::now());
     let mut levels: Vec<f32> = vec![0.0; hearing.seats.len()];
     while !hearing.stopping() {
@@ -51,7 +65,7 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
             std::thread::sleep(deadline - now);
         }
         let now = Instant::now();
-        let views = seat_views(&hearing, now, away_after);
+        let views = seat_views(&hearing, now, away_after, framing.as_ref());
         let pts = period * tick as u32;
         // The oldest camera frame that this tick shows for the first time.
         let newest_arrival = views
@@ -113,7 +127,12 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
     tracing::info!(hearing = %hearing.record.id, ticks = tick, "compositor stopped");
 }
 
-fn seat_views(hearing: &Hearing, now: Instant, away_after: Duration) -> Vec<SeatView> {
+fn seat_views(
+    hearing: &Hearing,
+    now: Instant,
+    away_after: Duration,
+    framing: Option<&FramingService>,
+) -> Vec<SeatView> {
     let core = hearing.core.lock().expect("core lock");
     (0..hearing.seats.len())
         .map(|i| {
@@ -132,6 +151,7 @@ fn seat_views(hearing: &Hearing, now: Instant, away_after: Duration) -> Vec<Seat
                     &seated.admission.name,
                     &hearing.record.locale,
                 )),
+                crop: framing.and_then(|f| f.crop(i, now)),
             }
         })
         .collect()

@@ -43,6 +43,9 @@ pub struct SeatView {
     /// What the seat's nameplate says; `None` shows no nameplate. The plaque is rasterised
     /// only when this changes.
     pub nameplate: Option<NameplateText>,
+    /// Which part of the camera frame the billboard shows, `[x, y, w, h]` in frame uv (face
+    /// framing, src/framing); `None` cuts the frame's excess evenly ([`fit_crop`]).
+    pub crop: Option<[f32; 4]>,
 }
 
 struct SeatGpu {
@@ -600,10 +603,12 @@ impl Compositor {
         let uniform = SeatUniform {
             view_proj: self.view_proj.to_cols_array_2d(),
             corners,
-            uv_crop: fit_crop(
-                frame.width as f32 / frame.height as f32,
-                spec.width / spec.height,
-            ),
+            uv_crop: view.crop.unwrap_or_else(|| {
+                fit_crop(
+                    frame.width as f32 / frame.height as f32,
+                    spec.width / spec.height,
+                )
+            }),
             key: view.key.uniform(),
             look: [0.0, if view.away { 1.0 } else { 0.0 }, 1.0, 0.0],
         };

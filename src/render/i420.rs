@@ -185,6 +185,7 @@ mod tests {
             away: false,
             key: KeyParams::default(),
             nameplate: None,
+            crop: None,
         };
         let rgba = c.render_rgba(&views).unwrap();
         let i420 = c.render_i420(&views).unwrap();

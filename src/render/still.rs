@@ -180,6 +180,7 @@ pub fn render_still_named(
             nameplate: lang.map(|lang| {
                 NameplateText::for_role(&compositor.layout().seats[*seat].role, name, lang)
             }),
+            crop: None,
         };
     }
     let rgba = compositor.render_rgba(&views)?;
