@@ -27,6 +27,8 @@ const STRINGS = {
     defaultDevice: 'Default',
     micLevel: 'Microphone level',
     tooDark: 'Your picture is too dark: turn on a light facing you.',
+    screenTooDark: 'The courtroom cannot cut you out well: your green screen is too dark. Light it more brightly.',
+    screenUneven: 'The courtroom cannot cut you out well: your green screen is unevenly lit or creased. Smooth it and light it from both sides.',
     unevenGreen: 'The green screen behind you is unevenly lit: light it more evenly or move it closer.',
     noGreen: 'No green screen is visible behind you; the court may see your room.',
     lightOk: 'Your picture looks good.',
@@ -105,6 +107,8 @@ const STRINGS = {
     defaultDevice: '默认',
     micLevel: '麦克风音量',
     tooDark: '您的画面太暗：请打开一盏面向您的灯。',
+    screenTooDark: '法庭画面无法很好地抠出您的人像：绿幕太暗，请把它照亮一些。',
+    screenUneven: '法庭画面无法很好地抠出您的人像：绿幕光线不均或有褶皱，请抚平并从两侧照亮。',
     unevenGreen: '您身后的绿幕光线不均匀：请让灯光更均匀，或把绿幕移近一些。',
     noGreen: '您身后没有绿幕，法庭可能会看到您的房间。',
     lightOk: '您的画面良好。',
@@ -969,6 +973,14 @@ function onMessage(gen, event) {
       state.paused = msg.state === 'paused';
       if (state.paused) showBanner('paused', 'info'); else hideBanner('paused');
       break;
+    case 'screen_hint': {
+      // The server's own key of this camera: shown unless a more urgent banner is up.
+      const key = { too_dark: 'screenTooDark', too_uneven: 'screenUneven' }[msg.hint];
+      window.courtroom.screenHint = msg.hint || null;
+      if (key && (ui.banner.hidden || /^screen/.test(ui.banner.dataset.key))) showBanner(key, 'warn');
+      if (!key) { hideBanner('screenTooDark'); hideBanner('screenUneven'); }
+      break;
+    }
     case 'cue': showCue(msg); break;
     case 'cue_sent': setStatus('cueSent'); break;
     case 'closed': end('closedTitle', 'hearingClosed', null); break;

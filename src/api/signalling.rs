@@ -92,6 +92,12 @@ pub enum ServerMessage {
         /// `recording`, `paused` or `stopped`.
         state: &'static str,
     },
+    /// What the server's auto key finds wrong with this participant's green screen, so they
+    /// can fix it: `too_dark` or `too_uneven`; `null` once it is fine again.
+    ScreenHint {
+        /// The problem, or `None`.
+        hint: Option<&'static str>,
+    },
     /// A newer join with the same invitation took over.
     Replaced,
     /// The answer to `check`: the invitation is good.
@@ -244,6 +250,7 @@ pub fn parse(text: &str) -> Result<ClientMessage, (ErrorCode, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn parses_each_client_message() {
@@ -303,6 +310,20 @@ mod tests {
         assert_eq!(j["state"], "recording");
         let j: serde_json::Value = serde_json::from_str(&ServerMessage::Removed.to_json()).unwrap();
         assert_eq!(j["type"], "removed");
+        let j: serde_json::Value = serde_json::from_str(
+            &ServerMessage::ScreenHint {
+                hint: Some("too_dark"),
+            }
+            .to_json(),
+        )
+        .unwrap();
+        assert_eq!(
+            (&j["type"], &j["hint"]),
+            (&json!("screen_hint"), &json!("too_dark"))
+        );
+        let j: serde_json::Value =
+            serde_json::from_str(&ServerMessage::ScreenHint { hint: None }.to_json()).unwrap();
+        assert!(j["hint"].is_null());
         let j: serde_json::Value =
             serde_json::from_str(&ServerMessage::HearingState { state: "paused" }.to_json())
                 .unwrap();

@@ -149,6 +149,10 @@ async fn session(state: AppState, socket: WebSocket) {
                         break End::Removed;
                     }
                     HearingEvent::Replaced(_) => continue,
+                    HearingEvent::ScreenHint { seat, warning } if seat == j.seat => {
+                        ServerMessage::ScreenHint { hint: warning.map(|w| w.code()) }
+                    }
+                    HearingEvent::ScreenHint { .. } => continue,
                 };
                 if send(&mut tx, &reply).await.is_err() { break End::Dropped }
             }

@@ -21,6 +21,7 @@ use tokio::sync::{broadcast, mpsc};
 pub use self::core::{Admission, HearingCore, JoinError, Joined, ParticipantId, RosterEntry};
 pub use self::role::Role;
 use crate::config::Settings;
+use crate::keying::ScreenWarning;
 use crate::media::audio_mix::AudioInput;
 use crate::media::encoder::{EncodedFrame, Encoder, EncoderConfig};
 use crate::media::frame::FrameSlot;
@@ -62,6 +63,14 @@ pub enum HearingEvent {
     RecordingPaused(bool),
     /// This participant's connection was replaced by a newer join with the same invitation.
     Replaced(ParticipantId),
+    /// The auto key found a problem with a seat's green screen (too dark, uneven), or with
+    /// `None` that it is fine again: the person in that seat is told how to fix it.
+    ScreenHint {
+        /// The seat's index.
+        seat: usize,
+        /// What is wrong, if anything.
+        warning: Option<ScreenWarning>,
+    },
 }
 
 /// One participant's microphone packet, forwarded unchanged to the others.
@@ -84,6 +93,8 @@ pub struct SeatMedia {
     pub key: Mutex<KeyParams>,
     /// Muted by the clerk or the presiding judge: the others no longer hear this seat.
     pub muted: AtomicBool,
+    /// What the auto key last found wrong with this seat's green screen.
+    pub screen_warning: Mutex<Option<ScreenWarning>>,
 }
 
 struct ActiveRecording {
@@ -435,6 +446,15 @@ impl Hearing {
         core.roster(Instant::now(), away_after, |seat| {
             self.seats[seat].frames.latest().map(|(_, f)| f.arrived)
         })
+    }
+
+    /// Records what the auto key found wrong with seat `seat`'s green screen (or that it is
+    /// fine) and tells that seat's participant; the clerk sees it with the seat's key settings.
+    pub fn report_screen(&self, seat: usize, warning: Option<ScreenWarning>) {
+        if let Some(media) = self.seats.get(seat) {
+            *media.screen_warning.lock().expect("screen warning lock") = warning;
+        }
+        let _ = self.events.send(HearingEvent::ScreenHint { seat, warning });
     }
 
     fn publish_roster(&self) {

@@ -204,6 +204,9 @@ impl KeyCalibration {
         for (i, seat) in hearing.seats.iter().enumerate() {
             let Some((_, frame)) = seat.frames.latest() else {
                 self.trackers[i].reset();
+                if self.warned[i].take().is_some() {
+                    hearing.report_screen(i, None);
+                }
                 continue;
             };
             if !seat.key.lock().expect("key lock").auto {
@@ -217,6 +220,7 @@ impl KeyCalibration {
                 if let Some(w) = warning {
                     tracing::warn!(hearing = %hearing.record.id, seat = i, "{}", w.hint());
                 }
+                hearing.report_screen(i, warning);
             }
         }
     }

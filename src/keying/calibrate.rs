@@ -34,6 +34,14 @@ pub enum ScreenWarning {
 }
 
 impl ScreenWarning {
+    /// The stable code the signalling and the API use: `too_dark` or `too_uneven`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooDark => "too_dark",
+            Self::TooUneven => "too_uneven",
+        }
+    }
+
     /// A one-line hint for the participant.
     pub fn hint(&self) -> &'static str {
         match self {

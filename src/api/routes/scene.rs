@@ -94,12 +94,19 @@ fn seat_index(hearing: &Hearing, seat: &str) -> Result<usize, ApiError> {
         .ok_or_else(|| ApiError::invalid("bad_seat", format!("the layout has no seat {seat:?}")))
 }
 
-fn key_json(seat: &str, params: &KeyParams) -> serde_json::Value {
+fn key_json(hearing: &Hearing, index: usize, seat: &str, params: &KeyParams) -> serde_json::Value {
+    let warning = *hearing
+        .seat(index)
+        .screen_warning
+        .lock()
+        .expect("screen warning lock");
     json!({
         "seat": seat,
         "params": params,
         // What the auto key has fitted, as the screen colour at the frame's centre.
         "screen_rgb": params.screen.map(|m| m.centre_rgb()),
+        // What the auto key finds wrong with the screen: too_dark, too_uneven, or null.
+        "screen_warning": warning.map(|w| w.code()),
     })
 }
 
@@ -113,7 +120,7 @@ pub async fn show_key(
     let hearing = running(&state, &id).await?;
     let i = seat_index(&hearing, &seat)?;
     let params = *hearing.seat(i).key.lock().expect("key lock");
-    Ok(Json(key_json(&seat, &params)))
+    Ok(Json(key_json(&hearing, i, &seat, &params)))
 }
 
 /// `PUT /api/hearings/{id}/seats/{seat}/key` with any of [`KeyParams`]' fields → the seat's
@@ -140,7 +147,7 @@ pub async fn adjust_key(
             json!({ "seat": seat, "change": patch }),
         ))
         .await;
-    Ok(Json(key_json(&seat, &next)))
+    Ok(Json(key_json(&hearing, i, &seat, &next)))
 }
 
 /// Applies a JSON object of [`KeyParams`] fields to `current`, checking every value.
