@@ -608,3 +608,24 @@ test('the keyed preview is WebGL: the green is transparent, the person opaque an
     await cam2.close();
   }
 });
+
+test("the server's own screen check tells a participant their green screen is uneven", async () => {
+  // Not the page's preview this time: the server keys the camera it receives, finds the fold
+  // and sends `screen_hint`; the page shows it as a banner.
+  const person = [180, 60, 60];
+  const uneven = path.join(tmp, 'uneven-server.y4m');
+  writePersonY4m(uneven, person, 10, (x) => (Math.abs(x - 128) < 51 ? 0.4 : 1));
+  const cam = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+    args: [...FLAGS, `--use-file-for-fake-video-capture=${uneven}`] });
+  try {
+    const h = await hearing({ locale: 'en', role: 'witness', name: 'Witness Zhou', open: true });
+    const p = await (await cam.newContext({ locale: 'en-US' })).newPage();
+    await joinAndSee(p, h.url);
+    await p.waitForFunction(() => window.courtroom.screenHint === 'too_uneven', null, { timeout: 20000 })
+      .catch(async (e) => { throw new Error(`no screen hint: ${await p.evaluate(() => window.courtroom.screenHint)} (${e.message})`); });
+    await p.waitForSelector('#banner:not([hidden])', { timeout: 5000 });
+    assert.match(await p.textContent('#banner'), /unevenly lit or creased/);
+  } finally {
+    await cam.close();
+  }
+});
