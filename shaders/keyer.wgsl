@@ -18,6 +18,8 @@
 //    about its true coverage.
 // 5. Colour: un-mixed against the local screen colour, then spill along the key axis is removed
 //    in chroma only (luma kept): fully near the edge, partly inside the subject.
+// 6. Garbage matte: alpha is multiplied by the pixel's coverage of a rectangle in frame uv,
+//    softened over about one source pixel; a side on the frame's own edge is no cut at all.
 
 struct KeyUniform {
     // Cubic screen model over uv in [-1, 1]: terms 1, x, y, x², xy, y², x³, x²y, xy², y³.
@@ -30,6 +32,8 @@ struct KeyUniform {
     edge: vec4<f32>,
     // x: spill strength; y: share of it applied away from the edge; zw: unused.
     spill: vec4<f32>,
+    // Garbage matte in frame uv: xy the top-left corner, zw the bottom-right; alpha 0 outside.
+    garbage: vec4<f32>,
 };
 
 // Decoded video is BT.601 limited range; returns (Y, Cb, Cr), Y in 0..1, chroma centred on 0.
@@ -124,16 +128,28 @@ fn key_distance(k: KeyUniform, ycc: vec3<f32>, plate: vec3<f32>) -> f32 {
     return sqrt(shrink * shrink + hue * hue + grow * grow);
 }
 
+// Coverage 0..1 of the pixel at `uv` by the garbage matte, ramped over one source pixel
+// (`lsize` the luma plane's size) centred on the border. A few ALU ops, no branch.
+fn key_garbage(k: KeyUniform, uv: vec2<f32>, lsize: vec2<f32>) -> f32 {
+    // Source pixels inside each side, plus half a pixel; a side at the frame's edge never cuts,
+    // so the default (the whole frame) leaves every alpha exactly as it was.
+    let lo = select((uv - k.garbage.xy) * lsize + 0.5, vec2<f32>(1.0), k.garbage.xy <= vec2<f32>(0.0));
+    let hi = select((k.garbage.zw - uv) * lsize + 0.5, vec2<f32>(1.0), k.garbage.zw >= vec2<f32>(1.0));
+    let m = clamp(min(lo, hi), vec2<f32>(0.0), vec2<f32>(1.0));
+    return m.x * m.y;
+}
+
 // Keys one pixel: straight-alpha colour with spill removed, and alpha.
 fn key_pixel(k: KeyUniform, py: texture_2d<f32>, sites: texture_2d<f32>, s: sampler,
              uv: vec2<f32>) -> vec4<f32> {
     let lsize = vec2<f32>(textureDimensions(py));
+    let cover = key_garbage(k, uv, lsize);
     let ycc = key_guided_ycc(py, sites, s, uv, k.edge.w);
     let plate = key_plate(k, uv);
     let d = key_distance(k, ycc, plate);
     let inner = k.matte.x;
-    if (d <= inner) {
-        // Screen: nothing to show, and no need for the ring.
+    if (d <= inner || cover <= 0.0) {
+        // Screen, or outside the garbage matte: nothing to show, and no need for the ring.
         return vec4<f32>(0.0);
     }
     // The ring: the subject's own distance nearby (for the ramp) and whether screen is near.
@@ -148,7 +164,7 @@ fn key_pixel(k: KeyUniform, py: texture_2d<f32>, sites: texture_2d<f32>, s: samp
         vec2<f32>(0.0, 1.0), vec2<f32>(-0.70710678, 0.70710678),
         vec2<f32>(-1.0, 0.0), vec2<f32>(-0.70710678, -0.70710678),
         vec2<f32>(0.0, -1.0), vec2<f32>(0.70710678, -0.70710678));
-    let taps = select(0, 8, r > 0.0 && d > inner);
+    let taps = select(0, 8, r > 0.0 && d > inner && cover > 0.0);
     for (var i = 0; i < taps; i++) {
         let off = round(ring[i] * r) / lsize;
         let q = uv + off;
@@ -172,5 +188,6 @@ fn key_pixel(k: KeyUniform, py: texture_2d<f32>, sites: texture_2d<f32>, s: samp
     let strength = k.spill.x * (k.spill.y + (1.0 - k.spill.y) * near);
     let c = f.yz - max(proj, 0.0) * strength * axis;
     let rgb = clamp(key_ycc_to_rgb(vec3<f32>(f.x, c)), vec3<f32>(0.0), vec3<f32>(1.0));
-    return vec4<f32>(rgb, alpha);
+    // The ring above saw the real neighbours, so the matte changes nothing inside it but alpha.
+    return vec4<f32>(rgb, alpha * cover);
 }

@@ -78,7 +78,15 @@ struct Sample {
 
 /// Fits the screen model to one frame.
 pub fn estimate(frame: &VideoFrame) -> Result<Calibration, KeyError> {
+    estimate_within(frame, [0.0, 0.0, 1.0, 1.0])
+}
+
+/// Fits the screen model to the part of a frame inside a garbage matte `[x0, y0, x1, y1]` (frame
+/// uv, as [`super::KeyParams::garbage`]): what lies outside it (the floor past the sheet, a
+/// lamp) is not sampled, and the key's hue is read from the matte's border, not the frame's.
+pub fn estimate_within(frame: &VideoFrame, garbage: [f32; 4]) -> Result<Calibration, KeyError> {
     let (w, h) = (frame.width, frame.height);
+    let [gx0, gy0, gx1, gy1] = garbage;
     let (cw, _) = frame.chroma_size();
     let mut samples = Vec::new();
     let mut border = Vec::new();
@@ -86,6 +94,11 @@ pub fn estimate(frame: &VideoFrame) -> Result<Calibration, KeyError> {
     while y < h {
         let mut x = STEP / 2;
         while x < w {
+            let (u, v) = (x as f32 / w as f32, y as f32 / h as f32);
+            if u < gx0 || u > gx1 || v < gy0 || v > gy1 {
+                x += STEP;
+                continue;
+            }
             let ci = ((y / 2) * cw + x / 2) as usize;
             let s = Sample {
                 x: x as f32 / w as f32 * 2.0 - 1.0,
@@ -96,7 +109,10 @@ pub fn estimate(frame: &VideoFrame) -> Result<Calibration, KeyError> {
             };
             // Green-ish: Cr negative and below Cb.
             let greenish = s.cr < -0.02 && s.cr < s.cb + 0.02;
-            let edge = s.x.abs() > 0.84 || s.y < -0.84;
+            // Near the matte's sides or top (the whole frame's by default).
+            let mx = (u - gx0) / (gx1 - gx0) * 2.0 - 1.0;
+            let my = (v - gy0) / (gy1 - gy0) * 2.0 - 1.0;
+            let edge = mx.abs() > 0.84 || my < -0.84;
             if greenish && edge {
                 border.push((s.cb, s.cr));
             }
@@ -236,7 +252,12 @@ impl KeyTracker {
 
     /// Feeds one frame; returns the current model (unchanged when the frame has no screen).
     pub fn update(&mut self, frame: &VideoFrame) -> Option<ScreenModel> {
-        if let Ok(cal) = estimate(frame) {
+        self.update_within(frame, [0.0, 0.0, 1.0, 1.0])
+    }
+
+    /// [`Self::update`], fitting only inside the seat's garbage matte (see [`estimate_within`]).
+    pub fn update_within(&mut self, frame: &VideoFrame, garbage: [f32; 4]) -> Option<ScreenModel> {
+        if let Ok(cal) = estimate_within(frame, garbage) {
             self.warning = cal.warning;
             self.fits += 1;
             match &mut self.model {
@@ -418,6 +439,41 @@ pub(crate) mod tests {
     fn refuses_a_frame_without_a_screen() {
         let frame = VideoFrame::solid(64, 48, [120, 110, 100]);
         assert!(matches!(estimate(&frame), Err(KeyError::NoScreen)));
+    }
+
+    #[test]
+    fn ignores_what_lies_outside_the_garbage_matte() {
+        // The sheet does not fill the camera: the left quarter is the same green in shadow (a
+        // wall beyond the sheet), which the whole-frame fit takes for a badly uneven screen.
+        let (w, h) = (320, 240);
+        let screen = [30u8, 190, 70];
+        let (mut rgb, _) = scene(w, h, screen, 0.0);
+        for y in 0..h {
+            for x in 0..w / 4 {
+                let i = ((y * w + x) * 3) as usize;
+                rgb[i..i + 3].copy_from_slice(&[15, 95, 35]);
+            }
+        }
+        let frame = frame_from_rgb(w, h, &rgb);
+        let matted = estimate_within(&frame, [0.26, 0.0, 1.0, 1.0]).unwrap();
+        let whole = estimate(&frame).unwrap();
+        assert_eq!(matted.warning, None);
+        assert!(
+            matted.model.shade < 0.1,
+            "with the matte: {}",
+            matted.model.shade
+        );
+        assert!(
+            whole.model.shade > 2.0 * matted.model.shade + 0.1,
+            "without: {}, with: {}",
+            whole.model.shade,
+            matted.model.shade
+        );
+        let truth = rgb_to_ycc(screen.map(|c| c as f32 / 255.0));
+        let got = matted.model.at([0.6, 0.1]);
+        for k in 0..3 {
+            assert!((got[k] - truth[k]).abs() < 0.03, "{got:?} {truth:?}");
+        }
     }
 
     #[test]

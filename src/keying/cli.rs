@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::calibrate::estimate;
+use super::calibrate::estimate_within;
 use super::pass::KeyPass;
 use super::{KeyError, KeyParams};
 use crate::render::still::{frame_from_rgb, write_png};
@@ -58,7 +58,7 @@ pub fn resolve_params(
             params.screen = None;
             (params, None)
         }
-        KeySpec::Auto => match estimate(frame) {
+        KeySpec::Auto => match estimate_within(frame, params.garbage) {
             Ok(cal) => {
                 params.screen = Some(cal.model);
                 (params, cal.warning.map(|w| w.hint()))

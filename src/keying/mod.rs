@@ -10,7 +10,7 @@ pub mod params;
 pub mod pass;
 pub mod planes;
 
-pub use calibrate::{estimate, Calibration, KeyTracker, ScreenWarning};
+pub use calibrate::{estimate, estimate_within, Calibration, KeyTracker, ScreenWarning};
 pub use params::{KeyParams, ScreenModel};
 pub use pass::KeyPass;
 

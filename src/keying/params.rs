@@ -142,6 +142,10 @@ pub struct KeyParams {
     pub spill: f32,
     /// Share of the spill suppression applied inside the subject, away from the edge.
     pub spill_interior: f32,
+    /// Garbage matte `[x0, y0, x1, y1]` in the camera frame's uv (0..1): everything outside
+    /// this rectangle is transparent whatever its colour (the edge of a sheet that does not
+    /// fill the camera, a door frame, a lamp). The default, the whole frame, keeps everything.
+    pub garbage: [f32; 4],
 }
 
 impl Default for KeyParams {
@@ -161,6 +165,7 @@ impl Default for KeyParams {
             guide_sigma: 0.06,
             spill: 1.0,
             spill_interior: 0.25,
+            garbage: [0.0, 0.0, 1.0, 1.0],
         }
     }
 }
@@ -176,6 +181,19 @@ impl KeyParams {
     pub fn model(&self) -> ScreenModel {
         self.screen
             .unwrap_or_else(|| ScreenModel::flat(self.key_rgb))
+    }
+
+    /// Whether the garbage matte is a proper rectangle in the frame:
+    /// 0 ≤ x0 < x1 ≤ 1 and 0 ≤ y0 < y1 ≤ 1.
+    pub fn garbage_is_valid(&self) -> bool {
+        let [x0, y0, x1, y1] = self.garbage;
+        (0.0..x1).contains(&x0) && x1 <= 1.0 && (0.0..y1).contains(&y0) && y1 <= 1.0
+    }
+
+    /// Whether `uv` (0..1 over the frame) lies inside the garbage matte.
+    pub fn in_garbage_matte(&self, uv: [f32; 2]) -> bool {
+        let [x0, y0, x1, y1] = self.garbage;
+        uv[0] >= x0 && uv[0] <= x1 && uv[1] >= y0 && uv[1] <= y1
     }
 
     /// Packs these parameters for the shader.
@@ -205,6 +223,7 @@ impl KeyParams {
                 self.guide_sigma.max(1e-3),
             ],
             spill: [self.spill, self.spill_interior, 0.0, 0.0],
+            garbage: self.garbage,
         }
     }
 }
@@ -249,5 +268,27 @@ mod tests {
         assert_eq!(p.spill, 0.5);
         assert_eq!(p.key_rgb, [1, 2, 3]);
         assert_eq!(p.inner, KeyParams::default().inner);
+        assert_eq!(p.garbage, KeyParams::default().garbage);
+        let g: KeyParams = toml::from_str("garbage = [0.1, 0.0, 0.9, 1.0]").unwrap();
+        assert_eq!(g.garbage, [0.1, 0.0, 0.9, 1.0]);
+        assert_eq!(g.uniform().garbage, [0.1, 0.0, 0.9, 1.0]);
+    }
+
+    #[test]
+    fn garbage_matte_is_checked() {
+        assert!(KeyParams::default().garbage_is_valid());
+        for g in [
+            [0.5, 0.0, 0.5, 1.0],
+            [0.0, 0.6, 1.0, 0.4],
+            [-0.1, 0.0, 1.0, 1.0],
+            [0.0, 0.0, 1.0, 1.1],
+            [f32::NAN, 0.0, 1.0, 1.0],
+        ] {
+            let p = KeyParams {
+                garbage: g,
+                ..Default::default()
+            };
+            assert!(!p.garbage_is_valid(), "{g:?}");
+        }
     }
 }

@@ -281,4 +281,95 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn garbage_matte_cuts_a_subject_without_any_green() {
+        let (w, h) = (160u32, 120u32);
+        let rgb: Vec<u8> = (0..w * h).flat_map(|_| [140u8, 110, 95]).collect();
+        let frame = frame_from_rgb(w, h, &rgb);
+        let mut pass = pass();
+        let alpha = |out: &[u8], x: u32, y: u32| out[((y * w + x) * 4 + 3) as usize];
+        // No matte: the whole frame is subject, its outermost pixels too.
+        let full = pass.key(&frame, &KeyParams::default()).unwrap();
+        assert!((0..w * h).all(|i| full[(i * 4 + 3) as usize] == 255));
+        let garbage = [0.25, 0.25, 0.75, 0.75];
+        let params = KeyParams {
+            garbage,
+            ..Default::default()
+        };
+        let out = pass.key(&frame, &params).unwrap();
+        let (mut inside, mut outside) = (0, 0);
+        for y in 0..h {
+            for x in 0..w {
+                let (u, v) = ((x as f32 + 0.5) / w as f32, (y as f32 + 0.5) / h as f32);
+                let margin = 2.0 / w.min(h) as f32;
+                let within = |lo: f32, hi: f32, t: f32, m: f32| t > lo + m && t < hi - m;
+                if within(garbage[0], garbage[2], u, margin)
+                    && within(garbage[1], garbage[3], v, margin)
+                {
+                    assert_eq!(alpha(&out, x, y), 255, "inside at {x},{y}");
+                    // Inside the matte the colour is what it was without one.
+                    let i = ((y * w + x) * 4) as usize;
+                    assert_eq!(out[i..i + 3], full[i..i + 3], "colour at {x},{y}");
+                    inside += 1;
+                } else if !within(garbage[0], garbage[2], u, -margin)
+                    || !within(garbage[1], garbage[3], v, -margin)
+                {
+                    assert_eq!(alpha(&out, x, y), 0, "outside at {x},{y}");
+                    outside += 1;
+                }
+            }
+        }
+        assert!(inside > 1000 && outside > 10000, "{inside} {outside}");
+        // A border half way across a source pixel leaves that pixel half covered.
+        let half = KeyParams {
+            garbage: [40.5 / w as f32, 0.0, 1.0, 1.0],
+            ..Default::default()
+        };
+        let out = pass.key(&frame, &half).unwrap();
+        let row: Vec<u8> = (38..43).map(|x| alpha(&out, x, h / 2)).collect();
+        assert_eq!(
+            (row[0], row[1], row[3], row[4]),
+            (0, 0, 255, 255),
+            "{row:?}"
+        );
+        assert!(row[2].abs_diff(128) <= 3, "{row:?}");
+    }
+
+    #[test]
+    fn garbage_matte_leaves_the_key_inside_it_unchanged() {
+        // A real key (screen, subject, edges): a matte that cuts only a left strip changes
+        // nothing to its right, despill and edges included.
+        let (w, h) = (320, 240);
+        let (rgb, _) = scene(w, h, [30, 190, 70], 0.3);
+        let frame = frame_from_rgb(w, h, &rgb);
+        let base = auto(&frame);
+        let mut pass = pass();
+        let full = pass.key(&frame, &base).unwrap();
+        let cut = pass
+            .key(
+                &frame,
+                &KeyParams {
+                    garbage: [0.4, 0.0, 1.0, 1.0],
+                    ..base
+                },
+            )
+            .unwrap();
+        let x0 = (0.4 * w as f32).ceil() as u32 + 1;
+        for y in 0..h {
+            for x in x0..w {
+                let i = ((y * w + x) * 4) as usize;
+                assert_eq!(cut[i..i + 4], full[i..i + 4], "at {x},{y}");
+            }
+            for x in 0..x0 - 2 {
+                assert_eq!(cut[((y * w + x) * 4 + 3) as usize], 0, "at {x},{y}");
+            }
+        }
+        // The subject's disc reaches into the cut strip, so the matte did remove something.
+        let removed = (0..h)
+            .flat_map(|y| (0..x0 - 2).map(move |x| (y * w + x) as usize))
+            .filter(|&i| full[i * 4 + 3] > 0)
+            .count();
+        assert!(removed > 100, "{removed}");
+    }
 }

@@ -64,6 +64,8 @@ pub struct KeyUniform {
     pub edge: [f32; 4],
     /// `x` spill strength, `y` share applied away from the edge; `zw` unused.
     pub spill: [f32; 4],
+    /// Garbage matte in frame uv: `x0, y0, x1, y1`; outside it alpha is 0.
+    pub garbage: [f32; 4],
 }
 
 /// Mirror of `OutputUniform` in `shaders/output_i420.wgsl`.
@@ -82,10 +84,10 @@ mod tests {
     fn sizes_match_the_wgsl_layouts() {
         // mat4x4 (64) + 2 × vec4 (32)
         assert_eq!(std::mem::size_of::<RoomUniform>(), 96);
-        // 12 × vec4
-        assert_eq!(std::mem::size_of::<KeyUniform>(), 192);
-        // mat4x4 (64) + 4 × vec4 (64) + vec4 (16) + KeyUniform (192) + vec4 (16)
-        assert_eq!(std::mem::size_of::<SeatUniform>(), 352);
+        // 13 × vec4
+        assert_eq!(std::mem::size_of::<KeyUniform>(), 208);
+        // mat4x4 (64) + 4 × vec4 (64) + vec4 (16) + KeyUniform (208) + vec4 (16)
+        assert_eq!(std::mem::size_of::<SeatUniform>(), 368);
         assert_eq!(std::mem::size_of::<OutputUniform>(), 16);
         // mat4x4 (64) + 4 × vec4 (64) + vec4 (16)
         assert_eq!(std::mem::size_of::<NameplateUniform>(), 144);

@@ -86,7 +86,9 @@ fn key_body() -> Value {
                 "inner": { "type": "number", "minimum": 0, "maximum": 1 },
                 "spill": { "type": "number", "minimum": 0, "maximum": 1 },
                 "spill_interior": { "type": "number", "minimum": 0, "maximum": 1 },
-                "edge_radius": { "type": "number", "minimum": 0, "maximum": 32 } } })
+                "edge_radius": { "type": "number", "minimum": 0, "maximum": 32 },
+                "garbage": { "type": "array", "description": "Garbage matte [x0, y0, x1, y1] in the camera frame's uv; transparent outside. Needs x0 < x1 and y0 < y1.",
+                             "items": { "type": "number", "minimum": 0, "maximum": 1 }, "minItems": 4, "maxItems": 4 } } })
 }
 
 const fn ep(

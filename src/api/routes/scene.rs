@@ -182,6 +182,12 @@ pub fn merge_key(current: &KeyParams, patch: &serde_json::Value) -> Result<KeyPa
             "edge_radius must be within 0..32 and edge_span_min at most edge_span_max".into(),
         ));
     }
+    if !next.garbage_is_valid() {
+        return Err(bad(format!(
+            "garbage must be [x0, y0, x1, y1] with 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1, not {:?}",
+            next.garbage
+        )));
+    }
     next.screen = if next.auto { current.screen } else { None };
     Ok(next)
 }
@@ -210,6 +216,14 @@ mod tests {
     }
 
     #[test]
+    fn a_garbage_matte_is_set_and_kept_by_later_patches() {
+        let next = merge_key(&fitted(), &json!({ "garbage": [0.1, 0.0, 0.85, 1.0] })).unwrap();
+        assert_eq!(next.garbage, [0.1, 0.0, 0.85, 1.0]);
+        let after = merge_key(&next, &json!({ "spill": 0.5 })).unwrap();
+        assert_eq!(after.garbage, next.garbage);
+    }
+
+    #[test]
     fn a_manual_key_drops_the_fitted_model() {
         let next = merge_key(
             &fitted(),
@@ -228,6 +242,10 @@ mod tests {
             json!({ "no_such_setting": 1 }),
             json!({ "key_rgb": "green" }),
             json!({ "edge_span_min": 2.0, "edge_span_max": 1.0 }),
+            json!({ "garbage": [0.6, 0.0, 0.4, 1.0] }),
+            json!({ "garbage": [0.0, 0.0, 1.0, 1.5] }),
+            json!({ "garbage": [0.0, 0.5, 1.0, 0.5] }),
+            json!({ "garbage": [0.0, 0.0, 1.0] }),
             json!([1, 2]),
         ] {
             let err = merge_key(&fitted(), &patch).unwrap_err();
