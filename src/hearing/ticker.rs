@@ -14,6 +14,7 @@ use crate::framing::{FramingService, SeatTarget};
 use crate::keying::{KeyTracker, ScreenWarning};
 use crate::media::audio_mix::{mix, samples_for_tick};
 use crate::render::director::rms_level;
+use crate::render::look::{subject_luma, LookMatch};
 use crate::render::{Compositor, Director, NameplateText, SeatView};
 
 /// Shortest shot the automatic director holds before cutting again.
@@ -152,6 +153,7 @@ fn seat_views(
                     &hearing.record.locale,
                 )),
                 crop: framing.and_then(|f| f.crop(i, now)),
+                brightness: *seat.brightness.lock().expect("brightness lock"),
             }
         })
         .collect()
@@ -186,10 +188,12 @@ fn mix_tick(hearing: &Hearing, tick: u64, fps: u32, pts: Duration) -> Vec<f32> {
 }
 
 /// Auto key per seat: about once a second each seat's newest frame refines its screen model
-/// (the first seconds set it; later it moves slowly), unless the seat's key is manual.
+/// (the first seconds set it; later it moves slowly), unless the seat's key is manual; and the
+/// person's brightness is measured against the room's ([`crate::render::look`]).
 struct KeyCalibration {
     trackers: Vec<KeyTracker>,
     warned: Vec<Option<ScreenWarning>>,
+    looks: Vec<LookMatch>,
 }
 
 impl KeyCalibration {
@@ -197,6 +201,7 @@ impl KeyCalibration {
         Self {
             trackers: vec![KeyTracker::default(); seats],
             warned: vec![None; seats],
+            looks: vec![LookMatch::default(); seats],
         }
     }
 
@@ -204,15 +209,25 @@ impl KeyCalibration {
         for (i, seat) in hearing.seats.iter().enumerate() {
             let Some((_, frame)) = seat.frames.latest() else {
                 self.trackers[i].reset();
+                self.looks[i].reset();
+                *seat.brightness.lock().expect("brightness lock") = None;
                 if self.warned[i].take().is_some() {
                     hearing.report_screen(i, None);
                 }
                 continue;
             };
-            if !seat.key.lock().expect("key lock").auto {
+            // Brightness is matched whether the key is auto or manual.
+            let screen = seat.key.lock().expect("key lock").model();
+            if let Some(luma) = subject_luma(&frame, &screen) {
+                let gain = self.looks[i].update(luma);
+                *seat.brightness.lock().expect("brightness lock") = Some(gain);
+            }
+            let params = *seat.key.lock().expect("key lock");
+            if !params.auto {
                 continue;
             }
-            let model = self.trackers[i].update(&frame);
+            // Only what lies inside the seat's garbage matte is screen to fit.
+            let model = self.trackers[i].update_within(&frame, params.garbage);
             seat.key.lock().expect("key lock").screen = model;
             let warning = self.trackers[i].warning();
             if warning != self.warned[i] {

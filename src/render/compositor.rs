@@ -46,6 +46,8 @@ pub struct SeatView {
     /// Which part of the camera frame the billboard shows, `[x, y, w, h]` in frame uv (face
     /// framing, src/framing); `None` cuts the frame's excess evenly ([`fit_crop`]).
     pub crop: Option<[f32; 4]>,
+    /// Brightness gain that matches the person to the room ([`super::look`]); `None` is 1.
+    pub brightness: Option<f32>,
 }
 
 struct SeatGpu {
@@ -610,7 +612,12 @@ impl Compositor {
                 )
             }),
             key: view.key.uniform(),
-            look: [0.0, if view.away { 1.0 } else { 0.0 }, 1.0, 0.0],
+            look: [
+                0.0,
+                if view.away { 1.0 } else { 0.0 },
+                view.brightness.unwrap_or(1.0),
+                0.0,
+            ],
         };
         queue.write_buffer(&seat.uniform, 0, bytemuck::bytes_of(&uniform));
     }

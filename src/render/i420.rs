@@ -186,6 +186,7 @@ mod tests {
             key: KeyParams::default(),
             nameplate: None,
             crop: None,
+            brightness: None,
         };
         let rgba = c.render_rgba(&views).unwrap();
         let i420 = c.render_i420(&views).unwrap();

@@ -10,6 +10,7 @@ pub mod gpu;
 pub mod gpu_types;
 pub mod i420;
 pub mod layout;
+pub mod look;
 pub mod nameplate;
 pub mod still;
 
