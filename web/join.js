@@ -182,6 +182,7 @@ const ui = {
   title: $('hearing-title'), meta: $('hearing-meta'), badge: $('recording-badge'),
   quality: $('quality'), qualityText: $('quality-text'), langSelect: $('lang-select'),
   banner: $('banner'), cue: $('cue'), cueText: $('cue-text'), cueOk: $('cue-ok'),
+  screenHint: $('screen-hint'),
   rosterPanel: $('roster-panel'), roster: $('roster'), rosterBtn: $('toggle-roster'),
   status: $('status'), micBtn: $('toggle-mic'), camBtn: $('toggle-cam'),
   card: $('card'), cardTitle: $('card-title'), cardText: $('card-text'), prejoin: $('prejoin'),
@@ -974,11 +975,12 @@ function onMessage(gen, event) {
       if (state.paused) showBanner('paused', 'info'); else hideBanner('paused');
       break;
     case 'screen_hint': {
-      // The server's own key of this camera: shown unless a more urgent banner is up.
+      // The server's own key of this camera: a standing hint beside the controls (not the
+      // banner, which is for the connection and the hearing's state).
       const key = { too_dark: 'screenTooDark', too_uneven: 'screenUneven' }[msg.hint];
       window.courtroom.screenHint = msg.hint || null;
-      if (key && (ui.banner.hidden || /^screen/.test(ui.banner.dataset.key))) showBanner(key, 'warn');
-      if (!key) { hideBanner('screenTooDark'); hideBanner('screenUneven'); }
+      if (key) { ui.screenHint.dataset.i18n = key; ui.screenHint.textContent = t(key); }
+      ui.screenHint.hidden = !key;
       break;
     }
     case 'cue': showCue(msg); break;

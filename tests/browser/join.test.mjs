@@ -513,7 +513,7 @@ test('a dropped connection recovers without a reload (server restarted)', async 
   }
   assert.ok(f2 > f1, `frames flow again (${before} → ${f1} → ${f2})`);
   assert.equal(await p.evaluate(() => window.__noReload), true, 'no reload happened');
-  assert.equal(await p.isHidden('#banner'), true, 'the reconnecting banner is gone');
+  assert.equal(await p.isHidden('#banner'), true, `the reconnecting banner is gone (it says: ${await p.textContent('#banner')})`);
   console.log(`RECOVERY_MS ${recovered} (server healthy → frames again)`);
   assert.ok(recovered < 10000);
   await p.context().close();
@@ -611,7 +611,7 @@ test('the keyed preview is WebGL: the green is transparent, the person opaque an
 
 test("the server's own screen check tells a participant their green screen is uneven", async () => {
   // Not the page's preview this time: the server keys the camera it receives, finds the fold
-  // and sends `screen_hint`; the page shows it as a banner.
+  // and sends `screen_hint`; the page shows it beside the controls.
   const person = [180, 60, 60];
   const uneven = path.join(tmp, 'uneven-server.y4m');
   writePersonY4m(uneven, person, 10, (x) => (Math.abs(x - 128) < 51 ? 0.4 : 1));
@@ -623,8 +623,10 @@ test("the server's own screen check tells a participant their green screen is un
     await joinAndSee(p, h.url);
     await p.waitForFunction(() => window.courtroom.screenHint === 'too_uneven', null, { timeout: 20000 })
       .catch(async (e) => { throw new Error(`no screen hint: ${await p.evaluate(() => window.courtroom.screenHint)} (${e.message})`); });
-    await p.waitForSelector('#banner:not([hidden])', { timeout: 5000 });
-    assert.match(await p.textContent('#banner'), /unevenly lit or creased/);
+    await p.waitForSelector('#screen-hint:not([hidden])', { timeout: 5000 });
+    assert.match(await p.textContent('#screen-hint'), /unevenly lit or creased/);
+    assert.equal(await p.isHidden('#banner'), true, 'the banner stays for the connection');
+    await auditA11y(p, 'in the hearing with a screen hint');
   } finally {
     await cam.close();
   }
