@@ -312,7 +312,10 @@ fn render(settings: &Settings, args: &RenderArgs) -> anyhow::Result<()> {
         people.push((seat, frame));
     }
     let gpu = Gpu::open(AdapterChoice::parse(&settings.render.adapter))?;
-    let lang = args.locale.as_deref().map(courtroom::render::Lang::from_locale);
+    let lang = args
+        .locale
+        .as_deref()
+        .map(courtroom::render::Lang::from_locale);
     let (rgba, placed) = still::render_still_named(gpu, layout, w, h, &people, lang, &names)?;
     still::write_png(&args.out, w, h, &rgba)?;
     if let Some(path) = &args.seats_json {

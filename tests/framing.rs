@@ -156,7 +156,10 @@ fn the_crop_puts_the_found_face_on_the_seat_target() {
     let crop = crop_for_face(found, 640.0 / 480.0, &target);
     // Placed where the crop need not clamp at a frame edge.
     assert!(crop[0] > 0.0 && crop[1] > 0.0, "{crop:?}");
-    assert!(crop[0] + crop[2] < 1.0 && crop[1] + crop[3] < 1.0, "{crop:?}");
+    assert!(
+        crop[0] + crop[2] < 1.0 && crop[1] + crop[3] < 1.0,
+        "{crop:?}"
+    );
     let (centre, height) = head_in_billboard(found, crop);
     assert!(
         (centre[0] - target.head_centre[0]).abs() < 1e-3,

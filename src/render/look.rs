@@ -125,7 +125,11 @@ mod tests {
         for _ in 0..60 {
             glaring.update(0.95);
         }
-        assert!((glaring.gain() - GAIN_RANGE.0).abs() < 0.01, "capped: {}", glaring.gain());
+        assert!(
+            (glaring.gain() - GAIN_RANGE.0).abs() < 0.01,
+            "capped: {}",
+            glaring.gain()
+        );
         let mut right = LookMatch::default();
         right.update(ROOM_SUBJECT_LUMA);
         assert!(
