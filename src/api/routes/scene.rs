@@ -136,9 +136,12 @@ pub async fn adjust_key(
     who.authorize(&state, Action::AdjustKey, &id).await?;
     let hearing = running(&state, &id).await?;
     let i = seat_index(&hearing, &seat)?;
-    let current = *hearing.seat(i).key.lock().expect("key lock");
-    let next = merge_key(&current, &patch)?;
-    *hearing.seat(i).key.lock().expect("key lock") = next;
+    // Under one lock, so a screen model the calibrator fits meanwhile is not overwritten.
+    let next = {
+        let mut key = hearing.seat(i).key.lock().expect("key lock");
+        *key = merge_key(&key, &patch)?;
+        *key
+    };
     state
         .audit(AuditEvent::new(
             who.actor(),
