@@ -2,87 +2,16 @@
 //! non-JSON, unknown and forged and expired invitations, a malformed SDP, and a second join
 //! with the same invitation (the newest join wins; the older connection is told `replaced`).
 
-use std::sync::Arc;
+mod signalling_common;
+
 use std::time::Duration;
 
 use courtroom::api::auth::{unix_now, Claims};
-use courtroom::api::{router, AppState};
-use courtroom::config::{Settings, Sources};
 use courtroom::hearing::Role;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use signalling_common::*;
 use tokio_tungstenite::tungstenite::Message;
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-struct Server {
-    addr: std::net::SocketAddr,
-    state: AppState,
-    tokens: Vec<(String, String)>,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let sources = Sources {
-            file: None,
-            sets: vec![
-                format!("data_dir=\"{}\"", dir.path().display()),
-                "video.fps=10".into(),
-            ],
-        };
-        let settings = Arc::new(Settings::load_with_env(&sources, Vec::new()).unwrap());
-        let state = courtroom::server::prepare(settings).await.unwrap();
-        let (_, invitations) = courtroom::server::create_demo(&state).await.unwrap();
-        let tokens = invitations
-            .iter()
-            .map(|i| (i.seat.clone(), i.url.split("t=").nth(1).unwrap().to_owned()))
-            .collect();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = router(state.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self {
-            addr,
-            state,
-            tokens,
-            _dir: dir,
-        }
-    }
-
-    fn token(&self, seat: &str) -> String {
-        self.tokens
-            .iter()
-            .find(|(s, _)| s == seat)
-            .unwrap()
-            .1
-            .clone()
-    }
-
-    async fn socket(&self) -> Socket {
-        tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
-            .await
-            .unwrap()
-            .0
-    }
-
-    async fn healthy(&self) -> bool {
-        let mut s = tokio::net::TcpStream::connect(self.addr).await.unwrap();
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .await
-            .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.unwrap();
-        out.starts_with("HTTP/1.1 200")
-    }
-}
-
-async fn send(ws: &mut Socket, v: Value) {
-    ws.send(Message::Text(v.to_string().into())).await.unwrap();
-}
 
 /// The next JSON message, skipping roster broadcasts unless asked for.
 async fn recv(ws: &mut Socket) -> Option<Value> {

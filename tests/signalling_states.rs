@@ -2,93 +2,15 @@
 //! waiting room that joins by itself when the hearing opens, pause, the judge's `cue`, the seat
 //! kept after a dropped socket (and freed at once by `leave`), removal, and closing.
 
-use std::sync::Arc;
+mod signalling_common;
+
 use std::time::Duration;
 
-use courtroom::api::auth::unix_now;
-use courtroom::api::{router, AppState};
-use courtroom::config::{Settings, Sources};
 use courtroom::store::HearingState;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use serde_json::{json, Value};
+use signalling_common::*;
 use tokio_tungstenite::tungstenite::Message;
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-struct Server {
-    addr: std::net::SocketAddr,
-    state: AppState,
-    tokens: Vec<(String, String)>,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let sources = Sources {
-            file: None,
-            sets: vec![
-                format!("data_dir=\"{}\"", dir.path().display()),
-                "video.fps=10".into(),
-            ],
-        };
-        let settings = Arc::new(Settings::load_with_env(&sources, Vec::new()).unwrap());
-        let state = courtroom::server::prepare(settings).await.unwrap();
-        let (_, invitations) = courtroom::server::create_demo(&state).await.unwrap();
-        let tokens = invitations
-            .iter()
-            .map(|i| (i.seat.clone(), i.url.split("t=").nth(1).unwrap().to_owned()))
-            .collect();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = router(state.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self {
-            addr,
-            state,
-            tokens,
-            _dir: dir,
-        }
-    }
-
-    fn token(&self, seat: &str) -> String {
-        self.tokens
-            .iter()
-            .find(|(s, _)| s == seat)
-            .unwrap()
-            .1
-            .clone()
-    }
-
-    fn hearing_id(&self) -> String {
-        self.state
-            .key()
-            .verify(&self.token("clerk"), unix_now())
-            .unwrap()
-            .hearing
-    }
-
-    async fn set_state(&self, from: HearingState, to: HearingState) {
-        assert!(self
-            .state
-            .store()
-            .set_hearing_state(&self.hearing_id(), from, to)
-            .await
-            .unwrap());
-    }
-
-    async fn socket(&self) -> Socket {
-        tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
-            .await
-            .unwrap()
-            .0
-    }
-}
-
-async fn send(ws: &mut Socket, v: Value) {
-    ws.send(Message::Text(v.to_string().into())).await.unwrap();
-}
 
 /// The next message of type `want` (others skipped), or `None` when the socket closes.
 async fn until(ws: &mut Socket, want: &str) -> Option<Value> {
