@@ -164,6 +164,19 @@ impl Clerk {
     pub fn actor(&self) -> String {
         format!("user:{}", self.0.username)
     }
+
+    /// Checks the permission table for `action`, on `hearing` where it concerns one (a refusal
+    /// is audited).
+    pub async fn authorize(
+        &self,
+        state: &AppState,
+        action: Action,
+        hearing: Option<&str>,
+    ) -> Result<(), ApiError> {
+        state
+            .authorize(&self.principal(), &self.actor(), action, hearing)
+            .await
+    }
 }
 
 impl FromRequestParts<AppState> for Clerk {
@@ -296,11 +309,7 @@ impl Operator {
         id: &str,
     ) -> Result<(), ApiError> {
         match self {
-            Operator::Account(c) => {
-                state
-                    .authorize(&c.principal(), &c.actor(), action, Some(id))
-                    .await
-            }
+            Operator::Account(c) => c.authorize(state, action, Some(id)).await,
             Operator::Invitee(Invitee(claims)) => {
                 let who = Principal::Invitee {
                     role: claims.role,

@@ -31,13 +31,8 @@ pub async fn list(
     clerk: Clerk,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::ViewAudit,
-            q.hearing.as_deref(),
-        )
+    clerk
+        .authorize(&state, Action::ViewAudit, q.hearing.as_deref())
         .await?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let entries = state
@@ -52,9 +47,7 @@ pub async fn verify(
     State(state): State<AppState>,
     clerk: Clerk,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .authorize(&clerk.principal(), &clerk.actor(), Action::ViewAudit, None)
-        .await?;
+    clerk.authorize(&state, Action::ViewAudit, None).await?;
     match state.store().verify_audit_chain().await {
         Ok(n) => Ok(Json(json!({ "ok": true, "entries": n }))),
         Err(VerifyError::Chain(e)) => Ok(Json(json!({ "ok": false, "error": e.to_string() }))),

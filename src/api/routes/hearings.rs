@@ -72,13 +72,8 @@ pub async fn create(
     clerk: Clerk,
     Body(req): Body<CreateHearing>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::ManageHearings,
-            None,
-        )
+    clerk
+        .authorize(&state, Action::ManageHearings, None)
         .await?;
     let case_number = required(&req.case_number, "bad_case_number", "the case number")?;
     let title = required(&req.title, "bad_title", "the title")?;
@@ -139,13 +134,8 @@ pub async fn list(
     State(state): State<AppState>,
     clerk: Clerk,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::ManageHearings,
-            None,
-        )
+    clerk
+        .authorize(&state, Action::ManageHearings, None)
         .await?;
     let hearings = state.store().list_hearings().await?;
     Ok(Json(json!({ "hearings": hearings })))
@@ -157,13 +147,8 @@ pub async fn show(
     clerk: Clerk,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::ManageHearings,
-            Some(&id),
-        )
+    clerk
+        .authorize(&state, Action::ManageHearings, Some(&id))
         .await?;
     let hearing = state
         .store()
@@ -207,13 +192,8 @@ pub async fn set_state(
     Path(id): Path<String>,
     Body(req): Body<SetState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::ManageHearings,
-            Some(&id),
-        )
+    clerk
+        .authorize(&state, Action::ManageHearings, Some(&id))
         .await?;
     let current = state
         .store()
@@ -287,13 +267,8 @@ pub async fn invite(
     Path(id): Path<String>,
     Body(req): Body<Invite>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::ManageHearings,
-            Some(&id),
-        )
+    clerk
+        .authorize(&state, Action::ManageHearings, Some(&id))
         .await?;
     let hearing = state
         .store()
@@ -411,13 +386,8 @@ pub async fn invitation_qr(
     clerk: Clerk,
     Path((id, inv)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::ManageHearings,
-            Some(&id),
-        )
+    clerk
+        .authorize(&state, Action::ManageHearings, Some(&id))
         .await?;
     let record = state
         .store()
@@ -455,13 +425,8 @@ pub async fn invitations(
     clerk: Clerk,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::ManageHearings,
-            Some(&id),
-        )
+    clerk
+        .authorize(&state, Action::ManageHearings, Some(&id))
         .await?;
     state
         .store()
@@ -479,13 +444,8 @@ pub async fn revoke(
     clerk: Clerk,
     Path((id, inv)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::ManageHearings,
-            Some(&id),
-        )
+    clerk
+        .authorize(&state, Action::ManageHearings, Some(&id))
         .await?;
     if !state.store().revoke_invitation(&id, &inv).await? {
         return Err(ApiError::NotFound);
@@ -520,13 +480,8 @@ pub async fn remove_participant(
     clerk: Clerk,
     Path((id, pid)): Path<(String, u64)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::RemoveParticipant,
-            Some(&id),
-        )
+    clerk
+        .authorize(&state, Action::RemoveParticipant, Some(&id))
         .await?;
     let live = state.running_hearing(&id).await.ok_or(ApiError::NotFound)?;
     let admission = live.admission(pid).ok_or(ApiError::NotFound)?;
@@ -561,13 +516,8 @@ pub async fn mute_participant(
     Path((id, pid)): Path<(String, u64)>,
     Body(req): Body<Mute>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::MuteOthers,
-            Some(&id),
-        )
+    clerk
+        .authorize(&state, Action::MuteOthers, Some(&id))
         .await?;
     let live = state.running_hearing(&id).await.ok_or(ApiError::NotFound)?;
     if !live.set_muted(pid, req.muted) {

@@ -50,14 +50,7 @@ pub async fn clerk_monitor(
     clerk: Clerk,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::Monitor,
-            Some(&id),
-        )
-        .await?;
+    clerk.authorize(&state, Action::Monitor, Some(&id)).await?;
     monitor_json(&state, &id).await.map(Json)
 }
 
@@ -150,14 +143,7 @@ pub async fn clerk_composite(
     clerk: Clerk,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::Monitor,
-            Some(&id),
-        )
-        .await?;
+    clerk.authorize(&state, Action::Monitor, Some(&id)).await?;
     composite_jpeg(&state, &id).await
 }
 

@@ -35,14 +35,7 @@ pub async fn start(
     clerk: Clerk,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::Record,
-            Some(&id),
-        )
-        .await?;
+    clerk.authorize(&state, Action::Record, Some(&id)).await?;
     let summary = state
         .store()
         .hearing_summary(&id)
@@ -91,14 +84,7 @@ pub async fn stop(
     clerk: Clerk,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::Record,
-            Some(&id),
-        )
-        .await?;
+    clerk.authorize(&state, Action::Record, Some(&id)).await?;
     let not_recording = || ApiError::conflict("not_recording", "nothing is being recorded");
     let hearing = state.running_hearing(&id).await.ok_or_else(not_recording)?;
     let actor = clerk.actor();
@@ -202,14 +188,7 @@ pub async fn list(
     clerk: Clerk,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::Download,
-            Some(&id),
-        )
-        .await?;
+    clerk.authorize(&state, Action::Download, Some(&id)).await?;
     state
         .store()
         .hearing(&id)
@@ -237,13 +216,8 @@ async fn downloadable(
         .recording(rid)
         .await?
         .ok_or(ApiError::NotFound)?;
-    state
-        .authorize(
-            &clerk.principal(),
-            &clerk.actor(),
-            Action::Download,
-            Some(&rec.hearing_id),
-        )
+    clerk
+        .authorize(&state, Action::Download, Some(&rec.hearing_id))
         .await?;
     if rec.state == "recording" {
         return Err(ApiError::conflict(
