@@ -15,11 +15,12 @@ use super::gpu_types::{NameplateUniform, RoomUniform, SeatUniform};
 use super::i420::I420Output;
 use super::layout::{CameraSpec, Layout, ScreenBox};
 use super::nameplate::{self, NameplateText, PLAQUE_TEXTURE_HEIGHT};
+use super::shadow::ContactShadows;
 use super::RenderError;
 use crate::keying::planes::{self, KeyedFrame};
 use crate::media::frame::VideoFrame;
 
-const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+pub(crate) const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
 /// The room behind everything, a warm dark tone rather than black.
 const CLEAR: wgpu::Color = wgpu::Color {
@@ -85,6 +86,10 @@ pub struct Compositor {
     sampler: wgpu::Sampler,
     plate_pipeline: wgpu::RenderPipeline,
     plate_layout: wgpu::BindGroupLayout,
+    /// Contact shadows on the desks, drawn into the cached room for occupied seats.
+    shadows: ContactShadows,
+    /// Which seats were occupied when the cached room was last drawn.
+    occupied: Vec<bool>,
     plate_sampler: wgpu::Sampler,
     output: I420Output,
     color: wgpu::Texture,
@@ -291,6 +296,8 @@ impl Compositor {
         let color_view = color.create_view(&Default::default());
         let output = I420Output::new(device, &color_view, width, height);
 
+        let shadows = ContactShadows::new(device, &layout);
+        let occupied = vec![false; layout.seats.len()];
         Ok(Self {
             depth_view: depth.create_view(&Default::default()),
             depth,
@@ -312,6 +319,8 @@ impl Compositor {
             sampler,
             plate_pipeline,
             plate_layout,
+            shadows,
+            occupied,
             plate_sampler,
             output,
             color,
@@ -387,6 +396,10 @@ impl Compositor {
         }
         for i in 0..self.seats.len() {
             self.prepare_plate(i, views.get(i).and_then(|v| v.nameplate.as_ref()));
+            let occupied = views.get(i).is_some_and(|v| v.frame.is_some());
+            if std::mem::replace(&mut self.occupied[i], occupied) != occupied {
+                self.room_stale = true;
+            }
         }
         let device = &self.gpu.device;
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -474,6 +487,8 @@ impl Compositor {
         pass.set_bind_group(0, &self.room_bind_group, &[]);
         pass.set_vertex_buffer(0, self.room_vertices.slice(..));
         pass.draw(0..self.room_vertex_count, 0..1);
+        self.shadows
+            .draw(&self.gpu.queue, &mut pass, self.view_proj, &self.occupied);
         pass.set_pipeline(&self.plate_pipeline);
         for plate in self.seats.iter().filter_map(|s| s.plate.as_ref()) {
             let uniform = NameplateUniform {
@@ -780,7 +795,7 @@ pub(crate) fn texture_desc(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn pipeline(
+pub(crate) fn pipeline(
     device: &wgpu::Device,
     label: &str,
     shader: &wgpu::ShaderModule,

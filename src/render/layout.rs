@@ -279,18 +279,16 @@ impl Layout {
         self.project(width, height, |seat| seat.corners())
     }
 
-    /// Where seat `index`'s nameplate stands: the seat's `nameplate` if the file gives one,
-    /// else on the front face of the first box in front of the seat (a horizontal ray from the
-    /// seat's base along its facing), near the face's top, just proud of it. Where that box's
-    /// far face does not face the room the way the seat does, or the box is deep (a shared
-    /// table), the plaque stands on the box's top just in front of the seat instead, like a
-    /// desk card. `None` if nothing stands in front of the seat.
-    pub fn nameplate(&self, index: usize) -> Option<NameplateSpec> {
+    fn desk_ray_origin(seat: &SeatSpec) -> Vec3 {
+        Vec3::from(seat.position) + Vec3::Y * 0.05
+    }
+
+    /// The first box in front of seat `index` (a horizontal ray from the seat's base along
+    /// its facing, within reach): where the ray enters and leaves it, the local axis of the
+    /// face it leaves by, and the box.
+    fn desk_in_front(&self, index: usize) -> Option<(f32, f32, usize, &BoxSpec)> {
         let seat = self.seats.get(index)?;
-        if seat.nameplate.is_some() {
-            return seat.nameplate;
-        }
-        let origin = Vec3::from(seat.position) + Vec3::Y * 0.05;
+        let origin = Self::desk_ray_origin(seat);
         let dir = seat.facing();
         let mut best: Option<(f32, f32, usize, &BoxSpec)> = None;
         for b in &self.boxes {
@@ -319,7 +317,43 @@ impl Layout {
                 best = Some((enter, exit, exit_axis, b));
             }
         }
-        let (enter, exit, axis, b) = best?;
+        best
+    }
+
+    /// A soft shadow's quad on the top of the desk in front of seat `index`, where the seated
+    /// person meets it: corners bottom-left, bottom-right, top-left, top-right, with the top
+    /// edge against the person and the bottom edge towards the room. `None` without a desk.
+    pub fn contact_shadow(&self, index: usize) -> Option<[Vec3; 4]> {
+        let seat = self.seats.get(index)?;
+        let (enter, exit, _, b) = self.desk_in_front(index)?;
+        let (o, d) = (
+            b.to_local(Self::desk_ray_origin(seat)),
+            b.to_local_dir(seat.facing()),
+        );
+        let d = Vec3::new(d.x, 0.0, d.z).normalize_or_zero();
+        let side = Vec3::new(-d.z, 0.0, d.x) * (seat.width * 0.36);
+        let (near, far) = (enter, enter + 0.45f32.min(exit - enter));
+        let at = |t: f32, s: f32| {
+            let mut p = o + d * t + side * s;
+            p.y = b.max[1] + 0.004;
+            b.to_world(p)
+        };
+        Some([at(far, -1.0), at(far, 1.0), at(near, -1.0), at(near, 1.0)])
+    }
+
+    /// Where seat `index`'s nameplate stands: the seat's `nameplate` if the file gives one,
+    /// else on the front face of the first box in front of the seat (a horizontal ray from the
+    /// seat's base along its facing), near the face's top, just proud of it. Where that box's
+    /// far face does not face the room the way the seat does, or the box is deep (a shared
+    /// table), the plaque stands on the box's top just in front of the seat instead, like a
+    /// desk card. `None` if nothing stands in front of the seat.
+    pub fn nameplate(&self, index: usize) -> Option<NameplateSpec> {
+        let seat = self.seats.get(index)?;
+        if seat.nameplate.is_some() {
+            return seat.nameplate;
+        }
+        let (origin, dir) = (Self::desk_ray_origin(seat), seat.facing());
+        let (enter, exit, axis, b) = self.desk_in_front(index)?;
         let (o, d) = (b.to_local(origin), b.to_local_dir(dir));
         let top = b.max[1];
         let face_normal = {

@@ -12,6 +12,7 @@ pub mod i420;
 pub mod layout;
 pub mod look;
 pub mod nameplate;
+pub mod shadow;
 pub mod still;
 
 pub use compositor::{Compositor, KeyParams, SeatView};
