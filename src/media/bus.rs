@@ -49,3 +49,30 @@ pub fn watch(pipeline: &gst::Pipeline) -> std::sync::mpsc::Receiver<BusEvent> {
         .expect("spawn bus thread");
     rx
 }
+
+/// Waits up to `timeout` for end-of-stream on `events` (from [`watch`]), then stops the
+/// pipeline: what a muxing pipeline's owner does to have its file closed properly. An error
+/// on the bus, or no end-of-stream in time, is returned as text.
+pub fn finish(
+    pipeline: &gst::Pipeline,
+    events: &std::sync::mpsc::Receiver<BusEvent>,
+    timeout: std::time::Duration,
+) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut outcome = Err("timed out waiting for the muxer to finish".to_owned());
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match events.recv_timeout(left) {
+            Ok(BusEvent::Eos) => {
+                outcome = Ok(());
+                break;
+            }
+            Ok(BusEvent::Error(e)) => {
+                outcome = Err(e);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    let _ = pipeline.set_state(gst::State::Null);
+    outcome
+}

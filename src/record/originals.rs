@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -170,23 +170,7 @@ impl OriginalWriter {
     /// Ends the stream and waits for the muxer to close the file.
     pub fn finish(self, timeout: Duration) -> Result<(), String> {
         let _ = self.appsrc.end_of_stream();
-        let deadline = Instant::now() + timeout;
-        let mut outcome = Err("timed out waiting for the muxer to finish".to_owned());
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match self.bus.recv_timeout(left) {
-                Ok(BusEvent::Eos) => {
-                    outcome = Ok(());
-                    break;
-                }
-                Ok(BusEvent::Error(e)) => {
-                    outcome = Err(e);
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
-        let _ = self.pipeline.set_state(gst::State::Null);
-        outcome
+        bus::finish(&self.pipeline, &self.bus, timeout)
     }
 }
 

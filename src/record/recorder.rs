@@ -722,15 +722,25 @@ impl Recorder {
     fn reopen(&self, st: &mut State, at: Duration) {
         st.resume_at = None;
         st.resume_asked = None;
+        if self.open_segment(st, at) {
+            st.keyframe_seen = true;
+            st.requested = None;
+        }
+    }
+
+    /// Starts the next segment at `at` (a keyframe's time), moves the boundary on, and writes
+    /// the held audio from `at` on into it (or keeps holding what lies past the boundary).
+    /// `false` when the segment could not start (the recording has failed).
+    fn open_segment(&self, st: &mut State, at: Duration) -> bool {
         let index = st.next_index;
         let seg = match Segment::start(&self.dir.join(segment::file_name(index)), self.format) {
             Ok(seg) => seg,
             Err(e) => {
                 self.fail(st, format!("cannot start segment {index}: {e}"));
-                return;
+                return false;
             }
         };
-        tracing::debug!(dir = %self.dir.display(), index, at = ?at, "segment opened after a resume");
+        tracing::debug!(dir = %self.dir.display(), index, at = ?at, "segment opened");
         st.current = Some(Open {
             seg,
             index,
@@ -738,11 +748,10 @@ impl Recorder {
             seated: st.seated_now.clone(),
         });
         st.next_index += 1;
-        st.keyframe_seen = true;
-        st.requested = None;
         let len = self.segment_len.as_nanos();
         st.next_boundary = Duration::from_nanos(((at.as_nanos() / len + 1) * len) as u64);
         for (pts, samples) in std::mem::take(&mut st.held_audio) {
+            // Audio held from before `at` (a resume) starts the segment at `at`.
             let (pts, samples) = if pts < at {
                 let n = samples_until(pts, at).min(samples.len());
                 (at, samples[n..].to_vec())
@@ -755,6 +764,7 @@ impl Recorder {
                 self.write_audio(st, &samples, pts);
             }
         }
+        true
     }
 
     fn ask_keyframe(&self) {
@@ -823,33 +833,7 @@ impl Recorder {
             seated: old.seated,
             failure: None,
         });
-        let index = st.next_index;
-        let seg = match Segment::start(&self.dir.join(segment::file_name(index)), self.format) {
-            Ok(seg) => seg,
-            Err(e) => {
-                self.fail(st, format!("cannot start segment {index}: {e}"));
-                return;
-            }
-        };
-        tracing::debug!(dir = %self.dir.display(), index, at = ?at, "segment opened");
-        st.current = Some(Open {
-            seg,
-            index,
-            media_start: at,
-            seated: st.seated_now.clone(),
-        });
-        st.next_index += 1;
-        let len = self.segment_len.as_nanos();
-        st.next_boundary = Duration::from_nanos(((at.as_nanos() / len + 1) * len) as u64);
-        let held = std::mem::take(&mut st.held_audio);
-        for (pts, samples) in held {
-            let b = st.next_boundary;
-            if pts >= b {
-                st.held_audio.push_back((pts, samples));
-            } else {
-                self.write_audio(st, &samples, pts);
-            }
-        }
+        self.open_segment(st, at);
     }
 
     /// With no keyframe for a long time, held audio goes into the current segment and the
