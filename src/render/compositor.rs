@@ -11,7 +11,7 @@ use glam::{Mat4, Vec3};
 
 use super::geometry::{boxes_mesh, RoomVertex};
 use super::gpu::Gpu;
-use super::gpu_types::{NameplateUniform, RoomUniform, SeatUniform};
+use super::gpu_types::{QuadUniform, RoomUniform, SeatUniform};
 use super::i420::I420Output;
 use super::layout::{CameraSpec, Layout, ScreenBox};
 use super::nameplate::{self, NameplateText, PLAQUE_TEXTURE_HEIGHT};
@@ -210,8 +210,11 @@ impl Compositor {
         let draw_order = far_to_near(&layout);
 
         // Nameplates: drawn into the cached room, depth-tested and written.
-        let plate_shader =
-            device.create_shader_module(wgpu::include_wgsl!("../../shaders/nameplate.wgsl"));
+        let plate_shader = room_quad_shader(
+            device,
+            "nameplate.wgsl",
+            include_str!("../../shaders/nameplate.wgsl"),
+        );
         let plate_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("nameplate"),
             entries: &[
@@ -491,7 +494,7 @@ impl Compositor {
             .draw(&self.gpu.queue, &mut pass, self.view_proj, &self.occupied);
         pass.set_pipeline(&self.plate_pipeline);
         for plate in self.seats.iter().filter_map(|s| s.plate.as_ref()) {
-            let uniform = NameplateUniform {
+            let uniform = QuadUniform {
                 view_proj: self.view_proj.to_cols_array_2d(),
                 corners: plate.corners,
                 look: [1.0, 0.0, 0.0, 0.0],
@@ -560,7 +563,7 @@ impl Compositor {
         }
         let uniform = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("nameplate uniform"),
-            size: std::mem::size_of::<NameplateUniform>() as u64,
+            size: std::mem::size_of::<QuadUniform>() as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -682,6 +685,43 @@ pub(crate) fn write_plane(
     );
 }
 
+/// A shader module of `shaders/room_quad.wgsl` (the quad's uniform and vertex stage) followed
+/// by `body`, which adds the fragment stage.
+pub(crate) fn room_quad_shader(
+    device: &wgpu::Device,
+    label: &str,
+    body: &str,
+) -> wgpu::ShaderModule {
+    let source = format!("{}\n{body}", include_str!("../../shaders/room_quad.wgsl"));
+    device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    })
+}
+
+/// Submits `encoder`, maps `buffer` for reading and waits until the device has finished and
+/// the mapping is ready; the caller reads the returned slice's mapped range and unmaps.
+pub(crate) fn submit_and_map<'a>(
+    gpu: &Gpu,
+    encoder: wgpu::CommandEncoder,
+    buffer: &'a wgpu::Buffer,
+) -> Result<wgpu::BufferSlice<'a>, RenderError> {
+    let readback = |e: &dyn std::fmt::Display| RenderError::Readback(e.to_string());
+    gpu.queue.submit(Some(encoder.finish()));
+    let slice = buffer.slice(..);
+    let (tx, rx) = std::sync::mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    gpu.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| readback(&e))?;
+    rx.recv()
+        .map_err(|e| readback(&e))?
+        .map_err(|e| readback(&e))?;
+    Ok(slice)
+}
+
 /// Copies a texture to the CPU, strips row padding, and returns tightly packed bytes.
 pub(crate) fn read_texture(
     gpu: &Gpu,
@@ -716,18 +756,7 @@ pub(crate) fn read_texture(
             depth_or_array_layers: 1,
         },
     );
-    gpu.queue.submit(Some(encoder.finish()));
-    let slice = buffer.slice(..);
-    let (tx, rx) = std::sync::mpsc::channel();
-    slice.map_async(wgpu::MapMode::Read, move |r| {
-        let _ = tx.send(r);
-    });
-    gpu.device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .map_err(|e| RenderError::Readback(e.to_string()))?;
-    rx.recv()
-        .map_err(|e| RenderError::Readback(e.to_string()))?
-        .map_err(|e| RenderError::Readback(e.to_string()))?;
+    let slice = submit_and_map(gpu, encoder, &buffer)?;
     let mapped = slice
         .get_mapped_range()
         .map_err(|e| RenderError::Readback(e.to_string()))?;

@@ -33,15 +33,15 @@ pub struct SeatUniform {
     pub look: [f32; 4],
 }
 
-/// Mirror of `NameplateUniform` in `shaders/nameplate.wgsl`.
+/// Mirror of `QuadUniform` in `shaders/room_quad.wgsl`: a nameplate's or a contact shadow's quad.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
-pub struct NameplateUniform {
+pub struct QuadUniform {
     /// World → clip transform of the virtual camera (column-major).
     pub view_proj: [[f32; 4]; 4],
-    /// Plaque corners: bottom-left, bottom-right, top-left, top-right (`w` unused).
+    /// Corners: bottom-left, bottom-right, top-left, top-right (`w` unused).
     pub corners: [[f32; 4]; 4],
-    /// `x` brightness (the room's light on the plaque); `yzw` unused.
+    /// `x` strength (a plaque's brightness, a shadow's darkness); `yzw` unused.
     pub look: [f32; 4],
 }
 
@@ -90,6 +90,6 @@ mod tests {
         assert_eq!(std::mem::size_of::<SeatUniform>(), 368);
         assert_eq!(std::mem::size_of::<OutputUniform>(), 16);
         // mat4x4 (64) + 4 × vec4 (64) + vec4 (16)
-        assert_eq!(std::mem::size_of::<NameplateUniform>(), 144);
+        assert_eq!(std::mem::size_of::<QuadUniform>(), 144);
     }
 }

@@ -145,18 +145,7 @@ impl I420Output {
         gpu: &Gpu,
         encoder: wgpu::CommandEncoder,
     ) -> Result<Vec<u8>, RenderError> {
-        gpu.queue.submit(Some(encoder.finish()));
-        let slice = self.readback.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        gpu.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| RenderError::Readback(e.to_string()))?;
-        rx.recv()
-            .map_err(|e| RenderError::Readback(e.to_string()))?
-            .map_err(|e| RenderError::Readback(e.to_string()))?;
+        let slice = super::compositor::submit_and_map(gpu, encoder, &self.readback)?;
         let out = slice
             .get_mapped_range()
             .map_err(|e| RenderError::Readback(e.to_string()))?

@@ -4,8 +4,8 @@
 
 use glam::Mat4;
 
-use super::compositor::{pipeline, uniform_entry, COLOR_FORMAT};
-use super::gpu_types::NameplateUniform;
+use super::compositor::{pipeline, room_quad_shader, uniform_entry, COLOR_FORMAT};
+use super::gpu_types::QuadUniform;
 use super::layout::Layout;
 
 /// How dark the shadow is where it touches the person.
@@ -26,8 +26,11 @@ pub struct ContactShadows {
 impl ContactShadows {
     /// Builds the pipeline and the quads of `layout`'s seats.
     pub fn new(device: &wgpu::Device, layout: &Layout) -> Self {
-        let shader =
-            device.create_shader_module(wgpu::include_wgsl!("../../shaders/contact_shadow.wgsl"));
+        let shader = room_quad_shader(
+            device,
+            "contact_shadow.wgsl",
+            include_str!("../../shaders/contact_shadow.wgsl"),
+        );
         let bind_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("contact shadow"),
             entries: &[uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT)],
@@ -48,7 +51,7 @@ impl ContactShadows {
                 let corners = layout.contact_shadow(i)?.map(|c| [c.x, c.y, c.z, 1.0]);
                 let uniform = device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("contact shadow uniform"),
-                    size: std::mem::size_of::<NameplateUniform>() as u64,
+                    size: std::mem::size_of::<QuadUniform>() as u64,
                     usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
@@ -86,7 +89,7 @@ impl ContactShadows {
             .filter(|(_, on)| **on)
             .filter_map(|(s, on)| Some((s.as_ref()?, on)))
         {
-            let uniform = NameplateUniform {
+            let uniform = QuadUniform {
                 view_proj: view_proj.to_cols_array_2d(),
                 corners: shadow.corners,
                 look: [DARKNESS, 0.0, 0.0, 0.0],
