@@ -290,14 +290,34 @@ impl axum::extract::FromRequestParts<AppState> for Operator {
     }
 }
 
+impl Invitee {
+    /// How the audit trail and the manifest name them.
+    pub fn actor(&self) -> String {
+        format!("invitee:{} ({})", self.0.inv, self.0.role)
+    }
+
+    /// Checks the permission table for `action` on hearing `id` (refusals are audited; an
+    /// invitee may act only on the hearing of their invitation).
+    pub async fn authorize(
+        &self,
+        state: &AppState,
+        action: Action,
+        id: &str,
+    ) -> Result<(), ApiError> {
+        let who = Principal::Invitee {
+            role: self.0.role,
+            hearing: &self.0.hearing,
+        };
+        state.authorize(&who, &self.actor(), action, Some(id)).await
+    }
+}
+
 impl Operator {
     /// How the audit trail and the manifest name them.
     pub fn actor(&self) -> String {
         match self {
             Operator::Account(c) => c.actor(),
-            Operator::Invitee(Invitee(claims)) => {
-                format!("invitee:{} ({})", claims.inv, claims.role)
-            }
+            Operator::Invitee(i) => i.actor(),
         }
     }
 
@@ -310,13 +330,7 @@ impl Operator {
     ) -> Result<(), ApiError> {
         match self {
             Operator::Account(c) => c.authorize(state, action, Some(id)).await,
-            Operator::Invitee(Invitee(claims)) => {
-                let who = Principal::Invitee {
-                    role: claims.role,
-                    hearing: &claims.hearing,
-                };
-                state.authorize(&who, &self.actor(), action, Some(id)).await
-            }
+            Operator::Invitee(i) => i.authorize(state, action, id).await,
         }
     }
 }

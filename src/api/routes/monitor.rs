@@ -21,27 +21,17 @@ use crate::api::error::ApiError;
 use crate::api::session::Clerk;
 use crate::api::AppState;
 use crate::hearing::{CompositeFrame, Hearing};
-use crate::permissions::{Action, Principal};
+use crate::permissions::Action;
 
 /// `GET /api/hearing/monitor` with an invitation token: who is connected, how well, and where
 /// each seat is on screen. Roles the permission table lets [`Action::Monitor`] only.
 pub async fn invitee_monitor(
     State(state): State<AppState>,
-    Invitee(claims): Invitee,
+    invitee: Invitee,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let who = Principal::Invitee {
-        role: claims.role,
-        hearing: &claims.hearing,
-    };
-    state
-        .authorize(
-            &who,
-            &format!("invitee:{}", claims.inv),
-            Action::Monitor,
-            Some(&claims.hearing),
-        )
-        .await?;
-    monitor_json(&state, &claims.hearing).await.map(Json)
+    let hearing = &invitee.0.hearing;
+    invitee.authorize(&state, Action::Monitor, hearing).await?;
+    monitor_json(&state, hearing).await.map(Json)
 }
 
 /// `GET /api/hearings/{id}/monitor` for a portal account: the same report.
@@ -151,21 +141,11 @@ pub async fn clerk_composite(
 /// roles the permission table lets [`Action::Monitor`] only.
 pub async fn invitee_composite(
     State(state): State<AppState>,
-    Invitee(claims): Invitee,
+    invitee: Invitee,
 ) -> Result<Response, ApiError> {
-    let who = Principal::Invitee {
-        role: claims.role,
-        hearing: &claims.hearing,
-    };
-    state
-        .authorize(
-            &who,
-            &format!("invitee:{}", claims.inv),
-            Action::Monitor,
-            Some(&claims.hearing),
-        )
-        .await?;
-    composite_jpeg(&state, &claims.hearing).await
+    let hearing = &invitee.0.hearing;
+    invitee.authorize(&state, Action::Monitor, hearing).await?;
+    composite_jpeg(&state, hearing).await
 }
 
 fn no_picture() -> ApiError {
