@@ -216,13 +216,12 @@ impl KeyCalibration {
                 }
                 continue;
             };
+            let params = *seat.key.lock().expect("key lock");
             // Brightness is matched whether the key is auto or manual.
-            let screen = seat.key.lock().expect("key lock").model();
-            if let Some(luma) = subject_luma(&frame, &screen) {
+            if let Some(luma) = subject_luma(&frame, &params.model()) {
                 let gain = self.looks[i].update(luma);
                 *seat.brightness.lock().expect("brightness lock") = Some(gain);
             }
-            let params = *seat.key.lock().expect("key lock");
             if !params.auto {
                 continue;
             }
