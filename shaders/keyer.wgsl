@@ -15,9 +15,13 @@
 //    the measured shade tolerance counts as screen unless luma disagrees.
 // 4. Alpha ramps from `inner` to the local foreground's own distance (the largest distance on a
 //    ring around the pixel, clamped), which makes a mix of screen and subject come out at
-//    about its true coverage.
+//    about its true coverage. A second estimate does the same with the luma that chroma does
+//    not explain (`key_luma_residual`): spill gives a white shirt's edge the screen's chroma,
+//    but not its luma. Alpha is the larger of the two.
 // 5. Colour: un-mixed against the local screen colour, then spill along the key axis is removed
-//    in chroma only (luma kept): fully near the edge, partly inside the subject.
+//    in chroma only (luma kept), down to what the most solid subject pixel on the ring keeps:
+//    nothing for a neutral colour (spill is the only green it has), its own green for teal or
+//    yellow-green cloth, whose hue lies off the key axis.
 // 6. Garbage matte: alpha is multiplied by the pixel's coverage of a rectangle in frame uv,
 //    softened over about one source pixel; a side on the frame's own edge is no cut at all.
 
@@ -30,10 +34,14 @@ struct KeyUniform {
     matte: vec4<f32>,
     // x: ring radius (luma px); y, z: clamp of the local foreground distance; w: guide sigma.
     edge: vec4<f32>,
-    // x: spill strength; y: share of it applied away from the edge; zw: unused.
+    // x: spill strength; y: chroma along the key a subject keeps, per unit of its chroma across
+    // the key; zw: unused.
     spill: vec4<f32>,
     // Garbage matte in frame uv: xy the top-left corner, zw the bottom-right; alpha 0 outside.
     garbage: vec4<f32>,
+    // x: luma residual tolerated as screen (noise, hotspots); y, z: clamp of the local
+    // foreground's luma residual; w: unused.
+    luma: vec4<f32>,
 };
 
 // Decoded video is BT.601 limited range; returns (Y, Cb, Cr), Y in 0..1, chroma centred on 0.
@@ -128,6 +136,16 @@ fn key_distance(k: KeyUniform, ycc: vec3<f32>, plate: vec3<f32>) -> f32 {
     return sqrt(shrink * shrink + hue * hue + grow * grow);
 }
 
+// Luma the chroma does not explain, beyond the tolerance: 0 on the screen and in its shade
+// (luma and chroma fall together), large for a subject much brighter or darker than the screen
+// even where spill has given it the screen's chroma.
+fn key_luma_residual(k: KeyUniform, ycc: vec3<f32>, plate: vec3<f32>) -> f32 {
+    let pc = plate.yz;
+    let par = dot(ycc.yz, pc) / max(dot(pc, pc), 1e-6);
+    let ly = ycc.x / max(plate.x, 1e-3);
+    return max(0.0, abs(ly - par) - k.luma.x);
+}
+
 // Coverage 0..1 of the pixel at `uv` by the garbage matte, ramped over one source pixel
 // (`lsize` the luma plane's size) centred on the border. A few ALU ops, no branch.
 fn key_garbage(k: KeyUniform, uv: vec2<f32>, lsize: vec2<f32>) -> f32 {
@@ -146,15 +164,20 @@ fn key_pixel(k: KeyUniform, py: texture_2d<f32>, sites: texture_2d<f32>, s: samp
     let cover = key_garbage(k, uv, lsize);
     let ycc = key_guided_ycc(py, sites, s, uv, k.edge.w);
     let plate = key_plate(k, uv);
-    let d = key_distance(k, ycc, plate);
+    let dc = key_distance(k, ycc, plate);
+    let dl = key_luma_residual(k, ycc, plate);
+    let d = max(dc, dl);
     let inner = k.matte.x;
     if (d <= inner || cover <= 0.0) {
         // Screen, or outside the garbage matte: nothing to show, and no need for the ring.
         return vec4<f32>(0.0);
     }
-    // The ring: the subject's own distance nearby (for the ramp) and whether screen is near.
-    var dmax = d;
+    // The ring: the subject's own distances nearby (for the ramps), whether screen is near, and
+    // the chroma of the most subject-like neighbour (for the despill).
+    var dmax = dc;
+    var lmax = dl;
     var dmin = d;
+    var solid_c = ycc.yz;
     let r = k.edge.x;
     // Eight directions, 45° apart. The trip count is per pixel on purpose: lavapipe runs both
     // sides of an `if` under a mask, but leaves a loop as soon as no pixel of its SIMD group
@@ -169,24 +192,35 @@ fn key_pixel(k: KeyUniform, py: texture_2d<f32>, sites: texture_2d<f32>, s: samp
         let off = round(ring[i] * r) / lsize;
         let q = uv + off;
         // The screen model is smooth: its value here serves for the whole ring.
-        let dq = key_distance(k, key_bilinear_ycc(py, sites, s, q), plate);
+        let yq = key_bilinear_ycc(py, sites, s, q);
+        let dq = key_distance(k, yq, plate);
+        let lq = key_luma_residual(k, yq, plate);
+        solid_c = select(solid_c, yq.yz, dq > dmax);
         dmax = max(dmax, dq);
-        dmin = min(dmin, dq);
+        lmax = max(lmax, lq);
+        dmin = min(dmin, max(dq, lq));
     }
-    let span = max(clamp(dmax, k.edge.y, k.edge.z) - inner, 1e-3);
-    let alpha = clamp((d - inner) / span, 0.0, 1.0);
+    let own = clamp(dmax, k.edge.y, k.edge.z);
+    let alpha_c = (dc - inner) / max(own - inner, 1e-3);
+    let alpha_l = dl / max(clamp(lmax, k.luma.y, k.luma.z), 1e-3);
+    let alpha = clamp(max(alpha_c, alpha_l), 0.0, 1.0);
     // Un-mix: what colour, laid over the local screen at this alpha, gives what the camera saw.
     let screen = key_ycc_to_rgb(plate);
     let seen = key_ycc_to_rgb(ycc);
     let fg = clamp((seen - (1.0 - alpha) * screen) / max(alpha, 0.05), vec3<f32>(0.0), vec3<f32>(1.0));
-    // Despill: remove the part of the colour's chroma that points at the key, keep its luma.
+    // Despill: remove the part of the colour's chroma that points at the key, keep its luma,
+    // down to what the most solid neighbour keeps. A neighbour counts when it is (nearly)
+    // opaque, or when no screen is near at all (inside the subject).
     let f = key_rgb_to_ycc(fg);
     let kn = max(length(plate.yz), 1e-4);
     let axis = plate.yz / kn;
     let proj = dot(f.yz, axis);
-    let near = select(0.0, 1.0, dmin < inner + 0.05);
-    let strength = k.spill.x * (k.spill.y + (1.0 - k.spill.y) * near);
-    let c = f.yz - max(proj, 0.0) * strength * axis;
+    let solid = dmax >= 0.9 * own || dmin > inner + 0.1;
+    // Chroma across the key below 0.02 (about 5 levels of 8-bit RGB) is a neutral's cast or
+    // coding noise, not a hue of its own.
+    let across = max(abs(solid_c.x * axis.y - solid_c.y * axis.x) - 0.02, 0.0);
+    let keep = select(0.0, clamp(dot(solid_c, axis), 0.0, k.spill.y * across), solid);
+    let c = f.yz - max(proj - keep, 0.0) * k.spill.x * axis;
     let rgb = clamp(key_ycc_to_rgb(vec3<f32>(f.x, c)), vec3<f32>(0.0), vec3<f32>(1.0));
     // The ring above saw the real neighbours, so the matte changes nothing inside it but alpha.
     return vec4<f32>(rgb, alpha * cover);

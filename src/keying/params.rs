@@ -138,10 +138,19 @@ pub struct KeyParams {
     pub edge_span_max: f32,
     /// Luma difference (0..1) over which chroma upsampling stops mixing across an edge.
     pub guide_sigma: f32,
-    /// Spill suppression strength 0..1 near the edge.
+    /// Spill suppression strength 0..1.
     pub spill: f32,
-    /// Share of the spill suppression applied inside the subject, away from the edge.
-    pub spill_interior: f32,
+    /// How much chroma along the key a subject's colour keeps, per unit of its chroma across
+    /// the key. Teal and yellow-green cloth lie off the key's hue and keep their green; spill
+    /// on a neutral shirt or skin lies along it and is removed. 0 removes all green.
+    pub spill_hue_keep: f32,
+    /// Luma residual (luma that the chroma does not explain, relative to the screen's) still
+    /// taken as screen: sensor noise and hotspots beyond the screen model.
+    pub luma_tolerance: f32,
+    /// Smallest luma residual taken as the subject's own.
+    pub luma_span_min: f32,
+    /// Largest luma residual taken as the subject's own.
+    pub luma_span_max: f32,
     /// Garbage matte `[x0, y0, x1, y1]` in the camera frame's uv (0..1): everything outside
     /// this rectangle is transparent whatever its colour (the edge of a sheet that does not
     /// fill the camera, a door frame, a lamp). The default, the whole frame, keeps everything.
@@ -160,11 +169,14 @@ impl Default for KeyParams {
             shade_max: 0.35,
             oversaturation: 0.3,
             edge_radius: 5.0,
-            edge_span_min: 0.6,
+            edge_span_min: 0.45,
             edge_span_max: 1.0,
             guide_sigma: 0.06,
             spill: 1.0,
-            spill_interior: 0.25,
+            spill_hue_keep: 1.5,
+            luma_tolerance: 0.2,
+            luma_span_min: 0.6,
+            luma_span_max: 1.2,
             garbage: [0.0, 0.0, 1.0, 1.0],
         }
     }
@@ -222,8 +234,14 @@ impl KeyParams {
                 self.edge_span_max,
                 self.guide_sigma.max(1e-3),
             ],
-            spill: [self.spill, self.spill_interior, 0.0, 0.0],
+            spill: [self.spill, self.spill_hue_keep, 0.0, 0.0],
             garbage: self.garbage,
+            luma: [
+                self.luma_tolerance,
+                self.luma_span_min,
+                self.luma_span_max,
+                0.0,
+            ],
         }
     }
 }

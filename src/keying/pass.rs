@@ -282,6 +282,96 @@ mod tests {
         }
     }
 
+    /// Pulls `fg` towards the screen's hue at its own luminance by `w`, as light bounced off a
+    /// green screen does (the keyeval generator's spill model).
+    fn spilled(fg: [f32; 3], screen: [f32; 3], w: f32) -> [u8; 3] {
+        let lum = |c: [f32; 3]| 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+        let (lf, ls) = (lum(fg), lum(screen));
+        [0, 1, 2].map(|k| (fg[k] * (1.0 - w) + w * lf * screen[k] / ls).clamp(0.0, 255.0) as u8)
+    }
+
+    #[test]
+    fn a_spilled_white_edge_stays_opaque_and_loses_its_green() {
+        // A white shirt whose edge has taken the screen's chroma (but not its luma) over
+        // ten pixels: chroma alone would call that edge half screen.
+        let (w, h) = (256u32, 64u32);
+        let screen = [30.0f32, 150.0, 55.0];
+        let shirt = [232.0f32, 230.0, 226.0];
+        let edge = 120u32;
+        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+        for _y in 0..h {
+            for x in 0..w {
+                let px = if x < edge {
+                    screen.map(|c| c as u8)
+                } else {
+                    spilled(shirt, screen, 0.5 * (-((x - edge) as f32) / 8.0).exp())
+                };
+                rgb.extend_from_slice(&px);
+            }
+        }
+        let frame = frame_from_rgb(w, h, &rgb);
+        let out = pass().key(&frame, &auto(&frame)).unwrap();
+        let y = h / 2;
+        for x in edge + 2..edge + 40 {
+            let i = ((y * w + x) * 4) as usize;
+            let [r, g, b, a] = [out[i], out[i + 1], out[i + 2], out[i + 3]];
+            assert!(a >= 235, "x={x}: alpha {a}");
+            // At least four fifths of the spill's green excess is gone.
+            let j = ((y * w + x) * 3) as usize;
+            let before = rgb[j + 1] as i32 - rgb[j].max(rgb[j + 2]) as i32;
+            let green = g as i32 - r.max(b) as i32;
+            assert!(
+                green <= (before / 5).max(3),
+                "x={x}: green excess {green} in {r},{g},{b}, was {before}"
+            );
+        }
+        assert_eq!(out[((y * w + 20) * 4 + 3) as usize], 0);
+    }
+
+    #[test]
+    fn green_cloth_keeps_its_green_while_spill_on_grey_goes() {
+        // Left: yellow-green cloth, right: grey cloth, both with the same light spill, on a
+        // screen. Spill lies along the key's hue, the cloth's own green does not.
+        let (w, h) = (320u32, 160u32);
+        let screen = [30.0f32, 160.0, 60.0];
+        let cloth = [150.0f32, 185.0, 45.0];
+        let grey = [128.0f32, 128.0, 128.0];
+        let inside =
+            |x: u32, y: u32, x0: u32| (x0..x0 + 100).contains(&x) && (30..130).contains(&y);
+        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                let px = if inside(x, y, 40) {
+                    spilled(cloth, screen, 0.2)
+                } else if inside(x, y, 180) {
+                    spilled(grey, screen, 0.2)
+                } else {
+                    screen.map(|c| c as u8)
+                };
+                rgb.extend_from_slice(&px);
+            }
+        }
+        let frame = frame_from_rgb(w, h, &rgb);
+        let out = pass().key(&frame, &auto(&frame)).unwrap();
+        let excess = |x: u32, y: u32| {
+            let i = ((y * w + x) * 4) as usize;
+            assert_eq!(out[i + 3], 255, "alpha at {x},{y}");
+            out[i + 1] as i32 - out[i].max(out[i + 2]) as i32
+        };
+        let truth = cloth[1] as i32 - cloth[0].max(cloth[2]) as i32;
+        for (x, y) in [(60, 50), (90, 80), (120, 110), (45, 35)] {
+            let e = excess(x, y);
+            assert!(
+                e >= truth / 2,
+                "cloth at {x},{y}: green excess {e} (its own {truth})"
+            );
+        }
+        for (x, y) in [(200, 50), (230, 80), (260, 110), (185, 35)] {
+            let e = excess(x, y);
+            assert!(e <= 4, "grey at {x},{y}: green excess {e}");
+        }
+    }
+
     #[test]
     fn garbage_matte_cuts_a_subject_without_any_green() {
         let (w, h) = (160u32, 120u32);

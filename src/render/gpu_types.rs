@@ -62,10 +62,14 @@ pub struct KeyUniform {
     pub matte: [f32; 4],
     /// `x` ring radius (luma px), `y`/`z` clamp of the local foreground distance, `w` guide sigma.
     pub edge: [f32; 4],
-    /// `x` spill strength, `y` share applied away from the edge; `zw` unused.
+    /// `x` spill strength, `y` chroma along the key a subject keeps per unit of its chroma
+    /// across the key; `zw` unused.
     pub spill: [f32; 4],
     /// Garbage matte in frame uv: `x0, y0, x1, y1`; outside it alpha is 0.
     pub garbage: [f32; 4],
+    /// `x` luma residual tolerated as screen, `y`/`z` clamp of the local foreground's luma
+    /// residual; `w` unused.
+    pub luma: [f32; 4],
 }
 
 /// Mirror of `OutputUniform` in `shaders/output_i420.wgsl`.
@@ -84,10 +88,10 @@ mod tests {
     fn sizes_match_the_wgsl_layouts() {
         // mat4x4 (64) + 2 × vec4 (32)
         assert_eq!(std::mem::size_of::<RoomUniform>(), 96);
-        // 13 × vec4
-        assert_eq!(std::mem::size_of::<KeyUniform>(), 208);
-        // mat4x4 (64) + 4 × vec4 (64) + vec4 (16) + KeyUniform (208) + vec4 (16)
-        assert_eq!(std::mem::size_of::<SeatUniform>(), 368);
+        // 14 × vec4
+        assert_eq!(std::mem::size_of::<KeyUniform>(), 224);
+        // mat4x4 (64) + 4 × vec4 (64) + vec4 (16) + KeyUniform (224) + vec4 (16)
+        assert_eq!(std::mem::size_of::<SeatUniform>(), 384);
         assert_eq!(std::mem::size_of::<OutputUniform>(), 16);
         // mat4x4 (64) + 4 × vec4 (64) + vec4 (16)
         assert_eq!(std::mem::size_of::<QuadUniform>(), 144);

@@ -85,7 +85,8 @@ fn key_body() -> Value {
                 "key_rgb": { "type": "array", "items": { "type": "integer", "minimum": 0, "maximum": 255 }, "minItems": 3, "maxItems": 3 },
                 "inner": { "type": "number", "minimum": 0, "maximum": 1 },
                 "spill": { "type": "number", "minimum": 0, "maximum": 1 },
-                "spill_interior": { "type": "number", "minimum": 0, "maximum": 1 },
+                "spill_hue_keep": { "type": "number", "minimum": 0, "maximum": 8 },
+                "luma_tolerance": { "type": "number", "minimum": 0, "maximum": 1 },
                 "edge_radius": { "type": "number", "minimum": 0, "maximum": 32 },
                 "garbage": { "type": "array", "description": "Garbage matte [x0, y0, x1, y1] in the camera frame's uv; transparent outside. Needs x0 < x1 and y0 < y1.",
                              "items": { "type": "number", "minimum": 0, "maximum": 1 }, "minItems": 4, "maxItems": 4 } } })

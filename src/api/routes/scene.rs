@@ -172,17 +172,22 @@ pub fn merge_key(current: &KeyParams, patch: &serde_json::Value) -> Result<KeyPa
     let unit = [
         ("inner", next.inner),
         ("spill", next.spill),
-        ("spill_interior", next.spill_interior),
         ("shade_max", next.shade_max),
+        ("luma_tolerance", next.luma_tolerance),
     ];
     for (name, v) in unit {
         if !(0.0..=1.0).contains(&v) {
             return Err(bad(format!("{name} must be within 0..1, not {v}")));
         }
     }
-    if !(0.0..=32.0).contains(&next.edge_radius) || next.edge_span_min > next.edge_span_max {
+    if !(0.0..=32.0).contains(&next.edge_radius)
+        || !(0.0..=8.0).contains(&next.spill_hue_keep)
+        || !(next.edge_span_min <= next.edge_span_max && next.luma_span_min <= next.luma_span_max)
+    {
         return Err(bad(
-            "edge_radius must be within 0..32 and edge_span_min at most edge_span_max".into(),
+            "edge_radius must be within 0..32, spill_hue_keep within 0..8, and each span's min \
+             at most its max"
+                .into(),
         ));
     }
     if !next.garbage_is_valid() {
