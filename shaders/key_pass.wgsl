@@ -7,6 +7,8 @@
 // Chroma sites: (block-mean luma, Cb, Cr) per 4:2:0 site (src/keying/planes.rs).
 @group(0) @binding(2) var chroma_sites: texture_2d<f32>;
 @group(0) @binding(3) var linear_sampler: sampler;
+// The screen model's residual map, a texel per cell (src/keying/residual.rs).
+@group(0) @binding(4) var screen_residual: texture_2d<f32>;
 
 @vertex
 fn vs_main(@builtin(vertex_index) index: u32) -> @builtin(position) vec4<f32> {
@@ -19,5 +21,5 @@ fn vs_main(@builtin(vertex_index) index: u32) -> @builtin(position) vec4<f32> {
 @fragment
 fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     let uv = pos.xy / vec2<f32>(textureDimensions(plane_y));
-    return key_pixel(key, plane_y, chroma_sites, linear_sampler, uv);
+    return key_pixel(key, plane_y, chroma_sites, screen_residual, linear_sampler, uv);
 }

@@ -7,8 +7,8 @@
 //    by how close its block's mean luma is to this pixel's luma (joint bilateral upsampling), so
 //    chroma edges follow luma edges instead of 2×2 blocks.
 // 2. The screen is a smooth model, not one colour: Y, Cb and Cr of the bare screen are cubic
-//    polynomials over the frame (fitted by src/keying/calibrate.rs), so gradients, vignetting
-//    and hue drift are part of the key.
+//    polynomials over the frame (fitted by src/keying/calibrate.rs), plus a coarse residual map
+//    for what they miss, so gradients, vignetting, hue patches and sags are part of the key.
 // 3. The pixel's chroma is expressed relative to the local screen chroma: `par` (along it, 1 on
 //    the screen, 0 for a neutral subject) and `perp` (across it, hue change). Uniform darkening
 //    of the screen (folds, shadows) shrinks `par` but not luma relative to it, so a shrink up to
@@ -76,9 +76,12 @@ fn key_poly(c: array<vec4<f32>, 3>, uv: vec2<f32>) -> f32 {
     return a + b + d;
 }
 
-// The bare screen's (Y, Cb, Cr) at `uv`.
-fn key_plate(k: KeyUniform, uv: vec2<f32>) -> vec3<f32> {
-    return vec3<f32>(key_poly(k.plate_y, uv), key_poly(k.plate_cb, uv), key_poly(k.plate_cr, uv));
+// The bare screen's (Y, Cb, Cr) at `uv`: the cubic surfaces plus the residual map, a texel
+// per cell (src/keying/residual.rs) read bilinearly with clamp-to-edge, as `ResidualMap::at`.
+// A texture rather than a uniform array: WGSL passes the uniform by value to every function.
+fn key_plate(k: KeyUniform, residual: texture_2d<f32>, s: sampler, uv: vec2<f32>) -> vec3<f32> {
+    let surface = vec3<f32>(key_poly(k.plate_y, uv), key_poly(k.plate_cb, uv), key_poly(k.plate_cr, uv));
+    return surface + textureSampleLevel(residual, s, uv, 0.0).xyz;
 }
 
 // Luma-guided chroma at `uv` (texture space of the luma plane). `sites` holds each 4:2:0 chroma
@@ -158,12 +161,12 @@ fn key_garbage(k: KeyUniform, uv: vec2<f32>, lsize: vec2<f32>) -> f32 {
 }
 
 // Keys one pixel: straight-alpha colour with spill removed, and alpha.
-fn key_pixel(k: KeyUniform, py: texture_2d<f32>, sites: texture_2d<f32>, s: sampler,
-             uv: vec2<f32>) -> vec4<f32> {
+fn key_pixel(k: KeyUniform, py: texture_2d<f32>, sites: texture_2d<f32>,
+             residual: texture_2d<f32>, s: sampler, uv: vec2<f32>) -> vec4<f32> {
     let lsize = vec2<f32>(textureDimensions(py));
     let cover = key_garbage(k, uv, lsize);
     let ycc = key_guided_ycc(py, sites, s, uv, k.edge.w);
-    let plate = key_plate(k, uv);
+    let plate = key_plate(k, residual, s, uv);
     let dc = key_distance(k, ycc, plate);
     let dl = key_luma_residual(k, ycc, plate);
     let d = max(dc, dl);

@@ -22,6 +22,8 @@ struct SeatUniform {
 // Chroma sites: (block-mean luma, Cb, Cr) per 4:2:0 site (src/keying/planes.rs).
 @group(0) @binding(2) var chroma_sites: texture_2d<f32>;
 @group(0) @binding(3) var linear_sampler: sampler;
+// The screen model's residual map, a texel per cell (src/keying/residual.rs).
+@group(0) @binding(4) var screen_residual: texture_2d<f32>;
 
 struct VertexOut {
     @builtin(position) clip: vec4<f32>,
@@ -43,7 +45,7 @@ fn vs_main(@builtin(vertex_index) index: u32) -> VertexOut {
 
 @fragment
 fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
-    let keyed = key_pixel(seat.key, plane_y, chroma_sites, linear_sampler, in.uv);
+    let keyed = key_pixel(seat.key, plane_y, chroma_sites, screen_residual, linear_sampler, in.uv);
     var alpha = keyed.a;
     if (alpha < 0.02) {
         discard;

@@ -4,11 +4,12 @@
 //! The fit samples the frame on a coarse grid. The key's hue comes from the frame's border
 //! (top and sides, where the screen nearly always shows); every sample whose chroma points the
 //! same way is a screen candidate. Cubic surfaces for Y, Cb and Cr are fitted by least squares
-//! and refitted without outliers (the subject, green-ish clothing). What the surfaces cannot
-//! explain is measured as the screen's hue noise and its shade (folds, shadows); the shader
-//! tolerates exactly that much.
+//! and refitted without outliers (the subject, green-ish clothing); a coarse residual map
+//! ([`super::residual`]) adds what the surfaces miss. What neither explains is measured as the
+//! screen's hue noise and its shade (folds, shadows); the shader tolerates exactly that much.
 
 use super::params::{terms, ScreenModel, PLATE_TERMS};
+use super::residual::ResidualMap;
 use super::KeyError;
 use crate::media::frame::VideoFrame;
 
@@ -16,6 +17,12 @@ use crate::media::frame::VideoFrame;
 const STEP: u32 = 8;
 /// Hue window (radians) around the border's key hue that counts as screen.
 const HUE_WINDOW: f32 = 0.45;
+/// How far a screen sample's luma (relative to the model's) may stray from its chroma (along the
+/// model's) and still feed the residual map.
+const LUMA_AGREEMENT: f32 = 0.2;
+/// Distance from the surfaces (relative to the key's chroma) within which a candidate feeds the
+/// residual map; green-ish cloth lies further out.
+const MAP_REACH: f32 = 0.3;
 /// Shade above which the screen is too uneven.
 const UNEVEN_SHADE: f32 = 0.35;
 /// Median screen luma under which the screen is too dark.
@@ -150,6 +157,7 @@ pub fn estimate_within(frame: &VideoFrame, garbage: [f32; 4]) -> Result<Calibrat
     let mut model = ScreenModel::flat([0, 0, 0]);
     let mut par = vec![0.0f32; cand.len()];
     let mut perp = vec![0.0f32; cand.len()];
+    let mut dist = Vec::new();
     for _ in 0..4 {
         let chans = [
             cand.iter().map(|s| s.luma).collect::<Vec<_>>(),
@@ -164,7 +172,7 @@ pub fn estimate_within(frame: &VideoFrame, garbage: [f32; 4]) -> Result<Calibrat
         model.y = fits[0];
         model.cb = fits[1];
         model.cr = fits[2];
-        let mut dist = Vec::with_capacity(cand.len());
+        dist.clear();
         for (i, s) in cand.iter().enumerate() {
             let t = &rows[i];
             let pcb: f32 = model.cb.iter().zip(t).map(|(a, b)| a * b).sum();
@@ -188,6 +196,31 @@ pub fn estimate_within(frame: &VideoFrame, garbage: [f32; 4]) -> Result<Calibrat
     let kept = inlier.iter().filter(|k| **k).count();
     if kept < 4 * PLATE_TERMS {
         return Err(KeyError::NoScreen);
+    }
+    // What the surfaces miss, per cell, from the inliers; then the tolerances are measured
+    // against surfaces and map together, so they hold only what neither explains.
+    // The map takes candidates somewhat beyond the surfaces' inliers (a hue patch is what the
+    // surfaces could not fit), but not one whose luma the chroma does not explain: spill makes
+    // a bright shirt's edge screen-coloured, but not screen-bright (the shader's luma residual).
+    let uv = |s: &Sample| [(s.x + 1.0) * 0.5, (s.y + 1.0) * 0.5];
+    model.residual = ResidualMap::fit(
+        cand.iter()
+            .zip(&dist)
+            .zip(&par)
+            .filter(|((s, d), p)| {
+                let [y, _, _] = model.smooth_at(uv(s));
+                **d < MAP_REACH && (s.luma / y.max(1e-3) - **p).abs() < LUMA_AGREEMENT
+            })
+            .map(|((s, _), _)| {
+                let [y, cb, cr] = model.smooth_at(uv(s));
+                (uv(s), [s.luma - y, s.cb - cb, s.cr - cr])
+            }),
+    );
+    for (i, s) in cand.iter().enumerate() {
+        let [_, pcb, pcr] = model.at(uv(s));
+        let n2 = (pcb * pcb + pcr * pcr).max(1e-6);
+        par[i] = (s.cb * pcb + s.cr * pcr) / n2;
+        perp[i] = (s.cb * pcr - s.cr * pcb) / n2;
     }
     let pick = |v: &[f32], only_inliers: bool| -> Vec<f32> {
         v.iter()
@@ -413,6 +446,30 @@ pub(crate) mod tests {
             }
         }
         cal
+    }
+
+    #[test]
+    fn the_residual_map_follows_a_hue_patch_the_surfaces_cannot() {
+        // A screen with a small, sharp patch of yellower green in the top-left: too local for
+        // cubic surfaces, well inside a few map cells.
+        let (w, h) = (320u32, 240u32);
+        let (mut rgb, _) = scene(w, h, [30, 170, 60], 0.0);
+        let patch = |x: u32, y: u32| (40..100).contains(&x) && (20..70).contains(&y);
+        for y in 0..h {
+            for x in 0..w {
+                if patch(x, y) {
+                    let i = ((y * w + x) * 3) as usize;
+                    rgb[i..i + 3].copy_from_slice(&[50, 172, 52]);
+                }
+            }
+        }
+        let cal = estimate(&frame_from_rgb(w, h, &rgb)).expect("a screen is there");
+        let truth = rgb_to_ycc([50.0 / 255.0, 172.0 / 255.0, 52.0 / 255.0]);
+        let at = [70.0 / w as f32, 45.0 / h as f32];
+        let (full, smooth) = (cal.model.at(at), cal.model.smooth_at(at));
+        let err = |m: [f32; 3]| (m[1] - truth[1]).abs().max((m[2] - truth[2]).abs());
+        assert!(err(full) < 0.012, "model {full:?}, truth {truth:?}");
+        assert!(err(smooth) > 2.0 * err(full), "surfaces alone {smooth:?}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::residual::ResidualMap;
 use crate::render::gpu_types::KeyUniform;
 
 /// Number of polynomial terms in a screen surface: 1, x, y, x², xy, y², x³, x²y, xy², y³.
@@ -28,6 +29,9 @@ pub struct ScreenModel {
     /// How much darker than the surface the screen gets in folds and shadows (fraction), the
     /// 97th percentile measured.
     pub shade: f32,
+    /// What the surfaces miss, per coarse cell (hue patches, sags, hot spots).
+    #[serde(skip)]
+    pub residual: ResidualMap,
 }
 
 impl ScreenModel {
@@ -40,6 +44,7 @@ impl ScreenModel {
             cr: [0.0; PLATE_TERMS],
             noise: 0.08,
             shade: 0.15,
+            residual: ResidualMap::default(),
         };
         m.y[0] = y;
         m.cb[0] = cb;
@@ -47,8 +52,15 @@ impl ScreenModel {
         m
     }
 
-    /// The model's (Y, Cb, Cr) at `uv` (0..1 over the frame).
+    /// The model's (Y, Cb, Cr) at `uv` (0..1 over the frame): the surfaces plus the residual.
     pub fn at(&self, uv: [f32; 2]) -> [f32; 3] {
+        let [y, cb, cr] = self.smooth_at(uv);
+        let [ry, rcb, rcr] = self.residual.at(uv);
+        [y + ry, cb + rcb, cr + rcr]
+    }
+
+    /// The smooth surfaces alone at `uv`, without the residual map.
+    pub fn smooth_at(&self, uv: [f32; 2]) -> [f32; 3] {
         let t = terms(uv[0] * 2.0 - 1.0, uv[1] * 2.0 - 1.0);
         let dot = |c: &[f32; PLATE_TERMS]| c.iter().zip(t.iter()).map(|(a, b)| a * b).sum();
         [dot(&self.y), dot(&self.cb), dot(&self.cr)]
@@ -70,6 +82,7 @@ impl ScreenModel {
         }
         mix(&mut self.noise, other.noise);
         mix(&mut self.shade, other.shade);
+        self.residual.blend_towards(&other.residual, rate);
     }
 }
 

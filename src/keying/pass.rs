@@ -123,6 +123,7 @@ impl KeyPass {
         let f = self.frame.as_mut().expect("just made");
         let queue = &self.gpu.queue;
         f.planes.upload(queue, frame);
+        f.planes.upload_residual(queue, &params.model().residual);
         queue.write_buffer(&self.uniform, 0, bytemuck::bytes_of(&params.uniform()));
     }
 

@@ -7,6 +7,7 @@
 //! tap of its edge ring reads one texel instead of three. The seat shader and the headless key
 //! pass both bind a frame through this type, so they cannot drift apart.
 
+use super::residual::{ResidualMap, GRID_H, GRID_W};
 use crate::media::frame::VideoFrame;
 use crate::render::compositor::{texture_desc, uniform_entry, write_plane};
 
@@ -20,11 +21,14 @@ pub mod binding {
     pub const SITES: u32 = 2;
     /// A linear, clamp-to-edge sampler.
     pub const SAMPLER: u32 = 3;
+    /// The screen model's residual map, `Rgba16Float`, a texel per cell
+    /// ([`crate::keying::residual`]).
+    pub const RESIDUAL: u32 = 4;
 }
 
-/// The bind group layout entries for a keyed frame: uniform, luma, sites, sampler.
+/// The bind group layout entries for a keyed frame: uniform, luma, sites, sampler, residual.
 /// `uniform_visibility` says which stages read the uniform.
-pub fn layout_entries(uniform_visibility: wgpu::ShaderStages) -> [wgpu::BindGroupLayoutEntry; 4] {
+pub fn layout_entries(uniform_visibility: wgpu::ShaderStages) -> [wgpu::BindGroupLayoutEntry; 5] {
     let texture = |binding| wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::FRAGMENT,
@@ -45,6 +49,7 @@ pub fn layout_entries(uniform_visibility: wgpu::ShaderStages) -> [wgpu::BindGrou
             ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
             count: None,
         },
+        texture(binding::RESIDUAL),
     ]
 }
 
@@ -66,7 +71,10 @@ pub struct KeyedFrame {
     pub size: (u32, u32),
     luma: wgpu::Texture,
     sites: wgpu::Texture,
-    /// Uniform, luma, sites and sampler, bound at [`binding`]'s slots.
+    residual: wgpu::Texture,
+    /// The residual map last uploaded, so an unchanged one is not sent again.
+    residual_sent: Option<ResidualMap>,
+    /// Uniform, luma, sites, sampler and residual, bound at [`binding`]'s slots.
     pub bind_group: wgpu::BindGroup,
     packed: Vec<u8>,
 }
@@ -97,6 +105,14 @@ impl KeyedFrame {
             wgpu::TextureFormat::Rgba8Unorm,
             usage,
         ));
+        let residual = device.create_texture(&texture_desc(
+            "screen residual",
+            GRID_W as u32,
+            GRID_H as u32,
+            wgpu::TextureFormat::Rgba16Float,
+            usage,
+        ));
+        let residual_view = residual.create_view(&Default::default());
         let luma_view = luma.create_view(&Default::default());
         let sites_view = sites.create_view(&Default::default());
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -119,15 +135,49 @@ impl KeyedFrame {
                     binding: binding::SAMPLER,
                     resource: wgpu::BindingResource::Sampler(sampler),
                 },
+                wgpu::BindGroupEntry {
+                    binding: binding::RESIDUAL,
+                    resource: wgpu::BindingResource::TextureView(&residual_view),
+                },
             ],
         });
         Self {
             size,
             luma,
             sites,
+            residual,
+            residual_sent: None,
             bind_group,
             packed: Vec::new(),
         }
+    }
+
+    /// Uploads the seat's screen residual map, when it differs from the one last sent (it
+    /// changes about once a second, with the key calibration).
+    pub fn upload_residual(&mut self, queue: &wgpu::Queue, map: &ResidualMap) {
+        if self.residual_sent.as_ref() == Some(map) {
+            return;
+        }
+        let texels: Vec<half::f16> = map
+            .0
+            .iter()
+            .flat_map(|c| c.map(half::f16::from_f32))
+            .collect();
+        queue.write_texture(
+            self.residual.as_image_copy(),
+            bytemuck::cast_slice(&texels),
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(GRID_W as u32 * 8),
+                rows_per_image: Some(GRID_H as u32),
+            },
+            wgpu::Extent3d {
+                width: GRID_W as u32,
+                height: GRID_H as u32,
+                depth_or_array_layers: 1,
+            },
+        );
+        self.residual_sent = Some(*map);
     }
 
     /// Uploads `frame`, which must have this size.

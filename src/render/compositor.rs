@@ -618,6 +618,9 @@ impl Compositor {
             tex.upload(queue, frame);
             seat.uploaded_seq = *seq;
         }
+        if let Some(tex) = seat.textures.as_mut() {
+            tex.upload_residual(queue, &view.key.model().residual);
+        }
         let spec = &self.layout.seats[index];
         let corners = spec.corners().map(|c| [c.x, c.y, c.z, 1.0]);
         let uniform = SeatUniform {
