@@ -14,6 +14,7 @@ use super::gpu::Gpu;
 use super::gpu_types::{QuadUniform, RoomUniform, SeatUniform};
 use super::i420::I420Output;
 use super::layout::{CameraSpec, Layout, ScreenBox};
+use super::material::MaterialTextures;
 use super::nameplate::{self, NameplateText, PLAQUE_TEXTURE_HEIGHT};
 use super::shadow::ContactShadows;
 use super::RenderError;
@@ -78,6 +79,8 @@ pub struct Compositor {
     view_proj: Mat4,
     room_pipeline: wgpu::RenderPipeline,
     room_bind_group: wgpu::BindGroup,
+    /// The room's material textures, bound in `room_bind_group`.
+    _materials: MaterialTextures,
     room_ubo: wgpu::Buffer,
     room_vertices: wgpu::Buffer,
     room_vertex_count: u32,
@@ -126,10 +129,16 @@ impl Compositor {
         // Room.
         let room_shader =
             device.create_shader_module(wgpu::include_wgsl!("../../shaders/room.wgsl"));
+        let [tex_entry, sampler_entry] = MaterialTextures::layout_entries(1);
         let room_bgl = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("room"),
-            entries: &[uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT)],
+            entries: &[
+                uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT),
+                tex_entry,
+                sampler_entry,
+            ],
         });
+        let materials = MaterialTextures::new(device, &gpu.queue);
         let light = Vec3::from(layout.light.direction).normalize();
         let room_uniform = RoomUniform {
             view_proj: view_proj.to_cols_array_2d(),
@@ -142,13 +151,18 @@ impl Compositor {
             bytemuck::bytes_of(&room_uniform),
             wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         );
+        let [tex, sampler] = materials.entries(1);
         let room_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("room"),
             layout: &room_bgl,
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: room_ubo.as_entire_binding(),
-            }],
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: room_ubo.as_entire_binding(),
+                },
+                tex,
+                sampler,
+            ],
         });
         let mesh = boxes_mesh(&layout.boxes);
         let room_vertices = buffer_init(
@@ -314,6 +328,7 @@ impl Compositor {
             view_proj,
             room_pipeline,
             room_bind_group,
+            _materials: materials,
             room_ubo,
             room_vertices,
             room_vertex_count: mesh.len() as u32,

@@ -6,6 +6,7 @@ use std::path::Path;
 use glam::{Mat4, Vec3, Vec4};
 use serde::{Deserialize, Serialize};
 
+use super::material::Material;
 use super::RenderError;
 
 /// A whole layout as written in its JSON file.
@@ -91,11 +92,14 @@ pub struct BoxSpec {
     pub min: [f32; 3],
     /// Maximum corner.
     pub max: [f32; 3],
-    /// Linear-ish RGB colour 0..1.
+    /// Linear-ish RGB colour 0..1; with a material, it tints the texture (its mean colour).
     pub color: [f32; 3],
     /// Rotation about the vertical axis through the box's centre, degrees.
     #[serde(default)]
     pub yaw_deg: f32,
+    /// Surface texture (`"wood"`, `"wall"`, `"floor"`); absent, the box is flat-coloured.
+    #[serde(default)]
+    pub material: Option<Material>,
 }
 
 /// One seat: where a keyed person stands in the room.

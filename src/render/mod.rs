@@ -1,7 +1,8 @@
-//! Rendering the courtroom with wgpu: the device ([`gpu`]), the scene layout ([`layout`]),
-//! the shader-mirroring types ([`gpu_types`]), and the per-hearing [`Compositor`] that draws
-//! the room, the keyed participants and their [`nameplate`]s, and converts the result to I420
-//! for the encoder; the [`Director`] picks the live camera view.
+//! Rendering the courtroom with wgpu: the device ([`gpu`]), the scene layout ([`layout`])
+//! and its surface [`material`]s, the shader-mirroring types ([`gpu_types`]), and the
+//! per-hearing [`Compositor`] that draws the room, the keyed participants and their
+//! [`nameplate`]s, and converts the result to I420 for the encoder; the [`Director`] picks the
+//! live camera view.
 
 pub mod compositor;
 pub mod director;
@@ -11,6 +12,7 @@ pub mod gpu_types;
 pub mod i420;
 pub mod layout;
 pub mod look;
+pub mod material;
 pub mod nameplate;
 pub mod shadow;
 pub mod still;
