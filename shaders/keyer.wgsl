@@ -190,7 +190,10 @@ fn key_pixel(k: KeyUniform, py: texture_2d<f32>, sites: texture_2d<f32>,
         vec2<f32>(0.0, 1.0), vec2<f32>(-0.70710678, 0.70710678),
         vec2<f32>(-1.0, 0.0), vec2<f32>(-0.70710678, -0.70710678),
         vec2<f32>(0.0, -1.0), vec2<f32>(0.70710678, -0.70710678));
-    let taps = select(0, 8, r > 0.0 && d > inner && cover > 0.0);
+    // A pixel already as far from the screen as the foreground clamp is opaque whatever the
+    // ring finds, and its own chroma serves the despill: it skips the ring (most of a
+    // person's inside: skin, hair, dark or warm cloth).
+    let taps = select(0, 8, r > 0.0 && d > inner && cover > 0.0 && dc < k.edge.z);
     for (var i = 0; i < taps; i++) {
         let off = round(ring[i] * r) / lsize;
         let q = uv + off;
