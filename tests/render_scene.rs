@@ -267,3 +267,43 @@ fn a_seated_persons_nameplate_shows_text_in_the_hearings_language() {
         );
     }
 }
+
+#[test]
+fn every_front_plaque_lies_whole_inside_the_wide_view() {
+    // Seats nobody sits behind in the wide view: their plaques must not run off the frame
+    // (the agents' sit behind their parties and may be hidden by them, which is depth, not
+    // framing).
+    let dir = tempfile::tempdir().unwrap();
+    let front = [
+        "presiding_judge",
+        "assessor_left",
+        "assessor_right",
+        "clerk",
+        "witness",
+        "plaintiff",
+        "defendant",
+    ];
+    let people: Vec<(&str, [u8; 3])> = PEOPLE.to_vec();
+    let names: Vec<String> = people
+        .iter()
+        .flat_map(|(seat, _)| ["--name".to_string(), format!("{seat}=Name")])
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    for (size, (fw, fh)) in [("1280x720", (1280, 720)), ("1920x1080", (1920, 1080))] {
+        let still = render_with(
+            dir.path(),
+            "courtroom",
+            "wide",
+            size,
+            &people,
+            &[&["--locale", "en"][..], &names].concat(),
+        );
+        for seat in front {
+            let (x, y, w, h) = b(&still.seat(seat)["nameplate"]);
+            assert!(
+                x > 0 && y > 0 && x + w < fw && y + h < fh,
+                "{size}: {seat}'s plaque at {x},{y} {w}x{h} touches the frame's edge"
+            );
+        }
+    }
+}
