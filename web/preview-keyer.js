@@ -10,9 +10,20 @@
 // 2. Per pixel (fragment shader): chroma relative to the local screen chroma, `par` along it and
 //    `perp` across it; darkening up to the measured shade counts as screen unless luma disagrees.
 // 3. Alpha ramps from `inner` to the subject's own distance found on a ring around the pixel.
-// 4. Colour un-mixed against the local screen, then spill along the key axis removed in chroma.
-// Differences from the server: the browser hands us RGB (already upsampled), so there is no
-// luma-guided 4:2:0 chroma step; the model is refitted on the CPU from an 80×60 frame.
+//    A second estimate does the same with the luma that chroma does not explain
+//    (`key_luma_residual`): spill gives a white shirt's edge the screen's chroma, but not its
+//    luma. Alpha is the larger of the two. A pixel already as far from the screen as the
+//    foreground clamp skips the ring (opaque whatever it would find).
+// 4. Colour un-mixed against the local screen, then spill along the key axis removed in chroma
+//    (luma kept), down to what the most solid subject pixel on the ring keeps: nothing for a
+//    neutral colour, its own green for teal or yellow-green cloth, whose hue lies off the key
+//    axis (chroma across the key under 0.02 counts as neutral).
+// Differences from the server:
+// - the browser hands us RGB (already upsampled), so there is no luma-guided 4:2:0 chroma step;
+// - the model is refitted on the CPU from an 80×60 frame and is the cubic surfaces only: the
+//   server's coarse residual map of the screen (src/keying/residual.rs, hue patches and sags
+//   the surfaces miss) is not ported;
+// - no garbage matte.
 
 /** Number of polynomial terms: 1, x, y, x², xy, y², x³, x²y, xy², y³ (as src/keying/params.rs). */
 export const PLATE_TERMS = 10;
@@ -26,10 +37,13 @@ export const KEY_PARAMS = Object.freeze({
   shadeMax: 0.35,
   oversaturation: 0.3,
   edgeRadius: 5.0,
-  edgeSpanMin: 0.6,
+  edgeSpanMin: 0.45,
   edgeSpanMax: 1.0,
   spill: 1.0,
-  spillInterior: 0.25,
+  spillHueKeep: 1.5,
+  lumaTolerance: 0.2,
+  lumaSpanMin: 0.6,
+  lumaSpanMax: 1.2,
 });
 
 // As src/keying/calibrate.rs.
@@ -202,7 +216,8 @@ export function keyUniform(model, p = KEY_PARAMS) {
     plateY: pack(m.y), plateCb: pack(m.cb), plateCr: pack(m.cr),
     matte: [p.inner, Math.max(0, Math.min(m.shade * p.shadeScale, p.shadeMax)), m.noise * p.noiseScale, p.oversaturation],
     edge: [p.edgeRadius, p.edgeSpanMin, p.edgeSpanMax, 0],
-    spill: [p.spill, p.spillInterior, 0, 0],
+    spill: [p.spill, p.spillHueKeep, 0, 0],
+    luma: [p.lumaTolerance, p.lumaSpanMin, p.lumaSpanMax, 0],
   };
 }
 
@@ -219,6 +234,14 @@ export function keyDistance(u, ycc, plate) {
   const grow = Math.max(0, par - 1 - u.matte[3]);
   const hue = Math.max(0, Math.abs(perp) - u.matte[2]);
   return Math.sqrt(shrink * shrink + hue * hue + grow * grow);
+}
+
+/** `key_luma_residual` of keyer.wgsl on the CPU: luma the chroma does not explain, beyond the tolerance. */
+export function keyLumaResidual(u, ycc, plate) {
+  const [pcb, pcr] = [plate[1], plate[2]];
+  const par = (ycc[1] * pcb + ycc[2] * pcr) / Math.max(pcb * pcb + pcr * pcr, 1e-6);
+  const ly = ycc[0] / Math.max(plate[0], 1e-3);
+  return Math.max(0, Math.abs(ly - par) - u.luma[0]);
 }
 
 const VERTEX = `
@@ -241,7 +264,8 @@ uniform vec4 u_plate_cb[3];
 uniform vec4 u_plate_cr[3];
 uniform vec4 u_matte;         // inner, shade tolerance, hue noise tolerance, over-saturation
 uniform vec4 u_edge;          // ring radius (px), span min, span max, -
-uniform vec4 u_spill;         // strength, share inside the subject
+uniform vec4 u_spill;         // strength, chroma along the key kept per unit across it, -, -
+uniform vec4 u_luma;          // luma residual tolerated as screen, span min, span max, -
 
 vec3 rgb_to_ycc(vec3 c) {
   return vec3(dot(c, vec3(0.299, 0.587, 0.114)),
@@ -278,27 +302,49 @@ float key_distance(vec3 ycc, vec3 plate) {
   return sqrt(shrink * shrink + hue * hue + grow * grow);
 }
 
+// Luma the chroma does not explain, beyond the tolerance: 0 on the screen and in its shade,
+// large for a subject much brighter or darker than the screen even with the screen's chroma.
+float key_luma_residual(vec3 ycc, vec3 plate) {
+  vec2 pc = plate.yz;
+  float par = dot(ycc.yz, pc) / max(dot(pc, pc), 1e-6);
+  float ly = ycc.x / max(plate.x, 1e-3);
+  return max(0.0, abs(ly - par) - u_luma.x);
+}
+
 void main() {
   vec2 uv = v_uv;
   vec3 ycc = ycc_at(uv);
   vec3 plate = plate_at(uv);
-  float d = key_distance(ycc, plate);
+  float dc = key_distance(ycc, plate);
+  float dl = key_luma_residual(ycc, plate);
+  float d = max(dc, dl);
   float inner = u_matte.x;
   if (d <= inner) { gl_FragColor = vec4(0.0); return; }
-  float dmax = d;
+  // The ring: the subject's own distances nearby (for the ramps), whether screen is near, and
+  // the chroma of the most subject-like neighbour (for the despill).
+  float dmax = dc;
+  float lmax = dl;
   float dmin = d;
+  vec2 solid_c = ycc.yz;
   float r = u_edge.x;
-  if (r > 0.0) {
+  // Already as far from the screen as the foreground clamp: opaque whatever the ring finds.
+  if (r > 0.0 && dc < u_edge.z) {
     for (int i = 0; i < 8; i++) {
       float a = float(i) * 0.78539816;
       vec2 off = floor(vec2(cos(a), sin(a)) * r + 0.5) / u_size;
-      float dq = key_distance(ycc_at(uv + off), plate);
+      vec3 yq = ycc_at(uv + off);
+      float dq = key_distance(yq, plate);
+      float lq = key_luma_residual(yq, plate);
+      if (dq > dmax) solid_c = yq.yz;
       dmax = max(dmax, dq);
-      dmin = min(dmin, dq);
+      lmax = max(lmax, lq);
+      dmin = min(dmin, max(dq, lq));
     }
   }
-  float span = max(clamp(dmax, u_edge.y, u_edge.z) - inner, 1e-3);
-  float alpha = clamp((d - inner) / span, 0.0, 1.0);
+  float own = clamp(dmax, u_edge.y, u_edge.z);
+  float alpha_c = (dc - inner) / max(own - inner, 1e-3);
+  float alpha_l = dl / max(clamp(lmax, u_luma.y, u_luma.z), 1e-3);
+  float alpha = clamp(max(alpha_c, alpha_l), 0.0, 1.0);
   vec3 screen = ycc_to_rgb(plate);
   vec3 seen = ycc_to_rgb(ycc);
   vec3 fg = clamp((seen - (1.0 - alpha) * screen) / max(alpha, 0.05), 0.0, 1.0);
@@ -306,9 +352,12 @@ void main() {
   float kn = max(length(plate.yz), 1e-4);
   vec2 axis = plate.yz / kn;
   float proj = dot(f.yz, axis);
-  float near = dmin < inner + 0.05 ? 1.0 : 0.0;
-  float strength = u_spill.x * (u_spill.y + (1.0 - u_spill.y) * near);
-  vec2 c = f.yz - max(proj, 0.0) * strength * axis;
+  // Despill down to what the most solid neighbour keeps: one (nearly) opaque, or any when no
+  // screen is near at all. Chroma across the key under 0.02 is a neutral's cast, not a hue.
+  bool solid = dmax >= 0.9 * own || dmin > inner + 0.1;
+  float across = max(abs(solid_c.x * axis.y - solid_c.y * axis.x) - 0.02, 0.0);
+  float keep = solid ? clamp(dot(solid_c, axis), 0.0, u_spill.y * across) : 0.0;
+  vec2 c = f.yz - max(proj - keep, 0.0) * u_spill.x * axis;
   vec3 rgb = clamp(ycc_to_rgb(vec3(f.x, c)), 0.0, 1.0);
   gl_FragColor = vec4(rgb * alpha, alpha);  // premultiplied: the canvas composites over the page
 }`;
@@ -352,7 +401,7 @@ function webglRenderer(canvas) {
     const loc = (n) => gl.getUniformLocation(prog, n);
     const u = {
       video: loc('u_video'), size: loc('u_size'), py: loc('u_plate_y'), pcb: loc('u_plate_cb'), pcr: loc('u_plate_cr'),
-      matte: loc('u_matte'), edge: loc('u_edge'), spill: loc('u_spill'),
+      matte: loc('u_matte'), edge: loc('u_edge'), spill: loc('u_spill'), luma: loc('u_luma'),
     };
     gl.uniform1i(u.video, 0);
     return {
@@ -372,6 +421,7 @@ function webglRenderer(canvas) {
         gl.uniform4fv(u.matte, uniform.matte);
         gl.uniform4fv(u.edge, uniform.edge);
         gl.uniform4fv(u.spill, uniform.spill);
+        gl.uniform4fv(u.luma, uniform.luma);
         gl.clearColor(0, 0, 0, 0);
         gl.clear(gl.COLOR_BUFFER_BIT);
         gl.drawArrays(gl.TRIANGLES, 0, 3);
@@ -384,7 +434,8 @@ function webglRenderer(canvas) {
   }
 }
 
-// Fallback without WebGL: the same distance on the CPU at 160×120, hard matte, no despill.
+// Fallback without WebGL: the same distances (chroma and luma) on the CPU at 160×120, hard
+// matte, no despill.
 function canvas2dRenderer(canvas) {
   const W = 160, H = 120;
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
@@ -402,7 +453,8 @@ function canvas2dRenderer(canvas) {
           const i = (py * W + px) * 4;
           const ycc = rgbToYcc(d[i] / 255, d[i + 1] / 255, d[i + 2] / 255);
           const plate = modelAt(model, (px + 0.5) / W, (py + 0.5) / H);
-          if (keyDistance(uniform, ycc, plate) <= uniform.matte[0] * 2) d[i + 3] = 0;
+          const dist = Math.max(keyDistance(uniform, ycc, plate), keyLumaResidual(uniform, ycc, plate));
+          if (dist <= uniform.matte[0] * 2) d[i + 3] = 0;
         }
       }
       ctx.putImageData(img, 0, 0);

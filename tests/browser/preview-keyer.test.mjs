@@ -4,8 +4,10 @@
 // `scene()` in src/keying/calibrate.rs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
-  estimateScreen, modelAt, rgbToYcc, keyUniform, keyDistance, KeyTracker, CALIBRATION_SIZE,
+  estimateScreen, modelAt, rgbToYcc, keyUniform, keyDistance, keyLumaResidual, KeyTracker,
+  CALIBRATION_SIZE, KEY_PARAMS,
 } from '../../web/preview-keyer.js';
 
 const [W, H] = CALIBRATION_SIZE;
@@ -80,4 +82,47 @@ test('the tracker takes the first fit whole, then moves slowly', () => {
   const after = t.update(b).y[0];
   const moved = (after - before) / (b.model.y[0] - before);
   assert.ok(Math.abs(moved - 0.1) < 1e-6, `moved ${moved}`);
+});
+
+test('defaults mirror KeyParams::default(): luma estimate and hue-keeping despill, no interior share', () => {
+  assert.equal(KEY_PARAMS.edgeSpanMin, 0.45);
+  assert.equal(KEY_PARAMS.spillHueKeep, 1.5);
+  assert.equal(KEY_PARAMS.lumaTolerance, 0.2);
+  assert.equal(KEY_PARAMS.lumaSpanMin, 0.6);
+  assert.equal(KEY_PARAMS.lumaSpanMax, 1.2);
+  assert.ok(!('spillInterior' in KEY_PARAMS), 'spill_interior is gone from the server');
+  const u = keyUniform(null);
+  assert.deepEqual(u.spill, [1.0, 1.5, 0, 0]);
+  assert.deepEqual(u.luma, [0.2, 0.6, 1.2, 0]);
+  assert.deepEqual(u.edge.slice(1, 3), [0.45, 1.0]);
+});
+
+test('every default matches the Default impl in src/keying/params.rs', () => {
+  const src = readFileSync(new URL('../../src/keying/params.rs', import.meta.url), 'utf8');
+  const body = src.match(/impl Default for KeyParams \{[\s\S]*?Self \{([\s\S]*?)\n\s*\}\n\s*\}/);
+  assert.ok(body, 'KeyParams::default() found in params.rs');
+  const server = {};
+  for (const [, name, value] of body[1].matchAll(/^\s*(\w+):\s*(\[[^\]]*\]|[^,\n]+),/gm)) {
+    server[name.replace(/_(\w)/g, (_, c) => c.toUpperCase())] = value.trim();
+  }
+  // Server-only fields: calibration switch, fitted model, chroma guide, garbage matte.
+  for (const k of ['auto', 'screen', 'guideSigma', 'garbage']) delete server[k];
+  assert.deepEqual(Object.keys(server).sort(), Object.keys(KEY_PARAMS).sort());
+  for (const [k, v] of Object.entries(server)) {
+    const want = v.startsWith('[') ? JSON.parse(v) : Number(v);
+    assert.deepEqual(KEY_PARAMS[k], want, `${k}: ${JSON.stringify(KEY_PARAMS[k])} vs params.rs ${v}`);
+  }
+});
+
+test('the luma residual is nil on the screen and its shade, large for a white edge with spill', () => {
+  const u = keyUniform(null);
+  const plate = rgbToYcc(0, 177 / 255, 64 / 255);
+  const at = (rgb) => keyLumaResidual(u, rgbToYcc(...rgb.map((c) => c / 255)), plate);
+  assert.equal(at([0, 177, 64]), 0);
+  assert.equal(at([0, 124, 45]), 0, 'a fold at 70 % light is screen');
+  // A white shirt's edge lit by the screen: the screen's chroma, far more luma.
+  const [, cb, cr] = plate;
+  const spilled = [0.9, cb, cr];
+  assert.ok(keyDistance(u, spilled, plate) < 0.2, 'chroma alone calls it screen');
+  assert.ok(keyLumaResidual(u, spilled, plate) > u.luma[1], 'luma calls it subject');
 });
