@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Scores `courtroom key` on the keyeval public set (seeds 1-12) beside the reference keyers
-# (OBS chroma key v2, GStreamer alpha, naive HSV) and prints the harness table.
-# Generates the set into $KEYEVAL_DIR (default /tmp/keyeval) when it is missing.
+# (OBS chroma key v2, GStreamer alpha, naive HSV) and prints the harness table; then the same
+# on our harsher profile (seeds 101-112, scripts/keyeval_harsh.py), a guess at the held-out
+# acceptance set. Generates the sets into $KEYEVAL_DIR (default /tmp/keyeval) when missing.
 # Needs: python3 with numpy scipy scikit-image imageio; ffmpeg (libvpx); gst-launch-1.0.
 set -euo pipefail
 
@@ -35,3 +36,19 @@ score courtroom "$bin key {in} {out} 2>/dev/null"
 [ -f "$results/gst_alpha_public.json" ] || score gst_alpha "sh $harness/ref_gst_alpha.sh {in} {out}"
 [ -f "$results/naive_public.json" ] || score naive "python3 $harness/ref_naive.py {in} {out}"
 python3 "$harness/summary.py" "$results"/{courtroom,obs,gst_alpha,naive}_public.json
+
+# The harsher profile: darker, duller, more spill, finer hair, lower bitrate.
+harsh="$work/harsh"
+if [ "$(ls -d "$harsh"/s*/ 2>/dev/null | wc -l)" -lt 12 ]; then
+    echo "keyeval: generating the harsh set into $harsh"
+    KEYEVAL_HARNESS="$harness" python3 "$root/scripts/keyeval_harsh.py" \
+        --out "$harsh" --seed 101 --count 12 --profile harsh
+fi
+score_harsh() {
+    python3 "$harness/score.py" --cases "$harsh" --keyer "$2" --name "$1" \
+        --json "$results/$1_harsh.json" >/dev/null
+}
+score_harsh courtroom "$bin key {in} {out} 2>/dev/null"
+[ -f "$results/obs_harsh.json" ] || score_harsh obs "python3 $harness/ref_obs.py {in} {out}"
+[ -f "$results/naive_harsh.json" ] || score_harsh naive "python3 $harness/ref_naive.py {in} {out}"
+python3 "$harness/summary.py" "$results"/{courtroom,obs,naive}_harsh.json
