@@ -1,6 +1,7 @@
 //! Rendering the courtroom with wgpu: the device ([`gpu`]), the scene layout ([`layout`]),
 //! the shader-mirroring types ([`gpu_types`]), and the per-hearing [`Compositor`] that draws
-//! the room, the keyed participants and their [`nameplate`]s, and converts the result to I420
+//! the room, the keyed participants (matched to the room's [`look`], with its light wrapped
+//! round their edges by [`wrap`]) and their [`nameplate`]s, and converts the result to I420
 //! for the encoder; the [`Director`] picks the live camera view.
 
 pub mod compositor;
@@ -14,6 +15,7 @@ pub mod look;
 pub mod nameplate;
 pub mod shadow;
 pub mod still;
+pub mod wrap;
 
 pub use compositor::{Compositor, KeyParams, SeatView};
 pub use director::Director;
