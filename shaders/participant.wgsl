@@ -19,8 +19,8 @@ struct SeatUniform {
     // rgb: per-channel gain matching the person to the room, brightness times white balance
     // (src/render/look.rs); w: unused.
     gain: vec4<f32>,
-    // Light wrap (src/render/wrap.rs): xy = 1 / output size in pixels, z = how much of the
-    // blurred room an edge takes at alpha 0 (0: off); w: unused.
+    // Light wrap (src/render/wrap.rs): xy = texels of `room_blurred` per output pixel, z = how
+    // much of the blurred room an edge takes at alpha 0 (0: off); w: unused.
     wrap: vec4<f32>,
 };
 
@@ -32,7 +32,6 @@ struct SeatUniform {
 // The cached room, blurred at an eighth of the output's size (light_wrap.wgsl): the light
 // around each fragment's screen position.
 @group(1) @binding(0) var room_blurred: texture_2d<f32>;
-@group(1) @binding(1) var room_sampler: sampler;
 
 struct VertexOut {
     @builtin(position) clip: vec4<f32>,
@@ -61,9 +60,11 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
     }
     var rgb = keyed.rgb * seat.gain.rgb;
     // Light wrap: where the key left the person partly transparent (outline, hair), some of the
-    // room's light behind them bleeds in; the solid interior (alpha 1) is untouched. One fetch,
-    // without branching (lavapipe would run both sides of an `if` anyway).
-    let room = textureSampleLevel(room_blurred, room_sampler, in.clip.xy * seat.wrap.xy, 0.0).rgb;
+    // room's light behind them bleeds in; the solid interior (alpha 1) is untouched. One
+    // unfiltered load per fragment: on lavapipe it measured cheaper than a bilinear sample, and
+    // a loop of zero or one trips to skip the interior saved nothing measurable. The room is
+    // blurred so smoothly that its texels' steps do not show.
+    let room = textureLoad(room_blurred, vec2<i32>(in.clip.xy * seat.wrap.xy), 0).rgb;
     rgb = mix(rgb, room, seat.wrap.z * (1.0 - alpha));
     if (seat.look.y > 0.5) {
         // Away: greyed and dimmed, so the room can see the seat is not live.

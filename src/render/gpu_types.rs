@@ -34,7 +34,8 @@ pub struct SeatUniform {
     /// Per-channel gain matching the person to the room (brightness times white balance,
     /// `render::look`): `rgb`; `w` unused.
     pub gain: [f32; 4],
-    /// Light wrap (`render::wrap`): `xy` 1 / output size in pixels, `z` strength; `w` unused.
+    /// Light wrap (`render::wrap`): `xy` texels of the blurred room per output pixel, `z`
+    /// strength; `w` unused.
     pub wrap: [f32; 4],
 }
 

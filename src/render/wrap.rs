@@ -4,7 +4,7 @@
 //! Whenever the compositor redraws its cached room (a camera move, a change of occupancy), it
 //! also has [`LightWrap`] make a blurred copy an eighth of the size: a box-average downsample
 //! and a small Gaussian (`shaders/light_wrap.wgsl`). That costs nothing per tick. Each tick the
-//! seat shader (`shaders/participant.wgsl`) reads one texel of it at the fragment's screen
+//! seat shader (`shaders/participant.wgsl`) loads one texel of it at the fragment's screen
 //! position and mixes it in by `strength × (1 − alpha)`: nothing in a person's solid interior,
 //! most where the key left them partly transparent (outline, hair).
 
@@ -23,7 +23,7 @@ pub struct LightWrap {
     blur: wgpu::RenderPipeline,
     /// The room averaged down to an eighth of its size (the blur's input).
     small: wgpu::Texture,
-    /// The blurred room the seats sample.
+    /// The blurred room the seats read.
     blurred: wgpu::Texture,
     /// Reads the cached room (for `down`).
     down_bind_group: wgpu::BindGroup,
@@ -31,8 +31,8 @@ pub struct LightWrap {
     blur_bind_group: wgpu::BindGroup,
     seat_layout: wgpu::BindGroupLayout,
     seat_bind_group: wgpu::BindGroup,
-    /// 1 / output size, per axis.
-    inverse_size: [f32; 2],
+    /// Texels of `blurred` per output pixel, per axis.
+    texels_per_pixel: [f32; 2],
     strength: f32,
 }
 
@@ -42,7 +42,32 @@ impl LightWrap {
     pub fn new(device: &wgpu::Device, room: &wgpu::Texture, width: u32, height: u32) -> Self {
         let shader =
             device.create_shader_module(wgpu::include_wgsl!("../../shaders/light_wrap.wgsl"));
-        let layout = texture_layout(device, "light wrap source", wgpu::ShaderStages::FRAGMENT);
+        let texture_entry = wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::FRAGMENT,
+            ty: wgpu::BindingType::Texture {
+                sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                view_dimension: wgpu::TextureViewDimension::D2,
+                multisampled: false,
+            },
+            count: None,
+        };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("light wrap pass"),
+            entries: &[
+                texture_entry,
+                wgpu::BindGroupLayoutEntry {
+                    binding: 1,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                    count: None,
+                },
+            ],
+        });
+        let seat_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("light wrap (seats)"),
+            entries: &[texture_entry],
+        });
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("light wrap"),
             mag_filter: wgpu::FilterMode::Linear,
@@ -57,15 +82,15 @@ impl LightWrap {
             device.create_texture(&texture_desc("room, small", sw, sh, COLOR_FORMAT, usage));
         let blurred =
             device.create_texture(&texture_desc("room, blurred", sw, sh, COLOR_FORMAT, usage));
-        let bind = |layout: &wgpu::BindGroupLayout, texture: &wgpu::Texture| {
-            let view = texture.create_view(&Default::default());
+        let view = |texture: &wgpu::Texture| texture.create_view(&Default::default());
+        let pass_bind_group = |texture: &wgpu::Texture| {
             device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("light wrap"),
-                layout,
+                label: Some("light wrap pass"),
+                layout: &layout,
                 entries: &[
                     wgpu::BindGroupEntry {
                         binding: 0,
-                        resource: wgpu::BindingResource::TextureView(&view),
+                        resource: wgpu::BindingResource::TextureView(&view(texture)),
                     },
                     wgpu::BindGroupEntry {
                         binding: 1,
@@ -74,6 +99,14 @@ impl LightWrap {
                 ],
             })
         };
+        let seat_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("light wrap (seats)"),
+            layout: &seat_layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: wgpu::BindingResource::TextureView(&view(&blurred)),
+            }],
+        });
         let pass_pipeline = |entry: &str| {
             let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
                 label: Some("light wrap"),
@@ -102,24 +135,21 @@ impl LightWrap {
                 cache: None,
             })
         };
-        let seat_layout =
-            texture_layout(device, "light wrap (seats)", wgpu::ShaderStages::FRAGMENT);
         Self {
             down: pass_pipeline("fs_down"),
             blur: pass_pipeline("fs_blur"),
-            down_bind_group: bind(&layout, room),
-            blur_bind_group: bind(&layout, &small),
-            seat_bind_group: bind(&seat_layout, &blurred),
+            down_bind_group: pass_bind_group(room),
+            blur_bind_group: pass_bind_group(&small),
+            seat_bind_group,
             seat_layout,
             small,
             blurred,
-            inverse_size: [1.0 / width as f32, 1.0 / height as f32],
+            texels_per_pixel: [sw as f32 / width as f32, sh as f32 / height as f32],
             strength: STRENGTH,
         }
     }
 
-    /// The bind group layout of [`LightWrap::bind_group`]: the blurred room at binding 0 and a
-    /// linear sampler at 1.
+    /// The bind group layout of [`LightWrap::bind_group`]: the blurred room at binding 0.
     pub fn layout(&self) -> &wgpu::BindGroupLayout {
         &self.seat_layout
     }
@@ -135,11 +165,12 @@ impl LightWrap {
         self.strength = strength.max(0.0);
     }
 
-    /// The seat uniform's `wrap` field: `xy` 1 / output size, `z` strength, `w` unused.
+    /// The seat uniform's `wrap` field: `xy` texels of the blurred room per output pixel, `z`
+    /// strength, `w` unused.
     pub fn uniform(&self) -> [f32; 4] {
         [
-            self.inverse_size[0],
-            self.inverse_size[1],
+            self.texels_per_pixel[0],
+            self.texels_per_pixel[1],
             self.strength,
             0.0,
         ]
@@ -170,35 +201,6 @@ impl LightWrap {
             pass.draw(0..3, 0..1);
         }
     }
-}
-
-/// A texture at binding 0 and a filtering sampler at binding 1.
-fn texture_layout(
-    device: &wgpu::Device,
-    label: &str,
-    visibility: wgpu::ShaderStages,
-) -> wgpu::BindGroupLayout {
-    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label: Some(label),
-        entries: &[
-            wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility,
-                ty: wgpu::BindingType::Texture {
-                    sample_type: wgpu::TextureSampleType::Float { filterable: true },
-                    view_dimension: wgpu::TextureViewDimension::D2,
-                    multisampled: false,
-                },
-                count: None,
-            },
-            wgpu::BindGroupLayoutEntry {
-                binding: 1,
-                visibility,
-                ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                count: None,
-            },
-        ],
-    })
 }
 
 #[cfg(test)]
