@@ -79,7 +79,7 @@ fn main() {
                 // Unchanged from tick to tick, as in a hearing: drawn into the cached room once.
                 nameplate: Some(NameplateText::for_role(&roles[*i], "Zhang Wei", Lang::Zh)),
                 crop: None,
-                brightness: None,
+                gain: None,
             };
         }
         views

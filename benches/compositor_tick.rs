@@ -57,7 +57,7 @@ fn ticks(c: &mut Criterion) {
                     key: KeyParams::default(),
                     nameplate: None,
                     crop: None,
-                    brightness: None,
+                    gain: None,
                 };
             }
             compositor.render_i420(&views).unwrap()

@@ -43,7 +43,7 @@ fn nine(c: &mut Criterion) {
                         key: KeyParams::default(),
                         nameplate: None,
                         crop: None,
-                        brightness: None,
+                        gain: None,
                     })
                     .collect();
                 compositor.render_i420(&views).unwrap()

@@ -1,6 +1,8 @@
 // participant.wgsl — one seated person: a billboard textured with their decoded camera frame
 // (I420 planes), green screen keyed out by `key_pixel` from keyer.wgsl, which is prepended to
-// this file when the module is created (one copy of the keyer for the compositor and the CLI).
+// this file when the module is created (one copy of the keyer for the compositor and the CLI);
+// matched to the room's brightness and white balance, with the room's light wrapped round its
+// edges.
 // Mirror of `SeatUniform` in src/render/gpu_types.rs; keep the two in sync.
 
 struct SeatUniform {
@@ -12,9 +14,14 @@ struct SeatUniform {
     uv_crop: vec4<f32>,
     // The keyer's parameters (keyer.wgsl).
     key: KeyUniform,
-    // x: unused (spill lives in `key`); y: 1 when the person is away (shown dimmed);
-    // z: brightness gain to match the room; w: unused.
+    // x: unused (spill lives in `key`); y: 1 when the person is away (shown dimmed); zw: unused.
     look: vec4<f32>,
+    // rgb: per-channel gain matching the person to the room, brightness times white balance
+    // (src/render/look.rs); w: unused.
+    gain: vec4<f32>,
+    // Light wrap (src/render/wrap.rs): xy = texels of `room_blurred` per output pixel, z = how
+    // much of the blurred room an edge takes at alpha 0 (0: off); w: unused.
+    wrap: vec4<f32>,
 };
 
 @group(0) @binding(0) var<uniform> seat: SeatUniform;
@@ -24,6 +31,9 @@ struct SeatUniform {
 @group(0) @binding(3) var linear_sampler: sampler;
 // The screen model's residual map, a texel per cell (src/keying/residual.rs).
 @group(0) @binding(4) var screen_residual: texture_2d<f32>;
+// The cached room, blurred at an eighth of the output's size (light_wrap.wgsl): the light
+// around each fragment's screen position.
+@group(1) @binding(0) var room_blurred: texture_2d<f32>;
 
 struct VertexOut {
     @builtin(position) clip: vec4<f32>,
@@ -50,8 +60,14 @@ fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
     if (alpha < 0.02) {
         discard;
     }
-    var rgb = keyed.rgb;
-    rgb = rgb * seat.look.z;
+    var rgb = keyed.rgb * seat.gain.rgb;
+    // Light wrap: where the key left the person partly transparent (outline, hair), some of the
+    // room's light behind them bleeds in; the solid interior (alpha 1) is untouched. One
+    // unfiltered load per fragment: on lavapipe it measured cheaper than a bilinear sample, and
+    // a loop of zero or one trips to skip the interior saved nothing measurable. The room is
+    // blurred so smoothly that its texels' steps do not show.
+    let room = textureLoad(room_blurred, vec2<i32>(in.clip.xy * seat.wrap.xy), 0).rgb;
+    rgb = mix(rgb, room, seat.wrap.z * (1.0 - alpha));
     if (seat.look.y > 0.5) {
         // Away: greyed and dimmed, so the room can see the seat is not live.
         let grey = dot(rgb, vec3<f32>(0.299, 0.587, 0.114));

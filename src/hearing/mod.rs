@@ -95,8 +95,9 @@ pub struct SeatMedia {
     pub muted: AtomicBool,
     /// What the auto key last found wrong with this seat's green screen.
     pub screen_warning: Mutex<Option<ScreenWarning>>,
-    /// Brightness gain matching this seat's person to the room (render::look), once measured.
-    pub brightness: Mutex<Option<f32>>,
+    /// Per-channel gain (brightness times white balance) matching this seat's person to the
+    /// room (render::look), once measured.
+    pub gain: Mutex<Option<[f32; 3]>>,
 }
 
 struct ActiveRecording {

@@ -14,7 +14,7 @@ use crate::framing::{FramingService, SeatTarget};
 use crate::keying::{KeyTracker, ScreenWarning};
 use crate::media::audio_mix::{mix, samples_for_tick};
 use crate::render::director::rms_level;
-use crate::render::look::{subject_luma, LookMatch};
+use crate::render::look::{measure, LookMatch};
 use crate::render::{Compositor, Director, NameplateText, SeatView};
 
 /// Shortest shot the automatic director holds before cutting again.
@@ -153,7 +153,7 @@ fn seat_views(
                     &hearing.record.locale,
                 )),
                 crop: framing.and_then(|f| f.crop(i, now)),
-                brightness: *seat.brightness.lock().expect("brightness lock"),
+                gain: *seat.gain.lock().expect("gain lock"),
             }
         })
         .collect()
@@ -189,7 +189,8 @@ fn mix_tick(hearing: &Hearing, tick: u64, fps: u32, pts: Duration) -> Vec<f32> {
 
 /// Auto key per seat: about once a second each seat's newest frame refines its screen model
 /// (the first seconds set it; later it moves slowly), unless the seat's key is manual; and the
-/// person's brightness is measured against the room's ([`crate::render::look`]).
+/// person's brightness and white balance are measured against the room's
+/// ([`crate::render::look`]).
 struct KeyCalibration {
     trackers: Vec<KeyTracker>,
     warned: Vec<Option<ScreenWarning>>,
@@ -210,17 +211,17 @@ impl KeyCalibration {
             let Some((_, frame)) = seat.frames.latest() else {
                 self.trackers[i].reset();
                 self.looks[i].reset();
-                *seat.brightness.lock().expect("brightness lock") = None;
+                *seat.gain.lock().expect("gain lock") = None;
                 if self.warned[i].take().is_some() {
                     hearing.report_screen(i, None);
                 }
                 continue;
             };
             let params = *seat.key.lock().expect("key lock");
-            // Brightness is matched whether the key is auto or manual.
-            if let Some(luma) = subject_luma(&frame, &params.model()) {
-                let gain = self.looks[i].update(luma);
-                *seat.brightness.lock().expect("brightness lock") = Some(gain);
+            // Brightness and white balance are matched whether the key is auto or manual.
+            if let Some(subject) = measure(&frame, &params.model()) {
+                let gain = self.looks[i].update(&subject);
+                *seat.gain.lock().expect("gain lock") = Some(gain);
             }
             if !params.auto {
                 continue;

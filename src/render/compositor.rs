@@ -3,7 +3,8 @@
 //! Pipelines and targets are built once when the compositor is created; a tick only uploads the
 //! frames that changed, writes uniforms and records three passes. Nameplates are drawn into the
 //! cached room, so they cost nothing per tick: a seat's plaque is rasterised, and the room
-//! redrawn, only when its occupant or the locale changes.
+//! redrawn, only when its occupant or the locale changes. Each redraw of the room also blurs a
+//! small copy of it for the seats' light wrap ([`super::wrap`]).
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use super::layout::{CameraSpec, Layout, ScreenBox};
 use super::material::MaterialTextures;
 use super::nameplate::{self, NameplateText, PLAQUE_TEXTURE_HEIGHT};
 use super::shadow::ContactShadows;
+use super::wrap::LightWrap;
 use super::RenderError;
 use crate::keying::planes::{self, KeyedFrame};
 use crate::media::frame::VideoFrame;
@@ -48,8 +50,9 @@ pub struct SeatView {
     /// Which part of the camera frame the billboard shows, `[x, y, w, h]` in frame uv (face
     /// framing, src/framing); `None` cuts the frame's excess evenly ([`fit_crop`]).
     pub crop: Option<[f32; 4]>,
-    /// Brightness gain that matches the person to the room ([`super::look`]); `None` is 1.
-    pub brightness: Option<f32>,
+    /// Per-channel gain, red, green, blue (brightness times white balance), that matches the
+    /// person to the room ([`super::look`]); `None` is 1.
+    pub gain: Option<[f32; 3]>,
 }
 
 struct SeatGpu {
@@ -93,6 +96,8 @@ pub struct Compositor {
     shadows: ContactShadows,
     /// Which seats were occupied when the cached room was last drawn.
     occupied: Vec<bool>,
+    /// The blurred room the seats' edges take light from, redrawn with the room.
+    wrap: LightWrap,
     plate_sampler: wgpu::Sampler,
     output: I420Output,
     color: wgpu::Texture,
@@ -175,7 +180,7 @@ impl Compositor {
             device,
             "room",
             &room_shader,
-            &room_bgl,
+            &[&room_bgl],
             &[Some(RoomVertex::LAYOUT)],
             COLOR_FORMAT,
             None,
@@ -193,11 +198,22 @@ impl Compositor {
             label: Some("seat"),
             entries: &planes::layout_entries(wgpu::ShaderStages::VERTEX_FRAGMENT),
         });
+        let room_usage = wgpu::TextureUsages::RENDER_ATTACHMENT
+            | wgpu::TextureUsages::COPY_SRC
+            | wgpu::TextureUsages::TEXTURE_BINDING;
+        let room_color = device.create_texture(&texture_desc(
+            "room",
+            width,
+            height,
+            COLOR_FORMAT,
+            room_usage,
+        ));
+        let wrap = LightWrap::new(device, &room_color, width, height);
         let seat_pipeline = pipeline(
             device,
             "seat",
             &seat_shader,
-            &seat_layout,
+            &[&seat_layout, wrap.layout()],
             &[],
             COLOR_FORMAT,
             Some(wgpu::BlendState::ALPHA_BLENDING),
@@ -255,7 +271,7 @@ impl Compositor {
             device,
             "nameplate",
             &plate_shader,
-            &plate_layout,
+            &[&plate_layout],
             &[],
             COLOR_FORMAT,
             None,
@@ -294,14 +310,6 @@ impl Compositor {
             DEPTH_FORMAT,
             wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_DST,
         ));
-        let room_usage = wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC;
-        let room_color = device.create_texture(&texture_desc(
-            "room",
-            width,
-            height,
-            COLOR_FORMAT,
-            room_usage,
-        ));
         let room_depth = device.create_texture(&texture_desc(
             "room depth",
             width,
@@ -339,6 +347,7 @@ impl Compositor {
             plate_layout,
             shadows,
             occupied,
+            wrap,
             plate_sampler,
             output,
             color,
@@ -390,6 +399,12 @@ impl Compositor {
         self.room_stale = true;
     }
 
+    /// Sets how much of the room behind a person bleeds into their edges
+    /// ([`super::wrap::STRENGTH`] by default; 0 turns light wrap off).
+    pub fn set_light_wrap(&mut self, strength: f32) {
+        self.wrap.set_strength(strength);
+    }
+
     /// Each seat's region of the output, in layout order.
     pub fn seat_boxes(&self) -> Vec<ScreenBox> {
         self.layout.screen_boxes(self.width, self.height)
@@ -425,6 +440,7 @@ impl Compositor {
         });
         if std::mem::take(&mut self.room_stale) {
             self.draw_room(&mut encoder);
+            self.wrap.encode(&mut encoder);
         }
         let whole = wgpu::Extent3d {
             width: self.width,
@@ -465,6 +481,7 @@ impl Compositor {
                 ..Default::default()
             });
             pass.set_pipeline(&self.seat_pipeline);
+            pass.set_bind_group(1, self.wrap.bind_group(), &[]);
             for &i in &self.draw_order {
                 let shown = views.get(i).is_some_and(|v| v.frame.is_some());
                 if let (true, Some(tex)) = (shown, &self.seats[i].textures) {
@@ -648,12 +665,9 @@ impl Compositor {
                 )
             }),
             key: view.key.uniform(),
-            look: [
-                0.0,
-                if view.away { 1.0 } else { 0.0 },
-                view.brightness.unwrap_or(1.0),
-                0.0,
-            ],
+            look: [0.0, if view.away { 1.0 } else { 0.0 }, 0.0, 0.0],
+            gain: view.gain.map_or([1.0; 4], |[r, g, b]| [r, g, b, 0.0]),
+            wrap: self.wrap.uniform(),
         };
         queue.write_buffer(&seat.uniform, 0, bytemuck::bytes_of(&uniform));
     }
@@ -846,7 +860,7 @@ pub(crate) fn pipeline(
     device: &wgpu::Device,
     label: &str,
     shader: &wgpu::ShaderModule,
-    bind_group_layout: &wgpu::BindGroupLayout,
+    bind_group_layouts: &[&wgpu::BindGroupLayout],
     buffers: &[Option<wgpu::VertexBufferLayout>],
     format: wgpu::TextureFormat,
     blend: Option<wgpu::BlendState>,
@@ -855,7 +869,10 @@ pub(crate) fn pipeline(
 ) -> wgpu::RenderPipeline {
     let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
         label: Some(label),
-        bind_group_layouts: &[Some(bind_group_layout)],
+        bind_group_layouts: &bind_group_layouts
+            .iter()
+            .map(|l| Some(*l))
+            .collect::<Vec<_>>(),
         ..Default::default()
     });
     device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {

@@ -29,8 +29,14 @@ pub struct SeatUniform {
     pub uv_crop: [f32; 4],
     /// The keyer's parameters.
     pub key: KeyUniform,
-    /// `x` unused, `y` away flag, `z` brightness gain; `w` unused.
+    /// `x` unused, `y` away flag; `zw` unused.
     pub look: [f32; 4],
+    /// Per-channel gain matching the person to the room (brightness times white balance,
+    /// `render::look`): `rgb`; `w` unused.
+    pub gain: [f32; 4],
+    /// Light wrap (`render::wrap`): `xy` texels of the blurred room per output pixel, `z`
+    /// strength; `w` unused.
+    pub wrap: [f32; 4],
 }
 
 /// Mirror of `QuadUniform` in `shaders/room_quad.wgsl`: a nameplate's or a contact shadow's quad.
@@ -90,8 +96,8 @@ mod tests {
         assert_eq!(std::mem::size_of::<RoomUniform>(), 96);
         // 14 × vec4
         assert_eq!(std::mem::size_of::<KeyUniform>(), 224);
-        // mat4x4 (64) + 4 × vec4 (64) + vec4 (16) + KeyUniform (224) + vec4 (16)
-        assert_eq!(std::mem::size_of::<SeatUniform>(), 384);
+        // mat4x4 (64) + 4 × vec4 (64) + vec4 (16) + KeyUniform (224) + 3 × vec4 (48)
+        assert_eq!(std::mem::size_of::<SeatUniform>(), 416);
         assert_eq!(std::mem::size_of::<OutputUniform>(), 16);
         // mat4x4 (64) + 4 × vec4 (64) + vec4 (16)
         assert_eq!(std::mem::size_of::<QuadUniform>(), 144);

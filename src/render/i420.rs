@@ -175,7 +175,7 @@ mod tests {
             key: KeyParams::default(),
             nameplate: None,
             crop: None,
-            brightness: None,
+            gain: None,
         };
         let rgba = c.render_rgba(&views).unwrap();
         let i420 = c.render_i420(&views).unwrap();

@@ -1,6 +1,7 @@
 //! Rendering the courtroom with wgpu: the device ([`gpu`]), the scene layout ([`layout`])
 //! and its surface [`material`]s, the shader-mirroring types ([`gpu_types`]), and the
-//! per-hearing [`Compositor`] that draws the room, the keyed participants and their
+//! per-hearing [`Compositor`] that draws the room, the keyed participants (matched to the
+//! room's [`look`], with its light wrapped round their edges by [`wrap`]) and their
 //! [`nameplate`]s, and converts the result to I420 for the encoder; the [`Director`] picks the
 //! live camera view.
 
@@ -16,6 +17,7 @@ pub mod material;
 pub mod nameplate;
 pub mod shadow;
 pub mod still;
+pub mod wrap;
 
 pub use compositor::{Compositor, KeyParams, SeatView};
 pub use director::Director;

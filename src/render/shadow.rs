@@ -39,7 +39,7 @@ impl ContactShadows {
             device,
             "contact shadow",
             &shader,
-            &bind_layout,
+            &[&bind_layout],
             &[],
             COLOR_FORMAT,
             Some(wgpu::BlendState::ALPHA_BLENDING),

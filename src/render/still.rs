@@ -181,7 +181,7 @@ pub fn render_still_named(
                 NameplateText::for_role(&compositor.layout().seats[*seat].role, name, lang)
             }),
             crop: None,
-            brightness: None,
+            gain: None,
         };
     }
     let rgba = compositor.render_rgba(&views)?;
