@@ -138,8 +138,9 @@ pub fn images() -> Result<&'static [MaterialImage], MaterialError> {
         .map_err(|e| MaterialError::Decode("materials", e.clone()))
 }
 
-/// A 2×2 box-filtered half-size copy of an RGBA8 image with even sides.
-fn halve(w: u32, h: u32, data: &[u8]) -> Vec<u8> {
+/// A 2×2 box-filtered half-size copy of an RGBA8 image with even sides (also the nameplates'
+/// mip chain).
+pub(crate) fn halve(w: u32, h: u32, data: &[u8]) -> Vec<u8> {
     let (nw, nh) = (w / 2, h / 2);
     let mut next = vec![0u8; (nw * nh * 4) as usize];
     for y in 0..nh {

@@ -156,20 +156,8 @@ impl Plaque {
             if w % 2 != 0 || h % 2 != 0 || *w < 16 || *h < 16 {
                 break;
             }
-            let (nw, nh) = (w / 2, h / 2);
-            let mut next = vec![0u8; (nw * nh * 4) as usize];
-            for y in 0..nh {
-                for x in 0..nw {
-                    for c in 0..4 {
-                        let at = |dx: u32, dy: u32| {
-                            data[(((y * 2 + dy) * w + x * 2 + dx) * 4 + c) as usize] as u32
-                        };
-                        next[((y * nw + x) * 4 + c) as usize] =
-                            ((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1) + 2) / 4) as u8;
-                    }
-                }
-            }
-            levels.push((nw, nh, next));
+            let next = super::material::halve(*w, *h, data);
+            levels.push((w / 2, h / 2, next));
         }
         levels
     }
