@@ -1,5 +1,6 @@
 //! Green-screen keying: per-seat parameters ([`params`]), auto key estimation and slow tracking
-//! ([`calibrate`], with the screen's residual map in [`residual`]), the headless key pass ([`pass`]) and the `courtroom key` command ([`cli`]).
+//! ([`calibrate`], with the screen's residual map in [`residual`]), smoothing of live video over
+//! time before it is keyed ([`temporal`]), the headless key pass ([`pass`]) and the `courtroom key` command ([`cli`]).
 //!
 //! The keyer itself is WGSL, `shaders/keyer.wgsl`, prepended to the compositor's seat shader
 //! and to the headless key pass, so the CLI, the tests and the live hearing run one copy.
@@ -10,6 +11,7 @@ pub mod params;
 pub mod pass;
 pub mod planes;
 pub mod residual;
+pub mod temporal;
 
 pub use calibrate::{estimate, estimate_within, Calibration, KeyTracker, ScreenWarning};
 pub use params::{KeyParams, ScreenModel};

@@ -38,6 +38,7 @@ pub struct KeyPass {
     uniform: wgpu::Buffer,
     sampler: wgpu::Sampler,
     frame: Option<Frame>,
+    smooth_over_time: bool,
 }
 
 impl KeyPass {
@@ -97,7 +98,16 @@ impl KeyPass {
             uniform,
             sampler,
             frame: None,
+            smooth_over_time: false,
         }
+    }
+
+    /// Smooths the frames it keys over time, as the compositor does for a live seat
+    /// ([`super::temporal`]); without this each frame is keyed alone (stills).
+    pub fn smoothed_over_time(mut self) -> Self {
+        self.smooth_over_time = true;
+        self.frame = None;
+        self
     }
 
     /// The device this pass runs on.
@@ -110,7 +120,11 @@ impl KeyPass {
         let device = &self.gpu.device;
         let size = (frame.width, frame.height);
         if self.frame.as_ref().is_none_or(|f| f.planes.size != size) {
-            let planes = KeyedFrame::new(device, &self.layout, &self.uniform, &self.sampler, size);
+            let mut planes =
+                KeyedFrame::new(device, &self.layout, &self.uniform, &self.sampler, size);
+            if self.smooth_over_time {
+                planes = planes.smoothed_over_time();
+            }
             let target = device.create_texture(&texture_desc(
                 "keyed",
                 size.0,
@@ -371,6 +385,67 @@ mod tests {
             let e = excess(x, y);
             assert!(e <= 4, "grey at {x},{y}: green excess {e}");
         }
+    }
+
+    #[test]
+    fn smoothing_over_time_steadies_the_edge_of_a_still_person() {
+        // A still scene with a soft edge, fresh sensor noise in every frame: alpha along the
+        // edge moves from frame to frame; smoothed over time it moves less.
+        let (w, h) = (320u32, 240u32);
+        let (clean, _) = scene(w, h, [30, 190, 70], 0.2);
+        let soft: Vec<u8> = {
+            // Blur horizontally so the disc's edge is a few pixels wide.
+            let at = |x: u32, y: u32, k: usize| clean[((y * w + x.min(w - 1)) * 3) as usize + k];
+            (0..h)
+                .flat_map(|y| (0..w).map(move |x| (x, y)))
+                .flat_map(|(x, y)| {
+                    (0..3).map(move |k| {
+                        let sum: u32 = (0..4).map(|d| at(x + d, y, k) as u32).sum();
+                        (sum / 4) as u8
+                    })
+                })
+                .collect()
+        };
+        let noisy = |frame: u32| -> Vec<u8> {
+            soft.iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let hash = (i as u32)
+                        .wrapping_mul(2_654_435_761)
+                        .wrapping_add(frame.wrapping_mul(97_531));
+                    (*v as i32 + ((hash >> 13) % 7) as i32 - 3).clamp(0, 255) as u8
+                })
+                .collect()
+        };
+        let params = auto(&frame_from_rgb(w, h, &soft));
+        let flicker = |mut pass: KeyPass| -> f64 {
+            let mut prev: Option<Vec<u8>> = None;
+            let (mut sum, mut n) = (0u64, 0u64);
+            for frame in 0..8 {
+                let out = pass
+                    .key(&frame_from_rgb(w, h, &noisy(frame)), &params)
+                    .unwrap();
+                if let (Some(p), true) = (&prev, frame >= 4) {
+                    for i in 0..(w * h) as usize {
+                        let (a, b) = (out[i * 4 + 3], p[i * 4 + 3]);
+                        // Only the edge: partly transparent in either frame.
+                        if (5..250).contains(&a) || (5..250).contains(&b) {
+                            sum += a.abs_diff(b) as u64;
+                            n += 1;
+                        }
+                    }
+                }
+                prev = Some(out);
+            }
+            assert!(n > 500, "edge pixels {n}");
+            sum as f64 / n as f64
+        };
+        let alone = flicker(pass());
+        let smoothed = flicker(pass().smoothed_over_time());
+        assert!(
+            smoothed < 0.7 * alone,
+            "mean alpha change per frame on the edge: {smoothed:.2} smoothed, {alone:.2} alone"
+        );
     }
 
     #[test]

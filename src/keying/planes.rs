@@ -8,6 +8,7 @@
 //! pass both bind a frame through this type, so they cannot drift apart.
 
 use super::residual::{ResidualMap, GRID_H, GRID_W};
+use super::temporal::PlaneHistory;
 use crate::media::frame::VideoFrame;
 use crate::render::compositor::{texture_desc, uniform_entry, write_plane};
 
@@ -77,6 +78,9 @@ pub struct KeyedFrame {
     /// Uniform, luma, sites, sampler and residual, bound at [`binding`]'s slots.
     pub bind_group: wgpu::BindGroup,
     packed: Vec<u8>,
+    /// Smoothing over time of the luma and the packed sites (a live seat), or none (a still).
+    history: Option<[PlaneHistory; 2]>,
+    luma_smoothed: Vec<u8>,
 }
 
 impl KeyedFrame {
@@ -149,7 +153,16 @@ impl KeyedFrame {
             residual_sent: None,
             bind_group,
             packed: Vec::new(),
+            history: None,
+            luma_smoothed: Vec::new(),
         }
+    }
+
+    /// Smooths each uploaded frame over time against the ones before
+    /// ([`super::temporal`]): for a live seat's video, so the key does not flicker.
+    pub fn smoothed_over_time(mut self) -> Self {
+        self.history = Some(Default::default());
+        self
     }
 
     /// Uploads the seat's screen residual map, when it differs from the one last sent (it
@@ -184,8 +197,18 @@ impl KeyedFrame {
     pub fn upload(&mut self, queue: &wgpu::Queue, frame: &VideoFrame) {
         debug_assert_eq!((frame.width, frame.height), self.size);
         let (cw, ch) = frame.chroma_size();
-        write_plane(queue, &self.luma, &frame.y, frame.width, frame.height);
         pack_sites(frame, &mut self.packed);
+        let luma = match &mut self.history {
+            Some([luma, sites]) => {
+                self.luma_smoothed.clear();
+                self.luma_smoothed.extend_from_slice(&frame.y);
+                luma.smooth(&mut self.luma_smoothed);
+                sites.smooth(&mut self.packed);
+                &self.luma_smoothed
+            }
+            None => &frame.y,
+        };
+        write_plane(queue, &self.luma, luma, frame.width, frame.height);
         queue.write_texture(
             self.sites.as_image_copy(),
             &self.packed,

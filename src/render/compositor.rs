@@ -636,13 +636,16 @@ impl Compositor {
         let seat = &mut self.seats[index];
         let size = (frame.width, frame.height);
         if seat.textures.as_ref().is_none_or(|t| t.size != size) {
-            seat.textures = Some(KeyedFrame::new(
-                device,
-                &self.seat_layout,
-                &seat.uniform,
-                &self.sampler,
-                size,
-            ));
+            seat.textures = Some(
+                KeyedFrame::new(
+                    device,
+                    &self.seat_layout,
+                    &seat.uniform,
+                    &self.sampler,
+                    size,
+                )
+                .smoothed_over_time(),
+            );
             seat.uploaded_seq = 0;
         }
         if seat.uploaded_seq != *seq {
