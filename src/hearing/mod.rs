@@ -663,17 +663,21 @@ impl Hearing {
             .is_some_and(|a| a.recorder.is_paused())
     }
 
+    /// The running recording's recorder and id, if one runs (the lock is not held after).
+    fn active_recorder(&self) -> Option<(Arc<Recorder>, String)> {
+        self.recording
+            .lock()
+            .expect("recording lock")
+            .as_ref()
+            .map(|a| (a.recorder.clone(), a.id.clone()))
+    }
+
     /// Pauses the running recording now, noting `actor` in the manifest: the current segment
     /// is closed once media up to now is written, and nothing is recorded until
     /// [`Hearing::resume_recording`]. Blocking (up to about 3 s). Returns the recording id and
     /// whether this call paused it (`false`: it already was), or `None` when not recording.
     pub fn pause_recording(&self, actor: &str) -> Option<(String, bool)> {
-        let (recorder, id) = self
-            .recording
-            .lock()
-            .expect("recording lock")
-            .as_ref()
-            .map(|a| (a.recorder.clone(), a.id.clone()))?;
+        let (recorder, id) = self.active_recorder()?;
         if !recorder.pause_by(self.clock_start.elapsed(), actor) {
             return Some((id, false));
         }
@@ -687,12 +691,7 @@ impl Hearing {
     /// at the next keyframe. Returns the recording id and whether this call resumed it
     /// (`false`: it was not paused), or `None` when not recording.
     pub fn resume_recording(&self, actor: &str) -> Option<(String, bool)> {
-        let (recorder, id) = self
-            .recording
-            .lock()
-            .expect("recording lock")
-            .as_ref()
-            .map(|a| (a.recorder.clone(), a.id.clone()))?;
+        let (recorder, id) = self.active_recorder()?;
         if !recorder.resume_by(self.clock_start.elapsed(), actor) {
             return Some((id, false));
         }

@@ -207,13 +207,11 @@ pub fn estimate_within(frame: &VideoFrame, garbage: [f32; 4]) -> Result<Calibrat
         cand.iter()
             .zip(&dist)
             .zip(&par)
-            .filter(|((s, d), p)| {
-                let [y, _, _] = model.smooth_at(uv(s));
-                **d < MAP_REACH && (s.luma / y.max(1e-3) - **p).abs() < LUMA_AGREEMENT
-            })
-            .map(|((s, _), _)| {
+            .filter(|((_, d), _)| **d < MAP_REACH)
+            .filter_map(|((s, _), p)| {
                 let [y, cb, cr] = model.smooth_at(uv(s));
-                (uv(s), [s.luma - y, s.cb - cb, s.cr - cr])
+                ((s.luma / y.max(1e-3) - p).abs() < LUMA_AGREEMENT)
+                    .then(|| (uv(s), [s.luma - y, s.cb - cb, s.cr - cr]))
             }),
     );
     for (i, s) in cand.iter().enumerate() {

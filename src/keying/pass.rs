@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::media::frame::VideoFrame;
-use crate::render::compositor::{read_texture, texture_desc};
+use crate::render::compositor::{pipeline, read_texture, texture_desc};
 use crate::render::{Gpu, RenderError};
 
 use super::planes::{self, KeyedFrame};
@@ -54,36 +54,17 @@ impl KeyPass {
             label: Some("key pass"),
             entries: &planes::layout_entries(wgpu::ShaderStages::FRAGMENT),
         });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("key pass"),
-            bind_group_layouts: &[Some(&layout)],
-            ..Default::default()
-        });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("key pass"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState {
-                module: &shader,
-                entry_point: Some("vs_main"),
-                buffers: &[],
-                compilation_options: Default::default(),
-            },
-            fragment: Some(wgpu::FragmentState {
-                module: &shader,
-                entry_point: Some("fs_main"),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: TARGET,
-                    blend: None,
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-                compilation_options: Default::default(),
-            }),
-            primitive: Default::default(),
-            depth_stencil: None,
-            multisample: Default::default(),
-            multiview_mask: None,
-            cache: None,
-        });
+        let pipeline = pipeline(
+            device,
+            "key pass",
+            &shader,
+            &[&layout],
+            &[],
+            TARGET,
+            None,
+            None,
+            None,
+        );
         let uniform = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("key uniform"),
             size: std::mem::size_of::<crate::render::gpu_types::KeyUniform>() as u64,

@@ -572,27 +572,7 @@ impl Compositor {
                 wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
             )
         });
-        for (level, (w, h, data)) in mips.iter().enumerate() {
-            self.gpu.queue.write_texture(
-                wgpu::TexelCopyTextureInfo {
-                    texture: &texture,
-                    mip_level: level as u32,
-                    origin: wgpu::Origin3d::ZERO,
-                    aspect: wgpu::TextureAspect::All,
-                },
-                data,
-                wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(w * 4),
-                    rows_per_image: Some(*h),
-                },
-                wgpu::Extent3d {
-                    width: *w,
-                    height: *h,
-                    depth_or_array_layers: 1,
-                },
-            );
-        }
+        write_mips(&self.gpu.queue, &texture, 0, &mips);
         let uniform = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("nameplate uniform"),
             size: std::mem::size_of::<QuadUniform>() as u64,
@@ -718,6 +698,41 @@ pub(crate) fn write_plane(
             depth_or_array_layers: 1,
         },
     );
+}
+
+/// Uploads an RGBA8 mip chain (largest first, as `(width, height, texels)`) into array layer
+/// `layer` of `texture`.
+pub(crate) fn write_mips(
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+    layer: u32,
+    levels: &[(u32, u32, Vec<u8>)],
+) {
+    for (level, (w, h, data)) in levels.iter().enumerate() {
+        queue.write_texture(
+            wgpu::TexelCopyTextureInfo {
+                texture,
+                mip_level: level as u32,
+                origin: wgpu::Origin3d {
+                    x: 0,
+                    y: 0,
+                    z: layer,
+                },
+                aspect: wgpu::TextureAspect::All,
+            },
+            data,
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(w * 4),
+                rows_per_image: Some(*h),
+            },
+            wgpu::Extent3d {
+                width: *w,
+                height: *h,
+                depth_or_array_layers: 1,
+            },
+        );
+    }
 }
 
 /// A shader module of `shaders/room_quad.wgsl` (the quad's uniform and vertex stage) followed
@@ -870,6 +885,34 @@ pub(crate) fn pipeline(
     depth: Option<(bool, wgpu::CompareFunction)>,
     cull_mode: Option<wgpu::Face>,
 ) -> wgpu::RenderPipeline {
+    pipeline_with_entry(
+        device,
+        label,
+        shader,
+        "fs_main",
+        bind_group_layouts,
+        buffers,
+        format,
+        blend,
+        depth,
+        cull_mode,
+    )
+}
+
+/// [`pipeline`] with the fragment stage at `fragment_entry` (a shader with several passes).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pipeline_with_entry(
+    device: &wgpu::Device,
+    label: &str,
+    shader: &wgpu::ShaderModule,
+    fragment_entry: &str,
+    bind_group_layouts: &[&wgpu::BindGroupLayout],
+    buffers: &[Option<wgpu::VertexBufferLayout>],
+    format: wgpu::TextureFormat,
+    blend: Option<wgpu::BlendState>,
+    depth: Option<(bool, wgpu::CompareFunction)>,
+    cull_mode: Option<wgpu::Face>,
+) -> wgpu::RenderPipeline {
     let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
         label: Some(label),
         bind_group_layouts: &bind_group_layouts
@@ -889,7 +932,7 @@ pub(crate) fn pipeline(
         },
         fragment: Some(wgpu::FragmentState {
             module: shader,
-            entry_point: Some("fs_main"),
+            entry_point: Some(fragment_entry),
             targets: &[Some(wgpu::ColorTargetState {
                 format,
                 blend,

@@ -12,6 +12,8 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use super::compositor::write_mips;
+
 /// Side of every material texture, pixels.
 pub const TEXTURE_SIZE: u32 = 256;
 
@@ -196,31 +198,7 @@ impl MaterialTextures {
             view_formats: &[],
         });
         for (layer, image) in images.iter().enumerate() {
-            for (level, (w, h, data)) in image.levels.iter().enumerate() {
-                queue.write_texture(
-                    wgpu::TexelCopyTextureInfo {
-                        texture: &texture,
-                        mip_level: level as u32,
-                        origin: wgpu::Origin3d {
-                            x: 0,
-                            y: 0,
-                            z: layer as u32,
-                        },
-                        aspect: wgpu::TextureAspect::All,
-                    },
-                    data,
-                    wgpu::TexelCopyBufferLayout {
-                        offset: 0,
-                        bytes_per_row: Some(w * 4),
-                        rows_per_image: Some(*h),
-                    },
-                    wgpu::Extent3d {
-                        width: *w,
-                        height: *h,
-                        depth_or_array_layers: 1,
-                    },
-                );
-            }
+            write_mips(queue, &texture, layer as u32, &image.levels);
         }
         let view = texture.create_view(&wgpu::TextureViewDescriptor {
             dimension: Some(wgpu::TextureViewDimension::D2Array),

@@ -8,7 +8,7 @@
 //! position and mixes it in by `strength × (1 − alpha)`: nothing in a person's solid interior,
 //! most where the key left them partly transparent (outline, hair).
 
-use super::compositor::{texture_desc, COLOR_FORMAT};
+use super::compositor::{pipeline_with_entry, texture_desc, COLOR_FORMAT};
 
 /// How much of the blurred room an edge fragment takes at alpha 0, falling linearly to none
 /// at alpha 1. Alpha blending weights the fragment by alpha again, so the largest change to
@@ -108,32 +108,18 @@ impl LightWrap {
             }],
         });
         let pass_pipeline = |entry: &str| {
-            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some("light wrap"),
-                bind_group_layouts: &[Some(&layout)],
-                ..Default::default()
-            });
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pipeline_layout),
-                vertex: wgpu::VertexState {
-                    module: &shader,
-                    entry_point: Some("vs_main"),
-                    buffers: &[],
-                    compilation_options: Default::default(),
-                },
-                fragment: Some(wgpu::FragmentState {
-                    module: &shader,
-                    entry_point: Some(entry),
-                    targets: &[Some(COLOR_FORMAT.into())],
-                    compilation_options: Default::default(),
-                }),
-                primitive: Default::default(),
-                depth_stencil: None,
-                multisample: Default::default(),
-                multiview_mask: None,
-                cache: None,
-            })
+            pipeline_with_entry(
+                device,
+                entry,
+                &shader,
+                entry,
+                &[&layout],
+                &[],
+                COLOR_FORMAT,
+                None,
+                None,
+                None,
+            )
         };
         Self {
             down: pass_pipeline("fs_down"),
