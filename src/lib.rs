@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod config;
+pub mod digest;
 pub mod framing;
 pub mod hearing;
 pub mod keying;
@@ -20,3 +21,4 @@ pub mod render;
 pub mod rtc;
 pub mod server;
 pub mod store;
+pub mod timefmt;

@@ -52,7 +52,13 @@ async fn seal_interrupted_recordings(settings: &Settings, store: &Store) -> anyh
         tokio::task::spawn_blocking(move || crate::record::seal::seal_interrupted(&dir, &rec_key))
             .await?;
     for s in sealed {
-        if let Err(e) = store.recording_ended(&s.recording_id, "interrupted").await {
+        if let Err(e) = store
+            .recording_ended(
+                &s.recording_id,
+                crate::record::RecordingState::Interrupted.as_str(),
+            )
+            .await
+        {
             tracing::warn!(recording = %s.recording_id, "cannot note the interrupted recording: {e}");
         }
     }

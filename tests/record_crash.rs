@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use courtroom::record::verify::{find_recordings, verify_dir, Severity};
+use courtroom::record::RecordingState;
 use courtroom::record::{Manifest, PublicKey};
 use record_common::{count_video_frames, ffprobe};
 
@@ -101,7 +102,7 @@ fn sigkill_leaves_verifiable_segments_and_restart_seals_them() {
 
     // Before any restart: what was closed verifies; the open segment is listed nowhere yet.
     let m = Manifest::read(&rec).unwrap();
-    assert_eq!(m.state, "recording");
+    assert_eq!(m.state, RecordingState::Recording);
     let report = verify_dir(&rec, Some(&key));
     assert!(report.ok(), "{}", report.render());
     let open = rec.join(format!("composite-{:05}.mp4", m.segments.len()));
@@ -131,7 +132,7 @@ fn sigkill_leaves_verifiable_segments_and_restart_seals_them() {
     let mut server = spawn("serve", &data, port);
     wait_healthy(port, &mut server);
     let m = Manifest::read(&rec).unwrap();
-    assert_eq!(m.state, "interrupted");
+    assert_eq!(m.state, RecordingState::Interrupted);
     assert!(
         m.failure
             .as_deref()

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use courtroom::config::Settings;
 use courtroom::hearing::{Hearing, HearingEvent};
 use courtroom::record::verify::verify_dir;
+use courtroom::record::RecordingState;
 use courtroom::record::{Manifest, RecordingKey};
 use courtroom::render::{AdapterChoice, Gpu};
 use courtroom::store::HearingRecord;
@@ -112,7 +113,7 @@ fn full_disk_stops_the_recording_cleanly_and_the_hearing_goes_on() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(!hearing.is_recording());
-    assert_eq!(m.state, "failed", "{m:#?}");
+    assert_eq!(m.state, RecordingState::Failed, "{m:#?}");
     let why = m.failure.clone().unwrap_or_default();
     assert!(
         why.to_lowercase().contains("space") || why.contains("write"),

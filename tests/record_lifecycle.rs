@@ -19,6 +19,7 @@ use courtroom::config::{Settings, Sources};
 use courtroom::record::manifest::MANIFEST_FILE;
 use courtroom::record::verify::{verify_dir, Severity};
 use courtroom::record::Manifest;
+use courtroom::record::RecordingState;
 use courtroom::store::AccountRole;
 use record_common::{record_scripted, segment_duration, Step};
 use serde_json::{json, Value};
@@ -41,7 +42,7 @@ fn pause_resume_stop_leaves_a_gap_the_actors_and_a_verifying_manifest() {
     );
     assert!(finished.failure.is_none(), "{:?}", finished.failure);
     let m = &finished.manifest;
-    assert_eq!(m.state, "finalised");
+    assert_eq!(m.state, RecordingState::Finalised);
 
     let kinds: Vec<(&str, &str, u64)> = m
         .events

@@ -96,7 +96,7 @@ fn vp8_and_opus_are_kept_without_reencoding() {
     let kept = framehashes(&video);
     let sent: Vec<String> = frames
         .iter()
-        .map(|f| courtroom::record::manifest::hex(&Sha256::digest(f)))
+        .map(|f| courtroom::digest::hex(&Sha256::digest(f)))
         .collect();
     assert_eq!(kept.len(), sent.len(), "every frame kept");
     assert_eq!(kept, sent, "byte for byte the sender's frames");
@@ -111,7 +111,7 @@ fn vp8_and_opus_are_kept_without_reencoding() {
     let kept = framehashes(&audio);
     let sent: Vec<String> = packets
         .iter()
-        .map(|f| courtroom::record::manifest::hex(&Sha256::digest(f)))
+        .map(|f| courtroom::digest::hex(&Sha256::digest(f)))
         .collect();
     assert!(!kept.is_empty());
     assert_eq!(kept, sent[..kept.len()], "Opus packets unchanged");

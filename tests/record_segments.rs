@@ -8,6 +8,7 @@ mod record_common;
 use std::time::Duration;
 
 use courtroom::record::verify::verify_dir;
+use courtroom::record::RecordingState;
 use record_common::{ffprobe, record_for, segment_duration};
 
 #[test]
@@ -18,7 +19,7 @@ fn segments_cut_at_boundaries_keep_the_end_and_verify() {
     let (finished, key) = record_for(&rec, Duration::from_secs(2), seconds);
     assert!(finished.failure.is_none(), "{:?}", finished.failure);
     let m = &finished.manifest;
-    assert_eq!(m.state, "finalised");
+    assert_eq!(m.state, RecordingState::Finalised);
     assert_eq!(m.segments.len(), 4, "0-2, 2-4, 4-6, 6-7: {:#?}", m.segments);
     for (i, seg) in m.segments.iter().enumerate() {
         assert_eq!(seg.file, format!("composite-{i:05}.mp4"));

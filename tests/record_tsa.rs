@@ -18,9 +18,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use courtroom::record::manifest::{sha256_hex, MANIFEST_FILE};
+use courtroom::digest::sha256_hex;
+use courtroom::record::manifest::MANIFEST_FILE;
 use courtroom::record::timestamp::{self, TsaOptions, MANIFEST_TOKEN_FILE};
 use courtroom::record::verify::{verify_dir_with, Severity, VerifyOptions};
+use courtroom::record::RecordingState;
 use rand::{Rng, SeedableRng};
 use record_common::record_scripted;
 
@@ -382,7 +384,7 @@ fn a_tsa_that_is_down_or_silent_leaves_the_recording_complete_and_verifiable() {
         &[],
     );
     assert!(finished.failure.is_none());
-    assert_eq!(finished.manifest.state, "finalised");
+    assert_eq!(finished.manifest.state, RecordingState::Finalised);
     assert_eq!(finished.manifest.segments.len(), 3);
     assert!(finished
         .timestamps
@@ -416,7 +418,7 @@ fn a_tsa_that_is_down_or_silent_leaves_the_recording_complete_and_verifiable() {
         with_tsa(&url, Duration::from_secs(2)),
         &[],
     );
-    assert_eq!(finished.manifest.state, "finalised");
+    assert_eq!(finished.manifest.state, RecordingState::Finalised);
     assert_eq!(finished.manifest.segments.len(), 3);
     let mut pending = finished.timestamps.lock().unwrap();
     assert!(

@@ -201,7 +201,7 @@ impl AppState {
         if let Some(m) = &manifest {
             self.inner
                 .store
-                .recording_ended(&m.recording_id, &m.state)
+                .recording_ended(&m.recording_id, m.state.as_str())
                 .await?;
         }
         Ok(manifest)
@@ -221,7 +221,7 @@ impl AppState {
             let id = hearing.record.id.clone();
             match tokio::task::spawn_blocking(move || hearing.shutdown()).await {
                 Ok(Ok(Some(m))) => {
-                    let state = m.state.clone();
+                    let state = m.state.as_str();
                     if let Err(e) = self
                         .inner
                         .store

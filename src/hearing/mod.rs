@@ -143,19 +143,10 @@ fn close_originals(
     out
 }
 
-/// Waits until the streaming threads let go of the recorder, then seals it.
+/// Seals the recording; media the streaming threads still push is dropped.
 fn finish_recorder(
-    mut recorder: Arc<Recorder>,
+    recorder: Arc<Recorder>,
 ) -> Result<crate::record::recorder::Finished, RecordError> {
-    let recorder = loop {
-        match Arc::try_unwrap(recorder) {
-            Ok(r) => break r,
-            Err(shared) => {
-                recorder = shared;
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-    };
     recorder.finish(Duration::from_secs(15))
 }
 

@@ -12,13 +12,15 @@
 //! - `manifest.json.sig` is the raw 64-byte Ed25519 signature over the exact bytes of
 //!   `manifest.json`.
 
-use std::io::{Read, Write};
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::sign::RecordingKey;
+/// Re-exported for the hearing, which hashes the original tracks it closes.
+pub use crate::digest::sha256_file;
+use crate::digest::sha256_hex;
 
 /// Current manifest format version (3 added `events` and `tsa_url`).
 pub const VERSION: u32 = 3;
@@ -28,6 +30,53 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 pub const SIGNATURE_FILE: &str = "manifest.json.sig";
 /// The `sha256sum`-format list of segments.
 pub const SUMS_FILE: &str = "SHA256SUMS";
+/// Space kept free in the recording folder so the manifest can be sealed on a full disk.
+pub const RESERVE_FILE: &str = ".space-reserve";
+
+/// Where a recording stands, as the manifest's `state` field says it (lowercase).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordingState {
+    /// Being recorded (or the server died and has not restarted since).
+    Recording,
+    /// Stopped and sealed normally.
+    Finalised,
+    /// The server died while recording; sealed at its next start ([`super::seal`]).
+    Interrupted,
+    /// Stopped by an error, such as a full disk.
+    Failed,
+}
+
+impl RecordingState {
+    /// Every state, in the order above.
+    pub const ALL: [Self; 4] = [
+        Self::Recording,
+        Self::Finalised,
+        Self::Interrupted,
+        Self::Failed,
+    ];
+
+    /// The manifest's (and the store's) text: `recording`, `finalised`, `interrupted`, `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Recording => "recording",
+            Self::Finalised => "finalised",
+            Self::Interrupted => "interrupted",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The state written as `text`, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for RecordingState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A recording's manifest.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -46,7 +95,7 @@ pub struct Manifest {
     pub ended_at: Option<String>,
     /// `recording`, `finalised`, `failed` (stopped by an error, such as a full disk) or
     /// `interrupted` (the server died; sealed at its next start).
-    pub state: String,
+    pub state: RecordingState,
     /// Why it failed or was interrupted.
     pub failure: Option<String>,
     /// Nominal segment length in seconds.
@@ -149,33 +198,6 @@ pub struct SeatedParticipant {
     pub name: String,
 }
 
-/// Streams a file through SHA-256.
-pub fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    Ok((size, hex(&hasher.finalize())))
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Lowercase hex SHA-256 of some bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
 /// The chain's starting hash for a recording.
 pub fn genesis_hash(recording_id: &str, hearing_id: &str, started_at: &str) -> String {
     sha256_hex(
@@ -276,6 +298,27 @@ impl Manifest {
     }
 }
 
+/// Every recording folder (one holding `manifest.json`) at or under `dir`, sorted.
+pub fn find_recordings(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        if d.join(MANIFEST_FILE).is_file() {
+            found.push(d);
+            continue;
+        }
+        if let Ok(entries) = std::fs::read_dir(&d) {
+            for e in entries.flatten() {
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    stack.push(e.path());
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
 /// Writes `path` through a synced temporary file and a rename, then syncs the folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let name = path
@@ -327,16 +370,18 @@ mod tests {
     }
 
     #[test]
-    fn sha256_matches_a_known_vector() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("x");
-        std::fs::write(&f, b"abc").unwrap();
-        let (size, hash) = sha256_file(&f).unwrap();
-        assert_eq!(size, 3);
-        assert_eq!(
-            hash,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+    fn states_serialise_as_lowercase_words() {
+        for state in RecordingState::ALL {
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+            assert_eq!(
+                serde_json::from_str::<RecordingState>(&json).unwrap(),
+                state
+            );
+            assert_eq!(RecordingState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(RecordingState::Finalised.to_string(), "finalised");
+        assert!(serde_json::from_str::<RecordingState>("\"finalized\"").is_err());
     }
 
     #[test]
@@ -350,7 +395,7 @@ mod tests {
             case_number: "c".into(),
             started_at: "2026-01-01T00:00:00.000Z".into(),
             ended_at: None,
-            state: "recording".into(),
+            state: RecordingState::Recording,
             failure: None,
             segment_seconds: 10,
             key_id: None,

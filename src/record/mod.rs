@@ -1,7 +1,9 @@
 //! Evidence recordings.
 //!
 //! - [`recorder`]: the composite video with the mixed audio, in segments of fragmented MP4
-//!   ([`segment`]) so that a crash loses at most the last fragment.
+//!   ([`segment`]) so that a crash loses at most the last fragment. Its rules (where segments
+//!   are cut, held audio, stop, pause and resume) are [`plan`], a state machine without I/O;
+//!   a closer thread (`closer.rs`) finalises, hashes, chains and signs closed segments.
 //! - [`manifest`]: `manifest.json`, a hash chain over the closed segments, with `SHA256SUMS`.
 //! - [`sign`]: the server's Ed25519 key; each manifest is signed in `manifest.json.sig`.
 //! - [`originals`]: each participant's camera and microphone as received, in Matroska/WebM.
@@ -12,8 +14,10 @@
 //!   the same with only `sha256sum` and `openssl`.
 
 pub mod cli;
+mod closer;
 pub mod manifest;
 pub mod originals;
+pub mod plan;
 pub mod recorder;
 pub mod seal;
 pub mod segment;
@@ -21,7 +25,7 @@ pub mod sign;
 pub mod timestamp;
 pub mod verify;
 
-pub use manifest::{Manifest, SeatedParticipant};
+pub use manifest::{Manifest, RecordingState, SeatedParticipant};
 pub use recorder::{Recorder, RecorderOptions, RecordingInfo};
 pub use sign::{PublicKey, RecordingKey};
 

@@ -11,12 +11,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::manifest::{sha256_file, Manifest, SegmentEntry, SIGNATURE_FILE};
-use super::recorder::{utc_text, RESERVE_FILE};
+use super::manifest::{
+    find_recordings, Manifest, RecordingState, SegmentEntry, MANIFEST_FILE, RESERVE_FILE,
+    SIGNATURE_FILE,
+};
 use super::segment;
 use super::sign::RecordingKey;
-use super::verify::find_recordings;
 use super::RecordError;
+use crate::digest::sha256_file;
+use crate::timefmt::utc_text;
 
 /// One recording sealed at start.
 #[derive(Debug, Clone)]
@@ -51,12 +54,12 @@ pub fn seal_interrupted(recordings_dir: &Path, key: &RecordingKey) -> Vec<Sealed
 /// Seals one folder if it is unsealed; `None` if it was already sealed.
 pub fn seal_one(dir: &Path, key: &RecordingKey) -> Result<Option<Sealed>, RecordError> {
     let mut manifest = Manifest::read(dir)?;
-    if manifest.state != "recording" {
+    if manifest.state != RecordingState::Recording {
         return Ok(None);
     }
     let signed_before = std::fs::read(dir.join(SIGNATURE_FILE))
         .ok()
-        .zip(std::fs::read(dir.join(super::manifest::MANIFEST_FILE)).ok())
+        .zip(std::fs::read(dir.join(MANIFEST_FILE)).ok())
         .is_some_and(|(sig, bytes)| key.public().verify(&bytes, &sig));
     let started: DateTime<Utc> = DateTime::parse_from_rfc3339(&manifest.started_at)
         .map(|t| t.with_timezone(&Utc))
@@ -127,7 +130,7 @@ pub fn seal_one(dir: &Path, key: &RecordingKey) -> Result<Option<Sealed>, Record
     if !signed_before {
         reason.push_str("; the manifest's previous signature did not verify at sealing time");
     }
-    manifest.state = "interrupted".into();
+    manifest.state = RecordingState::Interrupted;
     manifest.failure = Some(reason);
     manifest.ended_at = Some(ended);
     manifest.write_signed(dir, Some(key))?;

@@ -15,6 +15,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_audio as gst_audio;
 
+use super::plan::samples_duration;
 use super::RecordError;
 use crate::media::audio_mix::SAMPLE_RATE;
 use crate::media::bus::{self, BusEvent};
@@ -197,11 +198,6 @@ impl Drop for Segment {
     }
 }
 
-/// Duration of `n` samples at the mix rate.
-pub fn samples_duration(n: usize) -> Duration {
-    Duration::from_nanos(n as u64 * 1_000_000_000 / SAMPLE_RATE as u64)
-}
-
 fn clock_time(d: Duration) -> gst::ClockTime {
     gst::ClockTime::from_nseconds(d.as_nanos() as u64)
 }
@@ -216,6 +212,5 @@ mod tests {
         assert_eq!(parse_file_name(&file_name(12345)), Some(12345));
         assert_eq!(parse_file_name("composite.mp4"), None);
         assert_eq!(parse_file_name("composite-1.mp4"), None);
-        assert_eq!(samples_duration(1920), Duration::from_millis(40));
     }
 }

@@ -103,7 +103,7 @@ impl PublicKey {
     /// First 16 hex digits of the SHA-256 of the raw key.
     pub fn key_id(&self) -> String {
         let digest = Sha256::digest(self.0.to_bytes());
-        super::manifest::hex(&digest[..8])
+        crate::digest::hex(&digest[..8])
     }
 
     /// PEM SubjectPublicKeyInfo, as `openssl pkey -pubin` reads it.

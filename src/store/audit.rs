@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 
 use super::{int, now_text, opt_text, text, Store, StoreError};
+use crate::digest::hex;
 
 /// The stable action names written to the trail.
 pub mod actions {
@@ -171,10 +172,6 @@ pub fn entry_hash(
     }
     field(detail.as_bytes());
     hex(&h.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks that `entry` follows an entry with sequence `prev_seq` and hash `prev_hash`

@@ -143,7 +143,6 @@ pub fn record_scripted(
     );
     slot.lock().unwrap().take();
     drop(encoder);
-    let recorder = Arc::try_unwrap(recorder).ok().expect("only owner");
     (recorder.finish(Duration::from_secs(10)).unwrap(), key)
 }
 

@@ -95,7 +95,7 @@ pub async fn stop(
         .ok_or_else(not_recording)?;
     state
         .store()
-        .recording_ended(&manifest.recording_id, &manifest.state)
+        .recording_ended(&manifest.recording_id, manifest.state.as_str())
         .await?;
     state
         .audit(AuditEvent::new(

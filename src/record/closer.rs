@@ -1,0 +1,314 @@
+//! The closer: a thread per recording that finalises closed segments in order (end of
+//! stream, wait for the muxer), hashes them into the manifest's chain, signs the manifest, asks
+//! for time-stamps, and seals the manifest at the end. The streaming threads hand it work
+//! through a channel ([`Job`]) and never wait on the disk.
+//!
+//! If the manifest cannot be written (a full disk), the small file reserved at the start
+//! ([`RESERVE_FILE`]) is given up so that the manifest can still be sealed as `failed`, and the
+//! recording's `on_failure` callback runs once.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::manifest::{
+    LifecycleEvent, Manifest, OriginalEntry, RecordingState, SeatedParticipant, SegmentEntry,
+    MANIFEST_FILE, RESERVE_FILE,
+};
+use super::segment::Segment;
+use super::sign::RecordingKey;
+use super::timestamp::{self, Pending, Stamp, Stamper, TsaOptions};
+use crate::digest::{sha256, sha256_file, unhex};
+use crate::timefmt::{utc_text, utc_text_after};
+
+/// Longest time a segment finalisation may take.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest time the finalisation of a segment cut short by a failure may take.
+const FAILED_FINISH_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// A callback told why the recording failed.
+pub type FailureCallback = Arc<dyn Fn(String) + Send + Sync>;
+
+/// Work for the closer, in the order it must be done.
+pub enum Job {
+    /// A segment closed: finalise it, hash it into the chain, write the manifest.
+    Close {
+        /// The segment, still to be finalised.
+        seg: Segment,
+        /// Its index.
+        index: u32,
+        /// Recording time of its start.
+        media_start: Duration,
+        /// Recording time of its end.
+        media_end: Duration,
+        /// Everyone seated at any time during it.
+        seated: Vec<SeatedParticipant>,
+        /// Set when the recording failed in it: it is incomplete.
+        failure: Option<String>,
+    },
+    /// Seal the manifest and end.
+    Finish {
+        /// `finalised` or `failed` (a manifest already `failed` stays so).
+        state: RecordingState,
+        /// Why it failed.
+        failure: Option<String>,
+    },
+    /// Participants' original tracks, hashed into the manifest with its next write.
+    Originals(Vec<OriginalEntry>),
+    /// A lifecycle event, written into the manifest now.
+    Event(LifecycleEvent),
+}
+
+/// What the closer is started with.
+pub struct CloserSetup {
+    /// The recording's folder.
+    pub dir: PathBuf,
+    /// The manifest as first written.
+    pub manifest: Manifest,
+    /// Signs each manifest written.
+    pub key: Option<Arc<RecordingKey>>,
+    /// Wall-clock time of media time zero.
+    pub started_at: DateTime<Utc>,
+    /// Runs once when the recording fails for good.
+    pub on_failure: Option<FailureCallback>,
+    /// RFC 3161 time-stamping, if any.
+    pub tsa: Option<TsaOptions>,
+}
+
+/// Starts the closer's thread. It ends after a [`Job::Finish`] (or when every sender is gone)
+/// and returns the sealed manifest and the time-stamps still under way.
+pub fn spawn(
+    setup: CloserSetup,
+    jobs: mpsc::Receiver<Job>,
+) -> std::io::Result<JoinHandle<(Manifest, Pending)>> {
+    let stamper = setup.tsa.clone().map(|t| Stamper::start(&setup.dir, t));
+    let closer = Closer {
+        dir: setup.dir,
+        manifest: setup.manifest,
+        key: setup.key,
+        started_at: setup.started_at,
+        on_failure: setup.on_failure,
+        stamper,
+        told: false,
+    };
+    std::thread::Builder::new()
+        .name("rec-closer".into())
+        .spawn(move || closer.run(jobs))
+}
+
+/// The background thread's state: the manifest as it grows.
+struct Closer {
+    dir: PathBuf,
+    manifest: Manifest,
+    key: Option<Arc<RecordingKey>>,
+    started_at: DateTime<Utc>,
+    on_failure: Option<FailureCallback>,
+    stamper: Option<Stamper>,
+    /// Whether `on_failure` has run.
+    told: bool,
+}
+
+impl Closer {
+    fn run(mut self, rx: mpsc::Receiver<Job>) -> (Manifest, Pending) {
+        while let Ok(job) = rx.recv() {
+            match job {
+                Job::Close {
+                    seg,
+                    index,
+                    media_start,
+                    media_end,
+                    seated,
+                    failure,
+                } => self.close(seg, index, media_start, media_end, seated, failure),
+                Job::Originals(list) => self.manifest.originals.extend(list),
+                Job::Event(event) => {
+                    self.manifest.events.push(event);
+                    if let Err(reason) = self.write() {
+                        tracing::error!(dir = %self.dir.display(), "cannot note a lifecycle event: {reason}");
+                    }
+                }
+                Job::Finish { state, failure } => {
+                    self.seal(state, failure);
+                    break;
+                }
+            }
+        }
+        let pending = self.stamper.take().map(Stamper::close).unwrap_or_default();
+        (self.manifest, pending)
+    }
+
+    /// Finalises a closed segment, chains it, writes the manifest and asks for its stamp.
+    fn close(
+        &mut self,
+        seg: Segment,
+        index: u32,
+        media_start: Duration,
+        media_end: Duration,
+        seated: Vec<SeatedParticipant>,
+        failure: Option<String>,
+    ) {
+        let path = seg.path().to_owned();
+        let outcome = match failure {
+            Some(f) => {
+                let _ = seg.finish(FAILED_FINISH_TIMEOUT);
+                Err(f)
+            }
+            None => seg.finish(FINISH_TIMEOUT),
+        };
+        let added = self.add(
+            &path,
+            index,
+            media_start,
+            media_end,
+            seated,
+            outcome.is_ok(),
+        );
+        let failure = match outcome {
+            Err(reason) => {
+                self.manifest.state = RecordingState::Failed;
+                self.manifest.failure = Some(reason.clone());
+                let _ = self.write();
+                Some(reason)
+            }
+            Ok(()) => self.write().err(),
+        };
+        if let (Some(entry), Some(stamper)) = (added, &self.stamper) {
+            stamper.stamp(Stamp {
+                token: timestamp::chain_token_file(entry.index),
+                target: format!("segment {} chain entry", entry.index),
+                imprint: hash_bytes(&entry.entry_hash),
+                of_manifest: false,
+            });
+        }
+        if let Some(reason) = failure {
+            self.tell(reason);
+        }
+    }
+
+    /// Seals the manifest (`state`, unless it already failed), gives up the reserve, and asks
+    /// for the manifest's stamp.
+    fn seal(&mut self, state: RecordingState, failure: Option<String>) {
+        if self.manifest.state != RecordingState::Failed {
+            self.manifest.state = state;
+        }
+        if failure.is_some() {
+            self.manifest.failure = failure;
+        }
+        self.manifest.ended_at = Some(utc_text(Utc::now()));
+        let written = self.write();
+        let _ = std::fs::remove_file(self.dir.join(RESERVE_FILE));
+        if let (Ok(()), Some(stamper)) = (written, &self.stamper) {
+            match std::fs::read(self.dir.join(MANIFEST_FILE)) {
+                Ok(bytes) => stamper.stamp(Stamp {
+                    token: timestamp::MANIFEST_TOKEN_FILE.into(),
+                    target: MANIFEST_FILE.into(),
+                    imprint: sha256(&bytes),
+                    of_manifest: true,
+                }),
+                Err(e) => {
+                    tracing::warn!(dir = %self.dir.display(), "cannot read the manifest to time-stamp it: {e}")
+                }
+            }
+        }
+        tracing::info!(dir = %self.dir.display(), state = %self.manifest.state, segments = self.manifest.segments.len(), "recording sealed");
+    }
+
+    fn tell(&mut self, reason: String) {
+        if self.told {
+            return;
+        }
+        self.told = true;
+        if let Some(cb) = &self.on_failure {
+            cb(reason);
+        }
+    }
+
+    fn add(
+        &mut self,
+        path: &Path,
+        index: u32,
+        media_start: Duration,
+        media_end: Duration,
+        seated: Vec<SeatedParticipant>,
+        complete: bool,
+    ) -> Option<SegmentEntry> {
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let (size, sha256) = match sha256_file(path) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(file = %path.display(), "cannot hash segment {index}: {e}");
+                return None;
+            }
+        };
+        for p in &seated {
+            if !self.manifest.participants.contains(p) {
+                self.manifest.participants.push(p.clone());
+            }
+        }
+        self.manifest.append(SegmentEntry {
+            index,
+            file,
+            size,
+            sha256,
+            prev_entry_hash: String::new(),
+            entry_hash: String::new(),
+            started_at: utc_text_after(self.started_at, media_start),
+            ended_at: utc_text_after(self.started_at, media_end),
+            media_start_ms: media_start.as_millis() as u64,
+            media_end_ms: media_end.as_millis() as u64,
+            complete,
+            seated,
+        });
+        tracing::info!(file = %path.display(), size, complete, "segment closed");
+        self.manifest.segments.last().cloned()
+    }
+
+    /// Writes and signs the manifest. If that fails (a full disk), the recording cannot go on:
+    /// gives up the reserve, marks the manifest `failed`, writes it again, and returns why.
+    fn write(&mut self) -> Result<(), String> {
+        let Err(e) = self.manifest.write_signed(&self.dir, self.key.as_deref()) else {
+            return Ok(());
+        };
+        let reason = format!("cannot write the manifest: {e}");
+        let _ = std::fs::remove_file(self.dir.join(RESERVE_FILE));
+        self.manifest.state = RecordingState::Failed;
+        if self.manifest.failure.is_none() {
+            self.manifest.failure = Some(reason.clone());
+        }
+        match self.manifest.write_signed(&self.dir, self.key.as_deref()) {
+            Ok(()) => {
+                tracing::warn!(dir = %self.dir.display(), "manifest sealed as failed after releasing the reserve ({e})")
+            }
+            Err(e2) => {
+                tracing::error!(dir = %self.dir.display(), "cannot write the manifest even after releasing the reserve: {e2}")
+            }
+        }
+        Err(reason)
+    }
+}
+
+/// The 32 bytes of a lowercase hex SHA-256 (zeros where it is not one).
+fn hash_bytes(hex: &str) -> [u8; 32] {
+    unhex(hex)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .unwrap_or([0; 32])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_bytes_reads_hex() {
+        let h = crate::digest::sha256_hex(b"abc");
+        assert_eq!(crate::digest::hex(&hash_bytes(&h)), h);
+        assert_eq!(hash_bytes("zz"), [0u8; 32]);
+    }
+}

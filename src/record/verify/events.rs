@@ -1,0 +1,172 @@
+//! The lifecycle events: `start`, `pause`/`resume`..., `stop`, in time order, and every gap
+//! between segments explained by a pause.
+
+use super::Report;
+use crate::record::manifest::{Manifest, MANIFEST_FILE};
+
+/// The lifecycle events: known kinds in a possible order, times that never go back, and every
+/// gap between segments explained by a pause.
+pub(super) fn check_events(manifest: &Manifest, report: &mut Report) {
+    let events = &manifest.events;
+    let mut phase = "new";
+    let mut last_ms = 0u64;
+    for (i, e) in events.iter().enumerate() {
+        let field = format!("{MANIFEST_FILE}: field events[{i}] ({})", e.event);
+        let next = match (phase, e.event.as_str()) {
+            ("new", "start") => "running",
+            ("running", "pause") => "paused",
+            ("paused", "resume") => "running",
+            ("running" | "paused", "stop") => "stopped",
+            (_, "start" | "pause" | "resume" | "stop") => {
+                report.error(format!(
+                    "{field}: cannot follow the recording being {phase}"
+                ));
+                phase
+            }
+            _ => {
+                report.error(format!("{field}: unknown event"));
+                phase
+            }
+        };
+        phase = next;
+        if e.actor.trim().is_empty() {
+            report.error(format!("{field}: no actor"));
+        }
+        if e.media_ms < last_ms {
+            report.error(format!(
+                "{field}: media_ms {} goes back (after {last_ms})",
+                e.media_ms
+            ));
+        }
+        last_ms = last_ms.max(e.media_ms);
+    }
+    const SLACK_MS: u64 = 1000;
+    for (i, w) in manifest.segments.windows(2).enumerate() {
+        let (a, b) = (w[0].media_end_ms, w[1].media_start_ms);
+        if b <= a + 100 {
+            continue;
+        }
+        let explained = events.iter().enumerate().any(|(k, p)| {
+            p.event == "pause"
+                && p.media_ms + SLACK_MS >= a
+                && p.media_ms <= a + SLACK_MS
+                && events[k + 1..]
+                    .iter()
+                    .find(|r| r.event == "resume")
+                    .is_some_and(|r| r.media_ms <= b + SLACK_MS && r.media_ms + SLACK_MS >= b)
+        });
+        if !explained {
+            report.warn(format!(
+                "segments {i} and {}: a gap from {a} ms to {b} ms that no pause explains",
+                i + 1
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::manifest::{LifecycleEvent, RecordingState, SegmentEntry, VERSION};
+    use crate::record::verify::Severity;
+    use std::path::PathBuf;
+
+    fn manifest(events: &[(&str, u64)], segments: &[(u64, u64)]) -> Manifest {
+        let mut m = Manifest {
+            version: VERSION,
+            recording_id: "r".into(),
+            hearing_id: "h".into(),
+            case_number: "c".into(),
+            started_at: "2026-01-01T00:00:00.000Z".into(),
+            ended_at: None,
+            state: RecordingState::Finalised,
+            failure: None,
+            segment_seconds: 10,
+            key_id: None,
+            segments: vec![],
+            chain_head: String::new(),
+            sha256sums: String::new(),
+            participants: vec![],
+            originals: vec![],
+            events: events
+                .iter()
+                .map(|(e, ms)| LifecycleEvent {
+                    event: (*e).into(),
+                    actor: "user:li".into(),
+                    at: "2026-01-01T00:00:01.000Z".into(),
+                    media_ms: *ms,
+                })
+                .collect(),
+            tsa_url: None,
+        };
+        for (i, (start, end)) in segments.iter().enumerate() {
+            m.append(SegmentEntry {
+                index: 0,
+                file: format!("composite-{i:05}.mp4"),
+                size: 0,
+                sha256: String::new(),
+                prev_entry_hash: String::new(),
+                entry_hash: String::new(),
+                started_at: String::new(),
+                ended_at: String::new(),
+                media_start_ms: *start,
+                media_end_ms: *end,
+                complete: true,
+                seated: vec![],
+            });
+        }
+        m
+    }
+
+    fn findings(m: &Manifest) -> Vec<(Severity, String)> {
+        let mut report = Report {
+            dir: PathBuf::new(),
+            findings: Vec::new(),
+            segments: 0,
+            state: None,
+            chain_head: None,
+            timestamps: 0,
+        };
+        check_events(m, &mut report);
+        report
+            .findings
+            .into_iter()
+            .map(|f| (f.severity, f.message))
+            .collect()
+    }
+
+    #[test]
+    fn lifecycle_order_and_gaps_are_checked() {
+        let good = manifest(
+            &[
+                ("start", 0),
+                ("pause", 2600),
+                ("resume", 4000),
+                ("stop", 6500),
+            ],
+            &[(0, 2000), (2000, 2600), (4000, 6000), (6000, 6500)],
+        );
+        assert!(findings(&good).is_empty(), "{:?}", findings(&good));
+        // A resume without a pause, and time going back, are errors.
+        let bad = manifest(&[("start", 0), ("resume", 4000), ("pause", 3000)], &[]);
+        let f = findings(&bad);
+        assert!(
+            f.iter()
+                .any(|(s, m)| *s == Severity::Error && m.contains("events[1] (resume)")),
+            "{f:?}"
+        );
+        assert!(
+            f.iter()
+                .any(|(s, m)| *s == Severity::Error && m.contains("goes back")),
+            "{f:?}"
+        );
+        let unknown = manifest(&[("start", 0), ("rewind", 10)], &[]);
+        assert!(findings(&unknown)[0].1.contains("unknown event"));
+        // A gap no pause explains is reported.
+        let gap = manifest(&[("start", 0), ("stop", 9000)], &[(0, 2000), (5000, 9000)]);
+        let f = findings(&gap);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].0, Severity::Warning);
+        assert!(f[0].1.contains("segments 0 and 1"), "{f:?}");
+    }
+}
