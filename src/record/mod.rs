@@ -24,6 +24,7 @@ pub mod segment;
 pub mod sign;
 pub mod timestamp;
 pub mod verify;
+mod writer;
 
 pub use manifest::{Manifest, RecordingState, SeatedParticipant};
 pub use recorder::{Recorder, RecorderOptions, RecordingInfo};

@@ -7,7 +7,7 @@
 //! resume cut the media. The recorder gives the plan each frame, tick and request and applies
 //! the [`Action`]s it answers:
 //! - opening segments and writing into them ([`Segment`]);
-//! - handing closed segments and lifecycle events to the closer thread ([`super::closer`]),
+//! - handing closed segments and lifecycle events to the closer thread (`record/closer.rs`),
 //!   which finalises, hashes, chains and signs them, so the streaming threads never wait on the
 //!   disk;
 //! - asking the encoder for keyframes (the `request_keyframe` callback).
@@ -40,12 +40,11 @@ use super::manifest::{
     write_atomic, LifecycleEvent, Manifest, OriginalEntry, RecordingState, SeatedParticipant,
     VERSION,
 };
-use super::plan::{
-    Action, CloseReason, FinishPlan, Lifecycle, PlanConfig, Progress, RecordingPlan,
-};
+use super::plan::{Action, FinishPlan, PlanConfig, Progress, RecordingPlan};
 use super::segment::{self, Segment, VideoFormat};
 use super::sign::RecordingKey;
 use super::timestamp::{Pending, TsaOptions};
+use super::writer::{Pushed, SegmentWriter};
 use super::RecordError;
 use crate::media::encoder::EncodedFrame;
 use crate::timefmt::utc_text;
@@ -141,54 +140,13 @@ pub struct Finished {
 /// people who stop or pause it; every method takes `&self`.
 pub struct Recorder {
     dir: PathBuf,
-    format: VideoFormat,
     plan: Mutex<RecordingPlan>,
     /// Signalled whenever the plan moves on (media written, a segment closed, a failure).
     progress: Condvar,
-    writer: Mutex<Writer>,
+    writer: Mutex<SegmentWriter>,
     jobs: mpsc::Sender<Job>,
     closer: Mutex<Option<JoinHandle<(Manifest, Pending)>>>,
     request_keyframe: Option<Callback>,
-}
-
-/// The segment being written, and who is seated.
-struct Writer {
-    open: Option<OpenSegment>,
-    seated_now: Vec<SeatedParticipant>,
-    /// A segment that would not start: the recording has failed.
-    broken: Option<String>,
-}
-
-struct OpenSegment {
-    seg: Segment,
-    index: u32,
-    /// Everyone seated at any time during the segment.
-    seated: Vec<SeatedParticipant>,
-}
-
-impl Writer {
-    /// Why the recording cannot go on, if it cannot: a segment that would not start, or an
-    /// error on the open segment's pipeline.
-    fn failure(&mut self) -> Option<String> {
-        if let Some(reason) = &self.broken {
-            return Some(reason.clone());
-        }
-        self.open.as_mut().and_then(|o| o.seg.poll_failure())
-    }
-}
-
-/// What was just given to the plan, for the actions that write it.
-#[derive(Clone, Copy, Default)]
-struct Pushed<'a> {
-    frame: Option<&'a EncodedFrame>,
-    samples: &'a [i16],
-}
-
-/// What applying a list of actions left to do once the locks are let go.
-#[derive(Default)]
-struct Applied {
-    keyframe: bool,
-    broken: bool,
 }
 
 impl Recorder {
@@ -267,22 +225,19 @@ impl Recorder {
         )?;
         Ok(Self {
             dir: dir.to_owned(),
-            format: opts.format,
             plan: Mutex::new(RecordingPlan::new(PlanConfig {
                 origin: opts.origin,
                 segment: opts.segment,
                 fps: opts.format.fps,
             })),
             progress: Condvar::new(),
-            writer: Mutex::new(Writer {
-                open: Some(OpenSegment {
-                    seg,
-                    index: 0,
-                    seated: info.seated.clone(),
-                }),
-                seated_now: info.seated.clone(),
-                broken: None,
-            }),
+            writer: Mutex::new(SegmentWriter::new(
+                dir.to_owned(),
+                opts.format,
+                jobs.clone(),
+                seg,
+                info.seated.clone(),
+            )),
             jobs,
             closer: Mutex::new(Some(closer)),
             request_keyframe: opts.request_keyframe,
@@ -303,15 +258,7 @@ impl Recorder {
 
     /// Who is seated now; everyone seated at any time in a segment is listed in its entry.
     pub fn set_seated(&self, seated: Vec<SeatedParticipant>) {
-        let mut writer = self.lock_writer();
-        if let Some(open) = writer.open.as_mut() {
-            for p in &seated {
-                if !open.seated.contains(p) {
-                    open.seated.push(p.clone());
-                }
-            }
-        }
-        writer.seated_now = seated;
+        self.lock_writer().set_seated(seated);
     }
 
     /// Writes one encoded composite frame. Frames before the first keyframe are skipped.
@@ -491,7 +438,7 @@ impl Recorder {
         self.plan.lock().expect("recorder plan")
     }
 
-    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
+    fn lock_writer(&self) -> MutexGuard<'_, SegmentWriter> {
         self.writer.lock().expect("recorder writer")
     }
 
@@ -523,12 +470,12 @@ impl Recorder {
     /// keyframe (or tells the plan of a segment that would not start).
     fn carry_out(
         &self,
-        mut writer: MutexGuard<'_, Writer>,
+        mut writer: MutexGuard<'_, SegmentWriter>,
         actions: Vec<Action>,
         actor: &str,
         pushed: Pushed<'_>,
     ) {
-        let applied = self.apply(&mut writer, actions, actor, pushed);
+        let applied = writer.apply(actions, actor, pushed);
         drop(writer);
         self.progress.notify_all();
         if applied.broken {
@@ -538,97 +485,6 @@ impl Recorder {
                 request();
             }
         }
-    }
-
-    fn apply(
-        &self,
-        writer: &mut Writer,
-        actions: Vec<Action>,
-        actor: &str,
-        pushed: Pushed<'_>,
-    ) -> Applied {
-        let mut applied = Applied::default();
-        for action in actions {
-            match action {
-                Action::OpenSegment { index, at } => {
-                    let path = self.dir.join(segment::file_name(index));
-                    match Segment::start(&path, self.format) {
-                        Ok(seg) => {
-                            tracing::debug!(dir = %self.dir.display(), index, ?at, "segment opened");
-                            writer.open = Some(OpenSegment {
-                                seg,
-                                index,
-                                seated: writer.seated_now.clone(),
-                            });
-                        }
-                        Err(e) => {
-                            // The rest of the list was for that segment.
-                            writer.broken = Some(format!("cannot start segment {index}: {e}"));
-                            applied.broken = true;
-                            return applied;
-                        }
-                    }
-                }
-                Action::WriteVideo { at } => {
-                    if let (Some(open), Some(frame)) = (&writer.open, pushed.frame) {
-                        open.seg
-                            .push_video(frame.data.clone(), at, frame.duration, frame.keyframe);
-                    }
-                }
-                Action::WriteAudio { at, samples } => {
-                    if let Some(open) = &writer.open {
-                        open.seg.push_audio(samples.resolve(pushed.samples), at);
-                    }
-                }
-                Action::CloseSegment {
-                    index,
-                    media_start,
-                    media_end,
-                    reason,
-                } => {
-                    // None open: the segment never started.
-                    let Some(open) = writer.open.take() else {
-                        continue;
-                    };
-                    debug_assert_eq!(open.index, index, "the plan closes the open segment");
-                    if reason == CloseReason::Pause {
-                        tracing::debug!(dir = %self.dir.display(), index, at = ?media_end, "segment closed for a pause");
-                    }
-                    let failure = match reason {
-                        CloseReason::Failed(reason) => Some(reason),
-                        _ => None,
-                    };
-                    let _ = self.jobs.send(Job::Close {
-                        seg: open.seg,
-                        index: open.index,
-                        media_start,
-                        media_end,
-                        seated: open.seated,
-                        failure,
-                    });
-                }
-                Action::RequestKeyframe => applied.keyframe = true,
-                Action::ExtendSegment { until } => {
-                    tracing::warn!(dir = %self.dir.display(), ?until, "no keyframe at the segment boundary; extending the segment");
-                }
-                Action::Note { event, at } => {
-                    if event != Lifecycle::Stop {
-                        tracing::info!(dir = %self.dir.display(), %actor, ?at, "recording {}", match event {
-                            Lifecycle::Pause => "paused",
-                            _ => "resumed",
-                        });
-                    }
-                    let _ = self.jobs.send(Job::Event(LifecycleEvent {
-                        event: event.as_str().into(),
-                        actor: actor.into(),
-                        at: utc_text(Utc::now()),
-                        media_ms: at.as_millis() as u64,
-                    }));
-                }
-                Action::HoldAudio { .. } | Action::Drop(_) => {}
-            }
-        }
-        applied
     }
 }
 

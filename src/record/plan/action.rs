@@ -6,7 +6,7 @@ use std::time::Duration;
 /// Samples to write: a part of the tick just given, or audio the plan held.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Samples {
-    /// These samples of the tick given to [`RecordingPlan::audio`].
+    /// These samples of the tick given to [`super::RecordingPlan::audio`].
     Pushed(Range<usize>),
     /// Samples held from earlier ticks.
     Held(Vec<i16>),
@@ -92,7 +92,7 @@ impl Lifecycle {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Start segment file `index`; recording time `at` is its time zero. If it cannot start,
-    /// the rest of the list is abandoned and the failure told to [`RecordingPlan::fail`].
+    /// the rest of the list is abandoned and the failure told to [`super::RecordingPlan::fail`].
     OpenSegment {
         /// Segment index.
         index: u32,
@@ -158,7 +158,7 @@ pub enum Progress {
     Never,
 }
 
-/// What [`RecordingPlan::finish`] leaves.
+/// What [`super::RecordingPlan::finish`] leaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FinishPlan {
     /// The last actions: the `stop` note if none was made, held audio, the last close.
