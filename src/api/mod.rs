@@ -225,7 +225,7 @@ impl AppState {
                     if let Err(e) = self
                         .inner
                         .store
-                        .recording_ended(&m.recording_id, &state)
+                        .recording_ended(&m.recording_id, state)
                         .await
                     {
                         tracing::error!(hearing = %id, "cannot note recording end: {e}");

@@ -162,7 +162,7 @@ impl Fake {
         if asked {
             self.keyframe_from = None;
         }
-        let keyframe = self.frame % self.gop == 0 || asked;
+        let keyframe = self.frame.is_multiple_of(self.gop) || asked;
         self.frame += 1;
         let actions = self.plan.video(pts, TICK, keyframe);
         self.apply(pts, actions, &[]);

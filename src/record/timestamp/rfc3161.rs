@@ -181,7 +181,7 @@ pub fn token_info(token: &[u8]) -> Result<TokenInfo, TimestampError> {
 /// The hash an `AlgorithmIdentifier` names, as an index into [`HASHES`], when its parameters
 /// are absent or exactly `NULL`.
 fn plain_hash(alg: &AlgorithmIdentifierOwned, what: &str) -> Result<usize, TimestampError> {
-    if !alg.parameters.as_ref().is_none_or(|p| *p == Any::null()) {
+    if alg.parameters.as_ref().is_some_and(|p| *p != Any::null()) {
         return Err(TimestampError::Malformed(format!(
             "{what}: unexpected parameters"
         )));
