@@ -11,6 +11,7 @@ pub mod api;
 pub mod config;
 pub mod framing;
 pub mod hearing;
+pub mod ids;
 pub mod keying;
 pub mod loadgen;
 pub mod media;
