@@ -41,6 +41,13 @@ impl VideoCodec {
 /// glass-to-glass latency low.
 const JITTER_MS: u32 = 50;
 
+/// Consecutive camera frames the decoder may fail to decode (about a second) before it gives
+/// up with an error on the bus, which its owner hears as a typed event and answers by
+/// rebuilding it. GStreamer's default (-1) would warn in its debug log forever instead.
+pub const MAX_VIDEO_ERRORS: i32 = 25;
+/// The same for the microphone: about a second of 20 ms packets.
+pub const MAX_AUDIO_ERRORS: i32 = 50;
+
 /// Feeds RTP into a pipeline. Dropping it stops the pipeline. A failure of the pipeline (a
 /// decoder that gave up on what it was sent) is logged and, given a [`MediaReporter`],
 /// reported to the owner.
@@ -74,6 +81,7 @@ impl RtpDecoder {
         jitter.set_property("latency", JITTER_MS);
         let depay = make(depay, "depay")?;
         let dec = make(dec, "dec")?;
+        dec.set_property("max-errors", MAX_VIDEO_ERRORS);
         let convert = make("videoconvert", "convert")?;
         let sink = gst_app::AppSink::builder()
             .caps(
@@ -130,6 +138,7 @@ impl RtpDecoder {
         jitter.set_property("latency", JITTER_MS);
         let depay = make("rtpopusdepay", "depay")?;
         let dec = make("opusdec", "dec")?;
+        dec.set_property("max-errors", MAX_AUDIO_ERRORS);
         let convert = make("audioconvert", "convert")?;
         let resample = make("audioresample", "resample")?;
         let sink = gst_app::AppSink::builder()
