@@ -200,6 +200,17 @@ impl Feeds {
         Ok(Restart::Restarted)
     }
 
+    /// Whether feed `feed` is open and runs build `generation` of its decoder (an event of an
+    /// older build, or of a closed feed, needs no answer).
+    pub fn is_current(&self, feed: u64, generation: u64) -> bool {
+        self.feeds
+            .lock()
+            .expect("feeds lock")
+            .get(&feed)
+            .and_then(Weak::upgrade)
+            .is_some_and(|f| f.generation.load(Ordering::Acquire) == generation)
+    }
+
     /// How many feeds are open.
     pub fn open_count(&self) -> usize {
         self.feeds

@@ -286,8 +286,12 @@ impl Recording {
         self.shared.events.send(HearingEvent::Recording(false));
         let dir = active.recorder.dir().to_owned();
         active.recorder.add_originals(active.originals.close());
-        let finished = finish_recorder(active.recorder.clone())?;
-        tracing::info!(hearing = %self.record.id, recording = %active.id, dir = %dir.display(), duration_s = finished.duration.as_secs_f64(), segments = finished.segments.len(), state = %finished.manifest.state, "recording finalised");
+        let (recorder, id) = (active.recorder.clone(), active.id.clone());
+        // The hot paths may still hold the recording for a moment; the recorder is sealed
+        // once they let go.
+        drop(active);
+        let finished = finish_recorder(recorder)?;
+        tracing::info!(hearing = %self.record.id, recording = %id, dir = %dir.display(), duration_s = finished.duration.as_secs_f64(), segments = finished.segments.len(), state = %finished.manifest.state, "recording finalised");
         Ok(Some(finished.manifest))
     }
 }

@@ -90,11 +90,15 @@ impl MediaRepair {
                 track,
                 generation,
             } => {
+                if !self.feeds.is_current(feed, generation) {
+                    // A late event of a decoder already replaced, or of a track that ended.
+                    return;
+                }
                 tracing::warn!(hearing = %self.hearing, participant, seat, %track, "decoder failed: {error}");
                 let action = if self.may_restart(Pipeline::Feed(feed), now) {
                     match self.feeds.restart(feed, generation) {
                         Ok(Restart::Restarted) => MediaAction::Restarted,
-                        // A late event of a decoder already replaced, or a track that ended.
+                        // The track ended meanwhile.
                         Ok(Restart::Stale) => return,
                         Err(e) => {
                             tracing::error!(hearing = %self.hearing, participant, "cannot rebuild the {track} decoder: {e}");
@@ -121,6 +125,9 @@ impl MediaRepair {
                 }));
             }
             MediaSource::Encoder { generation } => {
+                if self.output.generation() != generation {
+                    return;
+                }
                 tracing::error!(hearing = %self.hearing, "encoder failed: {error}");
                 let action = if self.may_restart(Pipeline::Encoder, now) {
                     match self.output.restart(generation) {
@@ -142,6 +149,91 @@ impl MediaRepair {
                     error,
                     action: action.as_str(),
                 });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::hearing::recording::Recording;
+    use crate::hearing::seats::Seats;
+    use crate::media::encoder::EncoderConfig;
+    use crate::media::events::MediaProblem;
+    use crate::store::HearingRecord;
+
+    #[test]
+    fn a_failed_encoder_is_rebuilt_until_it_fails_too_often() {
+        crate::media::init().unwrap();
+        let events = EventChannel::default();
+        let settings = Arc::new(Settings::default());
+        let seats = Arc::new(Seats::new(1, Duration::from_secs(3), events.clone()));
+        let recording = Arc::new(Recording::new(
+            HearingRecord {
+                id: "h".into(),
+                case_number: "1".into(),
+                title: "t".into(),
+                locale: "en".into(),
+                layout: "default".into(),
+            },
+            settings,
+            Instant::now(),
+            seats,
+            events.clone(),
+            Arc::new(|| {}),
+        ));
+        let monitor = Arc::new(Monitor::new("h", 64, 48));
+        let config = EncoderConfig {
+            width: 64,
+            height: 48,
+            fps: 25,
+            bitrate_kbps: 200,
+            keyframe_interval: 50,
+        };
+        let output =
+            Arc::new(Output::start(config, recording, monitor.clone(), Arc::new(|_| {})).unwrap());
+        let feeds = Feeds::new("h", Arc::new(|_| {}));
+        let mut repair = MediaRepair::new(
+            "h",
+            vec!["judge".into()],
+            feeds,
+            output.clone(),
+            monitor.clone(),
+            events,
+        );
+        let failure = |generation| MediaEvent {
+            source: MediaSource::Encoder { generation },
+            problem: MediaProblem::Failed("x264 fell over".into()),
+        };
+        for restarts in 1..=MAX_RESTARTS as u64 {
+            repair.handle(failure(output.generation()));
+            assert_eq!(output.generation(), restarts, "rebuilt");
+        }
+        // A late event of a build already replaced changes nothing.
+        repair.handle(failure(0));
+        assert_eq!(monitor.media().incidents.len(), MAX_RESTARTS);
+        // One more failure within the window: left stopped.
+        repair.handle(failure(output.generation()));
+        assert_eq!(output.generation(), MAX_RESTARTS as u64);
+        let log = monitor.media();
+        assert_eq!(log.restarts, MAX_RESTARTS as u64);
+        let last = log.incidents.back().unwrap();
+        assert_eq!((last.pipeline, last.action), ("encoder", "stopped"));
+        // The rebuilt encoder encodes.
+        let mut frames = output.subscribe();
+        output
+            .push(vec![128; 64 * 48 * 3 / 2], Duration::ZERO)
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match frames.try_recv() {
+                Ok(f) => break assert!(f.keyframe),
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Err(e) => panic!("no frame from the rebuilt encoder: {e}"),
             }
         }
     }
