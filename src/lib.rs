@@ -12,6 +12,7 @@ pub mod config;
 pub mod digest;
 pub mod framing;
 pub mod hearing;
+pub mod ids;
 pub mod keying;
 pub mod loadgen;
 pub mod media;

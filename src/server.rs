@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::api::auth::{random_id, unix_now, Claims, TokenKey};
+use crate::api::auth::{unix_now, Claims, TokenKey};
 use crate::api::{router, AppState};
 use crate::config::Settings;
 use crate::hearing::Role;
+use crate::ids::random_id;
 use crate::render::{AdapterChoice, Gpu, Layout};
 use crate::store::{HearingRecord, InvitationRecord, Store};
 

@@ -1057,7 +1057,7 @@ async fn the_monitor_shows_the_composite_as_a_jpeg_to_those_who_may_monitor() {
     for _ in 0..40 {
         // A camera keeps sending: the seat never counts as away.
         live.seat(seat)
-            .frames
+            .frames()
             .put(synthetic_person(320, 240, [210, 40, 40], 0));
         let r = app.get(&picture, Some(&cookie)).await;
         if r.status != StatusCode::OK {
@@ -1256,7 +1256,7 @@ async fn the_camera_view_is_locked_and_a_seats_key_adjusted_by_those_who_may() {
     );
     assert_eq!(adjusted.json()["params"]["spill"], 0.5);
     let seat = live.layout().seat_index("plaintiff").unwrap();
-    let now = *live.seat(seat).key.lock().unwrap();
+    let now = live.seat(seat).key();
     assert_eq!(now.spill, 0.5);
     assert_eq!(now.inner, courtroom::keying::KeyParams::default().inner);
     assert_eq!(

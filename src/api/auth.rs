@@ -1,4 +1,5 @@
-//! Signed invitation tokens and the extractor that checks them.
+//! Signed invitation tokens. The extractor that checks them against the store,
+//! [`super::session::Invitee`], lives with the other extractors.
 //!
 //! A token is `base64url(claims JSON) . base64url(HMAC-SHA256(key, claims))`. The key is made at
 //! first start and kept in the data folder, readable by the server's user only. A token is
@@ -7,16 +8,12 @@
 
 use std::path::Path;
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::error::ApiError;
-use super::AppState;
 use crate::hearing::Role;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -118,37 +115,9 @@ impl TokenKey {
     }
 }
 
-/// A random id: 128 bits as lowercase hex.
-pub fn random_id() -> String {
-    let bytes: [u8; 16] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Current Unix time in seconds.
 pub fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-/// An invited person, authenticated by `Authorization: Bearer TOKEN` and checked against the
-/// store (the invitation must exist and not be revoked).
-#[derive(Debug, Clone)]
-pub struct Invitee(pub Claims);
-
-impl FromRequestParts<AppState> for Invitee {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError::Unauthenticated)?;
-        Ok(Invitee(state.check_token(token.trim()).await?))
-    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! The HTTP surface: the participant's page, the signalling WebSocket ([`ws`]), health, the
 //! clerk portal and its REST API ([`routes`]). Handlers are thin; invitees authenticate with
-//! the [`auth::Invitee`] extractor, portal accounts with [`session::Clerk`]; what either may do
+//! the [`session::Invitee`] extractor, portal accounts with [`session::Clerk`]; what either may do
 //! is decided by [`crate::permissions`] through [`AppState::authorize`]; every failure is an
 //! [`error::ApiError`].
 
 pub mod admin;
+mod admission;
 pub mod auth;
 pub mod error;
 pub mod keys;
@@ -14,7 +15,6 @@ pub mod signalling;
 pub mod ws;
 pub mod zip;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::http::{header, StatusCode};
@@ -27,7 +27,7 @@ use self::auth::{unix_now, Claims, TokenError, TokenKey};
 use self::error::ApiError;
 use self::session::LoginLimiter;
 use crate::config::Settings;
-use crate::hearing::{Hearing, HearingError, ParticipantId};
+use crate::hearing::{Docket, Hearing, HearingError, HearingEvent, ParticipantId};
 use crate::permissions::{Action, Principal};
 use crate::render::Gpu;
 use crate::store::audit::actions;
@@ -44,7 +44,7 @@ struct StateInner {
     store: Store,
     gpu: Arc<Gpu>,
     key: TokenKey,
-    hearings: tokio::sync::Mutex<HashMap<String, Arc<Hearing>>>,
+    docket: Docket,
     limiter: LoginLimiter,
 }
 
@@ -57,7 +57,7 @@ impl AppState {
                 store,
                 gpu,
                 key,
-                hearings: Default::default(),
+                docket: Docket::default(),
                 limiter: LoginLimiter::default(),
             }),
         }
@@ -95,6 +95,27 @@ impl AppState {
             Some(h) if h.state != HearingState::Closed => Ok(claims),
             _ => Err(ApiError::Token(TokenError::Invalid)),
         }
+    }
+
+    /// The live hearings, and each hearing id's event channel.
+    pub fn docket(&self) -> &Docket {
+        &self.inner.docket
+    }
+
+    /// Moves hearing `id` from state `from` to `to` in the store and, if it moved, tells every
+    /// session of the hearing (also pages waiting for it to open). Returns whether it moved
+    /// (`false`: it was not in state `from`).
+    pub async fn set_hearing_state(
+        &self,
+        id: &str,
+        from: HearingState,
+        to: HearingState,
+    ) -> Result<bool, ApiError> {
+        let moved = self.inner.store.set_hearing_state(id, from, to).await?;
+        if moved {
+            self.inner.docket.publish(id, HearingEvent::State(to));
+        }
+        Ok(moved)
     }
 
     /// The login rate limiter.
@@ -164,34 +185,37 @@ impl AppState {
 
     /// The live hearing with this id, started on first use.
     pub async fn hearing(&self, id: &str) -> Result<Arc<Hearing>, ApiError> {
-        let mut hearings = self.inner.hearings.lock().await;
-        if let Some(h) = hearings.get(id) {
-            return Ok(h.clone());
+        if let Some(h) = self.inner.docket.running(id) {
+            return Ok(h);
         }
-        let record = self
-            .inner
-            .store
-            .hearing(id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        let (settings, gpu) = (self.inner.settings.clone(), self.inner.gpu.clone());
-        let hearing = tokio::task::spawn_blocking(move || Hearing::start(record, settings, gpu))
+        let start = |events| async move {
+            let record = self
+                .inner
+                .store
+                .hearing(id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            let (settings, gpu) = (self.inner.settings.clone(), self.inner.gpu.clone());
+            tokio::task::spawn_blocking(move || Hearing::start_on(record, settings, gpu, events))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .map_err(|e: HearingError| ApiError::Internal(e.to_string()))
+        };
+        self.inner
+            .docket
+            .get_or_start(id, start, ApiError::NotFound)
             .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e: HearingError| ApiError::Internal(e.to_string()))?;
-        hearings.insert(id.to_owned(), hearing.clone());
-        Ok(hearing)
     }
 
     /// The live hearing with this id, if running.
     pub async fn running_hearing(&self, id: &str) -> Option<Arc<Hearing>> {
-        self.inner.hearings.lock().await.get(id).cloned()
+        self.inner.docket.running(id)
     }
 
     /// Ends one live hearing (it closed): stops its compositor and finalises its recording.
     /// Returns the finished recording's manifest, if one was running.
     pub async fn end_hearing(&self, id: &str) -> Result<Option<crate::record::Manifest>, ApiError> {
-        let Some(hearing) = self.inner.hearings.lock().await.remove(id) else {
+        let Some(hearing) = self.inner.docket.remove(id) else {
             return Ok(None);
         };
         let manifest = tokio::task::spawn_blocking(move || hearing.shutdown())
@@ -209,14 +233,7 @@ impl AppState {
 
     /// Stops every hearing, finalising recordings. Blocking work runs off the async threads.
     pub async fn shutdown_hearings(&self) {
-        let hearings: Vec<Arc<Hearing>> = self
-            .inner
-            .hearings
-            .lock()
-            .await
-            .drain()
-            .map(|(_, h)| h)
-            .collect();
+        let hearings = self.inner.docket.drain();
         for hearing in hearings {
             let id = hearing.record.id.clone();
             match tokio::task::spawn_blocking(move || hearing.shutdown()).await {

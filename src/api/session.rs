@@ -1,5 +1,6 @@
-//! Portal accounts: argon2 password hashes, login sessions in an HttpOnly cookie, the
-//! [`Clerk`] extractor, and the login rate limit.
+//! Who acts: portal accounts (argon2 password hashes, login sessions in an HttpOnly cookie,
+//! the [`Clerk`] extractor, the login rate limit), invitees (the [`Invitee`] extractor), and
+//! either of them acting on a live hearing ([`Operator`]).
 //!
 //! The cookie holds 256 random bits; the store keeps only their SHA-256. It is `HttpOnly`,
 //! `SameSite=Strict`, `Path=/`, and `Secure` when the server is reached over TLS (a `https`
@@ -17,10 +18,10 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use sha2::{Digest, Sha256};
 
-use super::auth::Invitee;
-use super::auth::{random_id, unix_now};
+use super::auth::{unix_now, Claims};
 use super::error::ApiError;
 use super::AppState;
+use crate::ids::random_id;
 use crate::permissions::{Action, Principal};
 use crate::store::{AccountRole, Store, StoreError, UserRecord};
 
@@ -287,6 +288,28 @@ impl axum::extract::FromRequestParts<AppState> for Operator {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+/// An invited person, authenticated by `Authorization: Bearer TOKEN` and checked against the
+/// store (the invitation must exist and not be revoked).
+#[derive(Debug, Clone)]
+pub struct Invitee(pub Claims);
+
+impl FromRequestParts<AppState> for Invitee {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(Invitee(state.check_token(token.trim()).await?))
     }
 }
 

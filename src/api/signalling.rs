@@ -98,6 +98,15 @@ pub enum ServerMessage {
         /// The problem, or `None`.
         hint: Option<&'static str>,
     },
+    /// Decoding this participant's camera or microphone failed on the server: it was
+    /// restarted (and, for the camera, a keyframe asked for), or it failed too often and was
+    /// stopped until the page reconnects.
+    MediaProblem {
+        /// `camera` or `microphone`.
+        track: &'static str,
+        /// `restarted` or `stopped`.
+        action: &'static str,
+    },
     /// A newer join with the same invitation took over.
     Replaced,
     /// The answer to `check`: the invitation is good.
@@ -324,6 +333,22 @@ mod tests {
         let j: serde_json::Value =
             serde_json::from_str(&ServerMessage::ScreenHint { hint: None }.to_json()).unwrap();
         assert!(j["hint"].is_null());
+        let j: serde_json::Value = serde_json::from_str(
+            &ServerMessage::MediaProblem {
+                track: "camera",
+                action: "restarted",
+            }
+            .to_json(),
+        )
+        .unwrap();
+        assert_eq!(
+            (&j["type"], &j["track"], &j["action"]),
+            (
+                &json!("media_problem"),
+                &json!("camera"),
+                &json!("restarted")
+            )
+        );
         let j: serde_json::Value =
             serde_json::from_str(&ServerMessage::HearingState { state: "paused" }.to_json())
                 .unwrap();

@@ -6,8 +6,13 @@
 //! A connection that drops without `leave` keeps its seat for [`GRACE`], so a page that lost
 //! its network can come back with the same invitation (the newest join wins) into the same
 //! seat.
+//!
+//! Everything the session is told comes as typed [`HearingEvent`]s on its hearing's channel,
+//! which it subscribes to at `join` from the [`crate::hearing::Docket`] (before reading the
+//! hearing's state, so no change is missed), also while it waits for the hearing to open.
+//! Nothing is polled; only a session that fell too far behind on the channel reads the
+//! hearing's state from the store once to catch up.
 
-use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -16,33 +21,16 @@ use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use tokio::sync::broadcast;
 
-use super::auth::{Claims, TokenError};
-use super::error::ApiError;
-use super::signalling::{parse, ClientMessage, ErrorCode, HearingInfo, ServerMessage};
-use super::AppState;
-use crate::hearing::{
-    Admission, Hearing, HearingError, HearingEvent, JoinError, ParticipantId, Role,
+use super::admission::{
+    admit, check, closed_error, info, seat, summary, taken_over, Admit, Failure, Joined, Waiting,
 };
-use crate::store::hearings::{HearingState, HearingSummary, InvitationRecord};
+use super::signalling::{parse, ClientMessage, ErrorCode, ServerMessage};
+use super::AppState;
+use crate::hearing::{HearingEvent, Role};
+use crate::store::hearings::HearingState;
 
 /// How long a dropped connection (no `leave`) keeps its seat before it is emptied.
 pub const GRACE: Duration = Duration::from_secs(30);
-
-/// How often a waiting or joined session looks at the hearing's state in the store.
-const STATE_POLL: Duration = Duration::from_secs(1);
-
-/// A judge's cue on its way to one participant.
-#[derive(Debug, Clone)]
-struct Cue {
-    hearing: String,
-    to: ParticipantId,
-    from_name: String,
-    from_role: Role,
-}
-
-/// Cues travel between the sessions of this process on one channel; each session keeps those
-/// addressed to it.
-static CUES: LazyLock<broadcast::Sender<Cue>> = LazyLock::new(|| broadcast::channel(64).0);
 
 /// Upgrades `GET /ws`.
 pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
@@ -50,34 +38,13 @@ pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Res
         .on_upgrade(move |socket| session(state, socket))
 }
 
-/// A joined participant's connection.
-struct Joined {
-    hearing: Arc<Hearing>,
-    id: ParticipantId,
-    seat: usize,
-    invitation: String,
-    name: String,
-    role: Role,
-    paused: bool,
-    events: broadcast::Receiver<HearingEvent>,
-    cues: broadcast::Receiver<Cue>,
-    media: Option<tokio::task::JoinHandle<()>>,
-    /// The current media session's connection, for re-offers (ICE restart) from the same
-    /// browser connection.
-    peer: Option<crate::rtc::peer::PeerLink>,
-}
-
-/// A connection whose invitation is good but whose hearing has not been opened yet.
-struct Waiting {
-    claims: Claims,
-    invitation: InvitationRecord,
-}
-
 /// Where one connection is.
 #[derive(Default)]
 struct Conn {
     waiting: Option<Waiting>,
     joined: Option<Joined>,
+    /// The hearing's events, from `join` on (waiting or joined).
+    events: Option<broadcast::Receiver<HearingEvent>>,
 }
 
 /// Why a session ended.
@@ -98,21 +65,13 @@ enum End {
 async fn session(state: AppState, socket: WebSocket) {
     let (mut tx, mut rx) = socket.split();
     let mut conn = Conn::default();
-    let mut tick = tokio::time::interval(STATE_POLL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let end = loop {
-        let (event, cue) = match conn.joined.as_mut() {
-            Some(j) => (
-                futures::future::Either::Left(j.events.recv()),
-                futures::future::Either::Left(j.cues.recv()),
-            ),
-            None => (
-                futures::future::Either::Right(std::future::pending()),
-                futures::future::Either::Right(std::future::pending()),
-            ),
+        let event = async {
+            match conn.events.as_mut() {
+                Some(events) => events.recv().await,
+                None => std::future::pending().await,
+            }
         };
-        let event = async { event.await.ok() };
-        let cue = async { cue.await.ok() };
         tokio::select! {
             incoming = rx.next() => {
                 let text = match incoming {
@@ -134,41 +93,26 @@ async fn session(state: AppState, socket: WebSocket) {
                 }
                 if matches!(parse(&text), Ok(ClientMessage::Leave)) { break End::Left }
             }
-            Some(event) = event => {
-                let j = conn.joined.as_ref().expect("events only when joined");
-                let reply = match event {
-                    HearingEvent::Roster(participants) => ServerMessage::Roster { participants },
-                    HearingEvent::Recording(on) => ServerMessage::Recording { state: if on { "recording" } else { "stopped" } },
-                    HearingEvent::RecordingPaused(p) => ServerMessage::Recording { state: if p { "paused" } else { "recording" } },
-                    HearingEvent::Replaced(id) if id == j.id => {
-                        if taken_over(j) {
-                            let _ = send(&mut tx, &ServerMessage::Replaced).await;
-                            break End::Replaced;
-                        }
-                        let _ = send(&mut tx, &ServerMessage::Removed).await;
-                        break End::Removed;
+            event = event => {
+                let outcome = match event {
+                    Ok(event) => react(&state, &mut conn, event).await,
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::debug!(missed, "session fell behind its hearing's events");
+                        catch_up(&state, &mut conn).await
                     }
-                    HearingEvent::Replaced(_) => continue,
-                    HearingEvent::ScreenHint { seat, warning } if seat == j.seat => {
-                        ServerMessage::ScreenHint { hint: warning.map(|w| w.code()) }
+                    // The channel outlives every hearing; a closed one means nothing more comes.
+                    Err(broadcast::error::RecvError::Closed) => {
+                        conn.events = None;
+                        Ok(None)
                     }
-                    HearingEvent::ScreenHint { .. } => continue,
                 };
-                if send(&mut tx, &reply).await.is_err() { break End::Dropped }
-            }
-            Some(cue) = cue => {
-                let j = conn.joined.as_ref().expect("cues only when joined");
-                if cue.hearing == j.hearing.record.id && cue.to == j.id {
-                    let msg = ServerMessage::Cue { from_name: cue.from_name, from_role: cue.from_role };
-                    if send(&mut tx, &msg).await.is_err() { break End::Dropped }
-                }
-            }
-            _ = tick.tick() => {
-                match poll_state(&state, &mut conn).await {
+                match outcome {
                     Ok(Some(msg)) => { if send(&mut tx, &msg).await.is_err() { break End::Dropped } }
                     Ok(None) => {}
                     Err((msg, end)) => {
-                        let _ = send(&mut tx, &msg).await;
+                        if let Some(msg) = msg {
+                            let _ = send(&mut tx, &msg).await;
+                        }
                         break end;
                     }
                 }
@@ -209,38 +153,71 @@ async fn session(state: AppState, socket: WebSocket) {
     let _ = tx.close().await;
 }
 
-/// Whether a newer connection with the same invitation holds the seat (a replacement rather
-/// than a removal).
-fn taken_over(j: &Joined) -> bool {
-    j.hearing.roster().iter().any(|e| {
-        e.participant_id != j.id
-            && j.hearing
-                .admission(e.participant_id)
-                .is_some_and(|a| a.invitation_id == j.invitation)
-    })
+/// What an event does to the session: a message to send, or `Err` to end it (after sending
+/// the message, if any).
+type Reaction = Result<Option<ServerMessage>, (Option<ServerMessage>, End)>;
+
+/// Turns one of the hearing's events into what this connection is told.
+async fn react(state: &AppState, conn: &mut Conn, event: HearingEvent) -> Reaction {
+    if let HearingEvent::State(now) = event {
+        return hearing_state(state, conn, now).await;
+    }
+    let Some(j) = conn.joined.as_mut() else {
+        // Waiting: only the hearing's state matters.
+        return Ok(None);
+    };
+    Ok(Some(match event {
+        HearingEvent::State(_) => unreachable!("handled above"),
+        HearingEvent::Roster(participants) => ServerMessage::Roster { participants },
+        HearingEvent::Recording(on) => ServerMessage::Recording {
+            state: if on { "recording" } else { "stopped" },
+        },
+        HearingEvent::RecordingPaused(p) => ServerMessage::Recording {
+            state: if p { "paused" } else { "recording" },
+        },
+        HearingEvent::Replaced(id) if id == j.id => {
+            return Err(if taken_over(j) {
+                (Some(ServerMessage::Replaced), End::Replaced)
+            } else {
+                (Some(ServerMessage::Removed), End::Removed)
+            });
+        }
+        HearingEvent::ScreenHint { seat, warning } if seat == j.seat => ServerMessage::ScreenHint {
+            hint: warning.map(|w| w.code()),
+        },
+        HearingEvent::Cue {
+            to,
+            from_name,
+            from_role,
+        } if to == j.id => ServerMessage::Cue {
+            from_name,
+            from_role,
+        },
+        HearingEvent::MediaTrouble(notice) if notice.participant == j.id => {
+            ServerMessage::MediaProblem {
+                track: notice.track.as_str(),
+                action: notice.action.as_str(),
+            }
+        }
+        HearingEvent::Replaced(_)
+        | HearingEvent::ScreenHint { .. }
+        | HearingEvent::Cue { .. }
+        | HearingEvent::MediaTrouble(_) => return Ok(None),
+    }))
 }
 
-type Failure = (ServerMessage, bool);
-
-/// Looks at the hearing's state: admits a waiting connection once it opens, tells a joined one
-/// about pauses and closing. `Err` ends the session.
-async fn poll_state(
-    state: &AppState,
-    conn: &mut Conn,
-) -> Result<Option<ServerMessage>, (ServerMessage, End)> {
-    if let Some(w) = &conn.waiting {
-        let now = match summary(state, &w.claims.hearing).await {
-            Ok(s) => s.state,
-            Err(_) => return Ok(None), // try again on the next tick
-        };
+/// The hearing is now in state `now`: admits a waiting connection once it opens, tells a
+/// joined one about pauses and closing.
+async fn hearing_state(state: &AppState, conn: &mut Conn, now: HearingState) -> Reaction {
+    if conn.waiting.is_some() {
         return match now {
             HearingState::Scheduled => Ok(None),
-            HearingState::Closed => Err((closed_error(), End::Left)),
+            HearingState::Closed => Err((Some(closed_error()), End::Left)),
             HearingState::Open | HearingState::Paused => {
                 let w = conn.waiting.take().expect("waiting");
                 let (j, welcome) = seat(state, w.claims, w.invitation, now)
                     .await
-                    .map_err(|(m, _)| (m, End::Left))?;
+                    .map_err(|(m, _)| (Some(m), End::Left))?;
                 conn.joined = Some(j);
                 Ok(Some(welcome))
             }
@@ -249,12 +226,8 @@ async fn poll_state(
     let Some(j) = conn.joined.as_mut() else {
         return Ok(None);
     };
-    let now = match summary(state, &j.hearing.record.id).await {
-        Ok(s) => s.state,
-        Err(_) => return Ok(None),
-    };
     match now {
-        HearingState::Closed => Err((ServerMessage::Closed, End::Closed)),
+        HearingState::Closed => Err((Some(ServerMessage::Closed), End::Closed)),
         HearingState::Paused if !j.paused => {
             j.paused = true;
             Ok(Some(ServerMessage::HearingState { state: "paused" }))
@@ -264,6 +237,19 @@ async fn poll_state(
             Ok(Some(ServerMessage::HearingState { state: "open" }))
         }
         _ => Ok(None),
+    }
+}
+
+/// After missing events: reads the hearing's state from the store once and acts on it.
+async fn catch_up(state: &AppState, conn: &mut Conn) -> Reaction {
+    let id = match (&conn.waiting, &conn.joined) {
+        (Some(w), _) => w.claims.hearing.clone(),
+        (None, Some(j)) => j.hearing.record.id.clone(),
+        (None, None) => return Ok(None),
+    };
+    match summary(state, &id).await {
+        Ok(s) => hearing_state(state, conn, s.state).await,
+        Err(_) => Ok(None),
     }
 }
 
@@ -286,7 +272,9 @@ async fn handle(
                     false,
                 ));
             }
-            match admit(state, &token).await? {
+            let (admitted, events) = admit(state, &token).await?;
+            conn.events = Some(events);
+            match admitted {
                 Admit::Now(j, welcome) => {
                     conn.joined = Some(*j);
                     Ok(Some(welcome))
@@ -374,12 +362,7 @@ async fn handle(
                     false,
                 ));
             }
-            let _ = CUES.send(Cue {
-                hearing: j.hearing.record.id.clone(),
-                to,
-                from_name: j.name.clone(),
-                from_role: j.role,
-            });
+            j.hearing.cue(to, &j.name, j.role);
             Ok(Some(ServerMessage::CueSent { to }))
         }
         ClientMessage::Check { token } => {
@@ -393,192 +376,6 @@ async fn handle(
         }
         ClientMessage::Leave => Ok(None),
     }
-}
-
-/// The outcome of a good `join`.
-enum Admit {
-    /// Seated; send the `welcome`.
-    Now(Box<Joined>, ServerMessage),
-    /// The hearing is not open yet; send `waiting`.
-    Wait(Waiting, ServerMessage),
-}
-
-fn internal(e: &dyn std::fmt::Display) -> Failure {
-    tracing::error!("join failed: {e}");
-    (
-        ServerMessage::error(
-            ErrorCode::Internal,
-            "The hearing could not be opened. Try again shortly.",
-        ),
-        true,
-    )
-}
-
-fn closed_error() -> ServerMessage {
-    ServerMessage::error(
-        ErrorCode::HearingClosed,
-        "This hearing has been closed. Contact the court if you think it should still be open.",
-    )
-}
-
-async fn summary(state: &AppState, hearing: &str) -> Result<HearingSummary, Failure> {
-    state
-        .store()
-        .hearing_summary(hearing)
-        .await
-        .map_err(|e| internal(&e))?
-        .ok_or_else(|| internal(&format!("hearing {hearing} not in the store")))
-}
-
-fn info(record: &crate::store::hearings::HearingRecord) -> HearingInfo {
-    HearingInfo {
-        id: record.id.clone(),
-        case_number: record.case_number.clone(),
-        title: record.title.clone(),
-        locale: record.locale.clone(),
-    }
-}
-
-/// Checks a token, its invitation and its hearing's state (a closed hearing is an error).
-async fn check(
-    state: &AppState,
-    token: &str,
-) -> Result<(Claims, InvitationRecord, HearingSummary), Failure> {
-    // `check_token` refuses a closed hearing's links as invalid; tell the person what happened.
-    if let Ok(c) = state.key().verify(token, super::auth::unix_now()) {
-        if let Ok(Some(h)) = state.store().hearing_summary(&c.hearing).await {
-            if h.state == HearingState::Closed {
-                return Err((closed_error(), true));
-            }
-        }
-    }
-    let claims = state.check_token(token).await.map_err(|e| {
-        let (code, message) = match e {
-            ApiError::Token(TokenError::Expired) => (
-                ErrorCode::ExpiredToken,
-                "This invitation has expired. Ask the clerk for a new link.",
-            ),
-            ApiError::Token(_) => (
-                ErrorCode::InvalidToken,
-                "This invitation is not valid. Ask the clerk for a new link.",
-            ),
-            _ => (
-                ErrorCode::Internal,
-                "The server could not check the invitation. Try again shortly.",
-            ),
-        };
-        (ServerMessage::error(code, message), true)
-    })?;
-    let inv = state
-        .store()
-        .invitation(&claims.inv)
-        .await
-        .map_err(|e| internal(&e))?
-        .ok_or_else(|| {
-            (
-                ServerMessage::error(
-                    ErrorCode::InvalidToken,
-                    "This invitation is not valid. Ask the clerk for a new link.",
-                ),
-                true,
-            )
-        })?;
-    let hearing = summary(state, &claims.hearing).await?;
-    if hearing.state == HearingState::Closed {
-        return Err((closed_error(), true));
-    }
-    Ok((claims, inv, hearing))
-}
-
-async fn admit(state: &AppState, token: &str) -> Result<Admit, Failure> {
-    let (claims, inv, hearing) = check(state, token).await?;
-    match hearing.state {
-        HearingState::Closed => Err((closed_error(), true)),
-        HearingState::Scheduled => {
-            let msg = ServerMessage::Waiting {
-                role: claims.role,
-                name: inv.name.clone(),
-                hearing: info(&hearing.record),
-            };
-            Ok(Admit::Wait(
-                Waiting {
-                    claims,
-                    invitation: inv,
-                },
-                msg,
-            ))
-        }
-        now @ (HearingState::Open | HearingState::Paused) => {
-            let (j, welcome) = seat(state, claims, inv, now).await?;
-            Ok(Admit::Now(Box::new(j), welcome))
-        }
-    }
-}
-
-/// Seats an admitted invitee in the live hearing.
-async fn seat(
-    state: &AppState,
-    claims: Claims,
-    inv: InvitationRecord,
-    now: HearingState,
-) -> Result<(Joined, ServerMessage), Failure> {
-    let hearing = state
-        .hearing(&claims.hearing)
-        .await
-        .map_err(|e| internal(&e))?;
-    let seat = hearing
-        .layout()
-        .seat_index(&claims.seat)
-        .ok_or_else(|| internal(&format!("seat {} not in layout", claims.seat)))?;
-    let events = hearing.subscribe_events();
-    let cues = CUES.subscribe();
-    let joined = hearing
-        .join(Admission {
-            invitation_id: claims.inv.clone(),
-            role: claims.role,
-            seat,
-            seat_id: claims.seat.clone(),
-            name: inv.name.clone(),
-        })
-        .map_err(|e| match e {
-            HearingError::Join(JoinError::SeatTaken(s)) => (
-                ServerMessage::error(
-                    ErrorCode::SeatTaken,
-                    format!("Seat {s} is taken by someone else. Ask the clerk."),
-                ),
-                true,
-            ),
-            other => internal(&other),
-        })?;
-    tracing::info!(hearing = %hearing.record.id, participant = joined.id, role = %claims.role, "joined");
-    state.participant_joined(&claims, joined.id, &inv.name);
-    let welcome = ServerMessage::Welcome {
-        participant_id: joined.id,
-        role: claims.role,
-        seat: claims.seat,
-        name: inv.name.clone(),
-        hearing: info(&hearing.record),
-        audio_slots: hearing.audio_slots(),
-        recording: hearing.is_recording(),
-        recording_paused: hearing.recording_paused(),
-        paused: now == HearingState::Paused,
-    };
-    Ok((
-        Joined {
-            hearing,
-            id: joined.id,
-            seat,
-            invitation: claims.inv,
-            name: inv.name,
-            role: claims.role,
-            paused: now == HearingState::Paused,
-            events,
-            cues,
-            media: None,
-            peer: None,
-        },
-        welcome,
-    ))
 }
 
 async fn send(tx: &mut (impl SinkExt<Message> + Unpin), msg: &ServerMessage) -> Result<(), ()> {

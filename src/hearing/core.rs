@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::role::Role;
-
-/// Identifies one connection of one participant. A reconnect gets a new id.
-pub type ParticipantId = u64;
+pub use crate::ids::ParticipantId;
 
 /// Someone admitted by an invitation.
 #[derive(Debug, Clone, PartialEq)]

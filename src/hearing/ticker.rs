@@ -2,71 +2,78 @@
 //! hand the frame to the encoder, and mix one tick of audio for the recording.
 //!
 //! Runs on its own thread so rendering never blocks the network tasks. Media time is
-//! `tick × period`, the same for the video frame and the audio of that tick.
+//! `tick × period`, the same for the video frame and the audio of that tick. The tick holds
+//! the parts of the hearing it reads and feeds ([`Tick`]), not the hearing itself.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::audio::AudioForwarding;
+use super::camera::Camera;
 use super::core::is_away;
-use super::Hearing;
-use crate::framing::{FramingService, SeatTarget};
-use crate::keying::{KeyTracker, ScreenWarning};
+use super::monitor::Monitor;
+use super::output::Output;
+use super::recording::Recording;
+use super::seats::Seats;
+use super::workers::StopSignal;
+use crate::framing::FramingService;
 use crate::media::audio_mix::{mix, samples_for_tick};
 use crate::render::director::rms_level;
-use crate::render::look::{measure, LookMatch};
-use crate::render::{Compositor, Director, NameplateText, SeatView};
+use crate::render::{Compositor, Director, Layout, NameplateText, SeatView};
 
 /// Shortest shot the automatic director holds before cutting again.
 const MIN_SHOT: Duration = Duration::from_secs(3);
 
+/// What the tick reads and feeds.
+pub struct Tick {
+    /// The hearing's id (for logs).
+    pub hearing: String,
+    /// The hearing's locale (for nameplates).
+    pub locale: String,
+    /// Output frames per second.
+    pub fps: u32,
+    /// A seat whose camera sent nothing this long is away.
+    pub away_after: Duration,
+    /// Media time zero.
+    pub clock_start: Instant,
+    /// The scene layout.
+    pub layout: Layout,
+    /// Seats and their media.
+    pub seats: Arc<Seats>,
+    /// Which seats are muted (left out of the mix).
+    pub audio: Arc<AudioForwarding>,
+    /// The camera's view lock and the view on air.
+    pub camera: Arc<Camera>,
+    /// Where the mixed audio goes.
+    pub recording: Arc<Recording>,
+    /// Where the composite goes.
+    pub output: Arc<Output>,
+    /// Tick counters and the monitor's picture.
+    pub monitor: Arc<Monitor>,
+    /// Face framing, if on.
+    pub framing: Option<Arc<FramingService>>,
+    /// When to stop.
+    pub stop: Arc<StopSignal>,
+}
+
 /// Runs until the hearing is shut down.
-pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
-    let fps = hearing.settings.video.fps;
-    let period = Duration::from_nanos(1_000_000_000 / fps as u64);
-    let away_after = Duration::from_millis(hearing.settings.hearing.away_after_ms);
-    let start = hearing.clock_start;
+pub fn run(t: Tick, mut compositor: Compositor) {
+    let period = Duration::from_nanos(1_000_000_000 / t.fps as u64);
+    let start = t.clock_start;
+    let seats = t.seats.len();
     let mut tick: u64 = 0;
-    let mut last_away: Vec<bool> = vec![false; hearing.seats.len()];
-    let mut last_seq: Vec<u64> = vec![0; hearing.seats.len()];
-    // Key calibration fits a screen model over whole frames: seconds of CPU on a busy machine,
-    // so it runs beside the tick, never in it.
-    let calibrator = {
-        let hearing = hearing.clone();
-        std::thread::Builder::new()
-            .name(format!("key-{}", hearing.record.id))
-            .spawn(move || {
-                let mut keys = KeyCalibration::new(hearing.seats.len());
-                while !hearing.stopping() {
-                    keys.update(&hearing);
-                    std::thread::sleep(Duration::from_secs(1));
-                }
-            })
-            .expect("spawn key calibration thread")
-    };
-    // Face framing finds faces at 2 Hz on its own thread; the tick only reads the smoothed crop.
-    let framing = hearing.settings.hearing.face_framing.then(|| {
-        FramingService::start(
-            &hearing.record.id.to_string(),
-            hearing.seats.iter().map(|s| s.frames.clone()).collect(),
-            hearing
-                .layout
-                .seats
-                .iter()
-                .map(SeatTarget::for_seat)
-                .collect(),
-        )
-    });
-    let mut director = Director::new(&hearing.layout, MIN_SHOT, Instant::now());
-    let mut levels: Vec<f32> = vec![0.0; hearing.seats.len()];
-    while !hearing.stopping() {
+    let mut last_away: Vec<bool> = vec![false; seats];
+    let mut last_seq: Vec<u64> = vec![0; seats];
+    let mut director = Director::new(&t.layout, MIN_SHOT, Instant::now());
+    let mut levels: Vec<f32> = vec![0.0; seats];
+    while !t.stop.is_stopped() {
         let deadline = start + period * tick as u32;
         let now = Instant::now();
         if deadline > now {
             std::thread::sleep(deadline - now);
         }
         let now = Instant::now();
-        let views = seat_views(&hearing, now, away_after, framing.as_ref());
+        let views = seat_views(&t, now);
         let pts = period * tick as u32;
         // The oldest camera frame that this tick shows for the first time.
         let newest_arrival = views
@@ -78,165 +85,100 @@ pub fn run(hearing: Arc<Hearing>, mut compositor: Compositor) {
             })
             .min();
         if let Some(arrived) = newest_arrival {
-            hearing
-                .tick_stats
-                .latency
-                .lock()
-                .expect("latency lock")
-                .composed(pts, arrived);
+            t.monitor.ticks().composed(pts, arrived);
         }
-        director.lock(hearing.view_lock.lock().expect("view lock").clone());
+        director.lock(t.camera.locked());
         if let Some(view) = director.update(now, &levels) {
-            if let Some(camera) = hearing.layout.camera_for(view) {
+            if let Some(camera) = t.layout.camera_for(view) {
                 compositor.set_camera(camera);
             }
-            tracing::debug!(hearing = %hearing.record.id, view, "camera cut");
-            *hearing.view.lock().expect("view") = view.to_string();
+            tracing::debug!(hearing = %t.hearing, view, "camera cut");
+            t.camera.cut_to(view);
         }
         match compositor.render_i420(&views) {
             Ok(frame) => {
-                hearing.offer_composite(&frame, pts);
-                if let Err(e) = hearing.encoder.push(frame, pts) {
-                    tracing::warn!(hearing = %hearing.record.id, "encoder refused a frame: {e}");
+                t.monitor.offer_composite(&frame, pts);
+                if let Err(e) = t.output.push(frame, pts) {
+                    tracing::warn!(hearing = %t.hearing, "encoder refused a frame: {e}");
                 }
             }
-            Err(e) => tracing::error!(hearing = %hearing.record.id, "render failed: {e}"),
+            Err(e) => tracing::error!(hearing = %t.hearing, "render failed: {e}"),
         }
         // Audio is mixed for every tick, so the recording's audio has no gaps even when
         // video ticks are skipped below.
-        levels = mix_tick(&hearing, tick, fps, pts);
-        hearing.tick_stats.ticks.fetch_add(1, Ordering::Relaxed);
+        levels = mix_tick(&t, tick, pts);
+        t.monitor.ticks().tick();
         tick += 1;
         let next = start + period * tick as u32;
         let done = Instant::now();
         if done > next {
-            hearing.tick_stats.late.fetch_add(1, Ordering::Relaxed);
+            t.monitor.ticks().late();
             // Too far behind: skip the video ticks that are already past, keep the audio.
             let behind = ((done - start).as_nanos() / period.as_nanos()) as u64;
             while tick < behind {
-                mix_tick(&hearing, tick, fps, period * tick as u32);
+                mix_tick(&t, tick, period * tick as u32);
                 tick += 1;
             }
         }
         let away: Vec<bool> = views.iter().map(|v| v.away).collect();
         if away != last_away {
             last_away = away;
-            hearing.publish_roster();
+            t.seats.publish_roster();
         }
     }
-    let _ = calibrator.join();
-    tracing::info!(hearing = %hearing.record.id, ticks = tick, "compositor stopped");
+    tracing::info!(hearing = %t.hearing, ticks = tick, "compositor stopped");
 }
 
-fn seat_views(
-    hearing: &Hearing,
-    now: Instant,
-    away_after: Duration,
-    framing: Option<&FramingService>,
-) -> Vec<SeatView> {
-    let core = hearing.core.lock().expect("core lock");
-    (0..hearing.seats.len())
-        .map(|i| {
-            let seat = &hearing.seats[i];
-            let Some((_, seated)) = core.at_seat(i) else {
+fn seat_views(t: &Tick, now: Instant) -> Vec<SeatView> {
+    t.seats
+        .occupants()
+        .into_iter()
+        .enumerate()
+        .map(|(i, seated)| {
+            let Some(seated) = seated else {
                 return SeatView::default();
             };
-            let frame = seat.frames.latest();
+            let seat = t.seats.media(i);
+            let frame = seat.frames().latest();
             let arrived = frame.as_ref().map(|(_, f)| f.arrived);
             SeatView {
-                away: is_away(now, seated.joined_at, arrived, away_after),
+                away: is_away(now, seated.joined_at, arrived, t.away_after),
                 frame,
-                key: *seat.key.lock().expect("key lock"),
+                key: seat.key(),
                 nameplate: Some(NameplateText::new(
                     seated.admission.role,
                     &seated.admission.name,
-                    &hearing.record.locale,
+                    &t.locale,
                 )),
-                crop: framing.and_then(|f| f.crop(i, now)),
-                gain: *seat.gain.lock().expect("gain lock"),
+                crop: t.framing.as_ref().and_then(|f| f.crop(i, now)),
+                gain: seat.gain(),
             }
         })
         .collect()
 }
 
 /// Mixes one tick for the recording and returns each seat's RMS level (for the director).
-fn mix_tick(hearing: &Hearing, tick: u64, fps: u32, pts: Duration) -> Vec<f32> {
-    let n = samples_for_tick(tick, fps);
+fn mix_tick(t: &Tick, tick: u64, pts: Duration) -> Vec<f32> {
+    let n = samples_for_tick(tick, t.fps);
     // A muted seat's audio is still drained, so unmuting does not replay old speech, but it
     // is left out of the mix and the level meter.
-    let taken: Vec<Option<Vec<i16>>> = hearing
+    let taken: Vec<Option<Vec<i16>>> = t
         .seats
+        .all_media()
         .iter()
-        .map(|s| {
-            s.audio
-                .take(n)
-                .filter(|_| !s.muted.load(std::sync::atomic::Ordering::Relaxed))
-        })
+        .enumerate()
+        .map(|(i, s)| s.audio().take(n).filter(|_| !t.audio.is_muted(i)))
         .collect();
     let levels = taken
         .iter()
         .map(|t| t.as_deref().map_or(0.0, rms_level))
         .collect();
     let samples = mix(taken.iter().flatten().map(Vec::as_slice), n);
-    if let Some(active) = hearing.recording.lock().expect("recording lock").as_ref() {
+    if let Some(active) = t.recording.current() {
         // The first ticks of a hearing have no earlier instant to be stamped with: dropped.
         if let Some(heard_at) = pts.checked_sub(crate::media::audio_mix::AUDIO_PATH_DELAY) {
             active.recorder.push_audio(&samples, heard_at);
         }
     }
     levels
-}
-
-/// Auto key per seat: about once a second each seat's newest frame refines its screen model
-/// (the first seconds set it; later it moves slowly), unless the seat's key is manual; and the
-/// person's brightness and white balance are measured against the room's
-/// ([`crate::render::look`]).
-struct KeyCalibration {
-    trackers: Vec<KeyTracker>,
-    warned: Vec<Option<ScreenWarning>>,
-    looks: Vec<LookMatch>,
-}
-
-impl KeyCalibration {
-    fn new(seats: usize) -> Self {
-        Self {
-            trackers: vec![KeyTracker::default(); seats],
-            warned: vec![None; seats],
-            looks: vec![LookMatch::default(); seats],
-        }
-    }
-
-    fn update(&mut self, hearing: &Hearing) {
-        for (i, seat) in hearing.seats.iter().enumerate() {
-            let Some((_, frame)) = seat.frames.latest() else {
-                self.trackers[i].reset();
-                self.looks[i].reset();
-                *seat.gain.lock().expect("gain lock") = None;
-                if self.warned[i].take().is_some() {
-                    hearing.report_screen(i, None);
-                }
-                continue;
-            };
-            let params = *seat.key.lock().expect("key lock");
-            // Brightness and white balance are matched whether the key is auto or manual.
-            if let Some(subject) = measure(&frame, &params.model()) {
-                let gain = self.looks[i].update(&subject);
-                *seat.gain.lock().expect("gain lock") = Some(gain);
-            }
-            if !params.auto {
-                continue;
-            }
-            // Only what lies inside the seat's garbage matte is screen to fit.
-            let model = self.trackers[i].update_within(&frame, params.garbage);
-            seat.key.lock().expect("key lock").screen = model;
-            let warning = self.trackers[i].warning();
-            if warning != self.warned[i] {
-                self.warned[i] = warning;
-                if let Some(w) = warning {
-                    tracing::warn!(hearing = %hearing.record.id, seat = i, "{}", w.hint());
-                }
-                hearing.report_screen(i, warning);
-            }
-        }
-    }
 }

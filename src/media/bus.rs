@@ -1,5 +1,10 @@
-//! Watching a pipeline's bus: every error and warning is logged with the pipeline's name, and
-//! errors and end-of-stream are reported to the owner through a channel.
+//! Watching a pipeline's bus without a thread: a sync handler logs every error and warning with
+//! the pipeline's name, hands errors and end-of-stream to the owner, and drops every message, so
+//! nothing queues on the bus and no thread polls it.
+//!
+//! [`watch`] gives the owner a channel (what a muxing pipeline's owner waits on in [`finish`]);
+//! [`watch_with`] calls the owner's function instead (what [`super::events::MediaReporter`]
+//! uses to turn failures into typed events).
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -13,40 +18,40 @@ pub enum BusEvent {
     Error(String),
 }
 
-/// Starts a thread that drains the bus until the pipeline is dropped or errors out.
-/// Returns the receiving end of the events.
-pub fn watch(pipeline: &gst::Pipeline) -> std::sync::mpsc::Receiver<BusEvent> {
-    let (tx, rx) = std::sync::mpsc::channel();
+/// Watches the bus: errors and end-of-stream go to `on_event`, on the thread that posted
+/// them (a GStreamer streaming thread, or the thread changing the pipeline's state), so
+/// `on_event` must not block. Warnings are logged. Every message is dropped after.
+/// Replaces any earlier watch of the same pipeline.
+pub fn watch_with(pipeline: &gst::Pipeline, on_event: impl Fn(BusEvent) + Send + Sync + 'static) {
     let bus = pipeline.bus().expect("a pipeline has a bus");
     let name = pipeline.name().to_string();
-    // Only a weak reference, so the watcher does not keep the pipeline alive.
-    let weak = pipeline.downgrade();
-    std::thread::Builder::new()
-        .name(format!("bus-{name}"))
-        .spawn(move || loop {
-            let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(500)) else {
-                if weak.upgrade().is_none() {
-                    break;
-                }
-                continue;
-            };
-            match msg.view() {
-                gst::MessageView::Error(err) => {
-                    let text = format!("{} ({:?})", err.error(), err.debug());
-                    tracing::error!(pipeline = %name, src = ?msg.src().map(|s| s.path_string()), "{text}");
-                    let _ = tx.send(BusEvent::Error(text));
-                }
-                gst::MessageView::Warning(w) => {
-                    tracing::warn!(pipeline = %name, "{} ({:?})", w.error(), w.debug());
-                }
-                gst::MessageView::Eos(_) => {
-                    tracing::debug!(pipeline = %name, "end of stream");
-                    let _ = tx.send(BusEvent::Eos);
-                }
-                _ => {}
+    bus.set_sync_handler(move |_, msg| {
+        match msg.view() {
+            gst::MessageView::Error(err) => {
+                let text = format!("{} ({:?})", err.error(), err.debug());
+                tracing::error!(pipeline = %name, src = ?msg.src().map(|s| s.path_string()), "{text}");
+                on_event(BusEvent::Error(text));
             }
-        })
-        .expect("spawn bus thread");
+            gst::MessageView::Warning(w) => {
+                tracing::warn!(pipeline = %name, "{} ({:?})", w.error(), w.debug());
+            }
+            gst::MessageView::Eos(_) => {
+                tracing::debug!(pipeline = %name, "end of stream");
+                on_event(BusEvent::Eos);
+            }
+            _ => {}
+        }
+        gst::BusSyncReply::Drop
+    });
+}
+
+/// Watches the bus ([`watch_with`]) and returns the receiving end of its events.
+pub fn watch(pipeline: &gst::Pipeline) -> std::sync::mpsc::Receiver<BusEvent> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    watch_with(pipeline, move |event| {
+        // The owner may have gone; its pipeline then stops soon too.
+        let _ = tx.send(event);
+    });
     rx
 }
 
@@ -75,4 +80,39 @@ pub fn finish(
     }
     let _ = pipeline.set_state(gst::State::Null);
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn errors_and_end_of_stream_arrive_without_a_thread() {
+        crate::media::init().unwrap();
+        let pipeline = gst::parse::launch("videotestsrc num-buffers=3 ! fakesink")
+            .unwrap()
+            .downcast::<gst::Pipeline>()
+            .unwrap();
+        let events = watch(&pipeline);
+        pipeline.set_state(gst::State::Playing).unwrap();
+        assert_eq!(
+            events.recv_timeout(Duration::from_secs(5)),
+            Ok(BusEvent::Eos)
+        );
+        pipeline.set_state(gst::State::Null).unwrap();
+
+        // An element that fails at once: a file that is not there.
+        let pipeline = gst::parse::launch("filesrc location=/nonexistent/courtroom ! fakesink")
+            .unwrap()
+            .downcast::<gst::Pipeline>()
+            .unwrap();
+        let events = watch(&pipeline);
+        let _ = pipeline.set_state(gst::State::Playing);
+        match events.recv_timeout(Duration::from_secs(5)) {
+            Ok(BusEvent::Error(e)) => assert!(!e.is_empty()),
+            other => panic!("{other:?}"),
+        }
+        pipeline.set_state(gst::State::Null).unwrap();
+    }
 }

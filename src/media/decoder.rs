@@ -13,6 +13,7 @@ use gstreamer_video::prelude::*;
 
 use super::audio_mix::AudioInput;
 use super::element::{add_chain, make, play};
+use super::events::MediaReporter;
 use super::frame::{FrameSlot, VideoFrame};
 use super::MediaError;
 
@@ -40,7 +41,16 @@ impl VideoCodec {
 /// glass-to-glass latency low.
 const JITTER_MS: u32 = 50;
 
-/// Feeds RTP into a pipeline. Dropping it stops the pipeline.
+/// Consecutive camera frames the decoder may fail to decode (about a second) before it gives
+/// up with an error on the bus, which its owner hears as a typed event and answers by
+/// rebuilding it. GStreamer's default (-1) would warn in its debug log forever instead.
+pub const MAX_VIDEO_ERRORS: i32 = 25;
+/// The same for the microphone: about a second of 20 ms packets.
+pub const MAX_AUDIO_ERRORS: i32 = 50;
+
+/// Feeds RTP into a pipeline. Dropping it stops the pipeline. A failure of the pipeline (a
+/// decoder that gave up on what it was sent) is logged and, given a [`MediaReporter`],
+/// reported to the owner.
 pub struct RtpDecoder {
     pipeline: gst::Pipeline,
     appsrc: gst_app::AppSrc,
@@ -53,6 +63,7 @@ impl RtpDecoder {
         codec: VideoCodec,
         payload_type: u8,
         slot: Arc<FrameSlot>,
+        reporter: Option<MediaReporter>,
     ) -> Result<Self, MediaError> {
         let (encoding, depay, dec) = match codec {
             VideoCodec::Vp8 => ("VP8", "rtpvp8depay", "vp8dec"),
@@ -70,6 +81,7 @@ impl RtpDecoder {
         jitter.set_property("latency", JITTER_MS);
         let depay = make(depay, "depay")?;
         let dec = make(dec, "dec")?;
+        dec.set_property("max-errors", MAX_VIDEO_ERRORS);
         let convert = make("videoconvert", "convert")?;
         let sink = gst_app::AppSink::builder()
             .caps(
@@ -103,13 +115,17 @@ impl RtpDecoder {
                 })
                 .build(),
         );
-        play(&pipeline)?;
-        super::bus::watch(&pipeline);
+        start(&pipeline, reporter.as_ref())?;
         Ok(Self { pipeline, appsrc })
     }
 
     /// A microphone decoder (Opus) appending 48 kHz mono samples to `input`.
-    pub fn audio(name: &str, payload_type: u8, input: Arc<AudioInput>) -> Result<Self, MediaError> {
+    pub fn audio(
+        name: &str,
+        payload_type: u8,
+        input: Arc<AudioInput>,
+        reporter: Option<MediaReporter>,
+    ) -> Result<Self, MediaError> {
         let caps = gst::Caps::builder("application/x-rtp")
             .field("media", "audio")
             .field("clock-rate", 48_000i32)
@@ -122,6 +138,7 @@ impl RtpDecoder {
         jitter.set_property("latency", JITTER_MS);
         let depay = make("rtpopusdepay", "depay")?;
         let dec = make("opusdec", "dec")?;
+        dec.set_property("max-errors", MAX_AUDIO_ERRORS);
         let convert = make("audioconvert", "convert")?;
         let resample = make("audioresample", "resample")?;
         let sink = gst_app::AppSink::builder()
@@ -164,8 +181,7 @@ impl RtpDecoder {
                 })
                 .build(),
         );
-        play(&pipeline)?;
-        super::bus::watch(&pipeline);
+        start(&pipeline, reporter.as_ref())?;
         Ok(Self { pipeline, appsrc })
     }
 
@@ -182,6 +198,15 @@ impl Drop for RtpDecoder {
     fn drop(&mut self) {
         let _ = self.pipeline.set_state(gst::State::Null);
     }
+}
+
+/// Watches the bus (reporting to `reporter`, or only logging), then plays.
+fn start(pipeline: &gst::Pipeline, reporter: Option<&MediaReporter>) -> Result<(), MediaError> {
+    match reporter {
+        Some(r) => r.watch(pipeline),
+        None => super::bus::watch_with(pipeline, |_| {}),
+    }
+    play(pipeline)
 }
 
 fn appsrc(caps: &gst::Caps) -> Result<gst_app::AppSrc, MediaError> {

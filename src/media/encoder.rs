@@ -10,6 +10,7 @@ use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
 use super::element::{add_chain, make, play};
+use super::events::MediaReporter;
 use super::MediaError;
 
 /// One encoded composite frame (an H.264 access unit, Annex B byte stream).
@@ -49,9 +50,19 @@ pub struct Encoder {
 
 impl Encoder {
     /// Builds and starts the encoder. `on_frame` runs on GStreamer's streaming thread.
+    /// Failures are only logged.
     pub fn new(
         cfg: EncoderConfig,
         on_frame: impl Fn(EncodedFrame) + Send + Sync + 'static,
+    ) -> Result<Self, MediaError> {
+        Self::reporting(cfg, on_frame, None)
+    }
+
+    /// [`Encoder::new`], reporting a failure of the pipeline to `reporter` as well.
+    pub fn reporting(
+        cfg: EncoderConfig,
+        on_frame: impl Fn(EncodedFrame) + Send + Sync + 'static,
+        reporter: Option<MediaReporter>,
     ) -> Result<Self, MediaError> {
         let pipeline = gst::Pipeline::with_name("encoder");
         let appsrc = gst_app::AppSrc::builder()
@@ -113,8 +124,11 @@ impl Encoder {
                 })
                 .build(),
         );
+        match &reporter {
+            Some(r) => r.watch(&pipeline),
+            None => super::bus::watch_with(&pipeline, |_| {}),
+        }
         play(&pipeline)?;
-        super::bus::watch(&pipeline);
         Ok(Self {
             pipeline,
             appsrc,

@@ -1,12 +1,14 @@
 //! GStreamer pipelines, built in code with typed caps: one decoder per inbound camera and
 //! microphone ([`decoder`]), one H.264 encoder per hearing ([`encoder`]), and the recording
-//! audio mix ([`audio_mix`]). [`bus`] turns each pipeline's bus messages into logs and errors.
+//! audio mix ([`audio_mix`]). [`bus`] turns each pipeline's bus messages into logs and errors,
+//! without a thread; decoders and the encoder report their failures as typed [`events`].
 
 pub mod audio_mix;
 pub mod bus;
 pub mod decoder;
 pub mod element;
 pub mod encoder;
+pub mod events;
 pub mod frame;
 
 use std::sync::Once;

@@ -16,8 +16,8 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use super::peer::{AudioSlot, ParticipantPeer, PeerEvent};
-use crate::hearing::{ForwardedAudio, Hearing, ParticipantId};
-use crate::media::decoder::{RtpDecoder, VideoCodec};
+use crate::hearing::{ForwardedAudio, Hearing, ParticipantId, TrackFeed};
+use crate::media::events::TrackKind;
 
 /// Runs a participant's media until the connection closes or the task set is dropped.
 /// Returns when the peer connection has closed. A connection that is only interrupted
@@ -66,7 +66,9 @@ pub async fn run(hearing: Arc<Hearing>, id: ParticipantId, seat: usize, mut peer
     let _ = peer.pc.close().await;
 }
 
-/// Decodes one inbound track; forwards microphone packets to the other participants.
+/// Feeds one inbound track into the hearing (which decodes it); forwards microphone packets to
+/// the other participants. Sends the sender a picture loss indication until the first frame
+/// decodes, and whenever the hearing asks (it rebuilt a failed decoder).
 async fn receive_track(
     hearing: Arc<Hearing>,
     id: ParticipantId,
@@ -80,26 +82,41 @@ async fn receive_track(
         .await
         .map(|c| c.mime_type)
         .unwrap_or_default();
-    let name = format!("{}-{id}", hearing.record.id);
+    let track_kind = match kind {
+        RtpCodecKind::Video => TrackKind::Camera,
+        _ => TrackKind::Microphone,
+    };
     tracing::info!(hearing = %hearing.record.id, participant = id, ?kind, %mime, "track arrived");
-    let mut decoder: Option<RtpDecoder> = None;
+    let mut feed: Option<TrackFeed> = None;
     let mut last_pli = Instant::now() - Duration::from_secs(60);
     let mut decoded_once = false;
-    while let Some(event) = track.poll().await {
+    let mut media_ssrc = ssrc;
+    loop {
+        let keyframe_wanted = async {
+            match &feed {
+                Some(f) => f.keyframe_wanted().await,
+                None => std::future::pending().await,
+            }
+        };
+        let event = tokio::select! {
+            event = track.poll() => event,
+            () = keyframe_wanted => {
+                tracing::info!(hearing = %hearing.record.id, participant = id, "asking for a keyframe after a decoder restart");
+                last_pli = Instant::now();
+                send_pli(&track, media_ssrc).await;
+                continue;
+            }
+        };
+        let Some(event) = event else { break };
         let TrackRemoteEvent::OnRtpPacket(packet) = event else {
             continue;
         };
-        if decoder.is_none() {
-            // Built on the first packet, which tells the negotiated payload type.
+        media_ssrc = packet.header.ssrc;
+        if feed.is_none() {
+            // Opened on the first packet, which tells the negotiated payload type.
             let pt = packet.header.payload_type;
-            let built = match kind {
-                RtpCodecKind::Video => VideoCodec::from_mime(&mime).and_then(|codec| {
-                    RtpDecoder::video(&name, codec, pt, hearing.seat(seat).frames.clone())
-                }),
-                _ => RtpDecoder::audio(&name, pt, hearing.seat(seat).audio.clone()),
-            };
-            match built {
-                Ok(d) => decoder = Some(d),
+            match hearing.open_track(id, seat, track_kind, &mime, pt) {
+                Ok(f) => feed = Some(f),
                 Err(e) => {
                     tracing::error!(hearing = %hearing.record.id, participant = id, "cannot decode {mime}: {e}");
                     return;
@@ -110,16 +127,12 @@ async fn receive_track(
             // Ask for a keyframe until the first frame decodes, so the seat fills at once.
             decoded_once = hearing
                 .seat(seat)
-                .frames
+                .frames()
                 .latest()
                 .is_some_and(|(_, f)| f.arrived > last_pli);
             if !decoded_once && last_pli.elapsed() > Duration::from_millis(500) {
                 last_pli = Instant::now();
-                let pli = PictureLossIndication {
-                    sender_ssrc: 0,
-                    media_ssrc: packet.header.ssrc,
-                };
-                let _ = track.write_rtcp(vec![Box::new(pli)]).await;
+                send_pli(&track, packet.header.ssrc).await;
             }
         }
         if kind == RtpCodecKind::Audio {
@@ -129,13 +142,22 @@ async fn receive_track(
             Ok(bytes) => {
                 // The unaltered record of what this person sent (while recording).
                 hearing.keep_original(id, &mime, &bytes);
-                if let Some(d) = &decoder {
-                    d.push_rtp(bytes.to_vec());
+                if let Some(f) = &feed {
+                    f.push_rtp(bytes.to_vec());
                 }
             }
             Err(e) => tracing::debug!("cannot marshal rtp: {e}"),
         }
     }
+}
+
+/// Asks the sender of `media_ssrc` for a keyframe.
+async fn send_pli(track: &Arc<dyn TrackRemote>, media_ssrc: u32) {
+    let pli = PictureLossIndication {
+        sender_ssrc: 0,
+        media_ssrc,
+    };
+    let _ = track.write_rtcp(vec![Box::new(pli)]).await;
 }
 
 /// Writes the voices of the other seats onto this participant's audio slots.

@@ -110,7 +110,7 @@ pub struct InvitationRecord {
     pub id: String,
     /// The hearing it admits to.
     pub hearing_id: String,
-    /// Role name, as in [`crate::hearing::Role`].
+    /// Role name, as the invitation token names it (`presiding_judge`, `witness`, ...).
     pub role: String,
     /// Seat id in the layout.
     pub seat: String,

@@ -1,7 +1,7 @@
 //! Portal accounts (clerks and administrators) and their login sessions.
 //!
-//! The store keeps what it is given: password hashing and session tokens are made by
-//! [`crate::api::session`]. Only a session token's SHA-256 is stored, so a copy of the database
+//! The store keeps what it is given: password hashing and session tokens are made by the
+//! HTTP layer above it. Only a session token's SHA-256 is stored, so a copy of the database
 //! does not let anyone log in.
 
 use std::fmt;
@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 
 use super::{int, now_text, text, Store, StoreError};
 
-/// What a portal account may do: see [`crate::permissions`].
+/// What a portal account may do (the permission table above the store decides).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountRole {

@@ -84,7 +84,6 @@ impl Server {
     pub async fn set_state(&self, from: HearingState, to: HearingState) {
         assert!(self
             .state
-            .store()
             .set_hearing_state(&self.hearing_id(), from, to)
             .await
             .unwrap());

@@ -9,11 +9,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::Body;
-use crate::api::auth::{random_id, unix_now, Claims};
+use crate::api::auth::{unix_now, Claims};
 use crate::api::error::ApiError;
 use crate::api::session::Clerk;
 use crate::api::AppState;
 use crate::hearing::Role;
+use crate::ids::random_id;
 use crate::permissions::Action;
 use crate::render::Layout;
 use crate::store::audit::actions;
@@ -207,11 +208,7 @@ pub async fn set_state(
             format!("a {current} hearing cannot become {}", req.state),
         ));
     }
-    if !state
-        .store()
-        .set_hearing_state(&id, current, req.state)
-        .await?
-    {
+    if !state.set_hearing_state(&id, current, req.state).await? {
         return Err(ApiError::conflict(
             "bad_transition",
             "the hearing changed meanwhile; reload",

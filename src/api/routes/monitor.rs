@@ -16,9 +16,8 @@ use axum::Json;
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::api::auth::Invitee;
 use crate::api::error::ApiError;
-use crate::api::session::Clerk;
+use crate::api::session::{Clerk, Invitee};
 use crate::api::AppState;
 use crate::hearing::{CompositeFrame, Hearing};
 use crate::permissions::Action;
@@ -67,12 +66,7 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
         .into_iter()
         .map(|p| {
             let s = stats.get(&p.participant_id).cloned();
-            let muted = hearing.admission(p.participant_id).is_some_and(|a| {
-                hearing
-                    .seat(a.seat)
-                    .muted
-                    .load(std::sync::atomic::Ordering::Relaxed)
-            });
+            let muted = hearing.is_muted(p.participant_id);
             json!({
                 "participant_id": p.participant_id,
                 "role": p.role,
@@ -92,14 +86,7 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
         .zip(hearing.seat_boxes())
         .map(|(seat, b)| json!({ "seat": seat.id, "role": seat.role, "x": b.x, "y": b.y, "w": b.w, "h": b.h }))
         .collect();
-    let ticks = hearing
-        .tick_stats
-        .ticks
-        .load(std::sync::atomic::Ordering::Relaxed);
-    let late = hearing
-        .tick_stats
-        .late
-        .load(std::sync::atomic::Ordering::Relaxed);
+    let ticks = hearing.tick_stats();
     Ok(json!({
         "hearing": { "id": record.id, "case_number": record.case_number, "title": record.title, "state": summary.state },
         "running": true,
@@ -110,10 +97,12 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
         },
         "output": { "width": v.width, "height": v.height, "fps": v.fps },
         "compositor": {
-            "ticks": ticks,
-            "late": late,
-            "pipeline_latency_ms": hearing.tick_stats.latency.lock().expect("latency lock").percentiles(),
+            "ticks": ticks.ticks(),
+            "late": ticks.late_ticks(),
+            "pipeline_latency_ms": ticks.latency(),
         },
+        // Decoders and the encoder that failed lately, and whether they were restarted.
+        "media": hearing.media_log(),
         "participants": participants,
         "seats": seats,
     }))

@@ -324,7 +324,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep(
         "get",
         "/api/hearings/{id}/monitor",
-        "Live monitor: participants, connection quality, recording state.",
+        "Live monitor: participants, connection quality, recording state, failed media pipelines.",
         Auth::Session,
         None,
         200,

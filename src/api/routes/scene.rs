@@ -95,11 +95,7 @@ fn seat_index(hearing: &Hearing, seat: &str) -> Result<usize, ApiError> {
 }
 
 fn key_json(hearing: &Hearing, index: usize, seat: &str, params: &KeyParams) -> serde_json::Value {
-    let warning = *hearing
-        .seat(index)
-        .screen_warning
-        .lock()
-        .expect("screen warning lock");
+    let warning = hearing.seat(index).screen_warning();
     json!({
         "seat": seat,
         "params": params,
@@ -119,7 +115,7 @@ pub async fn show_key(
     who.authorize(&state, Action::AdjustKey, &id).await?;
     let hearing = running(&state, &id).await?;
     let i = seat_index(&hearing, &seat)?;
-    let params = *hearing.seat(i).key.lock().expect("key lock");
+    let params = hearing.seat(i).key();
     Ok(Json(key_json(&hearing, i, &seat, &params)))
 }
 
@@ -136,12 +132,8 @@ pub async fn adjust_key(
     who.authorize(&state, Action::AdjustKey, &id).await?;
     let hearing = running(&state, &id).await?;
     let i = seat_index(&hearing, &seat)?;
-    // Under one lock, so a screen model the calibrator fits meanwhile is not overwritten.
-    let next = {
-        let mut key = hearing.seat(i).key.lock().expect("key lock");
-        *key = merge_key(&key, &patch)?;
-        *key
-    };
+    // In one step, so a screen model the calibrator fits meanwhile is not overwritten.
+    let next = hearing.seat(i).update_key(|key| merge_key(key, &patch))?;
     state
         .audit(AuditEvent::new(
             who.actor(),

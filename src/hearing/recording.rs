@@ -1,0 +1,339 @@
+//! The recording lifecycle: start, pause, resume and stop, a recording that fails for good
+//! (sealed as `failed` while the hearing goes on), and the originals kept beside it.
+//!
+//! The hot paths (the encoder's callback, the tick's audio mix, every received RTP packet)
+//! only clone the running recording's `Arc` under a short lock ([`Recording::current`]).
+//! Starting builds everything (the key, the recorder's pipeline and files, the originals'
+//! keeper) with no lock held and then swaps the result in; stopping swaps it out first and
+//! then closes it. A start or stop that finds another one under way waits on a condition
+//! variable, not in a loop.
+//!
+//! Locks: `slot` (the phase and the running recording), held only to read or change it.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::events::{EventChannel, HearingEvent};
+use super::originals::Originals;
+use super::seats::Seats;
+use crate::config::Settings;
+use crate::ids::{random_id, ParticipantId};
+use crate::record::recorder::{Callback, FailureCallback, Finished};
+use crate::record::segment::VideoFormat;
+use crate::record::{
+    Manifest, RecordError, Recorder, RecorderOptions, RecordingInfo, RecordingKey,
+};
+
+/// A running recording.
+pub struct ActiveRecording {
+    /// The recorder.
+    pub recorder: Arc<Recorder>,
+    /// Its id (`YYYYMMDDTHHMMSSZ-xxxxxx`).
+    pub id: String,
+    originals: Originals,
+}
+
+impl std::fmt::Debug for ActiveRecording {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActiveRecording")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the recording is in its lifecycle.
+#[derive(Debug, Default)]
+enum Phase {
+    /// Not recording.
+    #[default]
+    Idle,
+    /// A start is building the recording.
+    Starting,
+    /// Recording (possibly paused).
+    Running(Arc<ActiveRecording>),
+    /// A stop is letting the last media reach the files; the hot paths still feed it.
+    Stopping(Arc<ActiveRecording>),
+}
+
+/// What the recording part shares with the recorder's failure callback.
+#[derive(Debug)]
+struct Shared {
+    slot: Mutex<Phase>,
+    changed: Condvar,
+    events: EventChannel,
+    hearing: String,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Phase> {
+        self.slot.lock().expect("recording lock")
+    }
+
+    fn set(&self, phase: Phase) {
+        *self.lock() = phase;
+        self.changed.notify_all();
+    }
+}
+
+/// The recording lifecycle of one hearing.
+pub struct Recording {
+    shared: Arc<Shared>,
+    settings: Arc<Settings>,
+    record: crate::store::HearingRecord,
+    clock_start: Instant,
+    seats: Arc<Seats>,
+    request_keyframe: Callback,
+}
+
+impl std::fmt::Debug for Recording {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recording")
+            .field("hearing", &self.record.id)
+            .field("phase", &*self.shared.lock())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Recording {
+    /// The recording part of hearing `record`, whose media time started at `clock_start`.
+    /// `request_keyframe` asks the encoder for a keyframe (a segment must start on one).
+    pub fn new(
+        record: crate::store::HearingRecord,
+        settings: Arc<Settings>,
+        clock_start: Instant,
+        seats: Arc<Seats>,
+        events: EventChannel,
+        request_keyframe: Callback,
+    ) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                slot: Mutex::default(),
+                changed: Condvar::new(),
+                events,
+                hearing: record.id.clone(),
+            }),
+            settings,
+            record,
+            clock_start,
+            seats,
+            request_keyframe,
+        }
+    }
+
+    /// The running (or stopping) recording, if any; no lock is held after.
+    pub fn current(&self) -> Option<Arc<ActiveRecording>> {
+        match &*self.shared.lock() {
+            Phase::Running(a) | Phase::Stopping(a) => Some(a.clone()),
+            Phase::Idle | Phase::Starting => None,
+        }
+    }
+
+    /// Whether a recording is running.
+    pub fn is_recording(&self) -> bool {
+        matches!(&*self.shared.lock(), Phase::Running(_) | Phase::Stopping(_))
+    }
+
+    /// Whether the running recording is paused.
+    pub fn is_paused(&self) -> bool {
+        self.current().is_some_and(|a| a.recorder.is_paused())
+    }
+
+    /// Starts recording, noting `actor` in the manifest; see [`super::Hearing::start_recording`].
+    /// Returns the recording id (the running one's, if one already runs).
+    pub fn start(&self, actor: &str) -> Result<String, RecordError> {
+        {
+            let mut slot = self.shared.lock();
+            loop {
+                match &*slot {
+                    Phase::Idle => break,
+                    Phase::Running(a) => return Ok(a.id.clone()),
+                    Phase::Starting | Phase::Stopping(_) => {
+                        slot = self.shared.changed.wait(slot).expect("recording lock");
+                    }
+                }
+            }
+            *slot = Phase::Starting;
+        }
+        match self.build(actor) {
+            Ok(active) => {
+                let id = active.id.clone();
+                let dir = active.recorder.dir().to_owned();
+                self.shared.set(Phase::Running(Arc::new(active)));
+                (self.request_keyframe)();
+                self.shared.events.send(HearingEvent::Recording(true));
+                tracing::info!(hearing = %self.record.id, recording = %id, dir = %dir.display(), "recording started");
+                Ok(id)
+            }
+            Err(e) => {
+                self.shared.set(Phase::Idle);
+                Err(e)
+            }
+        }
+    }
+
+    /// Builds a recording: no lock is held meanwhile.
+    fn build(&self, actor: &str) -> Result<ActiveRecording, RecordError> {
+        let now = chrono::Utc::now();
+        let id = format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), &random_id()[..6]);
+        let dir = self
+            .settings
+            .recordings_dir()
+            .join(&self.record.id)
+            .join(&id);
+        let key = RecordingKey::load_or_create(&self.settings.data_dir)?;
+        let v = &self.settings.video;
+        let mut opts = RecorderOptions::new(
+            VideoFormat {
+                width: v.width,
+                height: v.height,
+                fps: v.fps,
+            },
+            self.clock_start.elapsed(),
+            RecordingInfo {
+                recording_id: id.clone(),
+                hearing_id: self.record.id.clone(),
+                case_number: self.record.case_number.clone(),
+                started_at: now,
+                seated: self.seats.seated_now(),
+            },
+        );
+        opts.segment = Duration::from_secs(self.settings.record.segment_seconds as u64);
+        opts.key = Some(Arc::new(key));
+        opts.request_keyframe = Some(self.request_keyframe.clone());
+        opts.on_failure = Some(on_failure(&self.shared, &id));
+        opts.started_by = actor.to_owned();
+        let r = &self.settings.record;
+        opts.tsa = (!r.tsa_url.is_empty()).then(|| crate::record::timestamp::TsaOptions {
+            url: r.tsa_url.clone(),
+            timeout: Duration::from_secs(r.tsa_timeout_seconds as u64),
+        });
+        let recorder = Recorder::with_options(&dir, opts)?;
+        let originals = Originals::start(&self.record.id, dir, self.seats.clone());
+        Ok(ActiveRecording {
+            recorder: Arc::new(recorder),
+            id,
+            originals,
+        })
+    }
+
+    /// Keeps one RTP packet of a participant's camera or microphone in the running
+    /// recording's originals; nothing while not recording or paused.
+    pub fn keep_original(&self, id: ParticipantId, mime: &str, rtp: &[u8]) {
+        let Some(active) = self.current() else {
+            return;
+        };
+        if active.recorder.is_paused() {
+            return;
+        }
+        active.originals.keep(id, mime, rtp);
+    }
+
+    /// Tells the recording who is seated, so each segment's entry lists them.
+    pub fn note_seated(&self) {
+        if let Some(active) = self.current() {
+            active.recorder.set_seated(self.seats.seated_now());
+        }
+    }
+
+    /// Pauses the running recording; see [`super::Hearing::pause_recording`].
+    pub fn pause(&self, actor: &str) -> Option<(String, bool)> {
+        let active = self.current()?;
+        if !active.recorder.pause_by(self.clock_start.elapsed(), actor) {
+            return Some((active.id.clone(), false));
+        }
+        active.recorder.wait_paused(Duration::from_secs(3));
+        self.shared.events.send(HearingEvent::RecordingPaused(true));
+        tracing::info!(hearing = %self.record.id, recording = %active.id, %actor, "recording paused");
+        Some((active.id.clone(), true))
+    }
+
+    /// Resumes a paused recording; see [`super::Hearing::resume_recording`].
+    pub fn resume(&self, actor: &str) -> Option<(String, bool)> {
+        let active = self.current()?;
+        if !active.recorder.resume_by(self.clock_start.elapsed(), actor) {
+            return Some((active.id.clone(), false));
+        }
+        (self.request_keyframe)();
+        self.shared
+            .events
+            .send(HearingEvent::RecordingPaused(false));
+        tracing::info!(hearing = %self.record.id, recording = %active.id, %actor, "recording resumed");
+        Some((active.id.clone(), true))
+    }
+
+    /// Stops the recording, noting `actor`; see [`super::Hearing::stop_recording`]. Blocking.
+    pub fn stop(&self, actor: &str) -> Result<Option<Manifest>, RecordError> {
+        let active = {
+            let mut slot = self.shared.lock();
+            loop {
+                match std::mem::take(&mut *slot) {
+                    Phase::Running(a) => {
+                        *slot = Phase::Stopping(a.clone());
+                        break a;
+                    }
+                    Phase::Idle => return Ok(None),
+                    other @ (Phase::Starting | Phase::Stopping(_)) => {
+                        *slot = other;
+                        slot = self.shared.changed.wait(slot).expect("recording lock");
+                    }
+                }
+            }
+        };
+        // Media up to now is still in the encoder and the mixer: let it reach the file.
+        active.recorder.stop_by(self.clock_start.elapsed(), actor);
+        active.recorder.wait_until_written(Duration::from_secs(3));
+        self.shared.set(Phase::Idle);
+        self.shared.events.send(HearingEvent::Recording(false));
+        let dir = active.recorder.dir().to_owned();
+        active.recorder.add_originals(active.originals.close());
+        let (recorder, id) = (active.recorder.clone(), active.id.clone());
+        // The hot paths may still hold the recording for a moment; the recorder is sealed
+        // once they let go.
+        drop(active);
+        let finished = finish_recorder(recorder)?;
+        tracing::info!(hearing = %self.record.id, recording = %id, dir = %dir.display(), duration_s = finished.duration.as_secs_f64(), segments = finished.segments.len(), state = %finished.manifest.state, "recording finalised");
+        Ok(Some(finished.manifest))
+    }
+}
+
+/// What the recorder calls when it fails for good (a full disk): the recording is taken out,
+/// everyone is told it stopped, and it is sealed as `failed` on a thread of its own.
+fn on_failure(shared: &Arc<Shared>, id: &str) -> FailureCallback {
+    let shared = Arc::downgrade(shared);
+    let id = id.to_owned();
+    Arc::new(move |reason: String| {
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let active = {
+            let mut slot = shared.lock();
+            match std::mem::take(&mut *slot) {
+                Phase::Running(a) if a.id == id => Some(a),
+                other => {
+                    *slot = other;
+                    None
+                }
+            }
+        };
+        shared.changed.notify_all();
+        let Some(active) = active else { return };
+        shared.events.send(HearingEvent::Recording(false));
+        let hearing = shared.hearing.clone();
+        tracing::error!(hearing = %hearing, recording = %id, "recording stopped: {reason}; the hearing goes on");
+        // Sealing waits for this (the closer) thread, so it runs on another.
+        let _ = std::thread::Builder::new()
+            .name("rec-failed".into())
+            .spawn(move || {
+                let recorder = active.recorder.clone();
+                drop(active);
+                if let Err(e) = finish_recorder(recorder) {
+                    tracing::error!(hearing = %hearing, "failed recording did not seal: {e}");
+                }
+            });
+    })
+}
+
+/// Seals the recording; media the streaming threads still push is dropped.
+fn finish_recorder(recorder: Arc<Recorder>) -> Result<Finished, RecordError> {
+    recorder.finish(Duration::from_secs(15))
+}
