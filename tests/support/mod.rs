@@ -4,6 +4,7 @@
 //! - [`app`]: [`TestApp`], the server in this process on a free port with a fresh data folder
 //!   and SQLite (or PostgreSQL), a clerk account, and one method per endpoint the tests use;
 //!   [`Who`] says who asks (a stranger, a portal session, an invitation).
+//! - [`endpoints`]: one [`TestApp`] method per endpoint the tests call.
 //! - [`signalling`]: a participant's WebSocket to the signalling endpoint.
 //! - [`process`]: the `courtroom` binary as a child process ([`ServerProcess`]), free ports.
 //! - [`chromium`]: headless Chromium participants with fake cameras and microphones.
@@ -13,22 +14,31 @@
 //!
 //! Not every binary uses every helper, hence `dead_code` is allowed here.
 
-#![allow(dead_code, unused_imports)]
+#![allow(dead_code)]
 
 pub mod app;
 pub mod chromium;
+pub mod endpoints;
 pub mod fixtures;
 pub mod http;
 pub mod probe;
 pub mod process;
 pub mod signalling;
 
+// Re-exports for the tests' convenience; not every binary uses each.
+#[allow(unused_imports)]
 pub use app::{Invitation, Reply, TestApp, Who, PASSWORD};
+#[allow(unused_imports)]
 pub use chromium::Chromium;
+#[allow(unused_imports)]
 pub use fixtures::*;
+#[allow(unused_imports)]
 pub use http::{http_get, try_http_get};
+#[allow(unused_imports)]
 pub use probe::*;
+#[allow(unused_imports)]
 pub use process::{free_port, log_tail, ServerProcess};
+#[allow(unused_imports)]
 pub use signalling::Signalling;
 
 /// Held by the tests that run browsers, media pipelines against the wall clock, or a server
