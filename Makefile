@@ -4,7 +4,7 @@ CARGO ?= cargo
 CARGO_TARGET_DIR ?= /var/cache/courtroom/target
 export CARGO_TARGET_DIR
 
-.PHONY: deps build demo test test-browser bench fmt target-dir
+.PHONY: deps build demo test test-browser screenshots bench fmt target-dir
 
 target-dir:
 	@mkdir -p "$(CARGO_TARGET_DIR)"
@@ -23,10 +23,20 @@ test: deps target-dir
 	$(CARGO) test --release -- --test-threads=1
 	$(MAKE) test-browser
 
-# The participant page in headless Chromium (playwright-core; needs node and npm).
+# The participant page in headless Chromium (playwright-core; needs node and npm). Screenshots
+# go to a temporary folder (or $(SCREENSHOT_DIR), relative to the repository root if set).
 test-browser: target-dir
 	$(CARGO) build --release --bin courtroom
-	cd tests/browser && npm ci --no-audit --no-fund && node --test --test-concurrency=1 .
+	cd tests/browser && npm ci --no-audit --no-fund && \
+	SCREENSHOT_DIR="$(SCREENSHOT_DIR)" node --test --test-concurrency=1 .
+
+# Refreshes the tracked screenshots in docs/images/ on purpose: the participant page's (browser
+# tests) and the clerk portal's (tests/chromium portal test; only portal.png is tracked).
+screenshots: target-dir
+	$(MAKE) test-browser SCREENSHOT_DIR=docs/images
+	shots=$$(mktemp -d) && \
+	PORTAL_SCREENSHOT_DIR=$$shots $(CARGO) test --release --test chromium portal:: -- --test-threads=1 && \
+	cp $$shots/portal.png docs/images/portal.png && rm -rf "$$shots"
 
 bench: deps target-dir
 	$(CARGO) bench

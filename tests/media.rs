@@ -8,19 +8,9 @@ use std::time::Duration;
 use courtroom::media::encoder::{Encoder, EncoderConfig};
 use courtroom::record::Recorder;
 
-fn ffprobe(path: &std::path::Path, entries: &str) -> String {
-    let out = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", entries, "-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "ffprobe failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod support;
+
+use support::ffprobe;
 
 #[test]
 fn encoder_and_recorder_make_a_playable_mp4_with_video_and_audio() {

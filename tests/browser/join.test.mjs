@@ -1,7 +1,10 @@
 // The participant's page (web/join.html) in headless Chromium, driven by playwright-core
 // against a real `courtroom demo` server: joining and decoding the composite, each error a
 // person can meet, the waiting room, closing, removal, the judge's cue, both languages, and
-// recovery after the server restarts. Screenshots go to docs/images/. Run: node --test tests/browser/
+// recovery after the server restarts. Screenshots go to $SCREENSHOT_DIR (relative to the
+// repository root), by default to `screenshots/` in the test's temporary folder (KEEP_TMP=1
+// keeps it); `make screenshots` refreshes the tracked ones in docs/images/.
+// Run: node --test tests/browser/
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,8 +20,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 // (Not COURTROOM_*: the server reads that namespace as configuration.)
 const BIN = process.env.BROWSER_TEST_BIN
   || path.join(process.env.CARGO_TARGET_DIR || '/var/cache/courtroom/target', 'release/courtroom');
-const IMAGES = path.join(ROOT, 'docs/images');
-// As tests/common/mod.rs CHROMIUM_FLAGS (playwright adds the headless flag itself).
+// As tests/support/chromium.rs CHROMIUM_FLAGS (playwright adds the headless flag itself).
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
@@ -35,7 +37,7 @@ const EN = {
   waiting: 'you will join automatically',
 };
 
-let tmp, data, addr, server, browser, cookie, invites, serverLog;
+let tmp, data, addr, server, browser, cookie, invites, serverLog, images;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -99,7 +101,7 @@ async function page(opts = {}) {
   return p;
 }
 
-// As tests/common/mod.rs `write_person_y4m`: a 640×480 C420jpeg clip, chroma-green background
+// As tests/support/fixtures.rs `write_person_y4m`: a 640×480 C420jpeg clip, chroma-green background
 // with a person-like shape (elliptical head, neck, torso with rounded shoulders) at x = `cx`.
 function inPerson(x, y, cx = 320) {
   const hx = (x - cx) / 42, hy = (y - 150) / 55;
@@ -236,6 +238,11 @@ async function joinAndSee(p, url) {
 before(async () => {
   assert.ok(fs.existsSync(BIN), `build the server first: ${BIN}`);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'courtroom-browser-'));
+  // Screenshots never land in the work tree unless asked for (make screenshots).
+  images = process.env.SCREENSHOT_DIR
+    ? path.resolve(ROOT, process.env.SCREENSHOT_DIR)
+    : path.join(tmp, 'screenshots');
+  fs.mkdirSync(images, { recursive: true });
   data = path.join(tmp, 'data');
   serverLog = path.join(tmp, 'server.log');
   const made = spawnSync(BIN, ['admin', 'create-user', 'li', '--name', 'Clerk Li', '--data', data], { input: `${PASSWORD}\n` });
@@ -249,7 +256,6 @@ before(async () => {
   const login = await api('POST', '/api/login', { username: 'li', password: PASSWORD });
   cookie = login.r.headers.get('set-cookie').split(';')[0];
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: FLAGS, headless: true });
-  fs.mkdirSync(IMAGES, { recursive: true });
 });
 
 after(async () => {
@@ -266,7 +272,7 @@ test('join, see the composite, judge cues a party; English screenshots', async (
   assert.match(await cardText(party), /You are joining as/);
   await party.waitForFunction(() => window.courtroom.light && window.courtroom.light.hint, null, { timeout: 5000 });
   assert.ok(await party.$eval('#light-hint', (e) => e.textContent.length > 0), 'a light hint is shown');
-  await party.screenshot({ path: path.join(IMAGES, 'join-en.png') });
+  await party.screenshot({ path: path.join(images, 'join-en.png') });
   await auditA11y(party, 'join screen, English');
   await party.click('#main-action');
   await waitFrames(party);
@@ -282,7 +288,7 @@ test('join, see the composite, judge cues a party; English screenshots', async (
   await party.waitForSelector('#cue:not([hidden])', { timeout: 5000 });
   assert.match(await party.textContent('#cue-text'), /asks you to speak/);
   await party.waitForFunction(() => window.courtroom.quality, null, { timeout: 5000 });
-  await party.screenshot({ path: path.join(IMAGES, 'hearing-en.png') });
+  await party.screenshot({ path: path.join(images, 'hearing-en.png') });
   await auditA11y(party, 'in the hearing, English (with a cue)');
   // Mute toggles the track and the label.
   await party.click('#toggle-mic');
@@ -299,12 +305,12 @@ test('Chinese hearing: the page follows the invitation locale; screenshots; remo
   assert.equal(await p.getAttribute('html', 'lang'), 'zh-CN');
   assert.equal(await p.textContent('#main-action'), '入庭');
   await p.waitForFunction(() => window.courtroom.light && window.courtroom.light.hint, null, { timeout: 5000 });
-  await p.screenshot({ path: path.join(IMAGES, 'join-zh.png') });
+  await p.screenshot({ path: path.join(images, 'join-zh.png') });
   await auditA11y(p, 'join screen, Chinese');
   await p.click('#main-action');
   await waitFrames(p);
   await p.waitForFunction(() => window.courtroom.quality, null, { timeout: 5000 });
-  await p.screenshot({ path: path.join(IMAGES, 'hearing-zh.png') });
+  await p.screenshot({ path: path.join(images, 'hearing-zh.png') });
   await auditA11y(p, 'in the hearing, Chinese');
   // Switch language on the page.
   await p.selectOption('#lang-select', 'en');
@@ -485,7 +491,7 @@ test('phones: portrait and landscape, keyboard only', async () => {
     await waitFrames(p);
     const box = await p.$eval('#courtroom', (v) => { const r = v.getBoundingClientRect(); return { w: r.width, h: r.height }; });
     assert.ok(box.w >= viewport.width * 0.95, `${name}: the courtroom is full width (${box.w})`);
-    await p.screenshot({ path: path.join(IMAGES, `hearing-phone-${name}.png`) });
+    await p.screenshot({ path: path.join(images, `hearing-phone-${name}.png`) });
     await p.context().close();
   }
 });
@@ -581,7 +587,7 @@ test('the keyed preview is WebGL: the green is transparent, the person opaque an
         const mean = sum.map((v) => v / bodyOpaque);
         person.forEach((c, k) => assert.ok(Math.abs(mean[k] - c) < 25, `colour ${mean.map(Math.round)} vs ${person}`));
         assert.equal(got.hint, 'lightOk', 'an even, bright screen gets no warning');
-        await p.screenshot({ path: path.join(IMAGES, 'join-keyed-preview.png') });
+        await p.screenshot({ path: path.join(images, 'join-keyed-preview.png') });
       } else {
         assert.equal(got.kind, '2d');
         assert.equal(got.note, true, 'the page says the preview is the rough fallback');

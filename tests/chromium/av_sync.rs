@@ -9,9 +9,8 @@
 //! The fixtures are longer than the test, because Chromium's fake camera drifts by one frame per
 //! loop (../shared/notes/media-stack-facts.md).
 
-mod common;
-
-use common::*;
+use crate::support::process::DemoProcess;
+use crate::support::*;
 use serde_json::Value;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -128,21 +127,11 @@ fn write_beep_wav(path: &Path, hz: f32, seconds: usize) {
     out.flush().unwrap();
 }
 
-fn capture(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.output().expect("run ffmpeg/ffprobe");
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 /// Times (s) at which the mean luma of a region rises above the midpoint between its quiet
 /// level and its brightest.
 fn flash_onsets(mp4: &Path, region: (u64, u64, u64, u64)) -> Vec<f64> {
     let (x, y, w, h) = region;
-    let times: Vec<f64> = String::from_utf8(capture(
+    let times: Vec<f64> = String::from_utf8(run_capture(
         Command::new("ffprobe")
             .args([
                 "-v",
@@ -160,7 +149,7 @@ fn flash_onsets(mp4: &Path, region: (u64, u64, u64, u64)) -> Vec<f64> {
     .lines()
     .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
     .collect();
-    let raw = capture(
+    let raw = run_capture(
         Command::new("ffmpeg")
             .args(["-v", "error", "-i"])
             .arg(mp4)
@@ -198,7 +187,7 @@ fn flash_onsets(mp4: &Path, region: (u64, u64, u64, u64)) -> Vec<f64> {
 /// Times (s) at which the energy at `hz` (Goertzel over 5 ms windows) rises above a third of
 /// its peak.
 fn beep_onsets(mp4: &Path, hz: f32) -> Vec<f64> {
-    let start: f64 = String::from_utf8(capture(
+    let start: f64 = String::from_utf8(run_capture(
         Command::new("ffprobe")
             .args([
                 "-v",
@@ -216,7 +205,7 @@ fn beep_onsets(mp4: &Path, hz: f32) -> Vec<f64> {
     .trim()
     .parse()
     .unwrap_or(0.0);
-    let pcm = capture(
+    let pcm = run_capture(
         Command::new("ffmpeg")
             .args(["-v", "error", "-i"])
             .arg(mp4)
@@ -269,42 +258,14 @@ fn recording_keeps_each_participants_audio_in_sync_with_their_video() {
         write_flash_y4m(&root.join(format!("{}.y4m", s.role)), s.color, 40);
         write_beep_wav(&root.join(format!("{}.wav", s.role)), s.beep_hz, 40);
     }
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut server = ServerProcess::spawn(
+    let _turn = one_at_a_time();
+    let mut demo = DemoProcess::start(
         env!("CARGO_BIN_EXE_courtroom"),
-        [
-            "demo",
-            "--data",
-            data.to_str().unwrap(),
-            "--listen",
-            addr.as_str(),
-        ],
+        &data,
         &root.join("server.log"),
+        &[],
     );
-    server
-        .wait_healthy(&addr, Duration::from_secs(60))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let invites: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(data.join("demo-invitations.json")).unwrap())
-            .unwrap();
-    let url_of = |role: &str| {
-        let url = invites.iter().find(|i| i["role"] == role).unwrap()["url"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        format!(
-            "http://{addr}/join?{}&autojoin=1",
-            url.split_once('?').unwrap().1
-        )
-    };
-    let clerk_token = url_of("clerk")
-        .split("t=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .to_owned();
+    let clerk_token = demo.token("clerk");
 
     let t0 = Instant::now();
     let mut browsers = Vec::new();
@@ -313,7 +274,7 @@ fn recording_keeps_each_participants_audio_in_sync_with_their_video() {
             std::thread::sleep(Duration::from_millis(50));
         }
         browsers.push(Chromium::launch(
-            &url_of(s.role),
+            &demo.join_url(s.role),
             &root.join(format!("{}.y4m", s.role)),
             &root.join(format!("{}.wav", s.role)),
         ));
@@ -321,19 +282,19 @@ fn recording_keeps_each_participants_audio_in_sync_with_their_video() {
     while t0.elapsed() < Duration::from_secs(22) {
         std::thread::sleep(Duration::from_millis(200));
     }
-    let (status, monitor) = http_get(&addr, "/api/hearing/monitor", Some(&clerk_token));
+    let (status, monitor) = http_get(&demo.addr, "/api/hearing/monitor", Some(&clerk_token));
     assert_eq!(status, 200, "{monitor}");
     let monitor: Value = serde_json::from_str(&monitor).unwrap();
     drop(browsers);
     assert!(
-        server.terminate().success(),
+        demo.server.terminate().success(),
         "server log:\n{}",
-        server.log_tail()
+        demo.server.log_tail()
     );
 
     // Each segment restarts its timestamps at zero, so flashes and beeps are paired within a
     // segment.
-    let segments = segments(&data.join("recordings"));
+    let segments = composite_segments(&data.join("recordings"));
     assert!(!segments.is_empty(), "no composite segments recorded");
     let mut report = String::new();
     for s in &SENDERS {
@@ -413,23 +374,4 @@ fn recording_keeps_each_participants_audio_in_sync_with_their_video() {
         );
     }
     eprintln!("{report}");
-}
-
-/// Every composite segment under `dir`, in order.
-fn segments(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if p.is_dir() {
-                stack.push(p);
-            } else if name.starts_with("composite-") && name.ends_with(".mp4") {
-                found.push(p);
-            }
-        }
-    }
-    found.sort();
-    found
 }

@@ -1,12 +1,9 @@
 //! End to end: `courtroom demo` + three headless Chromium participants with synthetic keyed
 //! cameras. Checks that every browser decodes the composite, that SIGTERM finalises a recording
 //! of the right length, and that each participant appears (keyed, in their colour) in their seat.
-//!
-//! Needs /usr/bin/chromium, ffmpeg/ffprobe and the GStreamer plugins (`scripts/install-deps.sh`).
 
-mod common;
-
-use common::*;
+use crate::support::process::DemoProcess;
+use crate::support::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -36,56 +33,6 @@ const PARTIES: [Party; 3] = [
 ];
 
 const MIN_SESSION: Duration = Duration::from_secs(12);
-
-/// Decodes `%XX` escapes (tokens are normally URL-safe already).
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if b[i] == b'+' { b' ' } else { b[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The `t` query parameter of an invitation URL.
-fn token_of(url: &str) -> String {
-    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
-    let query = query.split('#').next().unwrap_or("");
-    query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("t="))
-        .map(percent_decode)
-        .unwrap_or_else(|| panic!("no t= parameter in invitation URL {url}"))
-}
-
-/// The same invitation, but pointing at `addr` (a loopback origin, so getUserMedia is allowed).
-fn url_on(addr: &str, url: &str) -> String {
-    let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
-    let path = after_scheme
-        .find('/')
-        .map(|i| &after_scheme[i..])
-        .unwrap_or("/");
-    // `autojoin=1`: join as soon as camera and microphone are ready, as a person clicking
-    // "Join" would.
-    format!("http://{addr}{path}&autojoin=1")
-}
-
-fn invitation<'a>(invites: &'a [Value], role: &str) -> &'a Value {
-    invites
-        .iter()
-        .find(|i| i["role"] == role)
-        .unwrap_or_else(|| panic!("no {role} in demo-invitations.json: {invites:?}"))
-}
 
 fn num(v: &Value) -> f64 {
     v.as_f64().unwrap_or(0.0)
@@ -164,50 +111,21 @@ fn three_chromium_participants_see_the_composite_and_are_recorded() {
         write_tone_wav(&fixtures.join(format!("{}.wav", p.role)), p.freq_hz, 10.0);
     }
 
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut server = ServerProcess::spawn(
+    let _turn = one_at_a_time();
+    let mut demo = DemoProcess::start(
         env!("CARGO_BIN_EXE_courtroom"),
-        [
-            "demo",
-            "--data",
-            data.to_str().unwrap(),
-            "--listen",
-            addr.as_str(),
-        ],
+        &data,
         &root.join("server.log"),
+        &[],
     );
-    server
-        .wait_healthy(&addr, Duration::from_secs(60))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let healthy_at = Instant::now();
-
-    let invites_path = data.join("demo-invitations.json");
-    let invites: Vec<Value> = loop {
-        if let Ok(text) = std::fs::read_to_string(&invites_path) {
-            if let Ok(v) = serde_json::from_str(&text) {
-                break v;
-            }
-        }
-        assert!(
-            healthy_at.elapsed() < Duration::from_secs(10),
-            "{} missing or not a JSON list; server log:\n{}",
-            invites_path.display(),
-            server.log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let clerk_token = token_of(
-        invitation(&invites, "clerk")["url"]
-            .as_str()
-            .expect("clerk url"),
-    );
+    let (addr, healthy_at) = (demo.addr.clone(), demo.healthy_at);
+    let clerk_token = demo.token("clerk");
 
     let browsers: Vec<Chromium> = PARTIES
         .iter()
         .map(|p| {
-            let url = invitation(&invites, p.role)["url"].as_str().expect("url");
             Chromium::launch(
-                &url_on(&addr, url),
+                &demo.join_url(p.role),
                 &fixtures.join(format!("{}.y4m", p.role)),
                 &fixtures.join(format!("{}.wav", p.role)),
             )
@@ -247,14 +165,14 @@ fn three_chromium_participants_see_the_composite_and_are_recorded() {
             break;
         }
         assert!(
-            server.is_running(),
+            demo.server.is_running(),
             "server exited early\n{}",
-            diagnostics(&server, &browsers, &last_text)
+            diagnostics(&demo.server, &browsers, &last_text)
         );
         assert!(
             Instant::now() < deadline,
             "not all participants connected and decoding video within 60 s\n{}",
-            diagnostics(&server, &browsers, &last_text)
+            diagnostics(&demo.server, &browsers, &last_text)
         );
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -271,16 +189,15 @@ fn three_chromium_participants_see_the_composite_and_are_recorded() {
         (last_text, monitor) = (text, value);
     }
     let session_secs = healthy_at.elapsed().as_secs_f64();
-    let diag = diagnostics(&server, &browsers, &last_text);
+    let diag = diagnostics(&demo.server, &browsers, &last_text);
     drop(browsers);
-    let status = server.terminate();
+    let status = demo.server.terminate();
     assert!(
         status.success(),
         "server exited with {status} after SIGTERM\n{diag}\n{}",
-        server.log_tail()
+        demo.server.log_tail()
     );
 
-    // The recording.
     // The recording: segments composite-00000.mp4, composite-00001.mp4, ... and a manifest.
     let rec = recording_dir(&data);
     let manifest = rec.join("manifest.json");
@@ -288,16 +205,7 @@ fn three_chromium_participants_see_the_composite_and_are_recorded() {
     let manifest_text = std::fs::read_to_string(&manifest).unwrap();
     serde_json::from_str::<Value>(&manifest_text)
         .unwrap_or_else(|e| panic!("manifest.json is not JSON ({e}):\n{manifest_text}"));
-    let mut segments: Vec<PathBuf> = std::fs::read_dir(&rec)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            name.starts_with("composite-") && name.ends_with(".mp4")
-        })
-        .collect();
-    segments.sort();
+    let segments = composite_segments(&rec);
     assert!(
         !segments.is_empty(),
         "no composite segments in {}",
@@ -312,29 +220,9 @@ fn three_chromium_participants_see_the_composite_and_are_recorded() {
 
     // Each participant is visible, keyed, in their seat: 1 s before the end of the video of the
     // last segment that holds at least 3 s of it.
-    let video_duration = |p: &Path| -> f64 {
-        let out = std::process::Command::new("ffprobe")
-            .args([
-                "-v",
-                "error",
-                "-select_streams",
-                "v:0",
-                "-show_entries",
-                "stream=duration",
-                "-of",
-                "csv=p=0",
-            ])
-            .arg(p)
-            .output()
-            .expect("ffprobe");
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .unwrap_or(0.0)
-    };
     let (mp4, seg_video) = segments
         .iter()
-        .map(|s| (s, video_duration(s)))
+        .map(|s| (s, video_stream_duration(s)))
         .rev()
         .find(|(_, d)| *d >= 3.0)
         .expect("a segment with at least 3 s of video");
@@ -348,7 +236,7 @@ fn three_chromium_participants_see_the_composite_and_are_recorded() {
     for p in &PARTIES {
         let seat = ready_participant(&monitor, p.role)
             .and_then(|m| m["seat"].as_str())
-            .or_else(|| invitation(&invites, p.role)["seat"].as_str())
+            .or_else(|| demo.invitation(p.role)["seat"].as_str())
             .unwrap_or(p.role);
         let seat_box = monitor["seats"]
             .as_array()

@@ -6,110 +6,16 @@
 //!
 //! With `PORTAL_SCREENSHOT_DIR` set, it also saves screenshots of the portal there.
 
-mod common;
-
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, write_person_y4m, write_tone_wav, ServerProcess};
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Chromium with remote debugging, in its own process group, stopped on drop.
-struct Browser {
-    child: Child,
-    _profile: tempfile::TempDir,
-    ws_url: String,
-}
-
-impl Browser {
-    fn launch(y4m: &Path, wav: &Path) -> Self {
-        let profile = tempfile::tempdir().unwrap();
-        let data = profile.path().join("p");
-        let bin = std::env::var_os("CHROMIUM_BIN").unwrap_or_else(|| "/usr/bin/chromium".into());
-        let log = std::fs::File::create(profile.path().join("chromium.log")).unwrap();
-        let child = Command::new(bin)
-            .args([
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                "--allow-loopback-in-peer-connection",
-                "--autoplay-policy=no-user-gesture-required",
-                "--remote-debugging-address=127.0.0.1",
-                "--remote-debugging-port=0",
-                "--window-size=1280,1400",
-            ])
-            .arg(format!("--user-data-dir={}", data.display()))
-            .arg(format!(
-                "--use-file-for-fake-video-capture={}",
-                y4m.display()
-            ))
-            .arg(format!(
-                "--use-file-for-fake-audio-capture={}",
-                wav.display()
-            ))
-            .arg("about:blank")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .expect("spawn chromium (run scripts/install-deps.sh)");
-        // Chromium writes its chosen port and browser target path here.
-        let port_file = data.join("DevToolsActivePort");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let ws_url = loop {
-            if let Ok(text) = std::fs::read_to_string(&port_file) {
-                let mut lines = text.lines();
-                if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
-                    break format!("ws://127.0.0.1:{port}{path}");
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Chromium did not open its DevTools port"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        Self {
-            child,
-            _profile: profile,
-            ws_url,
-        }
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        for signal in ["-TERM", "-KILL"] {
-            let _ = Command::new("kill")
-                .args([signal, "--", &group])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = self.child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-}
+use crate::support::signalling::Socket;
+use crate::support::*;
 
 /// A minimal DevTools protocol client on the browser's WebSocket (flattened sessions).
 struct Cdp {
@@ -248,8 +154,18 @@ fn click(selector: &str) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clerk_logs_in_creates_invites_records_and_downloads_in_chromium() {
+#[test]
+fn clerk_logs_in_creates_invites_records_and_downloads_in_chromium() {
+    let _turn = one_at_a_time();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(portal_from_login_to_download());
+}
+
+async fn portal_from_login_to_download() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let bin = env!("CARGO_BIN_EXE_courtroom");
@@ -299,8 +215,8 @@ async fn clerk_logs_in_creates_invites_records_and_downloads_in_chromium() {
     let wav = dir.path().join("tone.wav");
     write_person_y4m(&y4m, [200, 60, 60], 20);
     write_tone_wav(&wav, 440.0, 2.0);
-    let browser = Browser::launch(&y4m, &wav);
-    let mut cdp = Cdp::connect(&browser.ws_url).await;
+    let browser = Chromium::launch_debuggable(&y4m, &wav, (1280, 1400));
+    let mut cdp = Cdp::connect(&browser.devtools_url()).await;
     let secs = Duration::from_secs;
 
     // Log in; English whatever the machine's language.

@@ -1,0 +1,23 @@
+//! The portal's REST API and the signalling socket, black-box against the server in this
+//! process ([`support::TestApp`]). One test binary (one link of the crate) with a module per
+//! concern:
+//!
+//! - `accounts`: logins, their rate limit, the session cookie;
+//! - `hearings`: hearings and invitations, their validation and states, QR codes;
+//! - `permissions`: invitees held to their role, refusals in the audit trail;
+//! - `recordings`: recording from the API, downloads with ranges, zip bundles, path traversal;
+//! - `monitor`: the monitor's composite picture, the camera view and key settings, muting and
+//!   removing a participant;
+//! - `surface`: the portal pages, the OpenAPI document against the routes, PostgreSQL;
+//! - `signalling`: the WebSocket's bad input and its life with the hearing's states.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod accounts;
+mod hearings;
+mod monitor;
+mod permissions;
+mod recordings;
+mod signalling;
+mod surface;

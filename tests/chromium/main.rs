@@ -1,0 +1,17 @@
+//! The server binary (`courtroom demo` / `serve` as a child process) with real headless
+//! Chromium participants. One test binary with a module per scenario; the tests take turns
+//! ([`support::one_at_a_time`]) even under a plain `cargo test`:
+//!
+//! - `e2e_hearing`: three participants see the composite, SIGTERM finalises the recording,
+//!   each one is keyed into their seat;
+//! - `av_sync`: each participant's audio stays in sync with their video in the recording;
+//! - `portal`: the clerk portal driven over the DevTools protocol, from login to download.
+//!
+//! Needs /usr/bin/chromium, ffmpeg/ffprobe and the GStreamer plugins (`scripts/install-deps.sh`).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod av_sync;
+mod e2e_hearing;
+mod portal;
