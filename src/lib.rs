@@ -10,6 +10,7 @@
 pub mod api;
 pub mod config;
 pub mod framing;
+pub mod gpu;
 pub mod hearing;
 pub mod keying;
 pub mod loadgen;
@@ -17,6 +18,7 @@ pub mod media;
 pub mod permissions;
 pub mod record;
 pub mod render;
+pub mod role;
 pub mod rtc;
 pub mod server;
 pub mod store;

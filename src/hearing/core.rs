@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::role::Role;
+use crate::role::Role;
 
 /// Identifies one connection of one participant. A reconnect gets a new id.
 pub type ParticipantId = u64;

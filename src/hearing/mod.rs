@@ -7,7 +7,6 @@
 
 pub mod core;
 pub mod latency;
-pub mod role;
 pub mod ticker;
 
 use std::collections::HashMap;
@@ -19,7 +18,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc};
 
 pub use self::core::{Admission, HearingCore, JoinError, Joined, ParticipantId, RosterEntry};
-pub use self::role::Role;
 use crate::config::Settings;
 use crate::keying::ScreenWarning;
 use crate::media::audio_mix::AudioInput;
@@ -32,6 +30,7 @@ use crate::record::{
     SeatedParticipant,
 };
 use crate::render::{Compositor, Gpu, KeyParams, Layout, RenderError, ScreenBox};
+pub use crate::role::Role;
 use crate::store::HearingRecord;
 
 /// Errors from running a hearing.

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use super::core::is_away;
 use super::Hearing;
 use crate::framing::{FramingService, SeatTarget};
+use crate::keying::look::{measure, LookMatch};
 use crate::keying::{KeyTracker, ScreenWarning};
 use crate::media::audio_mix::{mix, samples_for_tick};
 use crate::render::director::rms_level;
-use crate::render::look::{measure, LookMatch};
 use crate::render::{Compositor, Director, NameplateText, SeatView};
 
 /// Shortest shot the automatic director holds before cutting again.
@@ -190,7 +190,7 @@ fn mix_tick(hearing: &Hearing, tick: u64, fps: u32, pts: Duration) -> Vec<f32> {
 /// Auto key per seat: about once a second each seat's newest frame refines its screen model
 /// (the first seconds set it; later it moves slowly), unless the seat's key is manual; and the
 /// person's brightness and white balance are measured against the room's
-/// ([`crate::render::look`]).
+/// ([`crate::keying::look`]).
 struct KeyCalibration {
     trackers: Vec<KeyTracker>,
     warned: Vec<Option<ScreenWarning>>,
