@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use courtroom::render::still::synthetic_person;
+use courtroom::keying::picture::synthetic_person;
 use courtroom::render::{
     AdapterChoice, Compositor, Gpu, KeyParams, Lang, Layout, NameplateText, SeatView,
 };

@@ -3,9 +3,9 @@
 //! iteration records the pass, submits it and waits for the device, with no readback.
 //! For scale, the same run also times upload + key + readback, as `courtroom key` does.
 
+use courtroom::gpu::{AdapterChoice, Gpu};
+use courtroom::keying::picture::synthetic_person;
 use courtroom::keying::{estimate, KeyParams, KeyPass};
-use courtroom::render::still::synthetic_person;
-use courtroom::render::{AdapterChoice, Gpu};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn key_pass(c: &mut Criterion) {

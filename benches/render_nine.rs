@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use courtroom::render::still::synthetic_person;
+use courtroom::keying::picture::synthetic_person;
 use courtroom::render::{AdapterChoice, Compositor, Gpu, KeyParams, Layout, SeatView};
 use criterion::{criterion_group, criterion_main, Criterion};
 

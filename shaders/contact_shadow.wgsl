@@ -2,7 +2,9 @@
 // people sit on the furniture instead of floating in front of it. Drawn into the cached room
 // (src/render/shadow.rs) with alpha blending, depth-tested but not written. room_quad.wgsl
 // (the uniform, `quad.look.x` = darkness at the person's edge, and the vertex stage) is
-// prepended; the quad's top edge lies against the person.
+// included below; the quad's top edge lies against the person.
+
+// #include "room_quad.wgsl"
 
 @fragment
 fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {

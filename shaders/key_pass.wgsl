@@ -1,6 +1,8 @@
 // key_pass.wgsl — keys one whole frame into an RGBA target of the frame's size (straight alpha,
-// despilled colour): `courtroom key`, the keyer tests and the key-pass bench. keyer.wgsl is
-// prepended when the module is created. Mirror of `KeyUniform` in src/render/gpu_types.rs.
+// despilled colour): `courtroom key`, the keyer tests and the key-pass bench, with the keyer
+// (keyer.wgsl) included below. `KeyUniform` is mirrored in src/gpu/types.rs.
+
+// #include "keyer.wgsl"
 
 @group(0) @binding(0) var<uniform> key: KeyUniform;
 @group(0) @binding(1) var plane_y: texture_2d<f32>;

@@ -1,6 +1,6 @@
-// keyer.wgsl — the one green-screen keyer. Prepended to participant.wgsl (the compositor's seat
-// billboards) and to key_pass.wgsl (`courtroom key`, tests, benches), so both run this code.
-// Mirror of `KeyUniform` in src/render/gpu_types.rs; keep the two in sync.
+// keyer.wgsl — the one green-screen keyer. Included by participant.wgsl (the compositor's seat
+// billboards) and by key_pass.wgsl (`courtroom key`, tests, benches), so both run this code.
+// Mirror of `KeyUniform` in src/gpu/types.rs; keep the two in sync.
 //
 // Method, per output pixel:
 // 1. Luma at the pixel; chroma upsampled from the four nearest 4:2:0 chroma sites, each weighted

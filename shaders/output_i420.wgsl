@@ -3,7 +3,7 @@
 // A compute pass: one invocation per 8×2 pixel block writes 4 words of luma, 1 word of Cb and
 // 1 word of Cr straight into a buffer laid out exactly as I420 in memory (Y, then U, then V),
 // so no invocation shares a word with another and nothing needs unpacking afterwards.
-// Mirror of `OutputUniform` in src/render/gpu_types.rs; keep the two in sync.
+// Mirror of `OutputUniform` in src/gpu/types.rs; keep the two in sync.
 
 struct OutputUniform {
     // x: output width W (a multiple of 8); y: output height H (even); z: W / 2; w: unused.

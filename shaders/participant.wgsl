@@ -1,9 +1,11 @@
 // participant.wgsl — one seated person: a billboard textured with their decoded camera frame
-// (I420 planes), green screen keyed out by `key_pixel` from keyer.wgsl, which is prepended to
-// this file when the module is created (one copy of the keyer for the compositor and the CLI);
+// (I420 planes), green screen keyed out by `key_pixel` from keyer.wgsl, included below (one
+// copy of the keyer for the compositor and the CLI; src/gpu/shader.rs resolves the include);
 // matched to the room's brightness and white balance, with the room's light wrapped round its
 // edges.
-// Mirror of `SeatUniform` in src/render/gpu_types.rs; keep the two in sync.
+// Mirror of `SeatUniform` in src/gpu/types.rs; keep the two in sync.
+
+// #include "keyer.wgsl"
 
 struct SeatUniform {
     // World → clip transform of the virtual camera.
@@ -17,7 +19,7 @@ struct SeatUniform {
     // x: unused (spill lives in `key`); y: 1 when the person is away (shown dimmed); zw: unused.
     look: vec4<f32>,
     // rgb: per-channel gain matching the person to the room, brightness times white balance
-    // (src/render/look.rs); w: unused.
+    // (src/keying/look.rs); w: unused.
     gain: vec4<f32>,
     // Light wrap (src/render/wrap.rs): xy = texels of `room_blurred` per output pixel, z = how
     // much of the blurred room an edge takes at alpha 0 (0: off); w: unused.

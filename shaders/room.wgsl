@@ -1,6 +1,6 @@
 // room.wgsl — the courtroom's fixed geometry: lit boxes, flat-coloured or textured with a
 // material (src/render/material.rs) tinted by the box's colour.
-// Mirror of `RoomUniform` in src/render/gpu_types.rs; keep the two in sync.
+// Mirror of `RoomUniform` in src/gpu/types.rs; keep the two in sync.
 
 struct RoomUniform {
     // World → clip transform of the virtual camera.

@@ -1,7 +1,7 @@
 // room_quad.wgsl — a flat quad standing or lying in the room, for the things drawn into the
 // cached room per seat: nameplates (nameplate.wgsl) and contact shadows (contact_shadow.wgsl).
-// Prepended to both, which add their own bindings and `fs_main`.
-// Mirror of `QuadUniform` in src/render/gpu_types.rs; keep the two in sync.
+// Included by both, which add their own bindings and `fs_main`.
+// Mirror of `QuadUniform` in src/gpu/types.rs; keep the two in sync.
 
 struct QuadUniform {
     // World → clip transform of the virtual camera.

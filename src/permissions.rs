@@ -29,7 +29,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::hearing::Role;
+use crate::role::Role;
 use crate::store::AccountRole;
 
 /// Something a person may or may not do.

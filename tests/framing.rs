@@ -11,7 +11,7 @@ use courtroom::framing::{
     crop_for_face, FaceFinder, FramingError, FramingService, NormRect, SeatTarget,
 };
 use courtroom::media::frame::{FrameSlot, VideoFrame};
-use courtroom::render::compositor::fit_crop;
+use courtroom::render::layout::fit_crop;
 use courtroom::render::Layout;
 
 /// The fixture: a 170×220 grayscale head-and-shoulders crop.

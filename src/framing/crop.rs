@@ -7,12 +7,11 @@
 //!
 //! All coordinates are frame uv: 0..1 across the frame's width and height, y down, as the seat
 //! shader samples them. A crop is `[x, y, w, h]` (offset and scale), like
-//! [`fit_crop`](crate::render::compositor::fit_crop).
+//! [`fit_crop`](crate::render::layout::fit_crop).
 
 use std::time::{Duration, Instant};
 
-use crate::render::compositor::fit_crop;
-use crate::render::layout::{SeatSpec, HEAD_REGION};
+use crate::render::layout::{fit_crop, SeatSpec, HEAD_REGION};
 
 /// A rectangle in frame uv: top-left corner and size, fractions of the frame's width and
 /// height, y down.

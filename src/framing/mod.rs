@@ -9,7 +9,7 @@
 //!   tick's instant, so the crop moves every tick although faces are found at 2 Hz.
 //!
 //! Without a cascade on the machine framing stays off (logged once) and every crop is `None`,
-//! meaning the default [`fit_crop`](crate::render::compositor::fit_crop).
+//! meaning the default [`fit_crop`](crate::render::layout::fit_crop).
 
 pub mod crop;
 pub mod detect;

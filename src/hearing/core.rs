@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::role::Role;
+use crate::role::Role;
 pub use crate::ids::ParticipantId;
 
 /// Someone admitted by an invitation.

@@ -8,7 +8,7 @@
 use tokio::sync::broadcast;
 
 use super::core::RosterEntry;
-use super::role::Role;
+use crate::role::Role;
 use crate::ids::ParticipantId;
 use crate::keying::ScreenWarning;
 use crate::media::events::TrackKind;

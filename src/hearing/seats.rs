@@ -65,7 +65,7 @@ impl SeatMedia {
     }
 
     /// Per-channel gain (brightness times white balance) matching this seat's person to the
-    /// room (render::look), once measured.
+    /// room (`keying::look`), once measured.
     pub fn gain(&self) -> Option<[f32; 3]> {
         *self.gain.lock().expect("gain lock")
     }

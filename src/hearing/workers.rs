@@ -16,7 +16,7 @@ use super::seats::Seats;
 use crate::framing::FramingService;
 use crate::keying::{KeyTracker, ScreenWarning};
 use crate::media::events::{MediaEvent, MediaEventSink};
-use crate::render::look::{measure, LookMatch};
+use crate::keying::look::{measure, LookMatch};
 
 /// How often each seat's key and brightness are refined.
 const CALIBRATION_PERIOD: Duration = Duration::from_secs(1);
@@ -119,7 +119,7 @@ impl Workers {
     /// Starts key calibration and the brightness match: about once a second each seat's newest
     /// frame refines its screen model (the first seconds set it; later it moves slowly),
     /// unless the seat's key is manual; and the person's brightness and white balance are
-    /// measured against the room's (`render::look`).
+    /// measured against the room's (`keying::look`).
     pub fn start_calibration(&self, seats: Arc<Seats>) {
         let stop = self.stop.clone();
         let hearing = self.hearing.clone();

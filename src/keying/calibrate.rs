@@ -397,7 +397,7 @@ fn least_squares(
 pub(crate) mod tests {
     use super::*;
     use crate::keying::params::{rgb_to_ycc, ycc_to_rgb};
-    use crate::render::still::frame_from_rgb;
+    use crate::keying::picture::frame_from_rgb;
 
     /// A generated scene: a screen of `screen` RGB lit with a horizontal gradient (`gradient`
     /// = relative change across the frame) and a vertical fold, with a neutral-grey subject

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use super::calibrate::estimate_within;
 use super::pass::KeyPass;
+use super::picture::{frame_from_rgb, read_rgb_png, write_png};
 use super::{KeyError, KeyParams};
-use crate::render::still::{frame_from_rgb, write_png};
-use crate::render::{AdapterChoice, Gpu};
+use crate::gpu::{AdapterChoice, Gpu};
 
 /// Where the key colour comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,32 +110,6 @@ pub fn run(
         out.extend_from_slice(&rgba[start..start + (w * 4) as usize]);
     }
     write_png(output, w, h, &out).map_err(|e| KeyError::Io(output.into(), e))
-}
-
-/// Reads an 8-bit RGB, RGBA, grey or grey-alpha PNG as packed RGB.
-pub fn read_rgb_png(path: &Path) -> Result<(u32, u32, Vec<u8>), KeyError> {
-    let file = std::fs::File::open(path).map_err(|e| KeyError::Io(path.into(), e))?;
-    let bad = |e: &dyn std::fmt::Display| KeyError::Png(format!("{}: {e}", path.display()));
-    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().map_err(|e| bad(&e))?;
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).map_err(|e| bad(&e))?;
-    let data = &buf[..info.buffer_size()];
-    let rgb: Vec<u8> = match info.color_type {
-        png::ColorType::Rgb => data.to_vec(),
-        png::ColorType::Rgba => data
-            .chunks_exact(4)
-            .flat_map(|p| [p[0], p[1], p[2]])
-            .collect(),
-        png::ColorType::Grayscale => data.iter().flat_map(|&g| [g, g, g]).collect(),
-        png::ColorType::GrayscaleAlpha => data.chunks_exact(2).flat_map(|p| [p[0]; 3]).collect(),
-        other => return Err(bad(&format!("unsupported PNG colour type {other:?}"))),
-    };
-    if info.width == 0 || info.height == 0 {
-        return Err(bad(&"empty image"));
-    }
-    Ok((info.width, info.height, rgb))
 }
 
 #[cfg(test)]

@@ -1,14 +1,21 @@
 //! Green-screen keying: per-seat parameters ([`params`]), auto key estimation and slow tracking
 //! ([`calibrate`], with the screen's residual map in [`residual`]), smoothing of live video over
-//! time before it is keyed ([`temporal`]), the headless key pass ([`pass`]) and the `courtroom key` command ([`cli`]).
+//! time before it is keyed ([`temporal`]), a frame's planes as the keyer reads them
+//! ([`planes`]), the headless key pass ([`pass`]) and the `courtroom key` command ([`cli`]);
+//! and the analysis of the person the key leaves: matching their brightness and white balance
+//! to the room ([`look`]). Pictures in and out (RGB, PNG, synthetic people) are in [`picture`].
 //!
-//! The keyer itself is WGSL, `shaders/keyer.wgsl`, prepended to the compositor's seat shader
-//! and to the headless key pass, so the CLI, the tests and the live hearing run one copy.
+//! The keyer itself is WGSL, `shaders/keyer.wgsl`, included by the compositor's seat shader
+//! and by the headless key pass (`crate::gpu::shader`), so the CLI, the tests and the live
+//! hearing run one copy. Keying builds on [`crate::gpu`] and never on `render`, which builds
+//! on it.
 
 pub mod calibrate;
 pub mod cli;
+pub mod look;
 pub mod params;
 pub mod pass;
+pub mod picture;
 pub mod planes;
 pub mod residual;
 pub mod temporal;
@@ -38,7 +45,7 @@ pub enum KeyError {
     /// A file that cannot be read or written.
     #[error("{0}: {1}")]
     Io(PathBuf, #[source] std::io::Error),
-    /// Rendering failed.
+    /// The device could not be opened, or keying on it failed.
     #[error(transparent)]
-    Render(#[from] crate::render::RenderError),
+    Gpu(#[from] crate::gpu::GpuError),
 }

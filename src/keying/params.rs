@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::residual::ResidualMap;
-use crate::render::gpu_types::KeyUniform;
+use crate::gpu::types::KeyUniform;
 
 /// Number of polynomial terms in a screen surface: 1, x, y, x², xy, y², x³, x²y, xy², y³.
 pub const PLATE_TERMS: usize = 10;

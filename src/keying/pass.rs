@@ -4,26 +4,18 @@
 
 use std::sync::Arc;
 
+use crate::gpu::pipeline::{pipeline, COLOR_FORMAT};
+use crate::gpu::readback::read_texture;
+use crate::gpu::texture::texture_desc;
+use crate::gpu::types::KeyUniform;
+use crate::gpu::{shader, Gpu, GpuError};
 use crate::media::frame::VideoFrame;
-use crate::render::compositor::{pipeline, read_texture, texture_desc};
-use crate::render::{Gpu, RenderError};
 
 use super::planes::{self, KeyedFrame};
 use super::KeyParams;
 
-/// The keyer's WGSL, prepended to every shader that keys.
-pub const KEYER_WGSL: &str = include_str!("../../shaders/keyer.wgsl");
-
-/// Creates a shader module from the keyer followed by `body`, labelled `label`.
-pub fn keyed_shader_module(device: &wgpu::Device, label: &str, body: &str) -> wgpu::ShaderModule {
-    let source = format!("{KEYER_WGSL}\n{body}");
-    device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(label),
-        source: wgpu::ShaderSource::Wgsl(source.into()),
-    })
-}
-
-const TARGET: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+/// The keyed image's format: RGBA, straight alpha.
+const TARGET: wgpu::TextureFormat = COLOR_FORMAT;
 
 struct Frame {
     planes: KeyedFrame,
@@ -45,11 +37,7 @@ impl KeyPass {
     /// Builds the pipeline on `gpu`.
     pub fn new(gpu: Arc<Gpu>) -> Self {
         let device = &gpu.device;
-        let shader = keyed_shader_module(
-            device,
-            "key_pass.wgsl",
-            include_str!("../../shaders/key_pass.wgsl"),
-        );
+        let shader = shader::module(device, "key_pass.wgsl");
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("key pass"),
             entries: &planes::layout_entries(wgpu::ShaderStages::FRAGMENT),
@@ -67,7 +55,7 @@ impl KeyPass {
         );
         let uniform = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("key uniform"),
-            size: std::mem::size_of::<crate::render::gpu_types::KeyUniform>() as u64,
+            size: std::mem::size_of::<KeyUniform>() as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -154,20 +142,20 @@ impl KeyPass {
     }
 
     /// Runs the key pass and waits for the device to finish it (no readback): the bench's unit.
-    pub fn run(&self) -> Result<(), RenderError> {
+    pub fn run(&self) -> Result<(), GpuError> {
         let encoder = self
             .encode()
-            .ok_or_else(|| RenderError::Readback("no frame uploaded".into()))?;
+            .ok_or_else(|| GpuError::Readback("no frame uploaded".into()))?;
         self.gpu.queue.submit(Some(encoder.finish()));
         self.gpu
             .device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| RenderError::Readback(e.to_string()))?;
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
         Ok(())
     }
 
     /// Keys `frame` and reads back tightly packed RGBA (straight alpha).
-    pub fn key(&mut self, frame: &VideoFrame, params: &KeyParams) -> Result<Vec<u8>, RenderError> {
+    pub fn key(&mut self, frame: &VideoFrame, params: &KeyParams) -> Result<Vec<u8>, GpuError> {
         self.upload(frame, params);
         let encoder = self.encode().expect("uploaded");
         let f = self.frame.as_ref().expect("uploaded");
@@ -185,9 +173,9 @@ impl KeyPass {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gpu::AdapterChoice;
     use crate::keying::calibrate::{estimate, tests::scene};
-    use crate::render::still::frame_from_rgb;
-    use crate::render::AdapterChoice;
+    use crate::keying::picture::frame_from_rgb;
 
     fn pass() -> KeyPass {
         KeyPass::new(Gpu::open(AdapterChoice::Cpu).expect("lavapipe (mesa-vulkan-drivers)"))

@@ -9,8 +9,9 @@
 
 use super::residual::{ResidualMap, GRID_H, GRID_W};
 use super::temporal::PlaneHistory;
+use crate::gpu::pipeline::uniform_entry;
+use crate::gpu::texture::{texture_desc, write_plane};
 use crate::media::frame::VideoFrame;
-use crate::render::compositor::{texture_desc, uniform_entry, write_plane};
 
 /// Bind group slots shared by every shader that keys (see `shaders/keyer.wgsl`).
 pub mod binding {

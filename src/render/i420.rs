@@ -1,9 +1,9 @@
 //! Output conversion: the RGBA composite to I420 in a compute pass, and its readback.
 //! Buffers are made once; each tick dispatches, copies and maps the same ones.
 
-use super::gpu::Gpu;
-use super::gpu_types::OutputUniform;
-use super::RenderError;
+use crate::gpu::readback::submit_and_map;
+use crate::gpu::types::OutputUniform;
+use crate::gpu::{shader, Gpu, GpuError};
 
 /// Converts one composite texture to I420 and reads it back.
 pub struct I420Output {
@@ -26,8 +26,7 @@ impl I420Output {
     ) -> Self {
         use wgpu::util::DeviceExt;
         let size = (width * height * 3 / 2) as u64;
-        let shader =
-            device.create_shader_module(wgpu::include_wgsl!("../../shaders/output_i420.wgsl"));
+        let shader = shader::module(device, "output_i420.wgsl");
         let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("output uniform"),
             contents: bytemuck::bytes_of(&OutputUniform {
@@ -144,11 +143,11 @@ impl I420Output {
         &self,
         gpu: &Gpu,
         encoder: wgpu::CommandEncoder,
-    ) -> Result<Vec<u8>, RenderError> {
-        let slice = super::compositor::submit_and_map(gpu, encoder, &self.readback)?;
+    ) -> Result<Vec<u8>, GpuError> {
+        let slice = submit_and_map(gpu, encoder, &self.readback)?;
         let out = slice
             .get_mapped_range()
-            .map_err(|e| RenderError::Readback(e.to_string()))?
+            .map_err(|e| GpuError::Readback(e.to_string()))?
             .to_vec();
         self.readback.unmap();
         Ok(out)

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use glam::{Mat4, Vec3, Vec4};
-use serde::{Deserialize, Serialize};
+use glam::{Mat4, Vec3};
+use serde::Deserialize;
 
 use super::material::Material;
 use super::RenderError;
@@ -150,24 +150,6 @@ impl NameplateSpec {
     }
 }
 
-/// Largest nameplate, metres (width, height): legible in the wide view, smaller than a desk.
-const NAMEPLATE_MAX: (f32, f32) = (0.8, 0.26);
-/// How far in front of its seat a desk may stand and still carry the seat's nameplate.
-const NAMEPLATE_REACH: f32 = 2.0;
-
-/// A seat's region on the output frame, in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct ScreenBox {
-    /// Left edge.
-    pub x: u32,
-    /// Top edge.
-    pub y: u32,
-    /// Width.
-    pub w: u32,
-    /// Height.
-    pub h: u32,
-}
-
 impl Layout {
     /// Loads `DIR/layouts/NAME.json`.
     pub fn load(assets_dir: &Path, name: &str) -> Result<Self, RenderError> {
@@ -277,233 +259,6 @@ impl Layout {
         let proj = Mat4::perspective_rh(c.fov_y_deg.to_radians(), aspect, 0.1, 100.0);
         proj * view
     }
-
-    /// Each seat's screen region at the given output size, clipped to the frame.
-    pub fn screen_boxes(&self, width: u32, height: u32) -> Vec<ScreenBox> {
-        self.project(width, height, |seat| seat.corners())
-    }
-
-    fn desk_ray_origin(seat: &SeatSpec) -> Vec3 {
-        Vec3::from(seat.position) + Vec3::Y * 0.05
-    }
-
-    /// The first box in front of seat `index` (a horizontal ray from the seat's base along
-    /// its facing, within reach): where the ray enters and leaves it, the local axis of the
-    /// face it leaves by, and the box.
-    fn desk_in_front(&self, index: usize) -> Option<(f32, f32, usize, &BoxSpec)> {
-        let seat = self.seats.get(index)?;
-        let origin = Self::desk_ray_origin(seat);
-        let dir = seat.facing();
-        let mut best: Option<(f32, f32, usize, &BoxSpec)> = None;
-        for b in &self.boxes {
-            if origin.y <= b.min[1] || origin.y >= b.max[1] {
-                continue;
-            }
-            let (o, d) = (b.to_local(origin), b.to_local_dir(dir));
-            let (mut enter, mut exit, mut exit_axis) = (f32::MIN, f32::MAX, 0);
-            let mut hit = true;
-            for (axis, k) in [(0usize, 0usize), (2, 2)] {
-                let (lo, hi) = (b.min[k], b.max[k]);
-                let (o, d) = (o[axis], d[axis]);
-                if d.abs() < 1e-6 {
-                    hit &= o > lo && o < hi;
-                    continue;
-                }
-                let (t0, t1) = ((lo - o) / d, (hi - o) / d);
-                enter = enter.max(t0.min(t1));
-                if t0.max(t1) < exit {
-                    exit = t0.max(t1);
-                    exit_axis = axis;
-                }
-            }
-            let nearer = best.is_none_or(|(t, ..)| enter < t);
-            if hit && enter > 0.0 && enter < exit && enter < NAMEPLATE_REACH && nearer {
-                best = Some((enter, exit, exit_axis, b));
-            }
-        }
-        best
-    }
-
-    /// A soft shadow's quad on the top of the desk in front of seat `index`, where the seated
-    /// person meets it: corners bottom-left, bottom-right, top-left, top-right, with the top
-    /// edge against the person and the bottom edge towards the room. `None` without a desk.
-    pub fn contact_shadow(&self, index: usize) -> Option<[Vec3; 4]> {
-        let seat = self.seats.get(index)?;
-        let (enter, exit, _, b) = self.desk_in_front(index)?;
-        let (o, d) = (
-            b.to_local(Self::desk_ray_origin(seat)),
-            b.to_local_dir(seat.facing()),
-        );
-        let d = Vec3::new(d.x, 0.0, d.z).normalize_or_zero();
-        let side = Vec3::new(-d.z, 0.0, d.x) * (seat.width * 0.36);
-        let (near, far) = (enter, enter + 0.45f32.min(exit - enter));
-        let at = |t: f32, s: f32| {
-            let mut p = o + d * t + side * s;
-            p.y = b.max[1] + 0.004;
-            b.to_world(p)
-        };
-        Some([at(far, -1.0), at(far, 1.0), at(near, -1.0), at(near, 1.0)])
-    }
-
-    /// Where seat `index`'s nameplate stands: the seat's `nameplate` if the file gives one,
-    /// else on the front face of the first box in front of the seat (a horizontal ray from the
-    /// seat's base along its facing), near the face's top, just proud of it. Where that box's
-    /// far face does not face the room the way the seat does, or the box is deep (a shared
-    /// table), the plaque stands on the box's top just in front of the seat instead, like a
-    /// desk card. `None` if nothing stands in front of the seat.
-    pub fn nameplate(&self, index: usize) -> Option<NameplateSpec> {
-        let seat = self.seats.get(index)?;
-        if seat.nameplate.is_some() {
-            return seat.nameplate;
-        }
-        let (origin, dir) = (Self::desk_ray_origin(seat), seat.facing());
-        let (enter, exit, axis, b) = self.desk_in_front(index)?;
-        let (o, d) = (b.to_local(origin), b.to_local_dir(dir));
-        let top = b.max[1];
-        let face_normal = {
-            let mut n = Vec3::ZERO;
-            n[axis] = d[axis].signum();
-            n
-        };
-        let along = if axis == 0 { 2 } else { 0 };
-        let face_len = b.max[along] - b.min[along];
-        let front_faces_room = face_normal.dot(d) > 0.7 && exit - enter <= 0.8;
-        let (center_local, normal_local, width, height) = if front_faces_room {
-            let face_h = top - b.min[1];
-            let height = NAMEPLATE_MAX.1.min(face_h * 0.8);
-            let width = NAMEPLATE_MAX.0.min(face_len * 0.92);
-            let margin = 0.025f32.min((face_h - height) / 2.0);
-            let mut c = o + d * exit;
-            let half = width / 2.0;
-            c[along] = c[along].clamp(b.min[along] + half, b.max[along] - half);
-            c[axis] += face_normal[axis] * 0.006;
-            c.y = top - margin - height / 2.0;
-            (c, face_normal, width, height)
-        } else {
-            let height = NAMEPLATE_MAX.1 * 0.8;
-            let width = NAMEPLATE_MAX.0 * 0.7;
-            let mut c = o + d * (enter + 0.2f32.min((exit - enter) / 2.0));
-            c.y = top + height / 2.0 + 0.005;
-            (
-                c,
-                Vec3::new(d.x, 0.0, d.z).normalize_or_zero(),
-                width,
-                height,
-            )
-        };
-        let center = b.to_world(center_local);
-        let normal = b.to_world_dir(normal_local);
-        Some(NameplateSpec {
-            center: center.into(),
-            yaw_deg: normal.x.atan2(normal.z).to_degrees(),
-            width,
-            height,
-        })
-    }
-
-    /// Each seat's nameplate region on screen (zero-sized where a seat has no nameplate).
-    pub fn nameplate_boxes(&self, width: u32, height: u32) -> Vec<ScreenBox> {
-        let plates: Vec<Option<[Vec3; 4]>> = (0..self.seats.len())
-            .map(|i| self.nameplate(i).map(|n| n.corners()))
-            .collect();
-        let mut i = 0;
-        let mut boxes = self.project(width, height, |_| {
-            let c = plates[i].unwrap_or_default();
-            i += 1;
-            c
-        });
-        for (b, p) in boxes.iter_mut().zip(&plates) {
-            if p.is_none() {
-                *b = ScreenBox {
-                    x: 0,
-                    y: 0,
-                    w: 0,
-                    h: 0,
-                };
-            }
-        }
-        boxes
-    }
-
-    /// Where each seated head appears on screen, for a person framed as a webcam frames them
-    /// (head in the upper middle of the picture).
-    pub fn head_boxes(&self, width: u32, height: u32) -> Vec<ScreenBox> {
-        self.project(width, height, |seat| seat.head_corners())
-    }
-
-    fn project(
-        &self,
-        width: u32,
-        height: u32,
-        mut corners: impl FnMut(&SeatSpec) -> [Vec3; 4],
-    ) -> Vec<ScreenBox> {
-        let vp = self.view_proj(width as f32 / height as f32);
-        let eye = Vec3::from(self.camera.eye);
-        self.seats
-            .iter()
-            .map(|seat| {
-                let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-                // A seat behind the camera is not on screen.
-                let forward = (Vec3::from(self.camera.target) - eye).normalize();
-                if (Vec3::from(seat.position) - eye).dot(forward) <= 0.1 {
-                    return ScreenBox {
-                        x: 0,
-                        y: 0,
-                        w: 0,
-                        h: 0,
-                    };
-                }
-                for corner in corners(seat) {
-                    let clip = vp * Vec4::from((corner, 1.0));
-                    let ndc = clip.truncate() / clip.w.max(1e-6);
-                    let px = (ndc.x * 0.5 + 0.5) * width as f32;
-                    let py = (0.5 - ndc.y * 0.5) * height as f32;
-                    x0 = x0.min(px);
-                    y0 = y0.min(py);
-                    x1 = x1.max(px);
-                    y1 = y1.max(py);
-                }
-                let clamp_x = |v: f32| v.clamp(0.0, width as f32) as u32;
-                let clamp_y = |v: f32| v.clamp(0.0, height as f32) as u32;
-                let (x, y) = (clamp_x(x0), clamp_y(y0));
-                ScreenBox {
-                    x,
-                    y,
-                    w: clamp_x(x1) - x,
-                    h: clamp_y(y1) - y,
-                }
-            })
-            .collect()
-    }
-}
-
-impl BoxSpec {
-    fn centre_xz(&self) -> Vec3 {
-        Vec3::new(
-            (self.min[0] + self.max[0]) / 2.0,
-            0.0,
-            (self.min[2] + self.max[2]) / 2.0,
-        )
-    }
-
-    /// World point → the box's unrotated frame (inverse of `boxes_mesh`'s turn).
-    fn to_local(&self, p: Vec3) -> Vec3 {
-        self.centre_xz() + self.to_local_dir(p - self.centre_xz())
-    }
-
-    fn to_local_dir(&self, v: Vec3) -> Vec3 {
-        let (sin, cos) = self.yaw_deg.to_radians().sin_cos();
-        Vec3::new(v.x * cos - v.z * sin, v.y, v.x * sin + v.z * cos)
-    }
-
-    fn to_world(&self, p: Vec3) -> Vec3 {
-        self.centre_xz() + self.to_world_dir(p - self.centre_xz())
-    }
-
-    fn to_world_dir(&self, v: Vec3) -> Vec3 {
-        let (sin, cos) = self.yaw_deg.to_radians().sin_cos();
-        Vec3::new(v.x * cos + v.z * sin, v.y, -v.x * sin + v.z * cos)
-    }
 }
 
 impl SeatSpec {
@@ -516,6 +271,18 @@ impl SeatSpec {
         let half = right * (self.width / 2.0);
         let up = Vec3::Y * self.height;
         [base - half, base + half, base - half + up, base + half + up]
+    }
+}
+
+/// UV crop (offset, scale) that fills a billboard of aspect `seat` from a frame of aspect
+/// `frame` without stretching: the frame's excess width or height is cut off evenly.
+pub fn fit_crop(frame: f32, seat: f32) -> [f32; 4] {
+    if frame > seat {
+        let s = seat / frame;
+        [(1.0 - s) / 2.0, 0.0, s, 1.0]
+    } else {
+        let s = frame / seat;
+        [0.0, (1.0 - s) / 2.0, 1.0, s]
     }
 }
 
@@ -592,60 +359,6 @@ mod tests {
     }
 
     #[test]
-    fn presiding_judge_sits_in_the_middle_of_the_bench_between_the_assessors() {
-        let l = shipped();
-        let boxes = l.screen_boxes(1280, 720);
-        let centre = |id: &str| {
-            let b = boxes[l.seat_index(id).unwrap()];
-            (b.x + b.w / 2) as i32
-        };
-        let judge = centre("presiding_judge");
-        assert!((judge - 640).abs() < 40, "judge centred, got {judge}");
-        assert!(centre("assessor_left") < judge && judge < centre("assessor_right"));
-        // Plaintiff and defendant face each other from opposite sides.
-        assert!(centre("plaintiff") < 640 && centre("defendant") > 640);
-    }
-
-    #[test]
-    fn every_head_is_on_screen_and_no_two_heads_overlap() {
-        let l = shipped();
-        let heads = l.head_boxes(1280, 720);
-        for (seat, b) in l.seats.iter().zip(&heads) {
-            assert!(
-                b.x > 0 && b.y > 0 && b.x + b.w < 1280 && b.y + b.h < 720,
-                "head of {} leaves the frame: {b:?}",
-                seat.id
-            );
-            assert!(b.w > 20 && b.h > 20, "head of {} too small: {b:?}", seat.id);
-        }
-        for (i, a) in heads.iter().enumerate() {
-            for (j, b) in heads.iter().enumerate().skip(i + 1) {
-                let ox = (a.x + a.w).min(b.x + b.w).saturating_sub(a.x.max(b.x));
-                let oy = (a.y + a.h).min(b.y + b.h).saturating_sub(a.y.max(b.y));
-                assert_eq!(
-                    ox * oy,
-                    0,
-                    "heads of {} and {} overlap",
-                    l.seats[i].id,
-                    l.seats[j].id
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn every_seated_head_is_legible_in_the_wide_view_of_every_shipped_layout() {
-        for name in ["courtroom", "mediation"] {
-            let l = Layout::load(&crate::config::default_assets_dir(), name).unwrap();
-            for ((w, h), min) in [((1280, 720), 60), ((1920, 1080), 90)] {
-                for (seat, b) in l.seats.iter().zip(l.head_boxes(w, h)) {
-                    assert!(b.h >= min, "{name}/{}: head {} px at {w}x{h}", seat.id, b.h);
-                }
-            }
-        }
-    }
-
-    #[test]
     fn speaker_views_frame_the_head_large_and_centred() {
         let l = shipped();
         for seat in &l.seats {
@@ -695,6 +408,14 @@ mod tests {
         assert!(Layout::parse(&v.to_string()).is_err(), "duplicate seat id");
         assert!(Layout::parse("{}").is_err());
         assert!(Layout::load(&crate::config::default_assets_dir(), "../etc").is_err());
+    }
+
+    #[test]
+    fn fit_crop_cuts_the_excess_evenly() {
+        let c = fit_crop(16.0 / 9.0, 4.0 / 3.0);
+        assert!((c[2] - 0.75).abs() < 1e-5 && (c[0] - 0.125).abs() < 1e-5 && c[3] == 1.0);
+        let c = fit_crop(4.0 / 3.0, 16.0 / 9.0);
+        assert!((c[3] - 0.75).abs() < 1e-5 && c[2] == 1.0);
     }
 
     #[test]

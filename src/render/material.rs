@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use super::compositor::write_mips;
+use crate::gpu::texture::{halve, write_mips};
 
 /// Side of every material texture, pixels.
 pub const TEXTURE_SIZE: u32 = 256;
@@ -138,25 +138,6 @@ pub fn images() -> Result<&'static [MaterialImage], MaterialError> {
         })
         .as_deref()
         .map_err(|e| MaterialError::Decode("materials", e.clone()))
-}
-
-/// A 2×2 box-filtered half-size copy of an RGBA8 image with even sides (also the nameplates'
-/// mip chain).
-pub(crate) fn halve(w: u32, h: u32, data: &[u8]) -> Vec<u8> {
-    let (nw, nh) = (w / 2, h / 2);
-    let mut next = vec![0u8; (nw * nh * 4) as usize];
-    for y in 0..nh {
-        for x in 0..nw {
-            for c in 0..4 {
-                let at = |dx: u32, dy: u32| {
-                    data[(((y * 2 + dy) * w + x * 2 + dx) * 4 + c) as usize] as u32
-                };
-                next[((y * nw + x) * 4 + c) as usize] =
-                    ((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1) + 2) / 4) as u8;
-            }
-        }
-    }
-    next
 }
 
 /// The material textures on the GPU: one mipmapped 2D array (a layer per [`Material`]) and a

@@ -1,45 +1,47 @@
-//! Rendering the courtroom with wgpu: the device ([`gpu`]), the scene layout ([`layout`])
-//! and its surface [`material`]s, the shader-mirroring types ([`gpu_types`]), and the
-//! per-hearing [`Compositor`] that draws the room, the keyed participants (matched to the
-//! room's [`look`], with its light wrapped round their edges by [`wrap`]) and their
-//! [`nameplate`]s, and converts the result to I420 for the encoder; the [`Director`] picks the
-//! live camera view.
+//! Rendering the courtroom on the device of [`crate::gpu`]: the scene [`layout`] (the room's
+//! boxes, the camera and the seats, with what stands in front of each seat in [`furniture`]
+//! and where everything falls on screen in [`screen`]), the room's [`geometry`] and surface
+//! [`material`]s, and the per-hearing [`Compositor`] that draws the room, the keyed
+//! participants (keyed by `crate::keying`, with the room's light wrapped round their edges by
+//! [`wrap`]), their [`nameplate`]s ([`plates`] on the GPU) and contact [`shadow`]s, and
+//! converts the result to I420 for the encoder ([`i420`]); the [`Director`] picks the live
+//! camera view, and [`still`] draws single frames for `courtroom render`.
+//!
+//! Files import downwards only: `still` drives a `compositor`, which draws with the others;
+//! `plates`, `shadow`, `screen`, `furniture`, `geometry` and `director` build on `layout`,
+//! which names `material`s. The GPU helpers they share (pipelines, textures, readback, the
+//! shader composer) live in [`crate::gpu`], below both this module and `crate::keying`.
 
 pub mod compositor;
 pub mod director;
+pub mod furniture;
 pub mod geometry;
-pub mod gpu;
-pub mod gpu_types;
 pub mod i420;
 pub mod layout;
-pub mod look;
 pub mod material;
 pub mod nameplate;
+pub mod plates;
+pub mod screen;
 pub mod shadow;
 pub mod still;
 pub mod wrap;
 
 pub use compositor::{Compositor, KeyParams, SeatView};
 pub use director::Director;
-pub use gpu::{AdapterChoice, Gpu};
-pub use layout::{Layout, ScreenBox};
+pub use layout::Layout;
 pub use nameplate::{Lang, NameplateText};
+pub use screen::ScreenBox;
+
+pub use crate::gpu::{AdapterChoice, Gpu, GpuError};
 
 /// Errors from rendering.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RenderError {
-    /// No adapter of the requested kind exists. On a machine without a GPU, install Mesa's
-    /// Vulkan driver (`mesa-vulkan-drivers`) for lavapipe.
-    #[error("no suitable graphics adapter found (install mesa-vulkan-drivers for a CPU renderer)")]
-    NoAdapter,
-    /// The device could not be opened.
-    #[error("cannot open graphics device: {0}")]
-    Device(String),
+    /// The device could not be opened, or a frame not read back.
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
     /// A layout file is missing or invalid.
     #[error("layout error: {0}")]
     Layout(String),
-    /// Reading the rendered frame back failed.
-    #[error("frame readback failed: {0}")]
-    Readback(String),
 }

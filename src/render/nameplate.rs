@@ -5,14 +5,15 @@
 //! The font is a subset of Noto Sans CJK SC Bold (SIL OFL 1.1, `assets/fonts/OFL.txt`) made by
 //! `scripts/make-font-subset.sh`: ASCII, Latin-1, punctuation and the 3755 level-1 characters
 //! of GB2312. A character outside it is drawn as a visible replacement box, never an error.
-//! Plaques are rasterised only when a seat's occupant or the locale changes (the compositor
-//! compares [`NameplateText`]s), never per tick.
+//! Plaques are rasterised only when a seat's occupant or the locale changes
+//! ([`super::plates`] compares [`NameplateText`]s), never per tick.
 
 use std::sync::OnceLock;
 
 use ab_glyph::{point, Font, FontRef, GlyphId, PxScale, ScaleFont};
 
-use crate::hearing::role::Role;
+use crate::gpu::texture::halve;
+use crate::role::Role;
 
 /// Path of the shipped font, relative to the assets folder.
 pub const FONT_FILE: &str = "fonts/NotoSansSC-Bold-subset.otf";
@@ -156,7 +157,7 @@ impl Plaque {
             if w % 2 != 0 || h % 2 != 0 || *w < 16 || *h < 16 {
                 break;
             }
-            let next = super::material::halve(*w, *h, data);
+            let next = halve(*w, *h, data);
             levels.push((w / 2, h / 2, next));
         }
         levels

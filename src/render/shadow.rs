@@ -4,9 +4,10 @@
 
 use glam::Mat4;
 
-use super::compositor::{pipeline, room_quad_shader, uniform_entry, COLOR_FORMAT};
-use super::gpu_types::QuadUniform;
 use super::layout::Layout;
+use crate::gpu::pipeline::{pipeline, uniform_entry, COLOR_FORMAT};
+use crate::gpu::shader;
+use crate::gpu::types::QuadUniform;
 
 /// How dark the shadow is where it touches the person.
 const DARKNESS: f32 = 0.45;
@@ -26,11 +27,7 @@ pub struct ContactShadows {
 impl ContactShadows {
     /// Builds the pipeline and the quads of `layout`'s seats.
     pub fn new(device: &wgpu::Device, layout: &Layout) -> Self {
-        let shader = room_quad_shader(
-            device,
-            "contact_shadow.wgsl",
-            include_str!("../../shaders/contact_shadow.wgsl"),
-        );
+        let shader = shader::module(device, "contact_shadow.wgsl");
         let bind_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("contact shadow"),
             entries: &[uniform_entry(0, wgpu::ShaderStages::VERTEX_FRAGMENT)],

@@ -1,78 +1,24 @@
 //! Still frames: `courtroom render` draws the room with given people and writes a PNG plus the
 //! seats' screen boxes, for looking at layouts and for tests. Synthetic people (a head and a
-//! torso of one colour on a green screen) stand in where no photo is given. With a language,
-//! each placed person's seat shows its nameplate.
+//! torso of one colour on a green screen, [`synthetic_person`]) stand in where no photo is
+//! given. With a language, each placed person's seat shows its nameplate.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{Compositor, KeyParams, Lang, Layout, NameplateText, RenderError, ScreenBox, SeatView};
-use crate::media::frame::{rgb_to_yuv, VideoFrame};
+use super::compositor::{Compositor, SeatView};
+use super::layout::Layout;
+use super::nameplate::{Lang, NameplateText};
+use super::screen::ScreenBox;
+use super::RenderError;
+use crate::gpu::Gpu;
+use crate::keying::KeyParams;
+use crate::media::frame::VideoFrame;
 
-/// The green of a typical chroma-key sheet, as a webcam sees it.
-pub const SCREEN_GREEN: [u8; 3] = [0, 177, 64];
-
-/// A person-like shape in `rgb` on a green screen: an ellipse head above a rounded torso.
-/// `sway` shifts it horizontally in pixels.
-pub fn synthetic_person(width: u32, height: u32, rgb: [u8; 3], sway: i32) -> VideoFrame {
-    let mut rgb_pixels = vec![0u8; (width * height * 3) as usize];
-    let (w, h) = (width as f32, height as f32);
-    let cx = w * 0.5 + sway as f32;
-    for y in 0..height {
-        for x in 0..width {
-            let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
-            // Head: ellipse centred at 31% height, 23% tall.
-            let hx = (fx - cx) / (w * 0.085);
-            let hy = (fy - h * 0.31) / (h * 0.115);
-            let head = hx * hx + hy * hy <= 1.0;
-            // Torso: from 48% height down, 47% wide, rounded shoulders.
-            let tx = (fx - cx).abs() - w * 0.235;
-            let ty = h * 0.48 - fy;
-            let r = w * 0.08;
-            let torso = fy >= h * 0.48 - r
-                && if tx > -r && ty > -r {
-                    (tx + r).powi(2) + (ty + r).powi(2) <= r * r
-                } else {
-                    tx <= 0.0
-                };
-            let c = if head || torso { rgb } else { SCREEN_GREEN };
-            let i = ((y * width + x) * 3) as usize;
-            rgb_pixels[i..i + 3].copy_from_slice(&c);
-        }
-    }
-    frame_from_rgb(width, height, &rgb_pixels)
-}
-
-/// Converts packed RGB to an I420 frame (BT.601 limited range), averaging chroma over 2×2.
-pub fn frame_from_rgb(width: u32, height: u32, rgb: &[u8]) -> VideoFrame {
-    let mut frame = VideoFrame::solid(width, height, [0, 0, 0]);
-    let (cw, ch) = frame.chroma_size();
-    for y in 0..height {
-        for x in 0..width {
-            let i = ((y * width + x) * 3) as usize;
-            frame.y[(y * width + x) as usize] = rgb_to_yuv([rgb[i], rgb[i + 1], rgb[i + 2]]).0;
-        }
-    }
-    for cy in 0..ch {
-        for cx in 0..cw {
-            let (mut r, mut g, mut b, mut n) = (0u32, 0u32, 0u32, 0u32);
-            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                let (x, y) = ((cx * 2 + dx).min(width - 1), (cy * 2 + dy).min(height - 1));
-                let i = ((y * width + x) * 3) as usize;
-                r += rgb[i] as u32;
-                g += rgb[i + 1] as u32;
-                b += rgb[i + 2] as u32;
-                n += 1;
-            }
-            let (_, u, v) = rgb_to_yuv([(r / n) as u8, (g / n) as u8, (b / n) as u8]);
-            frame.u[(cy * cw + cx) as usize] = u;
-            frame.v[(cy * cw + cx) as usize] = v;
-        }
-    }
-    frame
-}
+// The pictures `courtroom render` reads and writes, where its callers have always found them.
+pub use crate::keying::picture::{frame_from_rgb, synthetic_person, write_png, SCREEN_GREEN};
 
 /// Reads a PNG (RGB or RGBA, 8-bit) into an I420 frame.
 pub fn frame_from_png(path: &Path) -> Result<VideoFrame, RenderError> {
@@ -114,19 +60,6 @@ fn crop_even(rgb: &[u8], w: u32, h: u32) -> Vec<u8> {
         .collect()
 }
 
-/// Writes packed RGBA as a PNG.
-pub fn write_png(path: &Path, width: u32, height: u32, rgba: &[u8]) -> std::io::Result<()> {
-    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut enc = png::Encoder::new(file, width, height);
-    enc.set_color(png::ColorType::Rgba);
-    enc.set_depth(png::BitDepth::Eight);
-    let mut writer = enc.write_header().map_err(std::io::Error::other)?;
-    writer
-        .write_image_data(rgba)
-        .map_err(std::io::Error::other)?;
-    Ok(())
-}
-
 /// A placed participant's boxes, as written to `SEATS.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlacedSeat {
@@ -145,7 +78,7 @@ pub struct PlacedSeat {
 
 /// Renders one still with `people` (seat index → frame) and returns RGBA plus placed seats.
 pub fn render_still(
-    gpu: Arc<super::Gpu>,
+    gpu: Arc<Gpu>,
     layout: Layout,
     width: u32,
     height: u32,
@@ -158,7 +91,7 @@ pub fn render_still(
 /// is `None`): the seat's role, and the name given for that seat in `names` (seat index →
 /// display name; a seat without one shows its title alone).
 pub fn render_still_named(
-    gpu: Arc<super::Gpu>,
+    gpu: Arc<Gpu>,
     layout: Layout,
     width: u32,
     height: u32,
@@ -205,18 +138,4 @@ pub fn render_still_named(
         })
         .collect();
     Ok((rgba, placed))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn synthetic_person_is_coloured_in_the_middle_and_green_at_the_edge() {
-        let f = synthetic_person(64, 48, [210, 40, 40], 0);
-        let y_at = |x: u32, y: u32| f.y[(y * 64 + x) as usize];
-        assert_eq!(y_at(32, 40), rgb_to_yuv([210, 40, 40]).0, "torso");
-        assert_eq!(y_at(32, 15), rgb_to_yuv([210, 40, 40]).0, "head");
-        assert_eq!(y_at(1, 1), rgb_to_yuv(SCREEN_GREEN).0, "screen");
-    }
 }

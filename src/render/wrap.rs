@@ -8,7 +8,9 @@
 //! position and mixes it in by `strength × (1 − alpha)`: nothing in a person's solid interior,
 //! most where the key left them partly transparent (outline, hair).
 
-use super::compositor::{pipeline_with_entry, texture_desc, COLOR_FORMAT};
+use crate::gpu::pipeline::{pipeline_with_entry, COLOR_FORMAT};
+use crate::gpu::shader;
+use crate::gpu::texture::texture_desc;
 
 /// How much of the blurred room an edge fragment takes at alpha 0, falling linearly to none
 /// at alpha 1. Alpha blending weights the fragment by alpha again, so the largest change to
@@ -40,8 +42,7 @@ impl LightWrap {
     /// Builds the passes that blur `room` (the compositor's cached room, `width × height`,
     /// with `TEXTURE_BINDING` usage), and the bind group the seats read the result through.
     pub fn new(device: &wgpu::Device, room: &wgpu::Texture, width: u32, height: u32) -> Self {
-        let shader =
-            device.create_shader_module(wgpu::include_wgsl!("../../shaders/light_wrap.wgsl"));
+        let shader = shader::module(device, "light_wrap.wgsl");
         let texture_entry = wgpu::BindGroupLayoutEntry {
             binding: 0,
             visibility: wgpu::ShaderStages::FRAGMENT,

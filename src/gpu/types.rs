@@ -1,7 +1,8 @@
 //! CPU-side mirrors of the WGSL uniform structs, in one place.
 //!
 //! Each struct matches its shader's declaration field for field, with WGSL's alignment
-//! (16 bytes for `vec4` and `mat4x4`). The size tests below catch drift.
+//! (16 bytes for `vec4` and `mat4x4`). The size tests below catch drift. Each mirror names its
+//! WGSL file, and that file names this one back.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -32,7 +33,7 @@ pub struct SeatUniform {
     /// `x` unused, `y` away flag; `zw` unused.
     pub look: [f32; 4],
     /// Per-channel gain matching the person to the room (brightness times white balance,
-    /// `render::look`): `rgb`; `w` unused.
+    /// `keying::look`): `rgb`; `w` unused.
     pub gain: [f32; 4],
     /// Light wrap (`render::wrap`): `xy` texels of the blurred room per output pixel, `z`
     /// strength; `w` unused.

@@ -1,9 +1,9 @@
-//! The thin device layer: picks an adapter (a GPU when present, else Mesa lavapipe on the CPU)
-//! and opens one device that every hearing shares.
+//! The device: picks an adapter (a GPU when present, else Mesa lavapipe on the CPU) and opens
+//! one device that every hearing shares.
 
 use std::sync::Arc;
 
-use super::RenderError;
+use super::GpuError;
 
 /// An open device and its queue, shared across hearings.
 #[derive(Debug)]
@@ -42,7 +42,7 @@ impl AdapterChoice {
 
 impl Gpu {
     /// Opens a device on the chosen kind of adapter.
-    pub fn open(choice: AdapterChoice) -> Result<Arc<Self>, RenderError> {
+    pub fn open(choice: AdapterChoice) -> Result<Arc<Self>, GpuError> {
         // Vulkan first (a GPU's driver, or lavapipe); GL only if no Vulkan driver exists, since
         // probing GL on a headless machine is slow and noisy.
         let adapters = [wgpu::Backends::VULKAN, wgpu::Backends::GL]
@@ -71,7 +71,7 @@ impl Gpu {
             .into_iter()
             .filter(|a| rank(a) >= 2)
             .max_by_key(|a| rank(a))
-            .ok_or(RenderError::NoAdapter)?;
+            .ok_or(GpuError::NoAdapter)?;
         let info = adapter.get_info();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("courtroom"),
@@ -79,7 +79,7 @@ impl Gpu {
             required_limits: wgpu::Limits::downlevel_defaults().using_resolution(adapter.limits()),
             ..Default::default()
         }))
-        .map_err(|e| RenderError::Device(e.to_string()))?;
+        .map_err(|e| GpuError::Device(e.to_string()))?;
         tracing::info!(adapter = %info.name, backend = ?info.backend, "render device open");
         Ok(Arc::new(Self {
             device,

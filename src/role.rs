@@ -1,4 +1,5 @@
-//! The people in a hearing.
+//! The people in a hearing: each participant's [`Role`], a small shared type that every layer
+//! may name (seating, permissions, nameplates, the API).
 
 use std::fmt;
 use std::str::FromStr;

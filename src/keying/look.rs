@@ -9,7 +9,7 @@
 //! [`WhiteBalance`] bringing the subject's near-neutral pixels towards the room's white light.
 //! Both stay within limits and move slowly, so nobody visibly pulses or changes colour.
 
-use crate::keying::ScreenModel;
+use super::params::ScreenModel;
 use crate::media::frame::VideoFrame;
 
 /// Mean luma (full range, 0..1) a seated person is brought towards: a mid-tone that reads well
@@ -183,8 +183,8 @@ impl LookMatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keying::picture::{frame_from_rgb, synthetic_person, SCREEN_GREEN};
     use crate::media::frame::rgb_to_yuv;
-    use crate::render::still::{frame_from_rgb, synthetic_person, SCREEN_GREEN};
 
     fn luma_of(luma: f32) -> SubjectStats {
         SubjectStats {

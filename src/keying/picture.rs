@@ -1,0 +1,124 @@
+//! Pictures in and out of the keyer: packed RGB to an I420 [`VideoFrame`] and PNG files to and
+//! from RGB(A), for `courtroom key`, `courtroom render`, the tests and the benches; and a
+//! synthetic person on a green screen ([`synthetic_person`]) to key where no photo is given.
+
+use std::path::Path;
+
+use super::KeyError;
+use crate::media::frame::{rgb_to_yuv, VideoFrame};
+
+/// The green of a typical chroma-key sheet, as a webcam sees it.
+pub const SCREEN_GREEN: [u8; 3] = [0, 177, 64];
+
+/// A person-like shape in `rgb` on a green screen: an ellipse head above a rounded torso.
+/// `sway` shifts it horizontally in pixels.
+pub fn synthetic_person(width: u32, height: u32, rgb: [u8; 3], sway: i32) -> VideoFrame {
+    let mut rgb_pixels = vec![0u8; (width * height * 3) as usize];
+    let (w, h) = (width as f32, height as f32);
+    let cx = w * 0.5 + sway as f32;
+    for y in 0..height {
+        for x in 0..width {
+            let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+            // Head: ellipse centred at 31% height, 23% tall.
+            let hx = (fx - cx) / (w * 0.085);
+            let hy = (fy - h * 0.31) / (h * 0.115);
+            let head = hx * hx + hy * hy <= 1.0;
+            // Torso: from 48% height down, 47% wide, rounded shoulders.
+            let tx = (fx - cx).abs() - w * 0.235;
+            let ty = h * 0.48 - fy;
+            let r = w * 0.08;
+            let torso = fy >= h * 0.48 - r
+                && if tx > -r && ty > -r {
+                    (tx + r).powi(2) + (ty + r).powi(2) <= r * r
+                } else {
+                    tx <= 0.0
+                };
+            let c = if head || torso { rgb } else { SCREEN_GREEN };
+            let i = ((y * width + x) * 3) as usize;
+            rgb_pixels[i..i + 3].copy_from_slice(&c);
+        }
+    }
+    frame_from_rgb(width, height, &rgb_pixels)
+}
+
+/// Converts packed RGB to an I420 frame (BT.601 limited range), averaging chroma over 2×2.
+pub fn frame_from_rgb(width: u32, height: u32, rgb: &[u8]) -> VideoFrame {
+    let mut frame = VideoFrame::solid(width, height, [0, 0, 0]);
+    let (cw, ch) = frame.chroma_size();
+    for y in 0..height {
+        for x in 0..width {
+            let i = ((y * width + x) * 3) as usize;
+            frame.y[(y * width + x) as usize] = rgb_to_yuv([rgb[i], rgb[i + 1], rgb[i + 2]]).0;
+        }
+    }
+    for cy in 0..ch {
+        for cx in 0..cw {
+            let (mut r, mut g, mut b, mut n) = (0u32, 0u32, 0u32, 0u32);
+            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                let (x, y) = ((cx * 2 + dx).min(width - 1), (cy * 2 + dy).min(height - 1));
+                let i = ((y * width + x) * 3) as usize;
+                r += rgb[i] as u32;
+                g += rgb[i + 1] as u32;
+                b += rgb[i + 2] as u32;
+                n += 1;
+            }
+            let (_, u, v) = rgb_to_yuv([(r / n) as u8, (g / n) as u8, (b / n) as u8]);
+            frame.u[(cy * cw + cx) as usize] = u;
+            frame.v[(cy * cw + cx) as usize] = v;
+        }
+    }
+    frame
+}
+
+/// Reads an 8-bit RGB, RGBA, grey or grey-alpha PNG as packed RGB.
+pub fn read_rgb_png(path: &Path) -> Result<(u32, u32, Vec<u8>), KeyError> {
+    let file = std::fs::File::open(path).map_err(|e| KeyError::Io(path.into(), e))?;
+    let bad = |e: &dyn std::fmt::Display| KeyError::Png(format!("{}: {e}", path.display()));
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|e| bad(&e))?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).map_err(|e| bad(&e))?;
+    let data = &buf[..info.buffer_size()];
+    let rgb: Vec<u8> = match info.color_type {
+        png::ColorType::Rgb => data.to_vec(),
+        png::ColorType::Rgba => data
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
+        png::ColorType::Grayscale => data.iter().flat_map(|&g| [g, g, g]).collect(),
+        png::ColorType::GrayscaleAlpha => data.chunks_exact(2).flat_map(|p| [p[0]; 3]).collect(),
+        other => return Err(bad(&format!("unsupported PNG colour type {other:?}"))),
+    };
+    if info.width == 0 || info.height == 0 {
+        return Err(bad(&"empty image"));
+    }
+    Ok((info.width, info.height, rgb))
+}
+
+/// Writes packed RGBA as a PNG.
+pub fn write_png(path: &Path, width: u32, height: u32, rgba: &[u8]) -> std::io::Result<()> {
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut enc = png::Encoder::new(file, width, height);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().map_err(std::io::Error::other)?;
+    writer
+        .write_image_data(rgba)
+        .map_err(std::io::Error::other)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_person_is_coloured_in_the_middle_and_green_at_the_edge() {
+        let f = synthetic_person(64, 48, [210, 40, 40], 0);
+        let y_at = |x: u32, y: u32| f.y[(y * 64 + x) as usize];
+        assert_eq!(y_at(32, 40), rgb_to_yuv([210, 40, 40]).0, "torso");
+        assert_eq!(y_at(32, 15), rgb_to_yuv([210, 40, 40]).0, "head");
+        assert_eq!(y_at(1, 1), rgb_to_yuv(SCREEN_GREEN).0, "screen");
+    }
+}
