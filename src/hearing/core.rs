@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::role::Role;
 pub use crate::ids::ParticipantId;
+use crate::role::Role;
 
 /// Someone admitted by an invitation.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,10 +8,10 @@
 use tokio::sync::broadcast;
 
 use super::core::RosterEntry;
-use crate::role::Role;
 use crate::ids::ParticipantId;
 use crate::keying::ScreenWarning;
 use crate::media::events::TrackKind;
+use crate::role::Role;
 use crate::store::HearingState;
 
 /// How many events a slow session may fall behind before it misses some (it is told, and

@@ -57,7 +57,6 @@ pub use self::monitor::{CompositeFrame, MediaLog, TickStats};
 use self::output::Output;
 use self::recording::Recording;
 use self::repair::MediaRepair;
-pub use crate::role::Role;
 pub use self::seats::SeatMedia;
 use self::seats::Seats;
 use self::workers::{RepairQueue, Workers};
@@ -70,6 +69,7 @@ use crate::media::MediaError;
 use crate::record::recorder::SERVER_ACTOR;
 use crate::record::{Manifest, RecordError};
 use crate::render::{Compositor, Gpu, Layout, RenderError, ScreenBox};
+pub use crate::role::Role;
 use crate::store::HearingRecord;
 
 /// Errors from running a hearing.

@@ -14,9 +14,9 @@ use std::time::Duration;
 use super::repair::MediaRepair;
 use super::seats::Seats;
 use crate::framing::FramingService;
+use crate::keying::look::{measure, LookMatch};
 use crate::keying::{KeyTracker, ScreenWarning};
 use crate::media::events::{MediaEvent, MediaEventSink};
-use crate::keying::look::{measure, LookMatch};
 
 /// How often each seat's key and brightness are refined.
 const CALIBRATION_PERIOD: Duration = Duration::from_secs(1);
