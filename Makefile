@@ -4,7 +4,7 @@ CARGO ?= cargo
 CARGO_TARGET_DIR ?= /var/cache/courtroom/target
 export CARGO_TARGET_DIR
 
-.PHONY: deps build demo test test-browser screenshots bench fmt target-dir
+.PHONY: deps build demo test test-browser screenshots bench churn fmt target-dir
 
 target-dir:
 	@mkdir -p "$(CARGO_TARGET_DIR)"
@@ -44,6 +44,12 @@ bench: deps target-dir
 	./scripts/keyeval.sh
 	./scripts/bench-hearing.sh
 	cd tests/browser && npm ci --no-audit --no-fund && node bench-glass.mjs
+
+# 200 join/leave cycles during one recording (a short version runs in `make test`); prints the
+# curve of threads, file descriptors and RSS per cycle and writes it to $(CHURN_CSV).
+CHURN_CSV ?= churn.csv
+churn: deps target-dir
+	CHURN_CYCLES=200 CHURN_CSV="$(abspath $(CHURN_CSV))" $(CARGO) test --release --test reliability churn -- --test-threads=1 --nocapture
 
 fmt:
 	$(CARGO) fmt --all

@@ -16,6 +16,7 @@ pub mod hearing;
 pub mod ids;
 pub mod keying;
 pub mod loadgen;
+pub mod malloc;
 pub mod media;
 pub mod permissions;
 pub mod record;

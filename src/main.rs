@@ -185,6 +185,7 @@ impl Common {
 }
 
 fn main() -> ExitCode {
+    courtroom::malloc::limit_arenas();
     let cli = Cli::parse();
     // Client-side tools need no server settings.
     let tool = match &cli.command {

@@ -123,6 +123,11 @@ async fn session(state: AppState, socket: WebSocket) {
         if let Some(media) = j.media {
             media.abort();
         }
+        // The aborted media task cannot close its connection: close it here, whatever the end
+        // (a page that comes back after a drop makes a new one).
+        if let Some(peer) = &j.peer {
+            peer.close().await;
+        }
         let hearing_id = j.hearing.record.id.clone();
         tracing::info!(hearing = %hearing_id, participant = j.id, ?end, "session ended");
         match end {
@@ -320,6 +325,9 @@ async fn handle(
             // A new offer replaces the previous media session of this connection.
             if let Some(old) = j.media.take() {
                 old.abort();
+            }
+            if let Some(old) = j.peer.take() {
+                tokio::spawn(async move { old.close().await });
             }
             j.peer = Some(peer.link.clone());
             j.media = Some(tokio::spawn(crate::rtc::session::run(

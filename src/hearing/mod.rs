@@ -308,6 +308,7 @@ impl Hearing {
     fn detach(&self, id: ParticipantId) {
         self.audio.remove_listener(id);
         self.monitor.forget(id);
+        self.recording.participant_left(id);
     }
 
     /// Whether `id` is still the seated connection (not replaced, not left).

@@ -5,8 +5,13 @@
 //! hand it packets through a bounded channel and never wait: building a writer (a GStreamer
 //! pipeline and a file) and pushing into it happen on the keeper's thread, and closing them
 //! when the recording stops is one message. No lock is shared with the network tasks.
+//!
+//! A participant who leaves (or is replaced or removed) has their writers closed at once, on a
+//! short-lived thread of their own, so a day of rejoins during one recording does not pile up
+//! pipelines and open files; those originals are hashed then and listed in the manifest with
+//! the rest when the recording stops. Packets of a participant who left are not kept.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -32,6 +37,7 @@ enum Message {
         mime: String,
         rtp: Vec<u8>,
     },
+    Left(ParticipantId),
     Close(mpsc::Sender<Vec<OriginalEntry>>),
 }
 
@@ -83,6 +89,19 @@ impl Originals {
         }
     }
 
+    /// Closes `participant`'s originals now (they left, or were replaced or removed); they are
+    /// described in the manifest when the recording stops. Never waits.
+    pub fn participant_left(&self, participant: ParticipantId) {
+        // Sent with `send` on a full queue would wait; a lost message only delays the close
+        // to the recording's stop.
+        if let Err(TrySendError::Full(_)) = self.tx.try_send(Message::Left(participant)) {
+            tracing::warn!(
+                participant,
+                "originals queue full; closing at the stop instead"
+            );
+        }
+    }
+
     /// Closes every original and describes them for the manifest, sorted by file name.
     /// Blocking (each file may take up to a few seconds to close). Packets kept after this
     /// are dropped; a second call returns nothing.
@@ -110,10 +129,47 @@ struct Kept {
     who: SeatedParticipant,
 }
 
+/// Originals closed before the recording stops: finished ones, and ones still closing.
+#[derive(Default)]
+struct Closed {
+    done: Vec<OriginalEntry>,
+    closing: Vec<JoinHandle<Vec<OriginalEntry>>>,
+}
+
+impl Closed {
+    /// Closes `tracks` on a thread of their own (each may take up to [`CLOSE_TIMEOUT`]).
+    fn close(&mut self, tracks: Vec<Kept>) {
+        self.reap(false);
+        if tracks.is_empty() {
+            return;
+        }
+        match std::thread::Builder::new()
+            .name("orig-close".into())
+            .spawn(move || close_all(tracks.into_iter()))
+        {
+            Ok(handle) => self.closing.push(handle),
+            Err(e) => tracing::error!("cannot start closing originals: {e}"),
+        }
+    }
+
+    /// Collects the closes that have finished (all of them, waiting, with `wait`).
+    fn reap(&mut self, wait: bool) {
+        let (finished, running): (Vec<_>, Vec<_>) = std::mem::take(&mut self.closing)
+            .into_iter()
+            .partition(|h| wait || h.is_finished());
+        self.closing = running;
+        for handle in finished {
+            self.done.extend(handle.join().unwrap_or_default());
+        }
+    }
+}
+
 /// The keeper's thread: writers by participant and `video`/`audio`; `None` where a writer
 /// could not start (not retried).
 fn keep(hearing: &str, dir: &std::path::Path, seats: &Seats, rx: Receiver<Message>) {
     let mut kept: HashMap<(ParticipantId, &'static str), Option<Kept>> = HashMap::new();
+    let mut gone: HashSet<ParticipantId> = HashSet::new();
+    let mut closed = Closed::default();
     while let Ok(msg) = rx.recv() {
         match msg {
             Message::Packet {
@@ -122,6 +178,9 @@ fn keep(hearing: &str, dir: &std::path::Path, seats: &Seats, rx: Receiver<Messag
                 mime,
                 rtp,
             } => {
+                if gone.contains(&participant) {
+                    continue;
+                }
                 let slot = kept.entry((participant, codec.kind())).or_insert_with(|| {
                     let admission = seats.admission(participant)?;
                     let path = dir.join(file_name(&admission.seat_id, participant, codec));
@@ -145,8 +204,19 @@ fn keep(hearing: &str, dir: &std::path::Path, seats: &Seats, rx: Receiver<Messag
                     k.writer.push_rtp(rtp);
                 }
             }
+            Message::Left(participant) => {
+                gone.insert(participant);
+                let tracks = ["video", "audio"]
+                    .into_iter()
+                    .filter_map(|kind| kept.remove(&(participant, kind)).flatten())
+                    .collect();
+                closed.close(tracks);
+            }
             Message::Close(reply) => {
-                let _ = reply.send(close_all(kept.drain().filter_map(|(_, k)| k)));
+                let mut entries = close_all(kept.drain().filter_map(|(_, k)| k));
+                closed.reap(true);
+                entries.append(&mut closed.done);
+                let _ = reply.send(entries);
                 return;
             }
         }
@@ -177,4 +247,91 @@ fn close_all(kept: impl Iterator<Item = Kept>) -> Vec<OriginalEntry> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use gstreamer as gst;
+    use gstreamer::prelude::*;
+    use gstreamer_app as gst_app;
+
+    use super::*;
+    use crate::hearing::core::Admission;
+    use crate::hearing::events::EventChannel;
+    use crate::role::Role;
+
+    /// RTP packets of a few VP8 frames of a test picture.
+    fn vp8_rtp() -> Vec<Vec<u8>> {
+        crate::media::init().unwrap();
+        let pipeline = gst::parse::launch(
+            "videotestsrc num-buffers=20 ! video/x-raw,width=160,height=120,framerate=25/1 \
+             ! vp8enc deadline=1 ! rtpvp8pay pt=96 ! appsink name=sink sync=false",
+        )
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+        let sink = pipeline
+            .by_name("sink")
+            .unwrap()
+            .downcast::<gst_app::AppSink>()
+            .unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let mut packets = Vec::new();
+        while let Ok(sample) = sink.pull_sample() {
+            packets.push(sample.buffer().unwrap().map_readable().unwrap().to_vec());
+        }
+        pipeline.set_state(gst::State::Null).unwrap();
+        packets
+    }
+
+    #[test]
+    fn a_participant_who_leaves_has_their_original_closed_listed_and_not_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let seats = Arc::new(Seats::new(
+            2,
+            Duration::from_secs(5),
+            EventChannel::default(),
+        ));
+        let seat = |i: usize, name: &str| Admission {
+            invitation_id: format!("inv-{i}"),
+            role: Role::Plaintiff,
+            seat: i,
+            seat_id: format!("seat{i}"),
+            name: name.into(),
+        };
+        let left = seats.join(seat(0, "Left Early")).unwrap().id;
+        let stays = seats.join(seat(1, "Stays")).unwrap().id;
+        let originals = Originals::start("h", dir.path().to_owned(), seats.clone());
+        let packets = vp8_rtp();
+        for p in &packets {
+            originals.keep(left, "video/VP8", p);
+            originals.keep(stays, "video/VP8", p);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        originals.participant_left(left);
+        // Late packets of someone who left must not reopen (and truncate) their file.
+        for p in &packets {
+            originals.keep(left, "video/VP8", p);
+        }
+        let entries = originals.close();
+        let names: Vec<&str> = entries.iter().map(|e| e.file.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                format!("original-seat0-p{left}-video.webm"),
+                format!("original-seat1-p{stays}-video.webm")
+            ],
+            "one entry each"
+        );
+        for e in &entries {
+            assert!(e.complete, "{} closed cleanly", e.file);
+            let (size, sha256) =
+                crate::record::manifest::sha256_file(&dir.path().join(&e.file)).unwrap();
+            assert_eq!((size, sha256.as_str()), (e.size, e.sha256.as_str()));
+            assert!(e.size > 1000, "{} holds the frames", e.file);
+        }
+        assert_eq!(entries[0].participant.name, "Left Early");
+    }
 }

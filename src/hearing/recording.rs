@@ -228,6 +228,14 @@ impl Recording {
         active.originals.keep(id, mime, rtp);
     }
 
+    /// Closes the originals of a participant who left (or was replaced or removed) while a
+    /// recording runs; they are listed in the manifest when it stops. Never waits.
+    pub fn participant_left(&self, id: ParticipantId) {
+        if let Some(active) = self.current() {
+            active.originals.participant_left(id);
+        }
+    }
+
     /// Tells the recording who is seated, so each segment's entry lists them.
     pub fn note_seated(&self) {
         if let Some(active) = self.current() {

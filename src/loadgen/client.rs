@@ -307,6 +307,13 @@ async fn run_inner(
             json!({"v": 1, "type": "leave"}).to_string().into(),
         ))
         .await;
+    // Close the socket properly, reading what the server still sends: a socket dropped with
+    // unread data is reset, and the reset can overtake the `leave` on the server's side.
+    let _ = ws.close(None).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
     let _ = pc.close().await;
     receiver.abort();
     Ok(())

@@ -160,6 +160,15 @@ impl PeerLink {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Closes the connection: its sockets, its tasks and its transports. Signalling calls it
+    /// when the session ends or a new browser connection takes over, so nothing waits for a
+    /// media task that was aborted to do it.
+    pub async fn close(&self) {
+        if let Err(e) = self.pc.close().await {
+            tracing::debug!("closing a peer connection: {e}");
+        }
+    }
+
     /// Answers a later offer on the same connection: with new ICE credentials in the offer this
     /// is an ICE restart (webrtc-rs restarts its agent and answers with new credentials of its
     /// own); the tracks, SSRCs and the DTLS session stay. Returns the complete answer SDP.

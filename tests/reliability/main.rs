@@ -1,0 +1,13 @@
+//! Reliability over time and under stress, at the level of the process: many join/leave
+//! cycles during one recording must give back every thread, file descriptor and megabyte they
+//! took (`churn`); SIGTERM must seal every recording within 5 s whatever clients are still
+//! connected (`stop`).
+//!
+//! `make churn` runs the churn test longer (`CHURN_CYCLES`, default 30 here) and writes its
+//! curve (`CHURN_CSV`).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod churn;
+mod resources;

@@ -1,0 +1,40 @@
+//! What a process holds, from `/proc`: threads, open file descriptors, resident memory.
+
+use std::path::PathBuf;
+
+/// One reading of a process's resources.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Usage {
+    /// Threads (`/proc/PID/task`).
+    pub threads: usize,
+    /// Open file descriptors (`/proc/PID/fd`).
+    pub fds: usize,
+    /// Resident set size, MiB (`VmRSS`).
+    pub rss_mb: f64,
+}
+
+/// Reads `pid`'s resources (`None`: this process).
+pub fn usage(pid: Option<u32>) -> Usage {
+    let base = match pid {
+        Some(p) => PathBuf::from(format!("/proc/{p}")),
+        None => PathBuf::from("/proc/self"),
+    };
+    let count = |dir: &str| {
+        std::fs::read_dir(base.join(dir))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let rss_kb = std::fs::read_to_string(base.join("status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0);
+    Usage {
+        threads: count("task"),
+        fds: count("fd"),
+        rss_mb: rss_kb / 1024.0,
+    }
+}
