@@ -259,7 +259,11 @@ fn main() -> ExitCode {
         Command::Demo(d) if demo => d.hearings.max(1),
         _ => 0,
     };
-    match runtime.block_on(courtroom::server::run(settings, demo_hearings)) {
+    let result = runtime.block_on(courtroom::server::run(settings, demo_hearings));
+    // Recordings are sealed by now; a blocking task still running (a socket's, a hearing
+    // starting) must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

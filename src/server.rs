@@ -158,14 +158,28 @@ pub async fn run(settings: Arc<Settings>, demo_hearings: usize) -> anyhow::Resul
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
     tracing::info!(listen = %settings.listen, data = %settings.data_dir.display(), "serving");
-    // Client addresses reach the handlers (the login rate limit counts per client).
-    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    tracing::info!("stopping: finalising recordings");
-    state.shutdown_hearings().await;
-    tracing::info!("stopped");
+    let limits = crate::api::serve::Limits::from_settings(&settings);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let http = tokio::spawn(crate::api::serve::serve(
+        listener,
+        router(state.clone()),
+        limits,
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    shutdown_signal().await;
+    // Sealing comes first and does not wait for any client: the pages are told, the HTTP
+    // connections drain (for at most `http.stop_drain_ms`) while the recordings are sealed.
+    let stopping = std::time::Instant::now();
+    tracing::info!("stopping: sealing recordings, draining connections");
+    state.begin_stop();
+    let _ = stop_tx.send(());
+    let (_, http) = tokio::join!(state.shutdown_hearings(), http);
+    if let Err(e) = http {
+        tracing::error!("the HTTP server failed: {e}");
+    }
+    tracing::info!(seconds = stopping.elapsed().as_secs_f64(), "stopped");
     Ok(())
 }
 

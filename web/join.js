@@ -56,6 +56,7 @@ const STRINGS = {
     genericError: 'Something went wrong; reload the page, and ask the clerk if it keeps happening.',
     paused: 'The hearing is paused; stay on this page.',
     reconnecting: 'Your connection dropped; reconnecting…',
+    serverStopping: 'The courtroom server is stopping and the recording is being saved; this page reconnects by itself when the server is back.',
     reconnected: 'Reconnected.',
     connecting: 'Connecting…',
     connected: 'Connected',
@@ -136,6 +137,7 @@ const STRINGS = {
     genericError: '出现问题；请重新加载页面，如果仍然出现，请联系书记员。',
     paused: '庭审暂停中；请留在此页面。',
     reconnecting: '网络连接中断，正在重新连接…',
+    serverStopping: '法庭服务器正在停止，录像正在保存；服务器恢复后，本页面会自动重新连接。',
     reconnected: '已重新连接。',
     connecting: '正在连接…',
     connected: '已连接',
@@ -214,6 +216,7 @@ const state = {
   lastLost: 0,
   lastRecv: 0,
   reconnectTry: 0,
+  serverStopping: false, // the server said it is stopping (shown once until the next welcome)
   renegotiating: false,
   iceRestart: null,   // the ICE restart under way: {pc, frames, timer}
   answerQueue: [],    // peers whose offers await an answer on this socket, in order
@@ -898,6 +901,7 @@ function send(msg) {
 
 function onWelcome(msg) {
   state.me = msg;
+  state.serverStopping = false;
   state.reconnectTry = 0;
   if (!state.langChosen && msg.hearing && msg.hearing.locale) setLanguage(msg.hearing.locale, false);
   state.recording = !!msg.recording;
@@ -988,6 +992,10 @@ function onMessage(gen, event) {
     case 'closed': end('closedTitle', 'hearingClosed', null); break;
     case 'removed': end('removedTitle', 'removed', null); break;
     case 'replaced': end('replacedTitle', 'replaced', { key: 'reload', run: () => location.reload() }); break;
+    case 'stopping':
+      // Said once; the reconnection that follows keeps this banner rather than 'reconnecting'.
+      if (!state.serverStopping) { state.serverStopping = true; showBanner('serverStopping', 'warn'); }
+      break;
     case 'error': onError(msg); break;
     default: break; // unknown types are ignored
   }
@@ -1014,7 +1022,7 @@ function connect() {
     if (state.wantJoin) {
       // In the hearing or waiting: say so and come back by ourselves.
       if (state.recoverStart == null) state.recoverStart = performance.now();
-      if (state.screen === 'in') showBanner('reconnecting', 'warn');
+      if (state.screen === 'in' && !state.serverStopping) showBanner('reconnecting', 'warn');
       const delay = RECONNECT_DELAYS_MS[Math.min(state.reconnectTry, RECONNECT_DELAYS_MS.length - 1)];
       state.reconnectTry++;
       window.courtroom.timings.reconnects++;

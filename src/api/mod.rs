@@ -10,6 +10,7 @@ pub mod auth;
 pub mod error;
 pub mod keys;
 pub mod routes;
+pub mod serve;
 pub mod session;
 pub mod signalling;
 pub mod ws;
@@ -46,6 +47,8 @@ struct StateInner {
     key: TokenKey,
     docket: Docket,
     limiter: LoginLimiter,
+    /// Set once the server is stopping; signalling sessions watch it.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
                 key,
                 docket: Docket::default(),
                 limiter: LoginLimiter::default(),
+                stopping: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -116,6 +120,17 @@ impl AppState {
             self.inner.docket.publish(id, HearingEvent::State(to));
         }
         Ok(moved)
+    }
+
+    /// Tells every signalling session that the server is stopping (they tell their pages and
+    /// close). Idempotent.
+    pub fn begin_stop(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    /// Becomes `true` when the server starts stopping ([`AppState::begin_stop`]).
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.stopping.subscribe()
     }
 
     /// The login rate limiter.
@@ -231,12 +246,19 @@ impl AppState {
         Ok(manifest)
     }
 
-    /// Stops every hearing, finalising recordings. Blocking work runs off the async threads.
+    /// Stops every hearing, finalising recordings, all at once (sealing one does not wait for
+    /// another). Blocking work runs off the async threads.
     pub async fn shutdown_hearings(&self) {
         let hearings = self.inner.docket.drain();
-        for hearing in hearings {
-            let id = hearing.record.id.clone();
-            match tokio::task::spawn_blocking(move || hearing.shutdown()).await {
+        let sealing: Vec<_> = hearings
+            .into_iter()
+            .map(|hearing| {
+                let id = hearing.record.id.clone();
+                (id, tokio::task::spawn_blocking(move || hearing.shutdown()))
+            })
+            .collect();
+        for (id, sealed) in sealing {
+            match sealed.await {
                 Ok(Ok(Some(m))) => {
                     let state = m.state.as_str();
                     if let Err(e) = self

@@ -139,6 +139,9 @@ pub enum ServerMessage {
     Closed,
     /// The clerk removed this participant; the socket closes.
     Removed,
+    /// The server is stopping (a restart, most often): recordings are being sealed and the
+    /// socket closes; the page reconnects by itself once the server is back.
+    Stopping,
     /// A judge asks this participant to speak.
     Cue {
         /// Who asks (display name).

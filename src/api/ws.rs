@@ -60,12 +60,22 @@ enum End {
     Removed,
     /// The hearing was closed.
     Closed,
+    /// The server is stopping.
+    Stopping,
+    /// The socket sent nothing for a while without joining.
+    Idle,
 }
 
 async fn session(state: AppState, socket: WebSocket) {
     let (mut tx, mut rx) = socket.split();
     let mut conn = Conn::default();
+    let mut stopping = state.stopping();
+    // A socket that neither joins nor waits for its hearing is closed after a while without a
+    // message; a page that only checked its invitation opens a new one when the person joins.
+    let idle_for = Duration::from_millis(state.settings().http.unjoined_socket_timeout_ms);
+    let mut idle_at = tokio::time::Instant::now() + idle_for;
     let end = loop {
+        let unjoined = conn.joined.is_none() && conn.waiting.is_none();
         let event = async {
             match conn.events.as_mut() {
                 Some(events) => events.recv().await,
@@ -73,7 +83,13 @@ async fn session(state: AppState, socket: WebSocket) {
             }
         };
         tokio::select! {
+            () = async { drop(stopping.wait_for(|s| *s).await) } => {
+                let _ = send(&mut tx, &ServerMessage::Stopping).await;
+                break End::Stopping;
+            }
+            () = tokio::time::sleep_until(idle_at), if unjoined => break End::Idle,
             incoming = rx.next() => {
+                idle_at = tokio::time::Instant::now() + idle_for;
                 let text = match incoming {
                     Some(Ok(Message::Text(t))) => t.to_string(),
                     Some(Ok(Message::Binary(_))) => {
@@ -142,12 +158,12 @@ async fn session(state: AppState, socket: WebSocket) {
                     }
                 });
             }
-            End::Left | End::Closed => {
+            End::Left | End::Closed | End::Stopping | End::Idle => {
                 j.hearing.leave(j.id);
-                let why = if end == End::Left {
-                    "left"
-                } else {
-                    "hearing closed"
+                let why = match end {
+                    End::Closed => "hearing closed",
+                    End::Stopping => "server stopping",
+                    _ => "left",
                 };
                 state.participant_left(&hearing_id, j.id, why);
             }

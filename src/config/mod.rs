@@ -62,6 +62,8 @@ pub struct Settings {
     pub render: RenderSettings,
     /// Evidence recordings.
     pub record: RecordSettings,
+    /// The HTTP server's limits towards clients.
+    pub http: HttpSettings,
 }
 
 /// Composite video output.
@@ -131,6 +133,31 @@ pub struct RecordSettings {
     pub tsa_timeout_seconds: u32,
 }
 
+/// The HTTP server's limits towards clients.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// A request's head must arrive within this many milliseconds (also the longest an idle
+    /// keep-alive connection is kept), or the connection is closed.
+    pub header_read_timeout_ms: u64,
+    /// On SIGTERM, how long open requests may take to finish before their connections are
+    /// closed; recordings are sealed meanwhile, whatever the clients do.
+    pub stop_drain_ms: u64,
+    /// A signalling socket that has not joined (or is not waiting for its hearing) is closed
+    /// after this many milliseconds without a message.
+    pub unjoined_socket_timeout_ms: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_ms: 10_000,
+            stop_drain_ms: 2_000,
+            unjoined_socket_timeout_ms: 20_000,
+        }
+    }
+}
+
 impl Default for RecordSettings {
     fn default() -> Self {
         Self {
@@ -155,6 +182,7 @@ impl Default for Settings {
             rtc: RtcSettings::default(),
             render: RenderSettings::default(),
             record: RecordSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -263,6 +291,28 @@ impl Settings {
                 "record.tsa_timeout_seconds {} must be 1..=300",
                 self.record.tsa_timeout_seconds
             )));
+        }
+        let h = &self.http;
+        for (key, ms, range) in [
+            (
+                "header_read_timeout_ms",
+                h.header_read_timeout_ms,
+                100..=300_000,
+            ),
+            ("stop_drain_ms", h.stop_drain_ms, 0..=60_000),
+            (
+                "unjoined_socket_timeout_ms",
+                h.unjoined_socket_timeout_ms,
+                100..=3_600_000,
+            ),
+        ] {
+            if !range.contains(&ms) {
+                return Err(ConfigError::Invalid(format!(
+                    "http.{key} {ms} must be {}..={}",
+                    range.start(),
+                    range.end()
+                )));
+            }
         }
         if !["auto", "gpu", "cpu"].contains(&self.render.adapter.as_str()) {
             return Err(ConfigError::Invalid(format!(

@@ -4,6 +4,7 @@
 //!
 //! - `accounts`: logins, their rate limit, the session cookie;
 //! - `hearings`: hearings and invitations, their validation and states, QR codes;
+//! - `limits`: slow request heads, sockets that never join, telling sockets the server stops;
 //! - `permissions`: invitees held to their role, refusals in the audit trail;
 //! - `recordings`: recording from the API, downloads with ranges, zip bundles, path traversal;
 //! - `monitor`: the monitor's composite picture, the camera view and key settings, muting and
@@ -16,6 +17,7 @@ mod support;
 
 mod accounts;
 mod hearings;
+mod limits;
 mod monitor;
 mod permissions;
 mod recordings;

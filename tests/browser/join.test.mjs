@@ -496,13 +496,16 @@ test('phones: portrait and landscape, keyboard only', async () => {
   }
 });
 
-test('a dropped connection recovers without a reload (server restarted)', async () => {
+test('a dropped connection recovers without a reload (server restarted); the page is told the server stops', async () => {
   const p = await page();
   await joinAndSee(p, invites.clerk);
   await p.evaluate(() => { window.__noReload = true; });
   await stopServer(server);
   await p.waitForFunction(() => !document.querySelector('#banner').hidden, null, { timeout: 10000 });
-  assert.match(await p.textContent('#banner'), /reconnecting/);
+  assert.match(await p.textContent('#banner'), /server is stopping/);
+  // Said once: the reconnection attempts that follow keep it rather than 'reconnecting'.
+  await sleep(2500);
+  assert.match(await p.textContent('#banner'), /server is stopping/);
   server = startServer('serve');
   await waitHealthy(60000);
   const t0 = Date.now();

@@ -11,3 +11,4 @@ mod support;
 
 mod churn;
 mod resources;
+mod stop;

@@ -147,7 +147,14 @@ impl TestAppBuilder {
         let addr = listener.local_addr().unwrap();
         let router = router(state.clone());
         let app = router.clone();
-        let serving = tokio::spawn(async move { axum::serve(listener, app).await });
+        // Served as the binary serves it (timeouts, connect info); stops when dropped.
+        let limits = courtroom::api::serve::Limits::from_settings(state.settings());
+        let serving = tokio::spawn(courtroom::api::serve::serve(
+            listener,
+            app,
+            limits,
+            std::future::pending(),
+        ));
         TestApp {
             state,
             addr,
@@ -169,7 +176,7 @@ pub struct TestApp {
     router: Router,
     dir: tempfile::TempDir,
     demo_tokens: Vec<(String, String)>,
-    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    serving: tokio::task::JoinHandle<()>,
     _db: Option<TestDatabase>,
 }
 
