@@ -45,6 +45,9 @@ pub enum ApiError {
     /// Login refused: unknown name or wrong password (never says which).
     #[error("wrong user name or password")]
     BadCredentials,
+    /// A cookie-borne request that changes something came from another site's page.
+    #[error("this request did not come from the court's own pages")]
+    CrossOrigin,
     /// Too many failed logins; try again after this many seconds.
     #[error("too many attempts; try again in {0} seconds")]
     RateLimited(i64),
@@ -82,6 +85,7 @@ impl ApiError {
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::BadPath => (StatusCode::BAD_REQUEST, "bad_path"),
             ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
+            ApiError::CrossOrigin => (StatusCode::FORBIDDEN, "cross_origin"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

@@ -7,6 +7,7 @@
 pub mod admin;
 mod admission;
 pub mod auth;
+pub mod csrf;
 pub mod error;
 pub mod keys;
 pub mod routes;
@@ -309,6 +310,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/ws", get(ws::upgrade))
         .merge(routes::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::same_origin,
+        ))
         .with_state(state)
 }
 

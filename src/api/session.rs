@@ -4,8 +4,9 @@
 //!
 //! The cookie holds 256 random bits; the store keeps only their SHA-256. It is `HttpOnly`,
 //! `SameSite=Strict`, `Path=/`, and `Secure` when the server is reached over TLS (a `https`
-//! public URL, or `X-Forwarded-Proto: https` from a proxy). Portal endpoints take JSON bodies,
-//! which a cross-site form cannot send, so with `SameSite=Strict` they need no CSRF token.
+//! public URL, or `X-Forwarded-Proto: https` from a proxy). Besides `SameSite=Strict`, every
+//! state-changing request the cookie carries must come from our own origin ([`super::csrf`]):
+//! some endpoints take no body, and a cross-site form can post those.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -3,6 +3,7 @@
 //! concern:
 //!
 //! - `accounts`: logins, their rate limit, the session cookie;
+//! - `csrf`: cookie-borne changes from another origin refused;
 //! - `hearings`: hearings and invitations, their validation and states, QR codes;
 //! - `limits`: slow request heads, sockets that never join, telling sockets the server stops;
 //! - `permissions`: invitees held to their role, refusals in the audit trail;
@@ -16,6 +17,7 @@
 mod support;
 
 mod accounts;
+mod csrf;
 mod hearings;
 mod limits;
 mod monitor;

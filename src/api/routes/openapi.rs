@@ -419,6 +419,7 @@ pub const ERROR_CODES: &[&str] = &[
     "invalid_token",
     "expired_token",
     "forbidden",
+    "cross_origin",
     "not_found",
     "bad_json",
     "bad_case_number",
