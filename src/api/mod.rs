@@ -14,6 +14,7 @@ pub mod routes;
 pub mod serve;
 pub mod session;
 pub mod signalling;
+pub mod throttle;
 pub mod ws;
 pub mod zip;
 

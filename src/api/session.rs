@@ -1,5 +1,5 @@
 //! Who acts: portal accounts (argon2 password hashes, login sessions in an HttpOnly cookie,
-//! the [`Clerk`] extractor, the login rate limit), invitees (the [`Invitee`] extractor), and
+//! the [`Clerk`] extractor; the login limit is [`super::throttle`]), invitees (the [`Invitee`] extractor), and
 //! either of them acting on a live hearing ([`Operator`]).
 //!
 //! The cookie holds 256 random bits; the store keeps only their SHA-256. It is `HttpOnly`,
@@ -7,9 +7,6 @@
 //! public URL, or `X-Forwarded-Proto: https` from a proxy). Besides `SameSite=Strict`, every
 //! state-changing request the cookie carries must come from our own origin ([`super::csrf`]):
 //! some endpoints take no body, and a cross-site form can post those.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -21,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::auth::{unix_now, Claims};
 use super::error::ApiError;
+pub use super::throttle::LoginLimiter;
 use super::AppState;
 use crate::ids::random_id;
 use crate::permissions::{Action, Principal};
@@ -198,70 +196,6 @@ impl FromRequestParts<AppState> for Clerk {
     }
 }
 
-/// Counts failed logins and refuses further tries for a while: at most
-/// [`LoginLimiter::PER_NAME`] failures per user name and [`LoginLimiter::PER_CLIENT`] per
-/// client address within [`LoginLimiter::WINDOW_S`] seconds. Time is an input.
-#[derive(Debug, Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, Vec<i64>>>,
-}
-
-impl LoginLimiter {
-    /// The window, seconds.
-    pub const WINDOW_S: i64 = 300;
-    /// Failures allowed per user name in the window.
-    pub const PER_NAME: usize = 5;
-    /// Failures allowed per client address in the window.
-    pub const PER_CLIENT: usize = 20;
-
-    fn keys(username: &str, client: &str) -> [(String, usize); 2] {
-        [
-            (
-                format!("name:{}", username.trim().to_lowercase()),
-                Self::PER_NAME,
-            ),
-            (format!("client:{client}"), Self::PER_CLIENT),
-        ]
-    }
-
-    /// `Err(seconds to wait)` when this name or client has failed too often lately.
-    pub fn check(&self, username: &str, client: &str, now: i64) -> Result<(), i64> {
-        let mut failures = self.failures.lock().expect("limiter lock");
-        let mut wait = 0;
-        for (key, limit) in Self::keys(username, client) {
-            if let Some(times) = failures.get_mut(&key) {
-                times.retain(|t| now - t < Self::WINDOW_S);
-                if times.len() >= limit {
-                    wait = wait.max(times[times.len() - limit] + Self::WINDOW_S - now);
-                }
-            }
-        }
-        if wait > 0 {
-            Err(wait)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Notes a failed login.
-    pub fn failed(&self, username: &str, client: &str, now: i64) {
-        let mut failures = self.failures.lock().expect("limiter lock");
-        if failures.len() > 100_000 {
-            // Bound memory under a flood: forget windows that have passed.
-            failures.retain(|_, v| v.iter().any(|t| now - t < Self::WINDOW_S));
-        }
-        for (key, _) in Self::keys(username, client) {
-            failures.entry(key).or_default().push(now);
-        }
-    }
-
-    /// Forgets the name's failures after a successful login.
-    pub fn succeeded(&self, username: &str) {
-        let [(name, _), _] = Self::keys(username, "");
-        self.failures.lock().expect("limiter lock").remove(&name);
-    }
-}
-
 /// Who acts on a live hearing from either side: a portal account (session cookie), or else an
 /// invitee (`Authorization: Bearer TOKEN`), e.g. the presiding judge pausing the recording or
 /// locking the camera from the bench. What each may do is still the permission table's call.
@@ -372,34 +306,6 @@ mod tests {
         assert!(verify_password("correct horse battery", &a));
         assert!(!verify_password("correct horse batterY", &a));
         assert!(!verify_password("x", "not a hash"));
-    }
-
-    #[test]
-    fn limiter_blocks_after_five_failures_per_name_then_lets_go() {
-        let l = LoginLimiter::default();
-        for i in 0..5 {
-            assert_eq!(l.check("clerk", "1.2.3.4", 1000 + i), Ok(()));
-            l.failed("clerk", "1.2.3.4", 1000 + i);
-        }
-        let wait = l.check("Clerk", "5.6.7.8", 1010).unwrap_err();
-        assert_eq!(wait, 1000 + LoginLimiter::WINDOW_S - 1010);
-        assert_eq!(l.check("other", "5.6.7.8", 1010), Ok(()));
-        assert_eq!(
-            l.check("clerk", "5.6.7.8", 1000 + LoginLimiter::WINDOW_S),
-            Ok(())
-        );
-        l.succeeded("clerk");
-        assert_eq!(l.check("clerk", "1.2.3.4", 1010), Ok(()));
-    }
-
-    #[test]
-    fn limiter_blocks_one_client_spraying_many_names() {
-        let l = LoginLimiter::default();
-        for i in 0..LoginLimiter::PER_CLIENT {
-            l.failed(&format!("user{i}"), "9.9.9.9", 50);
-        }
-        assert!(l.check("fresh", "9.9.9.9", 51).is_err());
-        assert!(l.check("fresh", "8.8.8.8", 51).is_ok());
     }
 
     #[test]

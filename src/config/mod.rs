@@ -146,6 +146,9 @@ pub struct HttpSettings {
     /// A signalling socket that has not joined (or is not waiting for its hearing) is closed
     /// after this many milliseconds without a message.
     pub unjoined_socket_timeout_ms: u64,
+    /// Reverse proxies in front of the server: from these peers only, `X-Forwarded-For`
+    /// names the client (the login limit counts per client). Empty: none.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for HttpSettings {
@@ -154,6 +157,7 @@ impl Default for HttpSettings {
             header_read_timeout_ms: 10_000,
             stop_drain_ms: 2_000,
             unjoined_socket_timeout_ms: 20_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }

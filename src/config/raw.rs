@@ -71,13 +71,18 @@ pub fn set_key(table: &mut Table, key: &str, value: &str) -> Result<(), ConfigEr
     Ok(())
 }
 
-/// Parses a scalar the way TOML would, falling back to a plain string.
+/// Parses a scalar (or an array, such as `["10.0.0.1"]`) the way TOML would, falling back to
+/// a plain string.
 fn scalar(value: &str) -> Value {
     let doc = format!("v = {value}");
     match doc.parse::<Table>() {
         Ok(mut t) => match t.remove("v") {
             Some(
-                v @ (Value::Integer(_) | Value::Float(_) | Value::Boolean(_) | Value::String(_)),
+                v @ (Value::Integer(_)
+                | Value::Float(_)
+                | Value::Boolean(_)
+                | Value::String(_)
+                | Value::Array(_)),
             ) => v,
             _ => Value::String(value.to_owned()),
         },
@@ -113,6 +118,8 @@ mod tests {
         assert!(apply_sets(&mut t, &["video..fps=1".into()]).is_err());
         apply_sets(&mut t, &["hearing.away_after_ms = 1500".into()]).unwrap();
         assert_eq!(t["hearing"]["away_after_ms"].as_integer(), Some(1500));
+        apply_sets(&mut t, &["http.trusted_proxies=[\"10.0.0.1\"]".into()]).unwrap();
+        assert_eq!(t["http"]["trusted_proxies"][0].as_str(), Some("10.0.0.1"));
     }
 
     #[test]

@@ -70,29 +70,81 @@ async fn cookie_is_secure_behind_tls() {
         .ends_with("; Secure"));
 }
 
-#[tokio::test]
-async fn repeated_failed_logins_are_rate_limited_even_with_the_right_password() {
-    let app = TestApp::start().await;
-    for _ in 0..courtroom::api::session::LoginLimiter::PER_NAME {
+/// `POST /api/login` over a real connection (so the server sees a peer address), as if
+/// forwarded for `client` by a proxy on 127.0.0.1: (status, `Retry-After`).
+async fn login_from(app: &TestApp, client: &str, user: &str, password: &str) -> (u16, Option<i64>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::json!({ "username": user, "password": password }).to_string();
+    let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let req = format!(
+        "POST /api/login HTTP/1.1\r\nHost: court\r\nX-Forwarded-For: {client}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let status = out[9..12].parse().unwrap();
+    let retry = out.lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .strip_prefix("retry-after:")
+            .map(|v| v.trim().parse().unwrap())
+    });
+    (status, retry)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_is_slowed_but_never_locks_the_owner_out() {
+    use courtroom::api::session::LoginLimiter;
+    let app = TestApp::builder()
+        .set("http.trusted_proxies=[\"127.0.0.1\"]")
+        .start()
+        .await;
+    // Five wrong passwords from one address: free tries, then a short, growing wait there.
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(login_from(&app, "6.6.6.6", "li", "guess guess guess").await);
+    }
+    let free = LoginLimiter::FREE as usize;
+    assert!(statuses[..free].iter().all(|s| s.0 == 401), "{statuses:?}");
+    assert!(
+        statuses[free..]
+            .iter()
+            .all(|s| s.0 == 429 && s.1 == Some(1)),
+        "{statuses:?}"
+    );
+    // The owner, elsewhere, gets in at once; and from that address after the short wait.
+    assert_eq!(login_from(&app, "1.2.3.4", "li", PASSWORD).await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(login_from(&app, "6.6.6.6", "li", PASSWORD).await.0, 200);
+    let (last, detail) = app.audit_actions().await.pop().unwrap();
+    assert_eq!(last, "login");
+    assert_eq!(detail["client"], "6.6.6.6", "the forwarded client");
+    assert!(app
+        .audit_details("login_failed")
+        .await
+        .iter()
+        .any(|d| d["reason"] == "rate_limited"));
+
+    // Spraying names from one address spends its budget, but not the accounts known there.
+    assert_eq!(login_from(&app, "9.9.9.9", "li", PASSWORD).await.0, 200);
+    for i in 0..LoginLimiter::PER_CLIENT {
+        let name = format!("user{i}");
         assert_eq!(
-            app.login("li", "guess guess guess").await.status,
-            StatusCode::UNAUTHORIZED
+            login_from(&app, "9.9.9.9", &name, "guess guess guess")
+                .await
+                .0,
+            401
         );
     }
-    let limited = app.login("li", PASSWORD).await;
+    let (status, retry) = login_from(&app, "9.9.9.9", "fresh", "guess guess guess").await;
+    assert_eq!(status, 429);
+    assert!(retry.unwrap() <= LoginLimiter::WINDOW_S);
+    assert_eq!(login_from(&app, "9.9.9.9", "li", PASSWORD).await.0, 200);
     assert_eq!(
-        (limited.status, limited.code().as_str()),
-        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
-    );
-    let wait: i64 = limited.headers[header::RETRY_AFTER]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(wait > 0 && wait <= courtroom::api::session::LoginLimiter::WINDOW_S);
-    let (last, detail) = app.audit_actions().await.pop().unwrap();
-    assert_eq!(
-        (last.as_str(), detail["reason"].as_str()),
-        ("login_failed", Some("rate_limited"))
+        login_from(&app, "8.8.8.8", "fresh", "guess guess guess")
+            .await
+            .0,
+        401
     );
 }

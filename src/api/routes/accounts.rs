@@ -16,6 +16,7 @@ use crate::api::session::{
     cookie_token, new_session_token, over_tls, session_cookie, token_hash, verify_password, Clerk,
     SESSION_SECONDS,
 };
+use crate::api::throttle::client_address;
 use crate::api::AppState;
 use crate::store::audit::actions;
 use crate::store::AuditEvent;
@@ -34,14 +35,6 @@ pub struct LoginRequest {
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$n2GDhKOVm4VBp1B2hn1Iy2aN+ZPfH2ibNKyuQE8vDgE";
 
-fn client_of(headers: &HeaderMap, connect: Option<&ConnectInfo<SocketAddr>>) -> String {
-    // The peer address when the server records it; a proxy's header is not trusted.
-    let _ = headers;
-    connect
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 /// `POST /api/login` `{username, password}` → sets the session cookie, returns the account.
 /// `401 bad_credentials`; `429 rate_limited` (with `Retry-After`) after repeated failures.
 pub async fn login(
@@ -51,7 +44,12 @@ pub async fn login(
     Body(req): Body<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let now = unix_now();
-    let client = client_of(&headers, request_parts.get::<ConnectInfo<SocketAddr>>());
+    // The peer, or the client a trusted reverse proxy forwarded (`http.trusted_proxies`).
+    let client = client_address(
+        &headers,
+        request_parts.get::<ConnectInfo<SocketAddr>>().map(|c| c.0),
+        &state.settings().http.trusted_proxies,
+    );
     let limiter = state.login_limiter();
     if let Err(wait) = limiter.check(&req.username, &client, now) {
         state
@@ -89,7 +87,7 @@ pub async fn login(
             return Err(ApiError::BadCredentials);
         }
     };
-    limiter.succeeded(&req.username);
+    limiter.succeeded(&req.username, &client);
     let token = new_session_token();
     state
         .store()
