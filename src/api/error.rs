@@ -45,6 +45,9 @@ pub enum ApiError {
     /// Login refused: unknown name or wrong password (never says which).
     #[error("wrong user name or password")]
     BadCredentials,
+    /// The request body is larger than the server takes.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
     /// A cookie-borne request that changes something came from another site's page.
     #[error("this request did not come from the court's own pages")]
     CrossOrigin,
@@ -86,6 +89,7 @@ impl ApiError {
             ApiError::BadPath => (StatusCode::BAD_REQUEST, "bad_path"),
             ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
             ApiError::CrossOrigin => (StatusCode::FORBIDDEN, "cross_origin"),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

@@ -9,6 +9,7 @@ mod admission;
 pub mod auth;
 pub mod csrf;
 pub mod error;
+pub mod headers;
 pub mod keys;
 pub mod routes;
 pub mod serve;
@@ -290,7 +291,12 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(index))
         .route(
             "/join",
-            get(|| async { Html(include_str!("../../web/join.html")) }),
+            get(|| async {
+                (
+                    [(header::CONTENT_SECURITY_POLICY, headers::JOIN_CSP)],
+                    Html(include_str!("../../web/join.html")),
+                )
+            }),
         )
         .route(
             "/web/join.js",
@@ -315,6 +321,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             csrf::same_origin,
         ))
+        .layer(axum::middleware::map_response(headers::secure))
         .with_state(state)
 }
 

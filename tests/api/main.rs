@@ -4,6 +4,7 @@
 //!
 //! - `accounts`: logins, their rate limit, the session cookie;
 //! - `csrf`: cookie-borne changes from another origin refused;
+//! - `exposure`: no server paths in the monitor, the page's security headers, 413 for big JSON;
 //! - `hearings`: hearings and invitations, their validation and states, QR codes;
 //! - `limits`: slow request heads, sockets that never join, telling sockets the server stops;
 //! - `permissions`: invitees held to their role, refusals in the audit trail;
@@ -18,6 +19,7 @@ mod support;
 
 mod accounts;
 mod csrf;
+mod exposure;
 mod hearings;
 mod limits;
 mod monitor;

@@ -41,7 +41,8 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use super::AppState;
 
-/// A JSON request body whose rejection is an [`ApiError`] (`bad_json`), not plain text.
+/// A JSON request body whose rejection is an [`ApiError`] (`bad_json`, or
+/// `payload_too_large` past the body limit), not plain text.
 #[derive(Debug, Clone)]
 pub struct Body<T>(pub T);
 
@@ -51,6 +52,9 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge)
+            }
             Err(e) => Err(ApiError::invalid("bad_json", e.body_text())),
         }
     }

@@ -56,7 +56,7 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
         return Ok(json!({
             "hearing": { "id": record.id, "case_number": record.case_number, "title": record.title, "state": summary.state },
             "running": false,
-            "recording": { "state": "stopped", "dir": null },
+            "recording": { "state": "stopped", "id": null },
             "participants": [],
         }));
     };
@@ -93,7 +93,10 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
         "adapter": state.adapter_name(),
         "recording": {
             "state": if hearing.is_recording() { "recording" } else { "stopped" },
-            "dir": hearing.recording_dir(),
+            // Its id, for downloads; never the server's folder.
+            "id": hearing
+                .recording_dir()
+                .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned())),
         },
         "output": { "width": v.width, "height": v.height, "fps": v.fps },
         "compositor": {

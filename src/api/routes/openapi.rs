@@ -422,6 +422,7 @@ pub const ERROR_CODES: &[&str] = &[
     "cross_origin",
     "not_found",
     "bad_json",
+    "payload_too_large",
     "bad_case_number",
     "bad_title",
     "bad_locale",
