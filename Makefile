@@ -43,6 +43,7 @@ bench: deps target-dir
 	$(CARGO) build --release --bin courtroom
 	./scripts/keyeval.sh
 	./scripts/bench-hearing.sh
+	./benches/encoders.sh 20
 	cd tests/browser && npm ci --no-audit --no-fund && node bench-glass.mjs
 
 fmt:

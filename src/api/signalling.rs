@@ -182,6 +182,9 @@ pub enum ErrorCode {
     SeatTaken,
     /// The offer could not be used.
     BadSdp,
+    /// The offer's courtroom-video line offers no codec the server sends (neither H.264 nor
+    /// VP8): this browser cannot take part; retrying cannot help.
+    NoCommonCodec,
     /// The hearing is closed: nobody can join it any more.
     HearingClosed,
     /// This role may not do that (for example a `cue` from someone who is not a judge).

@@ -54,6 +54,7 @@ pub use self::feeds::TrackFeed;
 use self::feeds::{FeedTarget, Feeds};
 use self::monitor::Monitor;
 pub use self::monitor::{CompositeFrame, MediaLog, TickStats};
+pub use self::output::CompositeFeed;
 use self::output::Output;
 use self::recording::Recording;
 use self::repair::MediaRepair;
@@ -63,6 +64,7 @@ use self::workers::{RepairQueue, Workers};
 use crate::config::Settings;
 use crate::framing::SeatTarget;
 use crate::keying::ScreenWarning;
+pub use crate::media::encoder::VideoCodec;
 use crate::media::encoder::{EncodedFrame, EncoderConfig};
 use crate::media::events::TrackKind;
 use crate::media::MediaError;
@@ -427,6 +429,23 @@ impl Hearing {
     /// Asks the encoder for a keyframe (a participant started receiving).
     pub fn request_keyframe(&self) {
         self.output.force_keyframe();
+    }
+
+    /// Subscribes to the encoded composite in `codec` (see [`output::Output::subscribe_codec`]:
+    /// a VP8 subscription keeps the hearing's one VP8 encoder running until it is dropped).
+    /// May build a pipeline: call it where blocking briefly is fine.
+    pub fn subscribe_composite(&self, codec: VideoCodec) -> Result<CompositeFeed, HearingError> {
+        Ok(self.output.subscribe_codec(codec)?)
+    }
+
+    /// Asks the encoder of `codec` for a keyframe (a receiver of it started, or sent a PLI).
+    pub fn request_keyframe_for(&self, codec: VideoCodec) {
+        self.output.force_keyframe_for(codec);
+    }
+
+    /// How many participants receive the composite in VP8, and whether its encoder runs.
+    pub fn vp8_state(&self) -> (usize, bool) {
+        self.output.vp8_state()
     }
 
     // --- the monitor ---------------------------------------------------------------------
