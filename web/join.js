@@ -54,6 +54,8 @@ const STRINGS = {
     seatTaken: 'Someone else is in your seat; ask the clerk to check your invitation.',
     serverUnreachable: 'The courtroom server cannot be reached; check your internet connection, then press Try again.',
     genericError: 'Something went wrong; reload the page, and ask the clerk if it keeps happening.',
+    noCommonCodec: 'This browser cannot play the courtroom video; open the link in an up-to-date Chrome, Edge, Firefox or Safari.',
+    offerRefused: 'The courtroom could not set up the video with this browser; reload the page, and if it happens again, use another browser.',
     paused: 'The hearing is paused; stay on this page.',
     reconnecting: 'Your connection dropped; reconnecting…',
     reconnected: 'Reconnected.',
@@ -134,6 +136,8 @@ const STRINGS = {
     seatTaken: '您的席位已有他人；请书记员核对您的邀请。',
     serverUnreachable: '无法连接法庭服务器；请检查网络，然后点击“重试”。',
     genericError: '出现问题；请重新加载页面，如果仍然出现，请联系书记员。',
+    noCommonCodec: '此浏览器无法播放法庭画面；请用最新版 Chrome、Edge、Firefox 或 Safari 打开链接。',
+    offerRefused: '法庭无法与此浏览器建立视频连接；请重新加载页面，如果仍然如此，请换用其他浏览器。',
     paused: '庭审暂停中；请留在此页面。',
     reconnecting: '网络连接中断，正在重新连接…',
     reconnected: '已重新连接。',
@@ -173,6 +177,8 @@ const STATS_INTERVAL_MS = 1000;
 const RENEGOTIATE_AFTER_MS = 2500; // media silent this long: fresh media session on the same socket
 const ICE_RESTART_WAIT_MS = 5000;  // an ICE restart has this long to bring frames back before a fresh session
 const RECONNECT_DELAYS_MS = [500, 1000, 1000, 2000, 2000, 3000];
+// Fresh media sessions after network trouble back off (reset once frames decode again).
+const FRESH_SESSION_DELAYS_MS = [0, 1000, 2000, 4000, 8000, 15000, 30000];
 const PARTY_ROLES = ['plaintiff', 'defendant', 'witness'];
 const JUDGE_ROLES = ['presiding_judge', 'assessor'];
 
@@ -215,6 +221,7 @@ const state = {
   lastRecv: 0,
   reconnectTry: 0,
   renegotiating: false,
+  freshTry: 0,        // fresh media sessions since frames last decoded (backoff)
   iceRestart: null,   // the ICE restart under way: {pc, frames, timer}
   answerQueue: [],    // peers whose offers await an answer on this socket, in order
   meter: null,
@@ -776,7 +783,10 @@ function mediaTrouble() {
   if (state.renegotiating) return;
   state.renegotiating = true;
   // A closed or failed peer will not come back: renegotiate at once; otherwise give it a moment.
+  // Repeated fresh sessions without frames in between back off.
   const gone = closed || pc.connectionState === 'failed' || pc.iceRestartFailed;
+  const backoff = FRESH_SESSION_DELAYS_MS[Math.min(state.freshTry, FRESH_SESSION_DELAYS_MS.length - 1)];
+  state.freshTry++;
   setTimeout(async () => {
     state.renegotiating = false;
     if (state.ended || !state.me) return;
@@ -784,7 +794,7 @@ function mediaTrouble() {
     const healthy = now && now.connectionState === 'connected' && performance.now() - state.lastFramesAt < RENEGOTIATE_AFTER_MS;
     if (healthy) return;
     await freshSession();
-  }, gone ? 0 : RENEGOTIATE_AFTER_MS);
+  }, Math.max(gone ? 0 : RENEGOTIATE_AFTER_MS, backoff));
 }
 
 async function onAnswer(msg) {
@@ -851,6 +861,14 @@ function rateQuality(out, fps) {
 }
 
 function setQuality(level) {
+  if (!level) {
+    // No composite frame decoded on this peer yet: nothing good to say.
+    ui.quality.hidden = true;
+    ui.quality.dataset.level = 'none';
+    ui.quality.dataset.key = '';
+    window.courtroom.quality = null;
+    return;
+  }
   const key = { good: 'qualityGood', fair: 'qualityFair', poor: 'qualityPoor' }[level];
   ui.quality.hidden = false;
   ui.quality.dataset.level = level;
@@ -874,7 +892,8 @@ function startStatsLoop() {
       state.lastFrames = out.frames_decoded;
       state.lastFramesAt = performance.now();
     }
-    setQuality(rateQuality(out, fps));
+    if ((out.frames_decoded || 0) > 0) state.freshTry = 0;
+    setQuality((out.frames_decoded || 0) > 0 ? rateQuality(out, fps) : null);
     if (performance.now() - state.lastFramesAt > 4000) mediaTrouble();
     window.courtroomStats = { ...out, video_width: ui.video.videoWidth || 0, video_height: ui.video.videoHeight || 0 };
     const { packets_received, ...wire } = out;
@@ -927,12 +946,22 @@ function onError(msg) {
     case 'expired_token': return end('errTitle', 'expiredInvitation', null);
     case 'hearing_closed': return end('closedTitle', 'hearingClosed', null);
     case 'seat_taken': return end('errTitle', 'seatTaken', { key: 'tryAgain', run: () => location.reload() });
+    case 'no_common_codec':
+      // This browser cannot decode the courtroom video: no retry can help. Say so once.
+      console.warn('offer refused', msg);
+      send({ type: 'leave' });
+      return end('errTitle', 'noCommonCodec', null);
     case 'bad_sdp': {
-      // The server could not use an offer of ours: that peer will get no answer.
+      // The server could not use an offer of ours: that peer will get no answer. A refused
+      // ICE restart falls back to a fresh session once; a refused fresh offer would be
+      // refused again, so the page says so and stops rather than retrying in a loop.
       const pc = state.answerQueue.shift();
       console.warn('offer refused', msg);
-      if (state.iceRestart && state.iceRestart.pc === pc) state.iceRestart.giveUp();
-      else if (pc && pc === state.pc) mediaTrouble();
+      if (state.iceRestart && state.iceRestart.pc === pc) { state.iceRestart.giveUp(); return; }
+      if (pc && pc === state.pc) {
+        send({ type: 'leave' });
+        return end('errTitle', 'offerRefused', { key: 'reload', run: () => location.reload() });
+      }
       return;
     }
     case 'not_allowed': case 'unknown_participant':
@@ -941,7 +970,8 @@ function onError(msg) {
     default:
       console.warn('server error', msg);
       if (state.screen === 'in') return; // a malformed message of ours; the hearing goes on
-      return fail('genericError', { key: 'reload', run: () => location.reload() });
+      // Not network trouble: stop here (no reconnecting loop); the person may reload.
+      return end('errTitle', 'genericError', { key: 'reload', run: () => location.reload() });
   }
 }
 
