@@ -17,6 +17,7 @@ PACKAGES=(
   mesa-vulkan-drivers
   libvulkan1
   chromium
+  firefox-esr
   nodejs
   ffmpeg
   openssl

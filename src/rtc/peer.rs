@@ -96,7 +96,9 @@ pub fn composite_line(offer_sdp: &str) -> CompositeLine {
     }
     let receiving = sections.iter().find(|s| {
         let m = s[0];
-        let rejected = m.split_whitespace().nth(1) == Some("0");
+        // Port 0 rejects a line, unless it is bundle-only (Firefox's bundled lines, RFC 8843).
+        let rejected =
+            m.split_whitespace().nth(1) == Some("0") && !s.iter().any(|l| *l == "a=bundle-only");
         m.starts_with("m=video")
             && !rejected
             && s.iter().any(|l| *l == "a=recvonly" || *l == "a=sendrecv")
@@ -301,12 +303,34 @@ pub async fn answer(
     udp_ip: IpAddr,
     audio_slots: usize,
 ) -> Result<(ParticipantPeer, String), RtcError> {
-    let browser_fingerprint = fingerprint(&offer_sdp);
-    let composite_codec_wanted = match composite_line(&offer_sdp) {
+    let composite = match composite_line(&offer_sdp) {
         CompositeLine::Absent => None,
         CompositeLine::Codec(c) => Some(c),
         CompositeLine::NoCommonCodec(offered) => return Err(RtcError::NoCommonCodec(offered)),
     };
+    answer_with(offer_sdp, udp_ip, audio_slots, composite).await
+}
+
+/// Answers a send-only client's offer (a WHIP encoder, RFC 9725): its camera and microphone
+/// are received; nothing is sent back, whatever directions its lines say (a WHIP client that
+/// used `addTrack` offers `sendrecv`, and is answered `recvonly`).
+pub async fn answer_ingest(
+    offer_sdp: String,
+    udp_ip: IpAddr,
+) -> Result<(ParticipantPeer, String), RtcError> {
+    if !offer_sdp.lines().any(|l| l.starts_with("m=video") || l.starts_with("m=audio")) {
+        return Err(RtcError::BadSdp("the offer has no audio or video line".into()));
+    }
+    answer_with(offer_sdp, udp_ip, 0, None).await
+}
+
+async fn answer_with(
+    offer_sdp: String,
+    udp_ip: IpAddr,
+    audio_slots: usize,
+    composite_codec_wanted: Option<VideoCodec>,
+) -> Result<(ParticipantPeer, String), RtcError> {
+    let browser_fingerprint = fingerprint(&offer_sdp);
     let offer =
         RTCSessionDescription::offer(offer_sdp).map_err(|e| RtcError::BadSdp(e.to_string()))?;
     // Parse before building anything, so junk costs nothing.
@@ -684,6 +708,19 @@ mod tests {
             composite_line(&offer(av1, "recvonly")),
             CompositeLine::NoCommonCodec("AV1, VP9".into())
         );
+        // Firefox's bundled lines have port 0 and `a=bundle-only`; a rejected line has no more.
+        let bundled = offer(firefox, "recvonly").replacen(
+            "m=video 9 UDP/TLS/RTP/SAVPF 96 97 98",
+            "m=video 0 UDP/TLS/RTP/SAVPF 96 97 98\r\na=bundle-only",
+            1,
+        );
+        assert_eq!(composite_line(&bundled), CompositeLine::Codec(VideoCodec::Vp8));
+        let rejected = offer(firefox, "recvonly").replacen(
+            "m=video 9 UDP/TLS/RTP/SAVPF 96 97 98",
+            "m=video 0 UDP/TLS/RTP/SAVPF 96 97 98",
+            1,
+        );
+        assert_eq!(composite_line(&rejected), CompositeLine::Absent);
         // A WHIP encoder only sends: the sendonly VP8 camera line is no receive line.
         assert_eq!(
             composite_line(&offer(chrome, "sendonly")),

@@ -26,9 +26,13 @@ use crate::media::events::TrackKind;
 /// re-offer on the same connection (see [`super::peer::PeerLink::reanswer`]).
 pub async fn run(hearing: Arc<Hearing>, id: ParticipantId, seat: usize, mut peer: ParticipantPeer) {
     let mut tasks = JoinSet::new();
-    let (fwd_tx, fwd_rx) = mpsc::channel::<ForwardedAudio>(256);
-    hearing.add_listener(id, fwd_tx);
-    tasks.spawn(send_voices(std::mem::take(&mut peer.audio_slots), fwd_rx));
+    let slots = std::mem::take(&mut peer.audio_slots);
+    if !slots.is_empty() {
+        // A send-only client (a WHIP encoder) has no slots and hears nobody.
+        let (fwd_tx, fwd_rx) = mpsc::channel::<ForwardedAudio>(256);
+        hearing.add_listener(id, fwd_tx);
+        tasks.spawn(send_voices(slots, fwd_rx));
+    }
     let mut composite: Option<tokio::task::AbortHandle> = None;
     let mut tracks_seen: HashSet<String> = HashSet::new();
     let mut interrupted = false;
