@@ -39,6 +39,9 @@ pub enum ApiError {
         /// One human sentence.
         message: String,
     },
+    /// The request body is not of a type this endpoint takes (WHIP wants `application/sdp`).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// A file name or path that could lead outside a recording's folder.
     #[error("that path is not allowed")]
     BadPath,
@@ -81,6 +84,9 @@ impl ApiError {
             ApiError::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::BadPath => (StatusCode::BAD_REQUEST, "bad_path"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

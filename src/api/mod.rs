@@ -12,6 +12,7 @@ pub mod keys;
 pub mod routes;
 pub mod session;
 pub mod signalling;
+pub mod whip;
 pub mod ws;
 pub mod zip;
 
@@ -19,7 +20,7 @@ use std::sync::Arc;
 
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::Router;
 use serde_json::json;
 
@@ -46,6 +47,7 @@ struct StateInner {
     key: TokenKey,
     docket: Docket,
     limiter: LoginLimiter,
+    whip: whip::WhipSessions,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
                 key,
                 docket: Docket::default(),
                 limiter: LoginLimiter::default(),
+                whip: whip::WhipSessions::default(),
             }),
         }
     }
@@ -116,6 +119,11 @@ impl AppState {
             self.inner.docket.publish(id, HearingEvent::State(to));
         }
         Ok(moved)
+    }
+
+    /// The live WHIP (RFC 9725) ingest sessions.
+    pub fn whip(&self) -> &whip::WhipSessions {
+        &self.inner.whip
     }
 
     /// The login rate limiter.
@@ -286,6 +294,18 @@ pub fn router(state: AppState) -> Router {
             get(|| async { asset("text/css", include_str!("../../web/style.css")) }),
         )
         .route("/ws", get(ws::upgrade))
+        .route(
+            "/whip/{hearing}",
+            post(whip::publish)
+                .options(whip::options)
+                .patch(whip::patch),
+        )
+        .route(
+            "/whip/{hearing}/{session}",
+            delete(whip::leave)
+                .options(whip::options)
+                .patch(whip::patch),
+        )
         .merge(routes::routes())
         .with_state(state)
 }

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
+import * as esbuild from 'esbuild';
 
 const BIN = process.env.BROWSER_TEST_BIN
   || path.join(process.env.CARGO_TARGET_DIR || '/var/cache/courtroom/target', 'release/courtroom');
@@ -262,4 +263,72 @@ test('Firefox ESR (no H.264) beside Chromium: joins, decodes, is heard, and is r
   assert.ok(seen.diff > 3 * still.diff, `Firefox's seat changed (${seen.diff.toFixed(1)}), not the whole room (${still.diff.toFixed(1)})`);
   await fp.close();
   await cctx.close();
+});
+
+// A WHIP client this project did not write: @eyevinn/whip-web-client from npm, bundled by
+// esbuild and run in Chromium (whose fake camera it publishes), against POST /whip/{hearing}.
+test('a third-party WHIP client takes a seat, is in the roster and the recording, and leaves with DELETE', async () => {
+  const inv = await api('POST', `/api/hearings/${demoId}/invitations`, { role: 'witness', name: 'Studio encoder', seat: 'witness' });
+  const seats = (await api('GET', `/api/hearings/${demoId}/monitor`)).seats;
+  const box = seats.find((s) => s.seat === 'witness');
+  const emptyBox = seats.find((s) => s.seat === 'assessor_left' || s.seat === 'clerk');
+  const rec = await api('POST', `/api/hearings/${demoId}/recording/start`);
+  const dir = (await api('GET', `/api/hearings/${demoId}/monitor`)).recording.dir;
+  assert.ok(dir, JSON.stringify(rec));
+  const bundle = await esbuild.build({
+    stdin: { contents: 'export { WHIPClient } from "@eyevinn/whip-web-client";', resolveDir: path.dirname(new URL(import.meta.url).pathname) },
+    bundle: true, format: 'esm', platform: 'browser', write: false,
+  });
+  const html = `<!doctype html><title>WHIP test</title><script type="module">
+    import { WHIPClient } from '/whip-test/whip.js';
+    window.publish = async (endpoint, token) => {
+      const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
+      const client = new WHIPClient({ endpoint, opts: { authkey: token, noTrickleIce: true, iceServers: [], timeout: 2000 } });
+      window.client = client;
+      await client.ingest(stream);
+      return client.getResourceUrl();
+    };
+    window.unpublish = () => window.client.destroy();
+    window.ready = true;
+  </script>`;
+  const ctx = await chrome.newContext();
+  await ctx.route(`http://${addr}/whip-test/**`, (route) => {
+    const url = route.request().url();
+    if (url.endsWith('/whip.js')) return route.fulfill({ contentType: 'text/javascript', body: bundle.outputFiles[0].text });
+    return route.fulfill({ contentType: 'text/html', body: html });
+  });
+  const p = await ctx.newPage();
+  p.on('console', (m) => { if (m.type() === 'error') console.log('whip page:', m.text()); });
+  await p.goto(`http://${addr}/whip-test/`);
+  await p.waitForFunction(() => window.ready, null, { timeout: 10000 });
+  const resource = await p.evaluate(([e, t]) => window.publish(e, t), [`http://${addr}/whip/${demoId}`, inv.token]);
+  assert.match(resource, new RegExp(`^http://${addr.replace(/\./g, '\\.')}/whip/${demoId}/\\w+$`), resource);
+  await p.waitForFunction(() => window.client.peer && window.client.peer.connectionState === 'connected', null, { timeout: 15000 });
+  // In the roster as the witness, and its camera arrives (not away).
+  let entry;
+  for (let i = 0; i < 50; i++) {
+    entry = (await api('GET', `/api/hearings/${demoId}/monitor`)).participants.find((q) => q.seat === 'witness');
+    if (entry && !entry.away) break;
+    await sleep(200);
+  }
+  assert.ok(entry && entry.name === 'Studio encoder' && entry.role === 'witness', JSON.stringify(entry));
+  await sleep(5000);
+  await api('POST', `/api/hearings/${demoId}/recording/stop`);
+  const segs = segmentsOf(dir);
+  const first = recordingFrame(segs[0], { at: 0.2 });
+  const last = recordingFrame(segs[segs.length - 1], { fromEnd: 1 });
+  const seen = regionDiff(first, last, box);
+  const still = regionDiff(first, last, emptyBox);
+  console.log(`WHIP_RECORDED diff=${seen.diff.toFixed(1)} mean=${seen.mean} other seat diff=${still.diff.toFixed(1)}`);
+  assert.ok(seen.diff > 25, `the encoder's seat changed in the recording (${seen.diff.toFixed(1)})`);
+  assert.ok(seen.diff > 3 * still.diff, `the encoder's seat changed (${seen.diff.toFixed(1)}), not the whole room (${still.diff.toFixed(1)})`);
+  // DELETE on its Location leaves: out of the roster.
+  await p.evaluate(() => window.unpublish());
+  let gone = false;
+  for (let i = 0; i < 50 && !gone; i++) {
+    gone = !(await api('GET', `/api/hearings/${demoId}/monitor`)).participants.some((q) => q.seat === 'witness');
+    if (!gone) await sleep(100);
+  }
+  assert.ok(gone, 'the encoder left the roster after DELETE');
+  await ctx.close();
 });

@@ -247,6 +247,44 @@ impl TestApp {
         }
     }
 
+    /// Any request with a raw body of `content_type` (an SDP offer, ...).
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        uri: &str,
+        who: Who<'_>,
+        content_type: &str,
+        body: &str,
+    ) -> Reply {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, content_type);
+        if let Who::Invitation(token) = who {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Who::Session(cookie) = who {
+            req = req.header(header::COOKIE, cookie);
+        }
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::from(body.to_owned())).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
     /// `GET uri`.
     pub async fn get(&self, uri: &str, who: Who<'_>) -> Reply {
         self.call(Method::GET, uri, who, None, &[]).await
