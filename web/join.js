@@ -18,6 +18,7 @@ const STRINGS = {
     prejoinTitle: 'Ready to join?',
     prejoinText: 'Check your picture and sound, then press Join.',
     prejoinAs: (name, role) => `You are joining as ${name}, ${role}.`,
+    observerText: 'You will see and hear the hearing; nobody sees or hears you, and you need no camera or microphone.',
     joinNow: 'Join the hearing',
     tryAgain: 'Try again',
     reload: 'Reload the page',
@@ -84,7 +85,7 @@ const STRINGS = {
     qualityPoor: 'Poor connection',
     roles: {
       presiding_judge: 'Presiding judge', assessor: 'Assessor', clerk: 'Clerk',
-      plaintiff: 'Plaintiff', defendant: 'Defendant', witness: 'Witness',
+      plaintiff: 'Plaintiff', defendant: 'Defendant', witness: 'Witness', observer: 'Observer',
     },
   },
   zh: {
@@ -100,6 +101,7 @@ const STRINGS = {
     prejoinTitle: '准备好入庭了吗？',
     prejoinText: '请检查画面和声音，然后点击“入庭”。',
     prejoinAs: (name, role) => `您将以${role}${name}的身份入庭。`,
+    observerText: '您可以看到并听到庭审；其他人看不到也听不到您，无需摄像头和麦克风。',
     joinNow: '入庭',
     tryAgain: '重试',
     reload: '重新加载页面',
@@ -166,7 +168,7 @@ const STRINGS = {
     qualityPoor: '连接很差',
     roles: {
       presiding_judge: '审判长', assessor: '陪审员', clerk: '书记员',
-      plaintiff: '原告', defendant: '被告', witness: '证人',
+      plaintiff: '原告', defendant: '被告', witness: '证人', observer: '旁听人员',
     },
   },
 };
@@ -580,7 +582,25 @@ function stopKeyPreview() {
   state.keyer = null;
 }
 
+// An observer (a people's supervisor, a trainee judge) watches and listens: no seat, no camera,
+// no microphone, so no device check before joining.
+function isObserver() {
+  const who = state.me || state.invitation;
+  return !!who && who.role === 'observer';
+}
+
+function startObserverPrejoin() {
+  const inv = state.invitation;
+  showCard('prejoin', 'prejoinTitle', ['prejoinAs', 'observerText'], { key: 'joinNow', run: join });
+  Object.defineProperty(state.card, 'args', { get: () => [inv.name, roleLabel(inv.role)] });
+  renderCard();
+  ui.action.disabled = false;
+  ui.action.focus({ preventScroll: true });
+  if (new URLSearchParams(location.search).get('autojoin') === '1') join();
+}
+
 async function startPrejoin() {
+  if (isObserver()) { startObserverPrejoin(); return; }
   showCard('prejoin', 'prejoinTitle', ['prejoinText'], { key: 'joinNow', run: join }, { prejoin: true });
   ui.action.disabled = true;
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
@@ -697,14 +717,17 @@ async function startPeerConnection() {
     if (state.pc === pc && ['disconnected', 'failed'].includes(pc.iceConnectionState)) mediaTrouble();
   });
 
-  // Transceiver order is part of the contract (PROTOCOL.md, "Media negotiation").
+  // Transceiver order is part of the contract (PROTOCOL.md, "Media negotiation"). An observer
+  // sends nothing: only the composite and the voices.
   const stream = state.stream;
   const cam = stream && stream.getVideoTracks()[0];
   const mic = stream && stream.getAudioTracks()[0];
-  if (cam) pc.addTransceiver(cam, { direction: 'sendonly', streams: [stream] });
-  else pc.addTransceiver('video', { direction: 'sendonly' });
-  if (mic) pc.addTransceiver(mic, { direction: 'sendonly', streams: [stream] });
-  else pc.addTransceiver('audio', { direction: 'sendonly' });
+  if (!isObserver()) {
+    if (cam) pc.addTransceiver(cam, { direction: 'sendonly', streams: [stream] });
+    else pc.addTransceiver('video', { direction: 'sendonly' });
+    if (mic) pc.addTransceiver(mic, { direction: 'sendonly', streams: [stream] });
+    else pc.addTransceiver('audio', { direction: 'sendonly' });
+  }
   pc.addTransceiver('video', { direction: 'recvonly' });
   const slots = Math.max(0, Math.floor(Number(state.me.audio_slots) || 0));
   for (let i = 0; i < slots; i++) pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -928,6 +951,8 @@ function onWelcome(msg) {
   renderHearing();
   renderRecording();
   updateToggleButtons();
+  ui.micBtn.hidden = isObserver();
+  ui.camBtn.hidden = isObserver();
   if (state.paused) showBanner('paused', 'info');
   else if (ui.banner.dataset.key !== 'reconnecting') hideBanner();
   setStatus('connecting');

@@ -193,10 +193,15 @@ pub(super) async fn seat(
         .hearing(&claims.hearing)
         .await
         .map_err(|e| internal(&e))?;
-    let seat = hearing
-        .layout()
-        .seat_index(&claims.seat)
-        .ok_or_else(|| internal(&format!("seat {} not in layout", claims.seat)))?;
+    let seat = if claims.role.is_seated() {
+        hearing
+            .layout()
+            .seat_index(&claims.seat)
+            .ok_or_else(|| internal(&format!("seat {} not in layout", claims.seat)))?
+    } else {
+        // An observer watches and listens from no seat.
+        crate::hearing::NO_SEAT
+    };
     let joined = hearing
         .join(Admission {
             invitation_id: claims.inv.clone(),

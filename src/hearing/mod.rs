@@ -47,7 +47,9 @@ use tokio::sync::{broadcast, mpsc};
 use self::audio::AudioForwarding;
 pub use self::audio::ForwardedAudio;
 use self::camera::Camera;
-pub use self::core::{Admission, HearingCore, JoinError, Joined, ParticipantId, RosterEntry};
+pub use self::core::{
+    Admission, HearingCore, JoinError, Joined, ParticipantId, RosterEntry, NO_SEAT,
+};
 pub use self::docket::Docket;
 pub use self::events::{EventChannel, HearingEvent, MediaAction, MediaNotice};
 pub use self::feeds::TrackFeed;
@@ -332,7 +334,7 @@ impl Hearing {
     /// `false` when `id` was not seated.
     pub fn remove(&self, id: ParticipantId) -> bool {
         let seat = self.admission(id).map(|a| a.seat);
-        if let Some(seat) = seat {
+        if let Some(seat) = seat.filter(|s| *s != NO_SEAT) {
             self.audio.set_muted(seat, false);
         }
         self.leave(id);
@@ -401,6 +403,10 @@ impl Hearing {
         let Some(seat) = self.admission(id).map(|a| a.seat) else {
             return false;
         };
+        if seat == NO_SEAT {
+            // An observer has no microphone.
+            return false;
+        }
         self.audio.set_muted(seat, muted);
         true
     }
@@ -408,7 +414,7 @@ impl Hearing {
     /// Whether the seat of participant `id` is muted (`false` when not seated).
     pub fn is_muted(&self, id: ParticipantId) -> bool {
         self.admission(id)
-            .is_some_and(|a| self.audio.is_muted(a.seat))
+            .is_some_and(|a| a.seat != NO_SEAT && self.audio.is_muted(a.seat))
     }
 
     /// Keeps one RTP packet of a participant's camera or microphone, exactly as received, in

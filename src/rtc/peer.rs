@@ -318,8 +318,13 @@ pub async fn answer_ingest(
     offer_sdp: String,
     udp_ip: IpAddr,
 ) -> Result<(ParticipantPeer, String), RtcError> {
-    if !offer_sdp.lines().any(|l| l.starts_with("m=video") || l.starts_with("m=audio")) {
-        return Err(RtcError::BadSdp("the offer has no audio or video line".into()));
+    if !offer_sdp
+        .lines()
+        .any(|l| l.starts_with("m=video") || l.starts_with("m=audio"))
+    {
+        return Err(RtcError::BadSdp(
+            "the offer has no audio or video line".into(),
+        ));
     }
     answer_with(offer_sdp, udp_ip, 0, None).await
 }
@@ -714,7 +719,10 @@ mod tests {
             "m=video 0 UDP/TLS/RTP/SAVPF 96 97 98\r\na=bundle-only",
             1,
         );
-        assert_eq!(composite_line(&bundled), CompositeLine::Codec(VideoCodec::Vp8));
+        assert_eq!(
+            composite_line(&bundled),
+            CompositeLine::Codec(VideoCodec::Vp8)
+        );
         let rejected = offer(firefox, "recvonly").replacen(
             "m=video 9 UDP/TLS/RTP/SAVPF 96 97 98",
             "m=video 0 UDP/TLS/RTP/SAVPF 96 97 98",

@@ -17,7 +17,7 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use super::peer::{AudioSlot, ParticipantPeer, PeerEvent};
-use crate::hearing::{ForwardedAudio, Hearing, ParticipantId, TrackFeed, VideoCodec};
+use crate::hearing::{ForwardedAudio, Hearing, ParticipantId, TrackFeed, VideoCodec, NO_SEAT};
 use crate::media::events::TrackKind;
 
 /// Runs a participant's media until the connection closes or the task set is dropped.
@@ -39,6 +39,11 @@ pub async fn run(hearing: Arc<Hearing>, id: ParticipantId, seat: usize, mut peer
     while let Some(event) = peer.events.recv().await {
         match event {
             PeerEvent::Track(track) => {
+                // An observer has no seat: whatever it sends is not taken in.
+                if seat == NO_SEAT {
+                    tracing::debug!(hearing = %hearing.record.id, participant = id, "an observer's track ignored");
+                    continue;
+                }
                 // A renegotiation may announce the same track again: one reader per track.
                 if tracks_seen.insert(track.track_id().await) {
                     tasks.spawn(receive_track(hearing.clone(), id, seat, track));

@@ -332,3 +332,75 @@ test('a third-party WHIP client takes a seat, is in the roster and the recording
   assert.ok(gone, 'the encoder left the roster after DELETE');
   await ctx.close();
 });
+
+// Watch-only participants: an observer invitation (a people's supervisor, a trainee judge) in
+// Chromium and in Firefox sees the composite and hears the voices, sends nothing, takes no
+// seat, is listed as an observer, and the clerk can remove them.
+test('observers in Chromium and Firefox watch and listen without a seat; the clerk removes one', async () => {
+  const seats = (await api('GET', `/api/hearings/${demoId}/monitor`)).seats;
+  const speakerSlot = seats.findIndex((s) => s.seat === invites.defendant.seat);
+  const invite = (name) => api('POST', `/api/hearings/${demoId}/invitations`, { role: 'observer', name });
+  const [supervisor, trainee] = [await invite('Supervisor Hu'), await invite('Trainee Judge Lin')];
+  assert.equal(supervisor.invitation.seat, '', 'an observer has no seat');
+  // An observer may not publish, not even over WHIP.
+  const whip = await fetch(`http://${addr}/whip/${demoId}`, { method: 'POST',
+    headers: { authorization: `Bearer ${supervisor.token}`, 'content-type': 'application/sdp' }, body: 'v=0\r\n' });
+  assert.equal(whip.status, 403);
+
+  // Someone speaks: a Chromium defendant (its fake microphone beeps).
+  const sctx = await chrome.newContext();
+  const speaker = await sctx.newPage();
+  await speaker.goto(invites.defendant.url);
+  await speaker.waitForSelector('#main-action:not([disabled]):not([hidden])', { timeout: 20000 });
+  await speaker.click('#main-action');
+  await speaker.waitForFunction(() => (window.courtroomStats.frames_decoded || 0) > 0, null, { timeout: 20000 });
+
+  const octx = await chrome.newContext();
+  const cobs = await octx.newPage();
+  const fobs = await firefox.newPage();
+  const watch = async (p, url, label) => {
+    await p.goto(url);
+    await p.waitForSelector('#main-action:not([disabled]):not([hidden])', { timeout: 20000 });
+    const text = await p.evaluate(() => document.querySelector('#card-text').textContent);
+    assert.match(text, /nobody sees or hears you/, `${label}: ${text}`);
+    await p.click('#main-action');
+    await p.waitForFunction(() => (window.courtroomStats.frames_decoded || 0) >= 10, { timeout: 30000 });
+    const got = await p.evaluate(async (slot) => {
+      const pc = window.courtroom.pc;
+      const senders = pc.getSenders().filter((s) => s.track).length;
+      const trs = pc.getTransceivers();
+      const energy = async () => {
+        let e = 0;
+        (await trs[1 + slot].receiver.getStats()).forEach((r) => { if (r.type === 'inbound-rtp') e = r.totalAudioEnergy || 0; });
+        return e;
+      };
+      for (let i = 0; i < 30 && !(await energy() > 0); i++) await new Promise((r) => setTimeout(r, 500));
+      return { senders, energy: await energy(), size: [window.courtroomStats.video_width, window.courtroomStats.video_height],
+        mic: document.getElementById('toggle-mic').hidden };
+    }, speakerSlot);
+    console.log(`OBSERVER_${label} ${JSON.stringify(got)}`);
+    assert.equal(got.senders, 0, `${label}: sends nothing`);
+    assert.deepEqual(got.size, [1280, 720], `${label}: sees the composite`);
+    assert.ok(got.energy > 0, `${label}: hears the defendant`);
+    assert.equal(got.mic, true, `${label}: no microphone button`);
+  };
+  await watch(cobs, supervisor.url.replace(/^https?:\/\/[^/]+/, `http://${addr}`), 'CHROMIUM');
+  await watch(fobs, trainee.url.replace(/^https?:\/\/[^/]+/, `http://${addr}`), 'FIREFOX');
+
+  // The roster lists both as observers, without a seat; the clerk removes the trainee.
+  const roster = (await api('GET', `/api/hearings/${demoId}/monitor`)).participants;
+  const observers = roster.filter((q) => q.role === 'observer');
+  assert.deepEqual(observers.map((q) => q.name).sort(), ['Supervisor Hu', 'Trainee Judge Lin'], JSON.stringify(roster));
+  assert.ok(observers.every((q) => q.seat === '' && !q.away), JSON.stringify(observers));
+  const names = await speaker.$$eval('#roster .name', (n) => n.map((e) => e.textContent));
+  assert.ok(names.includes('Supervisor Hu'), `the others' roster lists the observer: ${names}`);
+  const trainee2 = observers.find((q) => q.name === 'Trainee Judge Lin');
+  await api('POST', `/api/hearings/${demoId}/participants/${trainee2.participant_id}/remove`);
+  await fobs.waitForFunction(() => window.courtroom.screen === 'ended', { timeout: 10000 });
+  assert.match(await fobs.evaluate(() => document.querySelector('#card-text').textContent), /removed you/);
+  const after = (await api('GET', `/api/hearings/${demoId}/monitor`)).participants;
+  assert.ok(!after.some((q) => q.name === 'Trainee Judge Lin') && after.some((q) => q.name === 'Supervisor Hu'));
+  await fobs.close();
+  await octx.close();
+  await sctx.close();
+});
