@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod hearings;
+pub mod placement;
 pub mod testing;
 pub mod users;
 
@@ -92,6 +93,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 3,
         sqlite: include_str!("../../migrations/0003_audit_append_only.sqlite.sql"),
         postgres: include_str!("../../migrations/0003_audit_append_only.postgres.sql"),
+    },
+    Migration {
+        version: 4,
+        sqlite: include_str!("../../migrations/0004_cluster.sql"),
+        postgres: include_str!("../../migrations/0004_cluster.sql"),
     },
 ];
 
