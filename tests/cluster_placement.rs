@@ -141,7 +141,7 @@ async fn leases_renew_expire_and_fence_the_old_owner() {
     assert!(store.release_lease("h", "b", 2).await.unwrap());
     beat(&store, "b", "draining", 4).await;
     beat(&store, "c", "serving", 4).await;
-    let (third, e3) = owner(&store.place_hearing("h", 10_000, 10_000).await.unwrap());
+    let (third, e3) = owner(&store.place_hearing("h", 300, 10_000).await.unwrap());
     assert_eq!((third.as_str(), e3), ("c", 3));
     let live = store.live_nodes(300).await.unwrap();
     let ids: Vec<_> = live.iter().map(|n| n.id.as_str()).collect();
