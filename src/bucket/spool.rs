@@ -329,7 +329,7 @@ impl Spool {
             Err(_) => return Ok(true),
         };
         let present = file_names(dir);
-        let sha = crate::bucket::sha256_hex(&manifest_bytes);
+        let sha = crate::digest::sha256_hex(&manifest_bytes);
         let steps = plan(
             &sealed_files(&manifest),
             &present,
