@@ -9,6 +9,7 @@ mod admission;
 pub mod auth;
 pub mod error;
 pub mod keys;
+mod placement;
 pub mod routes;
 pub mod session;
 pub mod signalling;
@@ -26,8 +27,9 @@ use serde_json::json;
 use self::auth::{unix_now, Claims, TokenError, TokenKey};
 use self::error::ApiError;
 use self::session::LoginLimiter;
+use crate::cluster::ClusterNode;
 use crate::config::Settings;
-use crate::hearing::{Docket, Hearing, HearingError, HearingEvent, ParticipantId};
+use crate::hearing::{Docket, Hearing, HearingEvent, ParticipantId, RecordingEnv};
 use crate::permissions::{Action, Principal};
 use crate::render::Gpu;
 use crate::store::audit::actions;
@@ -46,11 +48,27 @@ struct StateInner {
     key: TokenKey,
     docket: Docket,
     limiter: LoginLimiter,
+    cluster: Arc<ClusterNode>,
+    recording_env: RecordingEnv,
 }
 
 impl AppState {
     /// Builds the state.
     pub fn new(settings: Arc<Settings>, store: Store, gpu: Arc<Gpu>, key: TokenKey) -> Self {
+        let cluster = ClusterNode::local(&settings);
+        Self::with_cluster(settings, store, gpu, key, cluster, RecordingEnv::default())
+    }
+
+    /// Builds the state of a node that places hearings through `cluster` and records with
+    /// `recording_env` (the cluster's shared key, the upload spool).
+    pub fn with_cluster(
+        settings: Arc<Settings>,
+        store: Store,
+        gpu: Arc<Gpu>,
+        key: TokenKey,
+        cluster: Arc<ClusterNode>,
+        recording_env: RecordingEnv,
+    ) -> Self {
         Self {
             inner: Arc::new(StateInner {
                 settings,
@@ -59,8 +77,15 @@ impl AppState {
                 key,
                 docket: Docket::default(),
                 limiter: LoginLimiter::default(),
+                cluster,
+                recording_env,
             }),
         }
+    }
+
+    /// This node in the cluster (or the single node).
+    pub fn cluster(&self) -> &Arc<ClusterNode> {
+        &self.inner.cluster
     }
 
     /// Settings.
@@ -183,24 +208,14 @@ impl AppState {
         ));
     }
 
-    /// The live hearing with this id, started on first use.
+    /// The live hearing with this id, started on first use: placed on this node (the cluster
+    /// may say it runs on another: [`ApiError::Moved`]) and held by a lease
+    /// ([`placement`](self::placement)).
     pub async fn hearing(&self, id: &str) -> Result<Arc<Hearing>, ApiError> {
         if let Some(h) = self.inner.docket.running(id) {
             return Ok(h);
         }
-        let start = |events| async move {
-            let record = self
-                .inner
-                .store
-                .hearing(id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            let (settings, gpu) = (self.inner.settings.clone(), self.inner.gpu.clone());
-            tokio::task::spawn_blocking(move || Hearing::start_on(record, settings, gpu, events))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?
-                .map_err(|e: HearingError| ApiError::Internal(e.to_string()))
-        };
+        let start = |events| self.start_here(id, events);
         self.inner
             .docket
             .get_or_start(id, start, ApiError::NotFound)
@@ -228,6 +243,7 @@ impl AppState {
                 .recording_ended(&m.recording_id, m.state.as_str())
                 .await?;
         }
+        self.ended_here(id).await;
         Ok(manifest)
     }
 
@@ -254,6 +270,7 @@ impl AppState {
                 }
                 Err(e) => tracing::error!(hearing = %id, "shutdown panicked: {e}"),
             }
+            self.ended_here(&id).await;
         }
     }
 }

@@ -38,8 +38,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Decides whether this node may still write a recording to the bucket.
 pub trait WriteGate: Send + Sync + 'static {
-    /// Whether files of `hearing`'s recording `recording` may be written now.
-    fn may_write(&self, hearing: &str, recording: &str) -> bool;
+    /// Whether files of `hearing`'s recording `recording`, in folder `dir`, may be written now.
+    fn may_write(&self, hearing: &str, recording: &str, dir: &Path) -> bool;
 }
 
 /// A gate that always opens: a single node.
@@ -47,7 +47,7 @@ pub trait WriteGate: Send + Sync + 'static {
 pub struct AlwaysOpen;
 
 impl WriteGate for AlwaysOpen {
-    fn may_write(&self, _: &str, _: &str) -> bool {
+    fn may_write(&self, _: &str, _: &str, _: &Path) -> bool {
         true
     }
 }
@@ -338,7 +338,7 @@ impl Spool {
         );
         let key = |f: &str| format!("recordings/{hearing}/{recording}/{f}");
         for step in steps {
-            if !self.inner.gate.may_write(&hearing, &recording) {
+            if !self.inner.gate.may_write(&hearing, &recording, dir) {
                 tracing::debug!(%hearing, %recording, "not the owner any more: upload stops");
                 return Ok(false);
             }
@@ -552,7 +552,7 @@ mod tests {
 
     struct Gate(std::sync::atomic::AtomicBool);
     impl WriteGate for Gate {
-        fn may_write(&self, _: &str, _: &str) -> bool {
+        fn may_write(&self, _: &str, _: &str, _: &Path) -> bool {
             self.0.load(std::sync::atomic::Ordering::SeqCst)
         }
     }

@@ -7,17 +7,20 @@
 //!   fake time.
 //! - [`keeper`]: the tokio task per owned hearing that drives a [`lease::Lease`].
 //! - [`registry`]: this node's heartbeat in the registry, and its serving/draining state.
+//! - [`node`]: this node: placement, registry, the leases it holds, the upload spool.
 //!
 //! A hearing lives on one node, because one compositor draws it. Any node answers the portal,
 //! the API and `/join`; a participant whose hearing is owned elsewhere is sent there (`moved`).
 
 pub mod keeper;
 pub mod lease;
+pub mod node;
 pub mod placement;
 pub mod registry;
 
 pub use self::keeper::LeaseHandle;
 pub use self::lease::FenceReason;
+pub use self::node::ClusterNode;
 pub use self::placement::{
     DatabasePlacement, NodeSettings, NodeState, Placement, PlacementError, SingleNode, Whereabouts,
 };

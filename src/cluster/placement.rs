@@ -32,6 +32,12 @@ pub enum Whereabouts {
         /// The owner's public URL.
         url: String,
     },
+    /// Its owner stopped answering and its lease has not run out yet: ask again after this
+    /// many milliseconds, when another node can take it.
+    Moving {
+        /// When to ask again.
+        retry_after_ms: u64,
+    },
     /// No node has a free slot.
     Full,
     /// No such hearing.
@@ -174,6 +180,13 @@ impl Placement for DatabasePlacement {
             Placed::Owner { node, epoch, .. } if node == self.node.id => {
                 Whereabouts::Here { epoch }
             }
+            Placed::Owner {
+                owner_age_ms: Some(age),
+                lease_left_ms,
+                ..
+            } if age > ms(self.node.fresh) => Whereabouts::Moving {
+                retry_after_ms: lease_left_ms.clamp(200, 5000) as u64,
+            },
             Placed::Owner { node, url, .. } => Whereabouts::Elsewhere { node, url },
             Placed::NoCapacity => Whereabouts::Full,
             Placed::NoHearing => Whereabouts::Unknown,

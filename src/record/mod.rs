@@ -14,6 +14,7 @@
 //!   the same with only `sha256sum` and `openssl`.
 
 pub mod cli;
+pub mod handover;
 mod closer;
 pub mod manifest;
 pub mod originals;

@@ -46,6 +46,23 @@ pub enum StoreError {
     Duplicate(String),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (a connection refused, reset or timed out,
+    /// the pool out of connections), as opposed to a query it refused.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::WorkerCrashed
+            )
+        ) || matches!(self, StoreError::Db(sqlx::Error::Database(d)) if d.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
+    }
+}
+
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -126,6 +143,9 @@ impl Store {
             _ => url.to_owned(),
         };
         let pool = AnyPoolOptions::new()
+            // An unreachable database fails a request within seconds (a clear 503), rather
+            // than holding it for sqlx's default 30 s.
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .max_connections(match backend {
                 Backend::Sqlite => 4,
                 Backend::Postgres => 8,

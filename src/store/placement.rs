@@ -61,6 +61,10 @@ pub enum Placed {
         epoch: i64,
         /// Whether this call placed it (as opposed to finding it placed).
         fresh: bool,
+        /// How old the owner's last heartbeat is (when found placed): a stale one is dead.
+        owner_age_ms: Option<i64>,
+        /// How long the lease has left, on the database's clock.
+        lease_left_ms: i64,
     },
     /// No node that serves has a free slot.
     NoCapacity,
@@ -166,18 +170,23 @@ impl Store {
         let expires = int(&row, 2)?;
         let now = int(&row, 3)?;
         if let Some(owner) = owner.as_ref().filter(|_| expires > now) {
-            let url: Option<String> = sqlx::query("SELECT url FROM nodes WHERE id = $1")
+            let sql = format!("SELECT url, {NOW_MS} - heartbeat_ms FROM nodes WHERE id = $1");
+            let node = sqlx::query(&sql)
                 .bind(owner.clone())
                 .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| r.try_get::<String, _>(0))
-                .transpose()?;
+                .await?;
+            let (url, age) = match node {
+                Some(r) => (text(&r, 0)?, Some(int(&r, 1)?)),
+                None => (String::new(), None),
+            };
             tx.commit().await?;
             return Ok(Placed::Owner {
                 node: owner.clone(),
-                url: url.unwrap_or_default(),
+                url,
                 epoch,
                 fresh: false,
+                owner_age_ms: age,
+                lease_left_ms: expires - now,
             });
         }
         let sql5 = format!(
@@ -222,6 +231,8 @@ impl Store {
             url,
             epoch,
             fresh: true,
+            owner_age_ms: None,
+            lease_left_ms: ttl_ms,
         })
     }
 
