@@ -37,6 +37,20 @@ enum Command {
     Admin(courtroom::api::admin::AdminArgs),
     /// Check recordings: every segment's hash, the hash chain and the manifest signature.
     Verify(courtroom::record::cli::VerifyArgs),
+    /// Drain a running node (the Kubernetes pre-stop hook): it takes no new hearings, lets its
+    /// hearings finish or hands them over; with `--wait`, returns once it holds none.
+    Drain(DrainArgs),
+}
+
+/// Options of `courtroom drain`.
+#[derive(Args, Clone)]
+struct DrainArgs {
+    /// The node's own address.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Wait until the node holds no hearing.
+    #[arg(long)]
+    wait: bool,
 }
 
 /// Options of `courtroom key`.
@@ -184,12 +198,40 @@ impl Common {
     }
 }
 
+/// `courtroom drain`: asks the node to drain, and with `--wait` waits until it holds no
+/// hearing (polling `/readyz`).
+async fn drain(args: &DrainArgs) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let base = args.url.trim_end_matches('/');
+    let r = client.post(format!("{base}/internal/drain")).send().await?;
+    if !r.status().is_success() {
+        anyhow::bail!("{base} refused to drain: {}", r.status());
+    }
+    println!("draining {base}");
+    while args.wait {
+        let body = client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await?
+            .bytes()
+            .await?;
+        let ready: serde_json::Value = serde_json::from_slice(&body)?;
+        if ready["hearings"].as_u64() == Some(0) {
+            println!("drained: no hearing left on {base}");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Client-side tools need no server settings.
     let tool = match &cli.command {
         Command::Loadgen(args) => Some(runtime_block_on(loadgen(args))),
         Command::Bench(BenchCommand::Hearing(args)) => Some(runtime_block_on(bench_hearing(args))),
+        Command::Drain(args) => Some(runtime_block_on(drain(args))),
         _ => None,
     };
     if let Some(result) = tool {
@@ -220,7 +262,9 @@ fn main() -> ExitCode {
         Command::Serve(c) => (c, false),
         Command::Demo(d) => (&d.common, true),
         Command::Render(r) => (&r.common, false),
-        Command::Loadgen(_) | Command::Bench(_) => unreachable!("handled above"),
+        Command::Loadgen(_) | Command::Bench(_) | Command::Drain(_) => {
+            unreachable!("handled above")
+        }
         Command::Key(_) => unreachable!("handled above"),
         Command::Admin(_) => unreachable!("handled above"),
         Command::Verify(_) => unreachable!("handled above"),

@@ -8,7 +8,9 @@ pub mod admin;
 mod admission;
 pub mod auth;
 pub mod error;
+pub mod forward;
 pub mod keys;
+pub mod node;
 mod placement;
 pub mod routes;
 pub mod session;
@@ -139,6 +141,7 @@ impl AppState {
         let moved = self.inner.store.set_hearing_state(id, from, to).await?;
         if moved {
             self.inner.docket.publish(id, HearingEvent::State(to));
+            self.tell_other_nodes(id, to).await;
         }
         Ok(moved)
     }
@@ -279,6 +282,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(node::readyz))
+        .route("/internal/drain", axum::routing::post(node::drain))
         .route("/api/keys", get(keys::public_key))
         .route("/", get(index))
         .route(
@@ -304,6 +309,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/ws", get(ws::upgrade))
         .merge(routes::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            forward::to_owner,
+        ))
         .with_state(state)
 }
 

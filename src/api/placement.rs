@@ -56,8 +56,9 @@ impl AppState {
         .map_err(|e: HearingError| ApiError::Internal(e.to_string()))?;
         let state = self.clone();
         let fenced_id = id.to_owned();
-        self.cluster()
-            .hold(id, epoch, sent_at, move |reason| state.fenced(&fenced_id, reason));
+        self.cluster().hold(id, epoch, sent_at, move |reason| {
+            state.fenced(&fenced_id, reason)
+        });
         tracing::info!(hearing = %id, epoch, node = %self.cluster().id(), "hearing placed here");
         if self.cluster().is_clustered() {
             self.continue_record(&hearing).await;
@@ -76,7 +77,8 @@ impl AppState {
             return;
         };
         tracing::warn!(hearing = %id, reason = reason.as_str(), "stopping the hearing here: its lease ended");
-        self.docket().publish(id, HearingEvent::Relocate { url: None });
+        self.docket()
+            .publish(id, HearingEvent::Relocate { url: None });
         let id = id.to_owned();
         tokio::task::spawn_blocking(move || {
             if let Err(e) = hearing.shutdown() {
@@ -165,5 +167,109 @@ impl AppState {
             Ok(Err(e)) => tracing::error!(hearing = %id, "cannot continue the recording: {e}"),
             Err(e) => tracing::error!(hearing = %id, "continuing the recording panicked: {e}"),
         }
+    }
+}
+
+impl AppState {
+    /// Tells the other nodes that hearing `id` is now in state `to` (a cluster only).
+    pub(super) async fn tell_other_nodes(&self, id: &str, to: crate::store::HearingState) {
+        if !self.cluster().is_clustered() {
+            return;
+        }
+        if let Err(e) = self.store().notify_hearing_state(id, to.as_str()).await {
+            tracing::warn!(hearing = %id, "cannot tell the other nodes of the new state: {e}");
+        }
+    }
+
+    /// Listens for hearing-state changes made on other nodes (`LISTEN`), and acts on them here
+    /// as on a local change: waiting pages hear the opening, and a hearing closed elsewhere
+    /// ends here if it runs here. Reconnects by itself after the database comes back.
+    pub fn listen_to_other_nodes(&self) {
+        if !self.cluster().is_clustered() {
+            return;
+        }
+        let state = self.clone();
+        let url = self.settings().database_url();
+        tokio::spawn(async move {
+            loop {
+                match listen_once(&state, &url).await {
+                    Ok(()) => {}
+                    Err(e) => {
+                        tracing::warn!("hearing-state listener: {e}; listening again shortly")
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+}
+
+async fn listen_once(state: &AppState, url: &str) -> Result<(), sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+    listener
+        .listen(crate::store::placement::STATE_CHANNEL)
+        .await?;
+    loop {
+        let note = listener.recv().await?;
+        let Some((id, text)) = note.payload().split_once('|') else {
+            continue;
+        };
+        let Ok(now) = text.parse::<crate::store::HearingState>() else {
+            continue;
+        };
+        state.docket().publish(id, HearingEvent::State(now));
+        if now == crate::store::HearingState::Closed && state.docket().running(id).is_some() {
+            if let Err(e) = state.end_hearing(id).await {
+                tracing::error!(hearing = %id, "cannot end the hearing closed on another node: {e}");
+            }
+        }
+    }
+}
+
+impl AppState {
+    /// Drains this node (SIGTERM in a cluster): it takes no new hearings at once, lets the
+    /// ones it has go on until they end or the drain deadline passes, then hands each one
+    /// left to another node: its recording is stopped and uploaded, the lease given back, and
+    /// its participants sent on; the node that takes it continues the recording, chained.
+    pub async fn drain(&self) {
+        let cluster = self.cluster().clone();
+        cluster.drain();
+        let deadline = Instant::now() + cluster.drain_deadline();
+        tracing::info!(
+            hearings = self.docket().running_ids().len(),
+            deadline_s = cluster.drain_deadline().as_secs(),
+            "draining: no new hearings here"
+        );
+        while !self.docket().running_ids().is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        for id in self.docket().running_ids() {
+            self.hand_over(&id).await;
+        }
+    }
+
+    /// Hands hearing `id` to whichever node the cluster places it on next.
+    async fn hand_over(&self, id: &str) {
+        let Some(hearing) = self.docket().remove(id) else {
+            return;
+        };
+        tracing::info!(hearing = %id, "handing the hearing over");
+        match tokio::task::spawn_blocking(move || hearing.shutdown()).await {
+            Ok(Ok(Some(m))) => {
+                if let Err(e) = self
+                    .store()
+                    .recording_ended(&m.recording_id, handover::HANDED_OVER)
+                    .await
+                {
+                    tracing::error!(hearing = %id, "cannot note the handover: {e}");
+                }
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::error!(hearing = %id, "recording did not stop cleanly: {e}"),
+            Err(e) => tracing::error!(hearing = %id, "handover panicked: {e}"),
+        }
+        self.ended_here(id).await;
+        self.docket()
+            .publish(id, HearingEvent::Relocate { url: None });
     }
 }

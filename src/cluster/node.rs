@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use super::keeper::{self, LeaseHandle};
 use super::lease::FenceReason;
 use super::placement::{
-    DatabasePlacement, NodeSettings, NodeState, Placement, PlacementError, SingleNode,
-    Whereabouts,
+    DatabasePlacement, NodeSettings, NodeState, Placement, PlacementError, SingleNode, Whereabouts,
 };
 use super::registry::Registry;
 use crate::bucket::{Bucket, BucketError, BucketSettings, Spool, SpoolStatus, WriteGate};

@@ -80,7 +80,8 @@ pub(super) fn validate(
     database_url: Option<&str>,
 ) -> Result<(), ConfigError> {
     if cluster.enabled
-        && !database_url.is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+        && !database_url
+            .is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
     {
         return Err(ConfigError::Invalid(
             "cluster.enabled needs database_url = \"postgres://...\": the cluster's nodes share one PostgreSQL database".into(),
@@ -146,11 +147,7 @@ mod tests {
     fn a_cluster_needs_postgres_and_a_bucket() {
         let err = load(&["cluster.enabled=true"]).unwrap_err();
         assert!(err.to_string().contains("postgres"), "{err}");
-        let err = load(&[
-            "cluster.enabled=true",
-            "database_url=postgres://u@h/db",
-        ])
-        .unwrap_err();
+        let err = load(&["cluster.enabled=true", "database_url=postgres://u@h/db"]).unwrap_err();
         assert!(err.to_string().contains("storage.url"), "{err}");
         let s = load(&[
             "cluster.enabled=true",

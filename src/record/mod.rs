@@ -14,8 +14,8 @@
 //!   the same with only `sha256sum` and `openssl`.
 
 pub mod cli;
-pub mod handover;
 mod closer;
+pub mod handover;
 pub mod manifest;
 pub mod originals;
 pub mod plan;

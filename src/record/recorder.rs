@@ -72,7 +72,6 @@ pub struct RecordingInfo {
     pub seated: Vec<SeatedParticipant>,
 }
 
-
 /// How to record.
 #[derive(Clone)]
 pub struct RecorderOptions {

@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod hearings;
+pub mod keys;
 pub mod placement;
 pub mod testing;
 pub mod users;

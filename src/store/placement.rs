@@ -11,6 +11,9 @@ use sqlx::Row;
 
 use super::{int, now_text, opt_text, text, Backend, Store, StoreError};
 
+/// The channel on which nodes tell each other of hearing-state changes.
+pub const STATE_CHANNEL: &str = "courtroom_hearing_state";
+
 /// The database's clock in milliseconds since the Unix epoch.
 const NOW_MS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
 
@@ -287,6 +290,35 @@ impl Store {
         }
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Tells every node listening on [`STATE_CHANNEL`] that `hearing` is now in `state`
+    /// (`NOTIFY`, payload `HEARING|STATE`).
+    pub async fn notify_hearing_state(&self, hearing: &str, state: &str) -> Result<(), StoreError> {
+        self.require_postgres()?;
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(STATE_CHANNEL.to_owned())
+            .bind(format!("{hearing}|{state}"))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The live owner of `hearing` (node id and public URL), if a live lease holds it.
+    pub async fn hearing_owner(
+        &self,
+        hearing: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        self.require_postgres()?;
+        let sql = format!(
+            "SELECT n.id, n.url FROM hearings h JOIN nodes n ON n.id = h.owner_node \
+             WHERE h.id = $1 AND h.lease_expires_ms > {NOW_MS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(hearing.to_owned())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok((text(&r, 0)?, text(&r, 1)?))).transpose()
     }
 
     /// Whether `node` holds a live lease on `hearing` with `epoch` right now: the check a
