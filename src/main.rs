@@ -139,6 +139,26 @@ struct LoadgenArgs {
 enum BenchCommand {
     /// Run a server with H hearings of P synthetic participants for S seconds; print JSON.
     Hearing(BenchHearingArgs),
+    /// Run a local cluster (PostgreSQL, an S3 server, N nodes), kill and pause the node that
+    /// owns a recorded hearing, and print what survived as JSON.
+    Failover(BenchFailoverArgs),
+}
+
+/// Options of `courtroom bench failover`.
+#[derive(Args, Clone)]
+struct BenchFailoverArgs {
+    /// Nodes (at least 3).
+    #[arg(long, default_value_t = 3)]
+    nodes: usize,
+    /// Lease TTL, seconds.
+    #[arg(long, default_value_t = 6)]
+    lease_ttl: u32,
+    /// Segment length, seconds.
+    #[arg(long, default_value_t = 2)]
+    segment: u32,
+    /// Synthetic participants in the hearing.
+    #[arg(long, default_value_t = 3)]
+    participants: usize,
 }
 
 /// Options of `courtroom bench hearing`.
@@ -232,6 +252,9 @@ fn main() -> ExitCode {
         Command::Loadgen(args) => Some(runtime_block_on(loadgen(args))),
         Command::Bench(BenchCommand::Hearing(args)) => Some(runtime_block_on(bench_hearing(args))),
         Command::Drain(args) => Some(runtime_block_on(drain(args))),
+        Command::Bench(BenchCommand::Failover(args)) => {
+            Some(runtime_block_on(bench_failover(args)))
+        }
         _ => None,
     };
     if let Some(result) = tool {
@@ -436,6 +459,21 @@ async fn loadgen(args: &LoadgenArgs) -> anyhow::Result<()> {
         reports.push(t.await?);
     }
     println!("{}", serde_json::to_string_pretty(&reports)?);
+    Ok(())
+}
+
+async fn bench_failover(args: &BenchFailoverArgs) -> anyhow::Result<()> {
+    use courtroom::loadgen::failover::{run, FailoverConfig};
+    let report = run(&FailoverConfig {
+        exe: std::env::current_exe()?,
+        repo: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).to_owned(),
+        nodes: args.nodes,
+        lease_ttl_s: args.lease_ttl,
+        segment_s: args.segment,
+        participants: args.participants,
+    })
+    .await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 

@@ -321,6 +321,15 @@ impl Store {
         row.map(|r| Ok((text(&r, 0)?, text(&r, 1)?))).transpose()
     }
 
+    /// `hearing`'s lease epoch (0: never placed).
+    pub async fn lease_epoch(&self, hearing: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT lease_epoch FROM hearings WHERE id = $1")
+            .bind(hearing.to_owned())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| int(&r, 0)).transpose().map(|e| e.unwrap_or(0))
+    }
+
     /// Whether `node` holds a live lease on `hearing` with `epoch` right now: the check a
     /// fenced write makes.
     pub async fn holds_lease(
