@@ -9,9 +9,17 @@
 //! last *successful* renewal was **sent**, plus the TTL, minus a safety margin, measured on
 //! this process's monotonic clock. The database set its expiry at some instant after the send,
 //! so the local deadline always comes first (the margin absorbs clock-rate differences).
-//! Past that deadline the owner fences itself (stops its hearing and every write) even when
-//! it cannot reach the database at all, and a node that was paused (SIGSTOP, a VM freeze)
-//! finds the deadline passed on its first look after it resumes, before it writes anything.
+//! Past that deadline the owner stops every write to shared storage (it is *suspended*) even
+//! when it cannot reach the database at all, and a node that was paused (SIGSTOP, a VM
+//! freeze) finds the deadline passed on its first look after it resumes, before it writes
+//! anything.
+//!
+//! A suspended owner keeps its participants' media running and keeps asking, conditioned on
+//! its epoch. Every placement of an expired lease takes a new epoch, so the same epoch still
+//! in the database means nobody took the hearing meanwhile: the lease is *resumed* and the
+//! writes held back go out. A newer epoch means another node owns the hearing: the owner is
+//! *fenced* and stops the hearing here for good. So a database that is down for a while stops
+//! no hearing, and a stale owner still writes nothing.
 
 use std::time::{Duration, Instant};
 
@@ -51,7 +59,12 @@ pub enum LeaseAction {
         /// When it was sent (the `now` given to [`Lease::poll`]).
         sent_at: Instant,
     },
-    /// The lease is lost or ran out: stop the hearing and every write, now. Returned once.
+    /// The lease ran out without an answer from the database: stop every write to shared
+    /// storage now (the hearing itself goes on). Returned once per suspension.
+    Suspend,
+    /// The database renewed a suspended lease with the same epoch: writes may go again.
+    Resume,
+    /// The lease is lost: stop the hearing and every write, for good. Returned once.
     Fence(FenceReason),
     /// Nothing to do before this instant.
     WaitUntil(Instant),
@@ -62,9 +75,6 @@ pub enum LeaseAction {
 /// Why a lease ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FenceReason {
-    /// The local deadline passed without a successful renewal (database unreachable, or
-    /// this process was paused).
-    Expired,
     /// The database refused the renewal: another node holds a newer epoch.
     Superseded,
     /// This node gave the lease up (the hearing ended, or the node handed it over).
@@ -75,7 +85,6 @@ impl FenceReason {
     /// A short name for logs and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
-            FenceReason::Expired => "expired",
             FenceReason::Superseded => "superseded",
             FenceReason::Released => "released",
         }
@@ -90,6 +99,13 @@ enum State {
         valid_until: Instant,
         next_renew: Instant,
         in_flight: Option<Instant>,
+    },
+    /// The deadline passed without an answer: no writes; renewals go on every
+    /// `retry_after`. `told`: the shell has been told to suspend.
+    Suspended {
+        next_renew: Instant,
+        in_flight: Option<Instant>,
+        told: bool,
     },
     /// Ended; the shell has been told (`told`) or not yet.
     Fenced { reason: FenceReason, told: bool },
@@ -131,7 +147,7 @@ impl Lease {
     pub fn valid_until(&self) -> Option<Instant> {
         match self.state {
             State::Held { valid_until, .. } => Some(valid_until),
-            State::Fenced { .. } => None,
+            State::Suspended { .. } | State::Fenced { .. } => None,
         }
     }
 
@@ -139,8 +155,13 @@ impl Lease {
     pub fn fenced(&self) -> Option<FenceReason> {
         match self.state {
             State::Fenced { reason, .. } => Some(reason),
-            State::Held { .. } => None,
+            State::Held { .. } | State::Suspended { .. } => None,
         }
+    }
+
+    /// Whether writes are held back until the database answers.
+    pub fn is_suspended(&self) -> bool {
+        matches!(self.state, State::Suspended { .. })
     }
 
     /// What to do at `now`.
@@ -151,17 +172,40 @@ impl Lease {
                 *told = true;
                 LeaseAction::Fence(*reason)
             }
+            State::Suspended {
+                next_renew,
+                in_flight,
+                told,
+            } => {
+                if !*told {
+                    *told = true;
+                    return LeaseAction::Suspend;
+                }
+                if in_flight.is_none() && now >= *next_renew {
+                    *in_flight = Some(now);
+                    return LeaseAction::Renew {
+                        epoch: self.epoch,
+                        sent_at: now,
+                    };
+                }
+                LeaseAction::WaitUntil(if in_flight.is_some() {
+                    now + self.times.retry_after
+                } else {
+                    *next_renew
+                })
+            }
             State::Held {
                 valid_until,
                 next_renew,
                 in_flight,
             } => {
                 if now >= *valid_until {
-                    self.state = State::Fenced {
-                        reason: FenceReason::Expired,
+                    self.state = State::Suspended {
+                        next_renew: now,
+                        in_flight: *in_flight,
                         told: true,
                     };
-                    return LeaseAction::Fence(FenceReason::Expired);
+                    return LeaseAction::Suspend;
                 }
                 if in_flight.is_none() && now >= *next_renew {
                     *in_flight = Some(now);
@@ -180,8 +224,19 @@ impl Lease {
         }
     }
 
-    /// The renewal sent at `sent_at` succeeded: the database extended the lease.
-    pub fn renewed(&mut self, sent_at: Instant) {
+    /// The renewal sent at `sent_at` succeeded: the database extended the lease (with the
+    /// same epoch, so nobody took it meanwhile). Returns `true` when that resumed a suspended
+    /// lease (the shell lets writes go again), unless its validity had already run out again.
+    pub fn renewed(&mut self, sent_at: Instant) -> bool {
+        if let State::Suspended { .. } = self.state {
+            let until = sent_at + self.times.ttl.saturating_sub(self.times.margin);
+            self.state = State::Held {
+                valid_until: until,
+                next_renew: sent_at + self.times.renew_every,
+                in_flight: None,
+            };
+            return true;
+        }
         if let State::Held {
             valid_until,
             next_renew,
@@ -196,11 +251,12 @@ impl Lease {
                 *in_flight = None;
             }
         }
+        false
     }
 
     /// The database refused the renewal: another node has a newer epoch. Fences at once.
     pub fn refused(&mut self) {
-        if let State::Held { .. } = self.state {
+        if let State::Held { .. } | State::Suspended { .. } = self.state {
             self.state = State::Fenced {
                 reason: FenceReason::Superseded,
                 told: false,
@@ -212,22 +268,29 @@ impl Lease {
     /// The lease stays valid until its deadline, which does not move.
     pub fn unreachable(&mut self, sent_at: Instant) {
         let retry = self.times.retry_after;
-        if let State::Held {
-            next_renew,
-            in_flight,
-            ..
-        } = &mut self.state
-        {
-            if *in_flight == Some(sent_at) {
-                *in_flight = None;
+        match &mut self.state {
+            State::Held {
+                next_renew,
+                in_flight,
+                ..
             }
-            *next_renew = sent_at + retry;
+            | State::Suspended {
+                next_renew,
+                in_flight,
+                ..
+            } => {
+                if *in_flight == Some(sent_at) {
+                    *in_flight = None;
+                }
+                *next_renew = sent_at + retry;
+            }
+            State::Fenced { .. } => {}
         }
     }
 
     /// This node gives the lease up.
     pub fn release(&mut self) {
-        if let State::Held { .. } = self.state {
+        if let State::Held { .. } | State::Suspended { .. } = self.state {
             self.state = State::Fenced {
                 reason: FenceReason::Released,
                 told: false,
@@ -286,29 +349,57 @@ mod tests {
     }
 
     #[test]
-    fn unreachable_database_fences_before_the_ttl_runs_out() {
+    fn unreachable_database_suspends_writes_before_the_ttl_runs_out_and_resumes() {
         let t0 = Instant::now();
         let mut lease = Lease::acquired(1, t0, times());
         let mut now = t0;
-        let mut fenced_at = None;
+        let mut suspended_at = None;
+        let mut renewals_while_suspended = 0;
+        // The database is down for 20 s.
         while now < t0 + Duration::from_secs(20) {
             match lease.poll(now) {
-                LeaseAction::Renew { sent_at, .. } => lease.unreachable(sent_at),
-                LeaseAction::Fence(reason) => {
-                    assert_eq!(reason, FenceReason::Expired);
-                    fenced_at = Some(now);
-                    break;
+                LeaseAction::Renew { sent_at, .. } => {
+                    if suspended_at.is_some() {
+                        renewals_while_suspended += 1;
+                    }
+                    lease.unreachable(sent_at)
                 }
+                LeaseAction::Suspend => {
+                    assert!(suspended_at.is_none(), "told once");
+                    suspended_at = Some(now);
+                }
+                LeaseAction::Fence(r) => panic!("an outage must not fence: {r:?}"),
+                LeaseAction::Resume => panic!("nothing answered"),
                 LeaseAction::WaitUntil(_) | LeaseAction::Done => {}
             }
+            assert_eq!(lease.may_write(now), suspended_at.is_none());
             now += ms(100);
         }
-        let fenced_at = fenced_at.expect("fenced");
-        // Stopped before the database's expiry (sent at t0, so at least t0 + 9 s).
-        assert!(fenced_at < t0 + Duration::from_secs(9));
-        assert!(fenced_at >= t0 + ms(7200));
-        assert!(!lease.may_write(fenced_at));
-        assert_eq!(lease.poll(fenced_at + ms(1)), LeaseAction::Done);
+        let suspended_at = suspended_at.expect("suspended");
+        // Writes stopped before the database's expiry (sent at t0, so at least t0 + 9 s).
+        assert!(suspended_at < t0 + Duration::from_secs(9));
+        assert!(suspended_at >= t0 + ms(7200));
+        assert!(renewals_while_suspended >= 10, "it keeps asking");
+        // The database answers with the same epoch: writes go again.
+        let sent_at = match lease.poll(now + ms(1000)) {
+            LeaseAction::Renew { sent_at, .. } => sent_at,
+            other => panic!("{other:?}"),
+        };
+        assert!(lease.renewed(sent_at));
+        assert!(lease.may_write(sent_at + ms(1)));
+        assert!(lease.fenced().is_none());
+    }
+
+    #[test]
+    fn a_suspended_owner_superseded_by_another_node_is_fenced() {
+        let t0 = Instant::now();
+        let mut lease = Lease::acquired(1, t0, times());
+        let later = t0 + Duration::from_secs(30);
+        assert_eq!(lease.poll(later), LeaseAction::Suspend);
+        assert!(matches!(lease.poll(later), LeaseAction::Renew { .. }));
+        lease.refused();
+        assert_eq!(lease.poll(later), LeaseAction::Fence(FenceReason::Superseded));
+        assert!(!lease.may_write(later));
     }
 
     #[test]
@@ -337,12 +428,18 @@ mod tests {
         // The process is stopped for 30 s; the monotonic clock went on.
         let resumed = t0 + Duration::from_secs(30);
         assert!(!lease.may_write(resumed));
+        assert_eq!(lease.poll(resumed), LeaseAction::Suspend);
+        // A late answer to a renewal sent before the pause gives no time back.
+        lease.renewed(t0);
+        assert!(!lease.may_write(resumed));
+        assert_eq!(lease.poll(resumed), LeaseAction::Suspend);
+        // It asks the database; another node took the hearing meanwhile (a newer epoch).
+        assert!(matches!(lease.poll(resumed), LeaseAction::Renew { .. }));
+        lease.refused();
         assert_eq!(
             lease.poll(resumed),
-            LeaseAction::Fence(FenceReason::Expired)
+            LeaseAction::Fence(FenceReason::Superseded)
         );
-        // A late answer to an old renewal does not bring it back.
-        lease.renewed(t0);
         assert!(!lease.may_write(resumed));
     }
 

@@ -239,8 +239,10 @@ impl Store {
         })
     }
 
-    /// Extends `hearing`'s lease by `ttl_ms` from now, if `node` still holds it with `epoch`.
-    /// `false`: it does not (another node took a newer epoch, or the lease was released).
+    /// Extends `hearing`'s lease by `ttl_ms` from now, if `node` still holds it with `epoch`,
+    /// also after it ran out: every placement of an expired lease takes a new epoch, so the
+    /// same epoch means nobody took the hearing meanwhile. `false`: another node took a newer
+    /// epoch.
     pub async fn renew_lease(
         &self,
         hearing: &str,
@@ -251,7 +253,7 @@ impl Store {
         self.require_postgres()?;
         let sql7 = format!(
             "UPDATE hearings SET lease_expires_ms = {NOW_MS} + $1 \
-             WHERE id = $2 AND owner_node = $3 AND lease_epoch = $4 AND lease_expires_ms > {NOW_MS}"
+             WHERE id = $2 AND owner_node = $3 AND lease_epoch = $4"
         );
         let done = sqlx::query(&sql7)
             .bind(ttl_ms)
@@ -274,7 +276,7 @@ impl Store {
         self.require_postgres()?;
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
-            "UPDATE hearings SET lease_expires_ms = 0 \
+            "UPDATE hearings SET lease_expires_ms = 0, owner_node = NULL \
              WHERE id = $1 AND owner_node = $2 AND lease_epoch = $3",
         )
         .bind(hearing.to_owned())
