@@ -92,6 +92,16 @@ pub(super) fn elsewhere(state: &AppState, e: ApiError) -> Failure {
             },
             true,
         ),
+        ApiError::Unavailable {
+            code: "database_unavailable",
+            ..
+        } => (
+            ServerMessage::error(
+                ErrorCode::Unavailable,
+                "The court's system cannot be reached right now. This page tries again by itself.",
+            ),
+            true,
+        ),
         e @ ApiError::Unavailable { .. } => (
             ServerMessage::error(ErrorCode::Unavailable, e.to_string()),
             true,
@@ -135,10 +145,10 @@ pub(super) async fn check(
 ) -> Result<(Claims, InvitationRecord, HearingSummary), Failure> {
     // `check_token` refuses a closed hearing's links as invalid; tell the person what happened.
     if let Ok(c) = state.key().verify(token, super::auth::unix_now()) {
-        if let Ok(Some(h)) = state.store().hearing_summary(&c.hearing).await {
-            if h.state == HearingState::Closed {
-                return Err((closed_error(), true));
-            }
+        match state.store().hearing_summary(&c.hearing).await {
+            Ok(Some(h)) if h.state == HearingState::Closed => return Err((closed_error(), true)),
+            Err(e) if e.is_unavailable() => return Err(elsewhere(state, e.into())),
+            _ => {}
         }
     }
     let claims = state.check_token(token).await.map_err(|e| {

@@ -218,7 +218,10 @@ mod tests {
         // Writes stop before the database's TTL could have run out after the last good
         // renewal; the hearing is not fenced.
         while handle.may_write() {
-            assert!(down_at.elapsed() < Duration::from_millis(600), "still writing");
+            assert!(
+                down_at.elapsed() < Duration::from_millis(600),
+                "still writing"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         tokio::time::sleep(Duration::from_millis(800)).await;

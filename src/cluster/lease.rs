@@ -398,7 +398,10 @@ mod tests {
         assert_eq!(lease.poll(later), LeaseAction::Suspend);
         assert!(matches!(lease.poll(later), LeaseAction::Renew { .. }));
         lease.refused();
-        assert_eq!(lease.poll(later), LeaseAction::Fence(FenceReason::Superseded));
+        assert_eq!(
+            lease.poll(later),
+            LeaseAction::Fence(FenceReason::Superseded)
+        );
         assert!(!lease.may_write(later));
     }
 

@@ -248,7 +248,12 @@ async fn scenario(
         .count();
 
     // The record, from the bucket alone.
-    let keys_pem = reqwest::get(format!("{}/api/keys", urls[(owner2 + 1) % urls.len()]))
+    let (_, serving) = store
+        .hearing_owner(&hearing)
+        .await
+        .map_err(err)?
+        .ok_or_else(|| err("no owner after the pause"))?;
+    let keys_pem = reqwest::get(format!("{serving}/api/keys"))
         .await
         .map_err(err)?
         .bytes()
@@ -296,7 +301,7 @@ async fn scenario(
 
 /// Waits until every participant decodes the composite in a session begun after `since`;
 /// returns how long after `since` the last one did.
-async fn wait_all_decoding(
+pub async fn wait_all_decoding(
     logs: &[Arc<Mutex<RoamLog>>],
     since: Instant,
     limit: Duration,
@@ -323,7 +328,8 @@ async fn wait_all_decoding(
     }
 }
 
-async fn make_hearing(store: &Store, what: &str) -> Result<String, LoadgenError> {
+/// Makes an open hearing named after `what`.
+pub async fn make_hearing(store: &Store, what: &str) -> Result<String, LoadgenError> {
     let id = format!("{what}-{}", &crate::ids::random_id()[..8]);
     store
         .create_hearing(&HearingRecord {
@@ -338,7 +344,8 @@ async fn make_hearing(store: &Store, what: &str) -> Result<String, LoadgenError>
     Ok(id)
 }
 
-async fn invite(
+/// An invitation to `hearing` for `role` in `seat`, signed with `key`.
+pub async fn invite(
     store: &Store,
     key: &crate::api::auth::TokenKey,
     hearing: &str,
@@ -365,7 +372,8 @@ async fn invite(
     }))
 }
 
-async fn clerk_session(store: &Store, node: &str) -> Result<String, LoadgenError> {
+/// A new clerk account, logged in at `node`: its session cookie.
+pub async fn clerk_session(store: &Store, node: &str) -> Result<String, LoadgenError> {
     let name = format!("bench{}", &crate::ids::random_id()[..6]);
     let password = "bench-password-12345";
     crate::api::session::create_user(store, &name, "Bench clerk", AccountRole::Clerk, password)
@@ -389,7 +397,8 @@ async fn clerk_session(store: &Store, node: &str) -> Result<String, LoadgenError
     Ok(cookie)
 }
 
-async fn post(node: &str, path: &str, cookie: &str) -> Result<Value, LoadgenError> {
+/// POSTs `{}` to `path` at `node` with the session `cookie`.
+pub async fn post(node: &str, path: &str, cookie: &str) -> Result<Value, LoadgenError> {
     let r = reqwest::Client::new()
         .post(format!("{node}{path}"))
         .header("cookie", cookie)
@@ -410,7 +419,8 @@ async fn post(node: &str, path: &str, cookie: &str) -> Result<Value, LoadgenErro
     serde_json::from_slice(&body).map_err(err)
 }
 
-fn only_recording(dir: &std::path::Path) -> Result<PathBuf, LoadgenError> {
+/// The newest recording folder under `dir`.
+pub fn only_recording(dir: &std::path::Path) -> Result<PathBuf, LoadgenError> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| err(format!("{}: {e}", dir.display())))?
         .flatten()
@@ -487,7 +497,7 @@ async fn check_record(
 }
 
 /// The first answer to a `join` at `node`.
-async fn join_reply(node: &str, token: &str) -> Result<Value, LoadgenError> {
+pub async fn join_reply(node: &str, token: &str) -> Result<Value, LoadgenError> {
     let ws = format!("{}/ws", node.replacen("http", "ws", 1));
     let (mut socket, _) = tokio_tungstenite::connect_async(&ws).await.map_err(err)?;
     socket

@@ -146,7 +146,7 @@ impl Store {
         let pool = AnyPoolOptions::new()
             // An unreachable database fails a request within seconds (a clear 503), rather
             // than holding it for sqlx's default 30 s.
-            .acquire_timeout(std::time::Duration::from_secs(5))
+            .acquire_timeout(std::time::Duration::from_secs(3))
             .max_connections(match backend {
                 Backend::Sqlite => 4,
                 Backend::Postgres => 8,
