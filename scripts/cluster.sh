@@ -47,10 +47,10 @@ done
 echo "cluster: S3 at http://127.0.0.1:$S3_PORT (bucket courtroom)"
 
 # --- nodes --------------------------------------------------------------------------------
-for i in $(seq 1 "$NODES"); do
-  port=$((8080 + i))
+start_node() {
+  local i=$1 port=$((8080 + $1)) cmd=serve
   # Node 1 makes the demo hearing (in the shared database) and prints its invitations.
-  cmd=serve; [[ $i == 1 ]] && cmd=demo
+  [[ $i == 1 ]] && cmd=demo
   COURTROOM_DATABASE_URL="$DB" "$BIN" "$cmd" \
     --listen "127.0.0.1:$port" --data "$WORK/node$i" \
     --set cluster.enabled=true --set "cluster.node_id=node$i" \
@@ -58,13 +58,15 @@ for i in $(seq 1 "$NODES"); do
     --set "storage.endpoint=http://127.0.0.1:$S3_PORT" \
     >"$WORK/node$i.log" 2>&1 &
   pids+=($!)
-done
-for i in $(seq 1 "$NODES"); do
   for _ in $(seq 300); do
-    curl -sf "http://127.0.0.1:$((8080 + i))/healthz" >/dev/null && break
+    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return 0
     sleep 0.2
   done
-done
+  echo "cluster: node $i did not start; see $WORK/node$i.log" >&2
+  return 1
+}
+# Node 1 first: it makes the cluster's keys and places the demo hearing on itself.
+for i in $(seq 1 "$NODES"); do start_node "$i"; done
 echo "cluster: nodes at $(seq -s ' ' -f 'http://127.0.0.1:%g' 8081 $((8080 + NODES)))"
 
 # The demo hearing's invitations: every node answers them, and sends each participant to the
