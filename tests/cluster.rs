@@ -307,6 +307,45 @@ async fn bucket_and_database_outages_then_a_drain() {
     assert_eq!(link.recording_id, old.recording_id);
     assert_eq!(link.chain_head, old.chain_head);
     assert_eq!(link.state, RecordingState::Finalised);
+    // The drained node is gone; the other node serves the old recording from the bucket.
+    let survivor = &cluster.nodes[new_owner].url;
+    let client = reqwest::Client::new();
+    let verify: serde_json::Value = serde_json::from_slice(
+        &client
+            .get(format!(
+                "{survivor}/api/recordings/{}/verify",
+                old.recording_id
+            ))
+            .header("cookie", &h.cookie)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(verify["ok"], true, "{verify}");
+    assert_eq!(verify["segments"].as_u64(), Some(old.segments.len() as u64));
+    let files: serde_json::Value = serde_json::from_slice(
+        &client
+            .get(format!(
+                "{survivor}/api/recordings/{}/files",
+                old.recording_id
+            ))
+            .header("cookie", &h.cookie)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        files["files"].as_array().unwrap().len() > old.segments.len(),
+        "segments and manifest files: {files}"
+    );
     for t in h.tasks {
         t.abort();
     }

@@ -31,7 +31,10 @@ fn every_manifest_parses_and_has_a_kind() {
         assert!(v["metadata"]["name"].is_string(), "{name}: metadata.name");
         n += 1;
     }
-    assert!(n >= 5, "configmap, secret example, deployment, service, pdb");
+    assert!(
+        n >= 5,
+        "configmap, secret example, deployment, service, pdb"
+    );
 }
 
 #[test]
@@ -58,12 +61,20 @@ fn the_deployment_drains_before_it_stops() {
     let deadline = settings["cluster"]["drain_deadline_seconds"]
         .as_integer()
         .unwrap() as u64;
-    assert!(grace > deadline, "grace {grace} s must exceed the drain deadline {deadline} s");
+    assert!(
+        grace > deadline,
+        "grace {grace} s must exceed the drain deadline {deadline} s"
+    );
     assert_eq!(settings["cluster"]["enabled"].as_bool(), Some(true));
-    assert!(settings["storage"]["url"].as_str().unwrap().starts_with("s3://"));
+    assert!(settings["storage"]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("s3://"));
     // The configuration is one the server accepts (with the database from the secret).
     let secret = load("secret.example.yaml");
-    let db = secret["stringData"]["COURTROOM_DATABASE_URL"].as_str().unwrap();
+    let db = secret["stringData"]["COURTROOM_DATABASE_URL"]
+        .as_str()
+        .unwrap();
     assert!(db.starts_with("postgres://"));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("courtroom.toml");
@@ -89,9 +100,16 @@ fn a_disruption_budget_and_a_service_cover_the_pods() {
     assert_eq!(pdb["spec"]["maxUnavailable"], 1);
     let svc = load("service.yaml");
     assert_eq!(svc["kind"], "Service");
-    for selector in [&pdb["spec"]["selector"]["matchLabels"], &svc["spec"]["selector"]] {
+    for selector in [
+        &pdb["spec"]["selector"]["matchLabels"],
+        &svc["spec"]["selector"],
+    ] {
         for (k, v) in selector.as_mapping().unwrap() {
-            assert_eq!(&labels[k.as_str().unwrap()], v, "selector {k:?} matches the pods");
+            assert_eq!(
+                &labels[k.as_str().unwrap()],
+                v,
+                "selector {k:?} matches the pods"
+            );
         }
     }
 }

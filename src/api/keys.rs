@@ -59,6 +59,18 @@ pub async fn public_key(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Every recording key's public half in the cluster's database, newest first.
+pub async fn recording_public_keys(
+    store: &Store,
+) -> Result<Vec<crate::record::PublicKey>, StoreError> {
+    Ok(store
+        .signing_keys(KeyPurpose::Recording)
+        .await?
+        .iter()
+        .filter_map(|k| seed(k).map(|s| RecordingKey::from_seed(s).public()))
+        .collect())
+}
+
 /// A cluster's keys, as one node uses them.
 pub struct ClusterKeys {
     /// Signs invitation links (the newest key) and verifies them (every key).
