@@ -38,12 +38,21 @@ screenshots: target-dir
 	PORTAL_SCREENSHOT_DIR=$$shots $(CARGO) test --release --test chromium portal:: -- --test-threads=1 && \
 	cp $$shots/portal.png docs/images/portal.png && rm -rf "$$shots"
 
+# A local cluster to try: throwaway PostgreSQL, a real S3 server and three nodes on loopback.
+cluster: deps build
+	./scripts/cluster.sh
+
+# Kill and pause the owner of a recorded hearing in a three-node cluster; prints JSON.
+bench-failover: deps build
+	$(CARGO_TARGET_DIR)/release/courtroom bench failover --nodes 3
+
 bench: deps target-dir
 	$(CARGO) bench
 	$(CARGO) build --release --bin courtroom
 	./scripts/keyeval.sh
 	./scripts/bench-hearing.sh
 	./benches/encoders.sh 20
+	$(CARGO_TARGET_DIR)/release/courtroom bench failover --nodes 3
 	cd tests/browser && npm ci --no-audit --no-fund && node bench-glass.mjs
 
 fmt:

@@ -222,6 +222,10 @@ const state = {
   lastLost: 0,
   lastRecv: 0,
   reconnectTry: 0,
+  node: null,         // the node the signalling socket goes to: null for this page's own,
+                      // or the hearing's node after a `moved`
+  nodes: [],          // the cluster's other nodes, to fall back on when one stops answering
+  movedDelay: null,   // after a `moved`: how long to wait before joining again
   renegotiating: false,
   freshTry: 0,        // fresh media sessions since frames last decoded (backoff)
   iceRestart: null,   // the ICE restart under way: {pc, frames, timer}
@@ -992,6 +996,12 @@ function onError(msg) {
     case 'not_allowed': case 'unknown_participant':
       console.warn('cue refused', msg);
       return;
+    case 'unavailable':
+      // The court's system is busy or its database unreachable: the socket closes and the
+      // page tries again by itself, with backoff.
+      console.warn('server unavailable', msg);
+      if (state.screen === 'in') showBanner('reconnecting', 'warn');
+      return;
     default:
       console.warn('server error', msg);
       if (state.screen === 'in') return; // a malformed message of ours; the hearing goes on
@@ -1043,9 +1053,35 @@ function onMessage(gen, event) {
     case 'closed': end('closedTitle', 'hearingClosed', null); break;
     case 'removed': end('removedTitle', 'removed', null); break;
     case 'replaced': end('replacedTitle', 'replaced', { key: 'reload', run: () => location.reload() }); break;
+    case 'moved': onMoved(msg); break;
     case 'error': onError(msg); break;
     default: break; // unknown types are ignored
   }
+}
+
+// The hearing runs on another node of the court's cluster (or is moving to one): join again
+// there, or after `retry_after_ms` wherever it is placed. The media goes straight to that node.
+function onMoved(msg) {
+  for (const n of msg.nodes || []) if (n && !state.nodes.includes(n)) state.nodes.push(n);
+  if (msg.url) state.node = msg.url;
+  state.movedDelay = Math.max(0, msg.retry_after_ms || 0);
+  window.courtroom.timings.moves = (window.courtroom.timings.moves || 0) + 1;
+  if (state.ws) { try { state.ws.close(); } catch { /* closing anyway */ } }
+}
+
+// The signalling socket's address: this page's node, or the node the cluster sent us to.
+function signallingUrl() {
+  const base = state.node ? new URL(state.node, location.href) : new URL(location.href);
+  const scheme = base.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${base.host}/ws`;
+}
+
+// After a socket to the current node could not even open: the next node to try (this page's
+// own first, then the others the cluster named).
+function nextNode() {
+  const all = [null, ...state.nodes.filter((n) => new URL(n, location.href).host !== location.host)];
+  const at = all.findIndex((n) => n === state.node);
+  state.node = all[(at + 1) % all.length];
 }
 
 // Opens the signalling socket. Before Join it sends `check`; after Join (and on every
@@ -1053,8 +1089,7 @@ function onMessage(gen, event) {
 function connect() {
   const gen = ++state.wsGen;
   state.answerQueue = []; // answers belong to the socket their offers went out on
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const ws = new WebSocket(`${scheme}//${location.host}/ws`);
+  const ws = new WebSocket(signallingUrl());
   state.ws = ws;
   let opened = false;
   ws.addEventListener('open', () => {
@@ -1066,10 +1101,17 @@ function connect() {
   ws.addEventListener('close', () => {
     if (gen !== state.wsGen || state.ended) return;
     state.ws = null;
-    if (state.wantJoin) {
-      // In the hearing or waiting: say so and come back by ourselves.
+    if (state.movedDelay != null) {
+      // Sent to the hearing's node: go at once (or when told), as part of the same join.
+      const delay = state.movedDelay;
+      state.movedDelay = null;
+      setTimeout(() => { if (!state.ended) connect(); }, delay);
+    } else if (state.wantJoin) {
+      // In the hearing or waiting: say so and come back by ourselves; a node that does not
+      // answer at all is passed over for another of the court's nodes.
       if (state.recoverStart == null) state.recoverStart = performance.now();
       if (state.screen === 'in') showBanner('reconnecting', 'warn');
+      if (!opened && (state.node || state.nodes.length)) nextNode();
       const delay = RECONNECT_DELAYS_MS[Math.min(state.reconnectTry, RECONNECT_DELAYS_MS.length - 1)];
       state.reconnectTry++;
       window.courtroom.timings.reconnects++;

@@ -8,7 +8,10 @@ pub mod admin;
 mod admission;
 pub mod auth;
 pub mod error;
+pub mod forward;
 pub mod keys;
+pub mod node;
+mod placement;
 pub mod routes;
 pub mod session;
 pub mod signalling;
@@ -27,8 +30,9 @@ use serde_json::json;
 use self::auth::{unix_now, Claims, TokenError, TokenKey};
 use self::error::ApiError;
 use self::session::LoginLimiter;
+use crate::cluster::ClusterNode;
 use crate::config::Settings;
-use crate::hearing::{Docket, Hearing, HearingError, HearingEvent, ParticipantId};
+use crate::hearing::{Docket, Hearing, HearingEvent, ParticipantId, RecordingEnv};
 use crate::permissions::{Action, Principal};
 use crate::render::Gpu;
 use crate::store::audit::actions;
@@ -48,11 +52,27 @@ struct StateInner {
     docket: Docket,
     limiter: LoginLimiter,
     whip: whip::WhipSessions,
+    cluster: Arc<ClusterNode>,
+    recording_env: RecordingEnv,
 }
 
 impl AppState {
     /// Builds the state.
     pub fn new(settings: Arc<Settings>, store: Store, gpu: Arc<Gpu>, key: TokenKey) -> Self {
+        let cluster = ClusterNode::local(&settings);
+        Self::with_cluster(settings, store, gpu, key, cluster, RecordingEnv::default())
+    }
+
+    /// Builds the state of a node that places hearings through `cluster` and records with
+    /// `recording_env` (the cluster's shared key, the upload spool).
+    pub fn with_cluster(
+        settings: Arc<Settings>,
+        store: Store,
+        gpu: Arc<Gpu>,
+        key: TokenKey,
+        cluster: Arc<ClusterNode>,
+        recording_env: RecordingEnv,
+    ) -> Self {
         Self {
             inner: Arc::new(StateInner {
                 settings,
@@ -62,8 +82,15 @@ impl AppState {
                 docket: Docket::default(),
                 limiter: LoginLimiter::default(),
                 whip: whip::WhipSessions::default(),
+                cluster,
+                recording_env,
             }),
         }
+    }
+
+    /// This node in the cluster (or the single node).
+    pub fn cluster(&self) -> &Arc<ClusterNode> {
+        &self.inner.cluster
     }
 
     /// Settings.
@@ -117,6 +144,7 @@ impl AppState {
         let moved = self.inner.store.set_hearing_state(id, from, to).await?;
         if moved {
             self.inner.docket.publish(id, HearingEvent::State(to));
+            self.tell_other_nodes(id, to).await;
         }
         Ok(moved)
     }
@@ -191,24 +219,14 @@ impl AppState {
         ));
     }
 
-    /// The live hearing with this id, started on first use.
+    /// The live hearing with this id, started on first use: placed on this node (the cluster
+    /// may say it runs on another: [`ApiError::Moved`]) and held by a lease
+    /// ([`placement`](self::placement)).
     pub async fn hearing(&self, id: &str) -> Result<Arc<Hearing>, ApiError> {
         if let Some(h) = self.inner.docket.running(id) {
             return Ok(h);
         }
-        let start = |events| async move {
-            let record = self
-                .inner
-                .store
-                .hearing(id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            let (settings, gpu) = (self.inner.settings.clone(), self.inner.gpu.clone());
-            tokio::task::spawn_blocking(move || Hearing::start_on(record, settings, gpu, events))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?
-                .map_err(|e: HearingError| ApiError::Internal(e.to_string()))
-        };
+        let start = |events| self.start_here(id, events);
         self.inner
             .docket
             .get_or_start(id, start, ApiError::NotFound)
@@ -236,6 +254,7 @@ impl AppState {
                 .recording_ended(&m.recording_id, m.state.as_str())
                 .await?;
         }
+        self.ended_here(id).await;
         Ok(manifest)
     }
 
@@ -262,6 +281,7 @@ impl AppState {
                 }
                 Err(e) => tracing::error!(hearing = %id, "shutdown panicked: {e}"),
             }
+            self.ended_here(&id).await;
         }
     }
 }
@@ -270,6 +290,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(node::readyz))
+        .route("/internal/drain", axum::routing::post(node::drain))
         .route("/api/keys", get(keys::public_key))
         .route("/", get(index))
         .route(
@@ -307,6 +329,10 @@ pub fn router(state: AppState) -> Router {
                 .patch(whip::patch),
         )
         .merge(routes::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            forward::to_owner,
+        ))
         .with_state(state)
 }
 

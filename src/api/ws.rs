@@ -199,6 +199,17 @@ async fn react(state: &AppState, conn: &mut Conn, event: HearingEvent) -> Reacti
                 action: notice.action.as_str(),
             }
         }
+        HearingEvent::Relocate { url } => {
+            let nodes = state.cluster().nodes().await;
+            return Err((
+                Some(ServerMessage::Moved {
+                    url,
+                    retry_after_ms: 500,
+                    nodes,
+                }),
+                End::Left,
+            ));
+        }
         HearingEvent::Replaced(_)
         | HearingEvent::ScreenHint { .. }
         | HearingEvent::Cue { .. }

@@ -3,12 +3,15 @@
 //! [`raw`] merges the three sources into one TOML table; this module validates that table into
 //! [`Settings`]. Every key has a default that works out of the box, so no file is needed.
 
+pub mod cluster;
 pub mod raw;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+pub use self::cluster::{ClusterSettings, StorageSettings};
 
 /// Errors while loading configuration.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +65,10 @@ pub struct Settings {
     pub render: RenderSettings,
     /// Evidence recordings.
     pub record: RecordSettings,
+    /// The cluster of nodes sharing PostgreSQL.
+    pub cluster: ClusterSettings,
+    /// Object storage for recordings.
+    pub storage: StorageSettings,
 }
 
 /// Composite video output.
@@ -155,6 +162,8 @@ impl Default for Settings {
             rtc: RtcSettings::default(),
             render: RenderSettings::default(),
             record: RecordSettings::default(),
+            cluster: ClusterSettings::default(),
+            storage: StorageSettings::default(),
         }
     }
 }
@@ -264,6 +273,7 @@ impl Settings {
                 self.record.tsa_timeout_seconds
             )));
         }
+        cluster::validate(&self.cluster, &self.storage, self.database_url.as_deref())?;
         if !["auto", "gpu", "cpu"].contains(&self.render.adapter.as_str()) {
             return Err(ConfigError::Invalid(format!(
                 "render.adapter {:?} must be auto, gpu or cpu",

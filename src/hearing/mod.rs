@@ -59,6 +59,7 @@ pub use self::monitor::{CompositeFrame, MediaLog, TickStats};
 pub use self::output::CompositeFeed;
 use self::output::Output;
 use self::recording::Recording;
+pub use self::recording::RecordingEnv;
 use self::repair::MediaRepair;
 pub use self::seats::SeatMedia;
 use self::seats::Seats;
@@ -139,6 +140,18 @@ impl Hearing {
         gpu: Arc<Gpu>,
         events: EventChannel,
     ) -> Result<Arc<Self>, HearingError> {
+        Self::start_in(record, settings, gpu, events, RecordingEnv::default())
+    }
+
+    /// [`Hearing::start_on`], its recordings signed and announced as `env` says (a cluster's
+    /// shared key, the upload spool).
+    pub fn start_in(
+        record: HearingRecord,
+        settings: Arc<Settings>,
+        gpu: Arc<Gpu>,
+        events: EventChannel,
+        env: RecordingEnv,
+    ) -> Result<Arc<Self>, HearingError> {
         let layout = Layout::load(&settings.assets_dir(), &record.layout)?;
         let v = &settings.video;
         let compositor = Compositor::new(gpu, layout.clone(), v.width, v.height)?;
@@ -164,6 +177,7 @@ impl Hearing {
             seats.clone(),
             events.clone(),
             request_keyframe,
+            env,
         ));
         let output = Arc::new(Output::start(
             EncoderConfig {
@@ -501,6 +515,17 @@ impl Hearing {
     /// started it in the manifest.
     pub fn start_recording_by(&self, actor: &str) -> Result<String, HearingError> {
         Ok(self.recording.start(actor)?)
+    }
+
+    /// [`Hearing::start_recording_by`], continuing `previous`: a recording of this hearing
+    /// that another node sealed (it died) or handed over (it drained). The new manifest names
+    /// it, and its chain starts from that recording's chain head.
+    pub fn continue_recording(
+        &self,
+        actor: &str,
+        previous: crate::record::manifest::PreviousRecording,
+    ) -> Result<String, HearingError> {
+        Ok(self.recording.start_continuing(actor, Some(previous))?)
     }
 
     /// Whether a recording is running.

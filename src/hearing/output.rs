@@ -329,6 +329,7 @@ mod tests {
             seats,
             events,
             Arc::new(|| {}),
+            Default::default(),
         ));
         let config = EncoderConfig {
             width: 64,
