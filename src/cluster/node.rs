@@ -116,7 +116,7 @@ impl ClusterNode {
             })?)
         };
         let limit = s.spool_limit_mb * 1024 * 1024;
-        Ok(Arc::new_cyclic(|weak: &Weak<ClusterNode>| ClusterNode {
+        let node = Arc::new_cyclic(|weak: &Weak<ClusterNode>| ClusterNode {
             id: placement.node_id().to_owned(),
             url: settings.public_url(),
             placement,
@@ -132,7 +132,17 @@ impl ClusterNode {
             leases: Mutex::default(),
             recordings_dir: settings.recordings_dir(),
             drain_deadline: Duration::from_secs(settings.cluster.drain_deadline_seconds as u64),
-        }))
+        });
+        if let Some(r) = &node.registry {
+            // A full spool keeps new hearings away: their recordings would have nowhere to go.
+            let weak = Arc::downgrade(&node);
+            r.set_accepting(Arc::new(move || {
+                weak.upgrade()
+                    .and_then(|n| n.spool_status())
+                    .is_none_or(|s| !s.over_limit)
+            }));
+        }
+        Ok(node)
     }
 
     /// This node's id in the registry.

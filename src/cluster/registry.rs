@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use super::placement::{NodeState, Placement};
 
+/// Asked at every beat whether the node takes new hearings.
+pub type Accepting = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// This node's registration, kept fresh by a background task.
 #[derive(Clone)]
 pub struct Registry {
@@ -20,6 +23,9 @@ struct Inner {
     reachable: AtomicBool,
     /// Unix milliseconds of the last heartbeat that reached it (0: none yet).
     last_ok_ms: AtomicI64,
+    /// Whether the node can take new hearings besides draining (its upload spool is within
+    /// its bound); asked at every beat.
+    accepting: std::sync::Mutex<Option<Accepting>>,
     wake: tokio::sync::Notify,
 }
 
@@ -41,6 +47,7 @@ impl Registry {
                 draining: AtomicBool::new(false),
                 reachable: AtomicBool::new(true),
                 last_ok_ms: AtomicI64::new(0),
+                accepting: std::sync::Mutex::new(None),
                 wake: tokio::sync::Notify::new(),
             }),
         };
@@ -48,7 +55,15 @@ impl Registry {
         tokio::spawn(async move {
             loop {
                 let Some(inner) = weak.upgrade() else { return };
-                let state = if inner.draining.load(Ordering::SeqCst) {
+                let accepting = inner
+                    .accepting
+                    .lock()
+                    .expect("accepting")
+                    .clone()
+                    .is_none_or(|f| f());
+                // A node that cannot take new hearings (draining, or its spool is full) says
+                // `draining`: placement passes it over; its hearings go on.
+                let state = if inner.draining.load(Ordering::SeqCst) || !accepting {
                     NodeState::Draining
                 } else {
                     NodeState::Serving
@@ -86,6 +101,11 @@ impl Registry {
     /// This node's id.
     pub fn node_id(&self) -> &str {
         self.inner.placement.node_id()
+    }
+
+    /// Sets what decides, besides draining, whether the node takes new hearings.
+    pub fn set_accepting(&self, accepting: Accepting) {
+        *self.inner.accepting.lock().expect("accepting") = Some(accepting);
     }
 
     /// Stops taking new hearings (the registry says `draining` at once).
