@@ -39,9 +39,10 @@ const PASSWORD = 'browser test password 1';
 // The address the server gathers its media candidates on. Firefox ESR 153 gathers no loopback
 // candidates whatever its prefs say (measured: none with `media.peerconnection.ice.loopback`,
 // none in a loopback-only network namespace), and its ICE agent never pairs a non-loopback
-// candidate with a loopback one. So the server offers this machine's own first non-internal
-// IPv4 address, where Firefox's host candidate is: every packet stays inside this machine
-// (the kernel delivers traffic to its own addresses locally), only the pairing changes.
+// candidate with a loopback one. So the server offers the first non-internal IPv4 address,
+// where Firefox's host candidate is. `make test-browser` runs this inside a network namespace
+// made for the run (scripts/in-netns.sh), whose only such address is 10.203.0.1 on a veth
+// pair that stays inside it: no packet can leave the namespace.
 function mediaIp() {
   for (const list of Object.values(os.networkInterfaces())) {
     for (const a of list || []) if (a.family === 'IPv4' && !a.internal) return a.address;
