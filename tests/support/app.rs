@@ -160,7 +160,7 @@ impl TestAppBuilder {
     }
 }
 
-/// The server under test, in this process. Stops serving when dropped.
+/// The server under test, in this process. Stops serving, and stops its hearings, when dropped.
 pub struct TestApp {
     /// Its state (settings, store, key, hearings).
     pub state: AppState,
@@ -174,8 +174,14 @@ pub struct TestApp {
 }
 
 impl Drop for TestApp {
+    /// Stops serving, then stops every running hearing and waits for its threads, so no
+    /// render or encoder thread is still at work when the test binary exits (lavapipe compiling
+    /// a shader while `exit` tears down LLVM's statics crashes the process after the tests).
     fn drop(&mut self) {
         self.serving.abort();
+        for hearing in self.state.docket().drain() {
+            let _ = hearing.shutdown();
+        }
     }
 }
 
