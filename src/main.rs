@@ -466,7 +466,8 @@ async fn bench_failover(args: &BenchFailoverArgs) -> anyhow::Result<()> {
     use courtroom::loadgen::failover::{run, FailoverConfig};
     let report = run(&FailoverConfig {
         exe: std::env::current_exe()?,
-        repo: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).to_owned(),
+        repo: courtroom::config::source_tree()
+            .ok_or_else(|| anyhow::anyhow!("the failover bench runs from the source tree"))?,
         nodes: args.nodes,
         lease_ttl_s: args.lease_ttl,
         segment_s: args.segment,

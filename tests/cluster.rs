@@ -22,8 +22,10 @@ fn exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_courtroom"))
 }
 
+/// The checkout under test (at run time: a shared target folder keeps another checkout's
+/// compile-time path).
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
 }
 
 /// The targets of issue "Many nodes", measured by the same code as `courtroom bench failover`.

@@ -7,7 +7,7 @@ pub mod cluster;
 pub mod raw;
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -316,16 +316,37 @@ impl Settings {
     }
 }
 
-/// `assets/` next to the crate when run from the source tree, else beside the executable.
+/// The source tree this program was built from, if it is still there: `CARGO_MANIFEST_DIR` as
+/// cargo sets it when it runs the program (tests, benches, `cargo run`), else as it was when
+/// compiled. The value cargo passes at run time comes first: a target folder shared between
+/// checkouts (CI's cache) keeps the compile-time path of whichever checkout built it, because
+/// cargo does not rebuild when only the checkout's path changes.
+pub fn source_tree() -> Option<PathBuf> {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(std::iter::once(PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
+        .find(|dir| dir.join("Cargo.toml").is_file())
+}
+
+/// `assets/` in the source tree when run from it ([`source_tree`]), else beside the executable,
+/// else in the working folder.
 pub fn default_assets_dir() -> PathBuf {
-    let beside_source = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
-    if beside_source.is_dir() {
+    if let Some(beside_source) = source_tree()
+        .map(|tree| tree.join("assets"))
+        .filter(|dir| dir.is_dir())
+    {
         return beside_source;
     }
-    std::env::current_exe()
+    let beside_exe = std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|p| p.join("assets")))
-        .unwrap_or_else(|| PathBuf::from("assets"))
+        .and_then(|exe| exe.parent().map(|p| p.join("assets")));
+    match beside_exe {
+        Some(dir) if dir.is_dir() => dir,
+        // The working folder's, e.g. a script run from a checkout whose binary another
+        // checkout built.
+        _ => PathBuf::from("assets"),
+    }
 }
 
 #[cfg(test)]
