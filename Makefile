@@ -23,12 +23,14 @@ test: deps target-dir
 	$(CARGO) test --release -- --test-threads=1
 	$(MAKE) test-browser
 
-# The participant page in headless Chromium (playwright-core; needs node and npm). Screenshots
+# The participant page in headless Chromium and Firefox (needs node and npm), inside a network
+# namespace made for the run (scripts/in-netns.sh: Firefox's media needs a non-loopback address,
+# and this one exists only there). Screenshots
 # go to a temporary folder (or $(SCREENSHOT_DIR), relative to the repository root if set).
 test-browser: target-dir
 	$(CARGO) build --release --bin courtroom
 	cd tests/browser && npm ci --no-audit --no-fund && \
-	SCREENSHOT_DIR="$(SCREENSHOT_DIR)" node --test --test-concurrency=1 .
+	SCREENSHOT_DIR="$(SCREENSHOT_DIR)" ../../scripts/in-netns.sh node --test --test-concurrency=1 .
 
 # Refreshes the tracked screenshots in docs/images/ on purpose: the participant page's (browser
 # tests) and the clerk portal's (tests/chromium portal test; only portal.png is tracked).
@@ -38,11 +40,21 @@ screenshots: target-dir
 	PORTAL_SCREENSHOT_DIR=$$shots $(CARGO) test --release --test chromium portal:: -- --test-threads=1 && \
 	cp $$shots/portal.png docs/images/portal.png && rm -rf "$$shots"
 
+# A local cluster to try: throwaway PostgreSQL, a real S3 server and three nodes on loopback.
+cluster: deps build
+	./scripts/cluster.sh
+
+# Kill and pause the owner of a recorded hearing in a three-node cluster; prints JSON.
+bench-failover: deps build
+	$(CARGO_TARGET_DIR)/release/courtroom bench failover --nodes 3
+
 bench: deps target-dir
 	$(CARGO) bench
 	$(CARGO) build --release --bin courtroom
 	./scripts/keyeval.sh
 	./scripts/bench-hearing.sh
+	./benches/encoders.sh 20
+	$(CARGO_TARGET_DIR)/release/courtroom bench failover --nodes 3
 	cd tests/browser && npm ci --no-audit --no-fund && node bench-glass.mjs
 
 # 200 join/leave cycles during one recording (a short version runs in `make test`); prints the

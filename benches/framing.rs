@@ -13,10 +13,10 @@ use criterion::{criterion_group, criterion_main, Criterion};
 
 /// A 640×480 green frame with the fixture face pasted at (400, 120).
 fn frame_with_face() -> VideoFrame {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/faces/astronaut_head.png"
-    );
+    let path = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("tests/data/faces/astronaut_head.png");
     let decoder = png::Decoder::new(std::fs::File::open(path).expect("face fixture"));
     let mut reader = decoder.read_info().expect("png header");
     let mut gray = vec![0; reader.output_buffer_size()];

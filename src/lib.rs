@@ -8,6 +8,8 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod bucket;
+pub mod cluster;
 pub mod config;
 pub mod digest;
 pub mod framing;

@@ -37,6 +37,20 @@ enum Command {
     Admin(courtroom::api::admin::AdminArgs),
     /// Check recordings: every segment's hash, the hash chain and the manifest signature.
     Verify(courtroom::record::cli::VerifyArgs),
+    /// Drain a running node (the Kubernetes pre-stop hook): it takes no new hearings, lets its
+    /// hearings finish or hands them over; with `--wait`, returns once it holds none.
+    Drain(DrainArgs),
+}
+
+/// Options of `courtroom drain`.
+#[derive(Args, Clone)]
+struct DrainArgs {
+    /// The node's own address.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Wait until the node holds no hearing.
+    #[arg(long)]
+    wait: bool,
 }
 
 /// Options of `courtroom key`.
@@ -125,6 +139,26 @@ struct LoadgenArgs {
 enum BenchCommand {
     /// Run a server with H hearings of P synthetic participants for S seconds; print JSON.
     Hearing(BenchHearingArgs),
+    /// Run a local cluster (PostgreSQL, an S3 server, N nodes), kill and pause the node that
+    /// owns a recorded hearing, and print what survived as JSON.
+    Failover(BenchFailoverArgs),
+}
+
+/// Options of `courtroom bench failover`.
+#[derive(Args, Clone)]
+struct BenchFailoverArgs {
+    /// Nodes (at least 3).
+    #[arg(long, default_value_t = 3)]
+    nodes: usize,
+    /// Lease TTL, seconds.
+    #[arg(long, default_value_t = 6)]
+    lease_ttl: u32,
+    /// Segment length, seconds.
+    #[arg(long, default_value_t = 2)]
+    segment: u32,
+    /// Synthetic participants in the hearing.
+    #[arg(long, default_value_t = 3)]
+    participants: usize,
 }
 
 /// Options of `courtroom bench hearing`.
@@ -184,6 +218,33 @@ impl Common {
     }
 }
 
+/// `courtroom drain`: asks the node to drain, and with `--wait` waits until it holds no
+/// hearing (polling `/readyz`).
+async fn drain(args: &DrainArgs) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let base = args.url.trim_end_matches('/');
+    let r = client.post(format!("{base}/internal/drain")).send().await?;
+    if !r.status().is_success() {
+        anyhow::bail!("{base} refused to drain: {}", r.status());
+    }
+    println!("draining {base}");
+    while args.wait {
+        let body = client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await?
+            .bytes()
+            .await?;
+        let ready: serde_json::Value = serde_json::from_slice(&body)?;
+        if ready["hearings"].as_u64() == Some(0) {
+            println!("drained: no hearing left on {base}");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     courtroom::malloc::limit_arenas();
     let cli = Cli::parse();
@@ -191,6 +252,10 @@ fn main() -> ExitCode {
     let tool = match &cli.command {
         Command::Loadgen(args) => Some(runtime_block_on(loadgen(args))),
         Command::Bench(BenchCommand::Hearing(args)) => Some(runtime_block_on(bench_hearing(args))),
+        Command::Drain(args) => Some(runtime_block_on(drain(args))),
+        Command::Bench(BenchCommand::Failover(args)) => {
+            Some(runtime_block_on(bench_failover(args)))
+        }
         _ => None,
     };
     if let Some(result) = tool {
@@ -221,7 +286,9 @@ fn main() -> ExitCode {
         Command::Serve(c) => (c, false),
         Command::Demo(d) => (&d.common, true),
         Command::Render(r) => (&r.common, false),
-        Command::Loadgen(_) | Command::Bench(_) => unreachable!("handled above"),
+        Command::Loadgen(_) | Command::Bench(_) | Command::Drain(_) => {
+            unreachable!("handled above")
+        }
         Command::Key(_) => unreachable!("handled above"),
         Command::Admin(_) => unreachable!("handled above"),
         Command::Verify(_) => unreachable!("handled above"),
@@ -397,6 +464,22 @@ async fn loadgen(args: &LoadgenArgs) -> anyhow::Result<()> {
         reports.push(t.await?);
     }
     println!("{}", serde_json::to_string_pretty(&reports)?);
+    Ok(())
+}
+
+async fn bench_failover(args: &BenchFailoverArgs) -> anyhow::Result<()> {
+    use courtroom::loadgen::failover::{run, FailoverConfig};
+    let report = run(&FailoverConfig {
+        exe: std::env::current_exe()?,
+        repo: courtroom::config::source_tree()
+            .ok_or_else(|| anyhow::anyhow!("the failover bench runs from the source tree"))?,
+        nodes: args.nodes,
+        lease_ttl_s: args.lease_ttl,
+        segment_s: args.segment,
+        participants: args.participants,
+    })
+    .await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 

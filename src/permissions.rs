@@ -1,25 +1,26 @@
 //! Who may do what: one table, checked in one place ([`check`]).
 //!
-//! The rows are [`Action`]s, the columns are the people: the six hearing roles (who act with an
-//! invitation to one hearing) and the two portal accounts (clerks and administrators, who log
+//! The rows are [`Action`]s, the columns are the people: the seven hearing roles (who act with
+//! an invitation to one hearing; an observer joins to watch and listen, with no seat, camera or
+//! microphone) and the two portal accounts (clerks and administrators, who log
 //! in and act on any hearing). An invitee may act only on the hearing their invitation names,
 //! whatever the table says.
 //!
-//! | action | presiding judge | assessor | clerk | plaintiff | defendant | witness | clerk account | admin account |
-//! |---|---|---|---|---|---|---|---|---|
-//! | join | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | · | · |
-//! | publish | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | · | · |
-//! | see composite | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |
-//! | mute others | ✓ | · | ✓ | · | · | · | ✓ | ✓ |
-//! | remove participant | ✓ | · | ✓ | · | · | · | ✓ | ✓ |
-//! | start/stop recording | ✓ | · | ✓ | · | · | · | ✓ | ✓ |
-//! | download | · | · | · | · | · | · | ✓ | ✓ |
-//! | adjust key settings | · | · | ✓ | · | · | · | ✓ | ✓ |
-//! | lock camera view | ✓ | · | ✓ | · | · | · | ✓ | ✓ |
-//! | monitor | ✓ | · | ✓ | · | · | · | ✓ | ✓ |
-//! | manage hearings | · | · | · | · | · | · | ✓ | ✓ |
-//! | view audit trail | · | · | · | · | · | · | ✓ | ✓ |
-//! | manage accounts | · | · | · | · | · | · | · | ✓ |
+//! | action | presiding judge | assessor | clerk | plaintiff | defendant | witness | observer | clerk account | admin account |
+//! |---|---|---|---|---|---|---|---|---|---|
+//! | join | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | · | · |
+//! | publish | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | · | · | · |
+//! | see composite | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ | ✓ |
+//! | mute others | ✓ | · | ✓ | · | · | · | · | ✓ | ✓ |
+//! | remove participant | ✓ | · | ✓ | · | · | · | · | ✓ | ✓ |
+//! | start/stop recording | ✓ | · | ✓ | · | · | · | · | ✓ | ✓ |
+//! | download | · | · | · | · | · | · | · | ✓ | ✓ |
+//! | adjust key settings | · | · | ✓ | · | · | · | · | ✓ | ✓ |
+//! | lock camera view | ✓ | · | ✓ | · | · | · | · | ✓ | ✓ |
+//! | monitor | ✓ | · | ✓ | · | · | · | · | ✓ | ✓ |
+//! | manage hearings | · | · | · | · | · | · | · | ✓ | ✓ |
+//! | view audit trail | · | · | · | · | · | · | · | ✓ | ✓ |
+//! | manage accounts | · | · | · | · | · | · | · | · | ✓ |
 //!
 //! (Joining is by invitation only: a clerk with an account invites themself to sit in the
 //! hearing. Downloads need an account, never a link: invitation links travel by mail and chat.)
@@ -137,13 +138,14 @@ pub enum Subject {
 
 impl Subject {
     /// Every column, in table order.
-    pub const ALL: [Subject; 8] = [
+    pub const ALL: [Subject; 9] = [
         Subject::Role(Role::PresidingJudge),
         Subject::Role(Role::Assessor),
         Subject::Role(Role::Clerk),
         Subject::Role(Role::Plaintiff),
         Subject::Role(Role::Defendant),
         Subject::Role(Role::Witness),
+        Subject::Role(Role::Observer),
         Subject::Account(AccountRole::Clerk),
         Subject::Account(AccountRole::Admin),
     ];
@@ -167,21 +169,21 @@ const Y: bool = true;
 const N: bool = false;
 
 /// The table. Columns: presiding judge, assessor, clerk, plaintiff, defendant, witness,
-/// clerk account, admin account.
-pub const TABLE: [(Action, [bool; 8]); 13] = [
-    (Action::Join, [Y, Y, Y, Y, Y, Y, N, N]),
-    (Action::Publish, [Y, Y, Y, Y, Y, Y, N, N]),
-    (Action::SeeComposite, [Y, Y, Y, Y, Y, Y, Y, Y]),
-    (Action::MuteOthers, [Y, N, Y, N, N, N, Y, Y]),
-    (Action::RemoveParticipant, [Y, N, Y, N, N, N, Y, Y]),
-    (Action::Record, [Y, N, Y, N, N, N, Y, Y]),
-    (Action::Download, [N, N, N, N, N, N, Y, Y]),
-    (Action::AdjustKey, [N, N, Y, N, N, N, Y, Y]),
-    (Action::LockCameraView, [Y, N, Y, N, N, N, Y, Y]),
-    (Action::Monitor, [Y, N, Y, N, N, N, Y, Y]),
-    (Action::ManageHearings, [N, N, N, N, N, N, Y, Y]),
-    (Action::ViewAudit, [N, N, N, N, N, N, Y, Y]),
-    (Action::ManageAccounts, [N, N, N, N, N, N, N, Y]),
+/// observer, clerk account, admin account.
+pub const TABLE: [(Action, [bool; 9]); 13] = [
+    (Action::Join, [Y, Y, Y, Y, Y, Y, Y, N, N]),
+    (Action::Publish, [Y, Y, Y, Y, Y, Y, N, N, N]),
+    (Action::SeeComposite, [Y, Y, Y, Y, Y, Y, Y, Y, Y]),
+    (Action::MuteOthers, [Y, N, Y, N, N, N, N, Y, Y]),
+    (Action::RemoveParticipant, [Y, N, Y, N, N, N, N, Y, Y]),
+    (Action::Record, [Y, N, Y, N, N, N, N, Y, Y]),
+    (Action::Download, [N, N, N, N, N, N, N, Y, Y]),
+    (Action::AdjustKey, [N, N, Y, N, N, N, N, Y, Y]),
+    (Action::LockCameraView, [Y, N, Y, N, N, N, N, Y, Y]),
+    (Action::Monitor, [Y, N, Y, N, N, N, N, Y, Y]),
+    (Action::ManageHearings, [N, N, N, N, N, N, N, Y, Y]),
+    (Action::ViewAudit, [N, N, N, N, N, N, N, Y, Y]),
+    (Action::ManageAccounts, [N, N, N, N, N, N, N, N, Y]),
 ];
 
 /// Whether the table lets `subject` do `action` (ignoring which hearing).
@@ -289,7 +291,10 @@ mod tests {
         ];
         let accounts = [Subject::Account(A::Clerk), Subject::Account(A::Admin)];
         match action {
-            Action::Join | Action::Publish => matches!(subject, Subject::Role(_)),
+            Action::Join => matches!(subject, Subject::Role(_)),
+            Action::Publish => {
+                matches!(subject, Subject::Role(r) if r != Observer)
+            }
             Action::SeeComposite => true,
             Action::MuteOthers
             | Action::RemoveParticipant
@@ -330,7 +335,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 13 * 8);
+        assert_eq!(checked, 13 * 9);
     }
 
     #[test]
@@ -354,6 +359,22 @@ mod tests {
             assert!(check(&who, Action::Download, Some("h")).is_err());
             assert!(check(&who, Action::Record, Some("h")).is_err());
             assert!(check(&who, Action::Join, Some("h")).is_ok());
+        }
+    }
+
+    #[test]
+    fn an_observer_watches_and_listens_and_does_nothing_else() {
+        let who = Principal::Invitee {
+            role: Role::Observer,
+            hearing: "h",
+        };
+        for action in Action::ALL {
+            let ok = check(&who, action, Some("h")).is_ok();
+            assert_eq!(
+                ok,
+                matches!(action, Action::Join | Action::SeeComposite),
+                "{action}"
+            );
         }
     }
 

@@ -22,17 +22,21 @@ pub enum Role {
     Defendant,
     /// Gives evidence from the witness stand.
     Witness,
+    /// Watches and listens in real time without a seat, a camera or a microphone (a people's
+    /// supervisor, a trainee judge). Not in the picture, not in the recording.
+    Observer,
 }
 
 impl Role {
     /// Every role, in bench-first order.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::PresidingJudge,
         Role::Assessor,
         Role::Clerk,
         Role::Plaintiff,
         Role::Defendant,
         Role::Witness,
+        Role::Observer,
     ];
 
     /// The wire name, e.g. `presiding_judge`.
@@ -44,7 +48,13 @@ impl Role {
             Role::Plaintiff => "plaintiff",
             Role::Defendant => "defendant",
             Role::Witness => "witness",
+            Role::Observer => "observer",
         }
+    }
+
+    /// Whether this role takes a seat (everyone but an observer).
+    pub fn is_seated(self) -> bool {
+        self != Role::Observer
     }
 
     /// Whether this role may watch the hearing's monitor (who is connected, seat regions).
@@ -86,5 +96,6 @@ mod tests {
         }
         assert!("judge".parse::<Role>().is_err());
         assert!(Role::Clerk.may_monitor() && !Role::Plaintiff.may_monitor());
+        assert!(Role::Witness.is_seated() && !Role::Observer.is_seated());
     }
 }

@@ -38,11 +38,42 @@ pub async fn prepare(settings: Arc<Settings>) -> anyhow::Result<AppState> {
     })?;
     crate::media::init()?;
     let store = Store::open(&settings.database_url()).await?;
-    let key = TokenKey::load_or_create(&settings.data_dir)?;
     seal_interrupted_recordings(&settings, &store).await?;
     let choice = AdapterChoice::parse(&settings.render.adapter);
     let gpu = tokio::task::spawn_blocking(move || Gpu::open(choice)).await??;
-    Ok(AppState::new(settings, store, gpu, key))
+    node_state(settings, store, gpu).await
+}
+
+/// The state of this node: alone (the data folder's keys; a spool if a bucket is set), or in a
+/// cluster (keys from the database, placement, heartbeat, spool, and the other nodes' news).
+async fn node_state(
+    settings: Arc<Settings>,
+    store: Store,
+    gpu: Arc<Gpu>,
+) -> anyhow::Result<AppState> {
+    let (cluster, key, mut env) = if settings.cluster.enabled {
+        let keys = crate::api::keys::load_cluster_keys(&store).await?;
+        let node = crate::cluster::ClusterNode::clustered(&settings, store.clone())?;
+        tracing::info!(node = %node.id(), url = %node.url(), "serving as a cluster node");
+        let env = crate::hearing::RecordingEnv {
+            key: Some(keys.recording),
+            on_sealed: None,
+        };
+        (node, keys.token, env)
+    } else {
+        let node = crate::cluster::ClusterNode::single(&settings)?;
+        let key = TokenKey::load_or_create(&settings.data_dir)?;
+        (node, key, crate::hearing::RecordingEnv::default())
+    };
+    if let Some(spool) = cluster.spool() {
+        spool.run(std::time::Duration::from_secs(5));
+        let poke = spool.clone();
+        env.on_sealed = Some(Arc::new(move || poke.poke()));
+        tracing::info!(bucket = ?spool.bucket(), "recordings go to the bucket as they are sealed");
+    }
+    let state = AppState::with_cluster(settings, store, gpu, key, cluster, env);
+    state.listen_to_other_nodes();
+    Ok(state)
 }
 
 /// Makes the recording key on first start, and seals recordings a crash left open.
@@ -160,6 +191,8 @@ pub async fn run(settings: Arc<Settings>, demo_hearings: usize) -> anyhow::Resul
     tracing::info!(listen = %settings.listen, data = %settings.data_dir.display(), "serving");
     let limits = crate::api::serve::Limits::from_settings(&settings);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    // Handlers see the client's address as `ConnectInfo` (the login throttle counts per
+    // client; /internal/drain answers loopback only).
     let http = tokio::spawn(crate::api::serve::serve(
         listener,
         router(state.clone()),
@@ -169,7 +202,13 @@ pub async fn run(settings: Arc<Settings>, demo_hearings: usize) -> anyhow::Resul
         },
     ));
     shutdown_signal().await;
-    // Sealing comes first and does not wait for any client: the pages are told, the HTTP
+    // In a cluster, SIGTERM drains first: the HTTP server keeps answering the hearings'
+    // pages while they finish or are handed over to other nodes.
+    if state.cluster().is_clustered() {
+        tracing::info!("stopping: draining hearings to other nodes");
+        state.drain().await;
+    }
+    // Sealing comes next and does not wait for any client: the pages are told, the HTTP
     // connections drain (for at most `http.stop_drain_ms`) while the recordings are sealed.
     let stopping = std::time::Instant::now();
     tracing::info!("stopping: sealing recordings, draining connections");

@@ -36,7 +36,10 @@ fn read_png(path: &Path) -> (u32, u32, Vec<u8>) {
 }
 
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/render_golden")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("tests/render_golden")
 }
 
 fn check(layout: &str, view: &str, people: &[(&str, &str)]) {

@@ -18,6 +18,7 @@ const STRINGS = {
     prejoinTitle: 'Ready to join?',
     prejoinText: 'Check your picture and sound, then press Join.',
     prejoinAs: (name, role) => `You are joining as ${name}, ${role}.`,
+    observerText: 'You will see and hear the hearing; nobody sees or hears you, and you need no camera or microphone.',
     joinNow: 'Join the hearing',
     tryAgain: 'Try again',
     reload: 'Reload the page',
@@ -54,6 +55,8 @@ const STRINGS = {
     seatTaken: 'Someone else is in your seat; ask the clerk to check your invitation.',
     serverUnreachable: 'The courtroom server cannot be reached; check your internet connection, then press Try again.',
     genericError: 'Something went wrong; reload the page, and ask the clerk if it keeps happening.',
+    noCommonCodec: 'This browser cannot play the courtroom video; open the link in an up-to-date Chrome, Edge, Firefox or Safari.',
+    offerRefused: 'The courtroom could not set up the video with this browser; reload the page, and if it happens again, use another browser.',
     paused: 'The hearing is paused; stay on this page.',
     reconnecting: 'Your connection dropped; reconnecting…',
     serverStopping: 'The courtroom server is stopping and the recording is being saved; this page reconnects by itself when the server is back.',
@@ -83,7 +86,7 @@ const STRINGS = {
     qualityPoor: 'Poor connection',
     roles: {
       presiding_judge: 'Presiding judge', assessor: 'Assessor', clerk: 'Clerk',
-      plaintiff: 'Plaintiff', defendant: 'Defendant', witness: 'Witness',
+      plaintiff: 'Plaintiff', defendant: 'Defendant', witness: 'Witness', observer: 'Observer',
     },
   },
   zh: {
@@ -99,6 +102,7 @@ const STRINGS = {
     prejoinTitle: '准备好入庭了吗？',
     prejoinText: '请检查画面和声音，然后点击“入庭”。',
     prejoinAs: (name, role) => `您将以${role}${name}的身份入庭。`,
+    observerText: '您可以看到并听到庭审；其他人看不到也听不到您，无需摄像头和麦克风。',
     joinNow: '入庭',
     tryAgain: '重试',
     reload: '重新加载页面',
@@ -135,6 +139,8 @@ const STRINGS = {
     seatTaken: '您的席位已有他人；请书记员核对您的邀请。',
     serverUnreachable: '无法连接法庭服务器；请检查网络，然后点击“重试”。',
     genericError: '出现问题；请重新加载页面，如果仍然出现，请联系书记员。',
+    noCommonCodec: '此浏览器无法播放法庭画面；请用最新版 Chrome、Edge、Firefox 或 Safari 打开链接。',
+    offerRefused: '法庭无法与此浏览器建立视频连接；请重新加载页面，如果仍然如此，请换用其他浏览器。',
     paused: '庭审暂停中；请留在此页面。',
     reconnecting: '网络连接中断，正在重新连接…',
     serverStopping: '法庭服务器正在停止，录像正在保存；服务器恢复后，本页面会自动重新连接。',
@@ -164,7 +170,7 @@ const STRINGS = {
     qualityPoor: '连接很差',
     roles: {
       presiding_judge: '审判长', assessor: '陪审员', clerk: '书记员',
-      plaintiff: '原告', defendant: '被告', witness: '证人',
+      plaintiff: '原告', defendant: '被告', witness: '证人', observer: '旁听人员',
     },
   },
 };
@@ -175,6 +181,8 @@ const STATS_INTERVAL_MS = 1000;
 const RENEGOTIATE_AFTER_MS = 2500; // media silent this long: fresh media session on the same socket
 const ICE_RESTART_WAIT_MS = 5000;  // an ICE restart has this long to bring frames back before a fresh session
 const RECONNECT_DELAYS_MS = [500, 1000, 1000, 2000, 2000, 3000];
+// Fresh media sessions after network trouble back off (reset once frames decode again).
+const FRESH_SESSION_DELAYS_MS = [0, 1000, 2000, 4000, 8000, 15000, 30000];
 const PARTY_ROLES = ['plaintiff', 'defendant', 'witness'];
 const JUDGE_ROLES = ['presiding_judge', 'assessor'];
 
@@ -217,7 +225,12 @@ const state = {
   lastRecv: 0,
   reconnectTry: 0,
   serverStopping: false, // the server said it is stopping (shown once until the next welcome)
+  node: null,         // the node the signalling socket goes to: null for this page's own,
+                      // or the hearing's node after a `moved`
+  nodes: [],          // the cluster's other nodes, to fall back on when one stops answering
+  movedDelay: null,   // after a `moved`: how long to wait before joining again
   renegotiating: false,
+  freshTry: 0,        // fresh media sessions since frames last decoded (backoff)
   iceRestart: null,   // the ICE restart under way: {pc, frames, timer}
   answerQueue: [],    // peers whose offers await an answer on this socket, in order
   meter: null,
@@ -576,7 +589,25 @@ function stopKeyPreview() {
   state.keyer = null;
 }
 
+// An observer (a people's supervisor, a trainee judge) watches and listens: no seat, no camera,
+// no microphone, so no device check before joining.
+function isObserver() {
+  const who = state.me || state.invitation;
+  return !!who && who.role === 'observer';
+}
+
+function startObserverPrejoin() {
+  const inv = state.invitation;
+  showCard('prejoin', 'prejoinTitle', ['prejoinAs', 'observerText'], { key: 'joinNow', run: join });
+  Object.defineProperty(state.card, 'args', { get: () => [inv.name, roleLabel(inv.role)] });
+  renderCard();
+  ui.action.disabled = false;
+  ui.action.focus({ preventScroll: true });
+  if (new URLSearchParams(location.search).get('autojoin') === '1') join();
+}
+
 async function startPrejoin() {
+  if (isObserver()) { startObserverPrejoin(); return; }
   showCard('prejoin', 'prejoinTitle', ['prejoinText'], { key: 'joinNow', run: join }, { prejoin: true });
   ui.action.disabled = true;
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
@@ -693,14 +724,17 @@ async function startPeerConnection() {
     if (state.pc === pc && ['disconnected', 'failed'].includes(pc.iceConnectionState)) mediaTrouble();
   });
 
-  // Transceiver order is part of the contract (PROTOCOL.md, "Media negotiation").
+  // Transceiver order is part of the contract (PROTOCOL.md, "Media negotiation"). An observer
+  // sends nothing: only the composite and the voices.
   const stream = state.stream;
   const cam = stream && stream.getVideoTracks()[0];
   const mic = stream && stream.getAudioTracks()[0];
-  if (cam) pc.addTransceiver(cam, { direction: 'sendonly', streams: [stream] });
-  else pc.addTransceiver('video', { direction: 'sendonly' });
-  if (mic) pc.addTransceiver(mic, { direction: 'sendonly', streams: [stream] });
-  else pc.addTransceiver('audio', { direction: 'sendonly' });
+  if (!isObserver()) {
+    if (cam) pc.addTransceiver(cam, { direction: 'sendonly', streams: [stream] });
+    else pc.addTransceiver('video', { direction: 'sendonly' });
+    if (mic) pc.addTransceiver(mic, { direction: 'sendonly', streams: [stream] });
+    else pc.addTransceiver('audio', { direction: 'sendonly' });
+  }
   pc.addTransceiver('video', { direction: 'recvonly' });
   const slots = Math.max(0, Math.floor(Number(state.me.audio_slots) || 0));
   for (let i = 0; i < slots; i++) pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -779,7 +813,10 @@ function mediaTrouble() {
   if (state.renegotiating) return;
   state.renegotiating = true;
   // A closed or failed peer will not come back: renegotiate at once; otherwise give it a moment.
+  // Repeated fresh sessions without frames in between back off.
   const gone = closed || pc.connectionState === 'failed' || pc.iceRestartFailed;
+  const backoff = FRESH_SESSION_DELAYS_MS[Math.min(state.freshTry, FRESH_SESSION_DELAYS_MS.length - 1)];
+  state.freshTry++;
   setTimeout(async () => {
     state.renegotiating = false;
     if (state.ended || !state.me) return;
@@ -787,7 +824,7 @@ function mediaTrouble() {
     const healthy = now && now.connectionState === 'connected' && performance.now() - state.lastFramesAt < RENEGOTIATE_AFTER_MS;
     if (healthy) return;
     await freshSession();
-  }, gone ? 0 : RENEGOTIATE_AFTER_MS);
+  }, Math.max(gone ? 0 : RENEGOTIATE_AFTER_MS, backoff));
 }
 
 async function onAnswer(msg) {
@@ -854,6 +891,14 @@ function rateQuality(out, fps) {
 }
 
 function setQuality(level) {
+  if (!level) {
+    // No composite frame decoded on this peer yet: nothing good to say.
+    ui.quality.hidden = true;
+    ui.quality.dataset.level = 'none';
+    ui.quality.dataset.key = '';
+    window.courtroom.quality = null;
+    return;
+  }
   const key = { good: 'qualityGood', fair: 'qualityFair', poor: 'qualityPoor' }[level];
   ui.quality.hidden = false;
   ui.quality.dataset.level = level;
@@ -877,7 +922,8 @@ function startStatsLoop() {
       state.lastFrames = out.frames_decoded;
       state.lastFramesAt = performance.now();
     }
-    setQuality(rateQuality(out, fps));
+    if ((out.frames_decoded || 0) > 0) state.freshTry = 0;
+    setQuality((out.frames_decoded || 0) > 0 ? rateQuality(out, fps) : null);
     if (performance.now() - state.lastFramesAt > 4000) mediaTrouble();
     window.courtroomStats = { ...out, video_width: ui.video.videoWidth || 0, video_height: ui.video.videoHeight || 0 };
     const { packets_received, ...wire } = out;
@@ -913,6 +959,8 @@ function onWelcome(msg) {
   renderHearing();
   renderRecording();
   updateToggleButtons();
+  ui.micBtn.hidden = isObserver();
+  ui.camBtn.hidden = isObserver();
   if (state.paused) showBanner('paused', 'info');
   else if (ui.banner.dataset.key !== 'reconnecting') hideBanner();
   setStatus('connecting');
@@ -931,21 +979,38 @@ function onError(msg) {
     case 'expired_token': return end('errTitle', 'expiredInvitation', null);
     case 'hearing_closed': return end('closedTitle', 'hearingClosed', null);
     case 'seat_taken': return end('errTitle', 'seatTaken', { key: 'tryAgain', run: () => location.reload() });
+    case 'no_common_codec':
+      // This browser cannot decode the courtroom video: no retry can help. Say so once.
+      console.warn('offer refused', msg);
+      send({ type: 'leave' });
+      return end('errTitle', 'noCommonCodec', null);
     case 'bad_sdp': {
-      // The server could not use an offer of ours: that peer will get no answer.
+      // The server could not use an offer of ours: that peer will get no answer. A refused
+      // ICE restart falls back to a fresh session once; a refused fresh offer would be
+      // refused again, so the page says so and stops rather than retrying in a loop.
       const pc = state.answerQueue.shift();
       console.warn('offer refused', msg);
-      if (state.iceRestart && state.iceRestart.pc === pc) state.iceRestart.giveUp();
-      else if (pc && pc === state.pc) mediaTrouble();
+      if (state.iceRestart && state.iceRestart.pc === pc) { state.iceRestart.giveUp(); return; }
+      if (pc && pc === state.pc) {
+        send({ type: 'leave' });
+        return end('errTitle', 'offerRefused', { key: 'reload', run: () => location.reload() });
+      }
       return;
     }
     case 'not_allowed': case 'unknown_participant':
       console.warn('cue refused', msg);
       return;
+    case 'unavailable':
+      // The court's system is busy or its database unreachable: the socket closes and the
+      // page tries again by itself, with backoff.
+      console.warn('server unavailable', msg);
+      if (state.screen === 'in') showBanner('reconnecting', 'warn');
+      return;
     default:
       console.warn('server error', msg);
       if (state.screen === 'in') return; // a malformed message of ours; the hearing goes on
-      return fail('genericError', { key: 'reload', run: () => location.reload() });
+      // Not network trouble: stop here (no reconnecting loop); the person may reload.
+      return end('errTitle', 'genericError', { key: 'reload', run: () => location.reload() });
   }
 }
 
@@ -996,9 +1061,35 @@ function onMessage(gen, event) {
       // Said once; the reconnection that follows keeps this banner rather than 'reconnecting'.
       if (!state.serverStopping) { state.serverStopping = true; showBanner('serverStopping', 'warn'); }
       break;
+    case 'moved': onMoved(msg); break;
     case 'error': onError(msg); break;
     default: break; // unknown types are ignored
   }
+}
+
+// The hearing runs on another node of the court's cluster (or is moving to one): join again
+// there, or after `retry_after_ms` wherever it is placed. The media goes straight to that node.
+function onMoved(msg) {
+  for (const n of msg.nodes || []) if (n && !state.nodes.includes(n)) state.nodes.push(n);
+  if (msg.url) state.node = msg.url;
+  state.movedDelay = Math.max(0, msg.retry_after_ms || 0);
+  window.courtroom.timings.moves = (window.courtroom.timings.moves || 0) + 1;
+  if (state.ws) { try { state.ws.close(); } catch { /* closing anyway */ } }
+}
+
+// The signalling socket's address: this page's node, or the node the cluster sent us to.
+function signallingUrl() {
+  const base = state.node ? new URL(state.node, location.href) : new URL(location.href);
+  const scheme = base.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${base.host}/ws`;
+}
+
+// After a socket to the current node could not even open: the next node to try (this page's
+// own first, then the others the cluster named).
+function nextNode() {
+  const all = [null, ...state.nodes.filter((n) => new URL(n, location.href).host !== location.host)];
+  const at = all.findIndex((n) => n === state.node);
+  state.node = all[(at + 1) % all.length];
 }
 
 // Opens the signalling socket. Before Join it sends `check`; after Join (and on every
@@ -1006,8 +1097,7 @@ function onMessage(gen, event) {
 function connect() {
   const gen = ++state.wsGen;
   state.answerQueue = []; // answers belong to the socket their offers went out on
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const ws = new WebSocket(`${scheme}//${location.host}/ws`);
+  const ws = new WebSocket(signallingUrl());
   state.ws = ws;
   let opened = false;
   ws.addEventListener('open', () => {
@@ -1019,10 +1109,17 @@ function connect() {
   ws.addEventListener('close', () => {
     if (gen !== state.wsGen || state.ended) return;
     state.ws = null;
-    if (state.wantJoin) {
-      // In the hearing or waiting: say so and come back by ourselves.
+    if (state.movedDelay != null) {
+      // Sent to the hearing's node: go at once (or when told), as part of the same join.
+      const delay = state.movedDelay;
+      state.movedDelay = null;
+      setTimeout(() => { if (!state.ended) connect(); }, delay);
+    } else if (state.wantJoin) {
+      // In the hearing or waiting: say so and come back by ourselves; a node that does not
+      // answer at all is passed over for another of the court's nodes.
       if (state.recoverStart == null) state.recoverStart = performance.now();
       if (state.screen === 'in' && !state.serverStopping) showBanner('reconnecting', 'warn');
+      if (!opened && (state.node || state.nodes.length)) nextNode();
       const delay = RECONNECT_DELAYS_MS[Math.min(state.reconnectTry, RECONNECT_DELAYS_MS.length - 1)];
       state.reconnectTry++;
       window.courtroom.timings.reconnects++;

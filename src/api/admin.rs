@@ -50,6 +50,9 @@ pub enum AdminCommand {
     ListUsers,
     /// Check the audit trail's hash chain.
     VerifyAudit,
+    /// Retire a cluster's invitation and recording keys and make new ones (PostgreSQL). Restart
+    /// the nodes one by one afterwards; old invitations and recordings still verify.
+    RotateKeys,
 }
 
 fn parse_role(s: &str) -> Result<AccountRole, String> {
@@ -131,6 +134,20 @@ pub async fn run(args: &AdminArgs, input: &mut dyn BufRead) -> anyhow::Result<St
         AdminCommand::VerifyAudit => {
             let n = store.verify_audit_chain().await?;
             Ok(format!("audit trail intact: {n} entries"))
+        }
+        AdminCommand::RotateKeys => {
+            let (invitation, recording) = super::keys::rotate_keys(&store).await?;
+            store
+                .append_audit(&AuditEvent::new(
+                    "system:cli",
+                    "keys_rotated",
+                    None,
+                    serde_json::json!({ "invitation_key": invitation, "recording_key": recording }),
+                ))
+                .await?;
+            Ok(format!(
+                "new invitation key {invitation}, new recording key {recording}; restart the nodes one by one"
+            ))
         }
     }
 }

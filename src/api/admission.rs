@@ -70,6 +70,46 @@ pub(super) fn internal(e: &dyn std::fmt::Display) -> Failure {
     )
 }
 
+/// The reply when the hearing cannot be had here: it runs on another node (`moved`, with the
+/// owner's URL), it is moving (`moved` without a URL, join again shortly), or a service is
+/// down (`unavailable`, the page tries again by itself). Anything else is a server fault.
+pub(super) fn elsewhere(state: &AppState, e: ApiError) -> Failure {
+    let nodes = vec![state.settings().public_url()];
+    match e {
+        ApiError::Moved { url } => (
+            ServerMessage::Moved {
+                url: Some(url),
+                retry_after_ms: 0,
+                nodes,
+            },
+            true,
+        ),
+        ApiError::Moving { retry_after_ms } => (
+            ServerMessage::Moved {
+                url: None,
+                retry_after_ms,
+                nodes,
+            },
+            true,
+        ),
+        ApiError::Unavailable {
+            code: "database_unavailable",
+            ..
+        } => (
+            ServerMessage::error(
+                ErrorCode::Unavailable,
+                "The court's system cannot be reached right now. This page tries again by itself.",
+            ),
+            true,
+        ),
+        e @ ApiError::Unavailable { .. } => (
+            ServerMessage::error(ErrorCode::Unavailable, e.to_string()),
+            true,
+        ),
+        other => internal(&other),
+    }
+}
+
 /// The error for a hearing that has been closed.
 pub(super) fn closed_error() -> ServerMessage {
     ServerMessage::error(
@@ -84,7 +124,7 @@ pub(super) async fn summary(state: &AppState, hearing: &str) -> Result<HearingSu
         .store()
         .hearing_summary(hearing)
         .await
-        .map_err(|e| internal(&e))?
+        .map_err(|e| elsewhere(state, e.into()))?
         .ok_or_else(|| internal(&format!("hearing {hearing} not in the store")))
 }
 
@@ -105,10 +145,10 @@ pub(super) async fn check(
 ) -> Result<(Claims, InvitationRecord, HearingSummary), Failure> {
     // `check_token` refuses a closed hearing's links as invalid; tell the person what happened.
     if let Ok(c) = state.key().verify(token, super::auth::unix_now()) {
-        if let Ok(Some(h)) = state.store().hearing_summary(&c.hearing).await {
-            if h.state == HearingState::Closed {
-                return Err((closed_error(), true));
-            }
+        match state.store().hearing_summary(&c.hearing).await {
+            Ok(Some(h)) if h.state == HearingState::Closed => return Err((closed_error(), true)),
+            Err(e) if e.is_unavailable() => return Err(elsewhere(state, e.into())),
+            _ => {}
         }
     }
     let claims = state.check_token(token).await.map_err(|e| {
@@ -121,6 +161,10 @@ pub(super) async fn check(
                 ErrorCode::InvalidToken,
                 "This invitation is not valid. Ask the clerk for a new link.",
             ),
+            ApiError::Unavailable { .. } => (
+                ErrorCode::Unavailable,
+                "The court's system cannot be reached right now. This page tries again by itself.",
+            ),
             _ => (
                 ErrorCode::Internal,
                 "The server could not check the invitation. Try again shortly.",
@@ -132,7 +176,7 @@ pub(super) async fn check(
         .store()
         .invitation(&claims.inv)
         .await
-        .map_err(|e| internal(&e))?
+        .map_err(|e| elsewhere(state, e.into()))?
         .ok_or_else(|| {
             (
                 ServerMessage::error(
@@ -192,11 +236,16 @@ pub(super) async fn seat(
     let hearing = state
         .hearing(&claims.hearing)
         .await
-        .map_err(|e| internal(&e))?;
-    let seat = hearing
-        .layout()
-        .seat_index(&claims.seat)
-        .ok_or_else(|| internal(&format!("seat {} not in layout", claims.seat)))?;
+        .map_err(|e| elsewhere(state, e))?;
+    let seat = if claims.role.is_seated() {
+        hearing
+            .layout()
+            .seat_index(&claims.seat)
+            .ok_or_else(|| internal(&format!("seat {} not in layout", claims.seat)))?
+    } else {
+        // An observer watches and listens from no seat.
+        crate::hearing::NO_SEAT
+    };
     let joined = hearing
         .join(Admission {
             invitation_id: claims.inv.clone(),

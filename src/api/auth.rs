@@ -44,9 +44,15 @@ pub enum TokenError {
     Expired,
 }
 
-/// The server's signing key for invitations.
+/// The server's signing keys for invitations: the one that signs, and older ones that still
+/// verify (after a rotation). A key with an id (a cluster's, from the database) signs tokens
+/// as `BODY.SIG.KID`; the data folder's key, which has none, as `BODY.SIG`.
 #[derive(Clone)]
-pub struct TokenKey([u8; 32]);
+pub struct TokenKey {
+    signing: [u8; 32],
+    kid: Option<String>,
+    older: Vec<(String, [u8; 32])>,
+}
 
 impl std::fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,7 +63,38 @@ impl std::fmt::Debug for TokenKey {
 impl TokenKey {
     /// A key from bytes (tests).
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
+        Self {
+            signing: bytes,
+            kid: None,
+            older: Vec::new(),
+        }
+    }
+
+    /// Keys with ids: `signing` signs, `older` (retired after a rotation) still verify.
+    pub fn ring(signing: (String, [u8; 32]), older: Vec<(String, [u8; 32])>) -> Self {
+        Self {
+            signing: signing.1,
+            kid: Some(signing.0),
+            older,
+        }
+    }
+
+    /// The id of the key that signs, if it has one.
+    pub fn key_id(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The key a token names (or the signing key for a token without a key id).
+    fn key_for(&self, kid: Option<&str>) -> Option<&[u8; 32]> {
+        match kid {
+            None => Some(&self.signing),
+            Some(k) if self.kid.as_deref() == Some(k) => Some(&self.signing),
+            Some(k) => self
+                .older
+                .iter()
+                .find(|(id, _)| id == k)
+                .map(|(_, key)| key),
+        }
     }
 
     /// Loads `DIR/invitation.key`, creating it (mode 0600) at first start.
@@ -65,7 +102,7 @@ impl TokenKey {
         let path = data_dir.join("invitation.key");
         if let Ok(bytes) = std::fs::read(&path) {
             if let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) {
-                return Ok(Self(key));
+                return Ok(Self::from_bytes(key));
             }
             return Err(std::io::Error::other(format!(
                 "{} is not a 32-byte key",
@@ -80,27 +117,34 @@ impl TokenKey {
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         use std::io::Write;
         options.open(&path)?.write_all(&key)?;
-        Ok(Self(key))
+        Ok(Self::from_bytes(key))
     }
 
     /// Signs claims into a token.
     pub fn sign(&self, claims: &Claims) -> String {
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"));
-        let mut mac = HmacSha256::new_from_slice(&self.0).expect("any key length");
+        let mut mac = HmacSha256::new_from_slice(&self.signing).expect("any key length");
         mac.update(body.as_bytes());
-        format!(
-            "{body}.{}",
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        )
+        let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        match &self.kid {
+            Some(kid) => format!("{body}.{sig}.{kid}"),
+            None => format!("{body}.{sig}"),
+        }
     }
 
     /// Checks a token's signature and expiry against `now` (Unix seconds).
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
-        let (body, sig) = token.split_once('.').ok_or(TokenError::Invalid)?;
+        let mut parts = token.split('.');
+        let (Some(body), Some(sig), kid, None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Invalid);
+        };
+        let key = self.key_for(kid).ok_or(TokenError::Invalid)?;
         let sig = URL_SAFE_NO_PAD
             .decode(sig)
             .map_err(|_| TokenError::Invalid)?;
-        let mut mac = HmacSha256::new_from_slice(&self.0).expect("any key length");
+        let mut mac = HmacSha256::new_from_slice(key).expect("any key length");
         mac.update(body.as_bytes());
         // Constant-time comparison.
         mac.verify_slice(&sig).map_err(|_| TokenError::Invalid)?;
@@ -167,11 +211,27 @@ mod tests {
     }
 
     #[test]
+    fn a_rotated_ring_signs_with_the_new_key_and_still_verifies_the_old() {
+        let old = TokenKey::ring(("k1".into(), [1; 32]), vec![]);
+        let t_old = old.sign(&claims(100));
+        assert!(t_old.ends_with(".k1"));
+        let rotated = TokenKey::ring(("k2".into(), [2; 32]), vec![("k1".into(), [1; 32])]);
+        let t_new = rotated.sign(&claims(100));
+        assert!(t_new.ends_with(".k2"));
+        assert_eq!(rotated.verify(&t_old, 0).unwrap(), claims(100));
+        assert_eq!(rotated.verify(&t_new, 0).unwrap(), claims(100));
+        // The old ring does not know k2; a token naming an unknown key id is invalid.
+        assert_eq!(old.verify(&t_new, 0), Err(TokenError::Invalid));
+        let renamed = t_old.replace(".k1", ".k2");
+        assert_eq!(rotated.verify(&renamed, 0), Err(TokenError::Invalid));
+    }
+
+    #[test]
     fn key_file_is_created_once_and_private() {
         let dir = tempfile::tempdir().unwrap();
         let a = TokenKey::load_or_create(dir.path()).unwrap();
         let b = TokenKey::load_or_create(dir.path()).unwrap();
-        assert_eq!(a.0, b.0);
+        assert_eq!(a.signing, b.signing);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -39,6 +39,9 @@ pub enum ApiError {
         /// One human sentence.
         message: String,
     },
+    /// The request body is not of a type this endpoint takes (WHIP wants `application/sdp`).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// A file name or path that could lead outside a recording's folder.
     #[error("that path is not allowed")]
     BadPath,
@@ -54,6 +57,28 @@ pub enum ApiError {
     /// Too many failed logins; try again after this many seconds.
     #[error("too many attempts; try again in {0} seconds")]
     RateLimited(i64),
+    /// The hearing runs on another node of the cluster; go there.
+    #[error("this hearing runs on another node: {url}")]
+    Moved {
+        /// The owner node's public URL.
+        url: String,
+    },
+    /// The hearing is between nodes (its node stopped answering and its lease has not run out
+    /// yet); try again after this many milliseconds.
+    #[error("this hearing is moving to another node; try again in a moment")]
+    Moving {
+        /// When to try again.
+        retry_after_ms: u64,
+    },
+    /// A service the server needs cannot be reached, or no node has room (503); `code` names
+    /// which (stable), the message says what to do.
+    #[error("{message}")]
+    Unavailable {
+        /// Stable code, e.g. `database_unavailable`, `no_capacity`.
+        code: &'static str,
+        /// One human sentence.
+        message: String,
+    },
     /// A server fault; the detail is logged.
     #[error("internal error")]
     Internal(String),
@@ -76,6 +101,22 @@ impl ApiError {
         }
     }
 
+    /// A 503 with a stable code.
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Unavailable {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The database cannot be reached.
+    pub fn database_unavailable() -> Self {
+        Self::unavailable(
+            "database_unavailable",
+            "The court's database cannot be reached right now. Hearings under way go on; try again in a minute.",
+        )
+    }
+
     /// The status and stable code.
     pub fn parts(&self) -> (StatusCode, &'static str) {
         match self {
@@ -87,10 +128,16 @@ impl ApiError {
             ApiError::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::BadPath => (StatusCode::BAD_REQUEST, "bad_path"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
             ApiError::CrossOrigin => (StatusCode::FORBIDDEN, "cross_origin"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Moved { .. } => (StatusCode::TEMPORARY_REDIRECT, "moved"),
+            ApiError::Moving { .. } => (StatusCode::SERVICE_UNAVAILABLE, "moving"),
+            ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -98,6 +145,10 @@ impl ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!("database unavailable: {e}");
+            return ApiError::database_unavailable();
+        }
         ApiError::Internal(e.to_string())
     }
 }
@@ -113,6 +164,25 @@ impl IntoResponse for ApiError {
             Json(serde_json::json!({ "error": { "code": code, "message": self.to_string() } })),
         )
             .into_response();
+        let retry_after = match &self {
+            ApiError::Moving { retry_after_ms } => Some((*retry_after_ms as i64 + 999) / 1000),
+            ApiError::Unavailable { .. } => Some(5),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&seconds.max(1).to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
+        if let ApiError::Moved { url } = &self {
+            if let Ok(v) = axum::http::HeaderValue::from_str(url) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::LOCATION, v);
+            }
+        }
         if let ApiError::RateLimited(seconds) = &self {
             if let Ok(v) = axum::http::HeaderValue::from_str(&seconds.max(&1).to_string()) {
                 response

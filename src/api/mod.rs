@@ -9,13 +9,17 @@ mod admission;
 pub mod auth;
 pub mod csrf;
 pub mod error;
+pub mod forward;
 pub mod headers;
 pub mod keys;
+pub mod node;
+mod placement;
 pub mod routes;
 pub mod serve;
 pub mod session;
 pub mod signalling;
 pub mod throttle;
+pub mod whip;
 pub mod ws;
 pub mod zip;
 
@@ -23,15 +27,16 @@ use std::sync::Arc;
 
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::Router;
 use serde_json::json;
 
 use self::auth::{unix_now, Claims, TokenError, TokenKey};
 use self::error::ApiError;
 use self::session::LoginLimiter;
+use crate::cluster::ClusterNode;
 use crate::config::Settings;
-use crate::hearing::{Docket, Hearing, HearingError, HearingEvent, ParticipantId};
+use crate::hearing::{Docket, Hearing, HearingEvent, ParticipantId, RecordingEnv};
 use crate::permissions::{Action, Principal};
 use crate::render::Gpu;
 use crate::store::audit::actions;
@@ -52,11 +57,28 @@ struct StateInner {
     limiter: LoginLimiter,
     /// Set once the server is stopping; signalling sessions watch it.
     stopping: tokio::sync::watch::Sender<bool>,
+    whip: whip::WhipSessions,
+    cluster: Arc<ClusterNode>,
+    recording_env: RecordingEnv,
 }
 
 impl AppState {
     /// Builds the state.
     pub fn new(settings: Arc<Settings>, store: Store, gpu: Arc<Gpu>, key: TokenKey) -> Self {
+        let cluster = ClusterNode::local(&settings);
+        Self::with_cluster(settings, store, gpu, key, cluster, RecordingEnv::default())
+    }
+
+    /// Builds the state of a node that places hearings through `cluster` and records with
+    /// `recording_env` (the cluster's shared key, the upload spool).
+    pub fn with_cluster(
+        settings: Arc<Settings>,
+        store: Store,
+        gpu: Arc<Gpu>,
+        key: TokenKey,
+        cluster: Arc<ClusterNode>,
+        recording_env: RecordingEnv,
+    ) -> Self {
         Self {
             inner: Arc::new(StateInner {
                 settings,
@@ -66,8 +88,16 @@ impl AppState {
                 docket: Docket::default(),
                 limiter: LoginLimiter::default(),
                 stopping: tokio::sync::watch::Sender::new(false),
+                whip: whip::WhipSessions::default(),
+                cluster,
+                recording_env,
             }),
         }
+    }
+
+    /// This node in the cluster (or the single node).
+    pub fn cluster(&self) -> &Arc<ClusterNode> {
+        &self.inner.cluster
     }
 
     /// Settings.
@@ -121,6 +151,7 @@ impl AppState {
         let moved = self.inner.store.set_hearing_state(id, from, to).await?;
         if moved {
             self.inner.docket.publish(id, HearingEvent::State(to));
+            self.tell_other_nodes(id, to).await;
         }
         Ok(moved)
     }
@@ -134,6 +165,11 @@ impl AppState {
     /// Becomes `true` when the server starts stopping ([`AppState::begin_stop`]).
     pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
         self.inner.stopping.subscribe()
+    }
+
+    /// The live WHIP (RFC 9725) ingest sessions.
+    pub fn whip(&self) -> &whip::WhipSessions {
+        &self.inner.whip
     }
 
     /// The login rate limiter.
@@ -201,24 +237,14 @@ impl AppState {
         ));
     }
 
-    /// The live hearing with this id, started on first use.
+    /// The live hearing with this id, started on first use: placed on this node (the cluster
+    /// may say it runs on another: [`ApiError::Moved`]) and held by a lease
+    /// ([`placement`](self::placement)).
     pub async fn hearing(&self, id: &str) -> Result<Arc<Hearing>, ApiError> {
         if let Some(h) = self.inner.docket.running(id) {
             return Ok(h);
         }
-        let start = |events| async move {
-            let record = self
-                .inner
-                .store
-                .hearing(id)
-                .await?
-                .ok_or(ApiError::NotFound)?;
-            let (settings, gpu) = (self.inner.settings.clone(), self.inner.gpu.clone());
-            tokio::task::spawn_blocking(move || Hearing::start_on(record, settings, gpu, events))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?
-                .map_err(|e: HearingError| ApiError::Internal(e.to_string()))
-        };
+        let start = |events| self.start_here(id, events);
         self.inner
             .docket
             .get_or_start(id, start, ApiError::NotFound)
@@ -246,6 +272,7 @@ impl AppState {
                 .recording_ended(&m.recording_id, m.state.as_str())
                 .await?;
         }
+        self.ended_here(id).await;
         Ok(manifest)
     }
 
@@ -279,6 +306,7 @@ impl AppState {
                 }
                 Err(e) => tracing::error!(hearing = %id, "shutdown panicked: {e}"),
             }
+            self.ended_here(&id).await;
         }
     }
 }
@@ -287,6 +315,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(node::readyz))
+        .route("/internal/drain", axum::routing::post(node::drain))
         .route("/api/keys", get(keys::public_key))
         .route("/", get(index))
         .route(
@@ -316,7 +346,23 @@ pub fn router(state: AppState) -> Router {
             get(|| async { asset("text/css", include_str!("../../web/style.css")) }),
         )
         .route("/ws", get(ws::upgrade))
+        .route(
+            "/whip/{hearing}",
+            post(whip::publish)
+                .options(whip::options)
+                .patch(whip::patch),
+        )
+        .route(
+            "/whip/{hearing}/{session}",
+            delete(whip::leave)
+                .options(whip::options)
+                .patch(whip::patch),
+        )
         .merge(routes::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            forward::to_owner,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             csrf::same_origin,

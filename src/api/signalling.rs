@@ -154,6 +154,18 @@ pub enum ServerMessage {
         /// The participant it went to.
         to: ParticipantId,
     },
+    /// The hearing runs on another node (or is moving to one): open the signalling socket
+    /// at `url` (when given) and join again with the same invitation; with no `url`, join
+    /// again here or at any of `nodes` after `retry_after_ms`. The socket closes.
+    Moved {
+        /// The owner node's public URL, when known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+        /// How long to wait before joining again.
+        retry_after_ms: u64,
+        /// The cluster's serving nodes, to fall back on.
+        nodes: Vec<String>,
+    },
     /// Something was wrong.
     Error {
         /// Stable code.
@@ -185,12 +197,18 @@ pub enum ErrorCode {
     SeatTaken,
     /// The offer could not be used.
     BadSdp,
+    /// The offer's courtroom-video line offers no codec the server sends (neither H.264 nor
+    /// VP8): this browser cannot take part; retrying cannot help.
+    NoCommonCodec,
     /// The hearing is closed: nobody can join it any more.
     HearingClosed,
     /// This role may not do that (for example a `cue` from someone who is not a judge).
     NotAllowed,
     /// The participant named in a `cue` is not in the hearing.
     UnknownParticipant,
+    /// A service the server needs cannot be reached (the database), or no node has room:
+    /// try again later; the page does so by itself.
+    Unavailable,
     /// A server fault.
     Internal,
 }

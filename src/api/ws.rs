@@ -220,6 +220,17 @@ async fn react(state: &AppState, conn: &mut Conn, event: HearingEvent) -> Reacti
                 action: notice.action.as_str(),
             }
         }
+        HearingEvent::Relocate { url } => {
+            let nodes = state.cluster().nodes().await;
+            return Err((
+                Some(ServerMessage::Moved {
+                    url,
+                    retry_after_ms: 500,
+                    nodes,
+                }),
+                End::Left,
+            ));
+        }
         HearingEvent::Replaced(_)
         | HearingEvent::ScreenHint { .. }
         | HearingEvent::Cue { .. }
@@ -333,10 +344,8 @@ async fn handle(
             let (peer, answer) = crate::rtc::peer::answer(sdp, udp_ip, j.hearing.audio_slots())
                 .await
                 .map_err(|e| {
-                    (
-                        ServerMessage::error(ErrorCode::BadSdp, e.to_string()),
-                        false,
-                    )
+                    tracing::info!(hearing = %j.hearing.record.id, participant = j.id, "offer refused: {e}");
+                    (offer_refused(&e), false)
                 })?;
             // A new offer replaces the previous media session of this connection.
             if let Some(old) = j.media.take() {
@@ -399,6 +408,18 @@ async fn handle(
             }))
         }
         ClientMessage::Leave => Ok(None),
+    }
+}
+
+/// The error a refused offer gets: one stable code per cause, so the page can tell a browser
+/// that can never work here (`no_common_codec`: say so once, never retry) from a bad offer.
+fn offer_refused(e: &crate::rtc::RtcError) -> ServerMessage {
+    match e {
+        crate::rtc::RtcError::NoCommonCodec(_) => ServerMessage::error(
+            ErrorCode::NoCommonCodec,
+            "This browser cannot play the courtroom video (it offers neither H.264 nor VP8); open the link in an up-to-date Chrome, Edge, Firefox or Safari.",
+        ),
+        other => ServerMessage::error(ErrorCode::BadSdp, other.to_string()),
     }
 }
 

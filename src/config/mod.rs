@@ -3,12 +3,15 @@
 //! [`raw`] merges the three sources into one TOML table; this module validates that table into
 //! [`Settings`]. Every key has a default that works out of the box, so no file is needed.
 
+pub mod cluster;
 pub mod raw;
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
+
+pub use self::cluster::{ClusterSettings, StorageSettings};
 
 /// Errors while loading configuration.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +67,10 @@ pub struct Settings {
     pub record: RecordSettings,
     /// The HTTP server's limits towards clients.
     pub http: HttpSettings,
+    /// The cluster of nodes sharing PostgreSQL.
+    pub cluster: ClusterSettings,
+    /// Object storage for recordings.
+    pub storage: StorageSettings,
 }
 
 /// Composite video output.
@@ -187,6 +194,8 @@ impl Default for Settings {
             render: RenderSettings::default(),
             record: RecordSettings::default(),
             http: HttpSettings::default(),
+            cluster: ClusterSettings::default(),
+            storage: StorageSettings::default(),
         }
     }
 }
@@ -318,6 +327,7 @@ impl Settings {
                 )));
             }
         }
+        cluster::validate(&self.cluster, &self.storage, self.database_url.as_deref())?;
         if !["auto", "gpu", "cpu"].contains(&self.render.adapter.as_str()) {
             return Err(ConfigError::Invalid(format!(
                 "render.adapter {:?} must be auto, gpu or cpu",
@@ -360,16 +370,37 @@ impl Settings {
     }
 }
 
-/// `assets/` next to the crate when run from the source tree, else beside the executable.
+/// The source tree this program was built from, if it is still there: `CARGO_MANIFEST_DIR` as
+/// cargo sets it when it runs the program (tests, benches, `cargo run`), else as it was when
+/// compiled. The value cargo passes at run time comes first: a target folder shared between
+/// checkouts (CI's cache) keeps the compile-time path of whichever checkout built it, because
+/// cargo does not rebuild when only the checkout's path changes.
+pub fn source_tree() -> Option<PathBuf> {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(std::iter::once(PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
+        .find(|dir| dir.join("Cargo.toml").is_file())
+}
+
+/// `assets/` in the source tree when run from it ([`source_tree`]), else beside the executable,
+/// else in the working folder.
 pub fn default_assets_dir() -> PathBuf {
-    let beside_source = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
-    if beside_source.is_dir() {
+    if let Some(beside_source) = source_tree()
+        .map(|tree| tree.join("assets"))
+        .filter(|dir| dir.is_dir())
+    {
         return beside_source;
     }
-    std::env::current_exe()
+    let beside_exe = std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|p| p.join("assets")))
-        .unwrap_or_else(|| PathBuf::from("assets"))
+        .and_then(|exe| exe.parent().map(|p| p.join("assets")));
+    match beside_exe {
+        Some(dir) if dir.is_dir() => dir,
+        // The working folder's, e.g. a script run from a checkout whose binary another
+        // checkout built.
+        _ => PathBuf::from("assets"),
+    }
 }
 
 #[cfg(test)]

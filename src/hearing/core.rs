@@ -9,6 +9,10 @@ use serde::Serialize;
 pub use crate::ids::ParticipantId;
 use crate::role::Role;
 
+/// The `seat` of an observer's [`Admission`]: they watch and listen from no seat, so no
+/// seat index ever matches it.
+pub const NO_SEAT: usize = usize::MAX;
+
 /// Someone admitted by an invitation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Admission {
@@ -16,9 +20,9 @@ pub struct Admission {
     pub invitation_id: String,
     /// Role.
     pub role: Role,
-    /// Seat index in the layout.
+    /// Seat index in the layout ([`NO_SEAT`] for an observer).
     pub seat: usize,
-    /// Seat id in the layout.
+    /// Seat id in the layout (empty for an observer).
     pub seat_id: String,
     /// Display name.
     pub name: String,
@@ -84,6 +88,7 @@ impl HearingCore {
         let seat_holder = self
             .seated
             .iter()
+            .filter(|_| admission.seat != NO_SEAT)
             .find(|(_, s)| s.admission.seat == admission.seat)
             .map(|(id, s)| (*id, s.admission.invitation_id.clone()));
         if let Some((_, holder)) = &seat_holder {
@@ -146,7 +151,9 @@ impl HearingCore {
                 role: s.admission.role,
                 seat: s.admission.seat_id.clone(),
                 name: s.admission.name.clone(),
-                away: is_away(now, s.joined_at, last_frame(s.admission.seat), away_after),
+                // An observer sends no camera, so is never away.
+                away: s.admission.seat != NO_SEAT
+                    && is_away(now, s.joined_at, last_frame(s.admission.seat), away_after),
             })
             .collect()
     }
@@ -202,6 +209,37 @@ mod tests {
         core.join(admission("w1", Role::Witness, 6), t).unwrap();
         let err = core.join(admission("w2", Role::Witness, 6), t).unwrap_err();
         assert_eq!(err, JoinError::SeatTaken("seat6".into()));
+    }
+
+    #[test]
+    fn observers_take_no_seat_and_are_in_the_roster() {
+        let mut core = HearingCore::default();
+        let t = Instant::now();
+        let observer = |inv: &str| Admission {
+            seat: NO_SEAT,
+            seat_id: String::new(),
+            ..admission(inv, Role::Observer, 0)
+        };
+        let a = core.join(observer("supervisor"), t).unwrap();
+        let b = core.join(observer("trainee"), t).unwrap();
+        assert_eq!(b.replaced, None, "two observers, no seat between them");
+        let c = core.join(admission("w", Role::Witness, 6), t).unwrap();
+        assert!((0..7).all(|s| core.at_seat(s).map(|(id, _)| id) != Some(a.id)));
+        let roster = core.roster(
+            t + Duration::from_secs(60),
+            Duration::from_secs(3),
+            |seat| {
+                assert_ne!(seat, NO_SEAT, "an observer's seat is never looked at");
+                None
+            },
+        );
+        let obs: Vec<_> = roster.iter().filter(|e| e.role == Role::Observer).collect();
+        assert_eq!(obs.len(), 2);
+        assert!(obs.iter().all(|e| e.seat.is_empty() && !e.away));
+        // Newest wins for an observer too; leaving works as for anyone.
+        let a2 = core.join(observer("supervisor"), t).unwrap();
+        assert_eq!(a2.replaced, Some(a.id));
+        assert!(core.leave(b.id) && core.leave(c.id) && core.leave(a2.id));
     }
 
     #[test]

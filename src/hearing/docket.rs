@@ -107,6 +107,18 @@ impl Docket {
         Ok(hearing)
     }
 
+    /// The ids of the hearings live here.
+    pub fn running_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .rooms()
+            .iter()
+            .filter(|(_, r)| r.live.initialized())
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
     /// Takes hearing `id` off the docket (it closed) and returns it, if it ran. Its event
     /// channel stays while sessions listen.
     pub fn remove(&self, id: &str) -> Option<Arc<Hearing>> {

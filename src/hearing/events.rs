@@ -52,6 +52,12 @@ pub enum HearingEvent {
     /// Decoding a participant's camera or microphone failed; the hearing restarted it (and
     /// asked for a keyframe) or gave up after repeated failures.
     MediaTrouble(MediaNotice),
+    /// The hearing leaves this node (its lease ended, or the node drains and hands it over):
+    /// every participant joins again, at `url` when known, otherwise wherever it is placed.
+    Relocate {
+        /// The node that takes it, when known.
+        url: Option<String>,
+    },
 }
 
 /// A failed inbound track, as its sender is told.

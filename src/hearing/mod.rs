@@ -47,15 +47,19 @@ use tokio::sync::{broadcast, mpsc};
 use self::audio::AudioForwarding;
 pub use self::audio::ForwardedAudio;
 use self::camera::Camera;
-pub use self::core::{Admission, HearingCore, JoinError, Joined, ParticipantId, RosterEntry};
+pub use self::core::{
+    Admission, HearingCore, JoinError, Joined, ParticipantId, RosterEntry, NO_SEAT,
+};
 pub use self::docket::Docket;
 pub use self::events::{EventChannel, HearingEvent, MediaAction, MediaNotice};
 pub use self::feeds::TrackFeed;
 use self::feeds::{FeedTarget, Feeds};
 use self::monitor::Monitor;
 pub use self::monitor::{CompositeFrame, MediaLog, TickStats};
+pub use self::output::CompositeFeed;
 use self::output::Output;
 use self::recording::Recording;
+pub use self::recording::RecordingEnv;
 use self::repair::MediaRepair;
 pub use self::seats::SeatMedia;
 use self::seats::Seats;
@@ -63,6 +67,7 @@ use self::workers::{RepairQueue, Workers};
 use crate::config::Settings;
 use crate::framing::SeatTarget;
 use crate::keying::ScreenWarning;
+pub use crate::media::encoder::VideoCodec;
 use crate::media::encoder::{EncodedFrame, EncoderConfig};
 use crate::media::events::TrackKind;
 use crate::media::MediaError;
@@ -135,6 +140,18 @@ impl Hearing {
         gpu: Arc<Gpu>,
         events: EventChannel,
     ) -> Result<Arc<Self>, HearingError> {
+        Self::start_in(record, settings, gpu, events, RecordingEnv::default())
+    }
+
+    /// [`Hearing::start_on`], its recordings signed and announced as `env` says (a cluster's
+    /// shared key, the upload spool).
+    pub fn start_in(
+        record: HearingRecord,
+        settings: Arc<Settings>,
+        gpu: Arc<Gpu>,
+        events: EventChannel,
+        env: RecordingEnv,
+    ) -> Result<Arc<Self>, HearingError> {
         let layout = Layout::load(&settings.assets_dir(), &record.layout)?;
         let v = &settings.video;
         let compositor = Compositor::new(gpu, layout.clone(), v.width, v.height)?;
@@ -160,6 +177,7 @@ impl Hearing {
             seats.clone(),
             events.clone(),
             request_keyframe,
+            env,
         ));
         let output = Arc::new(Output::start(
             EncoderConfig {
@@ -331,7 +349,7 @@ impl Hearing {
     /// `false` when `id` was not seated.
     pub fn remove(&self, id: ParticipantId) -> bool {
         let seat = self.admission(id).map(|a| a.seat);
-        if let Some(seat) = seat {
+        if let Some(seat) = seat.filter(|s| *s != NO_SEAT) {
             self.audio.set_muted(seat, false);
         }
         self.leave(id);
@@ -400,6 +418,10 @@ impl Hearing {
         let Some(seat) = self.admission(id).map(|a| a.seat) else {
             return false;
         };
+        if seat == NO_SEAT {
+            // An observer has no microphone.
+            return false;
+        }
         self.audio.set_muted(seat, muted);
         true
     }
@@ -407,7 +429,7 @@ impl Hearing {
     /// Whether the seat of participant `id` is muted (`false` when not seated).
     pub fn is_muted(&self, id: ParticipantId) -> bool {
         self.admission(id)
-            .is_some_and(|a| self.audio.is_muted(a.seat))
+            .is_some_and(|a| a.seat != NO_SEAT && self.audio.is_muted(a.seat))
     }
 
     /// Keeps one RTP packet of a participant's camera or microphone, exactly as received, in
@@ -428,6 +450,23 @@ impl Hearing {
     /// Asks the encoder for a keyframe (a participant started receiving).
     pub fn request_keyframe(&self) {
         self.output.force_keyframe();
+    }
+
+    /// Subscribes to the encoded composite in `codec` (see [`output::Output::subscribe_codec`]:
+    /// a VP8 subscription keeps the hearing's one VP8 encoder running until it is dropped).
+    /// May build a pipeline: call it where blocking briefly is fine.
+    pub fn subscribe_composite(&self, codec: VideoCodec) -> Result<CompositeFeed, HearingError> {
+        Ok(self.output.subscribe_codec(codec)?)
+    }
+
+    /// Asks the encoder of `codec` for a keyframe (a receiver of it started, or sent a PLI).
+    pub fn request_keyframe_for(&self, codec: VideoCodec) {
+        self.output.force_keyframe_for(codec);
+    }
+
+    /// How many participants receive the composite in VP8, and whether its encoder runs.
+    pub fn vp8_state(&self) -> (usize, bool) {
+        self.output.vp8_state()
     }
 
     // --- the monitor ---------------------------------------------------------------------
@@ -477,6 +516,17 @@ impl Hearing {
     /// started it in the manifest.
     pub fn start_recording_by(&self, actor: &str) -> Result<String, HearingError> {
         Ok(self.recording.start(actor)?)
+    }
+
+    /// [`Hearing::start_recording_by`], continuing `previous`: a recording of this hearing
+    /// that another node sealed (it died) or handed over (it drained). The new manifest names
+    /// it, and its chain starts from that recording's chain head.
+    pub fn continue_recording(
+        &self,
+        actor: &str,
+        previous: crate::record::manifest::PreviousRecording,
+    ) -> Result<String, HearingError> {
+        Ok(self.recording.start_continuing(actor, Some(previous))?)
     }
 
     /// Whether a recording is running.

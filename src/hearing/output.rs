@@ -1,30 +1,41 @@
-//! The output: the hearing's one encoder and the fan-out of what it encodes, to every
-//! participant (a broadcast channel their sessions subscribe to) and to the running
-//! recording. The encoder can be rebuilt after it fails ([`Output::restart`]); the tick and
-//! the sessions reach whichever one runs now.
+//! The output: the hearing's encoders and the fan-out of what they encode.
 //!
-//! Locks: `encoder`, held only to clone or replace the running encoder's `Arc`, never across
-//! a GStreamer call. The encoder's callback takes no lock of its own beyond the recording's
-//! short [`Recording::current`] and the latency tracker.
+//! The H.264 encoder runs for the whole hearing: its frames go to the running recording, to
+//! the monitor, and to every participant that decodes H.264 (a broadcast channel their
+//! sessions subscribe to). A second, VP8 encoder runs only while at least one participant
+//! needs VP8 (a browser without H.264, such as Firefox ESR without OpenH264): it is started
+//! by the first [`Output::subscribe_codec`] for VP8 and stopped when the last such
+//! [`CompositeFeed`] is dropped, so a hearing of H.264 receivers runs one encoder, and a
+//! hearing with any number of VP8 receivers runs two. The recording is always H.264.
+//!
+//! The H.264 encoder can be rebuilt after it fails ([`Output::restart`]); the tick and the
+//! sessions reach whichever one runs now.
+//!
+//! Locks: `encoder`, held only to clone or replace the running encoder's `Arc`, and `vp8`,
+//! held only to count receivers and clone, put or take the VP8 encoder's `Arc`; never across
+//! a GStreamer call (the VP8 pipeline is built and stopped with no lock held). The encoders'
+//! callbacks take no lock of their own beyond the recording's short [`Recording::current`]
+//! and the latency tracker.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
 use super::monitor::Monitor;
 use super::recording::Recording;
-use crate::media::encoder::{EncodedFrame, Encoder, EncoderConfig};
+use crate::media::encoder::{EncodedFrame, Encoder, EncoderConfig, SharedFrame, VideoCodec};
 use crate::media::events::{MediaEventSink, MediaReporter, MediaSource};
 use crate::media::MediaError;
 
 /// Encoded frames a slow viewer may fall behind before it skips to the next keyframe.
 const FANOUT: usize = 64;
 
-/// Where the encoder's frames go: what its callback holds.
+/// Where the encoders' frames go: what their callbacks hold.
 struct FanOut {
     encoded: broadcast::Sender<Arc<EncodedFrame>>,
+    vp8: broadcast::Sender<Arc<EncodedFrame>>,
     recording: Arc<Recording>,
     monitor: Arc<Monitor>,
 }
@@ -38,13 +49,55 @@ impl FanOut {
         // Nobody listening is fine: the hearing may be empty.
         let _ = self.encoded.send(Arc::new(frame));
     }
+
+    fn deliver_vp8(&self, frame: EncodedFrame) {
+        let _ = self.vp8.send(Arc::new(frame));
+    }
 }
 
-/// The encoder and its fan-out.
+/// The VP8 encoder and how many participants receive it.
+#[derive(Default)]
+struct Vp8Branch {
+    receivers: usize,
+    encoder: Option<Arc<Encoder>>,
+}
+
+/// A participant's subscription to the encoded composite in one codec. While a VP8 feed
+/// lives, the VP8 encoder runs; dropping the last one stops it.
+pub struct CompositeFeed {
+    /// The encoded frames.
+    pub frames: broadcast::Receiver<Arc<EncodedFrame>>,
+    /// Their codec.
+    pub codec: VideoCodec,
+    lease: Option<Vp8Lease>,
+}
+
+impl std::fmt::Debug for CompositeFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompositeFeed")
+            .field("codec", &self.codec)
+            .field("leased", &self.lease.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keeps the VP8 encoder running; dropped, it lets go of it.
+struct Vp8Lease(Weak<Output>);
+
+impl Drop for Vp8Lease {
+    fn drop(&mut self) {
+        if let Some(output) = self.0.upgrade() {
+            output.release_vp8();
+        }
+    }
+}
+
+/// The encoders and their fan-out.
 pub struct Output {
     config: EncoderConfig,
     encoder: Mutex<Arc<Encoder>>,
     generation: AtomicU64,
+    vp8: Mutex<Vp8Branch>,
     fanout: Arc<FanOut>,
     events: MediaEventSink,
 }
@@ -59,8 +112,8 @@ impl std::fmt::Debug for Output {
 }
 
 impl Output {
-    /// Starts the encoder. Encoded frames go to the recording's running recorder and to every
-    /// subscriber; a failure of the encoder's pipeline is reported to `events`.
+    /// Starts the H.264 encoder. Encoded frames go to the recording's running recorder and to
+    /// every subscriber; a failure of the encoder's pipeline is reported to `events`.
     pub fn start(
         config: EncoderConfig,
         recording: Arc<Recording>,
@@ -69,6 +122,7 @@ impl Output {
     ) -> Result<Self, MediaError> {
         let fanout = Arc::new(FanOut {
             encoded: broadcast::channel(FANOUT).0,
+            vp8: broadcast::channel(FANOUT).0,
             recording,
             monitor,
         });
@@ -77,6 +131,7 @@ impl Output {
             config,
             encoder: Mutex::new(Arc::new(encoder)),
             generation: AtomicU64::new(0),
+            vp8: Mutex::default(),
             fanout,
             events,
         })
@@ -86,25 +141,130 @@ impl Output {
         self.encoder.lock().expect("encoder lock").clone()
     }
 
+    fn vp8_encoder(&self) -> Option<Arc<Encoder>> {
+        self.vp8.lock().expect("vp8 lock").encoder.clone()
+    }
+
     /// Which build of the encoder runs (0 first, one more per restart).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Encodes one composite frame stamped `pts`.
+    /// Encodes one composite frame stamped `pts`: in H.264, and in VP8 too while the VP8
+    /// encoder runs (the pixels are shared, not copied).
     pub fn push(&self, i420: Vec<u8>, pts: Duration) -> Result<(), MediaError> {
-        self.encoder().push(i420, pts)
+        let Some(vp8) = self.vp8_encoder() else {
+            return self.encoder().push(i420, pts);
+        };
+        let frame = SharedFrame::new(i420);
+        if let Err(e) = vp8.push_shared(&frame, pts) {
+            tracing::debug!("vp8 encoder refused a frame: {e}");
+        }
+        self.encoder().push_shared(&frame, pts)
     }
 
-    /// Asks for a keyframe on the next frame (a participant started receiving, a segment
-    /// must start).
+    /// Asks the H.264 encoder for a keyframe on the next frame (a segment must start).
     pub fn force_keyframe(&self) {
         self.encoder().force_keyframe();
     }
 
-    /// Subscribes to the encoded composite.
+    /// Asks the encoder of `codec` for a keyframe on the next frame (a participant started
+    /// receiving, or lost a picture and sent a PLI). Does nothing for VP8 when it is not
+    /// running.
+    pub fn force_keyframe_for(&self, codec: VideoCodec) {
+        match codec {
+            VideoCodec::H264 => self.force_keyframe(),
+            VideoCodec::Vp8 => {
+                if let Some(vp8) = self.vp8_encoder() {
+                    vp8.force_keyframe();
+                }
+            }
+        }
+    }
+
+    /// Subscribes to the encoded H.264 composite.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<EncodedFrame>> {
         self.fanout.encoded.subscribe()
+    }
+
+    /// Subscribes to the composite encoded in `codec`. For VP8 this starts the VP8 encoder
+    /// if this is its first receiver; the returned feed keeps it running until dropped.
+    /// Builds a GStreamer pipeline when it starts one: call it where blocking briefly is fine.
+    pub fn subscribe_codec(
+        self: &Arc<Self>,
+        codec: VideoCodec,
+    ) -> Result<CompositeFeed, MediaError> {
+        if codec == VideoCodec::H264 {
+            return Ok(CompositeFeed {
+                frames: self.subscribe(),
+                codec,
+                lease: None,
+            });
+        }
+        // Subscribed first, so no frame of a starting encoder is missed.
+        let frames = self.fanout.vp8.subscribe();
+        let start = {
+            let mut vp8 = self.vp8.lock().expect("vp8 lock");
+            vp8.receivers += 1;
+            vp8.encoder.is_none()
+        };
+        let lease = Vp8Lease(Arc::downgrade(self));
+        if start {
+            let sink = self.fanout.clone();
+            let built = Encoder::with_codec(
+                self.config,
+                VideoCodec::Vp8,
+                move |frame| sink.deliver_vp8(frame),
+                None,
+            );
+            let encoder = match built {
+                Ok(e) => Arc::new(e),
+                // The lease's drop takes the receiver back off.
+                Err(e) => return Err(e),
+            };
+            let spare = {
+                let mut vp8 = self.vp8.lock().expect("vp8 lock");
+                if vp8.encoder.is_none() && vp8.receivers > 0 {
+                    vp8.encoder = Some(encoder);
+                    None
+                } else {
+                    // Another subscriber started one meanwhile, or everyone left again.
+                    Some(encoder)
+                }
+            };
+            if spare.is_none() {
+                tracing::info!("vp8 encoder started");
+            }
+            drop(spare);
+        }
+        Ok(CompositeFeed {
+            frames,
+            codec,
+            lease: Some(lease),
+        })
+    }
+
+    fn release_vp8(&self) {
+        let stopped = {
+            let mut vp8 = self.vp8.lock().expect("vp8 lock");
+            vp8.receivers = vp8.receivers.saturating_sub(1);
+            if vp8.receivers == 0 {
+                vp8.encoder.take()
+            } else {
+                None
+            }
+        };
+        if stopped.is_some() {
+            tracing::info!("vp8 encoder stopped: its last receiver left");
+        }
+        // Dropped here, with no lock held: the pipeline goes to Null.
+        drop(stopped);
+    }
+
+    /// How many participants receive VP8, and whether the VP8 encoder runs.
+    pub fn vp8_state(&self) -> (usize, bool) {
+        let vp8 = self.vp8.lock().expect("vp8 lock");
+        (vp8.receivers, vp8.encoder.is_some())
     }
 
     /// Rebuilds the encoder after build `failed` failed, and asks it for a keyframe. Does
@@ -142,4 +302,110 @@ fn build(
             MediaSource::Encoder { generation },
         )),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::hearing::events::EventChannel;
+    use crate::hearing::seats::Seats;
+    use crate::store::HearingRecord;
+
+    fn output() -> Arc<Output> {
+        crate::media::init().unwrap();
+        let events = EventChannel::default();
+        let seats = Arc::new(Seats::new(1, Duration::from_secs(3), events.clone()));
+        let recording = Arc::new(Recording::new(
+            HearingRecord {
+                id: "h".into(),
+                case_number: "1".into(),
+                title: "t".into(),
+                locale: "en".into(),
+                layout: "default".into(),
+            },
+            Arc::new(Settings::default()),
+            Instant::now(),
+            seats,
+            events,
+            Arc::new(|| {}),
+            Default::default(),
+        ));
+        let config = EncoderConfig {
+            width: 64,
+            height: 48,
+            fps: 25,
+            bitrate_kbps: 200,
+            keyframe_interval: 50,
+        };
+        let monitor = Arc::new(Monitor::new("h", 64, 48));
+        Arc::new(Output::start(config, recording, monitor, Arc::new(|_| {})).unwrap())
+    }
+
+    /// Pushes frames until `rx` yields one, or panics after 5 s.
+    fn next_frame(
+        out: &Output,
+        rx: &mut broadcast::Receiver<Arc<EncodedFrame>>,
+        n: &mut u64,
+    ) -> Arc<EncodedFrame> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            out.push(vec![100; 64 * 48 * 3 / 2], Duration::from_millis(40 * *n))
+                .unwrap();
+            *n += 1;
+            std::thread::sleep(Duration::from_millis(20));
+            if let Ok(f) = rx.try_recv() {
+                return f;
+            }
+            assert!(Instant::now() < deadline, "no frame");
+        }
+    }
+
+    #[test]
+    fn one_vp8_encoder_for_all_vp8_receivers_started_and_stopped_with_them() {
+        let out = output();
+        let mut n = 0;
+        assert_eq!(out.vp8_state(), (0, false), "H.264 only: one encoder");
+        let mut h264 = out.subscribe_codec(VideoCodec::H264).unwrap();
+        assert_eq!(out.vp8_state(), (0, false));
+        assert!(next_frame(&out, &mut h264.frames, &mut n)
+            .data
+            .starts_with(&[0, 0, 0, 1]));
+
+        let mut a = out.subscribe_codec(VideoCodec::Vp8).unwrap();
+        let mut b = out.subscribe_codec(VideoCodec::Vp8).unwrap();
+        assert_eq!(out.vp8_state(), (2, true), "one encoder for both");
+        let fa = next_frame(&out, &mut a.frames, &mut n);
+        assert!(fa.keyframe, "a VP8 stream starts with a keyframe");
+        // A VP8 keyframe: the start code 9d 01 2a after the 3-byte frame tag.
+        assert_eq!(&fa.data[3..6], &[0x9d, 0x01, 0x2a]);
+        let fb = b.frames.try_recv().expect("the same frame reaches both");
+        assert!(Arc::ptr_eq(&fa, &fb), "encoded once");
+        // H.264 keeps flowing beside it.
+        assert!(
+            h264.frames.try_recv().is_ok()
+                || next_frame(&out, &mut h264.frames, &mut n).pts > Duration::ZERO
+        );
+
+        drop(a);
+        assert_eq!(out.vp8_state(), (1, true), "still one VP8 receiver");
+        // A keyframe on request reaches the VP8 receiver.
+        while b.frames.try_recv().is_ok() {}
+        out.force_keyframe_for(VideoCodec::Vp8);
+        let forced = (0..10).any(|_| next_frame(&out, &mut b.frames, &mut n).keyframe);
+        assert!(
+            forced,
+            "a forced VP8 keyframe within 10 frames (the interval is 50)"
+        );
+        drop(b);
+        assert_eq!(
+            out.vp8_state(),
+            (0, false),
+            "stopped with the last receiver"
+        );
+        // And it starts again for the next one.
+        let mut c = out.subscribe_codec(VideoCodec::Vp8).unwrap();
+        assert_eq!(out.vp8_state(), (1, true));
+        assert!(next_frame(&out, &mut c.frames, &mut n).keyframe);
+    }
 }

@@ -24,6 +24,24 @@ use crate::record::{
     Manifest, RecordError, Recorder, RecorderOptions, RecordingInfo, RecordingKey,
 };
 
+/// Where a hearing's recordings get their signing key, and who hears of each sealed segment.
+#[derive(Clone, Default)]
+pub struct RecordingEnv {
+    /// The signing key; `None`: the data folder's (made on first use).
+    pub key: Option<Arc<RecordingKey>>,
+    /// Runs after each signed manifest is written (the upload spool picks the files up).
+    pub on_sealed: Option<Callback>,
+}
+
+impl std::fmt::Debug for RecordingEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordingEnv")
+            .field("key", &self.key)
+            .field("on_sealed", &self.on_sealed.is_some())
+            .finish()
+    }
+}
+
 /// A running recording.
 pub struct ActiveRecording {
     /// The recorder.
@@ -83,6 +101,7 @@ pub struct Recording {
     clock_start: Instant,
     seats: Arc<Seats>,
     request_keyframe: Callback,
+    env: RecordingEnv,
 }
 
 impl std::fmt::Debug for Recording {
@@ -104,6 +123,7 @@ impl Recording {
         seats: Arc<Seats>,
         events: EventChannel,
         request_keyframe: Callback,
+        env: RecordingEnv,
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
@@ -117,6 +137,7 @@ impl Recording {
             clock_start,
             seats,
             request_keyframe,
+            env,
         }
     }
 
@@ -141,6 +162,16 @@ impl Recording {
     /// Starts recording, noting `actor` in the manifest; see [`super::Hearing::start_recording`].
     /// Returns the recording id (the running one's, if one already runs).
     pub fn start(&self, actor: &str) -> Result<String, RecordError> {
+        self.start_continuing(actor, None)
+    }
+
+    /// [`Recording::start`], continuing `previous` (a recording of this hearing that another
+    /// node sealed or handed over): the new chain starts from its head.
+    pub fn start_continuing(
+        &self,
+        actor: &str,
+        previous: Option<crate::record::manifest::PreviousRecording>,
+    ) -> Result<String, RecordError> {
         {
             let mut slot = self.shared.lock();
             loop {
@@ -154,7 +185,7 @@ impl Recording {
             }
             *slot = Phase::Starting;
         }
-        match self.build(actor) {
+        match self.build(actor, previous) {
             Ok(active) => {
                 let id = active.id.clone();
                 let dir = active.recorder.dir().to_owned();
@@ -172,7 +203,11 @@ impl Recording {
     }
 
     /// Builds a recording: no lock is held meanwhile.
-    fn build(&self, actor: &str) -> Result<ActiveRecording, RecordError> {
+    fn build(
+        &self,
+        actor: &str,
+        previous: Option<crate::record::manifest::PreviousRecording>,
+    ) -> Result<ActiveRecording, RecordError> {
         let now = chrono::Utc::now();
         let id = format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), &random_id()[..6]);
         let dir = self
@@ -180,7 +215,10 @@ impl Recording {
             .recordings_dir()
             .join(&self.record.id)
             .join(&id);
-        let key = RecordingKey::load_or_create(&self.settings.data_dir)?;
+        let key = match &self.env.key {
+            Some(k) => k.clone(),
+            None => Arc::new(RecordingKey::load_or_create(&self.settings.data_dir)?),
+        };
         let v = &self.settings.video;
         let mut opts = RecorderOptions::new(
             VideoFormat {
@@ -198,7 +236,9 @@ impl Recording {
             },
         );
         opts.segment = Duration::from_secs(self.settings.record.segment_seconds as u64);
-        opts.key = Some(Arc::new(key));
+        opts.key = Some(key);
+        opts.previous = previous;
+        opts.on_sealed = self.env.on_sealed.clone();
         opts.request_keyframe = Some(self.request_keyframe.clone());
         opts.on_failure = Some(on_failure(&self.shared, &id));
         opts.started_by = actor.to_owned();

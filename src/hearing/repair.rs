@@ -183,6 +183,7 @@ mod tests {
             seats,
             events.clone(),
             Arc::new(|| {}),
+            Default::default(),
         ));
         let monitor = Arc::new(Monitor::new("h", 64, 48));
         let config = EncoderConfig {

@@ -136,9 +136,10 @@ impl Seats {
             }
             seat
         };
-        if let Some(seat) = seat {
-            self.media[seat].frames.clear();
-            self.media[seat].audio.clear();
+        // An observer (NO_SEAT) has no seat media to clear.
+        if let Some(media) = seat.and_then(|s| self.media.get(s)) {
+            media.frames.clear();
+            media.audio.clear();
         }
         true
     }

@@ -6,6 +6,9 @@
 pub mod bench;
 pub mod client;
 pub mod clip;
+pub mod failover;
+pub mod fixture;
+pub mod roam;
 
 /// Errors from the load generator.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,7 @@
-//! The one H.264 encoder per hearing. Raw I420 composite frames in; encoded access units out to
-//! a callback that fans them out to every participant and to the recorder.
+//! The composite's encoders: the one H.264 encoder per hearing (for every participant that
+//! decodes H.264, and for the recording), and, only while someone needs it, one VP8 encoder
+//! for browsers without H.264 (Firefox ESR without OpenH264). Raw I420 composite frames in;
+//! encoded frames out to a callback that fans them out.
 
 use std::time::Duration;
 
@@ -13,7 +15,26 @@ use super::element::{add_chain, make, play};
 use super::events::MediaReporter;
 use super::MediaError;
 
-/// One encoded composite frame (an H.264 access unit, Annex B byte stream).
+/// The codec of an encoded composite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VideoCodec {
+    /// H.264 constrained baseline, Annex B byte stream: the recording and most browsers.
+    H264,
+    /// VP8: browsers that offer no H.264 (Firefox ESR without its OpenH264 plugin).
+    Vp8,
+}
+
+impl VideoCodec {
+    /// A short name for logs and stats (`h264`, `vp8`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VideoCodec::H264 => "h264",
+            VideoCodec::Vp8 => "vp8",
+        }
+    }
+}
+
+/// One encoded composite frame (an H.264 access unit in Annex B, or one VP8 frame).
 #[derive(Debug, Clone)]
 pub struct EncodedFrame {
     /// The access unit.
@@ -24,6 +45,17 @@ pub struct EncodedFrame {
     pub duration: Duration,
     /// Whether this is a keyframe (IDR with SPS/PPS).
     pub keyframe: bool,
+}
+
+/// One raw composite frame handed to more than one encoder: its pixels are shared, not copied.
+#[derive(Debug, Clone)]
+pub struct SharedFrame(gst::Buffer);
+
+impl SharedFrame {
+    /// Wraps an I420 frame.
+    pub fn new(i420: Vec<u8>) -> Self {
+        Self(gst::Buffer::from_mut_slice(i420))
+    }
 }
 
 /// Encoder settings.
@@ -41,7 +73,8 @@ pub struct EncoderConfig {
     pub keyframe_interval: u32,
 }
 
-/// `appsrc ! x264enc (zerolatency, ultrafast) ! video/x-h264,profile=constrained-baseline ! appsink`.
+/// `appsrc ! x264enc (zerolatency, ultrafast) ! video/x-h264,profile=constrained-baseline ! appsink`,
+/// or for VP8 `appsrc ! vp8enc (realtime) ! appsink`.
 pub struct Encoder {
     pipeline: gst::Pipeline,
     appsrc: gst_app::AppSrc,
@@ -64,7 +97,23 @@ impl Encoder {
         on_frame: impl Fn(EncodedFrame) + Send + Sync + 'static,
         reporter: Option<MediaReporter>,
     ) -> Result<Self, MediaError> {
-        let pipeline = gst::Pipeline::with_name("encoder");
+        Self::with_codec(cfg, VideoCodec::H264, on_frame, reporter)
+    }
+
+    /// [`Encoder::reporting`] for `codec`. VP8 runs libvpx in realtime mode at its fastest
+    /// fixed speed (`deadline=1`, `cpu-used=-16`), constant bitrate at the same target as
+    /// H.264, no lag, error resilient, with the same keyframe interval (docs/BENCHMARKS.md has
+    /// its cost beside x264's).
+    pub fn with_codec(
+        cfg: EncoderConfig,
+        codec: VideoCodec,
+        on_frame: impl Fn(EncodedFrame) + Send + Sync + 'static,
+        reporter: Option<MediaReporter>,
+    ) -> Result<Self, MediaError> {
+        let pipeline = gst::Pipeline::with_name(match codec {
+            VideoCodec::H264 => "encoder",
+            VideoCodec::Vp8 => "encoder-vp8",
+        });
         let appsrc = gst_app::AppSrc::builder()
             .caps(
                 &gst_video::VideoCapsBuilder::new()
@@ -79,24 +128,39 @@ impl Encoder {
             .max_bytes(64 * 1024 * 1024)
             .block(false)
             .build();
-        let enc = make("x264enc", "x264")?;
-        enc.set_property_from_str("tune", "zerolatency");
-        enc.set_property_from_str("speed-preset", "ultrafast");
-        enc.set_property("bitrate", cfg.bitrate_kbps);
-        enc.set_property("key-int-max", cfg.keyframe_interval.max(1));
-        let caps = make("capsfilter", "h264caps")?;
-        caps.set_property(
-            "caps",
-            gst::Caps::builder("video/x-h264")
-                .field("profile", "constrained-baseline")
-                .field("stream-format", "byte-stream")
-                .field("alignment", "au")
-                .build(),
-        );
+        let (enc, caps) = match codec {
+            VideoCodec::H264 => {
+                let enc = make("x264enc", "x264")?;
+                enc.set_property_from_str("tune", "zerolatency");
+                enc.set_property_from_str("speed-preset", "ultrafast");
+                enc.set_property("bitrate", cfg.bitrate_kbps);
+                enc.set_property("key-int-max", cfg.keyframe_interval.max(1));
+                let caps = gst::Caps::builder("video/x-h264")
+                    .field("profile", "constrained-baseline")
+                    .field("stream-format", "byte-stream")
+                    .field("alignment", "au")
+                    .build();
+                (enc, caps)
+            }
+            VideoCodec::Vp8 => {
+                let enc = make("vp8enc", "vp8")?;
+                enc.set_property("deadline", 1i64);
+                enc.set_property("cpu-used", -16i32);
+                enc.set_property_from_str("end-usage", "cbr");
+                enc.set_property("target-bitrate", (cfg.bitrate_kbps * 1000) as i32);
+                enc.set_property("lag-in-frames", 0i32);
+                enc.set_property_from_str("error-resilient", "default");
+                enc.set_property("keyframe-max-dist", cfg.keyframe_interval.max(1) as i32);
+                enc.set_property("threads", 1i32);
+                (enc, gst::Caps::builder("video/x-vp8").build())
+            }
+        };
+        let capsfilter = make("capsfilter", "encodedcaps")?;
+        capsfilter.set_property("caps", caps);
         let sink = gst_app::AppSink::builder().sync(false).build();
         add_chain(
             &pipeline,
-            &[appsrc.upcast_ref(), &enc, &caps, sink.upcast_ref()],
+            &[appsrc.upcast_ref(), &enc, &capsfilter, sink.upcast_ref()],
         )?;
         let frame_duration = Duration::from_nanos(1_000_000_000 / cfg.fps as u64);
         sink.set_callbacks(
@@ -109,7 +173,7 @@ impl Encoder {
                     let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
                     // x264enc offsets its output timestamps by 1000 hours (so DTS never goes
                     // negative) and compensates in its segment; the running time is the pts
-                    // we pushed.
+                    // we pushed (vp8enc keeps them as they are).
                     let running = sample
                         .segment()
                         .and_then(|s| s.downcast_ref::<gst::ClockTime>())
@@ -138,7 +202,16 @@ impl Encoder {
 
     /// Pushes one composite frame stamped `pts`.
     pub fn push(&self, i420: Vec<u8>, pts: Duration) -> Result<(), MediaError> {
-        let mut buffer = gst::Buffer::from_mut_slice(i420);
+        self.push_buffer(gst::Buffer::from_mut_slice(i420), pts)
+    }
+
+    /// Pushes one composite frame that another encoder encodes too (no copy of the pixels).
+    pub fn push_shared(&self, i420: &SharedFrame, pts: Duration) -> Result<(), MediaError> {
+        // A shallow copy: the memory is shared, the timestamps are this encoder's own.
+        self.push_buffer(i420.0.copy(), pts)
+    }
+
+    fn push_buffer(&self, mut buffer: gst::Buffer, pts: Duration) -> Result<(), MediaError> {
         {
             let b = buffer.get_mut().expect("fresh buffer is writable");
             b.set_pts(gst::ClockTime::from_nseconds(pts.as_nanos() as u64));

@@ -63,6 +63,9 @@ pub enum Job {
     Event(LifecycleEvent),
 }
 
+/// A callback without arguments.
+pub type Callback = Arc<dyn Fn() + Send + Sync>;
+
 /// What the closer is started with.
 pub struct CloserSetup {
     /// The recording's folder.
@@ -77,6 +80,8 @@ pub struct CloserSetup {
     pub on_failure: Option<FailureCallback>,
     /// RFC 3161 time-stamping, if any.
     pub tsa: Option<TsaOptions>,
+    /// Runs after each manifest written (the upload spool picks the files up).
+    pub on_sealed: Option<Callback>,
 }
 
 /// Starts the closer's thread. It ends after a [`Job::Finish`] (or when every sender is gone)
@@ -92,6 +97,7 @@ pub fn spawn(
         key: setup.key,
         started_at: setup.started_at,
         on_failure: setup.on_failure,
+        on_sealed: setup.on_sealed,
         stamper,
         told: false,
     };
@@ -107,6 +113,7 @@ struct Closer {
     key: Option<Arc<RecordingKey>>,
     started_at: DateTime<Utc>,
     on_failure: Option<FailureCallback>,
+    on_sealed: Option<Callback>,
     stamper: Option<Stamper>,
     /// Whether `on_failure` has run.
     told: bool,
@@ -274,6 +281,9 @@ impl Closer {
     /// gives up the reserve, marks the manifest `failed`, writes it again, and returns why.
     fn write(&mut self) -> Result<(), String> {
         let Err(e) = self.manifest.write_signed(&self.dir, self.key.as_deref()) else {
+            if let Some(cb) = &self.on_sealed {
+                cb();
+            }
             return Ok(());
         };
         let reason = format!("cannot write the manifest: {e}");

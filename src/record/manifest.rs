@@ -123,6 +123,23 @@ pub struct Manifest {
     /// ([`super::timestamp`]).
     #[serde(default)]
     pub tsa_url: Option<String>,
+    /// The recording of the same hearing that this one continues (another node took the
+    /// hearing over, or this node took it from a draining one): its id, state and chain head.
+    /// This recording's chain starts from that head ([`Manifest::genesis`]), so a hearing's
+    /// recordings form one chain, and the signature covers the link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousRecording>,
+}
+
+/// The recording a continued recording follows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PreviousRecording {
+    /// Its recording id.
+    pub recording_id: String,
+    /// Its `chain_head` as sealed.
+    pub chain_head: String,
+    /// Its state as sealed (`interrupted` after a node died, `finalised` after a handover).
+    pub state: RecordingState,
 }
 
 /// Something done to the recording, by someone, at some time.
@@ -205,6 +222,23 @@ pub fn genesis_hash(recording_id: &str, hearing_id: &str, started_at: &str) -> S
     )
 }
 
+/// The genesis hash of a recording that continues another: the SHA-256 of
+/// `courtroom-chain-v1|continues|PREV_RECORDING_ID|PREV_CHAIN_HEAD|RECORDING_ID|HEARING_ID|STARTED_AT`.
+pub fn continued_genesis_hash(
+    previous_id: &str,
+    previous_head: &str,
+    recording_id: &str,
+    hearing_id: &str,
+    started_at: &str,
+) -> String {
+    sha256_hex(
+        format!(
+            "courtroom-chain-v1|continues|{previous_id}|{previous_head}|{recording_id}|{hearing_id}|{started_at}"
+        )
+        .as_bytes(),
+    )
+}
+
 impl SegmentEntry {
     /// The text whose SHA-256 is `entry_hash`:
     /// `courtroom-chain-v1|INDEX|FILE|SIZE|SHA256|PREV_ENTRY_HASH|STARTED_AT|ENDED_AT|MEDIA_START_MS|MEDIA_END_MS|COMPLETE|SEATED`
@@ -238,9 +272,19 @@ impl SegmentEntry {
 }
 
 impl Manifest {
-    /// The genesis hash of this recording's chain.
+    /// The genesis hash of this recording's chain: from its own fields, or, for a recording
+    /// that continues another, from the previous recording's id and chain head too.
     pub fn genesis(&self) -> String {
-        genesis_hash(&self.recording_id, &self.hearing_id, &self.started_at)
+        match &self.previous {
+            None => genesis_hash(&self.recording_id, &self.hearing_id, &self.started_at),
+            Some(p) => continued_genesis_hash(
+                &p.recording_id,
+                &p.chain_head,
+                &self.recording_id,
+                &self.hearing_id,
+                &self.started_at,
+            ),
+        }
     }
 
     /// Links `entry` to the chain (sets its index, `prev_entry_hash` and `entry_hash`) and
@@ -406,6 +450,7 @@ mod tests {
             originals: vec![],
             events: vec![],
             tsa_url: None,
+            previous: None,
         };
         m.append(entry("a.mp4"));
         m.append(entry("b.mp4"));

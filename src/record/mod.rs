@@ -15,6 +15,7 @@
 
 pub mod cli;
 mod closer;
+pub mod handover;
 pub mod manifest;
 pub mod originals;
 pub mod plan;

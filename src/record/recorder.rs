@@ -49,7 +49,7 @@ use super::RecordError;
 use crate::media::encoder::EncodedFrame;
 use crate::timefmt::utc_text;
 
-pub use super::closer::FailureCallback;
+pub use super::closer::{Callback, FailureCallback};
 pub use super::manifest::RESERVE_FILE;
 
 /// File name of the first segment, for callers that record less than one segment.
@@ -71,9 +71,6 @@ pub struct RecordingInfo {
     /// Who is seated at the start.
     pub seated: Vec<SeatedParticipant>,
 }
-
-/// A callback without arguments.
-pub type Callback = Arc<dyn Fn() + Send + Sync>;
 
 /// How to record.
 #[derive(Clone)]
@@ -98,6 +95,12 @@ pub struct RecorderOptions {
     pub started_by: String,
     /// RFC 3161 time-stamping; `None` for none.
     pub tsa: Option<TsaOptions>,
+    /// The recording this one continues (a takeover or handover), whose chain head becomes
+    /// this chain's genesis.
+    pub previous: Option<super::manifest::PreviousRecording>,
+    /// Runs on the closer thread each time the signed manifest was written anew (a segment
+    /// sealed, the recording sealed): the upload spool picks the files up.
+    pub on_sealed: Option<Callback>,
 }
 
 impl RecorderOptions {
@@ -114,6 +117,8 @@ impl RecorderOptions {
             reserve_bytes: 256 * 1024,
             started_by: SERVER_ACTOR.into(),
             tsa: None,
+            previous: None,
+            on_sealed: None,
         }
     }
 }
@@ -208,6 +213,7 @@ impl Recorder {
                 media_ms: 0,
             }],
             tsa_url: opts.tsa.as_ref().map(|t| t.url.clone()),
+            previous: opts.previous.clone(),
         };
         manifest.write_signed(dir, opts.key.as_deref())?;
         let seg = Segment::start(&dir.join(segment::file_name(0)), opts.format)?;
@@ -220,6 +226,7 @@ impl Recorder {
                 started_at: info.started_at,
                 on_failure: opts.on_failure.clone(),
                 tsa: opts.tsa.clone(),
+                on_sealed: opts.on_sealed.clone(),
             },
             rx,
         )?;

@@ -53,6 +53,19 @@ pub fn seal_interrupted(recordings_dir: &Path, key: &RecordingKey) -> Vec<Sealed
 
 /// Seals one folder if it is unsealed; `None` if it was already sealed.
 pub fn seal_one(dir: &Path, key: &RecordingKey) -> Result<Option<Sealed>, RecordError> {
+    let why = format!(
+        "the server stopped without finalising this recording; sealed at the next start ({})",
+        utc_text(Utc::now())
+    );
+    seal_one_because(dir, key, &why)
+}
+
+/// [`seal_one`], giving `why` as the reason in the manifest.
+pub fn seal_one_because(
+    dir: &Path,
+    key: &RecordingKey,
+    why: &str,
+) -> Result<Option<Sealed>, RecordError> {
     let mut manifest = Manifest::read(dir)?;
     if manifest.state != RecordingState::Recording {
         return Ok(None);
@@ -118,10 +131,7 @@ pub fn seal_one(dir: &Path, key: &RecordingKey) -> Result<Option<Sealed>, Record
         ended = at(started, end_ms);
         last_end = end_ms;
     }
-    let mut reason = format!(
-        "the server stopped without finalising this recording; sealed at the next start ({})",
-        utc_text(Utc::now())
-    );
+    let mut reason = why.to_owned();
     if appended > 0 {
         reason.push_str(
             "; the last segment is torn and plays up to its last complete fragment; its end time is its file's modification time",

@@ -36,6 +36,18 @@ impl std::fmt::Debug for RecordingKey {
 }
 
 impl RecordingKey {
+    /// The key with this 32-byte seed.
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        Self {
+            key: SigningKey::from_bytes(&seed),
+        }
+    }
+
+    /// The 32-byte seed (to store it).
+    pub fn seed(&self) -> [u8; 32] {
+        self.key.to_bytes()
+    }
+
     /// A fresh random key (tests, or before writing it).
     pub fn generate() -> Self {
         Self {
@@ -143,6 +155,22 @@ impl PublicKey {
             .map_err(|_| bad("not a curve point"))
     }
 
+    /// Parses every key in `input`: several PEM blocks one after another (as `GET /api/keys`
+    /// serves a cluster's keys, newest first), or one key in any form [`PublicKey::parse`]
+    /// takes.
+    pub fn parse_all(input: &[u8]) -> Result<Vec<Self>, RecordError> {
+        let text = String::from_utf8_lossy(input);
+        let blocks: Vec<String> = text
+            .split("-----END PUBLIC KEY-----")
+            .filter(|b| b.contains("-----BEGIN PUBLIC KEY-----"))
+            .map(|b| format!("{}-----END PUBLIC KEY-----\n", b.trim_start()))
+            .collect();
+        if blocks.len() <= 1 {
+            return Ok(vec![Self::parse(input)?]);
+        }
+        blocks.iter().map(|b| Self::parse(b.as_bytes())).collect()
+    }
+
     /// Whether `signature` (64 raw bytes) signs `message` under this key (strict RFC 8032).
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         let Ok(sig) = <[u8; 64]>::try_from(signature) else {
@@ -156,6 +184,12 @@ impl PublicKey {
     /// Fetches a server's key from `http://HOST:PORT/api/keys` (plain HTTP only; `URL` may be
     /// the server's base or the full `/api/keys` address).
     pub fn fetch(url: &str) -> Result<Self, RecordError> {
+        Ok(Self::fetch_all(url)?.remove(0))
+    }
+
+    /// Every key a server serves at `/api/keys` (a cluster serves each key that signed a
+    /// recording it keeps, newest first).
+    pub fn fetch_all(url: &str) -> Result<Vec<Self>, RecordError> {
         let bad = |why: String| RecordError::Key(format!("cannot fetch the key from {url}: {why}"));
         let rest = url
             .strip_prefix("http://")
@@ -189,7 +223,7 @@ impl PublicKey {
         if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
             return Err(bad(head.lines().next().unwrap_or("").to_owned()));
         }
-        Self::parse(body.trim().as_bytes())
+        Self::parse_all(body.trim().as_bytes())
     }
 }
 

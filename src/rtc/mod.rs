@@ -11,6 +11,10 @@ pub enum RtcError {
     /// The browser's offer could not be parsed or applied.
     #[error("the offer could not be used: {0}")]
     BadSdp(String),
+    /// The offer's receive line for the courtroom video lists no codec the server can send
+    /// (neither H.264 nor VP8). No retry can help: the browser must change.
+    #[error("the offer's video receive line has neither H.264 nor VP8 (it offers {0})")]
+    NoCommonCodec(String),
     /// The peer connection failed to set up.
     #[error("WebRTC setup failed: {0}")]
     Setup(String),

@@ -6,24 +6,28 @@
 //! webrtc-rs restarts ICE with fresh credentials when the offer's ufrag/pwd changed, and keeps
 //! the DTLS session, the tracks and their SSRCs.
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::Registry;
+use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{
-    MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS,
+    MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
+use rtc::sansio::Protocol;
 use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -36,16 +40,94 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::RtpSender;
 
 use super::RtcError;
+use crate::media::encoder::VideoCodec;
 
-/// The composite's codec: H.264 constrained baseline, which every browser decodes.
-fn composite_codec() -> RTCRtpCodec {
-    RTCRtpCodec {
-        mime_type: MIME_TYPE_H264.to_owned(),
-        clock_rate: 90_000,
-        channels: 0,
-        sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
-            .to_owned(),
-        rtcp_feedback: vec![],
+/// The composite's codec as negotiated: H.264 constrained baseline where the browser decodes
+/// H.264, VP8 where it does not (Firefox ESR without OpenH264).
+fn composite_codec(codec: VideoCodec) -> RTCRtpCodec {
+    match codec {
+        VideoCodec::H264 => RTCRtpCodec {
+            mime_type: MIME_TYPE_H264.to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+                .to_owned(),
+            rtcp_feedback: vec![],
+        },
+        VideoCodec::Vp8 => RTCRtpCodec {
+            mime_type: MIME_TYPE_VP8.to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: String::new(),
+            rtcp_feedback: vec![],
+        },
+    }
+}
+
+fn mime_of(codec: VideoCodec) -> &'static str {
+    match codec {
+        VideoCodec::H264 => MIME_TYPE_H264,
+        VideoCodec::Vp8 => MIME_TYPE_VP8,
+    }
+}
+
+/// What an offer asks of the courtroom video, read from its SDP before anything is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompositeLine {
+    /// No video line receives (a WHIP encoder only sends): no composite is sent.
+    Absent,
+    /// The first receiving video line takes this codec: H.264 where offered, else VP8.
+    Codec(VideoCodec),
+    /// The receiving video line offers neither; the names it offers instead.
+    NoCommonCodec(String),
+}
+
+/// Reads which codec the composite can go out in to the browser that made `offer_sdp`: the
+/// first `m=video` section that receives (`recvonly` or `sendrecv`, not rejected with port 0);
+/// H.264 if its `rtpmap`s list it, else VP8.
+pub fn composite_line(offer_sdp: &str) -> CompositeLine {
+    let mut sections: Vec<Vec<&str>> = Vec::new();
+    for line in offer_sdp.lines().map(str::trim) {
+        if line.starts_with("m=") {
+            sections.push(vec![line]);
+        } else if let Some(s) = sections.last_mut() {
+            s.push(line);
+        }
+    }
+    let receiving = sections.iter().find(|s| {
+        let m = s[0];
+        // Port 0 rejects a line, unless it is bundle-only (Firefox's bundled lines, RFC 8843).
+        let rejected =
+            m.split_whitespace().nth(1) == Some("0") && !s.iter().any(|l| *l == "a=bundle-only");
+        m.starts_with("m=video")
+            && !rejected
+            && s.iter().any(|l| *l == "a=recvonly" || *l == "a=sendrecv")
+    });
+    let Some(section) = receiving else {
+        return CompositeLine::Absent;
+    };
+    let names: Vec<String> = section
+        .iter()
+        .filter_map(|l| l.strip_prefix("a=rtpmap:"))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter_map(|enc| enc.split('/').next())
+        .map(str::to_ascii_uppercase)
+        .collect();
+    if names.iter().any(|n| n == "H264") {
+        CompositeLine::Codec(VideoCodec::H264)
+    } else if names.iter().any(|n| n == "VP8") {
+        CompositeLine::Codec(VideoCodec::Vp8)
+    } else {
+        let mut offered: Vec<String> = names
+            .into_iter()
+            .filter(|n| !matches!(n.as_str(), "RTX" | "RED" | "ULPFEC" | "FLEXFEC-03"))
+            .collect();
+        offered.dedup();
+        CompositeLine::NoCommonCodec(if offered.is_empty() {
+            "no video codec".into()
+        } else {
+            offered.join(", ")
+        })
     }
 }
 
@@ -119,16 +201,24 @@ pub struct AudioSlot {
     pub payload_type: u8,
 }
 
+/// The outbound composite of one connection.
+pub struct CompositeTrack {
+    /// The video track.
+    pub track: Arc<TrackLocalStaticSample>,
+    /// Its SSRC.
+    pub ssrc: u32,
+    /// Negotiated payload type.
+    pub payload_type: u8,
+    /// Negotiated codec.
+    pub codec: VideoCodec,
+}
+
 /// A negotiated participant connection.
 pub struct ParticipantPeer {
     /// The connection.
     pub pc: Arc<dyn PeerConnection>,
-    /// The composite video track.
-    pub composite: Arc<TrackLocalStaticSample>,
-    /// The composite's SSRC.
-    pub composite_ssrc: u32,
-    /// The composite's negotiated payload type.
-    pub composite_pt: u8,
+    /// The composite, unless the offer receives no video (a WHIP encoder).
+    pub composite: Option<CompositeTrack>,
     /// One audio slot per seat.
     pub audio_slots: Vec<AudioSlot>,
     /// Events from the connection.
@@ -222,6 +312,38 @@ pub async fn answer(
     udp_ip: IpAddr,
     audio_slots: usize,
 ) -> Result<(ParticipantPeer, String), RtcError> {
+    let composite = match composite_line(&offer_sdp) {
+        CompositeLine::Absent => None,
+        CompositeLine::Codec(c) => Some(c),
+        CompositeLine::NoCommonCodec(offered) => return Err(RtcError::NoCommonCodec(offered)),
+    };
+    answer_with(offer_sdp, udp_ip, audio_slots, composite).await
+}
+
+/// Answers a send-only client's offer (a WHIP encoder, RFC 9725): its camera and microphone
+/// are received; nothing is sent back, whatever directions its lines say (a WHIP client that
+/// used `addTrack` offers `sendrecv`, and is answered `recvonly`).
+pub async fn answer_ingest(
+    offer_sdp: String,
+    udp_ip: IpAddr,
+) -> Result<(ParticipantPeer, String), RtcError> {
+    if !offer_sdp
+        .lines()
+        .any(|l| l.starts_with("m=video") || l.starts_with("m=audio"))
+    {
+        return Err(RtcError::BadSdp(
+            "the offer has no audio or video line".into(),
+        ));
+    }
+    answer_with(offer_sdp, udp_ip, 0, None).await
+}
+
+async fn answer_with(
+    offer_sdp: String,
+    udp_ip: IpAddr,
+    audio_slots: usize,
+    composite_codec_wanted: Option<VideoCodec>,
+) -> Result<(ParticipantPeer, String), RtcError> {
     let browser_fingerprint = fingerprint(&offer_sdp);
     let offer =
         RTCSessionDescription::offer(offer_sdp).map_err(|e| RtcError::BadSdp(e.to_string()))?;
@@ -236,7 +358,9 @@ pub async fn answer(
         .register_default_codecs()
         .map_err(|e| RtcError::Setup(e.to_string()))?;
     let registry = register_default_interceptors(Registry::new(), &mut media)
-        .map_err(|e| RtcError::Setup(e.to_string()))?;
+        .map_err(|e| RtcError::Setup(e.to_string()))?
+        // Last, so the default interceptors see all inbound RTCP first.
+        .with(Slot::from(14_000), KeyframeRequests::default());
     // No mDNS: it needs a multicast socket, which a loopback-only namespace lacks.
     let setting = SettingEngineBuilder::new()
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
@@ -263,24 +387,28 @@ pub async fn answer(
     );
 
     // Tracks go in before the offer is applied, so they pair with the browser's recvonly lines.
-    let composite_ssrc = rand::random::<u32>();
-    let composite = Arc::new(
-        TrackLocalStaticSample::new(
-            Instant::now(),
-            MediaStreamTrack::new(
-                "courtroom".into(),
-                "composite".into(),
-                "composite".into(),
-                RtpCodecKind::Video,
-                vec![encoding(composite_ssrc, composite_codec())],
-            ),
-        )
-        .map_err(setup)?,
-    );
-    let composite_sender = pc
-        .add_track(composite.clone() as Arc<dyn TrackLocal>)
-        .await
-        .map_err(setup)?;
+    let mut composite = None;
+    if let Some(codec) = composite_codec_wanted {
+        let ssrc = rand::random::<u32>();
+        let track = Arc::new(
+            TrackLocalStaticSample::new(
+                Instant::now(),
+                MediaStreamTrack::new(
+                    "courtroom".into(),
+                    "composite".into(),
+                    "composite".into(),
+                    RtpCodecKind::Video,
+                    vec![encoding(ssrc, composite_codec(codec))],
+                ),
+            )
+            .map_err(setup)?,
+        );
+        let sender = pc
+            .add_track(track.clone() as Arc<dyn TrackLocal>)
+            .await
+            .map_err(setup)?;
+        composite = Some((track, ssrc, codec, sender));
+    }
     let mut slots = Vec::with_capacity(audio_slots);
     for seat in 0..audio_slots {
         let ssrc = rand::random::<u32>();
@@ -314,11 +442,23 @@ pub async fn answer(
         .ok_or_else(|| RtcError::Setup("no local description".into()))?
         .sdp;
 
-    let composite_pt = payload_type(&composite_sender, MIME_TYPE_H264)
-        .await
-        .ok_or_else(|| {
-            RtcError::BadSdp("the offer has no H.264 receive line for the courtroom video".into())
-        })?;
+    let composite = match composite {
+        Some((track, ssrc, codec, sender)) => {
+            let payload_type = payload_type(&sender, mime_of(codec)).await.ok_or_else(|| {
+                RtcError::BadSdp(format!(
+                    "the courtroom video's receive line could not be negotiated in {}",
+                    codec.as_str()
+                ))
+            })?;
+            Some(CompositeTrack {
+                track,
+                ssrc,
+                payload_type,
+                codec,
+            })
+        }
+        None => None,
+    };
     let mut audio = Vec::with_capacity(slots.len());
     for (track, ssrc, sender) in slots {
         // A browser that offered fewer audio slots just hears fewer seats.
@@ -341,13 +481,71 @@ pub async fn answer(
             link,
             pc,
             composite,
-            composite_ssrc,
-            composite_pt,
             audio_slots: audio,
             events,
         },
         sdp,
     ))
+}
+
+/// Passes the browser's keyframe requests (PLI, FIR) for the composite on to the
+/// application, where [`super::session`] asks the right encoder for a keyframe; every other
+/// inbound RTCP stops at the end of the chain as before (webrtc-rs's `rtcp-processing` shape:
+/// it goes last, so the default interceptors have seen all of it).
+#[derive(Default)]
+struct KeyframeRequests {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+fn is_keyframe_request(packet: &Box<dyn rtc::rtcp::Packet>) -> bool {
+    let any = packet.as_any();
+    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            let requests: Vec<Box<dyn rtc::rtcp::Packet>> = packets
+                .iter()
+                .filter(|p| is_keyframe_request(p))
+                .cloned()
+                .collect();
+            if requests.is_empty() {
+                return Ok(());
+            }
+            msg.message.packet = Packet::Rtcp(requests);
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for KeyframeRequests {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 fn encoding(ssrc: u32, codec: RTCRtpCodec) -> RTCRtpEncodingParameters {
@@ -395,8 +593,38 @@ mod tests {
 
     impl Offerer {
         async fn new() -> Self {
+            Self::with_video(None).await
+        }
+
+        /// An offerer whose video codecs are only `video` (as a browser without H.264), or
+        /// the defaults.
+        async fn with_video(video: Option<Vec<RTCRtpCodec>>) -> Self {
             let mut media = MediaEngine::default();
-            media.register_default_codecs().unwrap();
+            match video {
+                None => media.register_default_codecs().unwrap(),
+                Some(codecs) => {
+                    media
+                        .register_codec(
+                            rtc::rtp_transceiver::rtp_sender::RTCRtpCodecParameters {
+                                rtp_codec: opus_codec(),
+                                payload_type: 111,
+                            },
+                            RtpCodecKind::Audio,
+                        )
+                        .unwrap();
+                    for (i, codec) in codecs.into_iter().enumerate() {
+                        media
+                            .register_codec(
+                                rtc::rtp_transceiver::rtp_sender::RTCRtpCodecParameters {
+                                    rtp_codec: codec,
+                                    payload_type: 96 + i as u8,
+                                },
+                                RtpCodecKind::Video,
+                            )
+                            .unwrap();
+                    }
+                }
+            }
             let registry = register_default_interceptors(Registry::new(), &mut media).unwrap();
             let setting = SettingEngineBuilder::new()
                 .with_multicast_dns_mode(MulticastDnsMode::Disabled)
@@ -467,6 +695,95 @@ mod tests {
             .find_map(|l| l.trim().strip_prefix("a=ice-ufrag:"))
             .expect("an ice-ufrag")
             .to_owned()
+    }
+
+    #[test]
+    fn the_composite_line_takes_h264_else_vp8_else_says_what_was_offered() {
+        let offer = |video_maps: &str, dir: &str| {
+            format!(
+                "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+                 m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n\
+                 m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\na=rtpmap:111 opus/48000/2\r\n\
+                 m=video 9 UDP/TLS/RTP/SAVPF 96 97 98\r\na={dir}\r\n{video_maps}"
+            )
+        };
+        let chrome = "a=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\na=rtpmap:98 H264/90000\r\n";
+        let firefox = "a=rtpmap:120 VP8/90000\r\na=rtpmap:124 rtx/90000\r\na=rtpmap:121 VP9/90000\r\na=rtpmap:99 AV1/90000\r\n";
+        let av1 = "a=rtpmap:45 AV1/90000\r\na=rtpmap:46 rtx/90000\r\na=rtpmap:98 VP9/90000\r\n";
+        assert_eq!(
+            composite_line(&offer(chrome, "recvonly")),
+            CompositeLine::Codec(VideoCodec::H264)
+        );
+        assert_eq!(
+            composite_line(&offer(firefox, "recvonly")),
+            CompositeLine::Codec(VideoCodec::Vp8)
+        );
+        assert_eq!(
+            composite_line(&offer(av1, "recvonly")),
+            CompositeLine::NoCommonCodec("AV1, VP9".into())
+        );
+        // Firefox's bundled lines have port 0 and `a=bundle-only`; a rejected line has no more.
+        let bundled = offer(firefox, "recvonly").replacen(
+            "m=video 9 UDP/TLS/RTP/SAVPF 96 97 98",
+            "m=video 0 UDP/TLS/RTP/SAVPF 96 97 98\r\na=bundle-only",
+            1,
+        );
+        assert_eq!(
+            composite_line(&bundled),
+            CompositeLine::Codec(VideoCodec::Vp8)
+        );
+        let rejected = offer(firefox, "recvonly").replacen(
+            "m=video 9 UDP/TLS/RTP/SAVPF 96 97 98",
+            "m=video 0 UDP/TLS/RTP/SAVPF 96 97 98",
+            1,
+        );
+        assert_eq!(composite_line(&rejected), CompositeLine::Absent);
+        // A WHIP encoder only sends: the sendonly VP8 camera line is no receive line.
+        assert_eq!(
+            composite_line(&offer(chrome, "sendonly")),
+            CompositeLine::Absent
+        );
+    }
+
+    #[tokio::test]
+    async fn a_browser_without_h264_gets_vp8_and_one_without_either_is_refused() {
+        let vp8 = RTCRtpCodec {
+            mime_type: MIME_TYPE_VP8.to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: String::new(),
+            rtcp_feedback: vec![],
+        };
+        let mut firefox = Offerer::with_video(Some(vec![vp8])).await;
+        let (peer, answer_sdp) =
+            answer(firefox.offer(false).await, "127.0.0.1".parse().unwrap(), 1)
+                .await
+                .expect("a VP8 answer");
+        let composite = peer.composite.as_ref().expect("a composite track");
+        assert_eq!(composite.codec, VideoCodec::Vp8);
+        assert_eq!(composite.payload_type, 96);
+        assert!(answer_sdp.contains("VP8/90000") && !answer_sdp.contains("H264"));
+        firefox.accept(&answer_sdp).await;
+
+        let av1 = RTCRtpCodec {
+            mime_type: "video/AV1".to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: String::new(),
+            rtcp_feedback: vec![],
+        };
+        let mut odd = Offerer::with_video(Some(vec![av1])).await;
+        match answer(odd.offer(false).await, "127.0.0.1".parse().unwrap(), 1).await {
+            Err(RtcError::NoCommonCodec(offered)) => assert_eq!(offered, "AV1"),
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("an AV1-only offer was answered"),
+        }
+
+        let mut chrome = Offerer::new().await;
+        let (peer, _) = answer(chrome.offer(false).await, "127.0.0.1".parse().unwrap(), 1)
+            .await
+            .unwrap();
+        assert_eq!(peer.composite.unwrap().codec, VideoCodec::H264);
     }
 
     #[tokio::test]

@@ -12,11 +12,12 @@ use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::shared::marshal::Marshal;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
-use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use super::peer::{AudioSlot, ParticipantPeer, PeerEvent};
-use crate::hearing::{ForwardedAudio, Hearing, ParticipantId, TrackFeed};
+use crate::hearing::{ForwardedAudio, Hearing, ParticipantId, TrackFeed, VideoCodec, NO_SEAT};
 use crate::media::events::TrackKind;
 
 /// Runs a participant's media until the connection closes or the task set is dropped.
@@ -25,15 +26,24 @@ use crate::media::events::TrackKind;
 /// re-offer on the same connection (see [`super::peer::PeerLink::reanswer`]).
 pub async fn run(hearing: Arc<Hearing>, id: ParticipantId, seat: usize, mut peer: ParticipantPeer) {
     let mut tasks = JoinSet::new();
-    let (fwd_tx, fwd_rx) = mpsc::channel::<ForwardedAudio>(256);
-    hearing.add_listener(id, fwd_tx);
-    tasks.spawn(send_voices(std::mem::take(&mut peer.audio_slots), fwd_rx));
+    let slots = std::mem::take(&mut peer.audio_slots);
+    if !slots.is_empty() {
+        // A send-only client (a WHIP encoder) has no slots and hears nobody.
+        let (fwd_tx, fwd_rx) = mpsc::channel::<ForwardedAudio>(256);
+        hearing.add_listener(id, fwd_tx);
+        tasks.spawn(send_voices(slots, fwd_rx));
+    }
     let mut composite: Option<tokio::task::AbortHandle> = None;
     let mut tracks_seen: HashSet<String> = HashSet::new();
     let mut interrupted = false;
     while let Some(event) = peer.events.recv().await {
         match event {
             PeerEvent::Track(track) => {
+                // An observer has no seat: whatever it sends is not taken in.
+                if seat == NO_SEAT {
+                    tracing::debug!(hearing = %hearing.record.id, participant = id, "an observer's track ignored");
+                    continue;
+                }
                 // A renegotiation may announce the same track again: one reader per track.
                 if tracks_seen.insert(track.track_id().await) {
                     tasks.spawn(receive_track(hearing.clone(), id, seat, track));
@@ -43,16 +53,22 @@ pub async fn run(hearing: Arc<Hearing>, id: ParticipantId, seat: usize, mut peer
                 if interrupted {
                     tracing::info!(hearing = %hearing.record.id, participant = id, "peer connection back (ICE restart)");
                     // The browser's decoder missed frames: give it a keyframe now.
-                    hearing.request_keyframe();
+                    if let Some(out) = &peer.composite {
+                        hearing.request_keyframe_for(out.codec);
+                    }
                     interrupted = false;
                 }
-                if composite.as_ref().is_none_or(|h| h.is_finished()) {
-                    composite = Some(tasks.spawn(send_composite(
-                        hearing.clone(),
-                        peer.composite.clone(),
-                        peer.composite_ssrc,
-                        peer.composite_pt,
-                    )));
+                if let Some(out) = &peer.composite {
+                    if composite.as_ref().is_none_or(|h| h.is_finished()) {
+                        composite = Some(tasks.spawn(send_composite(
+                            hearing.clone(),
+                            id,
+                            out.track.clone(),
+                            out.ssrc,
+                            out.payload_type,
+                            out.codec,
+                        )));
+                    }
                 }
             }
             PeerEvent::Interrupted => {
@@ -177,24 +193,67 @@ async fn send_voices(slots: Vec<AudioSlot>, mut rx: mpsc::Receiver<ForwardedAudi
     }
 }
 
-/// Sends the encoded composite to this participant.
+/// Keyframe requests from one receiver closer together than this are answered once: a
+/// browser repeats its PLI until a keyframe arrives.
+const PLI_MIN_INTERVAL: Duration = Duration::from_millis(300);
+
+/// Sends the encoded composite to this participant in `codec`, from the hearing's one encoder
+/// of that codec (a VP8 receiver keeps the VP8 encoder running while this task lives). The
+/// receiver's keyframe requests (PLI, FIR) go to that encoder.
 async fn send_composite(
     hearing: Arc<Hearing>,
-    track: Arc<webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample>,
+    id: ParticipantId,
+    track: Arc<TrackLocalStaticSample>,
     ssrc: u32,
     pt: u8,
+    codec: VideoCodec,
 ) {
-    let mut frames = hearing.subscribe_video();
-    hearing.request_keyframe();
+    let feed = {
+        let hearing = hearing.clone();
+        tokio::task::spawn_blocking(move || hearing.subscribe_composite(codec)).await
+    };
+    let mut feed = match feed {
+        Ok(Ok(feed)) => feed,
+        Ok(Err(e)) => {
+            tracing::error!(hearing = %hearing.record.id, participant = id, codec = codec.as_str(), "cannot encode the composite: {e}");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(hearing = %hearing.record.id, participant = id, "composite subscription panicked: {e}");
+            return;
+        }
+    };
+    tracing::info!(hearing = %hearing.record.id, participant = id, codec = codec.as_str(), "sending the composite");
+    hearing.request_keyframe_for(codec);
     // Until a keyframe arrives a fresh decoder could show nothing, so skip deltas.
     let mut need_keyframe = true;
+    let mut last_request = Instant::now() - PLI_MIN_INTERVAL;
     loop {
-        let frame = match frames.recv().await {
+        let frame = tokio::select! {
+            frame = feed.frames.recv() => frame,
+            event = track.poll() => {
+                match event {
+                    Some(TrackLocalEvent::OnRtcpPacket(_)) => {
+                        // Only keyframe requests reach us (peer::KeyframeRequests).
+                        if last_request.elapsed() >= PLI_MIN_INTERVAL {
+                            last_request = Instant::now();
+                            tracing::debug!(hearing = %hearing.record.id, participant = id, codec = codec.as_str(), "keyframe requested by the receiver");
+                            hearing.request_keyframe_for(codec);
+                        }
+                        continue;
+                    }
+                    Some(_) => continue,
+                    // Unbound: the connection closed.
+                    None => return,
+                }
+            }
+        };
+        let frame = match frame {
             Ok(f) => f,
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 tracing::debug!(hearing = %hearing.record.id, skipped = n, "viewer lagged");
                 need_keyframe = true;
-                hearing.request_keyframe();
+                hearing.request_keyframe_for(codec);
                 continue;
             }
             Err(broadcast::error::RecvError::Closed) => return,

@@ -13,6 +13,8 @@
 
 pub mod audit;
 pub mod hearings;
+pub mod keys;
+pub mod placement;
 pub mod testing;
 pub mod users;
 
@@ -43,6 +45,23 @@ pub enum StoreError {
     /// A unique name (user name, ...) is already taken.
     #[error("{0} already exists")]
     Duplicate(String),
+}
+
+impl StoreError {
+    /// Whether the database could not be reached (a connection refused, reset or timed out,
+    /// the pool out of connections), as opposed to a query it refused.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::WorkerCrashed
+            )
+        ) || matches!(self, StoreError::Db(sqlx::Error::Database(d)) if d.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
+    }
 }
 
 /// Which database a [`Store`] talks to.
@@ -93,6 +112,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/0003_audit_append_only.sqlite.sql"),
         postgres: include_str!("../../migrations/0003_audit_append_only.postgres.sql"),
     },
+    Migration {
+        version: 4,
+        sqlite: include_str!("../../migrations/0004_cluster.sql"),
+        postgres: include_str!("../../migrations/0004_cluster.sql"),
+    },
 ];
 
 /// The database handle. Cheap to clone.
@@ -120,6 +144,9 @@ impl Store {
             _ => url.to_owned(),
         };
         let pool = AnyPoolOptions::new()
+            // An unreachable database fails a request within seconds (a clear 503), rather
+            // than holding it for sqlx's default 30 s.
+            .acquire_timeout(std::time::Duration::from_secs(3))
             .max_connections(match backend {
                 Backend::Sqlite => 4,
                 Backend::Postgres => 8,

@@ -105,9 +105,54 @@ static CLUSTER: OnceLock<Result<PgCluster, String>> = OnceLock::new();
 #[derive(Debug, Clone)]
 struct PgCluster {
     port: u16,
+    bin: PathBuf,
+    data: PathBuf,
+    dir: PathBuf,
+    options: String,
+    as_root: bool,
+}
+
+/// Stops this process's PostgreSQL test cluster (a database outage, for tests); connections
+/// fail until [`resume_postgres`]. Panics if no cluster was started.
+pub fn pause_postgres() {
+    let c = CLUSTER
+        .get()
+        .and_then(|c| c.as_ref().ok())
+        .expect("a PostgreSQL test cluster");
+    c.pg_ctl(&["-m", "immediate", "stop"])
+        .unwrap_or_else(|e| panic!("cannot stop PostgreSQL: {e}"));
+}
+
+/// Starts the cluster [`pause_postgres`] stopped, on the same port with the same data.
+pub fn resume_postgres() {
+    let c = CLUSTER
+        .get()
+        .and_then(|c| c.as_ref().ok())
+        .expect("a PostgreSQL test cluster");
+    let options = c.options.clone();
+    c.pg_ctl(&["-w", "-t", "60", "-o", &options, "start"])
+        .unwrap_or_else(|e| panic!("cannot start PostgreSQL again: {e}"));
 }
 
 impl PgCluster {
+    fn pg_ctl(&self, args: &[&str]) -> Result<(), String> {
+        let mut c = if self.as_root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"])
+                .arg(self.bin.join("pg_ctl"));
+            c
+        } else {
+            Command::new(self.bin.join("pg_ctl"))
+        };
+        c.current_dir(&self.dir)
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(self.dir.join("server.log"))
+            .args(args);
+        run(&mut c)
+    }
+
     fn url(&self, db: &str) -> String {
         format!("postgres://courtroom@127.0.0.1:{}/{db}", self.port)
     }
@@ -185,7 +230,14 @@ impl PgCluster {
             .args(["-w", "-t", "60", "-o", &options, "start"]))?;
         spawn_watchdog(&bin.join("pg_ctl"), &dir, &data, as_root)?;
         tracing::info!(port, dir = %dir.display(), "PostgreSQL test cluster started");
-        Ok(Self { port })
+        Ok(Self {
+            port,
+            bin,
+            data,
+            dir,
+            options,
+            as_root,
+        })
     }
 }
 

@@ -12,7 +12,8 @@
 //! - `monitor`: the monitor's composite picture, the camera view and key settings, muting and
 //!   removing a participant;
 //! - `surface`: the portal pages, the OpenAPI document against the routes, PostgreSQL;
-//! - `signalling`: the WebSocket's bad input and its life with the hearing's states.
+//! - `signalling`: the WebSocket's bad input and its life with the hearing's states;
+//! - `whip`: WHIP ingest (RFC 9725): its errors, seating, the roster, leaving.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -27,3 +28,4 @@ mod permissions;
 mod recordings;
 mod signalling;
 mod surface;
+mod whip;

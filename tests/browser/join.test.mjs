@@ -640,3 +640,97 @@ test("the server's own screen check tells a participant their green screen is un
     await cam.close();
   }
 });
+
+// An init script that makes Chromium offer only `mimes` for the composite (its recvonly video
+// line), as a browser without H.264 would (Firefox ESR without OpenH264), and counts the offers
+// the page sends.
+function offerOnly(mimes) {
+  return `(() => {
+    const wanted = ${JSON.stringify(mimes)};
+    window.__offers = 0;
+    const add = RTCPeerConnection.prototype.addTransceiver;
+    RTCPeerConnection.prototype.addTransceiver = function (track, init) {
+      const tr = add.call(this, track, init);
+      if (track === 'video' && init && init.direction === 'recvonly') {
+        const codecs = RTCRtpReceiver.getCapabilities('video').codecs.filter((c) => wanted.includes(c.mimeType));
+        if (!codecs.length) throw new Error('this Chromium has none of ' + wanted);
+        tr.setCodecPreferences(codecs);
+      }
+      return tr;
+    };
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (data) {
+      try { if (JSON.parse(data).type === 'offer') window.__offers++; } catch { /* not ours */ }
+      return send.call(this, data);
+    };
+  })();`;
+}
+
+// The codec of the composite this page decodes, from getStats.
+async function compositeCodec(p) {
+  return p.evaluate(async () => {
+    const report = await window.courtroom.pc.getStats();
+    let codec = null;
+    report.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video' && r.codecId) codec = report.get(r.codecId).mimeType;
+    });
+    return codec;
+  });
+}
+
+test('a browser without H.264 gets the composite in VP8, from one encoder started and stopped with it', async () => {
+  const h = await hearing({ locale: 'en', role: 'witness', name: 'Witness Ma', open: true });
+  const logBefore = fs.readFileSync(serverLog, 'utf8').length;
+  const p = await page({ init: offerOnly(['video/VP8']) });
+  await p.goto(h.url);
+  await p.waitForSelector('#main-action:not([disabled]):not([hidden])', { timeout: 15000 });
+  await p.click('#main-action');
+  await p.waitForFunction(() => window.courtroom.screen === 'in', null, { timeout: 15000 });
+  // "Good connection" only once composite frames decode.
+  assert.equal(await p.evaluate(() => window.courtroom.quality || null), null, 'no quality before the first frame');
+  await waitFrames(p, 10);
+  assert.equal(await compositeCodec(p), 'video/VP8');
+  const s = await p.evaluate(() => window.courtroomStats);
+  assert.deepEqual([s.frame_width, s.frame_height], [1280, 720], JSON.stringify(s));
+  await p.waitForFunction(() => window.courtroom.quality, null, { timeout: 5000 });
+  // A second H.264 page beside it changes nothing for the VP8 encoder.
+  const other = await page();
+  await joinAndSee(other, invites.plaintiff);
+  assert.equal(await compositeCodec(other), 'video/H264');
+  await other.context().close();
+  await p.context().close();
+  const log = () => fs.readFileSync(serverLog, 'utf8').slice(logBefore);
+  for (let i = 0; i < 100 && !/vp8 encoder stopped/.test(log()); i++) await sleep(100);
+  assert.equal((log().match(/vp8 encoder started/g) || []).length, 1, 'one VP8 encoder');
+  assert.match(log(), /vp8 encoder stopped/, 'stopped when its last receiver left');
+});
+
+test('a browser with neither H.264 nor VP8 is told once, in its language, and does not retry', async () => {
+  const want = {
+    en: 'This browser cannot play the courtroom video; open the link in an up-to-date Chrome, Edge, Firefox or Safari.',
+    zh: '此浏览器无法播放法庭画面；请用最新版 Chrome、Edge、Firefox 或 Safari 打开链接。',
+  };
+  for (const lang of ['en', 'zh']) {
+    const h = await hearing({ locale: lang, role: 'witness', name: 'Witness Qian', open: true });
+    const p = await page({ init: offerOnly(['video/AV1', 'video/VP9']) });
+    const errors = [];
+    p.on('console', (m) => { if (/restarting ICE|ICE restart failed|offer refused|could not start/.test(m.text())) errors.push(m.text()); });
+    await p.goto(h.url);
+    await p.waitForSelector('#main-action:not([disabled]):not([hidden])', { timeout: 15000 });
+    await p.click('#main-action');
+    await p.waitForFunction(() => window.courtroom.screen === 'ended', null, { timeout: 15000 })
+      .catch(async (e) => { throw new Error(`not ended: ${await p.evaluate(() => JSON.stringify({ screen: window.courtroom.screen, offers: window.__offers, card: document.querySelector('#card-text').textContent }))} ${errors.join(' | ')} (${e.message})`); });
+    assert.equal(await cardText(p), want[lang]);
+    await sleep(4000);
+    const after = await p.evaluate(() => ({ offers: window.__offers, screen: window.courtroom.screen,
+      quality: window.courtroom.quality || null, timings: window.courtroom.timings }));
+    assert.equal(after.offers, 1, `one offer, no retry loop: ${JSON.stringify(after)}`);
+    assert.equal(after.screen, 'ended');
+    assert.equal(after.quality, null, 'never "Good connection"');
+    assert.equal(after.timings.iceRestarts + after.timings.reconnects, 0, JSON.stringify(after.timings));
+    assert.ok(errors.length <= 1, `the refusal is logged once: ${errors.join(' | ')}`);
+    assert.equal(await p.isVisible('#card'), true);
+    if (lang === 'en') await auditA11y(p, 'no common codec', 1);
+    await p.context().close();
+  }
+});

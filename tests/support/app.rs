@@ -167,7 +167,7 @@ impl TestAppBuilder {
     }
 }
 
-/// The server under test, in this process. Stops serving when dropped.
+/// The server under test, in this process. Stops serving, and stops its hearings, when dropped.
 pub struct TestApp {
     /// Its state (settings, store, key, hearings).
     pub state: AppState,
@@ -181,8 +181,14 @@ pub struct TestApp {
 }
 
 impl Drop for TestApp {
+    /// Stops serving, then stops every running hearing and waits for its threads, so no
+    /// render or encoder thread is still at work when the test binary exits (lavapipe compiling
+    /// a shader while `exit` tears down LLVM's statics crashes the process after the tests).
     fn drop(&mut self) {
         self.serving.abort();
+        for hearing in self.state.docket().drain() {
+            let _ = hearing.shutdown();
+        }
     }
 }
 
@@ -241,6 +247,44 @@ impl TestApp {
         }
         .unwrap();
         let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Any request with a raw body of `content_type` (an SDP offer, ...).
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        uri: &str,
+        who: Who<'_>,
+        content_type: &str,
+        body: &str,
+    ) -> Reply {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, content_type);
+        if let Who::Invitation(token) = who {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Who::Session(cookie) = who {
+            req = req.header(header::COOKIE, cookie);
+        }
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::from(body.to_owned())).unwrap())
+            .await
+            .unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = axum::body::to_bytes(resp.into_body(), usize::MAX)

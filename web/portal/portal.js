@@ -6,7 +6,7 @@
 import { api, ApiError } from './api.js';
 import { t, lang, setLang, translate } from './i18n.js';
 
-const ROLES = ['presiding_judge', 'assessor', 'clerk', 'plaintiff', 'defendant', 'witness'];
+const ROLES = ['presiding_judge', 'assessor', 'clerk', 'plaintiff', 'defendant', 'witness', 'observer'];
 const main = document.getElementById('main');
 let me = null;
 let timer = null;

@@ -289,6 +289,13 @@ pub async fn invite(
         .filter(|i| !i.revoked && i.expires_at > now)
         .collect();
     let seat = match req.seat {
+        // An observer has no seat.
+        _ if !req.role.is_seated() => {
+            if req.seat.as_deref().is_some_and(|s| !s.is_empty()) {
+                return Err(ApiError::invalid("bad_seat", "an observer has no seat"));
+            }
+            String::new()
+        }
         Some(seat) => {
             let s = layout
                 .seats

@@ -196,9 +196,23 @@ pub async fn list(
         .ok_or(ApiError::NotFound)?;
     let mut out = Vec::new();
     for rec in state.store().recordings_for(&id).await? {
-        let files = match recording_folder(&state, &rec) {
-            Ok(dir) => list_files(&dir).await.unwrap_or_default(),
-            Err(_) => Vec::new(),
+        let local = recording_folder(&state, &rec).ok();
+        let files = match (local, state.cluster().bucket()) {
+            (Some(dir), _) if complete_here(&dir) => list_files(&dir).await.unwrap_or_default(),
+            (_, Some(bucket)) => bucket
+                .list(&format!("recordings/{}/{}", rec.hearing_id, rec.id))
+                .await
+                .map(|l| {
+                    l.into_iter()
+                        .filter_map(|o| {
+                            let name = o.key.rsplit('/').next()?.to_owned();
+                            safe_file_name(&name).then_some((name, o.size))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            (Some(dir), None) => list_files(&dir).await.unwrap_or_default(),
+            (None, None) => Vec::new(),
         };
         out.push(json!({ "recording": rec, "files": files.iter().map(|(n, s)| json!({"name": n, "size": s})).collect::<Vec<_>>() }));
     }
@@ -225,8 +239,90 @@ async fn downloadable(
             "stop the recording before downloading it",
         ));
     }
-    let dir = recording_folder(state, &rec)?;
-    Ok((rec, dir))
+    let local = recording_folder(state, &rec);
+    if let Ok(dir) = &local {
+        if complete_here(dir) {
+            return Ok((rec, dir.clone()));
+        }
+    }
+    match state.cluster().bucket() {
+        Some(bucket) => Ok((rec.clone(), fetch_from_bucket(state, bucket, &rec).await?)),
+        None => Ok((rec, local?)),
+    }
+}
+
+/// Whether every file the folder's manifest lists is in the folder (the spool deletes a
+/// segment once the bucket holds it).
+fn complete_here(dir: &FsPath) -> bool {
+    let Ok(m) = crate::record::Manifest::read(dir) else {
+        return false;
+    };
+    m.segments
+        .iter()
+        .map(|s| &s.file)
+        .chain(m.originals.iter().map(|o| &o.file))
+        .all(|f| dir.join(f).is_file())
+}
+
+/// The recording as the bucket holds it, copied into `DATA/bucket-cache/HEARING/RECORDING/`
+/// (files already there are kept): what downloads, zips and verification read when this node
+/// no longer has (or never had) the recording's files.
+async fn fetch_from_bucket(
+    state: &AppState,
+    bucket: &crate::bucket::Bucket,
+    rec: &RecordingRecord,
+) -> Result<PathBuf, ApiError> {
+    let unavailable = |e: crate::bucket::BucketError| {
+        tracing::warn!(recording = %rec.id, "bucket: {e}");
+        ApiError::unavailable(
+            "storage_unavailable",
+            "The recordings' storage cannot be reached right now; try again in a minute.",
+        )
+    };
+    if !safe_file_name(&rec.hearing_id) || !safe_file_name(&rec.id) {
+        return Err(ApiError::BadPath);
+    }
+    let dir = state
+        .settings()
+        .data_dir
+        .join("bucket-cache")
+        .join(&rec.hearing_id)
+        .join(&rec.id);
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let prefix = format!("recordings/{}/{}", rec.hearing_id, rec.id);
+    let listed = bucket.list(&prefix).await.map_err(unavailable)?;
+    if listed.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    for obj in listed {
+        let name = obj.key.rsplit('/').next().unwrap_or_default().to_owned();
+        if !safe_file_name(&name) {
+            continue;
+        }
+        let path = dir.join(&name);
+        // Mutable files (the manifest and its companions) are always read again.
+        let immutable = !(name.starts_with("manifest.json")
+            || name == "SHA256SUMS"
+            || name == "timestamps.json");
+        if immutable
+            && tokio::fs::metadata(&path)
+                .await
+                .is_ok_and(|m| m.len() == obj.size)
+        {
+            continue;
+        }
+        let (bytes, _) = bucket.get(&obj.key).await.map_err(unavailable)?;
+        let tmp = dir.join(format!(".{name}.part"));
+        tokio::fs::write(&tmp, &bytes)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    std::fs::canonicalize(&dir).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// The recording's folder, canonical, refused unless inside the recordings folder.
@@ -388,9 +484,27 @@ pub async fn verify(
     let options = crate::record::verify::VerifyOptions {
         tsa_ca_file: state.settings().record.tsa_ca_file.clone(),
     };
+    let cluster_keys = if state.cluster().is_clustered() {
+        crate::api::keys::recording_public_keys(state.store()).await?
+    } else {
+        Vec::new()
+    };
     let report = tokio::task::spawn_blocking(move || {
-        let key = crate::record::RecordingKey::load_or_create(&data).ok();
-        crate::record::verify::verify_dir_with(&dir, key.map(|k| k.public()).as_ref(), &options)
+        let key = if cluster_keys.is_empty() {
+            crate::record::RecordingKey::load_or_create(&data)
+                .ok()
+                .map(|k| k.public())
+        } else {
+            let named = crate::record::Manifest::read(&dir)
+                .ok()
+                .and_then(|m| m.key_id);
+            cluster_keys
+                .iter()
+                .find(|k| Some(k.key_id()) == named)
+                .or(cluster_keys.first())
+                .copied()
+        };
+        crate::record::verify::verify_dir_with(&dir, key.as_ref(), &options)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;

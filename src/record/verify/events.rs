@@ -98,6 +98,7 @@ mod tests {
                 })
                 .collect(),
             tsa_url: None,
+            previous: None,
         };
         for (i, (start, end)) in segments.iter().enumerate() {
             m.append(SegmentEntry {

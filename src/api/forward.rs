@@ -1,0 +1,141 @@
+//! Any node answers: a request about a hearing that runs on another node of the cluster is
+//! forwarded to that node and its answer returned as it is.
+//!
+//! The portal, the API and the participant's page may talk to any node; only the owner holds
+//! the live hearing (its recording, roster, monitor, camera). A request under
+//! `/api/hearings/{id}/...`, `/whip/{id}/...` (or `/api/hearing/...` with an invitation naming
+//! the hearing) whose
+//! hearing runs elsewhere under a live lease goes to the owner with the same method, headers
+//! (the session cookie and the bearer token work on every node: sessions and keys are in the
+//! shared database) and body. A forwarded request carries [`FORWARDED`] and is never
+//! forwarded again.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::AppState;
+
+/// Marks a request one node forwarded to another.
+pub const FORWARDED: &str = "x-courtroom-forwarded";
+/// The largest body forwarded.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// The hearing a request is about, from its path or its invitation.
+fn hearing_of(state: &AppState, req: &Request) -> Option<String> {
+    let path = req.uri().path();
+    if let Some(rest) = path.strip_prefix("/api/hearings/") {
+        let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        // The list itself and the creation of a hearing are for any node.
+        return (!id.is_empty() && !tail.is_empty() || (req.method() == "GET" && !id.is_empty()))
+            .then(|| id.to_owned());
+    }
+    if let Some(rest) = path.strip_prefix("/whip/") {
+        // A studio encoder publishes where the hearing runs.
+        let id = rest.split('/').next().unwrap_or("");
+        return (!id.is_empty()).then(|| id.to_owned());
+    }
+    if path.starts_with("/api/hearing/") {
+        let token = req
+            .headers()
+            .get(axum::http::header::AUTHORIZATION)?
+            .to_str()
+            .ok()?
+            .strip_prefix("Bearer ")?;
+        return state
+            .key()
+            .verify(token.trim(), super::auth::unix_now())
+            .ok()
+            .map(|c| c.hearing);
+    }
+    None
+}
+
+/// The middleware: forwards to the owner when the hearing runs elsewhere.
+pub async fn to_owner(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !state.cluster().is_clustered() || req.headers().contains_key(FORWARDED) {
+        return next.run(req).await;
+    }
+    let Some(id) = hearing_of(&state, &req) else {
+        return next.run(req).await;
+    };
+    if state.docket().running(&id).is_some() {
+        return next.run(req).await;
+    }
+    match state.store().hearing_owner(&id).await {
+        Ok(Some((node, url))) if node != state.cluster().id() => match forward(req, &url).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(hearing = %id, owner = %node, "cannot forward to the hearing's node: {e}");
+                ApiError::Moving {
+                    retry_after_ms: 2000,
+                }
+                .into_response()
+            }
+        },
+        _ => next.run(req).await,
+    }
+}
+
+async fn forward(req: Request, owner: &str) -> Result<Response, String> {
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|e| e.to_string())?;
+    let target = format!(
+        "{}{}",
+        owner.trim_end_matches('/'),
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+    );
+    let method =
+        reqwest::Method::from_bytes(parts.method.as_str().as_bytes()).map_err(|e| e.to_string())?;
+    let mut out = client().request(method, &target);
+    for (name, value) in parts.headers.iter() {
+        if is_hop(name) {
+            continue;
+        }
+        out = out.header(name.as_str(), value.as_bytes());
+    }
+    let reply = out
+        .header(FORWARDED, "1")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = StatusCode::from_u16(reply.status().as_u16()).map_err(|e| e.to_string())?;
+    let mut response = Response::builder().status(status);
+    for (name, value) in reply.headers().iter() {
+        if let Ok(n) = HeaderName::from_bytes(name.as_str().as_bytes()) {
+            if !is_hop(&n) {
+                response = response.header(n, value.as_bytes());
+            }
+        }
+    }
+    let bytes = reply.bytes().await.map_err(|e| e.to_string())?;
+    response.body(Body::from(bytes)).map_err(|e| e.to_string())
+}
+
+fn is_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "host" | "connection" | "content-length" | "transfer-encoding" | "keep-alive" | "upgrade"
+    )
+}
+
+fn client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client")
+    })
+}
