@@ -28,4 +28,7 @@ ip -n "$ns" link add media0 type veth peer name media1
 ip -n "$ns" addr add 10.203.0.1/24 dev media0
 ip -n "$ns" link set media0 up
 ip -n "$ns" link set media1 up
+# A default route into the veth: Firefox treats a machine with no route out as offline and
+# gathers no candidates. A packet sent "out" reaches media1, which forwards nothing.
+ip -n "$ns" route add default via 10.203.0.2 dev media0
 ip netns exec "$ns" "$@"

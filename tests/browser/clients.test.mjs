@@ -42,7 +42,8 @@ const PASSWORD = 'browser test password 1';
 // candidate with a loopback one. So the server offers the first non-internal IPv4 address,
 // where Firefox's host candidate is. `make test-browser` runs this inside a network namespace
 // made for the run (scripts/in-netns.sh), whose only such address is 10.203.0.1 on a veth
-// pair that stays inside it: no packet can leave the namespace.
+// pair that stays inside it, with a default route into the veth (Firefox gathers nothing on a
+// machine with no route out): no packet can leave the namespace.
 function mediaIp() {
   for (const list of Object.values(os.networkInterfaces())) {
     for (const a of list || []) if (a.family === 'IPv4' && !a.internal) return a.address;
