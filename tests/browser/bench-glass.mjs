@@ -227,7 +227,7 @@ async function main() {
       executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
       args: [...FLAGS, `--use-file-for-fake-video-capture=${clip}`, `--use-file-for-fake-audio-capture=${wav}`],
     });
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    const page = await (await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 800 } })).newPage();
     page.on('pageerror', (e) => log('page error:', e.message));
     await page.goto(url);
     await page.waitForFunction(() => (window.courtroomStats?.frames_decoded || 0) > 5
