@@ -36,6 +36,10 @@ pub async fn prepare(settings: Arc<Settings>) -> anyhow::Result<AppState> {
             settings.data_dir.display()
         )
     })?;
+    // The configured layout is read now, so a missing one stops the start with its name
+    // rather than failing each hearing later.
+    Layout::load(&settings.assets_dir(), &settings.hearing.layout)
+        .map_err(|e| anyhow::anyhow!("hearing.layout: {e}"))?;
     crate::media::init()?;
     let store = Store::open(&settings.database_url()).await?;
     seal_interrupted_recordings(&settings, &store).await?;

@@ -328,6 +328,25 @@ impl Settings {
             }
         }
         cluster::validate(&self.cluster, &self.storage, self.database_url.as_deref())?;
+        let layout = &self.hearing.layout;
+        if layout.is_empty()
+            || layout.len() > 64
+            || !layout
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(ConfigError::Invalid(format!(
+                "hearing.layout {layout:?} must be a layout's name (letters, digits, _ and -), \
+                 not a path"
+            )));
+        }
+        if !(1..=MAX_INVITATION_TTL_HOURS).contains(&self.hearing.invitation_ttl_hours) {
+            return Err(ConfigError::Invalid(format!(
+                "hearing.invitation_ttl_hours {} must be 1..={MAX_INVITATION_TTL_HOURS} (an \
+                 invitation that has expired when it is made helps nobody)",
+                self.hearing.invitation_ttl_hours
+            )));
+        }
         if !["auto", "gpu", "cpu"].contains(&self.render.adapter.as_str()) {
             return Err(ConfigError::Invalid(format!(
                 "render.adapter {:?} must be auto, gpu or cpu",
@@ -370,6 +389,9 @@ impl Settings {
     }
 }
 
+/// The longest an invitation may stay valid: a year.
+pub const MAX_INVITATION_TTL_HOURS: u64 = 24 * 366;
+
 /// The source tree this program was built from, if it is still there: `CARGO_MANIFEST_DIR` as
 /// cargo sets it when it runs the program (tests, benches, `cargo run`), else as it was when
 /// compiled. The value cargo passes at run time comes first: a target folder shared between
@@ -406,6 +428,34 @@ pub fn default_assets_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_layout_path_and_an_expired_invitation_lifetime_are_refused() {
+        for (set, key) in [
+            ("hearing.layout=\"../../etc\"", "hearing.layout"),
+            ("hearing.layout=\"\"", "hearing.layout"),
+            ("hearing.invitation_ttl_hours=0", "invitation_ttl_hours"),
+            (
+                "hearing.invitation_ttl_hours=100000",
+                "invitation_ttl_hours",
+            ),
+        ] {
+            let sources = Sources {
+                file: None,
+                sets: vec![set.to_owned()],
+            };
+            let err = Settings::load_with_env(&sources, Vec::new()).unwrap_err();
+            assert!(err.to_string().contains(key), "{set}: {err}");
+        }
+        let fine = Sources {
+            file: None,
+            sets: vec![
+                "hearing.layout=\"mediation\"".into(),
+                "hearing.invitation_ttl_hours=1".into(),
+            ],
+        };
+        assert!(Settings::load_with_env(&fine, Vec::new()).is_ok());
+    }
 
     #[test]
     fn defaults_work_without_any_source() {

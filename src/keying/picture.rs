@@ -70,13 +70,45 @@ pub fn frame_from_rgb(width: u32, height: u32, rgb: &[u8]) -> VideoFrame {
     frame
 }
 
+/// The most pixels a picture read from a file may have (64 megapixels, 8192 x 8192): a PNG's
+/// header states its size before any pixel, so a few hundred bytes could otherwise ask for
+/// gigabytes.
+pub const MAX_PICTURE_PIXELS: u64 = 8192 * 8192;
+
+/// Opens a PNG and reads its header, refusing one that claims more than
+/// [`MAX_PICTURE_PIXELS`] before a pixel buffer is allocated. The decoder's own allocation
+/// limit is set to match. Errors are messages naming the file.
+pub fn open_png(
+    path: &Path,
+    transformations: png::Transformations,
+) -> Result<png::Reader<std::io::BufReader<std::fs::File>>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let limits = png::Limits {
+        bytes: (MAX_PICTURE_PIXELS * 8) as usize,
+    };
+    let mut decoder = png::Decoder::new_with_limits(std::io::BufReader::new(file), limits);
+    decoder.set_transformations(transformations);
+    let reader = decoder
+        .read_info()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let (w, h) = (reader.info().width, reader.info().height);
+    if w as u64 * h as u64 > MAX_PICTURE_PIXELS {
+        return Err(format!(
+            "{}: the picture claims {w}x{h} pixels; at most {MAX_PICTURE_PIXELS} are read",
+            path.display()
+        ));
+    }
+    Ok(reader)
+}
+
 /// Reads an 8-bit RGB, RGBA, grey or grey-alpha PNG as packed RGB.
 pub fn read_rgb_png(path: &Path) -> Result<(u32, u32, Vec<u8>), KeyError> {
-    let file = std::fs::File::open(path).map_err(|e| KeyError::Io(path.into(), e))?;
     let bad = |e: &dyn std::fmt::Display| KeyError::Png(format!("{}: {e}", path.display()));
-    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().map_err(|e| bad(&e))?;
+    let mut reader = open_png(
+        path,
+        png::Transformations::EXPAND | png::Transformations::STRIP_16,
+    )
+    .map_err(KeyError::Png)?;
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).map_err(|e| bad(&e))?;
     let data = &buf[..info.buffer_size()];
@@ -120,5 +152,61 @@ mod tests {
         assert_eq!(y_at(32, 40), rgb_to_yuv([210, 40, 40]).0, "torso");
         assert_eq!(y_at(32, 15), rgb_to_yuv([210, 40, 40]).0, "head");
         assert_eq!(y_at(1, 1), rgb_to_yuv(SCREEN_GREEN).0, "screen");
+    }
+
+    /// CRC-32 (ISO-HDLC), as PNG chunks carry it.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    /// A PNG of a few dozen bytes whose header claims `w` x `h` RGB pixels.
+    fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut chunk = |kind: &[u8], data: &[u8]| {
+            out.extend((data.len() as u32).to_be_bytes());
+            let mut body = kind.to_vec();
+            body.extend(data);
+            out.extend(&body);
+            out.extend(crc32(&body).to_be_bytes());
+        };
+        let mut ihdr = Vec::new();
+        ihdr.extend(w.to_be_bytes());
+        ihdr.extend(h.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        chunk(b"IHDR", &ihdr);
+        chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+        chunk(b"IEND", &[]);
+        out
+    }
+
+    #[test]
+    fn a_tiny_png_claiming_ten_gigapixels_is_refused_before_allocating() {
+        let dir = tempfile::tempdir().unwrap();
+        let huge = dir.path().join("huge.png");
+        std::fs::write(&huge, png_claiming(100_000, 100_000)).unwrap();
+        assert!(std::fs::metadata(&huge).unwrap().len() < 100);
+        let err = read_rgb_png(&huge).unwrap_err().to_string();
+        assert!(err.contains("100000x100000"), "{err}");
+        let err = crate::render::still::frame_from_png(&huge)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("100000x100000"), "{err}");
+        // A small picture with the same bytes otherwise gets past the size check (and then
+        // fails on its truncated pixels, not on its size).
+        let small = dir.path().join("small.png");
+        std::fs::write(&small, png_claiming(4, 4)).unwrap();
+        let err = read_rgb_png(&small).unwrap_err().to_string();
+        assert!(!err.contains("pixels; at most"), "{err}");
     }
 }

@@ -23,10 +23,8 @@ pub use crate::keying::picture::{frame_from_rgb, synthetic_person, write_png, SC
 /// Reads a PNG (RGB or RGBA, 8-bit) into an I420 frame.
 pub fn frame_from_png(path: &Path) -> Result<VideoFrame, RenderError> {
     let bad = |e: &dyn std::fmt::Display| RenderError::Layout(format!("{}: {e}", path.display()));
-    let decoder = png::Decoder::new(std::io::BufReader::new(
-        std::fs::File::open(path).map_err(|e| bad(&e))?,
-    ));
-    let mut reader = decoder.read_info().map_err(|e| bad(&e))?;
+    let mut reader = crate::keying::picture::open_png(path, png::Transformations::IDENTITY)
+        .map_err(RenderError::Layout)?;
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).map_err(|e| bad(&e))?;
     let data = &buf[..info.buffer_size()];
