@@ -11,7 +11,7 @@ use serde_json::json;
 use super::Body;
 use crate::api::auth::{unix_now, Claims};
 use crate::api::error::ApiError;
-use crate::api::session::Clerk;
+use crate::api::session::{Clerk, Operator};
 use crate::api::AppState;
 use crate::hearing::Role;
 use crate::ids::random_id;
@@ -481,11 +481,10 @@ pub async fn revoke(
 /// hearing and revokes their invitation so the link cannot bring them back.
 pub async fn remove_participant(
     State(state): State<AppState>,
-    clerk: Clerk,
+    who: Operator,
     Path((id, pid)): Path<(String, u64)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    clerk
-        .authorize(&state, Action::RemoveParticipant, Some(&id))
+    who.authorize(&state, Action::RemoveParticipant, &id)
         .await?;
     let live = state.running_hearing(&id).await.ok_or(ApiError::NotFound)?;
     let admission = live.admission(pid).ok_or(ApiError::NotFound)?;
@@ -496,7 +495,7 @@ pub async fn remove_participant(
     live.remove(pid);
     state
         .audit(AuditEvent::new(
-            clerk.actor(),
+            who.actor(),
             actions::REMOVE,
             Some(&id),
             json!({ "participant": pid, "invitation": admission.invitation_id, "name": admission.name }),
@@ -516,20 +515,18 @@ pub struct Mute {
 /// again) hearing this participant.
 pub async fn mute_participant(
     State(state): State<AppState>,
-    clerk: Clerk,
+    who: Operator,
     Path((id, pid)): Path<(String, u64)>,
     Body(req): Body<Mute>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    clerk
-        .authorize(&state, Action::MuteOthers, Some(&id))
-        .await?;
+    who.authorize(&state, Action::MuteOthers, &id).await?;
     let live = state.running_hearing(&id).await.ok_or(ApiError::NotFound)?;
     if !live.set_muted(pid, req.muted) {
         return Err(ApiError::NotFound);
     }
     state
         .audit(AuditEvent::new(
-            clerk.actor(),
+            who.actor(),
             actions::MUTE,
             Some(&id),
             json!({ "participant": pid, "muted": req.muted }),

@@ -225,7 +225,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep(
         "post",
         "/api/hearings/{id}/participants/{pid}/mute",
-        "Mute or unmute a participant for the others.",
+        "Mute or unmute a participant for the others. Also takes a judge's or the clerk's invitation token (Bearer).",
         Auth::Session,
         Some(mute_body),
         200,
@@ -234,7 +234,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep(
         "post",
         "/api/hearings/{id}/participants/{pid}/remove",
-        "Remove a participant and revoke their invitation.",
+        "Remove a participant and revoke their invitation. Also takes a judge's or the clerk's invitation token (Bearer).",
         Auth::Session,
         Some(empty_body),
         200,
@@ -243,7 +243,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep(
         "post",
         "/api/hearings/{id}/recording/start",
-        "Start recording (the hearing must be open).",
+        "Start recording (the hearing must be open). Also takes a judge's or the clerk's invitation token (Bearer).",
         Auth::Session,
         Some(empty_body),
         200,
@@ -252,7 +252,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep(
         "post",
         "/api/hearings/{id}/recording/stop",
-        "Stop recording; answers once the files are finalised.",
+        "Stop recording; answers once the files are finalised. Also takes a judge's or the clerk's invitation token (Bearer).",
         Auth::Session,
         Some(empty_body),
         200,

@@ -32,10 +32,10 @@ use crate::store::{AuditEvent, HearingState, RecordingRecord};
 /// `POST /api/hearings/{id}/recording/start` → `{recording}`; the hearing must be open.
 pub async fn start(
     State(state): State<AppState>,
-    clerk: Clerk,
+    who: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    clerk.authorize(&state, Action::Record, Some(&id)).await?;
+    who.authorize(&state, Action::Record, &id).await?;
     let summary = state
         .store()
         .hearing_summary(&id)
@@ -55,7 +55,7 @@ pub async fn start(
         ));
     }
     let live = hearing.clone();
-    let actor = clerk.actor();
+    let actor = who.actor();
     let rec = tokio::task::spawn_blocking(move || live.start_recording_by(&actor))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
@@ -68,7 +68,7 @@ pub async fn start(
     state.store().recording_started(&rec, &id, &dir).await?;
     state
         .audit(AuditEvent::new(
-            clerk.actor(),
+            who.actor(),
             actions::RECORDING_STARTED,
             Some(&id),
             json!({ "recording": rec }),
@@ -81,13 +81,13 @@ pub async fn start(
 /// finalised; `409 not_recording` when nothing runs.
 pub async fn stop(
     State(state): State<AppState>,
-    clerk: Clerk,
+    who: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    clerk.authorize(&state, Action::Record, Some(&id)).await?;
+    who.authorize(&state, Action::Record, &id).await?;
     let not_recording = || ApiError::conflict("not_recording", "nothing is being recorded");
     let hearing = state.running_hearing(&id).await.ok_or_else(not_recording)?;
-    let actor = clerk.actor();
+    let actor = who.actor();
     let manifest = tokio::task::spawn_blocking(move || hearing.stop_recording_by(&actor))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
@@ -99,7 +99,7 @@ pub async fn stop(
         .await?;
     state
         .audit(AuditEvent::new(
-            clerk.actor(),
+            who.actor(),
             actions::RECORDING_STOPPED,
             Some(&id),
             json!({ "recording": manifest.recording_id, "state": manifest.state }),
