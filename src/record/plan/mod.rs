@@ -16,7 +16,9 @@
 //!   until the keyframe that opens the next segment arrives. If that keyframe is more than
 //!   [`MAX_HELD_AUDIO`] late, the held audio goes into the current segment and the boundary moves
 //!   on one segment, so audio is never lost to a stalled encoder.
-//! - Before the first keyframe, video is dropped; audio goes into the first segment.
+//! - Before the first keyframe, video is dropped (and the keyframe asked for each second);
+//!   audio goes into the first segment, which runs on to the first boundary after that
+//!   keyframe however late it comes: no segment closes without video.
 //! - A stop sets the last media instant: media up to it is written, later media is dropped.
 //! - A pause is a stop for the current segment, which closes once video and audio have
 //!   reached the pause instant. After a resume, media before the resume instant is dropped,
@@ -96,6 +98,8 @@ pub struct RecordingPlan {
     resume_at: Option<Duration>,
     /// When the opening keyframe after a resume was last asked for (recording time).
     resume_asked: Option<Duration>,
+    /// When the recording's first keyframe was last asked for (recording time).
+    first_asked: Option<Duration>,
     /// Whether the `stop` event has been noted.
     stop_noted: bool,
     finished: bool,
@@ -125,6 +129,7 @@ impl RecordingPlan {
             paused: None,
             resume_at: None,
             resume_asked: None,
+            first_asked: None,
             stop_noted: false,
             finished: false,
         }
@@ -197,9 +202,26 @@ impl RecordingPlan {
         }
         if !self.keyframe_seen {
             if !keyframe {
-                return vec![Action::Drop(DropReason::BeforeFirstKeyframe)];
+                // Asked for at once, and again each second until it comes.
+                if self
+                    .first_asked
+                    .is_none_or(|t| pts >= t + RESUME_KEYFRAME_RETRY)
+                {
+                    self.first_asked = Some(pts);
+                    out.push(Action::RequestKeyframe);
+                }
+                out.push(Action::Drop(DropReason::BeforeFirstKeyframe));
+                return out;
             }
             self.keyframe_seen = true;
+            // However late the first keyframe, it opens video in the first segment, which runs
+            // on to the next boundary after it: a segment without video shows nothing of the
+            // hearing.
+            if pts >= self.next_boundary {
+                let passed = (pts.as_nanos() / self.segment_len.as_nanos()) as u32;
+                self.next_boundary = self.segment_len * (passed + 1);
+                self.requested = None;
+            }
         }
         if keyframe && pts >= self.next_boundary {
             self.rotate(pts, &mut out);
@@ -261,6 +283,13 @@ impl RecordingPlan {
             } else {
                 out.push(Action::Drop(DropReason::AwaitingResumeKeyframe));
             }
+            self.audio_end = self.audio_end.max(end);
+            return out;
+        }
+        if !self.keyframe_seen {
+            // No video yet: the first segment takes the audio; its end waits for the first
+            // keyframe (see [`RecordingPlan::video`]).
+            self.write_audio(pts, Samples::Pushed(0..len), &mut out);
             self.audio_end = self.audio_end.max(end);
             return out;
         }

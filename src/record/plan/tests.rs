@@ -344,12 +344,15 @@ fn audio_before_the_first_video_frame_goes_into_the_first_segment() {
         f.audio(ms(t));
     }
     assert_eq!(f.plan.stop_progress(), Progress::Never, "no stop yet");
-    // Frames before the first keyframe are dropped; the keyframe's time is kept.
+    // Frames before the first keyframe are dropped (and the keyframe asked for, which this
+    // encoder ignores); the keyframe's time is kept.
     f.frame = 1;
     f.gop = 1000;
+    f.obliging = false;
     f.video(ms(200));
     f.video(ms(240));
     assert_eq!(f.drops, [DropReason::BeforeFirstKeyframe; 2]);
+    assert_eq!(f.requests, [ms(200)], "asked once within the second");
     f.audio(ms(280));
     let k = f.plan.video(ms(280), TICK, true);
     f.apply(ms(280), k, &[]);
@@ -364,6 +367,56 @@ fn audio_before_the_first_video_frame_goes_into_the_first_segment() {
     assert_eq!(g.plan.stop_progress(), Progress::Waiting);
     g.audio(ms(40));
     assert_eq!(g.plan.stop_progress(), Progress::Done);
+}
+
+#[test]
+fn a_first_keyframe_later_than_a_segment_still_opens_video_in_the_first_segment() {
+    // The encoder's first keyframe comes 2.5 s in (a busy machine), with 1 s segments. No
+    // segment may close without video: an audio-only first segment listed as complete was what
+    // the overloaded server recorded (issue 16).
+    let mut f = Fake::new(plan(1000));
+    f.obliging = false;
+    f.gop = u64::MAX;
+    f.frame = 1;
+    for tick in 0..(2520 / 40) {
+        f.audio(TICK * tick);
+        f.video(TICK * tick);
+    }
+    assert!(
+        f.closed.is_empty(),
+        "closed before any video: {:?}",
+        f.spans()
+    );
+    assert!(!f.requests.is_empty(), "the first keyframe was asked for");
+    let first_ask = f.requests[0];
+    assert!(
+        f.requests
+            .windows(2)
+            .all(|w| w[1] >= w[0] + RESUME_KEYFRAME_RETRY),
+        "{:?}",
+        f.requests
+    );
+    let k = f.plan.video(ms(2520), TICK, true);
+    f.apply(ms(2520), k, &[]);
+    f.audio(ms(2520));
+    f.obliging = true;
+    f.run(2560, 4400, 0);
+    f.plan.stop_at(ms(4400));
+    f.run(4400, 4600, 0);
+    f.finish();
+    assert!(first_ask < ms(100), "asked at {first_ask:?}");
+    let spans = f.spans();
+    assert_eq!(spans[0], (0, 0, 3000), "{spans:?}");
+    assert_eq!(spans.last().unwrap().2, 4400, "{spans:?}");
+    for s in &f.closed {
+        assert!(
+            !s.video.is_empty(),
+            "segment {} has no video: {spans:?}",
+            s.index
+        );
+        s.audio_contiguous(s.media());
+    }
+    assert_eq!(f.closed[0].video[0], ms(2520));
 }
 
 #[test]
