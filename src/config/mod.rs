@@ -329,12 +329,7 @@ impl Settings {
         }
         cluster::validate(&self.cluster, &self.storage, self.database_url.as_deref())?;
         let layout = &self.hearing.layout;
-        if layout.is_empty()
-            || layout.len() > 64
-            || !layout
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
+        if !is_layout_name(layout) {
             return Err(ConfigError::Invalid(format!(
                 "hearing.layout {layout:?} must be a layout's name (letters, digits, _ and -), \
                  not a path"
@@ -387,6 +382,16 @@ impl Settings {
             .clone()
             .unwrap_or_else(default_assets_dir)
     }
+}
+
+/// Whether `name` can name a layout in `assets/layouts/`: 1 to 64 letters, digits, `_` and
+/// `-`, so never a path.
+pub fn is_layout_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// The longest an invitation may stay valid: a year.

@@ -279,10 +279,6 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use gstreamer as gst;
-    use gstreamer::prelude::*;
-    use gstreamer_app as gst_app;
-
     use crate::config::Settings;
     use crate::hearing::{Admission, Hearing, HearingEvent, MediaAction, Role};
     use crate::media::events::TrackKind;
@@ -294,25 +290,10 @@ mod tests {
 
     /// A few VP8 frames of a test picture (the first a keyframe).
     fn vp8_frames() -> Vec<Vec<u8>> {
-        crate::media::init().unwrap();
-        let pipeline = gst::parse::launch(
+        let frames = crate::media::testing::pull_buffers(
             "videotestsrc num-buffers=10 ! video/x-raw,width=160,height=120,framerate=25/1 \
              ! vp8enc deadline=1 ! appsink name=sink sync=false",
-        )
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-        let sink = pipeline
-            .by_name("sink")
-            .unwrap()
-            .downcast::<gst_app::AppSink>()
-            .unwrap();
-        pipeline.set_state(gst::State::Playing).unwrap();
-        let mut frames = Vec::new();
-        while let Ok(sample) = sink.pull_sample() {
-            frames.push(sample.buffer().unwrap().map_readable().unwrap().to_vec());
-        }
-        pipeline.set_state(gst::State::Null).unwrap();
+        );
         assert_eq!(frames[0][0] & 1, 0, "a keyframe first");
         frames
     }

@@ -253,10 +253,6 @@ fn close_all(kept: impl Iterator<Item = Kept>) -> Vec<OriginalEntry> {
 mod tests {
     use std::time::Duration;
 
-    use gstreamer as gst;
-    use gstreamer::prelude::*;
-    use gstreamer_app as gst_app;
-
     use super::*;
     use crate::hearing::core::Admission;
     use crate::hearing::events::EventChannel;
@@ -264,26 +260,10 @@ mod tests {
 
     /// RTP packets of a few VP8 frames of a test picture.
     fn vp8_rtp() -> Vec<Vec<u8>> {
-        crate::media::init().unwrap();
-        let pipeline = gst::parse::launch(
+        crate::media::testing::pull_buffers(
             "videotestsrc num-buffers=20 ! video/x-raw,width=160,height=120,framerate=25/1 \
              ! vp8enc deadline=1 ! rtpvp8pay pt=96 ! appsink name=sink sync=false",
         )
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-        let sink = pipeline
-            .by_name("sink")
-            .unwrap()
-            .downcast::<gst_app::AppSink>()
-            .unwrap();
-        pipeline.set_state(gst::State::Playing).unwrap();
-        let mut packets = Vec::new();
-        while let Ok(sample) = sink.pull_sample() {
-            packets.push(sample.buffer().unwrap().map_readable().unwrap().to_vec());
-        }
-        pipeline.set_state(gst::State::Null).unwrap();
-        packets
     }
 
     #[test]

@@ -11,6 +11,9 @@ pub mod encoder;
 pub mod events;
 pub mod frame;
 
+#[cfg(test)]
+pub(crate) mod testing;
+
 use std::sync::Once;
 
 /// Errors from media pipelines.

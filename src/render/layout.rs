@@ -153,11 +153,7 @@ impl NameplateSpec {
 impl Layout {
     /// Loads `DIR/layouts/NAME.json`.
     pub fn load(assets_dir: &Path, name: &str) -> Result<Self, RenderError> {
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
+        if !crate::config::is_layout_name(name) {
             return Err(RenderError::Layout(format!("bad layout name {name:?}")));
         }
         let path = assets_dir.join("layouts").join(format!("{name}.json"));

@@ -75,7 +75,7 @@ async fn the_bench_and_the_clerk_act_with_their_invitations_as_the_table_says() 
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     assert_eq!(app.audit_details("permission_denied").await.len(), 4);
 
-    // The presiding judge starts the recording; the clerk stops it; both are named.
+    // The presiding judge starts the recording; the clerk stops it; both are audited.
     let start = post(
         format!("/api/hearings/{id}/recording/start"),
         judge.clone(),
@@ -92,14 +92,13 @@ async fn the_bench_and_the_clerk_act_with_their_invitations_as_the_table_says() 
     .await;
     assert_eq!(stop.status, StatusCode::OK, "{}", stop.text());
     assert!(!live.is_recording());
-    let actors: Vec<String> = app
+    let recorded = app
         .audit_actions()
         .await
         .into_iter()
         .filter(|(a, _)| a.starts_with("recording_"))
-        .map(|(a, d)| format!("{a} {}", d))
-        .collect();
-    assert_eq!(actors.len(), 2, "{actors:?}");
+        .count();
+    assert_eq!(recorded, 2, "start and stop in the audit trail");
 
     // The judge mutes the assessor; the clerk removes the defendant.
     let mute = post(
