@@ -20,6 +20,7 @@ pub mod keying;
 pub mod loadgen;
 pub mod malloc;
 pub mod media;
+pub mod metrics;
 pub mod permissions;
 pub mod record;
 pub mod render;

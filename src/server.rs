@@ -165,17 +165,19 @@ pub async fn create_demo(state: &AppState) -> anyhow::Result<(HearingRecord, Vec
 pub async fn run(settings: Arc<Settings>, demo_hearings: usize) -> anyhow::Result<()> {
     let state = prepare(settings.clone()).await?;
     let mut all = Vec::new();
-    for _ in 0..demo_hearings {
+    for n in 1..=demo_hearings {
         let (hearing, invitations) = create_demo(&state).await?;
         println!("Demo hearing {} ({})", hearing.id, hearing.case_number);
         for inv in &invitations {
             println!("{} {}", inv.role, inv.url);
         }
         all.extend(invitations);
-        let live = state
-            .hearing(&hearing.id)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let live = state.hearing(&hearing.id).await.map_err(|e| {
+            anyhow::anyhow!(
+                "demo hearing {n} of {demo_hearings}: {e} (capacity.hearings is {})",
+                settings.capacity.hearings()
+            )
+        })?;
         let rec = tokio::task::block_in_place(|| live.start_recording())?;
         let dir = live.recording_dir().unwrap_or_default();
         state

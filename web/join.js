@@ -59,6 +59,7 @@ const STRINGS = {
     offerRefused: 'The courtroom could not set up the video with this browser; reload the page, and if it happens again, use another browser.',
     paused: 'The hearing is paused; stay on this page.',
     reconnecting: 'Your connection dropped; reconnecting…',
+    serverFull: 'The court’s server is full right now. This page keeps trying by itself; tell the clerk if it goes on.',
     serverStopping: 'The courtroom server is stopping and the recording is being saved; this page reconnects by itself when the server is back.',
     reconnected: 'Reconnected.',
     connecting: 'Connecting…',
@@ -143,6 +144,7 @@ const STRINGS = {
     offerRefused: '法庭无法与此浏览器建立视频连接；请重新加载页面，如果仍然如此，请换用其他浏览器。',
     paused: '庭审暂停中；请留在此页面。',
     reconnecting: '网络连接中断，正在重新连接…',
+    serverFull: '法院服务器当前已满。本页面会自动重试；如持续出现，请告知书记员。',
     serverStopping: '法庭服务器正在停止，录像正在保存；服务器恢复后，本页面会自动重新连接。',
     reconnected: '已重新连接。',
     connecting: '正在连接…',
@@ -1001,10 +1003,16 @@ function onError(msg) {
       console.warn('cue refused', msg);
       return;
     case 'unavailable':
-      // The court's system is busy or its database unreachable: the socket closes and the
-      // page tries again by itself, with backoff.
+      // The court's database is unreachable: the socket closes and the page tries again by
+      // itself, with backoff.
       console.warn('server unavailable', msg);
       if (state.screen === 'in') showBanner('reconnecting', 'warn');
+      return;
+    case 'no_capacity':
+      // The court's server is full (admission control): say so, in the page's language, and
+      // try again by itself, with backoff, as for `unavailable`.
+      console.warn('server full', msg);
+      showBanner('serverFull', 'warn');
       return;
     default:
       console.warn('server error', msg);
@@ -1031,7 +1039,7 @@ function onMessage(gen, event) {
       renderHearing();
       showCard('waiting', 'waitingTitle', 'waitingText', null);
       break;
-    case 'welcome': onWelcome(msg); break;
+    case 'welcome': hideBanner('serverFull'); onWelcome(msg); break;
     case 'answer': onAnswer(msg); break;
     case 'roster': state.roster = msg.participants || []; renderRoster(); break;
     case 'recording':

@@ -102,6 +102,13 @@ pub(super) fn elsewhere(state: &AppState, e: ApiError) -> Failure {
             ),
             true,
         ),
+        e @ ApiError::Unavailable {
+            code: "no_capacity",
+            ..
+        } => (
+            ServerMessage::error(ErrorCode::NoCapacity, e.to_string()),
+            true,
+        ),
         e @ ApiError::Unavailable { .. } => (
             ServerMessage::error(ErrorCode::Unavailable, e.to_string()),
             true,
@@ -246,6 +253,10 @@ pub(super) async fn seat(
         // An observer watches and listens from no seat.
         crate::hearing::NO_SEAT
     };
+    let own_seat = claims.role.is_seated().then_some(claims.seat.as_str());
+    state
+        .room_for_participant(&hearing, own_seat)
+        .map_err(|e| elsewhere(state, e))?;
     let joined = hearing
         .join(Admission {
             invitation_id: claims.inv.clone(),

@@ -156,6 +156,7 @@ impl From<crate::store::StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
+        crate::metrics::refused(code);
         if let ApiError::Internal(detail) = &self {
             tracing::error!("internal error: {detail}");
         }

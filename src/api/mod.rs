@@ -7,11 +7,13 @@
 pub mod admin;
 mod admission;
 pub mod auth;
+mod capacity;
 pub mod csrf;
 pub mod error;
 pub mod forward;
 pub mod headers;
 pub mod keys;
+pub mod metrics;
 pub mod node;
 mod placement;
 pub mod routes;
@@ -316,6 +318,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(node::readyz))
+        .route("/metrics", get(metrics::metrics))
         .route("/internal/drain", axum::routing::post(node::drain))
         .route("/api/keys", get(keys::public_key))
         .route("/", get(index))

@@ -19,19 +19,31 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let cluster = state.cluster();
     let hearings = state.docket().running_ids().len();
     let spool = cluster.spool_status();
-    match cluster.ready() {
+    let capacity = &state.settings().capacity;
+    let room = json!({
+        "hearings": capacity.hearings(),
+        "participants": capacity.participants(),
+        "connected": state.connected_participants(),
+    });
+    let ready = if *state.stopping().borrow() {
+        Err("stopping")
+    } else {
+        cluster.ready()
+    };
+    match ready {
         Ok(()) => (
             StatusCode::OK,
-            Json(json!({ "state": "ready", "node": cluster.id(), "hearings": hearings, "spool": spool })),
+            Json(json!({ "state": "ready", "node": cluster.id(), "hearings": hearings, "capacity": room, "spool": spool })),
         )
             .into_response(),
         Err(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({
-                "state": if cluster.is_draining() { "draining" } else { "unready" },
+                "state": if cluster.is_draining() || why == "stopping" { "draining" } else { "unready" },
                 "reason": why,
                 "node": cluster.id(),
                 "hearings": hearings,
+                "capacity": room,
                 "spool": spool,
             })),
         )

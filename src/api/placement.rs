@@ -27,6 +27,7 @@ impl AppState {
         events: EventChannel,
     ) -> Result<Arc<Hearing>, ApiError> {
         let record = self.store().hearing(id).await?.ok_or(ApiError::NotFound)?;
+        self.room_for_hearing()?;
         let sent_at = Instant::now();
         let epoch = match self.cluster().place(id).await {
             Ok(Whereabouts::Here { epoch }) => epoch,

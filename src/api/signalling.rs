@@ -206,11 +206,38 @@ pub enum ErrorCode {
     NotAllowed,
     /// The participant named in a `cue` is not in the hearing.
     UnknownParticipant,
-    /// A service the server needs cannot be reached (the database), or no node has room:
-    /// try again later; the page does so by itself.
+    /// A service the server needs cannot be reached (the database): try again later; the
+    /// page does so by itself.
     Unavailable,
+    /// This node, or every node of the cluster, serves as many hearings or people as it can
+    /// (`[capacity]`): try again later; the page says so and retries by itself.
+    NoCapacity,
     /// A server fault.
     Internal,
+}
+
+impl ErrorCode {
+    /// The code as it goes on the wire (`bad_json`, `seat_taken`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson => "bad_json",
+            ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::NotJoined => "not_joined",
+            ErrorCode::AlreadyJoined => "already_joined",
+            ErrorCode::SeatTaken => "seat_taken",
+            ErrorCode::BadSdp => "bad_sdp",
+            ErrorCode::NoCommonCodec => "no_common_codec",
+            ErrorCode::HearingClosed => "hearing_closed",
+            ErrorCode::NotAllowed => "not_allowed",
+            ErrorCode::UnknownParticipant => "unknown_participant",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::NoCapacity => "no_capacity",
+            ErrorCode::Internal => "internal",
+        }
+    }
 }
 
 /// Envelope written on the wire: the message plus `v`.
@@ -233,6 +260,7 @@ impl ServerMessage {
 
     /// An error message.
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        crate::metrics::refused(code.as_str());
         ServerMessage::Error {
             code,
             message: message.into(),
@@ -281,6 +309,30 @@ pub fn parse(text: &str) -> Result<ClientMessage, (ErrorCode, String)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn error_codes_name_themselves_as_on_the_wire() {
+        for code in [
+            ErrorCode::BadJson,
+            ErrorCode::UnsupportedVersion,
+            ErrorCode::UnknownType,
+            ErrorCode::InvalidToken,
+            ErrorCode::ExpiredToken,
+            ErrorCode::NotJoined,
+            ErrorCode::AlreadyJoined,
+            ErrorCode::SeatTaken,
+            ErrorCode::BadSdp,
+            ErrorCode::NoCommonCodec,
+            ErrorCode::HearingClosed,
+            ErrorCode::NotAllowed,
+            ErrorCode::UnknownParticipant,
+            ErrorCode::Unavailable,
+            ErrorCode::NoCapacity,
+            ErrorCode::Internal,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
 
     #[test]
     fn parses_each_client_message() {

@@ -185,6 +185,7 @@ async fn publish_inner(
         .layout()
         .seat_index(&claims.seat)
         .ok_or_else(|| ApiError::Internal(format!("seat {} not in layout", claims.seat)))?;
+    state.room_for_participant(&live, Some(&claims.seat))?;
     let joined = live
         .join(Admission {
             invitation_id: claims.inv.clone(),

@@ -76,11 +76,7 @@ impl ClusterNode {
         let capacity = if c.capacity > 0 {
             c.capacity as i64
         } else {
-            (std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-                / 2)
-            .max(1) as i64
+            settings.capacity.hearings() as i64
         };
         let heartbeat = Duration::from_secs(c.heartbeat_seconds as u64);
         let placement: Arc<dyn Placement> = Arc::new(DatabasePlacement::new(

@@ -14,7 +14,7 @@ pub struct ClusterSettings {
     /// This node's name in the registry; empty: the host name. A random suffix is added per
     /// process start, so a restarted node never mistakes its old leases for its own.
     pub node_id: String,
-    /// Hearings this node takes at most; 0: one per two CPU cores, at least one.
+    /// Hearings this node takes at most; 0: `capacity.hearings` (one per two CPU cores).
     pub capacity: u32,
     /// How long a lease lasts without renewal, in seconds. A dead node's hearings move after
     /// this long; the owner renews every third of it and stops by itself a fifth before.

@@ -71,6 +71,8 @@ pub struct Settings {
     pub cluster: ClusterSettings,
     /// Object storage for recordings.
     pub storage: StorageSettings,
+    /// How much this node takes on before it turns hearings and people away.
+    pub capacity: CapacitySettings,
 }
 
 /// Composite video output.
@@ -156,6 +158,45 @@ pub struct HttpSettings {
     /// Reverse proxies in front of the server: from these peers only, `X-Forwarded-For`
     /// names the client (the login limit counts per client). Empty: none.
     pub trusted_proxies: Vec<IpAddr>,
+    /// `GET /metrics` answers the node's own loopback address, and anyone sending
+    /// `Authorization: Bearer` with this token. Empty (the default): loopback only.
+    pub metrics_token: String,
+}
+
+/// What one node takes on at once. Past it, a new hearing or person is refused with a clear
+/// error (`no_capacity`) rather than accepted only to make every hearing stutter.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CapacitySettings {
+    /// Hearings running at once; 0: one per two CPU cores, at least one (a 5-person hearing
+    /// with recording takes about a core on lavapipe, `docs/BENCHMARKS.md`). In a cluster,
+    /// `cluster.capacity` wins when set.
+    pub hearings: u32,
+    /// People connected at once across this node's hearings; 0: ten per hearing of capacity.
+    /// Someone taking back their own seat is never counted twice.
+    pub participants: u32,
+}
+
+impl CapacitySettings {
+    /// Hearings this node runs at most, with 0 resolved against the CPU count.
+    pub fn hearings(&self) -> usize {
+        if self.hearings > 0 {
+            return self.hearings as usize;
+        }
+        (std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            / 2)
+        .max(1)
+    }
+
+    /// People this node serves at once, with 0 resolved from [`Self::hearings`].
+    pub fn participants(&self) -> usize {
+        if self.participants > 0 {
+            return self.participants as usize;
+        }
+        self.hearings() * 10
+    }
 }
 
 impl Default for HttpSettings {
@@ -165,6 +206,7 @@ impl Default for HttpSettings {
             stop_drain_ms: 2_000,
             unjoined_socket_timeout_ms: 20_000,
             trusted_proxies: Vec::new(),
+            metrics_token: String::new(),
         }
     }
 }
@@ -187,7 +229,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             public_url: None,
             database_url: None,
-            log: "info,webrtc=warn,rtc=warn,rtc_ice=warn".into(),
+            log: DEFAULT_LOG.into(),
             video: VideoSettings::default(),
             hearing: HearingSettings::default(),
             rtc: RtcSettings::default(),
@@ -196,6 +238,7 @@ impl Default for Settings {
             http: HttpSettings::default(),
             cluster: ClusterSettings::default(),
             storage: StorageSettings::default(),
+            capacity: CapacitySettings::default(),
         }
     }
 }
@@ -394,6 +437,13 @@ pub fn is_layout_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
+/// The default `tracing` filter: our own news at `info`, the WebRTC stack's at `warn`, and
+/// without the three warnings webrtc-rs prints for every healthy connection as it starts (a
+/// DTLS server name it does not need, ICE pinged before candidates came, SRTP written before
+/// its keys: each is normal on the way up, and drowned the real warnings).
+pub const DEFAULT_LOG: &str = "info,webrtc=warn,rtc=warn,rtc_ice=warn,\
+     rtc_dtls::config=error,rtc_ice::agent=error,rtc::peer_connection::handler=error";
+
 /// The longest an invitation may stay valid: a year.
 pub const MAX_INVITATION_TTL_HOURS: u64 = 24 * 366;
 
@@ -433,6 +483,49 @@ pub fn default_assets_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_log_quiets_only_webrtc_rs_start_up_warnings() {
+        let filter = tracing_subscriber::EnvFilter::new(DEFAULT_LOG);
+        let subscriber = tracing_subscriber::fmt().with_env_filter(filter).finish();
+        tracing::subscriber::with_default(subscriber, || {
+            assert!(!tracing::enabled!(target: "rtc_dtls::config", tracing::Level::WARN));
+            assert!(!tracing::enabled!(target: "rtc_ice::agent", tracing::Level::WARN));
+            assert!(tracing::enabled!(target: "rtc_ice::agent", tracing::Level::ERROR));
+            assert!(tracing::enabled!(target: "rtc_ice::candidate", tracing::Level::WARN));
+            assert!(tracing::enabled!(target: "rtc_srtp", tracing::Level::WARN));
+            assert!(!tracing::enabled!(target: "rtc_srtp", tracing::Level::INFO));
+            assert!(tracing::enabled!(target: "courtroom::hearing", tracing::Level::INFO));
+        });
+    }
+
+    #[test]
+    fn capacity_defaults_follow_the_cores_and_settings_win() {
+        let auto = CapacitySettings::default();
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        assert_eq!(auto.hearings(), (cores / 2).max(1));
+        assert_eq!(auto.participants(), auto.hearings() * 10);
+        let set = Settings::load_with_env(
+            &Sources {
+                file: None,
+                sets: vec![
+                    "capacity.hearings=3".into(),
+                    "capacity.participants=7".into(),
+                ],
+            },
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(set.capacity.hearings(), 3);
+        assert_eq!(set.capacity.participants(), 7);
+        let only_hearings = CapacitySettings {
+            hearings: 4,
+            participants: 0,
+        };
+        assert_eq!(only_hearings.participants(), 40);
+    }
 
     #[test]
     fn a_layout_path_and_an_expired_invitation_lifetime_are_refused() {

@@ -469,6 +469,11 @@ impl Hearing {
         self.output.vp8_state()
     }
 
+    /// Composite frames waiting at the H.264 encoder's input (the metrics' encoder queue).
+    pub fn encoder_queue(&self) -> u64 {
+        self.output.encoder_queue()
+    }
+
     // --- the monitor ---------------------------------------------------------------------
 
     /// Stores a participant's latest client statistics (from their page).

@@ -163,6 +163,11 @@ impl Output {
         self.encoder().push_shared(&frame, pts)
     }
 
+    /// Composite frames waiting at the H.264 encoder's input.
+    pub fn encoder_queue(&self) -> u64 {
+        self.encoder().queued_frames()
+    }
+
     /// Asks the H.264 encoder for a keyframe on the next frame (a segment must start).
     pub fn force_keyframe(&self) {
         self.encoder().force_keyframe();

@@ -290,6 +290,12 @@ impl Server {
             .args(["--set", &format!("video.width={}", cfg.width)])
             .args(["--set", &format!("video.height={}", cfg.height)])
             .args(["--set", &format!("video.fps={}", cfg.fps)])
+            // The bench looks for the node's limit itself: admission control must not.
+            .args([
+                "--set",
+                &format!("capacity.hearings={}", cfg.hearings.max(1)),
+            ])
+            .args(["--set", "capacity.participants=1000"])
             .stdin(Stdio::null())
             .stdout(
                 log.try_clone()

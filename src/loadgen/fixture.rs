@@ -175,7 +175,7 @@ impl LocalCluster {
             .env(
                 "RUST_LOG",
                 std::env::var("COURTROOM_TEST_LOG")
-                    .unwrap_or_else(|_| "info,webrtc=warn,rtc=warn,rtc_ice=warn,sqlx=warn".into()),
+                    .unwrap_or_else(|_| format!("{},sqlx=warn", crate::config::DEFAULT_LOG)),
             )
             .stdout(Stdio::null())
             .stderr(log)

@@ -228,6 +228,11 @@ impl Encoder {
             })
     }
 
+    /// Frames pushed but not yet taken in by the encoder (its input queue).
+    pub fn queued_frames(&self) -> u64 {
+        self.appsrc.current_level_buffers()
+    }
+
     /// Asks for a keyframe on the next frame (a participant joined or lost packets).
     pub fn force_keyframe(&self) {
         let event = gst_video::DownstreamForceKeyUnitEvent::builder()

@@ -274,6 +274,7 @@ impl Closer {
             seated,
         });
         tracing::info!(file = %path.display(), size, complete, "segment closed");
+        crate::metrics::segment_closed(size, complete);
         self.manifest.segments.last().cloned()
     }
 

@@ -3,6 +3,7 @@
 //! concern:
 //!
 //! - `accounts`: logins, their rate limit, the session cookie;
+//! - `capacity`: admission control at the node's capacity, `/metrics` and who may read it;
 //! - `csrf`: cookie-borne changes from another origin refused;
 //! - `exposure`: no server paths in the monitor, the page's security headers, 413 for big JSON;
 //! - `hearings`: hearings and invitations, their validation and states, QR codes;
@@ -19,6 +20,7 @@
 mod support;
 
 mod accounts;
+mod capacity;
 mod csrf;
 mod exposure;
 mod hearings;

@@ -50,7 +50,9 @@ function freePort() {
 
 function startServer(mode) {
   const out = fs.openSync(serverLog, 'a');
-  const child = spawn(BIN, [mode, '--data', data, '--listen', addr, '--set', 'video.fps=15'], {
+  // Several hearings run at once here (the demo's and the tests' own): more than this
+  // machine's default capacity (one per two cores), which admission control would refuse.
+  const child = spawn(BIN, [mode, '--data', data, '--listen', addr, '--set', 'video.fps=15', '--set', 'capacity.hearings=8'], {
     stdio: ['ignore', out, out], detached: true,
   });
   return child;

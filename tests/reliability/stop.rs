@@ -65,6 +65,8 @@ async fn sigterm_seals_three_recordings_within_5_s_whatever_the_clients_do() {
             "--hearings",
             "3",
             "--set",
+            "capacity.hearings=3",
+            "--set",
             "video.width=640",
             "--set",
             "video.height=360",
