@@ -371,7 +371,32 @@ pub fn router(state: AppState) -> Router {
             csrf::same_origin,
         ))
         .layer(axum::middleware::map_response(headers::secure))
+        .layer(request_spans())
         .with_state(state)
+}
+
+/// A `request{method, path}` span around each request (the path only: a query may carry an
+/// invitation token), its response at `debug`, a 5xx at `warn` (a 503 at capacity is not a
+/// fault of ours).
+fn request_spans() -> tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    fn(&axum::http::Request<axum::body::Body>) -> tracing::Span,
+    (),
+    tower_http::trace::DefaultOnResponse,
+    (),
+    (),
+    tower_http::trace::DefaultOnFailure,
+> {
+    fn span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+        tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+    }
+    tower_http::trace::TraceLayer::new_for_http()
+        .make_span_with(span as fn(&axum::http::Request<axum::body::Body>) -> tracing::Span)
+        .on_request(())
+        .on_body_chunk(())
+        .on_eos(())
+        .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::DEBUG))
+        .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

@@ -34,8 +34,14 @@ pub const GRACE: Duration = Duration::from_secs(30);
 
 /// Upgrades `GET /ws`.
 pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    // The session's span: filled in with the hearing and participant once it joins.
+    let span = tracing::info_span!(
+        "signalling",
+        hearing = tracing::field::Empty,
+        participant = tracing::field::Empty
+    );
     ws.max_message_size(256 * 1024)
-        .on_upgrade(move |socket| session(state, socket))
+        .on_upgrade(move |socket| tracing::Instrument::instrument(session(state, socket), span))
 }
 
 /// Where one connection is.
@@ -250,6 +256,7 @@ async fn hearing_state(state: &AppState, conn: &mut Conn, now: HearingState) -> 
                 let (j, welcome) = seat(state, w.claims, w.invitation, now)
                     .await
                     .map_err(|(m, _)| (Some(m), End::Left))?;
+                note_in_span(&j);
                 conn.joined = Some(j);
                 Ok(Some(welcome))
             }
@@ -285,6 +292,13 @@ async fn catch_up(state: &AppState, conn: &mut Conn) -> Reaction {
     }
 }
 
+/// Names the hearing and participant in the session's span, so its logs say whose they are.
+fn note_in_span(j: &Joined) {
+    let span = tracing::Span::current();
+    span.record("hearing", j.hearing.record.id.as_str());
+    span.record("participant", j.id);
+}
+
 /// Handles one message. `Err((reply, close))` is an error reply, closing the socket if `close`.
 async fn handle(
     state: &AppState,
@@ -308,6 +322,7 @@ async fn handle(
             conn.events = Some(events);
             match admitted {
                 Admit::Now(j, welcome) => {
+                    note_in_span(&j);
                     conn.joined = Some(*j);
                     Ok(Some(welcome))
                 }

@@ -111,6 +111,8 @@ pub struct Hearing {
     monitor: Arc<Monitor>,
     workers: Workers,
     ticker: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// `hearing{id}`: its threads and its recording's log under it.
+    span: tracing::Span,
 }
 
 impl std::fmt::Debug for Hearing {
@@ -152,6 +154,9 @@ impl Hearing {
         events: EventChannel,
         env: RecordingEnv,
     ) -> Result<Arc<Self>, HearingError> {
+        let span = tracing::info_span!("hearing", id = %record.id);
+        // Every thread started here inherits the span.
+        let _in_span = span.clone().entered();
         let layout = Layout::load(&settings.assets_dir(), &record.layout)?;
         let v = &settings.video;
         let compositor = Compositor::new(gpu, layout.clone(), v.width, v.height)?;
@@ -230,6 +235,7 @@ impl Hearing {
             workers,
             ticker: Mutex::new(None),
             record,
+            span: span.clone(),
         });
         let tick = ticker::Tick {
             hearing: hearing.record.id.clone(),
@@ -249,7 +255,7 @@ impl Hearing {
         };
         let handle = std::thread::Builder::new()
             .name(format!("tick-{}", hearing.record.id))
-            .spawn(move || ticker::run(tick, compositor))
+            .spawn(move || span.in_scope(|| ticker::run(tick, compositor)))
             .expect("spawn compositor thread");
         *hearing.ticker.lock().expect("ticker lock") = Some(handle);
         tracing::info!(hearing = %hearing.record.id, "hearing started");
@@ -520,6 +526,7 @@ impl Hearing {
     /// [`Hearing::start_recording`], noting `actor` (an account, an invitation) as who
     /// started it in the manifest.
     pub fn start_recording_by(&self, actor: &str) -> Result<String, HearingError> {
+        let _span = self.span.enter();
         Ok(self.recording.start(actor)?)
     }
 
@@ -531,6 +538,7 @@ impl Hearing {
         actor: &str,
         previous: crate::record::manifest::PreviousRecording,
     ) -> Result<String, HearingError> {
+        let _span = self.span.enter();
         Ok(self.recording.start_continuing(actor, Some(previous))?)
     }
 
@@ -575,6 +583,7 @@ impl Hearing {
 
     /// [`Hearing::stop_recording`], noting `actor` as who stopped it in the manifest.
     pub fn stop_recording_by(&self, actor: &str) -> Result<Option<Manifest>, HearingError> {
+        let _span = self.span.enter();
         Ok(self.recording.stop(actor)?)
     }
 

@@ -59,9 +59,10 @@ impl Originals {
     pub fn start(hearing: &str, dir: PathBuf, seats: Arc<Seats>) -> Self {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let name = hearing.to_owned();
+        let span = tracing::Span::current();
         let thread = std::thread::Builder::new()
             .name(format!("orig-{hearing}"))
-            .spawn(move || keep(&name, &dir, &seats, rx))
+            .spawn(move || span.in_scope(|| keep(&name, &dir, &seats, rx)))
             .expect("spawn originals thread");
         Self {
             tx,

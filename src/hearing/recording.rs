@@ -369,9 +369,11 @@ fn on_failure(shared: &Arc<Shared>, id: &str) -> FailureCallback {
         let hearing = shared.hearing.clone();
         tracing::error!(hearing = %hearing, recording = %id, "recording stopped: {reason}; the hearing goes on");
         // Sealing waits for this (the closer) thread, so it runs on another.
+        let span = tracing::Span::current();
         let _ = std::thread::Builder::new()
             .name("rec-failed".into())
             .spawn(move || {
+                let _span = span.entered();
                 let recorder = active.recorder.clone();
                 drop(active);
                 if let Err(e) = finish_recorder(recorder) {

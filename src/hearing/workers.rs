@@ -109,9 +109,11 @@ impl Workers {
     }
 
     fn spawn(&self, name: String, run: impl FnOnce() + Send + 'static) {
+        // In the hearing's span, as the rest of its work.
+        let span = tracing::Span::current();
         let handle = std::thread::Builder::new()
             .name(name)
-            .spawn(run)
+            .spawn(move || span.in_scope(run))
             .expect("spawn hearing worker");
         self.threads.lock().expect("threads lock").push(handle);
     }

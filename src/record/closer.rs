@@ -101,9 +101,11 @@ pub fn spawn(
         stamper,
         told: false,
     };
+    // In the span of whoever started the recording (the hearing's).
+    let span = tracing::Span::current();
     std::thread::Builder::new()
         .name("rec-closer".into())
-        .spawn(move || closer.run(jobs))
+        .spawn(move || span.in_scope(|| closer.run(jobs)))
 }
 
 /// The background thread's state: the manifest as it grows.
