@@ -4,7 +4,7 @@ CARGO ?= cargo
 CARGO_TARGET_DIR ?= /var/cache/courtroom/target
 export CARGO_TARGET_DIR
 
-.PHONY: deps build demo test test-browser screenshots bench churn fmt target-dir
+.PHONY: deps build demo test test-browser screenshots bench churn soak fmt target-dir
 
 target-dir:
 	@mkdir -p "$(CARGO_TARGET_DIR)"
@@ -62,6 +62,15 @@ bench: deps target-dir
 CHURN_CSV ?= churn.csv
 churn: deps target-dir
 	CHURN_CYCLES=200 CHURN_CSV="$(abspath $(CHURN_CSV))" $(CARGO) test --release --test reliability churn -- --test-threads=1 --nocapture
+
+# One hearing, five synthetic participants, recording, for an hour at 720p (a five-minute version
+# at 640x360 runs in `make test`): sync at the end as at the start, memory, clock drift, and every
+# segment verified. Writes the RSS curve to $(SOAK_CSV).
+SOAK_SECONDS ?= 3600
+SOAK_SIZE ?= 1280x720
+SOAK_CSV ?= soak.csv
+soak: deps target-dir
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_SIZE=$(SOAK_SIZE) SOAK_CSV="$(abspath $(SOAK_CSV))" $(CARGO) test --release --test reliability soak -- --test-threads=1 --nocapture
 
 fmt:
 	$(CARGO) fmt --all

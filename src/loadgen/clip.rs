@@ -59,6 +59,72 @@ impl Clip {
         Ok(Self { video, fps, audio })
     }
 
+    /// [`Clip::synthetic`] with sync cues: every two seconds (from 1 s on) the whole picture
+    /// flashes white for three frames, and a 100 ms tone at `beep_hz` starts at the same
+    /// instant; silence otherwise. `seconds` is rounded up to an even number, so the clip loops
+    /// on the same two-second beat. A recording shows each cue as a flash in the seat and a
+    /// beep in the mix; their distance is the A/V offset.
+    pub fn with_cues(seconds: u32, rgb: [u8; 3], beep_hz: f32) -> Result<Self, LoadgenError> {
+        crate::media::init().map_err(err)?;
+        let seconds = seconds.max(2).div_ceil(2) * 2;
+        let fps = 25u32;
+        let (w, h) = (640usize, 480usize);
+        let frames: Vec<Vec<u8>> = (0..seconds * fps)
+            .map(|i| {
+                if (i % (2 * fps)) >= fps && (i % (2 * fps)) < fps + 3 {
+                    let mut white = vec![235u8; w * h];
+                    white.extend(std::iter::repeat_n(128u8, w * h / 2));
+                    return white;
+                }
+                let sway = ((i as f32 / fps as f32) * 1.5).sin() * 12.0;
+                let f = synthetic_person(w as u32, h as u32, rgb, sway as i32);
+                [f.y, f.u, f.v].concat()
+            })
+            .collect();
+        let caps = gst_video::VideoCapsBuilder::new()
+            .format(gst_video::VideoFormat::I420)
+            .width(w as i32)
+            .height(h as i32)
+            .framerate(gst::Fraction::new(fps as i32, 1))
+            .build();
+        let video = encode(
+            "appsrc name=src ! vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=1000000 keyframe-max-dist=50 ! appsink name=sink",
+            Some((caps, frames, fps)),
+        )?;
+        // 20 ms chunks of 48 kHz mono: a beep from 1.0 s to 1.1 s of every two seconds.
+        let chunks: Vec<Vec<u8>> = (0..seconds * 50)
+            .map(|c| {
+                (0..960u32)
+                    .flat_map(|k| {
+                        let n = c * 960 + k;
+                        let in_period = n % 96_000;
+                        let v = if (48_000..52_800).contains(&in_period) {
+                            let t = n as f32 / 48_000.0;
+                            ((std::f32::consts::TAU * beep_hz * t).sin() * 12_000.0) as i16
+                        } else {
+                            0
+                        };
+                        v.to_le_bytes()
+                    })
+                    .collect()
+            })
+            .collect();
+        let audio_caps = gst::Caps::builder("audio/x-raw")
+            .field("format", "S16LE")
+            .field("layout", "interleaved")
+            .field("rate", 48_000i32)
+            .field("channels", 1i32)
+            .build();
+        let mut audio = encode(
+            "appsrc name=src ! audioconvert ! opusenc frame-size=20 ! appsink name=sink",
+            Some((audio_caps, chunks, 50)),
+        )?;
+        // The encoder's look-ahead adds a packet at the end: one more 20 ms per loop would
+        // move the beeps 5 ms a second away from the flashes.
+        audio.truncate((seconds * 50) as usize);
+        Ok(Self { video, fps, audio })
+    }
+
     /// VP8 frames from an IVF file, with the synthetic tone as audio.
     pub fn from_ivf(path: &Path) -> Result<Self, LoadgenError> {
         let file = std::fs::File::open(path).map_err(err)?;
@@ -133,6 +199,17 @@ fn encode(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cue_clip_loops_on_a_two_second_beat() {
+        let clip = Clip::with_cues(3, [200, 40, 40], 1300.0).unwrap();
+        assert_eq!(clip.video.len(), 100, "rounded up to 4 s at 25 fps");
+        assert_eq!(clip.audio.len(), 200, "exactly as long as the video");
+        // The flash frames are plain white: far smaller to code than the person around them.
+        let flash = clip.video[26].len();
+        let person = clip.video[20].len();
+        assert!(flash < person, "flash {flash} B, person {person} B");
+    }
 
     #[test]
     fn synthetic_clip_has_a_keyframe_first_and_a_frame_per_tick() {

@@ -11,12 +11,14 @@
 //! - [`http`]: a tiny blocking HTTP GET for talking to a [`ServerProcess`].
 //! - [`fixtures`]: synthetic camera (Y4M) and microphone (WAV) files, PPM pictures.
 //! - [`probe`]: ffprobe and ffmpeg, to read recordings back.
+//! - [`avsync`]: flash and beep onsets in a recording, their offsets against BT.1359.
 //!
 //! Not every binary uses every helper, hence `dead_code` is allowed here.
 
 #![allow(dead_code)]
 
 pub mod app;
+pub mod avsync;
 pub mod chromium;
 pub mod endpoints;
 pub mod fixtures;
