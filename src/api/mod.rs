@@ -20,6 +20,7 @@ pub mod routes;
 pub mod serve;
 pub mod session;
 pub mod signalling;
+pub mod sockets;
 pub mod throttle;
 pub mod whip;
 pub mod ws;
@@ -62,6 +63,7 @@ struct StateInner {
     whip: whip::WhipSessions,
     cluster: Arc<ClusterNode>,
     recording_env: RecordingEnv,
+    sockets: Arc<sockets::SocketsPerAddress>,
 }
 
 impl AppState {
@@ -93,6 +95,7 @@ impl AppState {
                 whip: whip::WhipSessions::default(),
                 cluster,
                 recording_env,
+                sockets: Arc::default(),
             }),
         }
     }
@@ -172,6 +175,11 @@ impl AppState {
     /// The live WHIP (RFC 9725) ingest sessions.
     pub fn whip(&self) -> &whip::WhipSessions {
         &self.inner.whip
+    }
+
+    /// Open signalling sockets per client address.
+    pub fn sockets(&self) -> &Arc<sockets::SocketsPerAddress> {
+        &self.inner.sockets
     }
 
     /// The login rate limiter.

@@ -212,6 +212,8 @@ pub enum ErrorCode {
     /// This node, or every node of the cluster, serves as many hearings or people as it can
     /// (`[capacity]`): try again later; the page says so and retries by itself.
     NoCapacity,
+    /// The socket sent messages faster than any page does; it is closed.
+    TooManyMessages,
     /// A server fault.
     Internal,
 }
@@ -235,6 +237,7 @@ impl ErrorCode {
             ErrorCode::UnknownParticipant => "unknown_participant",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::NoCapacity => "no_capacity",
+            ErrorCode::TooManyMessages => "too_many_messages",
             ErrorCode::Internal => "internal",
         }
     }
@@ -328,6 +331,7 @@ mod tests {
             ErrorCode::UnknownParticipant,
             ErrorCode::Unavailable,
             ErrorCode::NoCapacity,
+            ErrorCode::TooManyMessages,
             ErrorCode::Internal,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());

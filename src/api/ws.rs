@@ -24,7 +24,9 @@ use tokio::sync::broadcast;
 use super::admission::{
     admit, check, closed_error, info, seat, summary, taken_over, Admit, Failure, Joined, Waiting,
 };
+use super::error::ApiError;
 use super::signalling::{parse, ClientMessage, ErrorCode, ServerMessage};
+use super::sockets;
 use super::AppState;
 use crate::hearing::{HearingEvent, Role};
 use crate::store::hearings::HearingState;
@@ -33,15 +35,37 @@ use crate::store::hearings::HearingState;
 pub const GRACE: Duration = Duration::from_secs(30);
 
 /// Upgrades `GET /ws`.
-pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let http = &state.settings().http;
+    let client = super::throttle::client_address(
+        &headers,
+        peer.map(|axum::Extension(c)| c.0),
+        &http.trusted_proxies,
+    );
+    let Some(slot) = state.sockets().open(&client, http.sockets_per_address) else {
+        tracing::warn!(%client, limit = http.sockets_per_address, "a signalling socket refused: too many from one address");
+        return axum::response::IntoResponse::into_response(ApiError::RateLimited(5));
+    };
     // The session's span: filled in with the hearing and participant once it joins.
     let span = tracing::info_span!(
         "signalling",
         hearing = tracing::field::Empty,
         participant = tracing::field::Empty
     );
-    ws.max_message_size(256 * 1024)
-        .on_upgrade(move |socket| tracing::Instrument::instrument(session(state, socket), span))
+    ws.max_message_size(256 * 1024).on_upgrade(move |socket| {
+        tracing::Instrument::instrument(
+            async move {
+                session(state, socket).await;
+                drop(slot);
+            },
+            span,
+        )
+    })
 }
 
 /// Where one connection is.
@@ -70,6 +94,8 @@ enum End {
     Stopping,
     /// The socket sent nothing for a while without joining.
     Idle,
+    /// The socket sent messages faster than any page does ([`sockets::MessageBudget`]).
+    Flooded,
 }
 
 async fn session(state: AppState, socket: WebSocket) {
@@ -80,6 +106,7 @@ async fn session(state: AppState, socket: WebSocket) {
     // message; a page that only checked its invitation opens a new one when the person joins.
     let idle_for = Duration::from_millis(state.settings().http.unjoined_socket_timeout_ms);
     let mut idle_at = tokio::time::Instant::now() + idle_for;
+    let mut budget = sockets::MessageBudget::new(std::time::Instant::now());
     let end = loop {
         let unjoined = conn.joined.is_none() && conn.waiting.is_none();
         let event = async {
@@ -105,6 +132,10 @@ async fn session(state: AppState, socket: WebSocket) {
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break End::Dropped,
                 };
+                if !budget.take(std::time::Instant::now()) {
+                    let _ = send(&mut tx, &ServerMessage::error(ErrorCode::TooManyMessages, "this connection sent messages faster than any page does; it is closed")).await;
+                    break End::Flooded;
+                }
                 match handle(&state, &mut conn, &text).await {
                     Ok(Some(reply)) => { if send(&mut tx, &reply).await.is_err() { break End::Dropped } }
                     Ok(None) => {}
@@ -164,11 +195,12 @@ async fn session(state: AppState, socket: WebSocket) {
                     }
                 });
             }
-            End::Left | End::Closed | End::Stopping | End::Idle => {
+            End::Left | End::Closed | End::Stopping | End::Idle | End::Flooded => {
                 j.hearing.leave(j.id);
                 let why = match end {
                     End::Closed => "hearing closed",
                     End::Stopping => "server stopping",
+                    End::Flooded => "too many messages",
                     _ => "left",
                 };
                 state.participant_left(&hearing_id, j.id, why);

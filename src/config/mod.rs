@@ -161,6 +161,9 @@ pub struct HttpSettings {
     /// `GET /metrics` answers the node's own loopback address, and anyone sending
     /// `Authorization: Bearer` with this token. Empty (the default): loopback only.
     pub metrics_token: String,
+    /// Signalling sockets one client address may hold open at once (loopback is not
+    /// counted); one more is refused with 429.
+    pub sockets_per_address: usize,
 }
 
 /// What one node takes on at once. Past it, a new hearing or person is refused with a clear
@@ -207,6 +210,7 @@ impl Default for HttpSettings {
             unjoined_socket_timeout_ms: 20_000,
             trusted_proxies: Vec::new(),
             metrics_token: String::new(),
+            sockets_per_address: 32,
         }
     }
 }
@@ -369,6 +373,12 @@ impl Settings {
                     range.end()
                 )));
             }
+        }
+        if !(1..=100_000).contains(&h.sockets_per_address) {
+            return Err(ConfigError::Invalid(format!(
+                "http.sockets_per_address {} must be 1..=100000",
+                h.sockets_per_address
+            )));
         }
         cluster::validate(&self.cluster, &self.storage, self.database_url.as_deref())?;
         let layout = &self.hearing.layout;
