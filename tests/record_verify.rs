@@ -10,8 +10,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use courtroom::record::manifest::{MANIFEST_FILE, SIGNATURE_FILE, SUMS_FILE};
-use courtroom::record::verify::verify_dir;
-use courtroom::record::RecordingKey;
+use courtroom::record::seal::seal_one;
+use courtroom::record::verify::{verify_dir, Severity};
+use courtroom::record::{RecordingKey, RecordingState, SeatedParticipant};
 use rand::{Rng, SeedableRng};
 use record_common::record_for;
 
@@ -133,4 +134,109 @@ sha256sum -c SHA256SUMS
         .output()
         .unwrap();
     assert!(!out.status.success(), "sha256sum -c catches the flip");
+}
+
+/// Every file in the folder is covered by a hash the signature covers: anything else in it is
+/// an error, except the signature, the time-stamp files and the hidden bookkeeping files.
+#[test]
+fn a_file_no_hash_covers_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rec = tmp.path().join("rec");
+    let (_, key) = record_for(&rec, Duration::from_secs(2), 2.5);
+    let public = key.public();
+    for (name, body) in [
+        (".bucket.json", &b"{}"[..]),
+        (".fenced", b""),
+        ("timestamps.json", b"[]"),
+    ] {
+        std::fs::write(rec.join(name), body).unwrap();
+    }
+    let report = verify_dir(&rec, Some(&public));
+    assert!(
+        report.ok(),
+        "bookkeeping files are exempt: {}",
+        report.render()
+    );
+
+    for (name, body) in [
+        ("notes.txt", &b"added later"[..]),
+        (
+            "original-witness-p7-video.webm",
+            b"\x1a\x45\xdf\xa3 not listed",
+        ),
+        ("composite-00009.mp4", b"a segment nobody listed"),
+        (".hidden", b"x"),
+    ] {
+        let path = rec.join(name);
+        std::fs::write(&path, body).unwrap();
+        let report = verify_dir(&rec, Some(&public));
+        assert!(!report.ok(), "{name} is not covered: {}", report.render());
+        assert!(
+            report.findings.iter().any(|f| f.severity == Severity::Error
+                && f.message.starts_with(name)
+                && f.message.contains("not covered")),
+            "{}",
+            report.render()
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
+    std::fs::create_dir(rec.join("extra")).unwrap();
+    let report = verify_dir(&rec, Some(&public));
+    assert!(!report.ok(), "a folder inside: {}", report.render());
+    std::fs::remove_dir(rec.join("extra")).unwrap();
+    assert!(verify_dir(&rec, Some(&public)).ok());
+}
+
+/// A server that dies while a participant's original is being written: sealing at the next
+/// start lists it as it lies (`complete: false`, whose it is from its name), so the sealed
+/// recording has no file outside the hash chain.
+#[test]
+fn sealing_after_a_crash_lists_the_originals_being_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rec = tmp.path().join("rec");
+    let (finished, key) = record_for(&rec, Duration::from_secs(2), 2.5);
+    // As the server left it when it died: still `recording`, an original being written.
+    let mut manifest = finished.manifest.clone();
+    manifest.state = RecordingState::Recording;
+    manifest.ended_at = None;
+    manifest.participants = vec![SeatedParticipant {
+        role: "witness".into(),
+        seat: "witness".into(),
+        name: "Wang Fang".into(),
+    }];
+    manifest.write_signed(&rec, Some(&key)).unwrap();
+    let original = "original-witness-p4-audio.webm";
+    std::fs::write(rec.join(original), b"\x1a\x45\xdf\xa3 torn webm").unwrap();
+    std::fs::write(rec.join(".manifest.json.tmp"), b"{").unwrap();
+    let live = verify_dir(&rec, Some(&key.public()));
+    assert!(
+        live.ok(),
+        "while recording, a file being written is a warning: {}",
+        live.render()
+    );
+
+    let sealed = seal_one(&rec, &key).unwrap().expect("sealed");
+    assert_eq!(sealed.appended, 0);
+    let m = courtroom::record::Manifest::read(&rec).unwrap();
+    assert_eq!(m.state, RecordingState::Interrupted);
+    let o = m
+        .originals
+        .iter()
+        .find(|o| o.file == original)
+        .expect("the original is listed");
+    assert!(!o.complete);
+    assert_eq!(o.kind, "audio");
+    assert_eq!(o.codec, "audio/opus");
+    assert_eq!(o.participant.name, "Wang Fang");
+    assert!(m.failure.unwrap().contains("original"));
+    let report = verify_dir(&rec, Some(&key.public()));
+    assert!(report.ok(), "{}", report.render());
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.message.contains("not covered")),
+        "{}",
+        report.render()
+    );
 }

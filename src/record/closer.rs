@@ -57,7 +57,8 @@ pub enum Job {
         /// Why it failed.
         failure: Option<String>,
     },
-    /// Participants' original tracks, hashed into the manifest with its next write.
+    /// Participants' original tracks, closed and hashed: listed and signed into the manifest
+    /// at once.
     Originals(Vec<OriginalEntry>),
     /// A lifecycle event, written into the manifest now.
     Event(LifecycleEvent),
@@ -133,7 +134,18 @@ impl Closer {
                     seated,
                     failure,
                 } => self.close(seg, index, media_start, media_end, seated, failure),
-                Job::Originals(list) => self.manifest.originals.extend(list),
+                Job::Originals(list) => {
+                    if list.is_empty() {
+                        continue;
+                    }
+                    for entry in list {
+                        self.manifest.originals.retain(|o| o.file != entry.file);
+                        self.manifest.originals.push(entry);
+                    }
+                    if let Err(reason) = self.write() {
+                        tracing::error!(dir = %self.dir.display(), "cannot list closed originals: {reason}");
+                    }
+                }
                 Job::Event(event) => {
                     self.manifest.events.push(event);
                     if let Err(reason) = self.write() {

@@ -32,6 +32,14 @@ pub const SIGNATURE_FILE: &str = "manifest.json.sig";
 pub const SUMS_FILE: &str = "SHA256SUMS";
 /// Space kept free in the recording folder so the manifest can be sealed on a full disk.
 pub const RESERVE_FILE: &str = ".space-reserve";
+/// Put in a recording folder by a node whose lease was taken over (a newer owner exists):
+/// nothing of the folder is uploaded any more.
+pub const FENCED_FILE: &str = ".fenced";
+/// The hidden files the server keeps in a recording folder for itself, never served or
+/// uploaded, and covered by no hash: the space reserve, the upload spool's state
+/// (`crate::bucket::spool::STATE_FILE`), the fence marker.
+pub const BOOKKEEPING_FILES: [&str; 3] =
+    [RESERVE_FILE, crate::bucket::spool::STATE_FILE, FENCED_FILE];
 
 /// Where a recording stands, as the manifest's `state` field says it (lowercase).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

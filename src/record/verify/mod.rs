@@ -10,19 +10,22 @@
 //! SHA-256 of `manifest.json`) and whose CMS signature `openssl` accepts (against the TSA's CA
 //! with `--tsa-ca-file`); a token that fails is named. The lifecycle `events` must run
 //! `start`, `pause`/`resume`..., `stop`, in time order.
-//! Warnings (reported, not failing): a recording still marked `recording` (not sealed),
-//! segment files the manifest does not list, tokens missing where a TSA was configured (with
+//! Every file in the folder must be covered by a hash the signature covers ([`coverage`]): a
+//! file the manifest does not list is an error (except the signature, the time-stamp files
+//! and the hidden bookkeeping files).
+//! Warnings (reported, not failing): a recording still marked `recording` (not sealed), and
+//! the files it is still writing, tokens missing where a TSA was configured (with
 //! the failure `timestamps.json` recorded), tokens whose chain was not checked against a CA,
 //! and a gap between segments that no pause explains.
 
 use std::path::{Path, PathBuf};
 
 use super::manifest::{Manifest, RecordingState, MANIFEST_FILE, SIGNATURE_FILE, SUMS_FILE};
-use super::segment;
 use super::sign::PublicKey;
 use crate::digest::sha256_hex;
 
 mod chain;
+pub mod coverage;
 mod events;
 mod tokens;
 
@@ -218,22 +221,7 @@ pub fn verify_dir_with(dir: &Path, key: Option<&PublicKey>, options: &VerifyOpti
             ))
         }
     }
-    // Segment files the manifest does not list.
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        let mut extra: Vec<String> = entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().to_string())
-            .filter(|n| segment::parse_file_name(n).is_some() || n.starts_with("original-"))
-            .filter(|n| !manifest.segments.iter().any(|s| &s.file == n))
-            .filter(|n| !manifest.originals.iter().any(|o| &o.file == n))
-            .collect();
-        extra.sort();
-        for n in extra {
-            report.warn(format!(
-                "{n}: not listed in the manifest (not covered by any hash)"
-            ));
-        }
-    }
+    coverage::check_coverage(&manifest, dir, &mut report);
     report
 }
 
