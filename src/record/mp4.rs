@@ -74,6 +74,22 @@ impl Mp4Info {
     }
 }
 
+/// The tracks of the MP4 file at `path` that hold media (`video`, `audio`), in that order;
+/// none when it cannot be read or parsed.
+pub fn tracks_in_file(path: &std::path::Path) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let Ok(info) = parse(&bytes) else {
+        return Vec::new();
+    };
+    ["video", "audio"]
+        .into_iter()
+        .filter(|k| info.track(k).is_some_and(Track::holds_media))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Why a file is not a readable MP4.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -154,13 +170,7 @@ fn children<'a>(b: &BoxRef<'a>) -> Result<Vec<BoxRef<'a>>, Mp4Error> {
 
 fn fourcc(k: &[u8; 4]) -> String {
     k.iter()
-        .map(|&c| {
-            if c.is_ascii_graphic() {
-                c as char
-            } else {
-                '?'
-            }
-        })
+        .map(|&c| if c.is_ascii_graphic() { c as char } else { '?' })
         .collect()
 }
 
@@ -224,7 +234,9 @@ pub fn parse(data: &[u8]) -> Result<Mp4Info, Mp4Error> {
         ..Default::default()
     };
     if top.first().map(|b| &b.kind) != Some(b"ftyp") {
-        return Err(Mp4Error("not an MP4 file: it does not start with 'ftyp'".into()));
+        return Err(Mp4Error(
+            "not an MP4 file: it does not start with 'ftyp'".into(),
+        ));
     }
     let moov = top
         .iter()
@@ -257,13 +269,22 @@ pub fn parse(data: &[u8]) -> Result<Mp4Info, Mp4Error> {
             _ => {}
         }
     }
-    let last = top.len().saturating_sub(1);
+    // A torn last fragment (its `moof` or its `mdat` cut short) is not counted.
+    let torn = truncated
+        .then(|| {
+            let last = top.len().checked_sub(1)?;
+            match &top[last].kind {
+                b"moof" => Some(last),
+                b"mdat" if last > 0 && &top[last - 1].kind == b"moof" => Some(last - 1),
+                _ => None,
+            }
+        })
+        .flatten();
     for (i, b) in top.iter().enumerate() {
         if &b.kind != b"moof" {
             continue;
         }
-        // A torn last fragment is not counted.
-        if truncated && i == last {
+        if Some(i) == torn {
             break;
         }
         info.fragments += 1;
@@ -378,10 +399,7 @@ fn parse_traf(
                 let (_, flags) = r.full()?;
                 let track = r.u32()?;
                 id = Some(track);
-                default_duration = defaults
-                    .get(&track)
-                    .map(|d| d.sample_duration)
-                    .unwrap_or(0);
+                default_duration = defaults.get(&track).map(|d| d.sample_duration).unwrap_or(0);
                 if flags & 0x01 != 0 {
                     r.u64()?;
                 }
@@ -488,7 +506,17 @@ mod tests {
         let moov = bx(b"moov", &[trak, mvex].concat());
         let tfhd = bx(b"tfhd", &full(0, 0, &be(&[1])));
         let tfdt = bx(b"tfdt", &full(0, 0, &be(&[at])));
-        let trun = bx(b"trun", &full(0, 0x200, &be(&[samples]).into_iter().chain(be(&vec![10; samples as usize])).collect::<Vec<u8>>()));
+        let trun = bx(
+            b"trun",
+            &full(
+                0,
+                0x200,
+                &be(&[samples])
+                    .into_iter()
+                    .chain(be(&vec![10; samples as usize]))
+                    .collect::<Vec<u8>>(),
+            ),
+        );
         let traf = bx(b"traf", &[tfhd, tfdt, trun].concat());
         let moof = bx(b"moof", &traf);
         let mdat = bx(b"mdat", &vec![0; 10 * samples as usize]);

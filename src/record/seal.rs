@@ -130,6 +130,7 @@ pub fn seal_one_because(
             media_end_ms: end_ms,
             complete: false,
             seated,
+            tracks: super::mp4::tracks_in_file(&path),
         });
         ended = at(started, end_ms);
         last_end = end_ms;

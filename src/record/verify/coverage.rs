@@ -21,8 +21,22 @@ use crate::record::manifest::{
 };
 use crate::record::{originals, segment, timestamp};
 
-/// Whether `name` is a file of a recording folder that no manifest hash needs to cover.
+/// Whether `name` is a file of a recording folder that no manifest hash needs to cover: the
+/// signature, the time-stamp files, the bookkeeping files, and the temporary file an atomic
+/// write of one of those leaves for a moment (`.NAME.tmp`, or `NAME.tmp` for the hidden ones).
 pub fn is_exempt(name: &str) -> bool {
+    if is_exempt_itself(name) {
+        return true;
+    }
+    let Some(stem) = name.strip_suffix(".tmp") else {
+        return false;
+    };
+    stem.strip_prefix('.')
+        .is_some_and(|s| is_exempt_itself(s) && !s.starts_with('.'))
+        || (stem.starts_with('.') && BOOKKEEPING_FILES.contains(&stem))
+}
+
+fn is_exempt_itself(name: &str) -> bool {
     name == SIGNATURE_FILE
         || name == timestamp::MANIFEST_TOKEN_FILE
         || name == timestamp::INDEX_FILE
@@ -94,6 +108,10 @@ mod tests {
             ".space-reserve",
             ".bucket.json",
             ".fenced",
+            ".bucket.json.tmp",
+            ".timestamps.json.tmp",
+            ".manifest.json.sig.tmp",
+            ".chain-00001.tsr.tmp",
         ] {
             assert!(is_exempt(name), "{name}");
         }
@@ -105,6 +123,9 @@ mod tests {
             "other.tsr",
             ".hidden",
             ".manifest.json.tmp",
+            ".SHA256SUMS.tmp",
+            "..fenced.tmp",
+            ".composite-00000.mp4.tmp",
         ] {
             assert!(!is_exempt(name), "{name}");
         }

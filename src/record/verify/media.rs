@@ -40,6 +40,15 @@ pub(super) fn check_media(manifest: &Manifest, dir: &Path, report: &mut Report) 
 }
 
 fn check_segment(who: &str, e: &SegmentEntry, info: &Mp4Info, report: &mut Report) {
+    // A segment cut short (a crash, a failed disk, no video to write) may lack media: said,
+    // but not failed. One listed as complete must hold all it names.
+    let flag = |report: &mut Report, msg: String| {
+        if e.complete {
+            report.error(msg)
+        } else {
+            report.warn(msg)
+        }
+    };
     if info.truncated {
         let msg = format!("{who}: the file ends inside a box (a torn write)");
         if e.complete {
@@ -49,14 +58,6 @@ fn check_segment(who: &str, e: &SegmentEntry, info: &Mp4Info, report: &mut Repor
         }
     }
     let expected = expected_tracks(e);
-    // A segment cut short (a crash, a failed disk) may lack media: said, but not failed.
-    let mut flag = |msg: String| {
-        if e.complete {
-            report.error(msg)
-        } else {
-            report.warn(msg)
-        }
-    };
     for kind in ["video", "audio"] {
         let wanted = expected.iter().any(|t| t == kind);
         let track = info.track(kind);
@@ -70,15 +71,25 @@ fn check_segment(who: &str, e: &SegmentEntry, info: &Mp4Info, report: &mut Repor
                     }
                     Some(_) => "its track holds no sample".to_owned(),
                 };
-                flag(format!("{who}: field tracks names {kind}, but {why}"));
+                let names = if e.tracks.is_empty() {
+                    "every segment of this manifest version holds"
+                } else {
+                    "field tracks names"
+                };
+                flag(report, format!("{who}: {names} {kind}, but {why}"));
             }
-            (false, true) => flag(format!(
-                "{who}: holds a {kind} track that field tracks does not name"
+            (false, true) => flag(
+                report,
+                format!("{who}: holds a {kind} track that field tracks does not name"),
+            ),
+            (false, false) if e.complete => flag(
+                report,
+                format!("{who}: has no {kind}, yet field complete is true"),
+            ),
+            (false, false) => report.warn(format!(
+                "{who}: holds no {kind}, as field tracks says (the segment is incomplete)"
             )),
-            (false, false) if e.complete => flag(format!(
-                "{who}: has no {kind}, yet field complete is true"
-            )),
-            _ => {}
+            (true, true) => {}
         }
     }
     if !e.complete {
@@ -88,7 +99,11 @@ fn check_segment(who: &str, e: &SegmentEntry, info: &Mp4Info, report: &mut Repor
     let listed = e.media_end_ms.saturating_sub(e.media_start_ms);
     let held: Vec<(&str, u64)> = ["video", "audio"]
         .iter()
-        .filter_map(|k| info.track(k).filter(|t| t.holds_media()).map(|t| (*k, t.duration_ms())))
+        .filter_map(|k| {
+            info.track(k)
+                .filter(|t| t.holds_media())
+                .map(|t| (*k, t.duration_ms()))
+        })
         .collect();
     for (kind, ms) in held {
         if ms.abs_diff(listed) > DURATION_TOLERANCE_MS {

@@ -27,6 +27,7 @@ use crate::digest::sha256_hex;
 mod chain;
 pub mod coverage;
 mod events;
+pub mod media;
 mod tokens;
 
 pub use super::manifest::find_recordings;
@@ -131,6 +132,19 @@ pub fn verify_dir(dir: &Path, key: Option<&PublicKey>) -> Report {
 
 /// [`verify_dir`] with options (the TSA's CA).
 pub fn verify_dir_with(dir: &Path, key: Option<&PublicKey>, options: &VerifyOptions) -> Report {
+    let key = key.ok_or_else(|| {
+        "no public key given (use --public-key, --server, --trusted-keys or --data)".to_owned()
+    });
+    verify_dir_keyed(dir, key, options)
+}
+
+/// [`verify_dir_with`], with the key or why there is none (an unknown key: the reason, which
+/// says what to pass, is the signature's error).
+pub fn verify_dir_keyed(
+    dir: &Path,
+    key: Result<&PublicKey, String>,
+    options: &VerifyOptions,
+) -> Report {
     let mut report = Report {
         dir: dir.to_owned(),
         findings: Vec::new(),
@@ -146,12 +160,10 @@ pub fn verify_dir_with(dir: &Path, key: Option<&PublicKey>, options: &VerifyOpti
             return report;
         }
     };
-    match (std::fs::read(dir.join(SIGNATURE_FILE)), key) {
+    match (std::fs::read(dir.join(SIGNATURE_FILE)), &key) {
         (Err(e), _) => report.error(format!("{SIGNATURE_FILE}: cannot read: {e}")),
-        (Ok(_), None) => report.error(format!(
-            "{SIGNATURE_FILE}: not checked: no public key given (use --public-key or --server)"
-        )),
-        (Ok(sig), Some(key)) => {
+        (Ok(_), Err(why)) => report.error(format!("{SIGNATURE_FILE}: not checked: {why}")),
+        (Ok(sig), Ok(key)) => {
             if sig.len() != 64 {
                 report.error(format!(
                     "{SIGNATURE_FILE}: {} bytes, an Ed25519 signature has 64",
@@ -179,7 +191,7 @@ pub fn verify_dir_with(dir: &Path, key: Option<&PublicKey>, options: &VerifyOpti
             .unwrap_or_else(|| manifest.state.to_string()),
     );
     report.chain_head = Some(manifest.chain_head.clone());
-    if let (Some(key), Some(id)) = (key, manifest.key_id.as_deref()) {
+    if let (Ok(key), Some(id)) = (&key, manifest.key_id.as_deref()) {
         if id != key.key_id() {
             report.error(format!(
                 "{MANIFEST_FILE}: field key_id says {id}, the given key is {}",
@@ -191,6 +203,7 @@ pub fn verify_dir_with(dir: &Path, key: Option<&PublicKey>, options: &VerifyOpti
     events::check_events(&manifest, &mut report);
     tokens::check_timestamps(&manifest, &bytes, dir, options, &mut report);
     chain::check_originals(&manifest, dir, &mut report);
+    media::check_media(&manifest, dir, &mut report);
     let sums = manifest.sums_text();
     match std::fs::read(dir.join(SUMS_FILE)) {
         Ok(on_disk) => {
