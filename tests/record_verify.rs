@@ -7,9 +7,10 @@ mod record_common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use courtroom::media::encoder::{Encoder, EncoderConfig};
 use courtroom::record::manifest::{MANIFEST_FILE, SIGNATURE_FILE, SUMS_FILE};
 use courtroom::record::mp4;
 use courtroom::record::seal::seal_one;
@@ -259,10 +260,28 @@ fn resign(rec: &Path, key: &RecordingKey, change: impl FnOnce(&mut Manifest)) {
     m.write_signed(rec, Some(key)).unwrap();
 }
 
-/// Records `seconds` of audio and no video at all (the encoder never gives a frame): the
-/// stop comes before any keyframe.
-fn record_audio_only(dir: &Path, seconds: f64) -> (Manifest, Arc<RecordingKey>) {
+/// Records `seconds` of audio, with video only from `video_from` seconds on (a busy encoder
+/// whose first frame comes late; never, if that is past the stop).
+fn record_late_video(dir: &Path, seconds: f64, video_from: f64) -> (Manifest, Arc<RecordingKey>) {
     courtroom::media::init().unwrap();
+    let (w, h) = (320u32, 240u32);
+    let slot: Arc<Mutex<Option<Arc<Recorder>>>> = Arc::default();
+    let sink = slot.clone();
+    let encoder = Encoder::new(
+        EncoderConfig {
+            width: w,
+            height: h,
+            fps: 25,
+            bitrate_kbps: 800,
+            keyframe_interval: 50,
+        },
+        move |f| {
+            if let Some(r) = sink.lock().unwrap().as_ref() {
+                r.push_video(&f);
+            }
+        },
+    )
+    .unwrap();
     let key = Arc::new(RecordingKey::generate());
     let mut opts = RecorderOptions::new(
         VideoFormat {
@@ -281,18 +300,56 @@ fn record_audio_only(dir: &Path, seconds: f64) -> (Manifest, Arc<RecordingKey>) 
     );
     opts.segment = Duration::from_secs(10);
     opts.key = Some(key.clone());
-    let recorder = Recorder::with_options(dir, opts).unwrap();
+    let recorder = Arc::new(Recorder::with_options(dir, opts).unwrap());
+    *slot.lock().unwrap() = Some(recorder.clone());
     let ticks = (seconds * 25.0) as u32;
-    for tick in 0..=ticks {
+    for tick in 0..=ticks + 5 {
+        let pts = Duration::from_millis(40) * tick;
+        if tick as f64 >= video_from * 25.0 {
+            let frame: Vec<u8> = (0..(w * h * 3 / 2))
+                .map(|i| ((i / 7 + tick * 3) % 251) as u8)
+                .collect();
+            encoder.push(frame, pts).unwrap();
+        }
         let tone: Vec<i16> = (0..1920)
             .map(|i| (((i + tick * 1920) as f32 * 0.05).sin() * 8000.0) as i16)
             .collect();
-        recorder.push_audio(&tone, Duration::from_millis(40) * tick);
+        recorder.push_audio(&tone, pts);
+        if tick == ticks {
+            recorder.stop_at(Duration::from_secs_f64(seconds));
+        }
+        std::thread::sleep(Duration::from_millis(8));
     }
-    recorder.stop_at(Duration::from_secs_f64(seconds));
     assert!(recorder.wait_until_written(Duration::from_secs(5)));
+    slot.lock().unwrap().take();
+    drop(encoder);
     let finished = recorder.finish(Duration::from_secs(10)).unwrap();
     (finished.manifest, key)
+}
+
+/// A first keyframe that comes late (3 s into a 5 s recording): video opens in the first
+/// segment, which is complete, holds both tracks, and verifies (its video is shorter than
+/// its audio, which fills it).
+#[test]
+fn a_late_first_keyframe_still_makes_a_complete_segment_that_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rec = tmp.path().join("rec");
+    let (manifest, key) = record_late_video(&rec, 5.0, 3.0);
+    assert_eq!(manifest.segments.len(), 1, "{manifest:?}");
+    let seg = &manifest.segments[0];
+    assert!(seg.complete, "{seg:?}");
+    assert_eq!(seg.tracks, vec!["video".to_owned(), "audio".to_owned()]);
+    let info = mp4::parse(&std::fs::read(rec.join(&seg.file)).unwrap()).unwrap();
+    let (video, audio) = (
+        info.track("video").unwrap().duration_ms(),
+        info.track("audio").unwrap().duration_ms(),
+    );
+    assert!(
+        video + 1500 < audio,
+        "the video is the late part only: {video} ms of {audio} ms"
+    );
+    let report = verify_dir(&rec, Some(&key.public()));
+    assert!(report.ok(), "{}", report.render());
 }
 
 /// A segment the recorder could write no video into is never sealed as complete: its entry
@@ -302,7 +359,7 @@ fn record_audio_only(dir: &Path, seconds: f64) -> (Manifest, Arc<RecordingKey>) 
 fn a_segment_without_video_is_never_complete_and_verify_checks_the_tracks() {
     let tmp = tempfile::tempdir().unwrap();
     let rec = tmp.path().join("rec");
-    let (manifest, key) = record_audio_only(&rec, 2.0);
+    let (manifest, key) = record_late_video(&rec, 2.0, 1000.0);
     assert_eq!(manifest.segments.len(), 1);
     let seg = &manifest.segments[0];
     assert!(!seg.complete, "no video: not complete: {seg:?}");

@@ -301,6 +301,9 @@ mod tests {
         )
     }
 
+    /// A leaver's original is closed and handed on (to be hashed into the manifest) while the
+    /// recording goes on, not only when it stops; it is not reopened; everyone's is listed
+    /// at the stop.
     #[test]
     fn a_participant_who_leaves_has_their_original_closed_listed_and_not_reopened() {
         let dir = tempfile::tempdir().unwrap();
@@ -318,7 +321,14 @@ mod tests {
         };
         let left = seats.join(seat(0, "Left Early")).unwrap().id;
         let stays = seats.join(seat(1, "Stays")).unwrap().id;
-        let originals = Originals::start("h", dir.path().to_owned(), seats.clone());
+        let told: Arc<Mutex<Vec<OriginalEntry>>> = Arc::default();
+        let sink = told.clone();
+        let originals = Originals::start(
+            "h",
+            dir.path().to_owned(),
+            seats.clone(),
+            Arc::new(move |entries| sink.lock().unwrap().extend(entries)),
+        );
         let packets = vp8_rtp();
         for p in &packets {
             originals.keep(left, "video/VP8", p);
@@ -330,7 +340,24 @@ mod tests {
         for p in &packets {
             originals.keep(left, "video/VP8", p);
         }
+        // Handed on as soon as it has closed, while the other participant's goes on.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let early = loop {
+            let told = told.lock().unwrap().clone();
+            if !told.is_empty() || std::time::Instant::now() > deadline {
+                break told;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(early.len(), 1, "{early:?}");
+        assert_eq!(early[0].file, format!("original-seat0-p{left}-video.webm"));
         let entries = originals.close();
+        assert_eq!(
+            told.lock().unwrap().len(),
+            1,
+            "the stop's list is not handed on"
+        );
+        assert!(entries.contains(&early[0]), "and listed at the stop too");
         let names: Vec<&str> = entries.iter().map(|e| e.file.as_str()).collect();
         assert_eq!(
             names,

@@ -1,5 +1,7 @@
 //! The media, not only the bytes: each segment must parse as MP4, hold the tracks its entry
-//! names, and last as long as the entry says, within one fragment.
+//! names, and last as long as the entry says, within one fragment: its longest track fills
+//! the entry's span and no track runs past it (video may start late in a first segment whose
+//! first keyframe came late).
 
 use std::path::Path;
 
@@ -105,10 +107,20 @@ fn check_segment(who: &str, e: &SegmentEntry, info: &Mp4Info, report: &mut Repor
                 .map(|t| (*k, t.duration_ms()))
         })
         .collect();
-    for (kind, ms) in held {
-        if ms.abs_diff(listed) > DURATION_TOLERANCE_MS {
+    // No track may run past the entry's end...
+    for (kind, ms) in &held {
+        if *ms > listed + DURATION_TOLERANCE_MS {
             report.error(format!(
                 "{who}: its {kind} lasts {ms} ms, fields media_start_ms..media_end_ms say {listed} ms (more than {DURATION_TOLERANCE_MS} ms apart)"
+            ));
+        }
+    }
+    // ...and the longest must fill it. Only that one: the first segment's video may start
+    // late (its first keyframe came late, and audio before it is kept), so it is shorter.
+    if let Some((kind, ms)) = held.iter().max_by_key(|(_, ms)| *ms) {
+        if *ms + DURATION_TOLERANCE_MS < listed {
+            report.error(format!(
+                "{who}: its media lasts {ms} ms (its {kind}), fields media_start_ms..media_end_ms say {listed} ms (more than {DURATION_TOLERANCE_MS} ms apart)"
             ));
         }
     }
