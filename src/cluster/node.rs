@@ -20,7 +20,7 @@ use crate::config::Settings;
 use crate::store::Store;
 
 /// The marker a fenced owner leaves in a recording folder: nothing in it is uploaded again.
-pub const FENCED_FILE: &str = ".fenced";
+pub const FENCED_FILE: &str = crate::record::manifest::FENCED_FILE;
 
 /// This node.
 pub struct ClusterNode {

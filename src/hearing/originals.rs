@@ -8,8 +8,10 @@
 //!
 //! A participant who leaves (or is replaced or removed) has their writers closed at once, on a
 //! short-lived thread of their own, so a day of rejoins during one recording does not pile up
-//! pipelines and open files; those originals are hashed then and listed in the manifest with
-//! the rest when the recording stops. Packets of a participant who left are not kept.
+//! pipelines and open files. Each closed file is hashed then and handed to the recording's
+//! manifest (`on_closed`), which is written and signed again, so it is under the hash chain
+//! while the recording goes on. Packets of a participant who left are not kept, so a track once
+//! closed is never opened again under the same name.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -41,6 +43,10 @@ enum Message {
     Close(mpsc::Sender<Vec<OriginalEntry>>),
 }
 
+/// Told of original tracks closed while the recording runs (a participant left); called on
+/// the thread that closed them.
+pub type OnClosed = Arc<dyn Fn(Vec<OriginalEntry>) + Send + Sync>;
+
 /// The originals of one running recording.
 pub struct Originals {
     tx: SyncSender<Message>,
@@ -55,14 +61,15 @@ impl std::fmt::Debug for Originals {
 
 impl Originals {
     /// Starts keeping originals in `dir` (the recording's folder) for hearing `hearing`,
-    /// naming each file after its sender's seat.
-    pub fn start(hearing: &str, dir: PathBuf, seats: Arc<Seats>) -> Self {
+    /// naming each file after its sender's seat. Tracks closed before the recording stops
+    /// are described to `on_closed` as soon as they are closed.
+    pub fn start(hearing: &str, dir: PathBuf, seats: Arc<Seats>, on_closed: OnClosed) -> Self {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let name = hearing.to_owned();
         let span = tracing::Span::current();
         let thread = std::thread::Builder::new()
             .name(format!("orig-{hearing}"))
-            .spawn(move || span.in_scope(|| keep(&name, &dir, &seats, rx)))
+            .spawn(move || span.in_scope(|| keep(&name, &dir, &seats, rx, on_closed)))
             .expect("spawn originals thread");
         Self {
             tx,
@@ -90,8 +97,8 @@ impl Originals {
         }
     }
 
-    /// Closes `participant`'s originals now (they left, or were replaced or removed); they are
-    /// described in the manifest when the recording stops. Never waits.
+    /// Closes `participant`'s originals now (they left, or were replaced or removed); each is
+    /// hashed into the manifest as soon as it has closed. Never waits.
     pub fn participant_left(&self, participant: ParticipantId) {
         // Sent with `send` on a full queue would wait; a lost message only delays the close
         // to the recording's stop.
@@ -131,23 +138,44 @@ struct Kept {
 }
 
 /// Originals closed before the recording stops: finished ones, and ones still closing.
-#[derive(Default)]
 struct Closed {
     done: Vec<OriginalEntry>,
     closing: Vec<JoinHandle<Vec<OriginalEntry>>>,
+    on_closed: OnClosed,
 }
 
 impl Closed {
-    /// Closes `tracks` on a thread of their own (each may take up to [`CLOSE_TIMEOUT`]).
+    fn new(on_closed: OnClosed) -> Self {
+        Self {
+            done: Vec::new(),
+            closing: Vec::new(),
+            on_closed,
+        }
+    }
+
+    /// Closes `tracks` on a thread of their own (each may take up to [`CLOSE_TIMEOUT`]), and
+    /// hands what was closed to `on_closed` from there.
     fn close(&mut self, tracks: Vec<Kept>) {
         self.reap(false);
         if tracks.is_empty() {
             return;
         }
+        let on_closed = self.on_closed.clone();
+        // In the hearing's span, as the keeper is.
+        let span = tracing::Span::current();
         match std::thread::Builder::new()
             .name("orig-close".into())
-            .spawn(move || close_all(tracks.into_iter()))
-        {
+            .spawn(move || {
+                let _span = span.entered();
+                let mut entries = close_all(tracks.into_iter());
+                entries.sort_by(|a, b| a.file.cmp(&b.file));
+                tracing::info!(
+                    files = entries.len(),
+                    "originals of a participant who left: closed and hashed"
+                );
+                on_closed(entries.clone());
+                entries
+            }) {
             Ok(handle) => self.closing.push(handle),
             Err(e) => tracing::error!("cannot start closing originals: {e}"),
         }
@@ -167,10 +195,16 @@ impl Closed {
 
 /// The keeper's thread: writers by participant and `video`/`audio`; `None` where a writer
 /// could not start (not retried).
-fn keep(hearing: &str, dir: &std::path::Path, seats: &Seats, rx: Receiver<Message>) {
+fn keep(
+    hearing: &str,
+    dir: &std::path::Path,
+    seats: &Seats,
+    rx: Receiver<Message>,
+    on_closed: OnClosed,
+) {
     let mut kept: HashMap<(ParticipantId, &'static str), Option<Kept>> = HashMap::new();
     let mut gone: HashSet<ParticipantId> = HashSet::new();
-    let mut closed = Closed::default();
+    let mut closed = Closed::new(on_closed);
     while let Ok(msg) = rx.recv() {
         match msg {
             Message::Packet {
@@ -267,6 +301,9 @@ mod tests {
         )
     }
 
+    /// A leaver's original is closed and handed on (to be hashed into the manifest) while the
+    /// recording goes on, not only when it stops; it is not reopened; everyone's is listed
+    /// at the stop.
     #[test]
     fn a_participant_who_leaves_has_their_original_closed_listed_and_not_reopened() {
         let dir = tempfile::tempdir().unwrap();
@@ -284,7 +321,14 @@ mod tests {
         };
         let left = seats.join(seat(0, "Left Early")).unwrap().id;
         let stays = seats.join(seat(1, "Stays")).unwrap().id;
-        let originals = Originals::start("h", dir.path().to_owned(), seats.clone());
+        let told: Arc<Mutex<Vec<OriginalEntry>>> = Arc::default();
+        let sink = told.clone();
+        let originals = Originals::start(
+            "h",
+            dir.path().to_owned(),
+            seats.clone(),
+            Arc::new(move |entries| sink.lock().unwrap().extend(entries)),
+        );
         let packets = vp8_rtp();
         for p in &packets {
             originals.keep(left, "video/VP8", p);
@@ -296,7 +340,24 @@ mod tests {
         for p in &packets {
             originals.keep(left, "video/VP8", p);
         }
+        // Handed on as soon as it has closed, while the other participant's goes on.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let early = loop {
+            let told = told.lock().unwrap().clone();
+            if !told.is_empty() || std::time::Instant::now() > deadline {
+                break told;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(early.len(), 1, "{early:?}");
+        assert_eq!(early[0].file, format!("original-seat0-p{left}-video.webm"));
         let entries = originals.close();
+        assert_eq!(
+            told.lock().unwrap().len(),
+            1,
+            "the stop's list is not handed on"
+        );
+        assert!(entries.contains(&early[0]), "and listed at the stop too");
         let names: Vec<&str> = entries.iter().map(|e| e.file.as_str()).collect();
         assert_eq!(
             names,

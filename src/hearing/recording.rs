@@ -247,10 +247,20 @@ impl Recording {
             url: r.tsa_url.clone(),
             timeout: Duration::from_secs(r.tsa_timeout_seconds as u64),
         });
-        let recorder = Recorder::with_options(&dir, opts)?;
-        let originals = Originals::start(&self.record.id, dir, self.seats.clone());
+        let recorder = Arc::new(Recorder::with_options(&dir, opts)?);
+        let sink = Arc::downgrade(&recorder);
+        let originals = Originals::start(
+            &self.record.id,
+            dir,
+            self.seats.clone(),
+            Arc::new(move |entries| {
+                if let Some(r) = sink.upgrade() {
+                    r.add_originals(entries);
+                }
+            }),
+        );
         Ok(ActiveRecording {
-            recorder: Arc::new(recorder),
+            recorder,
             id,
             originals,
         })
@@ -269,7 +279,8 @@ impl Recording {
     }
 
     /// Closes the originals of a participant who left (or was replaced or removed) while a
-    /// recording runs; they are listed in the manifest when it stops. Never waits.
+    /// recording runs; each is hashed into the manifest (signed again) as soon as it has
+    /// closed. Never waits.
     pub fn participant_left(&self, id: ParticipantId) {
         if let Some(active) = self.current() {
             active.originals.participant_left(id);
@@ -375,6 +386,7 @@ fn on_failure(shared: &Arc<Shared>, id: &str) -> FailureCallback {
             .spawn(move || {
                 let _span = span.entered();
                 let recorder = active.recorder.clone();
+                recorder.add_originals(active.originals.close());
                 drop(active);
                 if let Err(e) = finish_recorder(recorder) {
                     tracing::error!(hearing = %hearing, "failed recording did not seal: {e}");

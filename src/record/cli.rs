@@ -1,15 +1,24 @@
-//! `courtroom verify DIR [--public-key FILE | --server URL] [--tsa-ca-file FILE]`: checks
-//! every recording at or under `DIR` and prints `OK ...` or `FAIL ...` with exactly what is
-//! wrong.
+//! `courtroom verify DIR [--public-key FILE | --server URL] [--trusted-keys FILE] [--data DIR]
+//! [--tsa-ca-file FILE]`: checks every recording at or under `DIR` and prints `OK ...` or
+//! `FAIL ...` with exactly what is wrong.
 //!
-//! Exit status: 0 when every recording verifies, 1 when any does not, 2 when the command
-//! cannot run (no recording found, no usable key).
+//! The key for each recording is the one its manifest's `key_id` names, from the keys given or
+//! found ([`super::keyring`]): without flags, the data folder's key, so `verify` run beside the
+//! server works out of the box. Each recording's report starts with the key used and where it
+//! came from.
+//!
+//! Exit status: 0 when every recording verifies, 1 when any does not (an unknown key
+//! included), 2 when the command cannot run (no recording found, a key file unreadable).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::keyring::{KeySource, Keyring};
 use super::sign::PublicKey;
-use super::verify::{find_recordings, verify_dir_with, VerifyOptions};
+use super::verify::{find_recordings, verify_dir_keyed, VerifyOptions};
+
+/// The data folder when `--data` is not given: the server's default.
+pub const DEFAULT_DATA_DIR: &str = "./data";
 
 /// Options of `courtroom verify`.
 #[derive(clap::Args, Clone, Debug)]
@@ -24,6 +33,15 @@ pub struct VerifyArgs {
     /// Fetch the public key from a running server, e.g. `http://127.0.0.1:8080`.
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
+    /// A file of trusted court keys: one PEM public key per key id (other lines, such as
+    /// comments naming the court, are ignored). Each recording is checked with the key its
+    /// manifest names.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_keys: Option<PathBuf>,
+    /// The server's data folder: the public half of its `recording-signing.key` is trusted
+    /// (read, never made). Default: the server's, `COURTROOM_DATA_DIR` or `./data`.
+    #[arg(long, value_name = "DIR", env = "COURTROOM_DATA_DIR")]
+    pub data: Option<PathBuf>,
     /// The RFC 3161 TSA's CA certificate (PEM): time-stamp tokens are checked against it with
     /// `openssl ts -verify`; without it only their signatures are.
     #[arg(long, value_name = "FILE", env = "COURTROOM_RECORD__TSA_CA_FILE")]
@@ -34,27 +52,38 @@ pub struct VerifyArgs {
     pub endpoint: Option<String>,
 }
 
+/// Gathers the keys `args` gives or points at ([`super::keyring`]).
+pub fn keyring(args: &VerifyArgs) -> Result<Keyring, String> {
+    let mut ring = Keyring::new();
+    if let Some(file) = &args.public_key {
+        let keys = std::fs::read(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))
+            .and_then(|bytes| PublicKey::parse_all(&bytes).map_err(|e| e.to_string()))?;
+        ring.add(keys, KeySource::PublicKeyFile(file.clone()));
+    }
+    if let Some(url) = &args.server {
+        let keys = PublicKey::fetch_all(url).map_err(|e| e.to_string())?;
+        ring.add(keys, KeySource::Server(url.clone()));
+    }
+    if let Some(file) = &args.trusted_keys {
+        ring.add_trusted_keys(file).map_err(|e| e.to_string())?;
+    }
+    let data = args
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    ring.add_data_folder(&data);
+    Ok(ring)
+}
+
 /// Runs `courtroom verify`.
 pub fn verify_command(args: &VerifyArgs) -> ExitCode {
-    let keys = match (&args.public_key, &args.server) {
-        (Some(file), _) => match std::fs::read(file)
-            .map_err(|e| format!("cannot read {}: {e}", file.display()))
-            .and_then(|bytes| PublicKey::parse_all(&bytes).map_err(|e| e.to_string()))
-        {
-            Ok(k) => k,
-            Err(e) => {
-                eprintln!("courtroom verify: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        (None, Some(url)) => match PublicKey::fetch_all(url) {
-            Ok(k) => k,
-            Err(e) => {
-                eprintln!("courtroom verify: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        (None, None) => Vec::new(),
+    let ring = match keyring(args) {
+        Ok(ring) => ring,
+        Err(e) => {
+            eprintln!("courtroom verify: {e}");
+            return ExitCode::from(2);
+        }
     };
     // A recording in a bucket is fetched whole into a temporary folder first.
     let fetched;
@@ -79,19 +108,16 @@ pub fn verify_command(args: &VerifyArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    for k in &keys {
-        println!("key {}", k.key_id());
-    }
     let mut failed = 0;
     for dir in &dirs {
-        let key = key_for(dir, &keys);
-        let report = verify_dir_with(
-            dir,
-            key,
-            &VerifyOptions {
-                tsa_ca_file: args.tsa_ca_file.clone(),
-            },
-        );
+        let options = VerifyOptions {
+            tsa_ca_file: args.tsa_ca_file.clone(),
+        };
+        let key = ring.choose(named_key_id(dir).as_deref()).map(|chosen| {
+            println!("key {} from {}", chosen.key.key_id(), chosen.source);
+            chosen.key
+        });
+        let report = verify_dir_keyed(dir, key, &options);
         print!("{}", report.render());
         if !report.ok() {
             failed += 1;
@@ -105,16 +131,13 @@ pub fn verify_command(args: &VerifyArgs) -> ExitCode {
     }
 }
 
-/// The key that signed the recording in `dir`: the one its manifest's `key_id` names, else
-/// the first given.
-fn key_for<'k>(dir: &std::path::Path, keys: &'k [PublicKey]) -> Option<&'k PublicKey> {
-    let named = std::fs::read(dir.join(super::manifest::MANIFEST_FILE))
+/// The key id the manifest in `dir` names, if it names one (read loosely: a manifest that
+/// does not parse is reported by the check itself).
+fn named_key_id(dir: &std::path::Path) -> Option<String> {
+    std::fs::read(dir.join(super::manifest::MANIFEST_FILE))
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|m| m.get("key_id").and_then(|k| k.as_str()).map(str::to_owned));
-    named
-        .and_then(|id| keys.iter().find(|k| k.key_id() == id))
-        .or_else(|| keys.first())
+        .and_then(|m| m.get("key_id").and_then(|k| k.as_str()).map(str::to_owned))
 }
 
 /// Downloads every object under `url` (`s3://BUCKET/PREFIX`) into a temporary folder, keeping

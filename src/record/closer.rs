@@ -47,6 +47,9 @@ pub enum Job {
         media_end: Duration,
         /// Everyone seated at any time during it.
         seated: Vec<SeatedParticipant>,
+        /// The tracks written into it (`video`, `audio`): a segment missing one is sealed as
+        /// incomplete, never as complete with an empty track.
+        tracks: Vec<String>,
         /// Set when the recording failed in it: it is incomplete.
         failure: Option<String>,
     },
@@ -57,10 +60,20 @@ pub enum Job {
         /// Why it failed.
         failure: Option<String>,
     },
-    /// Participants' original tracks, hashed into the manifest with its next write.
+    /// Participants' original tracks, closed and hashed: listed and signed into the manifest
+    /// at once.
     Originals(Vec<OriginalEntry>),
     /// A lifecycle event, written into the manifest now.
     Event(LifecycleEvent),
+}
+
+/// A segment being closed: where it sits and what it holds.
+struct Closing {
+    index: u32,
+    media_start: Duration,
+    media_end: Duration,
+    seated: Vec<SeatedParticipant>,
+    tracks: Vec<String>,
 }
 
 /// A callback without arguments.
@@ -131,9 +144,31 @@ impl Closer {
                     media_start,
                     media_end,
                     seated,
+                    tracks,
                     failure,
-                } => self.close(seg, index, media_start, media_end, seated, failure),
-                Job::Originals(list) => self.manifest.originals.extend(list),
+                } => self.close(
+                    seg,
+                    Closing {
+                        index,
+                        media_start,
+                        media_end,
+                        seated,
+                        tracks,
+                    },
+                    failure,
+                ),
+                Job::Originals(list) => {
+                    if list.is_empty() {
+                        continue;
+                    }
+                    for entry in list {
+                        self.manifest.originals.retain(|o| o.file != entry.file);
+                        self.manifest.originals.push(entry);
+                    }
+                    if let Err(reason) = self.write() {
+                        tracing::error!(dir = %self.dir.display(), "cannot list closed originals: {reason}");
+                    }
+                }
                 Job::Event(event) => {
                     self.manifest.events.push(event);
                     if let Err(reason) = self.write() {
@@ -151,15 +186,7 @@ impl Closer {
     }
 
     /// Finalises a closed segment, chains it, writes the manifest and asks for its stamp.
-    fn close(
-        &mut self,
-        seg: Segment,
-        index: u32,
-        media_start: Duration,
-        media_end: Duration,
-        seated: Vec<SeatedParticipant>,
-        failure: Option<String>,
-    ) {
+    fn close(&mut self, seg: Segment, closing: Closing, failure: Option<String>) {
         let path = seg.path().to_owned();
         let outcome = match failure {
             Some(f) => {
@@ -168,14 +195,7 @@ impl Closer {
             }
             None => seg.finish(FINISH_TIMEOUT),
         };
-        let added = self.add(
-            &path,
-            index,
-            media_start,
-            media_end,
-            seated,
-            outcome.is_ok(),
-        );
+        let added = self.add(&path, closing, outcome.is_ok());
         let failure = match outcome {
             Err(reason) => {
                 self.manifest.state = RecordingState::Failed;
@@ -236,15 +256,25 @@ impl Closer {
         }
     }
 
-    fn add(
-        &mut self,
-        path: &Path,
-        index: u32,
-        media_start: Duration,
-        media_end: Duration,
-        seated: Vec<SeatedParticipant>,
-        complete: bool,
-    ) -> Option<SegmentEntry> {
+    /// Hashes the segment at `path` into the chain. It is `complete` only when it finished
+    /// cleanly and holds both video and audio: a track the segment lacks (no keyframe ever
+    /// came, so the muxer wrote a video track with no sample description) is said in its
+    /// `tracks`, and it is never sealed as complete.
+    fn add(&mut self, path: &Path, closing: Closing, finished: bool) -> Option<SegmentEntry> {
+        let Closing {
+            index,
+            media_start,
+            media_end,
+            seated,
+            tracks,
+        } = closing;
+        let whole = ["video", "audio"]
+            .iter()
+            .all(|k| tracks.iter().any(|t| t == k));
+        if !whole {
+            tracing::error!(file = %path.display(), index, ?tracks, "segment closes without video or audio: sealed as incomplete");
+        }
+        let complete = finished && whole;
         let file = path
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
@@ -274,6 +304,7 @@ impl Closer {
             media_end_ms: media_end.as_millis() as u64,
             complete,
             seated,
+            tracks,
         });
         tracing::info!(file = %path.display(), size, complete, "segment closed");
         crate::metrics::segment_closed(size, complete);

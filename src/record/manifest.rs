@@ -22,8 +22,9 @@ use super::sign::RecordingKey;
 pub use crate::digest::sha256_file;
 use crate::digest::sha256_hex;
 
-/// Current manifest format version (3 added `events` and `tsa_url`).
-pub const VERSION: u32 = 3;
+/// Current manifest format version (3 added `events` and `tsa_url`; 4 added each segment's
+/// `tracks`, and lists each original as soon as it closes).
+pub const VERSION: u32 = 4;
 /// The manifest's file name.
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// The detached signature's file name.
@@ -32,6 +33,14 @@ pub const SIGNATURE_FILE: &str = "manifest.json.sig";
 pub const SUMS_FILE: &str = "SHA256SUMS";
 /// Space kept free in the recording folder so the manifest can be sealed on a full disk.
 pub const RESERVE_FILE: &str = ".space-reserve";
+/// Put in a recording folder by a node whose lease was taken over (a newer owner exists):
+/// nothing of the folder is uploaded any more.
+pub const FENCED_FILE: &str = ".fenced";
+/// The hidden files the server keeps in a recording folder for itself, never served or
+/// uploaded, and covered by no hash: the space reserve, the upload spool's state
+/// (`crate::bucket::spool::STATE_FILE`), the fence marker.
+pub const BOOKKEEPING_FILES: [&str; 3] =
+    [RESERVE_FILE, crate::bucket::spool::STATE_FILE, FENCED_FILE];
 
 /// Where a recording stands, as the manifest's `state` field says it (lowercase).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -202,6 +211,11 @@ pub struct SegmentEntry {
     pub complete: bool,
     /// Who was seated at any time during the segment.
     pub seated: Vec<SeatedParticipant>,
+    /// The tracks the segment holds media in, `video` and/or `audio` (version 4; absent in
+    /// older manifests, whose segments all hold both). A segment missing one is never
+    /// `complete`. Not part of the chain line; the signature covers it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tracks: Vec<String>,
 }
 
 /// Someone seated during the recording.
@@ -405,6 +419,7 @@ mod tests {
             media_start_ms: 0,
             media_end_ms: 10_000,
             complete: true,
+            tracks: vec!["video".into(), "audio".into()],
             seated: vec![SeatedParticipant {
                 role: "clerk".into(),
                 seat: "clerk".into(),

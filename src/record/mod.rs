@@ -10,13 +10,18 @@
 //! - [`timestamp`]: optional RFC 3161 tokens from a TSA over each segment's chain entry and
 //!   the sealed manifest (`chain-NNNNN.tsr`, `manifest.json.tsr`).
 //! - [`seal`]: at start, recordings a crash left open are sealed as `interrupted`.
-//! - [`verify`]: `courtroom verify DIR` checks all of it. `docs/VERIFY.md` shows how to check
+//! - [`mp4`]: what a segment's boxes hold (tracks, sample descriptions, fragment durations),
+//!   read without a media library, for `verify`.
+//! - [`verify`]: `courtroom verify DIR` checks all of it, with the key the manifest names
+//!   ([`keyring`]: given, in a trusted-keys file, or the data folder's). `docs/VERIFY.md` shows how to check
 //!   the same with only `sha256sum` and `openssl`.
 
 pub mod cli;
 mod closer;
 pub mod handover;
+pub mod keyring;
 pub mod manifest;
+pub mod mp4;
 pub mod originals;
 pub mod plan;
 pub mod recorder;

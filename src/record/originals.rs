@@ -3,8 +3,10 @@
 //! `appsrc (RTP) ! rtpjitterbuffer ! rtpvp8depay|rtph264depay ! h264parse|… ! webmmux|matroskamux ! filesink`.
 //!
 //! One file per participant and track (a WebM for VP8 or Opus, a Matroska for H.264), since
-//! a muxer cannot take a track that arrives after it started writing. Files are hashed into
-//! the manifest (`originals`) when the recording stops.
+//! a muxer cannot take a track that arrives after it started writing. Each file is hashed into
+//! the manifest (`originals`) as soon as it closes: when its participant leaves (or is replaced
+//! by a newer connection), when the recording stops or fails, or, after a crash, when the
+//! recording is sealed at the next start ([`super::seal`], from the file's name: [`parse_file_name`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
@@ -74,6 +76,48 @@ pub fn file_name(seat: &str, participant: u64, codec: OriginalCodec) -> String {
         codec.kind(),
         codec.extension()
     )
+}
+
+/// What an original's file name says: `original-SEAT-pID-KIND.EXT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginalName {
+    /// The seat, as written in the name (characters other than letters, digits and `_` are `-`).
+    pub seat: String,
+    /// The participant's number.
+    pub participant: u64,
+    /// The codec the kind and extension stand for (`video` + `webm`: VP8, `video` + `mkv`:
+    /// H.264, `audio` + `webm`: Opus).
+    pub codec: OriginalCodec,
+}
+
+/// Reads an original's file name ([`file_name`]); `None` for anything else.
+pub fn parse_file_name(name: &str) -> Option<OriginalName> {
+    let rest = name.strip_prefix("original-")?;
+    let (stem, ext) = rest.rsplit_once('.')?;
+    let (stem, kind) = stem.rsplit_once('-')?;
+    let (seat, participant) = stem.rsplit_once("-p")?;
+    let codec = match (kind, ext) {
+        ("video", "webm") => OriginalCodec::Vp8,
+        ("video", "mkv") => OriginalCodec::H264,
+        ("audio", "webm") => OriginalCodec::Opus,
+        _ => return None,
+    };
+    Some(OriginalName {
+        seat: seat.to_owned(),
+        participant: participant.parse().ok()?,
+        codec,
+    })
+}
+
+impl OriginalCodec {
+    /// The MIME type as negotiated: `video/VP8`, `video/H264`, `audio/opus`.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Vp8 => "video/VP8",
+            Self::H264 => "video/H264",
+            Self::Opus => "audio/opus",
+        }
+    }
 }
 
 /// Writes one received track into a Matroska/WebM file.
@@ -199,5 +243,23 @@ mod tests {
             Some(OriginalCodec::Opus)
         );
         assert_eq!(OriginalCodec::from_mime("video/AV1"), None);
+    }
+
+    #[test]
+    fn names_read_back() {
+        for (seat, p, codec) in [
+            ("presiding_judge", 3, OriginalCodec::Vp8),
+            ("a-b", 12, OriginalCodec::H264),
+            ("witness", 1, OriginalCodec::Opus),
+        ] {
+            let parsed = parse_file_name(&file_name(seat, p, codec)).unwrap();
+            assert_eq!(parsed.seat, seat);
+            assert_eq!(parsed.participant, p);
+            assert_eq!(parsed.codec, codec);
+            assert_eq!(OriginalCodec::from_mime(codec.mime()), Some(codec));
+        }
+        assert_eq!(parse_file_name("original-x-p1-video.mp4"), None);
+        assert_eq!(parse_file_name("original-x-pz-audio.webm"), None);
+        assert_eq!(parse_file_name("composite-00000.mp4"), None);
     }
 }

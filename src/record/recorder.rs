@@ -325,8 +325,8 @@ impl Recorder {
         }
     }
 
-    /// Lists participants' original tracks (closed) in the manifest; they are hashed into it
-    /// with the next write.
+    /// Lists participants' original tracks (closed and hashed) in the manifest, which is
+    /// written and signed again at once.
     pub fn add_originals(&self, originals: Vec<OriginalEntry>) {
         let _ = self.jobs.send(Job::Originals(originals));
     }

@@ -3,8 +3,10 @@
 //! A manifest still marked `recording` when the server starts belongs to a process that died.
 //! Its closed segments are already chained and signed. Each segment file the manifest does not
 //! list (the one being written, torn after its last complete fragment) is hashed as it lies and
-//! appended as `complete: false`, its end estimated from the file's modification time. The
-//! manifest becomes `interrupted`, with the reason, and is signed again.
+//! appended as `complete: false`, its end estimated from the file's modification time. Each
+//! original track the manifest does not list (its participant was still there when the server
+//! died) is hashed as it lies and listed as `complete: false`, so every file of the folder is
+//! under the signature. The manifest becomes `interrupted`, with the reason, and is signed again.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,9 +14,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::manifest::{
-    find_recordings, Manifest, RecordingState, SegmentEntry, MANIFEST_FILE, RESERVE_FILE,
-    SIGNATURE_FILE,
+    find_recordings, Manifest, OriginalEntry, RecordingState, SeatedParticipant, SegmentEntry,
+    MANIFEST_FILE, RESERVE_FILE, SIGNATURE_FILE,
 };
+use super::originals::{self, OriginalName};
 use super::segment;
 use super::sign::RecordingKey;
 use super::RecordError;
@@ -127,11 +130,25 @@ pub fn seal_one_because(
             media_end_ms: end_ms,
             complete: false,
             seated,
+            tracks: super::mp4::tracks_in_file(&path),
         });
         ended = at(started, end_ms);
         last_end = end_ms;
     }
+    let originals = list_torn_originals(dir, &mut manifest)?;
+    // Temporary files of an atomic write the crash cut short.
+    for e in std::fs::read_dir(dir)?.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
     let mut reason = why.to_owned();
+    if originals > 0 {
+        reason.push_str(&format!(
+            "; {originals} original track(s) still being written are listed as they lie (complete: false)"
+        ));
+    }
     if appended > 0 {
         reason.push_str(
             "; the last segment is torn and plays up to its last complete fragment; its end time is its file's modification time",
@@ -150,6 +167,45 @@ pub fn seal_one_because(
         recording_id: manifest.recording_id,
         appended,
     }))
+}
+
+/// Lists in `manifest` every original track file in `dir` it does not list yet, hashed as it
+/// lies, `complete: false`; whose it is comes from its name and the manifest's participants.
+/// Returns how many.
+fn list_torn_originals(dir: &Path, manifest: &mut Manifest) -> std::io::Result<usize> {
+    let mut torn: Vec<(String, OriginalName)> = std::fs::read_dir(dir)?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            originals::parse_file_name(&name).map(|parsed| (name, parsed))
+        })
+        .filter(|(name, _)| !manifest.originals.iter().any(|o| &o.file == name))
+        .collect();
+    torn.sort_by(|a, b| a.0.cmp(&b.0));
+    let count = torn.len();
+    for (file, parsed) in torn {
+        let (size, sha256) = sha256_file(&dir.join(&file))?;
+        let participant = manifest
+            .participants
+            .iter()
+            .find(|p| originals::file_name(&p.seat, parsed.participant, parsed.codec) == file)
+            .cloned()
+            .unwrap_or(SeatedParticipant {
+                role: String::new(),
+                seat: parsed.seat.clone(),
+                name: String::new(),
+            });
+        manifest.originals.push(OriginalEntry {
+            file,
+            size,
+            sha256,
+            kind: parsed.codec.kind().into(),
+            codec: parsed.codec.mime().into(),
+            participant,
+            complete: false,
+        });
+    }
+    Ok(count)
 }
 
 fn at(started: DateTime<Utc>, ms: u64) -> String {

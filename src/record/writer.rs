@@ -30,6 +30,31 @@ struct OpenSegment {
     index: u32,
     /// Everyone seated at any time during the segment.
     seated: Vec<SeatedParticipant>,
+    /// Whether any video frame was written into it.
+    video: bool,
+    /// Whether any audio sample was written into it.
+    audio: bool,
+}
+
+impl OpenSegment {
+    fn new(seg: Segment, index: u32, seated: Vec<SeatedParticipant>) -> Self {
+        Self {
+            seg,
+            index,
+            seated,
+            video: false,
+            audio: false,
+        }
+    }
+
+    /// The tracks written into: `video` and/or `audio`.
+    fn tracks(&self) -> Vec<String> {
+        [(self.video, "video"), (self.audio, "audio")]
+            .into_iter()
+            .filter(|(held, _)| *held)
+            .map(|(_, kind)| kind.to_owned())
+            .collect()
+    }
 }
 
 /// What was just given to the plan, for the actions that write it.
@@ -63,11 +88,7 @@ impl SegmentWriter {
             dir,
             format,
             jobs,
-            open: Some(OpenSegment {
-                seg: first,
-                index: 0,
-                seated: seated.clone(),
-            }),
+            open: Some(OpenSegment::new(first, 0, seated.clone())),
             seated_now: seated,
             broken: None,
         }
@@ -110,11 +131,7 @@ impl SegmentWriter {
                     match Segment::start(&path, self.format) {
                         Ok(seg) => {
                             tracing::debug!(dir = %self.dir.display(), index, ?at, "segment opened");
-                            self.open = Some(OpenSegment {
-                                seg,
-                                index,
-                                seated: self.seated_now.clone(),
-                            });
+                            self.open = Some(OpenSegment::new(seg, index, self.seated_now.clone()));
                         }
                         Err(e) => {
                             // The rest of the list was for that segment.
@@ -125,14 +142,17 @@ impl SegmentWriter {
                     }
                 }
                 Action::WriteVideo { at } => {
-                    if let (Some(open), Some(frame)) = (&self.open, pushed.frame) {
+                    if let (Some(open), Some(frame)) = (&mut self.open, pushed.frame) {
                         open.seg
                             .push_video(frame.data.clone(), at, frame.duration, frame.keyframe);
+                        open.video = true;
                     }
                 }
                 Action::WriteAudio { at, samples } => {
-                    if let Some(open) = &self.open {
-                        open.seg.push_audio(samples.resolve(pushed.samples), at);
+                    if let Some(open) = &mut self.open {
+                        let samples = samples.resolve(pushed.samples);
+                        open.seg.push_audio(samples, at);
+                        open.audio |= !samples.is_empty();
                     }
                 }
                 Action::CloseSegment {
@@ -153,12 +173,14 @@ impl SegmentWriter {
                         CloseReason::Failed(reason) => Some(reason),
                         _ => None,
                     };
+                    let tracks = open.tracks();
                     let _ = self.jobs.send(Job::Close {
                         seg: open.seg,
                         index: open.index,
                         media_start,
                         media_end,
                         seated: open.seated,
+                        tracks,
                         failure,
                     });
                 }

@@ -212,3 +212,99 @@ async fn recording_starts_and_stops_then_the_bundle_downloads_and_closing_seals_
     }
     app.state.shutdown_hearings().await;
 }
+
+/// VP8 RTP packets of `frames` frames of a test picture.
+fn vp8_rtp(frames: u32) -> Vec<Vec<u8>> {
+    use gstreamer as gst;
+    use gstreamer::prelude::*;
+    use gstreamer_app as gst_app;
+    courtroom::media::init().unwrap();
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc num-buffers={frames} pattern=ball ! video/x-raw,width=160,height=120,framerate=25/1 \
+         ! vp8enc deadline=1 ! rtpvp8pay pt=96 mtu=1200 ! appsink name=rtp sync=false"
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline
+        .by_name("rtp")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut out = Vec::new();
+    while let Ok(sample) = sink.pull_sample() {
+        out.push(sample.buffer().unwrap().map_readable().unwrap().to_vec());
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    out
+}
+
+/// A participant who leaves while the recording goes on: their original track is closed and
+/// hashed into the signed manifest at once, not only when the recording stops; after the stop
+/// every file of the folder is covered.
+#[tokio::test]
+async fn a_leavers_original_is_under_the_hash_chain_while_recording_goes_on() {
+    let app = TestApp::start().await;
+    let cookie = app.login_clerk().await;
+    let clerk = Who::Session(&cookie);
+    let id = app.create_hearing(&cookie).await;
+    app.set_state(&cookie, &id, "open").await;
+    let started = app.start_recording(clerk, &id).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.text());
+    let rid = started.json()["recording"].as_str().unwrap().to_owned();
+    let hearing = app.state.hearing(&id).await.unwrap();
+    let joined = hearing
+        .join(courtroom::hearing::Admission {
+            invitation_id: "inv-witness".into(),
+            role: courtroom::role::Role::Witness,
+            seat: hearing.layout().seat_index("witness").unwrap(),
+            seat_id: "witness".into(),
+            name: "Wang Fang".into(),
+        })
+        .unwrap();
+    let rtp = tokio::task::spawn_blocking(|| vp8_rtp(25)).await.unwrap();
+    assert!(rtp.len() >= 25);
+    for p in &rtp {
+        hearing.keep_original(joined.id, "video/VP8", p);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    hearing.leave(joined.id);
+    let rec = app.state.store().recording(&rid).await.unwrap().unwrap();
+    let dir = PathBuf::from(&rec.dir);
+    let file = format!("original-witness-p{}-video.webm", joined.id);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let listed = loop {
+        let m = courtroom::record::Manifest::read(&dir).unwrap();
+        if let Some(o) = m.originals.iter().find(|o| o.file == file) {
+            assert_eq!(m.state, courtroom::record::RecordingState::Recording);
+            break o.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{file} not listed while recording: {m:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(listed.complete);
+    assert_eq!(listed.participant.name, "Wang Fang");
+    let (size, sha) = courtroom::digest::sha256_file(&dir.join(&file)).unwrap();
+    assert_eq!((size, sha), (listed.size, listed.sha256.clone()));
+    let key = courtroom::record::RecordingKey::load_or_create(app.data_dir()).unwrap();
+    let bytes = std::fs::read(dir.join("manifest.json")).unwrap();
+    let sig = std::fs::read(dir.join("manifest.json.sig")).unwrap();
+    assert!(key.public().verify(&bytes, &sig), "the listing is signed");
+
+    let stopped = app.stop_recording(clerk, &id).await;
+    assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.text());
+    let verified = app.verify_recording(clerk, &rid).await.json();
+    assert_eq!(verified["ok"], true, "{verified}");
+    let findings = verified["findings"].as_array().unwrap();
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("not covered")),
+        "{verified}"
+    );
+    app.state.shutdown_hearings().await;
+}

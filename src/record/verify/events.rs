@@ -114,6 +114,7 @@ mod tests {
                 media_end_ms: *end,
                 complete: true,
                 seated: vec![],
+                tracks: vec![],
             });
         }
         m

@@ -10,20 +10,24 @@
 //! SHA-256 of `manifest.json`) and whose CMS signature `openssl` accepts (against the TSA's CA
 //! with `--tsa-ca-file`); a token that fails is named. The lifecycle `events` must run
 //! `start`, `pause`/`resume`..., `stop`, in time order.
-//! Warnings (reported, not failing): a recording still marked `recording` (not sealed),
-//! segment files the manifest does not list, tokens missing where a TSA was configured (with
+//! Every file in the folder must be covered by a hash the signature covers ([`coverage`]): a
+//! file the manifest does not list is an error (except the signature, the time-stamp files
+//! and the hidden bookkeeping files).
+//! Warnings (reported, not failing): a recording still marked `recording` (not sealed), and
+//! the files it is still writing, tokens missing where a TSA was configured (with
 //! the failure `timestamps.json` recorded), tokens whose chain was not checked against a CA,
 //! and a gap between segments that no pause explains.
 
 use std::path::{Path, PathBuf};
 
 use super::manifest::{Manifest, RecordingState, MANIFEST_FILE, SIGNATURE_FILE, SUMS_FILE};
-use super::segment;
 use super::sign::PublicKey;
 use crate::digest::sha256_hex;
 
 mod chain;
+pub mod coverage;
 mod events;
+pub mod media;
 mod tokens;
 
 pub use super::manifest::find_recordings;
@@ -128,6 +132,19 @@ pub fn verify_dir(dir: &Path, key: Option<&PublicKey>) -> Report {
 
 /// [`verify_dir`] with options (the TSA's CA).
 pub fn verify_dir_with(dir: &Path, key: Option<&PublicKey>, options: &VerifyOptions) -> Report {
+    let key = key.ok_or_else(|| {
+        "no public key given (use --public-key, --server, --trusted-keys or --data)".to_owned()
+    });
+    verify_dir_keyed(dir, key, options)
+}
+
+/// [`verify_dir_with`], with the key or why there is none (an unknown key: the reason, which
+/// says what to pass, is the signature's error).
+pub fn verify_dir_keyed(
+    dir: &Path,
+    key: Result<&PublicKey, String>,
+    options: &VerifyOptions,
+) -> Report {
     let mut report = Report {
         dir: dir.to_owned(),
         findings: Vec::new(),
@@ -143,12 +160,10 @@ pub fn verify_dir_with(dir: &Path, key: Option<&PublicKey>, options: &VerifyOpti
             return report;
         }
     };
-    match (std::fs::read(dir.join(SIGNATURE_FILE)), key) {
+    match (std::fs::read(dir.join(SIGNATURE_FILE)), &key) {
         (Err(e), _) => report.error(format!("{SIGNATURE_FILE}: cannot read: {e}")),
-        (Ok(_), None) => report.error(format!(
-            "{SIGNATURE_FILE}: not checked: no public key given (use --public-key or --server)"
-        )),
-        (Ok(sig), Some(key)) => {
+        (Ok(_), Err(why)) => report.error(format!("{SIGNATURE_FILE}: not checked: {why}")),
+        (Ok(sig), Ok(key)) => {
             if sig.len() != 64 {
                 report.error(format!(
                     "{SIGNATURE_FILE}: {} bytes, an Ed25519 signature has 64",
@@ -176,7 +191,7 @@ pub fn verify_dir_with(dir: &Path, key: Option<&PublicKey>, options: &VerifyOpti
             .unwrap_or_else(|| manifest.state.to_string()),
     );
     report.chain_head = Some(manifest.chain_head.clone());
-    if let (Some(key), Some(id)) = (key, manifest.key_id.as_deref()) {
+    if let (Ok(key), Some(id)) = (&key, manifest.key_id.as_deref()) {
         if id != key.key_id() {
             report.error(format!(
                 "{MANIFEST_FILE}: field key_id says {id}, the given key is {}",
@@ -188,6 +203,7 @@ pub fn verify_dir_with(dir: &Path, key: Option<&PublicKey>, options: &VerifyOpti
     events::check_events(&manifest, &mut report);
     tokens::check_timestamps(&manifest, &bytes, dir, options, &mut report);
     chain::check_originals(&manifest, dir, &mut report);
+    media::check_media(&manifest, dir, &mut report);
     let sums = manifest.sums_text();
     match std::fs::read(dir.join(SUMS_FILE)) {
         Ok(on_disk) => {
@@ -218,22 +234,7 @@ pub fn verify_dir_with(dir: &Path, key: Option<&PublicKey>, options: &VerifyOpti
             ))
         }
     }
-    // Segment files the manifest does not list.
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        let mut extra: Vec<String> = entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().to_string())
-            .filter(|n| segment::parse_file_name(n).is_some() || n.starts_with("original-"))
-            .filter(|n| !manifest.segments.iter().any(|s| &s.file == n))
-            .filter(|n| !manifest.originals.iter().any(|o| &o.file == n))
-            .collect();
-        extra.sort();
-        for n in extra {
-            report.warn(format!(
-                "{n}: not listed in the manifest (not covered by any hash)"
-            ));
-        }
-    }
+    coverage::check_coverage(&manifest, dir, &mut report);
     report
 }
 
