@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod archive;
 pub mod bucket;
 pub mod cluster;
 pub mod config;

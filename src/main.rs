@@ -37,6 +37,9 @@ enum Command {
     Admin(courtroom::api::admin::AdminArgs),
     /// Check recordings: every segment's hash, the hash chain and the manifest signature.
     Verify(courtroom::record::cli::VerifyArgs),
+    /// Write one recording's evidence package: its files, the court's public key, the
+    /// hearing's audit trail and VERIFY.txt, in one zip that `verify` accepts.
+    Export(courtroom::record::package::ExportArgs),
     /// Drain a running node (the Kubernetes pre-stop hook): it takes no new hearings, lets its
     /// hearings finish or hands them over; with `--wait`, returns once it holds none.
     Drain(DrainArgs),
@@ -267,6 +270,9 @@ fn main() -> ExitCode {
     if let Command::Verify(v) = &cli.command {
         return courtroom::record::cli::verify_command(v);
     }
+    if let Command::Export(e) = &cli.command {
+        return courtroom::record::package::export_command(e);
+    }
     if let Command::Key(k) = &cli.command {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
@@ -291,7 +297,7 @@ fn main() -> ExitCode {
         }
         Command::Key(_) => unreachable!("handled above"),
         Command::Admin(_) => unreachable!("handled above"),
-        Command::Verify(_) => unreachable!("handled above"),
+        Command::Verify(_) | Command::Export(_) => unreachable!("handled above"),
     };
     let settings = match Settings::load(&common.sources()) {
         Ok(s) => Arc::new(s),

@@ -24,7 +24,6 @@ pub mod sockets;
 pub mod throttle;
 pub mod whip;
 pub mod ws;
-pub mod zip;
 
 use std::sync::Arc;
 

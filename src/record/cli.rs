@@ -7,23 +7,31 @@
 //! server works out of the box. Each recording's report starts with the key used and where it
 //! came from.
 //!
+//! `DIR` may also be an evidence package (`FILE.zip`, [`super::package`]): it is unpacked into
+//! a temporary folder, refusing anything unsafe ([`crate::archive::read`]), and checked as a
+//! folder, with the package's own key when the manifest names its key id (and saying so). A
+//! zip entry whose CRC-32 does not match its bytes fails, as does the audit-trail excerpt
+//! when an entry's hash does not check.
+//!
 //! Exit status: 0 when every recording verifies, 1 when any does not (an unknown key
-//! included), 2 when the command cannot run (no recording found, a key file unreadable).
+//! included), 2 when the command cannot run (no recording found, a key file unreadable, a
+//! zip that is not one or holds an unsafe entry).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::keyring::{KeySource, Keyring};
+use super::package;
 use super::sign::PublicKey;
 use super::verify::{find_recordings, verify_dir_keyed, VerifyOptions};
 
-/// The data folder when `--data` is not given: the server's default.
-pub const DEFAULT_DATA_DIR: &str = "./data";
+pub use super::keyring::DEFAULT_DATA_DIR;
 
 /// Options of `courtroom verify`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct VerifyArgs {
-    /// A recording folder (holding `manifest.json`), or a folder above several.
+    /// A recording folder (holding `manifest.json`), a folder above several, or an evidence
+    /// package (`FILE.zip`, from `courtroom export`).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
     /// The server's public key: PEM (as `GET /api/keys` serves it), base64 of the raw 32
@@ -100,6 +108,13 @@ pub fn verify_command(args: &VerifyArgs) -> ExitCode {
         },
         None => args.dir.clone(),
     };
+    if root.is_file()
+        && root
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+    {
+        return verify_package(&root, &ring, args);
+    }
     let dirs = find_recordings(&root);
     if dirs.is_empty() {
         eprintln!(
@@ -108,32 +123,129 @@ pub fn verify_command(args: &VerifyArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let mut failed = 0;
-    for dir in &dirs {
-        let options = VerifyOptions {
-            tsa_ca_file: args.tsa_ca_file.clone(),
-        };
-        let key = ring.choose(named_key_id(dir).as_deref()).map(|chosen| {
-            println!("key {} from {}", chosen.key.key_id(), chosen.source);
-            chosen.key
-        });
-        let report = verify_dir_keyed(dir, key, &options);
-        print!("{}", report.render());
-        if !report.ok() {
-            failed += 1;
-        }
-    }
+    let failed = dirs
+        .iter()
+        .filter(|dir| !verify_one(dir, &ring, args, None))
+        .count();
+    summary(failed, dirs.len())
+}
+
+fn summary(failed: usize, of: usize) -> ExitCode {
     if failed > 0 {
-        println!("{failed} of {} recordings FAILED verification", dirs.len());
+        println!("{failed} of {of} recordings FAILED verification");
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     }
 }
 
+/// Checks the recording in `dir` with the key its manifest names and prints the report
+/// (headed `shown` instead of the folder when given); returns whether it verified.
+fn verify_one(dir: &Path, ring: &Keyring, args: &VerifyArgs, shown: Option<String>) -> bool {
+    let options = VerifyOptions {
+        tsa_ca_file: args.tsa_ca_file.clone(),
+    };
+    let key = ring.choose(named_key_id(dir).as_deref()).map(|chosen| {
+        println!("key {} from {}", chosen.key.key_id(), chosen.source);
+        chosen.key
+    });
+    let mut report = verify_dir_keyed(dir, key, &options);
+    if let Some(shown) = shown {
+        report.dir = PathBuf::from(shown);
+    }
+    print!("{}", report.render());
+    report.ok()
+}
+
+/// `courtroom verify FILE.zip`: unpacks the package into a temporary folder and checks each
+/// recording in it, with the package's key added for the key id its manifest names, and the
+/// audit-trail excerpt beside it.
+fn verify_package(zip: &Path, ring: &Keyring, args: &VerifyArgs) -> ExitCode {
+    let tmp = match tempfile::tempdir() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("courtroom verify: a temporary folder: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let unpacked = match crate::archive::unpack(zip, tmp.path(), &crate::archive::Limits::default())
+    {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("courtroom verify: {}: {e}", zip.display());
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "unpacked {} files from {}",
+        unpacked.files.len(),
+        zip.display()
+    );
+    let mut failed = 0;
+    for name in &unpacked.crc_mismatches {
+        println!(
+            "FAIL {}: entry {name}: its bytes do not match the CRC-32 the zip records for              them (changed after packing)",
+            zip.display()
+        );
+    }
+    let dirs = find_recordings(tmp.path());
+    if dirs.is_empty() {
+        eprintln!(
+            "courtroom verify: {}: no recording (no manifest.json) in it",
+            zip.display()
+        );
+        return ExitCode::from(2);
+    }
+    for dir in &dirs {
+        let rel = dir.strip_prefix(tmp.path()).unwrap_or(dir);
+        let shown = format!("{}:{}", zip.display(), rel.display());
+        let mut ring = ring.clone();
+        let folder = dir.parent().unwrap_or(dir);
+        let key_file = folder.join(package::KEY_FILE);
+        if let Ok(bytes) = std::fs::read(&key_file) {
+            match PublicKey::parse_all(&bytes) {
+                Ok(keys) => {
+                    let name = key_file.strip_prefix(tmp.path()).unwrap_or(&key_file);
+                    ring.add(keys, KeySource::Package(name.display().to_string()));
+                }
+                Err(e) => println!("  warning: {}: {e}", package::KEY_FILE),
+            }
+        }
+        let mut ok = verify_one(dir, &ring, args, Some(shown.clone()));
+        match std::fs::read_to_string(folder.join(package::AUDIT_FILE)) {
+            Ok(text) => match package::audit::check_excerpt(&text) {
+                Ok(c) => println!(
+                    "OK {shown}: audit trail {}: {} entries{}, every hash checks, {} links",
+                    package::AUDIT_FILE,
+                    c.entries,
+                    c.seqs
+                        .map(|(a, b)| format!(" (seq {a} to {b})"))
+                        .unwrap_or_default(),
+                    c.links
+                ),
+                Err(e) => {
+                    println!("FAIL {shown}: audit trail {}: {e}", package::AUDIT_FILE);
+                    ok = false;
+                }
+            },
+            Err(_) => println!(
+                "  warning: no {} beside the recording (not an evidence package?)",
+                package::AUDIT_FILE
+            ),
+        }
+        if !ok {
+            failed += 1;
+        }
+    }
+    if !unpacked.crc_mismatches.is_empty() {
+        failed = failed.max(1);
+    }
+    summary(failed, dirs.len())
+}
+
 /// The key id the manifest in `dir` names, if it names one (read loosely: a manifest that
 /// does not parse is reported by the check itself).
-fn named_key_id(dir: &std::path::Path) -> Option<String> {
+fn named_key_id(dir: &Path) -> Option<String> {
     std::fs::read(dir.join(super::manifest::MANIFEST_FILE))
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())

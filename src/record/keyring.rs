@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 use super::sign::{PublicKey, RecordingKey, KEY_FILE};
 use super::RecordError;
 
+/// The data folder when `--data` is not given: the server's default.
+pub const DEFAULT_DATA_DIR: &str = "./data";
+
 /// Where a key came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
@@ -28,6 +31,9 @@ pub enum KeySource {
     TrustedKeys(PathBuf),
     /// The data folder's signing key (`DATA/recording-signing.key`).
     DataFolder(PathBuf),
+    /// An evidence package's own key file (its name inside the package), used only for the
+    /// key id the manifest names.
+    Package(String),
 }
 
 impl KeySource {
@@ -44,6 +50,10 @@ impl std::fmt::Display for KeySource {
             Self::Server(url) => write!(f, "--server {url}"),
             Self::TrustedKeys(p) => write!(f, "the trusted-keys file {}", p.display()),
             Self::DataFolder(p) => write!(f, "the data folder's signing key {}", p.display()),
+            Self::Package(name) => write!(
+                f,
+                "the package's {name} (key ID from the package: check it is the court's own)"
+            ),
         }
     }
 }

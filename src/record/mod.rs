@@ -15,6 +15,8 @@
 //! - [`verify`]: `courtroom verify DIR` checks all of it, with the key the manifest names
 //!   ([`keyring`]: given, in a trusted-keys file, or the data folder's). `docs/VERIFY.md` shows how to check
 //!   the same with only `sha256sum` and `openssl`.
+//! - [`package`]: the evidence package (`courtroom export`, a zip of the recording, its key,
+//!   the hearing's audit trail and `VERIFY.txt`), which `verify` also accepts.
 
 pub mod cli;
 mod closer;
@@ -23,6 +25,7 @@ pub mod keyring;
 pub mod manifest;
 pub mod mp4;
 pub mod originals;
+pub mod package;
 pub mod plan;
 pub mod recorder;
 pub mod seal;

@@ -91,7 +91,7 @@ impl AuditEvent {
 }
 
 /// One entry of the trail, as stored.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct AuditEntry {
     /// Position, from 1, without gaps.
     pub seq: i64,

@@ -23,8 +23,8 @@ use serde_json::json;
 
 use crate::api::error::ApiError;
 use crate::api::session::{Clerk, Operator};
-use crate::api::zip::{self, ZipEntry};
 use crate::api::AppState;
+use crate::archive::{self, ZipEntry};
 use crate::permissions::Action;
 use crate::store::audit::actions;
 use crate::store::{AuditEvent, HearingState, RecordingRecord};
@@ -220,7 +220,7 @@ pub async fn list(
 }
 
 /// The recording and its checked folder, for someone allowed to download it.
-async fn downloadable(
+pub(super) async fn downloadable(
     state: &AppState,
     clerk: &Clerk,
     rid: &str,
@@ -445,10 +445,10 @@ pub async fn bundle(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut entries = Vec::with_capacity(files.len());
     for (name, _) in &files {
-        entries.push(ZipEntry {
-            name: format!("{}/{name}", rec.id),
-            path: file_in(&dir, name)?,
-        });
+        entries.push(ZipEntry::file(
+            format!("{}/{name}", rec.id),
+            file_in(&dir, name)?,
+        ));
     }
     state
         .audit(AuditEvent::new(
@@ -458,7 +458,7 @@ pub async fn bundle(
             json!({ "recording": rec.id, "bundle": true, "files": files.iter().map(|(n, _)| n).collect::<Vec<_>>() }),
         ))
         .await;
-    let body = HttpBody::from_stream(zip::stream(entries));
+    let body = HttpBody::from_stream(archive::stream(entries));
     let disposition = format!("attachment; filename=\"{}.zip\"", rec.id);
     Ok((
         StatusCode::OK,

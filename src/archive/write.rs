@@ -1,10 +1,12 @@
 //! A zip bundle written as a stream: files are read in chunks and sent as they are read, so a
-//! bundle of hours of video is never held in memory.
+//! bundle of hours of video is never held in memory. [`stream`] sends it down a channel (an
+//! HTTP body); [`write_to`] writes it to any `Write` (a file, for `courtroom export`).
 //!
 //! Entries are stored (not deflated: the video is already compressed), with the CRC-32 and
 //! sizes in a data descriptor after each file (general-purpose flag bit 3), and ZIP64 records
 //! throughout, so files and bundles over 4 GiB work. This is APPNOTE 6.3 §4.3.9 and §4.5.3.
 
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -17,8 +19,35 @@ use tokio::io::AsyncReadExt;
 pub struct ZipEntry {
     /// Name inside the bundle (may contain `/` for folders).
     pub name: String,
-    /// Where to read it.
-    pub path: PathBuf,
+    /// Where its bytes come from.
+    pub source: Source,
+}
+
+/// Where an entry's bytes come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A file, read in chunks as the bundle is written.
+    File(PathBuf),
+    /// Bytes made for the bundle (a note, a key).
+    Bytes(Bytes),
+}
+
+impl ZipEntry {
+    /// The file at `path`, named `name` in the bundle.
+    pub fn file(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        Self {
+            name: name.into(),
+            source: Source::File(path.into()),
+        }
+    }
+
+    /// `bytes`, named `name` in the bundle.
+    pub fn bytes(name: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
+        Self {
+            name: name.into(),
+            source: Source::Bytes(bytes.into()),
+        }
+    }
 }
 
 const CHUNK: usize = 256 * 1024;
@@ -53,32 +82,37 @@ async fn write(
     let mut offset = 0u64;
     let mut written = Vec::with_capacity(entries.len());
     for entry in entries {
-        let mut file = tokio::fs::File::open(&entry.path).await?;
         let header = local_header(&entry.name);
         let start = offset;
         offset += header.len() as u64;
         tx.send(Ok(header)).await.map_err(gone)?;
         let mut crc = crc32fast::Hasher::new();
         let mut size = 0u64;
-        loop {
-            let mut buf = BytesMut::with_capacity(CHUNK);
-            let n = file.read_buf(&mut buf).await?;
-            if n == 0 {
-                break;
+        match &entry.source {
+            Source::File(path) => {
+                let mut file = tokio::fs::File::open(path).await?;
+                loop {
+                    let mut buf = BytesMut::with_capacity(CHUNK);
+                    let n = file.read_buf(&mut buf).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    crc.update(&buf);
+                    size += n as u64;
+                    tx.send(Ok(buf.freeze())).await.map_err(gone)?;
+                }
             }
-            crc.update(&buf);
-            size += n as u64;
-            tx.send(Ok(buf.freeze())).await.map_err(gone)?;
+            Source::Bytes(bytes) => {
+                crc.update(bytes);
+                size = bytes.len() as u64;
+                tx.send(Ok(bytes.clone())).await.map_err(gone)?;
+            }
         }
         offset += size;
         let crc = crc.finalize();
-        let mut d = BytesMut::with_capacity(24);
-        d.put_u32_le(0x0807_4b50);
-        d.put_u32_le(crc);
-        d.put_u64_le(size);
-        d.put_u64_le(size);
+        let d = descriptor(crc, size);
         offset += d.len() as u64;
-        tx.send(Ok(d.freeze())).await.map_err(gone)?;
+        tx.send(Ok(d)).await.map_err(gone)?;
         written.push(Written {
             name: entry.name,
             crc,
@@ -90,6 +124,66 @@ async fn write(
         .await
         .map_err(gone)?;
     Ok(())
+}
+
+/// Writes the bundle of `entries` to `out`, files read in chunks; returns its size in bytes.
+/// The same bytes as [`stream`] sends.
+pub fn write_to(entries: &[ZipEntry], out: &mut impl Write) -> std::io::Result<u64> {
+    let mut offset = 0u64;
+    let mut written = Vec::with_capacity(entries.len());
+    let mut buf = vec![0u8; CHUNK];
+    for entry in entries {
+        let header = local_header(&entry.name);
+        let start = offset;
+        out.write_all(&header)?;
+        offset += header.len() as u64;
+        let mut crc = crc32fast::Hasher::new();
+        let mut size = 0u64;
+        match &entry.source {
+            Source::File(path) => {
+                let mut file = std::fs::File::open(path)?;
+                loop {
+                    let n = file.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    crc.update(&buf[..n]);
+                    out.write_all(&buf[..n])?;
+                    size += n as u64;
+                }
+            }
+            Source::Bytes(bytes) => {
+                crc.update(bytes);
+                out.write_all(bytes)?;
+                size = bytes.len() as u64;
+            }
+        }
+        offset += size;
+        let crc = crc.finalize();
+        let d = descriptor(crc, size);
+        out.write_all(&d)?;
+        offset += d.len() as u64;
+        written.push(Written {
+            name: entry.name.clone(),
+            crc,
+            size,
+            offset: start,
+        });
+    }
+    let cd = central_directory(&written, offset);
+    out.write_all(&cd)?;
+    out.flush()?;
+    Ok(offset + cd.len() as u64)
+}
+
+/// The data descriptor after an entry: its CRC-32 and sizes (ZIP64).
+fn descriptor(crc: u32, size: u64) -> Bytes {
+    let mut d = BytesMut::with_capacity(24);
+    d.put_u32_le(0x0807_4b50);
+    d.put_u32_le(crc);
+    d.put_u64_le(size);
+    d.put_u64_le(size);
+    d.freeze()
 }
 
 fn local_header(name: &str) -> Bytes {
@@ -181,16 +275,11 @@ mod tests {
         std::fs::write(&a, &big).unwrap();
         let b = dir.path().join("manifest.json");
         std::fs::write(&b, b"{\"v\":1}").unwrap();
-        let mut rx = stream(vec![
-            ZipEntry {
-                name: "rec/composite.mp4".into(),
-                path: a,
-            },
-            ZipEntry {
-                name: "rec/manifest.json".into(),
-                path: b,
-            },
-        ]);
+        let entries = vec![
+            ZipEntry::file("rec/composite.mp4", a),
+            ZipEntry::file("rec/manifest.json", b),
+        ];
+        let mut rx = stream(entries.clone());
         let mut zip = Vec::new();
         let mut chunks = 0;
         while let Some(chunk) = rx.next().await {
@@ -198,6 +287,13 @@ mod tests {
             chunks += 1;
         }
         assert!(chunks > 4, "streamed in pieces, not one buffer");
+        let mut same = Vec::new();
+        let n = write_to(&entries, &mut same).unwrap();
+        assert_eq!(
+            (n as usize, &same),
+            (zip.len(), &zip),
+            "write_to writes the same bytes"
+        );
         let out = dir.path().join("b.zip");
         std::fs::write(&out, &zip).unwrap();
         // An independent reader: Python's zipfile checks every CRC in testzip().
@@ -237,10 +333,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_file_ends_the_stream_with_an_error() {
-        let mut rx = stream(vec![ZipEntry {
-            name: "x".into(),
-            path: "/nonexistent/courtroom/x".into(),
-        }]);
+        let mut rx = stream(vec![ZipEntry::file("x", "/nonexistent/courtroom/x")]);
         let first = rx.next().await.unwrap();
         assert!(first.is_err());
     }
