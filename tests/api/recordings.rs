@@ -200,6 +200,7 @@ async fn recording_starts_and_stops_then_the_bundle_downloads_and_closing_seals_
     let verified = app.verify_recording(clerk, &rid).await.json();
     assert_eq!(verified["ok"], true, "{verified}");
     assert!(verified["segments"].as_u64().unwrap() >= 1);
+    evidence_package_verifies(&app, &cookie, &id, &rid).await;
     app.set_state(&cookie, &id, "closed").await;
     let sealed = app.state.store().recording(&rid).await.unwrap().unwrap();
     assert!(sealed.sealed_at.is_some());
@@ -211,6 +212,54 @@ async fn recording_starts_and_stops_then_the_bundle_downloads_and_closing_seals_
         );
     }
     app.state.shutdown_hearings().await;
+}
+
+/// The evidence package (issue 17): the clerk gets it, and `courtroom verify` passes on it with
+/// nothing but the package (its key, its audit trail, which includes this download); whoever
+/// may not download the bundle may not download it either, and an unknown recording is 404.
+async fn evidence_package_verifies(app: &TestApp, cookie: &str, hearing: &str, rid: &str) {
+    let party = app.invite(cookie, hearing, "plaintiff", "Li").await.token;
+    for who in [Who::Stranger, Who::Invitation(&party)] {
+        let (bundle, evidence) = (app.bundle(who, rid).await, app.evidence(who, rid).await);
+        assert!(!evidence.status.is_success(), "{}", evidence.text());
+        assert_eq!(evidence.status, bundle.status);
+    }
+    let clerk = Who::Session(cookie);
+    assert_eq!(
+        app.evidence(clerk, "no-such-recording").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let zip = app.evidence(clerk, rid).await;
+    assert_eq!(zip.status, StatusCode::OK, "{}", zip.text());
+    assert_eq!(zip.headers[header::CONTENT_TYPE], "application/zip");
+    assert!(zip.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains(&format!("evidence-{rid}.zip")));
+    let path = app.data_dir().join("evidence.zip");
+    std::fs::write(&path, &zip.body).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_courtroom"))
+        .arg("verify")
+        .arg(&path)
+        .args(["--data", "/nonexistent/courtroom-data"])
+        .env_remove("COURTROOM_DATA_DIR")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("key ID from the package"), "{text}");
+    assert!(text.contains("audit trail audit-trail.jsonl"), "{text}");
+    let unpacked = tempfile::tempdir().unwrap();
+    courtroom::archive::unpack(&path, unpacked.path(), &Default::default()).unwrap();
+    let trail = std::fs::read_to_string(
+        unpacked
+            .path()
+            .join(format!("evidence-{rid}"))
+            .join("audit-trail.jsonl"),
+    )
+    .unwrap();
+    assert!(trail.contains("recording_started") && trail.contains(r#"\"evidence\":true"#));
 }
 
 /// VP8 RTP packets of `frames` frames of a test picture.

@@ -240,6 +240,12 @@ impl TestApp {
             .await
     }
 
+    /// `GET /api/recordings/{recording}/evidence.zip`.
+    pub async fn evidence(&self, who: Who<'_>, recording: &str) -> Reply {
+        self.get(&format!("/api/recordings/{recording}/evidence.zip"), who)
+            .await
+    }
+
     /// `GET /api/recordings/{recording}/verify`.
     pub async fn verify_recording(&self, who: Who<'_>, recording: &str) -> Reply {
         self.get(&format!("/api/recordings/{recording}/verify"), who)

@@ -54,6 +54,8 @@ export const api = {
   verifyAudit: () => call('GET', '/api/audit/verify'),
   fileUrl: (rid, name) => `/api/recordings/${enc(rid)}/files/${enc(name)}`,
   bundleUrl: (rid) => `/api/recordings/${enc(rid)}/bundle.zip`,
+  // The evidence package: the recording, the court's key, the audit trail, VERIFY.txt.
+  evidenceUrl: (rid) => `/api/recordings/${enc(rid)}/evidence.zip`,
   // The newest composite picture as a JPEG Blob, or null while there is none (409 no_picture).
   composite: async (id) => {
     const res = await fetch(`/api/hearings/${enc(id)}/monitor/composite.jpg`, { credentials: 'same-origin', cache: 'no-store' });

@@ -224,6 +224,7 @@ function recordingsCard(recordings) {
       done ? h('div', { class: 'files' },
         files.map((f) => h('a', { href: api.fileUrl(r.id, f.name), download: f.name, text: `${f.name} (${(f.size / 1e6).toFixed(2)} MB)` })),
         h('a', { class: 'bundle', href: api.bundleUrl(r.id), download: `${r.id}.zip`, text: t('rec.bundle') }),
+        h('a', { class: 'bundle evidence', href: api.evidenceUrl(r.id), download: `evidence-${r.id}.zip`, text: t('rec.evidence') }),
         verify, status) : null);
   }));
 }

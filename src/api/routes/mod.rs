@@ -14,6 +14,7 @@
 //! | `GET /api/hearings/{id}/recordings` | account | [`recordings`] |
 //! | `GET /api/recordings/{rid}/files/{name}` | account | one file, with ranges ([`recordings`]) |
 //! | `GET /api/recordings/{rid}/bundle.zip` | account | streamed zip ([`recordings`]) |
+//! | `GET /api/recordings/{rid}/evidence.zip` | account | the evidence package ([`evidence`]) |
 //! | `GET /api/recordings/{rid}/verify` | account | hashes, chain, signature ([`recordings`]) |
 //! | `GET, PUT /api/hearings/{id}/view` | account / judge's or clerk's invitation | camera view on air, lock it ([`scene`]) |
 //! | `GET, PUT /api/hearings/{id}/seats/{seat}/key` | account / clerk's invitation | a seat's key settings ([`scene`]) |
@@ -26,6 +27,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod evidence;
 pub mod hearings;
 pub mod monitor;
 pub mod openapi;
@@ -128,6 +130,10 @@ pub fn routes() -> Router<AppState> {
             get(recordings::download_file),
         )
         .route("/api/recordings/{rid}/bundle.zip", get(recordings::bundle))
+        .route(
+            "/api/recordings/{rid}/evidence.zip",
+            get(evidence::evidence),
+        )
         .route("/api/recordings/{rid}/verify", get(recordings::verify))
         .route("/api/audit", get(audit::list))
         .route("/api/audit/verify", get(audit::verify))

@@ -386,6 +386,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     ep(
         "get",
+        "/api/recordings/{rid}/evidence.zip",
+        "The evidence package: the recording, the court's public key, the hearing's audit \
+         trail and VERIFY.txt, as one streamed zip that `courtroom verify` accepts.",
+        Auth::Session,
+        None,
+        200,
+        "application/zip",
+    ),
+    ep(
+        "get",
         "/api/recordings/{rid}/verify",
         "Verify a recording: segment hashes, hash chain, manifest signature.",
         Auth::Session,
