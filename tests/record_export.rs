@@ -118,6 +118,20 @@ fn an_exported_package_verifies_and_a_flipped_byte_inside_it_fails() {
         "{out}"
     );
 
+    // A key given on purpose is the one checked with, never the package's own.
+    let other_pem = tmp.path().join("other.pem");
+    let other_key = courtroom::record::RecordingKey::generate().public();
+    std::fs::write(&other_pem, other_key.to_pem()).unwrap();
+    let (code, out) = courtroom(&[
+        "verify".as_ref(),
+        pkg.as_os_str(),
+        "--public-key".as_ref(),
+        other_pem.as_os_str(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("is not used: keys were given"), "{out}");
+    assert!(out.contains("does not match manifest.json"), "{out}");
+
     // One byte flipped inside a segment, inside the zip.
     let zip = std::fs::read(&pkg).unwrap();
     let segment = std::fs::read(rec.join("composite-00001.mp4")).unwrap();

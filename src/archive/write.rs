@@ -82,31 +82,34 @@ async fn write(
     let mut offset = 0u64;
     let mut written = Vec::with_capacity(entries.len());
     for entry in entries {
+        // A file that cannot be opened ends the stream before its header is sent.
+        let mut file = match &entry.source {
+            Source::File(path) => Some(tokio::fs::File::open(path).await?),
+            Source::Bytes(_) => None,
+        };
         let header = local_header(&entry.name);
         let start = offset;
         offset += header.len() as u64;
         tx.send(Ok(header)).await.map_err(gone)?;
         let mut crc = crc32fast::Hasher::new();
         let mut size = 0u64;
-        match &entry.source {
-            Source::File(path) => {
-                let mut file = tokio::fs::File::open(path).await?;
-                loop {
-                    let mut buf = BytesMut::with_capacity(CHUNK);
-                    let n = file.read_buf(&mut buf).await?;
-                    if n == 0 {
-                        break;
-                    }
-                    crc.update(&buf);
-                    size += n as u64;
-                    tx.send(Ok(buf.freeze())).await.map_err(gone)?;
+        match (&entry.source, file.as_mut()) {
+            (Source::File(_), Some(file)) => loop {
+                let mut buf = BytesMut::with_capacity(CHUNK);
+                let n = file.read_buf(&mut buf).await?;
+                if n == 0 {
+                    break;
                 }
-            }
-            Source::Bytes(bytes) => {
+                crc.update(&buf);
+                size += n as u64;
+                tx.send(Ok(buf.freeze())).await.map_err(gone)?;
+            },
+            (Source::Bytes(bytes), _) => {
                 crc.update(bytes);
                 size = bytes.len() as u64;
                 tx.send(Ok(bytes.clone())).await.map_err(gone)?;
             }
+            (Source::File(_), None) => unreachable!("opened above"),
         }
         offset += size;
         let crc = crc.finalize();

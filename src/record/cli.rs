@@ -9,7 +9,8 @@
 //!
 //! `DIR` may also be an evidence package (`FILE.zip`, [`super::package`]): it is unpacked into
 //! a temporary folder, refusing anything unsafe ([`crate::archive::read`]), and checked as a
-//! folder, with the package's own key when the manifest names its key id (and saying so). A
+//! folder, with the package's own key when the manifest names its key id (and saying so),
+//! unless keys were given on purpose (`--public-key`, `--server`, `--trusted-keys`). A
 //! zip entry whose CRC-32 does not match its bytes fails, as does the audit-trail excerpt
 //! when an entry's hash does not check.
 //!
@@ -158,7 +159,8 @@ fn verify_one(dir: &Path, ring: &Keyring, args: &VerifyArgs, shown: Option<Strin
 }
 
 /// `courtroom verify FILE.zip`: unpacks the package into a temporary folder and checks each
-/// recording in it, with the package's key added for the key id its manifest names, and the
+/// recording in it, with the package's key added for the key id its manifest names unless
+/// keys were given on purpose (`--public-key`, `--server`, `--trusted-keys`), and the
 /// audit-trail excerpt beside it.
 fn verify_package(zip: &Path, ring: &Keyring, args: &VerifyArgs) -> ExitCode {
     let tmp = match tempfile::tempdir() {
@@ -188,6 +190,9 @@ fn verify_package(zip: &Path, ring: &Keyring, args: &VerifyArgs) -> ExitCode {
             zip.display()
         );
     }
+    // Keys given on purpose are the ones to check with: a package's own key (which whoever
+    // made the package chose) never stands in for them.
+    let given = args.public_key.is_some() || args.server.is_some() || args.trusted_keys.is_some();
     let dirs = find_recordings(tmp.path());
     if dirs.is_empty() {
         eprintln!(
@@ -202,7 +207,12 @@ fn verify_package(zip: &Path, ring: &Keyring, args: &VerifyArgs) -> ExitCode {
         let mut ring = ring.clone();
         let folder = dir.parent().unwrap_or(dir);
         let key_file = folder.join(package::KEY_FILE);
-        if let Ok(bytes) = std::fs::read(&key_file) {
+        if given {
+            println!(
+                "the package's {} is not used: keys were given",
+                package::KEY_FILE
+            );
+        } else if let Ok(bytes) = std::fs::read(&key_file) {
             match PublicKey::parse_all(&bytes) {
                 Ok(keys) => {
                     let name = key_file.strip_prefix(tmp.path()).unwrap_or(&key_file);
