@@ -58,9 +58,15 @@ for t in "${targets[@]}"; do
   corpus="$target_dir/fuzz-corpus/$t"
   artifacts="$root/fuzz/artifacts/$t"
   mkdir -p "$corpus" "$artifacts"
+  dict=()
+  case "$t" in
+    signalling | token | manifest) dict=(-dict="$root/fuzz/dict/json.dict") ;;
+    config) dict=(-dict="$root/fuzz/dict/toml.dict") ;;
+  esac
   log="$(mktemp)"
   status=0
-  "$target_dir/release/$t" "$corpus" "$root/fuzz/corpus/$t" \
+  # New inputs go to the first folder only: the seeds in fuzz/corpus stay as checked in.
+  "$target_dir/release/$t" "$corpus" "$root/fuzz/corpus/$t" "${dict[@]}" \
     -max_total_time="$seconds" -timeout="$timeout_s" -rss_limit_mb=2048 -max_len="$max_len" \
     -artifact_prefix="$artifacts/" -print_final_stats=1 >"$log" 2>&1 || status=$?
   # libFuzzer's last status line: "#RUNS DONE cov: C ft: F corp: ... exec/s: E rss: ...".
