@@ -21,7 +21,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-all_targets=(signalling sdp whip token config manifest)
+all_targets=(signalling sdp whip token config manifest timestamp)
 
 if [[ "${1:-}" == "--list" ]]; then
   printf '%s\n' "${all_targets[@]}"
