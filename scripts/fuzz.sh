@@ -100,4 +100,4 @@ if [[ ${#failed[@]} -gt 0 ]]; then
     "$target_dir/release/TARGET fuzz/artifacts/TARGET/crash-..." >&2
   exit 1
 fi
-echo "fuzz: ${#targets[@]} passed, 0 failed"
+echo "fuzz: every target (${#targets[@]}) ran without a crash"
