@@ -4,7 +4,7 @@ CARGO ?= cargo
 CARGO_TARGET_DIR ?= /var/cache/courtroom/target
 export CARGO_TARGET_DIR
 
-.PHONY: deps build demo test test-browser screenshots bench churn soak fmt target-dir
+.PHONY: deps build demo test test-browser screenshots bench churn soak fuzz fmt target-dir
 
 target-dir:
 	@mkdir -p "$(CARGO_TARGET_DIR)"
@@ -22,6 +22,7 @@ demo: deps target-dir
 test: deps target-dir
 	$(CARGO) test --release -- --test-threads=1
 	$(MAKE) test-browser
+	./scripts/fuzz.sh $(FUZZ_SHORT_SECONDS)
 
 # The participant page in headless Chromium and Firefox (needs node and npm), inside a network
 # namespace made for the run (scripts/in-netns.sh: Firefox's media needs a non-loopback address,
@@ -71,6 +72,15 @@ SOAK_SIZE ?= 1280x720
 SOAK_CSV ?= soak.csv
 soak: deps target-dir
 	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_SIZE=$(SOAK_SIZE) SOAK_CSV="$(abspath $(SOAK_CSV))" $(CARGO) test --release --test reliability soak -- --test-threads=1 --nocapture
+
+# Coverage-guided fuzzing of the input boundaries (signalling, SDP offers, WHIP bodies,
+# invitation tokens, the configuration, verify's manifest): libFuzzer on the stable toolchain,
+# each target for FUZZ_SECONDS (`make test` runs each for FUZZ_SHORT_SECONDS). Fails on any
+# crash, keeping the input in fuzz/artifacts/; prints runs and exec/s per target as JSON.
+FUZZ_SECONDS ?= 600
+FUZZ_SHORT_SECONDS ?= 15
+fuzz: deps target-dir
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
 
 fmt:
 	$(CARGO) fmt --all

@@ -28,6 +28,7 @@ PACKAGES=(
   libopencv-dev
   clang
   libclang-dev
+  g++
   opencv-data
   python3-venv
 )

@@ -163,6 +163,14 @@ pub async fn create_demo(state: &AppState) -> anyhow::Result<(HearingRecord, Vec
 /// Serves until SIGINT or SIGTERM. With `demo_hearings` > 0, first creates that many demo
 /// hearings, writes their invitations and starts recording each.
 pub async fn run(settings: Arc<Settings>, demo_hearings: usize) -> anyhow::Result<()> {
+    if !settings.cluster.enabled && demo_hearings > settings.capacity.hearings() {
+        anyhow::bail!(
+            "{demo_hearings} demo hearings asked for, but this node runs at most {} at once \
+             (capacity.hearings; the default is one per two CPU cores): set \
+             --set capacity.hearings={demo_hearings} to try it anyway",
+            settings.capacity.hearings()
+        );
+    }
     let state = prepare(settings.clone()).await?;
     let mut all = Vec::new();
     for n in 1..=demo_hearings {

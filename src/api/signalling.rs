@@ -263,7 +263,6 @@ impl ServerMessage {
 
     /// An error message.
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
-        crate::metrics::refused(code.as_str());
         ServerMessage::Error {
             code,
             message: message.into(),

@@ -118,6 +118,25 @@ pub async fn patch() -> Response {
     r
 }
 
+/// The offer in a `POST /whip/{hearing}` request: its `Content-Type` (the header's text, empty
+/// when absent) must be `application/sdp` (`415` otherwise), and its body UTF-8 text that
+/// starts with `v=0` (`400 bad_sdp` otherwise). Pure, so that hostile bodies can be fuzzed.
+pub fn offer_from_body(content_type: &str, body: &[u8]) -> Result<String, ApiError> {
+    if !content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/sdp"))
+    {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the offer as Content-Type: application/sdp".into(),
+        ));
+    }
+    String::from_utf8(body.to_vec())
+        .ok()
+        .filter(|s| s.trim_start().starts_with("v=0"))
+        .ok_or_else(|| ApiError::invalid("bad_sdp", "the body is not an SDP offer"))
+}
+
 /// `POST /whip/{hearing}`: seats the invitation's encoder and answers its offer.
 pub async fn publish(
     State(state): State<AppState>,
@@ -151,19 +170,7 @@ async fn publish_inner(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !content_type
-        .split(';')
-        .next()
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/sdp"))
-    {
-        return Err(ApiError::UnsupportedMediaType(
-            "send the offer as Content-Type: application/sdp".into(),
-        ));
-    }
-    let sdp = String::from_utf8(body.to_vec())
-        .ok()
-        .filter(|s| s.trim_start().starts_with("v=0"))
-        .ok_or_else(|| ApiError::invalid("bad_sdp", "the body is not an SDP offer"))?;
+    let sdp = offer_from_body(content_type, &body)?;
     let summary = state
         .store()
         .hearing_summary(&hearing_id)

@@ -365,10 +365,12 @@ async fn handle(
             }
         }
         ClientMessage::Offer { sdp } => {
-            let j = conn.joined.as_mut().ok_or((
-                ServerMessage::error(ErrorCode::NotJoined, "join before sending an offer"),
-                false,
-            ))?;
+            let j = conn.joined.as_mut().ok_or_else(|| {
+                (
+                    ServerMessage::error(ErrorCode::NotJoined, "join before sending an offer"),
+                    false,
+                )
+            })?;
             // A re-offer from the browser connection we already answered (an ICE restart after a
             // network drop): answer it on the same connection, keeping the media session.
             let live = j.media.as_ref().is_some_and(|m| !m.is_finished());
@@ -411,19 +413,23 @@ async fn handle(
             Ok(Some(ServerMessage::Answer { sdp: answer }))
         }
         ClientMessage::Stats(stats) => {
-            let j = conn.joined.as_ref().ok_or((
-                ServerMessage::error(ErrorCode::NotJoined, "join before sending stats"),
-                false,
-            ))?;
+            let j = conn.joined.as_ref().ok_or_else(|| {
+                (
+                    ServerMessage::error(ErrorCode::NotJoined, "join before sending stats"),
+                    false,
+                )
+            })?;
             j.hearing
                 .set_client_stats(j.id, serde_json::Value::Object(stats));
             Ok(None)
         }
         ClientMessage::Cue { to } => {
-            let j = conn.joined.as_ref().ok_or((
-                ServerMessage::error(ErrorCode::NotJoined, "join before sending a cue"),
-                false,
-            ))?;
+            let j = conn.joined.as_ref().ok_or_else(|| {
+                (
+                    ServerMessage::error(ErrorCode::NotJoined, "join before sending a cue"),
+                    false,
+                )
+            })?;
             if !matches!(j.role, Role::PresidingJudge | Role::Assessor) {
                 return Err((
                     ServerMessage::error(
@@ -470,7 +476,11 @@ fn offer_refused(e: &crate::rtc::RtcError) -> ServerMessage {
     }
 }
 
+/// Sends one message; an error sent is a refusal counted in `/metrics`.
 async fn send(tx: &mut (impl SinkExt<Message> + Unpin), msg: &ServerMessage) -> Result<(), ()> {
+    if let ServerMessage::Error { code, .. } = msg {
+        crate::metrics::refused(code.as_str());
+    }
     tx.send(Message::Text(msg.to_json().into()))
         .await
         .map_err(|_| ())

@@ -307,12 +307,23 @@ impl Settings {
         sources: &Sources,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut table = match &sources.file {
+        let table = match &sources.file {
             Some(path) => raw::load_file(path)?,
             None => toml::Table::new(),
         };
+        Self::from_layers(table, vars, &sources.sets)
+    }
+
+    /// The settings from the file's table (empty without a file), the `COURTROOM_*` variables
+    /// in `vars` and the `--set` overrides, layered in that order over the defaults, then
+    /// validated. Reads nothing itself.
+    pub fn from_layers(
+        mut table: toml::Table,
+        vars: impl IntoIterator<Item = (String, String)>,
+        sets: &[String],
+    ) -> Result<Self, ConfigError> {
         raw::apply_env(&mut table, vars)?;
-        raw::apply_sets(&mut table, &sources.sets)?;
+        raw::apply_sets(&mut table, sets)?;
         let settings: Settings = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_owned()))?;

@@ -19,6 +19,11 @@ pub fn load_file(path: &Path) -> Result<Table, ConfigError> {
         path: path.to_owned(),
         source,
     })?;
+    parse(&text, path)
+}
+
+/// Parses TOML text read from `path` (named in the error) into a table.
+pub fn parse(text: &str, path: &Path) -> Result<Table, ConfigError> {
     text.parse::<Table>().map_err(|e| ConfigError::Parse {
         path: path.to_owned(),
         message: e.to_string(),

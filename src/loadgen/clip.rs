@@ -39,16 +39,7 @@ impl Clip {
                 [f.y, f.u, f.v].concat()
             })
             .collect();
-        let caps = gst_video::VideoCapsBuilder::new()
-            .format(gst_video::VideoFormat::I420)
-            .width(640)
-            .height(480)
-            .framerate(gst::Fraction::new(fps as i32, 1))
-            .build();
-        let video = encode(
-            "appsrc name=src ! vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=1000000 keyframe-max-dist=50 ! appsink name=sink",
-            Some((caps, frames, fps)),
-        )?;
+        let video = encode_vp8(frames, 640, 480, fps)?;
         let audio = encode(
             &format!(
                 "audiotestsrc wave=sine freq=440 volume=0.3 samplesperbuffer=960 num-buffers={} ! audio/x-raw,rate=48000,channels=1 ! opusenc frame-size=20 ! appsink name=sink",
@@ -81,16 +72,7 @@ impl Clip {
                 [f.y, f.u, f.v].concat()
             })
             .collect();
-        let caps = gst_video::VideoCapsBuilder::new()
-            .format(gst_video::VideoFormat::I420)
-            .width(w as i32)
-            .height(h as i32)
-            .framerate(gst::Fraction::new(fps as i32, 1))
-            .build();
-        let video = encode(
-            "appsrc name=src ! vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=1000000 keyframe-max-dist=50 ! appsink name=sink",
-            Some((caps, frames, fps)),
-        )?;
+        let video = encode_vp8(frames, w as u32, h as u32, fps)?;
         // 20 ms chunks of 48 kHz mono: a beep from 1.0 s to 1.1 s of every two seconds.
         let chunks: Vec<Vec<u8>> = (0..seconds * 50)
             .map(|c| {
@@ -145,6 +127,25 @@ impl Clip {
         let audio = Self::synthetic(1, [0, 0, 0])?.audio;
         Ok(Self { video, fps, audio })
     }
+}
+
+/// I420 `frames` of `width × height` at `fps`, as VP8 at 1 Mbit/s with a keyframe every 2 s.
+fn encode_vp8(
+    frames: Vec<Vec<u8>>,
+    width: u32,
+    height: u32,
+    fps: u32,
+) -> Result<Vec<Bytes>, LoadgenError> {
+    let caps = gst_video::VideoCapsBuilder::new()
+        .format(gst_video::VideoFormat::I420)
+        .width(width as i32)
+        .height(height as i32)
+        .framerate(gst::Fraction::new(fps as i32, 1))
+        .build();
+    encode(
+        "appsrc name=src ! vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=1000000 keyframe-max-dist=50 ! appsink name=sink",
+        Some((caps, frames, fps)),
+    )
 }
 
 /// Runs a short launch-string pipeline (test tooling, not the product path), pushing `input`

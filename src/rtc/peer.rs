@@ -263,11 +263,7 @@ impl PeerLink {
     /// is an ICE restart (webrtc-rs restarts its agent and answers with new credentials of its
     /// own); the tracks, SSRCs and the DTLS session stay. Returns the complete answer SDP.
     pub async fn reanswer(&self, offer_sdp: String) -> Result<String, RtcError> {
-        let offer =
-            RTCSessionDescription::offer(offer_sdp).map_err(|e| RtcError::BadSdp(e.to_string()))?;
-        offer
-            .unmarshal()
-            .map_err(|e| RtcError::BadSdp(e.to_string()))?;
+        let offer = parse_offer(offer_sdp)?;
         let mut gathered = self.gathered.clone();
         let before = *gathered.borrow_and_update();
         self.pc
@@ -306,6 +302,18 @@ fn fingerprint(sdp: &str) -> Option<String> {
         .map(|f| f.trim().to_ascii_lowercase())
 }
 
+/// A client's offer as webrtc-rs takes it, parsed (and so checked) before anything is built:
+/// every offer that reaches a peer connection, first or later, passes here first. Anything
+/// that does not parse is [`RtcError::BadSdp`].
+pub fn parse_offer(offer_sdp: String) -> Result<RTCSessionDescription, RtcError> {
+    let offer =
+        RTCSessionDescription::offer(offer_sdp).map_err(|e| RtcError::BadSdp(e.to_string()))?;
+    offer
+        .unmarshal()
+        .map_err(|e| RtcError::BadSdp(e.to_string()))?;
+    Ok(offer)
+}
+
 /// Answers a browser's offer. Returns the connection and the complete answer SDP.
 pub async fn answer(
     offer_sdp: String,
@@ -327,6 +335,12 @@ pub async fn answer_ingest(
     offer_sdp: String,
     udp_ip: IpAddr,
 ) -> Result<(ParticipantPeer, String), RtcError> {
+    check_ingest_offer(&offer_sdp)?;
+    answer_with(offer_sdp, udp_ip, 0, None).await
+}
+
+/// What [`answer_ingest`] asks of an offer before parsing it: at least one audio or video line.
+pub fn check_ingest_offer(offer_sdp: &str) -> Result<(), RtcError> {
     if !offer_sdp
         .lines()
         .any(|l| l.starts_with("m=video") || l.starts_with("m=audio"))
@@ -335,7 +349,7 @@ pub async fn answer_ingest(
             "the offer has no audio or video line".into(),
         ));
     }
-    answer_with(offer_sdp, udp_ip, 0, None).await
+    Ok(())
 }
 
 async fn answer_with(
@@ -345,12 +359,8 @@ async fn answer_with(
     composite_codec_wanted: Option<VideoCodec>,
 ) -> Result<(ParticipantPeer, String), RtcError> {
     let browser_fingerprint = fingerprint(&offer_sdp);
-    let offer =
-        RTCSessionDescription::offer(offer_sdp).map_err(|e| RtcError::BadSdp(e.to_string()))?;
     // Parse before building anything, so junk costs nothing.
-    offer
-        .unmarshal()
-        .map_err(|e| RtcError::BadSdp(e.to_string()))?;
+    let offer = parse_offer(offer_sdp)?;
 
     let setup = |e: webrtc::error::Error| RtcError::Setup(e.to_string());
     let mut media = MediaEngine::default();

@@ -63,6 +63,11 @@ async fn a_hearing_past_the_capacity_is_refused_for_the_clerk_and_the_page() {
         "{text}"
     );
     assert!(text.contains("courtroom_capacity_hearings 1"), "{text}");
+    // Both refusals, the portal's 503 and the page's signalling error, counted by their code.
+    assert!(
+        text.contains("courtroom_refusals_total{code=\"no_capacity\"}"),
+        "{text}"
+    );
     assert!(text.contains("courtroom_hearings 1"), "{text}");
 }
 

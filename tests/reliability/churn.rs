@@ -16,7 +16,7 @@ use courtroom::loadgen::{client, clip::Clip};
 use courtroom::record::verify::verify_dir;
 use courtroom::record::{RecordingKey, RecordingState};
 
-use crate::resources::{usage, Usage};
+use crate::resources::{curve_csv, usage, Usage};
 use crate::support::{self, TestApp};
 
 /// The seats that come and go; each cycle seats all three at once.
@@ -105,21 +105,8 @@ async fn churn_during_a_recording_gives_back_threads_fds_and_memory() {
         end = usage(None);
     }
     let took = started.elapsed();
-    let csv: String = std::iter::once("cycle,threads,fds,rss_mb\n".to_owned())
-        .chain(
-            curve
-                .iter()
-                .enumerate()
-                .map(|(i, u)| format!("{i},{},{},{:.1}\n", u.threads, u.fds, u.rss_mb)),
-        )
-        .chain(std::iter::once(format!(
-            "end,{},{},{:.1}\n",
-            end.threads, end.fds, end.rss_mb
-        )))
-        .collect();
-    if let Ok(path) = std::env::var("CHURN_CSV") {
-        std::fs::write(path, &csv).unwrap();
-    }
+    let rows = curve.iter().enumerate().map(|(i, u)| (i.to_string(), *u));
+    let csv = curve_csv("cycle", rows, &end, "CHURN_CSV");
     println!("{n} cycles in {:.0} s\n{csv}", took.as_secs_f64());
     assert!(
         within(&end, &base),

@@ -13,6 +13,27 @@ pub struct Usage {
     pub rss_mb: f64,
 }
 
+/// A curve of readings as CSV (`KEY,threads,fds,rss_mb`, one row per reading, then `end`),
+/// also written to the file named by the environment variable `env` if set.
+pub fn curve_csv(
+    key: &str,
+    rows: impl IntoIterator<Item = (String, Usage)>,
+    end: &Usage,
+    env: &str,
+) -> String {
+    let csv: String = std::iter::once(format!("{key},threads,fds,rss_mb\n"))
+        .chain(
+            rows.into_iter()
+                .chain(std::iter::once(("end".to_owned(), *end)))
+                .map(|(k, u)| format!("{k},{},{},{:.1}\n", u.threads, u.fds, u.rss_mb)),
+        )
+        .collect();
+    if let Ok(path) = std::env::var(env) {
+        std::fs::write(path, &csv).unwrap();
+    }
+    csv
+}
+
 /// Reads `pid`'s resources (`None`: this process).
 pub fn usage(pid: Option<u32>) -> Usage {
     let base = match pid {

@@ -19,7 +19,7 @@ use courtroom::loadgen::{client, clip::Clip};
 use courtroom::record::verify::verify_dir;
 use courtroom::record::{RecordingKey, RecordingState};
 
-use crate::resources::usage;
+use crate::resources::{curve_csv, usage};
 use crate::support::{self, avsync, composite_segments, TestApp};
 
 /// The participants: seat, and the frequency of their beep (`None`: a plain synthetic person).
@@ -123,20 +123,8 @@ async fn a_long_hearing_keeps_sync_memory_clock_and_record() {
     let wall = wall_stop - wall_start;
     let late = live.tick_stats().late_ticks() as f64 / live.tick_stats().ticks().max(1) as f64;
 
-    let csv: String = std::iter::once("seconds,threads,fds,rss_mb\n".to_owned())
-        .chain(
-            curve
-                .iter()
-                .map(|(s, u)| format!("{s},{},{},{:.1}\n", u.threads, u.fds, u.rss_mb)),
-        )
-        .chain(std::iter::once(format!(
-            "end,{},{},{:.1}\n",
-            end.threads, end.fds, end.rss_mb
-        )))
-        .collect();
-    if let Ok(path) = std::env::var("SOAK_CSV") {
-        std::fs::write(path, &csv).unwrap();
-    }
+    let rows = curve.iter().map(|(s, u)| (s.to_string(), *u));
+    let csv = curve_csv("seconds", rows, &end, "SOAK_CSV");
 
     // The record: sealed complete, every segment verified.
     assert_eq!(manifest.state, RecordingState::Finalised);

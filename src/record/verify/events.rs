@@ -41,19 +41,21 @@ pub(super) fn check_events(manifest: &Manifest, report: &mut Report) {
         last_ms = last_ms.max(e.media_ms);
     }
     const SLACK_MS: u64 = 1000;
+    // The times are the manifest's, so anything up to u64::MAX: the sums saturate rather than
+    // wrap (or panic, with overflow checks on).
+    let near = |x: u64, y: u64| x.saturating_add(SLACK_MS) >= y && x <= y.saturating_add(SLACK_MS);
     for (i, w) in manifest.segments.windows(2).enumerate() {
         let (a, b) = (w[0].media_end_ms, w[1].media_start_ms);
-        if b <= a + 100 {
+        if b <= a.saturating_add(100) {
             continue;
         }
         let explained = events.iter().enumerate().any(|(k, p)| {
             p.event == "pause"
-                && p.media_ms + SLACK_MS >= a
-                && p.media_ms <= a + SLACK_MS
+                && near(p.media_ms, a)
                 && events[k + 1..]
                     .iter()
                     .find(|r| r.event == "resume")
-                    .is_some_and(|r| r.media_ms <= b + SLACK_MS && r.media_ms + SLACK_MS >= b)
+                    .is_some_and(|r| near(r.media_ms, b))
         });
         if !explained {
             report.warn(format!(
@@ -169,6 +171,39 @@ mod tests {
         let f = findings(&gap);
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].0, Severity::Warning);
+        assert!(f[0].1.contains("segments 0 and 1"), "{f:?}");
+    }
+
+    /// Found while writing the `manifest` fuzz target (whose build has overflow checks on):
+    /// times near `u64::MAX` overflowed the gap check, a panic with overflow checks and a wrong
+    /// verdict without.
+    #[test]
+    fn times_at_the_end_of_the_range_do_not_overflow() {
+        const MAX: u64 = u64::MAX;
+        // No gap: the second segment starts where the first ends.
+        let none = manifest(
+            &[("start", 0), ("stop", MAX)],
+            &[(0, MAX - 50), (MAX - 50, MAX)],
+        );
+        assert!(findings(&none).is_empty(), "{:?}", findings(&none));
+        // A gap that a pause and resume at the very end explain.
+        let paused = manifest(
+            &[
+                ("start", 0),
+                ("pause", MAX - 2000),
+                ("resume", MAX - 10),
+                ("stop", MAX),
+            ],
+            &[(0, MAX - 2000), (MAX - 10, MAX)],
+        );
+        assert!(findings(&paused).is_empty(), "{:?}", findings(&paused));
+        // The same gap unexplained is still reported.
+        let gap = manifest(
+            &[("start", 0), ("stop", MAX)],
+            &[(0, MAX - 2000), (MAX - 10, MAX)],
+        );
+        let f = findings(&gap);
+        assert_eq!(f.len(), 1, "{f:?}");
         assert!(f[0].1.contains("segments 0 and 1"), "{f:?}");
     }
 }
