@@ -134,6 +134,14 @@ async fn session(state: AppState, socket: WebSocket) {
                 };
                 if !budget.take(std::time::Instant::now()) {
                     let _ = send(&mut tx, &ServerMessage::error(ErrorCode::TooManyMessages, "this connection sent messages faster than any page does; it is closed")).await;
+                    // Close properly, reading (and dropping) what the client already sent: a
+                    // socket closed with unread data is reset, and the reset can destroy the
+                    // reply before the client reads it.
+                    let _ = tx.close().await;
+                    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                        while let Some(Ok(_)) = rx.next().await {}
+                    })
+                    .await;
                     break End::Flooded;
                 }
                 match handle(&state, &mut conn, &text).await {
