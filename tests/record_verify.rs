@@ -306,15 +306,11 @@ fn record_late_video(dir: &Path, seconds: f64, video_from: f64) -> (Manifest, Ar
     for tick in 0..=ticks + 5 {
         let pts = Duration::from_millis(40) * tick;
         if tick as f64 >= video_from * 25.0 {
-            let frame: Vec<u8> = (0..(w * h * 3 / 2))
-                .map(|i| ((i / 7 + tick * 3) % 251) as u8)
-                .collect();
-            encoder.push(frame, pts).unwrap();
+            encoder
+                .push(record_common::test_frame(w, h, tick), pts)
+                .unwrap();
         }
-        let tone: Vec<i16> = (0..1920)
-            .map(|i| (((i + tick * 1920) as f32 * 0.05).sin() * 8000.0) as i16)
-            .collect();
-        recorder.push_audio(&tone, pts);
+        recorder.push_audio(&record_common::test_tone(tick), pts);
         if tick == ticks {
             recorder.stop_at(Duration::from_secs_f64(seconds));
         }

@@ -67,11 +67,9 @@ impl AppState {
 
     /// People seated or watching in this node's running hearings.
     pub fn connected_participants(&self) -> usize {
-        let docket = self.docket();
-        docket
-            .running_ids()
+        self.docket()
+            .hearings()
             .iter()
-            .filter_map(|id| docket.running(id))
             .map(|h| h.roster().len())
             .sum()
     }

@@ -57,12 +57,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// This moment's figures of the node.
 pub fn scrape(state: &AppState) -> Scrape {
     let mut s = Scrape::new();
-    let docket = state.docket();
-    let hearings: Vec<_> = docket
-        .running_ids()
-        .into_iter()
-        .filter_map(|id| docket.running(&id))
-        .collect();
+    let hearings = state.docket().hearings();
     let one = |id: &str| -> Labels { vec![label("hearing", id)] };
     let per = |f: &dyn Fn(&crate::hearing::Hearing) -> i64| -> Vec<(Labels, i64)> {
         hearings.iter().map(|h| (one(&h.record.id), f(h))).collect()

@@ -107,6 +107,17 @@ impl Docket {
         Ok(hearing)
     }
 
+    /// The hearings live here, in id order.
+    pub fn hearings(&self) -> Vec<Arc<Hearing>> {
+        let rooms = self.rooms();
+        let mut live: Vec<(&String, Arc<Hearing>)> = rooms
+            .iter()
+            .filter_map(|(id, r)| Some((id, r.live.get()?.clone())))
+            .collect();
+        live.sort_by(|a, b| a.0.cmp(b.0));
+        live.into_iter().map(|(_, h)| h).collect()
+    }
+
     /// The ids of the hearings live here.
     pub fn running_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self

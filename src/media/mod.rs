@@ -11,8 +11,7 @@ pub mod encoder;
 pub mod events;
 pub mod frame;
 
-#[cfg(test)]
-pub(crate) mod testing;
+pub mod testing;
 
 use std::sync::Once;
 

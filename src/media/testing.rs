@@ -1,4 +1,5 @@
-//! Test helpers: encoded media from a GStreamer pipeline description.
+//! Test helpers: encoded media from a GStreamer pipeline description (used by the unit tests
+//! and by the integration tests in `tests/`).
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -6,7 +7,7 @@ use gstreamer_app as gst_app;
 
 /// Runs `description`, which must end in an `appsink name=sink`, to its end and returns the
 /// bytes of every buffer the sink received, in order.
-pub(crate) fn pull_buffers(description: &str) -> Vec<Vec<u8>> {
+pub fn pull_buffers(description: &str) -> Vec<Vec<u8>> {
     super::init().unwrap();
     let pipeline = gst::parse::launch(description)
         .unwrap()

@@ -111,6 +111,22 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+impl AuditEntry {
+    /// The hash of this entry's own fields after its `prev_hash` ([`entry_hash`]): what its
+    /// `hash` must be if nobody altered it.
+    pub fn fields_hash(&self) -> String {
+        entry_hash(
+            &self.prev_hash,
+            self.seq,
+            &self.at,
+            &self.actor,
+            &self.action,
+            self.hearing_id.as_deref(),
+            &self.detail,
+        )
+    }
+}
+
 /// Why the chain does not check.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -186,16 +202,7 @@ pub fn check_link(prev_seq: i64, prev_hash: &str, entry: &AuditEntry) -> Result<
     if entry.prev_hash != prev_hash {
         return Err(ChainError::BrokenLink(entry.seq));
     }
-    let expected = entry_hash(
-        &entry.prev_hash,
-        entry.seq,
-        &entry.at,
-        &entry.actor,
-        &entry.action,
-        entry.hearing_id.as_deref(),
-        &entry.detail,
-    );
-    if expected != entry.hash {
+    if entry.fields_hash() != entry.hash {
         return Err(ChainError::Altered(entry.seq));
     }
     Ok(())

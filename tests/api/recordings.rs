@@ -264,29 +264,10 @@ async fn evidence_package_verifies(app: &TestApp, cookie: &str, hearing: &str, r
 
 /// VP8 RTP packets of `frames` frames of a test picture.
 fn vp8_rtp(frames: u32) -> Vec<Vec<u8>> {
-    use gstreamer as gst;
-    use gstreamer::prelude::*;
-    use gstreamer_app as gst_app;
-    courtroom::media::init().unwrap();
-    let pipeline = gst::parse::launch(&format!(
+    courtroom::media::testing::pull_buffers(&format!(
         "videotestsrc num-buffers={frames} pattern=ball ! video/x-raw,width=160,height=120,framerate=25/1 \
-         ! vp8enc deadline=1 ! rtpvp8pay pt=96 mtu=1200 ! appsink name=rtp sync=false"
+         ! vp8enc deadline=1 ! rtpvp8pay pt=96 mtu=1200 ! appsink name=sink sync=false"
     ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline
-        .by_name("rtp")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let mut out = Vec::new();
-    while let Ok(sample) = sink.pull_sample() {
-        out.push(sample.buffer().unwrap().map_readable().unwrap().to_vec());
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    out
 }
 
 /// A participant who leaves while the recording goes on: their original track is closed and

@@ -12,6 +12,21 @@ use courtroom::record::recorder::Finished;
 use courtroom::record::segment::VideoFormat;
 use courtroom::record::{Recorder, RecorderOptions, RecordingInfo, RecordingKey};
 
+/// Tick `tick`'s picture: an I420 frame of `w × h` whose pattern moves every tick.
+pub fn test_frame(w: u32, h: u32, tick: u32) -> Vec<u8> {
+    (0..(w * h * 3 / 2))
+        .map(|i| ((i / 7 + tick * 3) % 251) as u8)
+        .collect()
+}
+
+/// Tick `tick`'s sound: 40 ms of a tone at 48 kHz (1920 samples), continuous across
+/// ticks.
+pub fn test_tone(tick: u32) -> Vec<i16> {
+    (0..1920)
+        .map(|i| (((i + tick * 1920) as f32 * 0.05).sin() * 8000.0) as i16)
+        .collect()
+}
+
 /// Runs ffprobe and returns its CSV output.
 pub fn ffprobe(path: &Path, entries: &str) -> String {
     let out = std::process::Command::new("ffprobe")
@@ -120,14 +135,8 @@ pub fn record_scripted(
                 }
             }
         }
-        let frame: Vec<u8> = (0..(w * h * 3 / 2))
-            .map(|i| ((i / 7 + tick * 3) % 251) as u8)
-            .collect();
-        encoder.push(frame, pts).unwrap();
-        let tone: Vec<i16> = (0..1920)
-            .map(|i| (((i + tick * 1920) as f32 * 0.05).sin() * 8000.0) as i16)
-            .collect();
-        recorder.push_audio(&tone, pts);
+        encoder.push(test_frame(w, h, tick), pts).unwrap();
+        recorder.push_audio(&test_tone(tick), pts);
         if tick == (seconds * 25.0) as u32 {
             if steps.is_empty() {
                 recorder.stop_at(Duration::from_secs_f64(seconds));

@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use courtroom::loadgen::{client, clip::Clip};
-use courtroom::record::verify::verify_dir;
-use courtroom::record::{RecordingKey, RecordingState};
+use courtroom::record::RecordingState;
 
 use crate::resources::{curve_csv, usage, Usage};
 use crate::support::{self, TestApp};
@@ -132,13 +131,5 @@ async fn churn_during_a_recording_gives_back_threads_fds_and_memory() {
         "{} originals listed for {sessions} sessions",
         manifest.originals.len()
     );
-    let dir = app
-        .state
-        .settings()
-        .recordings_dir()
-        .join(app.demo_hearing_id())
-        .join(&manifest.recording_id);
-    let key = RecordingKey::load_or_create(app.data_dir()).unwrap();
-    let report = verify_dir(&dir, Some(&key.public()));
-    assert!(report.ok(), "{}", report.render());
+    crate::assert_recording_verifies(&app, &manifest);
 }

@@ -14,3 +14,21 @@ mod churn;
 mod resources;
 mod soak;
 mod stop;
+
+/// Asserts that the demo hearing's recording `manifest` verifies with the data folder's key;
+/// returns its folder.
+fn assert_recording_verifies(
+    app: &support::TestApp,
+    manifest: &courtroom::record::Manifest,
+) -> std::path::PathBuf {
+    let dir = app
+        .state
+        .settings()
+        .recordings_dir()
+        .join(app.demo_hearing_id())
+        .join(&manifest.recording_id);
+    let key = courtroom::record::RecordingKey::load_or_create(app.data_dir()).unwrap();
+    let report = courtroom::record::verify::verify_dir(&dir, Some(&key.public()));
+    assert!(report.ok(), "{}", report.render());
+    dir
+}

@@ -16,8 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use courtroom::loadgen::{client, clip::Clip};
-use courtroom::record::verify::verify_dir;
-use courtroom::record::{RecordingKey, RecordingState};
+use courtroom::record::RecordingState;
 
 use crate::resources::{curve_csv, usage};
 use crate::support::{self, avsync, composite_segments, TestApp};
@@ -129,15 +128,7 @@ async fn a_long_hearing_keeps_sync_memory_clock_and_record() {
     // The record: sealed complete, every segment verified.
     assert_eq!(manifest.state, RecordingState::Finalised);
     assert!(manifest.segments.iter().all(|s| s.complete), "{manifest:?}");
-    let dir = app
-        .state
-        .settings()
-        .recordings_dir()
-        .join(app.demo_hearing_id())
-        .join(&manifest.recording_id);
-    let key = RecordingKey::load_or_create(app.data_dir()).unwrap();
-    let verified = verify_dir(&dir, Some(&key.public()));
-    assert!(verified.ok(), "{}", verified.render());
+    let dir = crate::assert_recording_verifies(&app, &manifest);
 
     // The clock: media time against wall time.
     let first = manifest.segments.first().expect("segments");

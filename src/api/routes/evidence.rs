@@ -3,13 +3,11 @@
 //! read. Who may download the recording's bundle may download this; it is written to the
 //! audit trail first, so the package's audit excerpt includes its own download.
 
-use axum::body::Body as HttpBody;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::json;
 
-use super::recordings::downloadable;
+use super::recordings::{downloadable, zip_download};
 use crate::api::error::ApiError;
 use crate::api::session::Clerk;
 use crate::api::AppState;
@@ -63,18 +61,5 @@ pub async fn evidence(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let body = HttpBody::from_stream(crate::archive::stream(entries));
-    let disposition = format!(
-        "attachment; filename=\"{}.zip\"",
-        package::top_folder(&rec.id)
-    );
-    Ok((
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "application/zip".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(zip_download(entries, &package::top_folder(&rec.id)))
 }

@@ -458,9 +458,14 @@ pub async fn bundle(
             json!({ "recording": rec.id, "bundle": true, "files": files.iter().map(|(n, _)| n).collect::<Vec<_>>() }),
         ))
         .await;
+    Ok(zip_download(entries, &rec.id))
+}
+
+/// A zip of `entries`, streamed as it is written, downloaded as `NAME.zip`.
+pub(super) fn zip_download(entries: Vec<ZipEntry>, name: &str) -> Response {
     let body = HttpBody::from_stream(archive::stream(entries));
-    let disposition = format!("attachment; filename=\"{}.zip\"", rec.id);
-    Ok((
+    let disposition = format!("attachment; filename=\"{name}.zip\"");
+    (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "application/zip".to_owned()),
@@ -468,7 +473,7 @@ pub async fn bundle(
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// `GET /api/recordings/{rid}/verify` → `{ok, segments, state, chain_head, findings}`: every

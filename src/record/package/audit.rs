@@ -4,10 +4,10 @@
 //!
 //! The trail is one chain over every hearing, so an excerpt has gaps; what it proves is
 //! checked here: every entry's `hash` is the hash of its own fields after its `prev_hash`
-//! ([`crate::store::audit::entry_hash`]), and an entry that directly follows another in the
+//! ([`AuditEntry::fields_hash`]), and an entry that directly follows another in the
 //! excerpt (`seq` one more) names that entry's hash as its `prev_hash`.
 
-use crate::store::audit::{entry_hash, AuditEntry};
+use crate::store::audit::AuditEntry;
 
 /// The excerpt's text: `entries` (any order) sorted by `seq`, one JSON line each.
 pub fn excerpt(entries: &[AuditEntry]) -> String {
@@ -46,16 +46,7 @@ pub fn check_excerpt(text: &str) -> Result<Checked, String> {
         }
         let e: AuditEntry = serde_json::from_str(line)
             .map_err(|err| format!("line {}: not an audit entry: {err}", n + 1))?;
-        let expected = entry_hash(
-            &e.prev_hash,
-            e.seq,
-            &e.at,
-            &e.actor,
-            &e.action,
-            e.hearing_id.as_deref(),
-            &e.detail,
-        );
-        if expected != e.hash {
+        if e.fields_hash() != e.hash {
             return Err(format!(
                 "line {} (entry {}): its hash does not match its content: it was altered",
                 n + 1,
@@ -93,7 +84,7 @@ pub fn check_excerpt(text: &str) -> Result<Checked, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::audit::GENESIS_HASH;
+    use crate::store::audit::{entry_hash, GENESIS_HASH};
 
     fn chain(n: i64) -> Vec<AuditEntry> {
         let mut out: Vec<AuditEntry> = Vec::new();
