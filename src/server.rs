@@ -180,12 +180,10 @@ pub async fn run(settings: Arc<Settings>, demo_hearings: usize) -> anyhow::Resul
             println!("{} {}", inv.role, inv.url);
         }
         all.extend(invitations);
-        let live = state.hearing(&hearing.id).await.map_err(|e| {
-            anyhow::anyhow!(
-                "demo hearing {n} of {demo_hearings}: {e} (capacity.hearings is {})",
-                settings.capacity.hearings()
-            )
-        })?;
+        let live = state
+            .hearing(&hearing.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo hearing {n} of {demo_hearings}: {e}"))?;
         let rec = tokio::task::block_in_place(|| live.start_recording())?;
         let dir = live.recording_dir().unwrap_or_default();
         state

@@ -25,7 +25,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "participants": capacity.participants(),
         "connected": state.connected_participants(),
     });
-    let ready = if *state.stopping().borrow() {
+    let stopping = *state.stopping().borrow();
+    let ready = if stopping {
         Err("stopping")
     } else {
         cluster.ready()
@@ -39,7 +40,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Err(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({
-                "state": if cluster.is_draining() || why == "stopping" { "draining" } else { "unready" },
+                "state": if stopping || cluster.is_draining() { "draining" } else { "unready" },
                 "reason": why,
                 "node": cluster.id(),
                 "hearings": hearings,

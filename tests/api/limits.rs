@@ -1,7 +1,7 @@
 //! The HTTP server's limits towards clients (issue 16): a request head that never ends is cut
 //! off, a signalling socket that never joins is closed, a stopping server tells every
-//! socket before it closes it, a socket that floods is closed, and one address holds a bounded
-//! number of sockets.
+//! socket before it closes it, a socket that floods or sends a message over 256 KiB is closed,
+//! and one address holds a bounded number of sockets.
 
 use std::time::{Duration, Instant};
 
