@@ -38,6 +38,47 @@ pub fn object_key(hearing: &str, recording: &str, file: &str) -> String {
     format!("recordings/{hearing}/{recording}/{file}")
 }
 
+/// Brings into `dir` the segments and originals the bucket holds but `manifest` does not list:
+/// the spool uploads a closed file before the manifest that lists it, so a node that died
+/// between the two leaves such a file. Sealing then hashes it in as it lies, as after a crash
+/// on one machine ([`seal_one_because`]), so no file in the folder is left uncovered. Each keeps
+/// the time the bucket last wrote it, which sealing reads as its end.
+async fn fetch_unlisted_media(
+    bucket: &Bucket,
+    hearing: &str,
+    recording: &str,
+    manifest: &Manifest,
+    dir: &std::path::Path,
+) -> Result<(), RecordError> {
+    let io = |e: BucketError| RecordError::Io(std::io::Error::other(e.to_string()));
+    let folder = object_key(hearing, recording, "");
+    let listed = bucket
+        .list(folder.trim_end_matches('/'))
+        .await
+        .map_err(io)?;
+    for object in listed {
+        let Some(name) = object.key.strip_prefix(&folder) else {
+            continue;
+        };
+        let media = super::segment::parse_file_name(name).is_some()
+            || super::originals::parse_file_name(name).is_some();
+        let known = manifest.segments.iter().any(|e| e.file == name)
+            || manifest.originals.iter().any(|e| e.file == name);
+        if !media || known || name.contains('/') {
+            continue;
+        }
+        let (body, _) = bucket.get(&object.key).await.map_err(io)?;
+        let path = dir.join(name);
+        std::fs::write(&path, &body)?;
+        std::fs::File::options()
+            .write(true)
+            .open(&path)?
+            .set_modified(object.last_modified.into())?;
+        tracing::warn!(%hearing, %recording, file = %name, "a file uploaded after the last manifest: sealing hashes it in as it lies");
+    }
+    Ok(())
+}
+
 /// Seals `hearing`'s recording `recording` in the bucket as `interrupted` if it is still
 /// `recording` there, and returns the link for the recording that continues it. `None`: the
 /// bucket has no manifest of it (its node died before the first one was uploaded).
@@ -65,6 +106,7 @@ pub async fn seal_in_bucket(
         if let Ok((sig, _)) = bucket.get(&key_of(SIGNATURE_FILE)).await {
             std::fs::write(tmp.path().join(SIGNATURE_FILE), &sig)?;
         }
+        fetch_unlisted_media(bucket, hearing, recording, &manifest, tmp.path()).await?;
         let why = format!(
             "the node recording this hearing stopped answering; another node took the hearing over and sealed this recording from the bucket ({}); segments it had not uploaded are lost",
             utc_text(chrono::Utc::now())
