@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 
 use super::seats::SeatMedia;
 use crate::ids::ParticipantId;
+use crate::media::capture::{CaptureClock, SenderReport};
 use crate::media::decoder::{RtpDecoder, VideoCodec};
 use crate::media::events::{MediaEventSink, MediaReporter, MediaSource, TrackKind};
 use crate::media::MediaError;
@@ -30,6 +31,8 @@ struct FeedSpec {
     payload_type: u8,
     /// The decoded camera's slot or the decoded microphone's input.
     sink: Sink,
+    /// The seated person's capture clock (both their tracks share it).
+    clock: Arc<CaptureClock>,
     /// Names the pipeline in logs.
     name: String,
 }
@@ -125,8 +128,11 @@ impl Feeds {
             codec,
             payload_type,
             sink,
+            clock: target.media.capture().clone(),
             name: format!("{}-{participant}", self.hearing),
         };
+        // A new stream: its RTP timestamps mean nothing until its own first sender report.
+        spec.clock.restart(track);
         let decoder = self.build(&spec, 0)?;
         let feed = Arc::new(Feed {
             spec,
@@ -161,11 +167,16 @@ impl Feeds {
                 codec,
                 spec.payload_type,
                 slot.clone(),
+                spec.clock.clone(),
                 Some(reporter),
             ),
-            (Sink::Audio(input), _) => {
-                RtpDecoder::audio(&spec.name, spec.payload_type, input.clone(), Some(reporter))
-            }
+            (Sink::Audio(input), _) => RtpDecoder::audio(
+                &spec.name,
+                spec.payload_type,
+                input.clone(),
+                spec.clock.clone(),
+                Some(reporter),
+            ),
             (Sink::Frames(_), None) => Err(MediaError::UnsupportedCodec("video".into())),
         }
     }
@@ -246,6 +257,22 @@ impl TrackFeed {
     /// Decodes one marshalled RTP packet. Never blocks: a full queue drops the packet.
     pub fn push_rtp(&self, packet: Vec<u8>) {
         self.feed.decoder().push_rtp(packet);
+    }
+
+    /// Notes an RTCP sender report of the track's stream: it places the track's RTP
+    /// timestamps on the sender's wall clock, which lines the person's picture up with their
+    /// voice in the composite and the recording.
+    pub fn sender_report(&self, report: SenderReport) {
+        let clock = &self.feed.spec.clock;
+        let was_mapped = clock.is_mapped();
+        clock.sender_report(self.feed.spec.track, report);
+        if !was_mapped && clock.is_mapped() {
+            tracing::info!(
+                participant = self.feed.spec.participant,
+                seat = self.feed.spec.seat,
+                "camera and microphone on the sender's clock (RTCP sender reports)"
+            );
+        }
     }
 
     /// Resolves when the hearing wants a keyframe from the sender (its decoder was rebuilt):

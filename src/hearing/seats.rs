@@ -13,6 +13,8 @@ use super::core::{Admission, HearingCore, JoinError, Joined, ParticipantId, Rost
 use super::events::{EventChannel, HearingEvent};
 use crate::keying::{KeyParams, ScreenModel, ScreenWarning};
 use crate::media::audio_mix::AudioInput;
+use crate::media::capture::CaptureClock;
+use crate::media::events::TrackKind;
 use crate::media::frame::FrameSlot;
 use crate::record::SeatedParticipant;
 
@@ -21,6 +23,7 @@ use crate::record::SeatedParticipant;
 pub struct SeatMedia {
     frames: Arc<FrameSlot>,
     audio: Arc<AudioInput>,
+    capture: Arc<CaptureClock>,
     key: Mutex<KeyParams>,
     screen_warning: Mutex<Option<ScreenWarning>>,
     gain: Mutex<Option<[f32; 3]>>,
@@ -35,6 +38,12 @@ impl SeatMedia {
     /// The decoded microphone (the decoder appends, the tick's mix takes).
     pub fn audio(&self) -> &Arc<AudioInput> {
         &self.audio
+    }
+
+    /// The seated person's capture clock, shared by the decoders of their camera and
+    /// microphone, so the tick can match the two.
+    pub fn capture(&self) -> &Arc<CaptureClock> {
+        &self.capture
     }
 
     /// The seat's key settings now.
@@ -140,6 +149,8 @@ impl Seats {
         if let Some(media) = seat.and_then(|s| self.media.get(s)) {
             media.frames.clear();
             media.audio.clear();
+            media.capture.restart(TrackKind::Camera);
+            media.capture.restart(TrackKind::Microphone);
         }
         true
     }

@@ -1,9 +1,14 @@
-//! The compositor tick: at a fixed rate, take each seat's newest frame, render the courtroom,
-//! hand the frame to the encoder, and mix one tick of audio for the recording.
+//! The compositor tick: at a fixed rate, mix one tick of audio for the recording, take each
+//! seat's frame captured when that seat's audio was, render the courtroom, and hand the frame
+//! to the encoder.
 //!
 //! Runs on its own thread so rendering never blocks the network tasks. Media time is
-//! `tick × period`, the same for the video frame and the audio of that tick. The tick holds
-//! the parts of the hearing it reads and feeds ([`Tick`]), not the hearing itself.
+//! `tick × period`, the same for the video frame and the audio of that tick. Audio sets the
+//! pace: it is mixed for every tick, late or not, and never moved; for each seat the picture
+//! follows it, by capture time (`media::capture`: the sender's RTCP reports put camera and
+//! microphone on one clock), so a person's lips match their voice however late their video
+//! or audio arrives, and a tick that runs late repeats or drops frames, never audio. The tick
+//! holds the parts of the hearing it reads and feeds ([`Tick`]), not the hearing itself.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +28,11 @@ use crate::render::{Compositor, Director, Layout, NameplateText, SeatView};
 
 /// Shortest shot the automatic director holds before cutting again.
 const MIN_SHOT: Duration = Duration::from_secs(3);
+/// How much later than a tick's first sound a frame may have been captured and still be shown
+/// with it. A sound then plays up to 40 ms after its picture, and at most one camera frame
+/// less than that (0 ms at 25 fps, −27 ms at 15 fps): inside BT.1359, which allows sound 45 ms
+/// early and 125 ms late.
+const PICTURE_LEAD: Duration = Duration::from_millis(40);
 
 /// What the tick reads and feeds.
 pub struct Tick {
@@ -65,7 +75,6 @@ pub fn run(t: Tick, mut compositor: Compositor) {
     let mut last_away: Vec<bool> = vec![false; seats];
     let mut last_seq: Vec<u64> = vec![0; seats];
     let mut director = Director::new(&t.layout, MIN_SHOT, Instant::now());
-    let mut levels: Vec<f32> = vec![0.0; seats];
     while !t.stop.is_stopped() {
         let deadline = start + period * tick as u32;
         let now = Instant::now();
@@ -73,8 +82,10 @@ pub fn run(t: Tick, mut compositor: Compositor) {
             std::thread::sleep(deadline - now);
         }
         let now = Instant::now();
-        let views = seat_views(&t, now);
         let pts = period * tick as u32;
+        // Audio first: what each seat's voice of this tick was captured at picks its frame.
+        let mixed = mix_tick(&t, tick, pts);
+        let views = seat_views(&t, now, &mixed.captured);
         // The oldest camera frame that this tick shows for the first time.
         let newest_arrival = views
             .iter()
@@ -88,7 +99,7 @@ pub fn run(t: Tick, mut compositor: Compositor) {
             t.monitor.ticks().composed(pts, arrived);
         }
         director.lock(t.camera.locked());
-        if let Some(view) = director.update(now, &levels) {
+        if let Some(view) = director.update(now, &mixed.levels) {
             if let Some(camera) = t.layout.camera_for(view) {
                 compositor.set_camera(camera);
             }
@@ -104,16 +115,14 @@ pub fn run(t: Tick, mut compositor: Compositor) {
             }
             Err(e) => tracing::error!(hearing = %t.hearing, "render failed: {e}"),
         }
-        // Audio is mixed for every tick, so the recording's audio has no gaps even when
-        // video ticks are skipped below.
-        levels = mix_tick(&t, tick, pts);
         t.monitor.ticks().tick();
         tick += 1;
         let next = start + period * tick as u32;
         let done = Instant::now();
         if done > next {
             t.monitor.ticks().late();
-            // Too far behind: skip the video ticks that are already past, keep the audio.
+            // Too far behind: skip the video ticks that are already past; audio is mixed for
+            // every one of them, so the recording's audio has no gaps.
             let behind = ((done - start).as_nanos() / period.as_nanos()) as u64;
             while tick < behind {
                 mix_tick(&t, tick, period * tick as u32);
@@ -129,7 +138,9 @@ pub fn run(t: Tick, mut compositor: Compositor) {
     tracing::info!(hearing = %t.hearing, ticks = tick, "compositor stopped");
 }
 
-fn seat_views(t: &Tick, now: Instant) -> Vec<SeatView> {
+/// Each seat's view: the newest frame captured no later than [`PICTURE_LEAD`] after the first
+/// sound of this tick (`captured`), or the newest frame for a seat with no audio playing.
+fn seat_views(t: &Tick, now: Instant, captured: &[Option<Instant>]) -> Vec<SeatView> {
     t.seats
         .occupants()
         .into_iter()
@@ -139,8 +150,20 @@ fn seat_views(t: &Tick, now: Instant) -> Vec<SeatView> {
                 return SeatView::default();
             };
             let seat = t.seats.media(i);
-            let frame = seat.frames().latest();
-            let arrived = frame.as_ref().map(|(_, f)| f.arrived);
+            let arrived = seat.frames().latest().map(|(_, f)| f.arrived);
+            let frame = match captured.get(i).copied().flatten() {
+                Some(heard) => seat.frames().captured_by(heard + PICTURE_LEAD),
+                None => seat.frames().latest(),
+            };
+            if tracing::enabled!(tracing::Level::TRACE) {
+                trace_sync(
+                    i,
+                    now,
+                    captured.get(i).copied().flatten(),
+                    frame.as_ref(),
+                    seat,
+                );
+            }
             SeatView {
                 away: is_away(now, seated.joined_at, arrived, t.away_after),
                 frame,
@@ -157,28 +180,60 @@ fn seat_views(t: &Tick, now: Instant) -> Vec<SeatView> {
         .collect()
 }
 
-/// Mixes one tick for the recording and returns each seat's RMS level (for the director).
-fn mix_tick(t: &Tick, tick: u64, pts: Duration) -> Vec<f32> {
+/// Logs (at trace level) how old, against `now`, the seat's sound of this tick, the frame
+/// shown with it and the newest frame are: the way to see sync work in a live hearing.
+fn trace_sync(
+    seat: usize,
+    now: Instant,
+    sound: Option<Instant>,
+    shown: Option<&(u64, Arc<crate::media::frame::VideoFrame>)>,
+    media: &super::seats::SeatMedia,
+) {
+    let age_ms = |t: Instant| now.saturating_duration_since(t).as_millis() as u64;
+    let newest = media.frames().latest();
+    tracing::trace!(
+        seat,
+        sound_age_ms = sound.map(age_ms),
+        shown_age_ms = shown.map(|(_, f)| age_ms(f.captured)),
+        newest_age_ms = newest.as_ref().map(|(_, f)| age_ms(f.captured)),
+        on_sender_clock = media.capture().is_mapped(),
+        "sync"
+    );
+}
+
+/// One tick of the mix, as the rest of the tick needs it.
+struct Mixed {
+    /// Each seat's RMS level (for the director).
+    levels: Vec<f32>,
+    /// When each seat's first sample of this tick was captured (`None`: no audio playing).
+    captured: Vec<Option<Instant>>,
+}
+
+/// Mixes one tick for the recording, stamped with the tick's media time.
+fn mix_tick(t: &Tick, tick: u64, pts: Duration) -> Mixed {
     let n = samples_for_tick(tick, t.fps);
-    // A muted seat's audio is still drained, so unmuting does not replay old speech, but it
-    // is left out of the mix and the level meter.
-    let taken: Vec<Option<Vec<i16>>> = t
+    let taken: Vec<_> = t
         .seats
         .all_media()
         .iter()
-        .enumerate()
-        .map(|(i, s)| s.audio().take(n).filter(|_| !t.audio.is_muted(i)))
+        .map(|s| s.audio().take(n))
         .collect();
-    let levels = taken
+    let captured = taken.iter().map(|a| a.as_ref()?.captured).collect();
+    // A muted seat's audio is still drained, so unmuting does not replay old speech, and still
+    // keeps its picture in step, but it is left out of the mix and the level meter.
+    let heard: Vec<Option<&[i16]>> = taken
         .iter()
-        .map(|t| t.as_deref().map_or(0.0, rms_level))
+        .enumerate()
+        .map(|(i, a)| {
+            a.as_ref()
+                .filter(|_| !t.audio.is_muted(i))
+                .map(|a| a.samples.as_slice())
+        })
         .collect();
-    let samples = mix(taken.iter().flatten().map(Vec::as_slice), n);
+    let levels = heard.iter().map(|h| h.map_or(0.0, rms_level)).collect();
+    let samples = mix(heard.iter().flatten().copied(), n);
     if let Some(active) = t.recording.current() {
-        // The first ticks of a hearing have no earlier instant to be stamped with: dropped.
-        if let Some(heard_at) = pts.checked_sub(crate::media::audio_mix::AUDIO_PATH_DELAY) {
-            active.recorder.push_audio(&samples, heard_at);
-        }
+        active.recorder.push_audio(&samples, pts);
     }
-    levels
+    Mixed { levels, captured }
 }

@@ -1,8 +1,12 @@
 //! Inbound decoding: RTP from one participant's camera or microphone, depacketised and decoded
 //! by GStreamer. Video lands in a [`FrameSlot`] as I420; audio in an [`AudioInput`] as 48 kHz
-//! mono samples.
+//! mono samples. Each decoded frame and chunk carries its capture time: a probe after the jitter
+//! buffer notes each packet's RTP timestamp by its buffer time, which the decoder keeps, and the
+//! participant's [`CaptureClock`] turns that RTP timestamp into a capture time.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -12,8 +16,9 @@ use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 
 use super::audio_mix::AudioInput;
+use super::capture::{CaptureClock, AUDIO_CLOCK_RATE, VIDEO_CLOCK_RATE};
 use super::element::{add_chain, make, play};
-use super::events::MediaReporter;
+use super::events::{MediaReporter, TrackKind};
 use super::frame::{FrameSlot, VideoFrame};
 use super::MediaError;
 
@@ -57,12 +62,13 @@ pub struct RtpDecoder {
 }
 
 impl RtpDecoder {
-    /// A camera decoder writing every decoded frame into `slot`.
+    /// A camera decoder writing every decoded frame into `slot`, its capture time from `clock`.
     pub fn video(
         name: &str,
         codec: VideoCodec,
         payload_type: u8,
         slot: Arc<FrameSlot>,
+        clock: Arc<CaptureClock>,
         reporter: Option<MediaReporter>,
     ) -> Result<Self, MediaError> {
         let (encoding, depay, dec) = match codec {
@@ -79,6 +85,7 @@ impl RtpDecoder {
         let appsrc = appsrc(&caps)?;
         let jitter = make("rtpjitterbuffer", "jitter")?;
         jitter.set_property("latency", JITTER_MS);
+        let rtp_times = RtpTimes::watch(&jitter, VIDEO_CLOCK_RATE);
         let depay = make(depay, "depay")?;
         let dec = make(dec, "dec")?;
         dec.set_property("max-errors", MAX_VIDEO_ERRORS);
@@ -108,7 +115,9 @@ impl RtpDecoder {
             gst_app::AppSinkCallbacks::builder()
                 .new_sample(move |sink| {
                     let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                    if let Some(frame) = copy_i420(&sample) {
+                    if let Some(mut frame) = copy_i420(&sample) {
+                        let rtp = sample.buffer().and_then(|b| rtp_times.rtp_of(b.pts()));
+                        frame.captured = clock.capture_time(TrackKind::Camera, rtp, frame.arrived);
                         slot.put(frame);
                     }
                     Ok(gst::FlowSuccess::Ok)
@@ -119,11 +128,13 @@ impl RtpDecoder {
         Ok(Self { pipeline, appsrc })
     }
 
-    /// A microphone decoder (Opus) appending 48 kHz mono samples to `input`.
+    /// A microphone decoder (Opus) appending 48 kHz mono samples to `input`, their capture
+    /// time from `clock`.
     pub fn audio(
         name: &str,
         payload_type: u8,
         input: Arc<AudioInput>,
+        clock: Arc<CaptureClock>,
         reporter: Option<MediaReporter>,
     ) -> Result<Self, MediaError> {
         let caps = gst::Caps::builder("application/x-rtp")
@@ -136,6 +147,7 @@ impl RtpDecoder {
         let appsrc = appsrc(&caps)?;
         let jitter = make("rtpjitterbuffer", "jitter")?;
         jitter.set_property("latency", JITTER_MS);
+        let rtp_times = RtpTimes::watch(&jitter, AUDIO_CLOCK_RATE);
         let depay = make("rtpopusdepay", "depay")?;
         let dec = make("opusdec", "dec")?;
         dec.set_property("max-errors", MAX_AUDIO_ERRORS);
@@ -174,7 +186,10 @@ impl RtpDecoder {
                                 .chunks_exact(2)
                                 .map(|b| i16::from_le_bytes([b[0], b[1]]))
                                 .collect();
-                            input.push(&samples);
+                            let rtp = rtp_times.rtp_of(buffer.pts());
+                            let captured =
+                                clock.capture_time(TrackKind::Microphone, rtp, Instant::now());
+                            input.push(&samples, captured);
                         }
                     }
                     Ok(gst::FlowSuccess::Ok)
@@ -197,6 +212,64 @@ impl RtpDecoder {
 impl Drop for RtpDecoder {
     fn drop(&mut self) {
         let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+/// Packets leaving a jitter buffer before the depayloader: each one's buffer time and RTP
+/// timestamp, so that a decoded buffer (which keeps the time of the packets it came from) can
+/// be given back its RTP timestamp. The newest [`RtpTimes::KEPT`] are kept.
+struct RtpTimes {
+    clock_rate: u32,
+    seen: Mutex<VecDeque<(gst::ClockTime, u32)>>,
+}
+
+impl RtpTimes {
+    /// About two seconds of video packets, or five of audio.
+    const KEPT: usize = 256;
+
+    /// Notes every packet leaving `jitter`'s source pad.
+    fn watch(jitter: &gst::Element, clock_rate: u32) -> Arc<Self> {
+        let times = Arc::new(Self {
+            clock_rate,
+            seen: Mutex::default(),
+        });
+        if let Some(pad) = jitter.static_pad("src") {
+            let noted = times.clone();
+            pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                if let Some(buffer) = info.buffer() {
+                    noted.note(buffer);
+                }
+                gst::PadProbeReturn::Ok
+            });
+        }
+        times
+    }
+
+    fn note(&self, buffer: &gst::BufferRef) {
+        let (Some(pts), Ok(map)) = (buffer.pts(), buffer.map_readable()) else {
+            return;
+        };
+        let Some(ts) = map.get(4..8) else { return };
+        let rtp = u32::from_be_bytes([ts[0], ts[1], ts[2], ts[3]]);
+        let mut seen = self.seen.lock().expect("rtp times poisoned");
+        if seen.len() == Self::KEPT {
+            seen.pop_front();
+        }
+        seen.push_back((pts, rtp));
+    }
+
+    /// The RTP timestamp of a decoded buffer of time `pts`: the packet noted nearest to it,
+    /// moved by the difference at the clock rate (decoders may make buffers of their own, as
+    /// Opus does to conceal a lost packet).
+    fn rtp_of(&self, pts: Option<gst::ClockTime>) -> Option<u32> {
+        let pts = pts?.nseconds() as i128;
+        let seen = self.seen.lock().expect("rtp times poisoned");
+        let &(at, rtp) = seen
+            .iter()
+            .rev()
+            .min_by_key(|(t, _)| (t.nseconds() as i128 - pts).abs())?;
+        let ticks = (pts - at.nseconds() as i128) * self.clock_rate as i128 / 1_000_000_000;
+        Some(rtp.wrapping_add(ticks as i32 as u32))
     }
 }
 
@@ -244,6 +317,7 @@ fn copy_i420(sample: &gst::Sample) -> Option<VideoFrame> {
         y: plane(0, w, h)?,
         u: plane(1, cw, ch)?,
         v: plane(2, cw, ch)?,
-        arrived: std::time::Instant::now(),
+        arrived: Instant::now(),
+        captured: Instant::now(),
     })
 }

@@ -1,7 +1,8 @@
-//! Decoded video frames, and the slot that holds each participant's newest one.
+//! Decoded video frames, and the slot that holds each participant's newest ones.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// One decoded camera frame, I420 with tightly packed planes.
 #[derive(Debug, Clone)]
@@ -18,6 +19,9 @@ pub struct VideoFrame {
     pub v: Vec<u8>,
     /// When the frame was decoded.
     pub arrived: Instant,
+    /// When it was captured, on its sender's capture clock (`media::capture`): the instant
+    /// its sound was captured carries the same time.
+    pub captured: Instant,
 }
 
 impl VideoFrame {
@@ -37,6 +41,7 @@ impl VideoFrame {
             u: vec![u; (cw * ch) as usize],
             v: vec![v; (cw * ch) as usize],
             arrived: Instant::now(),
+            captured: Instant::now(),
         }
     }
 }
@@ -50,8 +55,17 @@ pub fn rgb_to_yuv([r, g, b]: [u8; 3]) -> (u8, u8, u8) {
     (y.round() as u8, u.round() as u8, v.round() as u8)
 }
 
-/// Holds a participant's newest frame. The decoder overwrites it; the compositor reads it at
+/// How far back a slot keeps frames: the most by which a participant's video may run ahead of
+/// their audio and still be shown in step with it.
+pub const FRAME_HISTORY: Duration = Duration::from_millis(600);
+/// The most frames a slot keeps, whatever their capture times say.
+const MAX_FRAMES: usize = 24;
+
+/// Holds a participant's newest frames. The decoder adds to it; the compositor reads it at
 /// its own pace, so a slow tick never blocks decoding and a stalled camera keeps its last frame.
+/// The compositor shows the newest frame ([`FrameSlot::latest`]), or, to keep the picture in
+/// step with the person's voice, the frame captured when the voice it mixes was
+/// ([`FrameSlot::captured_by`]).
 #[derive(Debug, Default)]
 pub struct FrameSlot {
     inner: Mutex<SlotState>,
@@ -62,26 +76,53 @@ struct SlotState {
     /// Rises with every frame and never goes back, even across `clear`, so a reader that
     /// remembers the last sequence it used never mistakes a new person's frame for an old one.
     seq: u64,
-    frame: Option<Arc<VideoFrame>>,
+    /// Oldest first, each with its sequence number.
+    frames: VecDeque<(u64, Arc<VideoFrame>)>,
 }
 
 impl FrameSlot {
-    /// Replaces the frame.
+    /// Adds the newest frame, forgetting those more than [`FRAME_HISTORY`] older.
     pub fn put(&self, frame: VideoFrame) {
         let mut inner = self.inner.lock().expect("frame slot poisoned");
         inner.seq += 1;
-        inner.frame = Some(Arc::new(frame));
+        let (seq, newest) = (inner.seq, frame.captured);
+        inner.frames.push_back((seq, Arc::new(frame)));
+        while inner.frames.len() > MAX_FRAMES
+            || inner
+                .frames
+                .front()
+                .is_some_and(|(_, f)| newest.saturating_duration_since(f.captured) > FRAME_HISTORY)
+        {
+            inner.frames.pop_front();
+        }
     }
 
     /// Empties the slot: the seat's person has left.
     pub fn clear(&self) {
-        self.inner.lock().expect("frame slot poisoned").frame = None;
+        self.inner
+            .lock()
+            .expect("frame slot poisoned")
+            .frames
+            .clear();
     }
 
     /// The newest frame and its sequence number.
     pub fn latest(&self) -> Option<(u64, Arc<VideoFrame>)> {
         let inner = self.inner.lock().expect("frame slot poisoned");
-        inner.frame.clone().map(|f| (inner.seq, f))
+        inner.frames.back().cloned()
+    }
+
+    /// The newest frame captured no later than `instant`, or the oldest one kept if all are
+    /// later; with its sequence number.
+    pub fn captured_by(&self, instant: Instant) -> Option<(u64, Arc<VideoFrame>)> {
+        let inner = self.inner.lock().expect("frame slot poisoned");
+        inner
+            .frames
+            .iter()
+            .rev()
+            .find(|(_, f)| f.captured <= instant)
+            .or(inner.frames.front())
+            .cloned()
     }
 }
 
@@ -106,6 +147,26 @@ mod tests {
             3,
             "sequence keeps rising across a clear"
         );
+    }
+
+    #[test]
+    fn slot_finds_the_frame_captured_by_an_instant_and_forgets_old_ones() {
+        let slot = FrameSlot::default();
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        for i in 0..30u64 {
+            let mut f = VideoFrame::solid(2, 2, [i as u8, 0, 0]);
+            f.captured = t0 + ms(40 * i);
+            slot.put(f);
+        }
+        // Frame i was captured at 40·i ms: at 1010 ms the newest one is frame 25.
+        let (seq, f) = slot.captured_by(t0 + ms(1010)).unwrap();
+        assert_eq!((seq, f.captured), (26, t0 + ms(1000)));
+        assert_eq!(slot.captured_by(t0 + ms(5000)).unwrap().0, 30);
+        // 600 ms before the newest (1160 ms) is kept, older is gone: the oldest is frame 14.
+        let (oldest, f) = slot.captured_by(t0).unwrap();
+        assert_eq!((oldest, f.captured), (15, t0 + ms(560)));
+        assert_eq!(slot.latest().unwrap().0, 30);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod audio_mix;
 pub mod bus;
+pub mod capture;
 pub mod decoder;
 pub mod element;
 pub mod encoder;

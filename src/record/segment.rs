@@ -5,8 +5,16 @@
 //! Fragments of 1 s: if the process dies, the file plays up to its last complete fragment.
 //! Timestamps inside each segment start at zero; the manifest holds where it sits in the
 //! recording.
+//!
+//! Fragmented MP4 as `mp4mux` writes it has no edit list, so each track plays from its first
+//! sample, wherever that was stamped, and an AAC track plays its encoder's priming first. Both
+//! would move sound against picture, so each track's first sample is placed at zero: the
+//! segment's first video frame is written at its start and shown until the next (a segment
+//! whose first keyframe came late repeats it), and the AAC encoder's priming packet is left
+//! out, with the packets after it moved back by its length.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
@@ -55,6 +63,40 @@ pub struct Segment {
     bus: Receiver<BusEvent>,
     /// The first error seen on the bus.
     failure: Option<String>,
+    /// Whether a video frame has been written (the first goes at zero).
+    video_started: AtomicBool,
+    /// Whether audio has been written (silence fills from zero to the first).
+    audio_started: AtomicBool,
+}
+
+/// The AAC encoder's delay (ffmpeg's AAC-LC encoder: one frame of 1024 samples): the
+/// priming its first packet holds, which a player without an edit list plays as sound.
+const AAC_PRIMING_SAMPLES: u64 = 1024;
+
+/// Leaves out the encoder's priming packet and moves the rest back by its length, so the
+/// segment's sound plays at the time it was stamped with.
+fn drop_aac_priming(aac: &gst::Element) {
+    let Some(pad) = aac.static_pad("src") else {
+        return;
+    };
+    let priming =
+        gst::ClockTime::from_nseconds(AAC_PRIMING_SAMPLES * 1_000_000_000 / SAMPLE_RATE as u64);
+    let first = AtomicBool::new(true);
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if first.swap(false, Ordering::Relaxed) {
+            return gst::PadProbeReturn::Drop;
+        }
+        if let Some(gst::PadProbeData::Buffer(buffer)) = &mut info.data {
+            let b = buffer.make_mut();
+            if let Some(pts) = b.pts() {
+                b.set_pts(pts.saturating_sub(priming));
+            }
+            if let Some(dts) = b.dts() {
+                b.set_dts(dts.saturating_sub(priming));
+            }
+        }
+        gst::PadProbeReturn::Ok
+    });
 }
 
 impl Segment {
@@ -97,6 +139,7 @@ impl Segment {
         let vqueue = make("queue", "vqueue")?;
         let convert = make("audioconvert", "aconvert")?;
         let aac = make("avenc_aac", "aac")?;
+        drop_aac_priming(&aac);
         let aqueue = make("queue", "aqueue")?;
         let mux = make("mp4mux", "mux")?;
         mux.set_property("fragment-duration", 1000u32);
@@ -125,6 +168,8 @@ impl Segment {
             path: path.to_owned(),
             bus,
             failure: None,
+            video_started: AtomicBool::new(false),
+            audio_started: AtomicBool::new(false),
         })
     }
 
@@ -143,7 +188,8 @@ impl Segment {
         self.failure.clone()
     }
 
-    /// Writes one H.264 access unit at `pts` (segment time).
+    /// Writes one H.264 access unit at `pts` (segment time). The segment's first frame is
+    /// written at zero, lasting until `pts + duration`.
     pub fn push_video(
         &self,
         data: bytes::Bytes,
@@ -151,6 +197,11 @@ impl Segment {
         duration: Duration,
         keyframe: bool,
     ) {
+        let (pts, duration) = if self.video_started.swap(true, Ordering::Relaxed) {
+            (pts, duration)
+        } else {
+            (Duration::ZERO, pts + duration)
+        };
         let mut buffer = gst::Buffer::from_slice(data);
         {
             let b = buffer.get_mut().expect("fresh buffer is writable");
@@ -165,14 +216,25 @@ impl Segment {
         }
     }
 
-    /// Writes mono S16 samples starting at `pts` (segment time).
+    /// Writes mono S16 samples starting at `pts` (segment time). Silence fills the segment
+    /// from zero to its first samples.
     pub fn push_audio(&self, samples: &[i16], pts: Duration) {
-        let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let lead = if self.audio_started.swap(true, Ordering::Relaxed) {
+            0
+        } else {
+            super::plan::samples_until(Duration::ZERO, pts)
+        };
+        let pts = if lead > 0 { Duration::ZERO } else { pts };
+        let bytes: Vec<u8> = std::iter::repeat_n(0i16, lead)
+            .chain(samples.iter().copied())
+            .flat_map(|s| s.to_le_bytes())
+            .collect();
+        let samples = samples.len() + lead;
         let mut buffer = gst::Buffer::from_mut_slice(bytes);
         {
             let b = buffer.get_mut().expect("fresh buffer is writable");
             b.set_pts(clock_time(pts));
-            b.set_duration(clock_time(samples_duration(samples.len())));
+            b.set_duration(clock_time(samples_duration(samples)));
         }
         if let Err(e) = self.audio_src.push_buffer(buffer) {
             tracing::warn!(?e, file = %self.path.display(), "segment refused audio");
@@ -205,6 +267,88 @@ fn clock_time(d: Duration) -> gst::ClockTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tone starting 500 ms into the audio plays at 500 ms (no priming before it); video
+    /// whose first frame came 120 ms after the segment's start plays that frame from zero and
+    /// every later frame at its own time.
+    #[test]
+    fn sound_and_picture_play_at_the_times_they_were_written() {
+        crate::media::init().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(file_name(0));
+        let format = VideoFormat {
+            width: 64,
+            height: 64,
+            fps: 25,
+        };
+        let frames = crate::media::testing::pull_buffers(
+            "videotestsrc num-buffers=50 pattern=black ! video/x-raw,width=64,height=64,framerate=25/1 \
+             ! x264enc tune=zerolatency key-int-max=1000 ! video/x-h264,stream-format=byte-stream,alignment=au \
+             ! appsink name=sink sync=false",
+        );
+        let segment = Segment::start(&path, format).unwrap();
+        let frame = Duration::from_millis(40);
+        // Frames from 120 ms to 440 ms.
+        for (i, f) in frames.iter().enumerate().take(12) {
+            segment.push_video(
+                f.clone().into(),
+                frame * i as u32 + frame * 3,
+                frame,
+                i == 0,
+            );
+        }
+        // 1 s of audio from 40 ms (the recording began between two ticks), a tone from 500 ms.
+        for tick in 1..25u32 {
+            let samples: Vec<i16> = (0..1920u32)
+                .map(|i| {
+                    let n = tick * 1920 + i;
+                    if n >= 24_000 {
+                        (12_000.0 * (n as f32 * 0.13).sin()) as i16
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            segment.push_audio(&samples, frame * tick);
+        }
+        segment.finish(Duration::from_secs(10)).unwrap();
+
+        let pcm = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(&path)
+            .args(["-f", "s16le", "-ac", "1", "-ar", "48000", "pipe:1"])
+            .output()
+            .unwrap()
+            .stdout;
+        let onset = pcm
+            .chunks_exact(2)
+            .position(|b| i16::from_le_bytes([b[0], b[1]]).abs() > 3000)
+            .expect("the tone is there");
+        let sound_ms = onset as f64 / 48.0;
+        assert!((sound_ms - 500.0).abs() <= 5.0, "sound at {sound_ms} ms");
+
+        let probe = std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "v", "-show_entries"])
+            .args(["frame=pts_time", "-of", "csv=p=0"])
+            .arg(&path)
+            .output()
+            .unwrap()
+            .stdout;
+        let times: Vec<f64> = String::from_utf8(probe)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
+            .collect();
+        assert_eq!(times.len(), 12, "{times:?}");
+        assert_eq!(times[0], 0.0, "the first frame opens the segment");
+        for (i, t) in times.iter().enumerate().skip(1) {
+            let expected = 0.04 * (i + 3) as f64;
+            assert!(
+                (t - expected).abs() < 0.002,
+                "frame {i} at {t} s: {times:?}"
+            );
+        }
+    }
 
     #[test]
     fn segment_file_names_round_trip() {

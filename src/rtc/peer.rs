@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
+use rtc::interceptor::{
+    Attribute, AttributedPacket, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket,
+};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{
@@ -24,6 +26,7 @@ use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
@@ -370,7 +373,7 @@ async fn answer_with(
     let registry = register_default_interceptors(Registry::new(), &mut media)
         .map_err(|e| RtcError::Setup(e.to_string()))?
         // Last, so the default interceptors see all inbound RTCP first.
-        .with(Slot::from(14_000), KeyframeRequests::default());
+        .with(Slot::from(14_000), ApplicationRtcp::default());
     // No mDNS: it needs a multicast socket, which a loopback-only namespace lacks.
     let setting = SettingEngineBuilder::new()
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
@@ -498,14 +501,29 @@ async fn answer_with(
     ))
 }
 
-/// Passes the browser's keyframe requests (PLI, FIR) for the composite on to the
-/// application, where [`super::session`] asks the right encoder for a keyframe; every other
-/// inbound RTCP stops at the end of the chain as before (webrtc-rs's `rtcp-processing` shape:
-/// it goes last, so the default interceptors have seen all of it).
+/// Passes on to the application the inbound RTCP it acts on: the browser's keyframe requests
+/// (PLI, FIR) for the composite, where [`super::session`] asks the right encoder for a
+/// keyframe, and the sender reports of its camera and microphone, which place their RTP
+/// timestamps on the sender's wall clock (`media::capture`). Every other inbound RTCP stops at
+/// the end of the chain as before (webrtc-rs's `rtcp-processing` shape: it goes last, so the
+/// default interceptors have seen all of it).
+///
+/// A sender report goes on alone and without its reception blocks: the stack routes RTCP to a
+/// track by the first SSRC it names, and a report's blocks name the streams we send, which
+/// would take it to the composite's track instead of the sender's own.
 #[derive(Default)]
-struct KeyframeRequests {
+struct ApplicationRtcp {
     read: VecDeque<TaggedPacket>,
     write: VecDeque<TaggedPacket>,
+}
+
+/// A sender report, stripped of its reception report blocks.
+fn sender_report(packet: &Box<dyn rtc::rtcp::Packet>) -> Option<SenderReport> {
+    let report = packet.as_any().downcast_ref::<SenderReport>()?;
+    Some(SenderReport {
+        reports: Vec::new(),
+        ..report.clone()
+    })
 }
 
 fn is_keyframe_request(packet: &Box<dyn rtc::rtcp::Packet>) -> bool {
@@ -513,7 +531,7 @@ fn is_keyframe_request(packet: &Box<dyn rtc::rtcp::Packet>) -> bool {
     any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
+impl Protocol<TaggedPacket, TaggedPacket, ()> for ApplicationRtcp {
     type Rout = TaggedPacket;
     type Wout = TaggedPacket;
     type Eout = ();
@@ -522,6 +540,14 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
         if let Packet::Rtcp(packets) = &msg.message.packet {
+            for report in packets.iter().filter_map(sender_report) {
+                self.read.push_back(TaggedPacket {
+                    now: msg.now,
+                    transport: msg.transport,
+                    message: AttributedPacket::new(Packet::Rtcp(vec![Box::new(report)]))
+                        .with(Attribute::DeliverToApplication),
+                });
+            }
             let requests: Vec<Box<dyn rtc::rtcp::Packet>> = packets
                 .iter()
                 .filter(|p| is_keyframe_request(p))
@@ -551,7 +577,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
     }
 }
 
-impl Interceptor for KeyframeRequests {
+impl Interceptor for ApplicationRtcp {
     fn bind_local_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use rtc::media::Sample;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::shared::marshal::Marshal;
 use tokio::sync::{broadcast, mpsc};
@@ -124,8 +125,17 @@ async fn receive_track(
             }
         };
         let Some(event) = event else { break };
-        let TrackRemoteEvent::OnRtpPacket(packet) = event else {
-            continue;
+        let packet = match event {
+            TrackRemoteEvent::OnRtpPacket(packet) => packet,
+            TrackRemoteEvent::OnRtcpPacket(packets) => {
+                if let Some(f) = &feed {
+                    for report in sender_reports(&packets, media_ssrc) {
+                        f.sender_report(report);
+                    }
+                }
+                continue;
+            }
+            _ => continue,
         };
         media_ssrc = packet.header.ssrc;
         if feed.is_none() {
@@ -165,6 +175,22 @@ async fn receive_track(
             Err(e) => tracing::debug!("cannot marshal rtp: {e}"),
         }
     }
+}
+
+/// The sender reports about the stream `ssrc` among `packets`, as the hearing's capture clock
+/// takes them.
+fn sender_reports(
+    packets: &[Box<dyn rtc::rtcp::Packet>],
+    ssrc: u32,
+) -> impl Iterator<Item = crate::media::capture::SenderReport> + '_ {
+    packets
+        .iter()
+        .filter_map(|p| p.as_any().downcast_ref::<SenderReport>())
+        .filter(move |r| r.ssrc == ssrc)
+        .map(|r| crate::media::capture::SenderReport {
+            ntp: r.ntp_time,
+            rtp: r.rtp_time,
+        })
 }
 
 /// Asks the sender of `media_ssrc` for a keyframe.

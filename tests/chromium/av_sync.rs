@@ -2,12 +2,12 @@
 //! 45 ms early and at most 125 ms late).
 //!
 //! Two Chromium participants whose fake camera flashes white and whose fake microphone beeps at
-//! the same instants, every two seconds; the second joins five seconds after the first. From the
-//! recorded MP4, each flash is found in that participant's seat region and each beep by its own
-//! frequency in the mixed audio. After each participant's first two flashes (start-up), their
-//! median offset must be in the window, and at least four in five of their single offsets.
-//! The fixtures are longer than the test, because Chromium's fake camera drifts by one frame per
-//! loop (../shared/notes/media-stack-facts.md).
+//! the same instants, every two seconds; the second joins five seconds after the first (the
+//! late join). From the recorded MP4, each flash is found in that participant's seat region and
+//! each beep by its own frequency in the mixed audio. Every pair must lie in the window, the
+//! first ones after each join included: on a quiet machine, and with a CPU hog on every core
+//! for the whole test. The fixtures are longer than the test, because Chromium's fake camera
+//! drifts by one frame per loop (../shared/notes/media-stack-facts.md).
 
 use crate::support::process::DemoProcess;
 use crate::support::*;
@@ -126,8 +126,57 @@ fn write_beep_wav(path: &Path, hz: f32, seconds: usize) {
     out.flush().unwrap();
 }
 
+/// A busy loop on every core until dropped: the machine under load on purpose.
+struct CpuHog {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<u64>>,
+}
+
+impl CpuHog {
+    fn start() -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = (0..cores)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut x = 0u64;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        x = std::hint::black_box(
+                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
+                        );
+                    }
+                    x
+                })
+            })
+            .collect();
+        Self { stop, threads }
+    }
+}
+
+impl Drop for CpuHog {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A quiet machine; the plaintiff joins 5 s after the judge.
 #[test]
 fn recording_keeps_each_participants_audio_in_sync_with_their_video() {
+    record_and_check_sync(false);
+}
+
+/// The same with every core busy for the whole test: the compositor misses ticks, and the
+/// recording repeats or drops frames to stay in step with the sound.
+#[test]
+fn recording_stays_in_sync_with_every_core_busy() {
+    record_and_check_sync(true);
+}
+
+fn record_and_check_sync(hog: bool) {
     let root = tempfile::Builder::new()
         .prefix("courtroom-sync-")
         .tempdir()
@@ -147,6 +196,7 @@ fn recording_keeps_each_participants_audio_in_sync_with_their_video() {
     );
     let clerk_token = demo.token("clerk");
 
+    let hog = hog.then(CpuHog::start);
     let t0 = Instant::now();
     let mut browsers = Vec::new();
     for s in &SENDERS {
@@ -166,6 +216,7 @@ fn recording_keeps_each_participants_audio_in_sync_with_their_video() {
     assert_eq!(status, 200, "{monitor}");
     let monitor: Value = serde_json::from_str(&monitor).unwrap();
     drop(browsers);
+    drop(hog);
     assert!(
         demo.server.terminate().success(),
         "server log:\n{}",
@@ -208,27 +259,12 @@ fn recording_keeps_each_participants_audio_in_sync_with_their_video() {
             "too few flash/beep pairs for {}:\n{report}",
             s.role
         );
-        // The window must hold for this participant as a whole (the median) and for nearly every
-        // single beep; one pair may fall out when the shared test machine stalls the compositor.
-        let in_window = |o: &f64| avsync::in_bt1359(*o);
-        // Steady state: the first two flashes (a participant's first 5 s, while their video
-        // pipeline starts) are reported but not asserted; see the closing note of issue 5.
-        let offsets: Vec<f64> = offsets.iter().skip(2).copied().collect();
+        // Every pair, from the first after the join on.
+        let outside: Vec<&f64> = offsets.iter().filter(|o| !avsync::in_bt1359(**o)).collect();
         assert!(
-            offsets.len() >= 3,
-            "too few steady-state pairs for {}:\n{report}",
-            s.role
-        );
-        let median = avsync::median(&offsets);
-        assert!(
-            in_window(&median),
-            "median offset {median:.0} ms outside BT.1359 for {}:\n{report}",
-            s.role
-        );
-        let inside = offsets.iter().filter(|o| in_window(o)).count();
-        assert!(
-            inside * 5 >= offsets.len() * 4,
-            "only {inside} of {} offsets inside BT.1359 for {}:\n{report}",
+            outside.is_empty(),
+            "{} of {} offsets outside BT.1359 for {}:\n{report}",
+            outside.len(),
             offsets.len(),
             s.role
         );
