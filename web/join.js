@@ -61,6 +61,8 @@ const STRINGS = {
     reconnecting: 'Your connection dropped; reconnecting…',
     serverFull: 'The court’s server is full right now. This page keeps trying by itself; tell the clerk if it goes on.',
     serverStopping: 'The courtroom server is stopping and the recording is being saved; this page reconnects by itself when the server is back.',
+    recordingGapVideo: 'Part of the recording has no picture: the server could not record video for a while. The record says so.',
+    recordingGapAudio: 'Part of the recording has no sound: the server could not record audio for a while. The record says so.',
     reconnected: 'Reconnected.',
     connecting: 'Connecting…',
     connected: 'Connected',
@@ -146,6 +148,8 @@ const STRINGS = {
     reconnecting: '网络连接中断，正在重新连接…',
     serverFull: '法院服务器当前已满。本页面会自动重试；如持续出现，请告知书记员。',
     serverStopping: '法庭服务器正在停止，录像正在保存；服务器恢复后，本页面会自动重新连接。',
+    recordingGapVideo: '部分录像没有画面：服务器有一段时间未能录制视频。录像记录中已注明。',
+    recordingGapAudio: '部分录像没有声音：服务器有一段时间未能录制音频。录像记录中已注明。',
     reconnected: '已重新连接。',
     connecting: '正在连接…',
     connected: '已连接',
@@ -1060,6 +1064,9 @@ function onMessage(gen, event) {
       ui.screenHint.hidden = !key;
       break;
     }
+    case 'recording_gap':
+      showBanner((msg.missing || []).includes('video') ? 'recordingGapVideo' : 'recordingGapAudio', 'warn');
+      break;
     case 'cue': showCue(msg); break;
     case 'cue_sent': setStatus('cueSent'); break;
     case 'closed': end('closedTitle', 'hearingClosed', null); break;

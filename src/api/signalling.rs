@@ -107,6 +107,14 @@ pub enum ServerMessage {
         /// `restarted` or `stopped`.
         action: &'static str,
     },
+    /// The recording sealed segment `segment` without `missing` (`video`, `audio`): that part
+    /// of the record lacks it, and says so.
+    RecordingGap {
+        /// The segment's index.
+        segment: u32,
+        /// What it lacks.
+        missing: Vec<&'static str>,
+    },
     /// A newer join with the same invitation took over.
     Replaced,
     /// The answer to `check`: the invitation is good.
@@ -409,6 +417,18 @@ mod tests {
         let j: serde_json::Value =
             serde_json::from_str(&ServerMessage::ScreenHint { hint: None }.to_json()).unwrap();
         assert!(j["hint"].is_null());
+        let j: serde_json::Value = serde_json::from_str(
+            &ServerMessage::RecordingGap {
+                segment: 3,
+                missing: vec!["video"],
+            }
+            .to_json(),
+        )
+        .unwrap();
+        assert_eq!(
+            (&j["type"], &j["segment"], &j["missing"]),
+            (&json!("recording_gap"), &json!(3), &json!(["video"]))
+        );
         let j: serde_json::Value = serde_json::from_str(
             &ServerMessage::MediaProblem {
                 track: "camera",

@@ -242,6 +242,9 @@ async fn react(state: &AppState, conn: &mut Conn, event: HearingEvent) -> Reacti
         HearingEvent::RecordingPaused(p) => ServerMessage::Recording {
             state: if p { "paused" } else { "recording" },
         },
+        HearingEvent::RecordingGap { segment, missing } => {
+            ServerMessage::RecordingGap { segment, missing }
+        }
         HearingEvent::Replaced(id) if id == j.id => {
             return Err(if taken_over(j) {
                 (Some(ServerMessage::Replaced), End::Replaced)

@@ -49,6 +49,14 @@ pub enum HearingEvent {
         /// Their role.
         from_role: Role,
     },
+    /// The recording sealed a segment without video or audio (never as complete): everyone is
+    /// told, so the court knows that part of the record lacks it.
+    RecordingGap {
+        /// The segment's index.
+        segment: u32,
+        /// What it lacks: `video`, `audio`.
+        missing: Vec<&'static str>,
+    },
     /// Decoding a participant's camera or microphone failed; the hearing restarted it (and
     /// asked for a keyframe) or gave up after repeated failures.
     MediaTrouble(MediaNotice),

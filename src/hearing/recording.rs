@@ -18,7 +18,7 @@ use super::originals::Originals;
 use super::seats::Seats;
 use crate::config::Settings;
 use crate::ids::{random_id, ParticipantId};
-use crate::record::recorder::{Callback, FailureCallback, Finished};
+use crate::record::recorder::{Callback, FailureCallback, Finished, SegmentGap};
 use crate::record::segment::VideoFormat;
 use crate::record::{
     Manifest, RecordError, Recorder, RecorderOptions, RecordingInfo, RecordingKey,
@@ -241,6 +241,13 @@ impl Recording {
         opts.on_sealed = self.env.on_sealed.clone();
         opts.request_keyframe = Some(self.request_keyframe.clone());
         opts.on_failure = Some(on_failure(&self.shared, &id));
+        let events = self.shared.events.clone();
+        opts.on_gap = Some(Arc::new(move |gap: SegmentGap| {
+            events.send(HearingEvent::RecordingGap {
+                segment: gap.index,
+                missing: gap.missing,
+            });
+        }));
         opts.started_by = actor.to_owned();
         let r = &self.settings.record;
         opts.tsa = (!r.tsa_url.is_empty()).then(|| crate::record::timestamp::TsaOptions {

@@ -33,6 +33,18 @@ const FAILED_FINISH_TIMEOUT: Duration = Duration::from_millis(500);
 /// A callback told why the recording failed.
 pub type FailureCallback = Arc<dyn Fn(String) + Send + Sync>;
 
+/// A segment sealed without one of its tracks (never as complete): which, and what it lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentGap {
+    /// The segment's index.
+    pub index: u32,
+    /// The tracks it lacks (`video`, `audio`).
+    pub missing: Vec<&'static str>,
+}
+
+/// A callback told of each [`SegmentGap`], so the hearing can say so while it goes on.
+pub type GapCallback = Arc<dyn Fn(SegmentGap) + Send + Sync>;
+
 /// Work for the closer, in the order it must be done.
 pub enum Job {
     /// A segment closed: finalise it, hash it into the chain, write the manifest.
@@ -95,6 +107,8 @@ pub struct CloserSetup {
     pub tsa: Option<TsaOptions>,
     /// Runs after each manifest written (the upload spool picks the files up).
     pub on_sealed: Option<Callback>,
+    /// Runs for each segment sealed without video or audio.
+    pub on_gap: Option<GapCallback>,
 }
 
 /// Starts the closer's thread. It ends after a [`Job::Finish`] (or when every sender is gone)
@@ -111,6 +125,7 @@ pub fn spawn(
         started_at: setup.started_at,
         on_failure: setup.on_failure,
         on_sealed: setup.on_sealed,
+        on_gap: setup.on_gap,
         stamper,
         told: false,
     };
@@ -129,6 +144,7 @@ struct Closer {
     started_at: DateTime<Utc>,
     on_failure: Option<FailureCallback>,
     on_sealed: Option<Callback>,
+    on_gap: Option<GapCallback>,
     stamper: Option<Stamper>,
     /// Whether `on_failure` has run.
     told: bool,
@@ -268,11 +284,16 @@ impl Closer {
             seated,
             tracks,
         } = closing;
-        let whole = ["video", "audio"]
-            .iter()
-            .all(|k| tracks.iter().any(|t| t == k));
+        let missing: Vec<&'static str> = ["video", "audio"]
+            .into_iter()
+            .filter(|k| !tracks.iter().any(|t| t == k))
+            .collect();
+        let whole = missing.is_empty();
         if !whole {
             tracing::error!(file = %path.display(), index, ?tracks, "segment closes without video or audio: sealed as incomplete");
+            if let Some(cb) = &self.on_gap {
+                cb(SegmentGap { index, missing });
+            }
         }
         let complete = finished && whole;
         let file = path

@@ -49,7 +49,7 @@ use super::RecordError;
 use crate::media::encoder::EncodedFrame;
 use crate::timefmt::utc_text;
 
-pub use super::closer::{Callback, FailureCallback};
+pub use super::closer::{Callback, FailureCallback, GapCallback, SegmentGap};
 pub use super::manifest::RESERVE_FILE;
 
 /// File name of the first segment, for callers that record less than one segment.
@@ -89,6 +89,8 @@ pub struct RecorderOptions {
     pub request_keyframe: Option<Callback>,
     /// Runs once, on a background thread, when the recording fails for good.
     pub on_failure: Option<FailureCallback>,
+    /// Runs, on a background thread, for each segment sealed without video or audio.
+    pub on_gap: Option<GapCallback>,
     /// Bytes reserved at the start for sealing on a full disk.
     pub reserve_bytes: u64,
     /// Who started the recording, for the manifest's `start` event.
@@ -114,6 +116,7 @@ impl RecorderOptions {
             key: None,
             request_keyframe: None,
             on_failure: None,
+            on_gap: None,
             reserve_bytes: 256 * 1024,
             started_by: SERVER_ACTOR.into(),
             tsa: None,
@@ -227,6 +230,7 @@ impl Recorder {
                 on_failure: opts.on_failure.clone(),
                 tsa: opts.tsa.clone(),
                 on_sealed: opts.on_sealed.clone(),
+                on_gap: opts.on_gap.clone(),
             },
             rx,
         )?;
