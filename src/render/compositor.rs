@@ -102,6 +102,36 @@ pub struct Compositor {
     seats: Vec<SeatGpu>,
     /// Seat indices sorted far to near, so blended people overlap correctly.
     draw_order: Vec<usize>,
+    /// The last frame rendered and what it was rendered from: a tick whose inputs are the
+    /// same (nobody seated, every camera stalled, a paused hearing) gets it again for nothing.
+    last: Option<(Vec<ViewInputs>, Vec<u8>)>,
+    /// Frames rendered on the device (not answered from `last`).
+    rendered: u64,
+}
+
+/// What a seat's picture is drawn from, short of the frame's pixels (its sequence number
+/// stands for them): equal inputs draw an equal picture.
+#[derive(Debug, Clone, PartialEq)]
+struct ViewInputs {
+    seq: Option<u64>,
+    away: bool,
+    key: KeyParams,
+    nameplate: Option<NameplateText>,
+    crop: Option<[f32; 4]>,
+    gain: Option<[f32; 3]>,
+}
+
+impl ViewInputs {
+    fn of(view: &SeatView) -> Self {
+        Self {
+            seq: view.frame.as_ref().map(|(seq, _)| *seq),
+            away: view.away,
+            key: view.key,
+            nameplate: view.nameplate.clone(),
+            crop: view.crop,
+            gain: view.gain,
+        }
+    }
 }
 
 impl Compositor {
@@ -284,6 +314,8 @@ impl Compositor {
             color,
             seats,
             draw_order,
+            last: None,
+            rendered: 0,
         })
     }
 
@@ -328,12 +360,20 @@ impl Compositor {
             .write_buffer(&self.room_ubo, 0, bytemuck::bytes_of(&room_uniform));
         self.draw_order = far_to_near(&self.layout);
         self.room_stale = true;
+        self.last = None;
     }
 
     /// Sets how much of the room behind a person bleeds into their edges
     /// ([`super::wrap::STRENGTH`] by default; 0 turns light wrap off).
     pub fn set_light_wrap(&mut self, strength: f32) {
         self.wrap.set_strength(strength);
+        self.last = None;
+    }
+
+    /// How many frames were drawn on the device; a tick whose inputs had not changed since the
+    /// last one was answered with the same frame instead.
+    pub fn rendered(&self) -> u64 {
+        self.rendered
     }
 
     /// Each seat's region of the output, in layout order.
@@ -341,11 +381,23 @@ impl Compositor {
         self.layout.screen_boxes(self.width, self.height)
     }
 
-    /// Renders one tick and returns the frame as tightly packed I420.
+    /// Renders one tick and returns the frame as tightly packed I420. When nothing it is drawn
+    /// from changed since the last tick (the same frames, keys, nameplates, crops and camera),
+    /// the last frame is returned without touching the device.
     pub fn render_i420(&mut self, views: &[SeatView]) -> Result<Vec<u8>, RenderError> {
+        let inputs: Vec<ViewInputs> = views.iter().map(ViewInputs::of).collect();
+        if let Some((last, frame)) = &self.last {
+            if *last == inputs && !self.room_stale {
+                return Ok(frame.clone());
+            }
+        }
+        self.last = None;
         let mut encoder = self.draw(views);
         self.output.encode(&mut encoder);
-        Ok(self.output.submit_and_read(&self.gpu, encoder)?)
+        let frame = self.output.submit_and_read(&self.gpu, encoder)?;
+        self.rendered += 1;
+        self.last = Some((inputs, frame.clone()));
+        Ok(frame)
     }
 
     /// Renders one tick and returns the frame as tightly packed RGBA (for stills and tests).

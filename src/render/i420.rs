@@ -160,6 +160,46 @@ mod tests {
     use crate::render::{AdapterChoice, Compositor, Gpu, KeyParams, Layout, SeatView};
     use std::sync::Arc;
 
+    /// An idle tick (nothing it is drawn from changed) gets the last frame without drawing;
+    /// a new camera frame, a changed nameplate or a camera move draws again.
+    #[test]
+    fn a_tick_whose_inputs_did_not_change_is_not_drawn_again() {
+        let gpu = Gpu::open(AdapterChoice::Auto).unwrap();
+        let layout = Layout::load(&crate::config::default_assets_dir(), "courtroom").unwrap();
+        let mut c = Compositor::new(gpu, layout.clone(), 320, 180).unwrap();
+        let mut views = vec![SeatView::default(); c.layout().seats.len()];
+        let empty = c.render_i420(&views).unwrap();
+        assert_eq!(c.render_i420(&views).unwrap(), empty);
+        assert_eq!(c.rendered(), 1, "nobody seated: drawn once");
+
+        let person = Arc::new(synthetic_person(320, 240, [210, 40, 40], 0));
+        views[0].frame = Some((1, person.clone()));
+        let seated = c.render_i420(&views).unwrap();
+        assert_ne!(seated, empty);
+        c.render_i420(&views).unwrap();
+        assert_eq!(c.rendered(), 2, "a stalled camera: drawn once more");
+
+        views[0].frame = Some((2, person));
+        c.render_i420(&views).unwrap();
+        views[0].away = true;
+        c.render_i420(&views).unwrap();
+        assert_eq!(c.rendered(), 4, "a new frame and going away each draw");
+
+        let other = layout
+            .views
+            .iter()
+            .find_map(|v| {
+                layout
+                    .camera_for(&v.name)
+                    .filter(|cam| *cam != layout.camera)
+            })
+            .expect("a second camera view");
+        c.set_camera(other);
+        c.render_i420(&views).unwrap();
+        c.render_i420(&views).unwrap();
+        assert_eq!(c.rendered(), 5, "a camera move draws once");
+    }
+
     #[test]
     fn i420_output_matches_a_cpu_conversion_of_the_rgba_render() {
         let gpu = Gpu::open(AdapterChoice::Auto).unwrap();
