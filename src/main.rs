@@ -170,7 +170,7 @@ struct BenchHearingArgs {
     /// Hearings at once.
     #[arg(long, default_value_t = 1)]
     hearings: usize,
-    /// Participants per hearing (1 to 6).
+    /// Participants per hearing (0 to 6; 0 measures an idle hearing, recording on).
     #[arg(long, default_value_t = 5)]
     participants: usize,
     /// Seconds measured (after 3 s of joining).
@@ -495,7 +495,7 @@ async fn bench_hearing(args: &BenchHearingArgs) -> anyhow::Result<()> {
     let cfg = BenchConfig {
         exe: std::env::current_exe()?,
         hearings: args.hearings,
-        participants: args.participants.clamp(1, 6),
+        participants: args.participants.min(6),
         seconds: args.seconds,
         width,
         height,

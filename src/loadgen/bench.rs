@@ -23,7 +23,7 @@ pub struct BenchConfig {
     pub exe: PathBuf,
     /// Hearings at once.
     pub hearings: usize,
-    /// Synthetic participants per hearing (at most 6: the demo's invitations).
+    /// Synthetic participants per hearing (at most 6: the demo's invitations; 0: idle).
     pub participants: usize,
     /// Seconds of load, after joining.
     pub seconds: u64,
