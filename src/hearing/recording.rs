@@ -18,6 +18,7 @@ use super::originals::Originals;
 use super::seats::Seats;
 use crate::config::Settings;
 use crate::ids::{random_id, ParticipantId};
+use crate::record::credentials::{ContentCredentials, SegmentCredentials};
 use crate::record::recorder::{Callback, FailureCallback, Finished, SegmentGap};
 use crate::record::segment::VideoFormat;
 use crate::record::{
@@ -202,6 +203,29 @@ impl Recording {
         }
     }
 
+    /// The court's content credentials for each segment, when `record.content_credentials`
+    /// is on; a chain that cannot be made is logged and the recording goes on without them.
+    fn credentials(&self) -> Option<SegmentCredentials> {
+        let r = &self.settings.record;
+        if !r.content_credentials {
+            return None;
+        }
+        match ContentCredentials::load_or_create(&self.settings.data_dir, &r.court_name) {
+            Ok(chain) => Some(SegmentCredentials {
+                chain: Arc::new(chain),
+                court: r.court_name.clone(),
+                recorder: match self.settings.cluster.node_id.as_str() {
+                    "" => format!("courtroom {}", env!("CARGO_PKG_VERSION")),
+                    node => format!("courtroom {} on node {node}", env!("CARGO_PKG_VERSION")),
+                },
+            }),
+            Err(e) => {
+                tracing::error!(hearing = %self.record.id, "recording without content credentials: {e}");
+                None
+            }
+        }
+    }
+
     /// Builds a recording: no lock is held meanwhile.
     fn build(
         &self,
@@ -237,6 +261,7 @@ impl Recording {
         );
         opts.segment = Duration::from_secs(self.settings.record.segment_seconds as u64);
         opts.key = Some(key);
+        opts.credentials = self.credentials();
         opts.previous = previous;
         opts.on_sealed = self.env.on_sealed.clone();
         opts.request_keyframe = Some(self.request_keyframe.clone());

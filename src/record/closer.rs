@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::credentials::{SegmentClaim, SegmentCredentials};
 use super::manifest::{
     LifecycleEvent, Manifest, OriginalEntry, RecordingState, SeatedParticipant, SegmentEntry,
     MANIFEST_FILE, RESERVE_FILE,
@@ -109,6 +110,8 @@ pub struct CloserSetup {
     pub on_sealed: Option<Callback>,
     /// Runs for each segment sealed without video or audio.
     pub on_gap: Option<GapCallback>,
+    /// Content credentials (C2PA) embedded in each segment before it is hashed.
+    pub credentials: Option<SegmentCredentials>,
 }
 
 /// Starts the closer's thread. It ends after a [`Job::Finish`] (or when every sender is gone)
@@ -126,6 +129,7 @@ pub fn spawn(
         on_failure: setup.on_failure,
         on_sealed: setup.on_sealed,
         on_gap: setup.on_gap,
+        credentials: setup.credentials,
         stamper,
         told: false,
     };
@@ -145,6 +149,7 @@ struct Closer {
     on_failure: Option<FailureCallback>,
     on_sealed: Option<Callback>,
     on_gap: Option<GapCallback>,
+    credentials: Option<SegmentCredentials>,
     stamper: Option<Stamper>,
     /// Whether `on_failure` has run.
     told: bool,
@@ -262,6 +267,32 @@ impl Closer {
         tracing::info!(dir = %self.dir.display(), state = %self.manifest.state, segments = self.manifest.segments.len(), "recording sealed");
     }
 
+    /// Embeds the segment's content credentials (C2PA), naming the chain's head before it. A
+    /// failure is logged and the segment kept as it is: evidence is never lost for its label.
+    fn credential(&self, path: &Path, index: u32, media_start: Duration) {
+        let Some(c) = &self.credentials else { return };
+        let m = &self.manifest;
+        let chain_head = m
+            .segments
+            .last()
+            .map_or_else(|| m.genesis(), |s| s.entry_hash.clone());
+        let started = self.started_at
+            + chrono::Duration::from_std(media_start).unwrap_or_else(|_| chrono::Duration::zero());
+        let claim = SegmentClaim {
+            court: c.court.clone(),
+            hearing_id: m.hearing_id.clone(),
+            case_number: m.case_number.clone(),
+            recording_id: m.recording_id.clone(),
+            index,
+            chain_head,
+            recorder: c.recorder.clone(),
+            started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        };
+        if let Err(e) = c.chain.sign_segment(path, &claim) {
+            tracing::error!(file = %path.display(), index, "segment kept without content credentials: {e}");
+        }
+    }
+
     fn tell(&mut self, reason: String) {
         if self.told {
             return;
@@ -296,6 +327,9 @@ impl Closer {
             }
         }
         let complete = finished && whole;
+        if finished {
+            self.credential(path, index, media_start);
+        }
         let file = path
             .file_name()
             .map(|n| n.to_string_lossy().to_string())

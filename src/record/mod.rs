@@ -6,6 +6,8 @@
 //!   a closer thread (`closer.rs`) finalises, hashes, chains and signs closed segments.
 //! - [`manifest`]: `manifest.json`, a hash chain over the closed segments, with `SHA256SUMS`.
 //! - [`sign`]: the server's Ed25519 key; each manifest is signed in `manifest.json.sig`.
+//! - [`credentials`]: content credentials (C2PA) embedded in each segment, signed with the
+//!   court's certificate chain, for any C2PA verifier.
 //! - [`originals`]: each participant's camera and microphone as received, in Matroska/WebM.
 //! - [`timestamp`]: optional RFC 3161 tokens from a TSA over each segment's chain entry and
 //!   the sealed manifest (`chain-NNNNN.tsr`, `manifest.json.tsr`).
@@ -20,6 +22,7 @@
 
 pub mod cli;
 mod closer;
+pub mod credentials;
 pub mod handover;
 pub mod keyring;
 pub mod manifest;

@@ -91,6 +91,8 @@ pub struct RecorderOptions {
     pub on_failure: Option<FailureCallback>,
     /// Runs, on a background thread, for each segment sealed without video or audio.
     pub on_gap: Option<GapCallback>,
+    /// Content credentials (C2PA) for each segment; `None`: none.
+    pub credentials: Option<super::credentials::SegmentCredentials>,
     /// Bytes reserved at the start for sealing on a full disk.
     pub reserve_bytes: u64,
     /// Who started the recording, for the manifest's `start` event.
@@ -117,6 +119,7 @@ impl RecorderOptions {
             request_keyframe: None,
             on_failure: None,
             on_gap: None,
+            credentials: None,
             reserve_bytes: 256 * 1024,
             started_by: SERVER_ACTOR.into(),
             tsa: None,
@@ -231,6 +234,7 @@ impl Recorder {
                 tsa: opts.tsa.clone(),
                 on_sealed: opts.on_sealed.clone(),
                 on_gap: opts.on_gap.clone(),
+                credentials: opts.credentials.clone(),
             },
             rx,
         )?;
