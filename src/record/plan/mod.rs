@@ -294,7 +294,10 @@ impl RecordingPlan {
             return out;
         }
         let boundary = self.next_boundary;
-        let ask = end >= boundary && self.requested != Some(boundary);
+        // Audio asks only once it is past the boundary (the video stalled): a tick mixes its
+        // audio before it renders its frame, so a request made as the audio nears the boundary
+        // would put the keyframe on the frame before it. The video asks in time.
+        let ask = pts >= boundary && self.requested != Some(boundary);
         if ask {
             self.requested = Some(boundary);
         }

@@ -66,6 +66,9 @@ struct Fake {
     keyframe_from: Option<Duration>,
     /// Whether the encoder honours requests.
     obliging: bool,
+    /// Whether a request made with a tick's audio reaches the encoder before that tick's own
+    /// frame, as in the hearing, which mixes a tick's audio before it renders the frame.
+    audio_first: bool,
     /// Natural keyframe interval in frames.
     gop: u64,
     frame: u64,
@@ -93,6 +96,7 @@ impl Fake {
             drops: vec![],
             keyframe_from: None,
             obliging: true,
+            audio_first: true,
             gop: 50,
             frame: 0,
             refuse_open: vec![],
@@ -146,7 +150,14 @@ impl Fake {
                 Action::RequestKeyframe => {
                     self.requests.push(at);
                     if self.obliging {
-                        self.keyframe_from = Some(at + TICK);
+                        // Asked with audio: the tick's own frame; asked with a frame the
+                        // encoder put out: the next one.
+                        let audio = !pushed.is_empty();
+                        self.keyframe_from = Some(if audio && self.audio_first {
+                            at
+                        } else {
+                            at + TICK
+                        });
                     }
                 }
                 Action::ExtendSegment { until } => self.extended.push(until),
@@ -229,6 +240,28 @@ fn sample_arithmetic_at_48_khz() {
     assert_eq!(samples_until(ms(10), ms(30)), 960);
     assert_eq!(samples_until(ms(30), ms(10)), 0);
     assert_eq!(samples_duration(1920), ms(40));
+}
+
+/// The hearing's tick mixes its audio before it renders its frame, so a keyframe asked for
+/// while the audio of the tick before a boundary is pushed would land on that tick's frame,
+/// one frame early, and the segment would run on to the next natural keyframe. Audio asks only
+/// once it is past the boundary; the video's own request lands on the boundary.
+#[test]
+fn segments_close_at_their_boundary_when_each_tick_mixes_audio_first() {
+    let mut f = Fake::new(plan(1000));
+    f.run(0, 3480, 0);
+    f.plan.stop_at(ms(3500));
+    f.run(3480, 3600, 0);
+    f.finish();
+    assert_eq!(
+        f.spans(),
+        [
+            (0, 0, 1000),
+            (1, 1000, 2000),
+            (2, 2000, 3000),
+            (3, 3000, 3500)
+        ]
+    );
 }
 
 #[test]
