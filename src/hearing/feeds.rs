@@ -263,10 +263,12 @@ impl TrackFeed {
     /// timestamps on the sender's wall clock, which lines the person's picture up with their
     /// voice in the composite and the recording.
     pub fn sender_report(&self, report: SenderReport) {
-        let clock = &self.feed.spec.clock;
-        let was_mapped = clock.is_mapped();
-        clock.sender_report(self.feed.spec.track, report);
-        if !was_mapped && clock.is_mapped() {
+        if self
+            .feed
+            .spec
+            .clock
+            .sender_report(self.feed.spec.track, report)
+        {
             tracing::info!(
                 participant = self.feed.spec.participant,
                 seat = self.feed.spec.seat,

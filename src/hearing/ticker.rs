@@ -6,8 +6,9 @@
 //! `tick × period`, the same for the video frame and the audio of that tick. Audio sets the
 //! pace: it is mixed for every tick, late or not, and never moved; for each seat the picture
 //! follows it, by capture time (`media::capture`: the sender's RTCP reports put camera and
-//! microphone on one clock), so a person's lips match their voice however late their video
-//! or audio arrives, and a tick that runs late repeats or drops frames, never audio. The tick
+//! microphone on one clock), so a person's lips match their voice however late their audio
+//! arrives (a picture later than its sound is shown as it comes), and a tick that runs late
+//! repeats or drops frames, never audio. The tick
 //! holds the parts of the hearing it reads and feeds ([`Tick`]), not the hearing itself.
 
 use std::sync::Arc;
@@ -151,18 +152,13 @@ fn seat_views(t: &Tick, now: Instant, captured: &[Option<Instant>]) -> Vec<SeatV
             };
             let seat = t.seats.media(i);
             let arrived = seat.frames().latest().map(|(_, f)| f.arrived);
-            let frame = match captured.get(i).copied().flatten() {
+            let heard = captured.get(i).copied().flatten();
+            let frame = match heard {
                 Some(heard) => seat.frames().captured_by(heard + PICTURE_LEAD),
                 None => seat.frames().latest(),
             };
             if tracing::enabled!(tracing::Level::TRACE) {
-                trace_sync(
-                    i,
-                    now,
-                    captured.get(i).copied().flatten(),
-                    frame.as_ref(),
-                    seat,
-                );
+                trace_sync(i, now, heard, frame.as_ref(), seat);
             }
             SeatView {
                 away: is_away(now, seated.joined_at, arrived, t.away_after),

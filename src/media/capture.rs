@@ -75,10 +75,13 @@ impl CaptureClock {
         s.anchor = None;
     }
 
-    /// Notes a sender report for `track`.
-    pub fn sender_report(&self, track: TrackKind, report: SenderReport) {
+    /// Notes a sender report for `track`. Returns whether it was the one that put both
+    /// tracks on the sender's clock.
+    pub fn sender_report(&self, track: TrackKind, report: SenderReport) -> bool {
         let mut s = self.state.lock().expect("capture clock poisoned");
+        let was_mapped = s.camera.is_some() && s.microphone.is_some();
         *s.report(track) = Some(report);
+        !was_mapped && s.camera.is_some() && s.microphone.is_some()
     }
 
     /// Whether both tracks have had a sender report (capture times are the sender's).
@@ -125,6 +128,14 @@ mod tests {
         ((seconds.trunc() as u64) << 32) | ((seconds.fract() * 4_294_967_296.0) as u64)
     }
 
+    /// A report saying RTP timestamp `rtp` was at `seconds` on the sender's clock.
+    fn report(seconds: f64, rtp: u32) -> SenderReport {
+        SenderReport {
+            ntp: ntp(seconds),
+            rtp,
+        }
+    }
+
     fn ms(d: i64) -> Duration {
         Duration::from_millis(d.unsigned_abs())
     }
@@ -147,13 +158,7 @@ mod tests {
         let clock = CaptureClock::default();
         let t0 = Instant::now();
         assert_eq!(clock.capture_time(TrackKind::Camera, Some(1), t0), t0);
-        clock.sender_report(
-            TrackKind::Camera,
-            SenderReport {
-                ntp: ntp(50.0),
-                rtp: 0,
-            },
-        );
+        clock.sender_report(TrackKind::Camera, report(50.0, 0));
         assert!(!clock.is_mapped());
         assert_eq!(clock.capture_time(TrackKind::Camera, Some(1), t0), t0);
     }
@@ -164,19 +169,10 @@ mod tests {
     fn the_same_instant_on_both_tracks_is_one_capture_time_however_late_each_arrives() {
         let clock = CaptureClock::default();
         // Different random RTP offsets per track, one wall clock.
-        clock.sender_report(
-            TrackKind::Camera,
-            SenderReport {
-                ntp: ntp(700.0),
-                rtp: 1_000_000,
-            },
-        );
-        clock.sender_report(
-            TrackKind::Microphone,
-            SenderReport {
-                ntp: ntp(700.0),
-                rtp: 5_000,
-            },
+        assert!(!clock.sender_report(TrackKind::Camera, report(700.0, 1_000_000)));
+        assert!(
+            clock.sender_report(TrackKind::Microphone, report(700.0, 5_000)),
+            "the second track's first report maps both"
         );
         let t0 = Instant::now();
         // Both captured at 701.0 on the sender's clock.
@@ -195,24 +191,12 @@ mod tests {
     fn a_jump_of_the_senders_clock_starts_the_mapping_again() {
         let clock = CaptureClock::default();
         for track in [TrackKind::Camera, TrackKind::Microphone] {
-            clock.sender_report(
-                track,
-                SenderReport {
-                    ntp: ntp(10.0),
-                    rtp: 0,
-                },
-            );
+            clock.sender_report(track, report(10.0, 0));
         }
         let t0 = Instant::now();
         assert_eq!(clock.capture_time(TrackKind::Camera, Some(0), t0), t0);
         // The camera's next report says its clock moved an hour.
-        clock.sender_report(
-            TrackKind::Camera,
-            SenderReport {
-                ntp: ntp(3610.0),
-                rtp: 0,
-            },
-        );
+        clock.sender_report(TrackKind::Camera, report(3610.0, 0));
         let t1 = t0 + ms(40);
         assert_eq!(clock.capture_time(TrackKind::Camera, Some(3_600), t1), t1);
         // A new stream forgets its reports.

@@ -276,8 +276,6 @@ impl Closer {
             .segments
             .last()
             .map_or_else(|| m.genesis(), |s| s.entry_hash.clone());
-        let started = self.started_at
-            + chrono::Duration::from_std(media_start).unwrap_or_else(|_| chrono::Duration::zero());
         let claim = SegmentClaim {
             court: c.court.clone(),
             hearing_id: m.hearing_id.clone(),
@@ -286,7 +284,7 @@ impl Closer {
             index,
             chain_head,
             recorder: c.recorder.clone(),
-            started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            started_at: utc_text_after(self.started_at, media_start),
         };
         if let Err(e) = c.chain.sign_segment(path, &claim) {
             tracing::error!(file = %path.display(), index, "segment kept without content credentials: {e}");

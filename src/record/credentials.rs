@@ -10,7 +10,7 @@
 //! not kept.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::json;
 
@@ -84,26 +84,48 @@ impl std::fmt::Debug for ContentCredentials {
 }
 
 impl ContentCredentials {
-    /// The chain in `data_dir`, made there (for `court`) if it is not there yet.
+    /// The chain in `data_dir`, made there (for `court`) if it is not there yet. It is made
+    /// whole in a hidden folder and renamed into place, so two recordings starting at once
+    /// never mix two chains: the second rename fails and that one reads the first's. A chain
+    /// that is there but cannot be read is an error, never replaced.
     pub fn load_or_create(data_dir: &Path, court: &str) -> Result<Self, CredentialsError> {
         let dir = data_dir.join(CREDENTIALS_DIR);
-        let read = |name: &str| std::fs::read_to_string(dir.join(name));
-        if let (Ok(chain_pem), Ok(key_pem), Ok(ca_pem)) =
-            (read(CHAIN_FILE), read(KEY_FILE), read(CA_FILE))
-        {
-            return Ok(Self {
-                chain_pem,
-                key_pem,
-                ca_pem,
-            });
+        match Self::read(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !dir.exists() => {}
+            read => return Ok(read?),
         }
         let made = Self::issue(court)?;
-        std::fs::create_dir_all(&dir)?;
-        write_new(&dir.join(KEY_FILE), made.key_pem.as_bytes(), true)?;
-        write_new(&dir.join(CHAIN_FILE), made.chain_pem.as_bytes(), false)?;
-        write_new(&dir.join(CA_FILE), made.ca_pem.as_bytes(), false)?;
+        let staging = data_dir.join(format!(
+            ".{CREDENTIALS_DIR}-{}.tmp",
+            crate::ids::random_id()
+        ));
+        std::fs::create_dir_all(&staging)?;
+        let written = (|| {
+            write_private(&staging.join(KEY_FILE), made.key_pem.as_bytes())?;
+            std::fs::write(staging.join(CHAIN_FILE), &made.chain_pem)?;
+            std::fs::write(staging.join(CA_FILE), &made.ca_pem)?;
+            std::fs::File::open(&staging)?.sync_all()?;
+            std::fs::rename(&staging, &dir)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+            // Another recording made it first: use theirs.
+            if dir.exists() {
+                return Ok(Self::read(&dir)?);
+            }
+        }
+        written?;
         tracing::info!(dir = %dir.display(), "made the court's content-credentials certificate");
         Ok(made)
+    }
+
+    fn read(dir: &Path) -> std::io::Result<Self> {
+        let read = |name: &str| std::fs::read_to_string(dir.join(name));
+        Ok(Self {
+            chain_pem: read(CHAIN_FILE)?,
+            key_pem: read(KEY_FILE)?,
+            ca_pem: read(CA_FILE)?,
+        })
     }
 
     /// A new root for `court` and a signing certificate issued from it (Ed25519). What C2PA
@@ -199,51 +221,33 @@ impl ContentCredentials {
             "when": claim.started_at,
             "softwareAgent": { "name": "courtroom", "version": env!("CARGO_PKG_VERSION") }
         }))?;
-        let signed = sibling(path, "c2pa");
-        let _ = std::fs::remove_file(&signed);
-        let result = builder.sign_file(signer.as_ref(), path, &signed);
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&signed);
-            return Err(e.into());
+        // Signed into `.NAME.tmp` beside it, as `manifest::write_atomic` writes, which crash
+        // sealing removes: a crash or an error meanwhile leaves the segment as it was.
+        let tmp = path.with_file_name(format!(".{file}.tmp"));
+        let signed = (|| -> Result<(), CredentialsError> {
+            let mut source = std::fs::File::open(path)?;
+            let mut dest = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&tmp)?;
+            builder.sign(signer.as_ref(), "video/mp4", &mut source, &mut dest)?;
+            dest.sync_all()?;
+            std::fs::rename(&tmp, path)?;
+            Ok(())
+        })();
+        if signed.is_err() {
+            let _ = std::fs::remove_file(&tmp);
         }
-        std::fs::File::open(&signed)?.sync_all()?;
-        std::fs::rename(&signed, path)?;
-        Ok(())
+        signed
     }
-}
-
-/// `dir/NAME.TAG.mp4` beside `path` (`dir/NAME.mp4`): the format is told by the extension.
-fn sibling(path: &Path, tag: &str) -> PathBuf {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_default();
-    path.with_file_name(format!("{stem}.{tag}.mp4"))
 }
 
 /// Cuts a top-level `mfra` box off the end of the MP4 at `path`, if that is where it is.
 fn strip_mfra(path: &Path) -> std::io::Result<()> {
     let bytes = std::fs::read(path)?;
-    let mut at = 0usize;
-    let mut last = None;
-    while at + 8 <= bytes.len() {
-        let size = u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-        let size = match size {
-            0 => bytes.len() - at,
-            1 if at + 16 <= bytes.len() => {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&bytes[at + 8..at + 16]);
-                u64::from_be_bytes(b) as usize
-            }
-            s => s as usize,
-        };
-        if size < 8 || at + size > bytes.len() {
-            return Ok(());
-        }
-        last = Some((at, &bytes[at + 4..at + 8]));
-        at += size;
-    }
-    if let Some((start, b"mfra")) = last {
+    if let Some((_, start)) = super::mp4::last_box(&bytes).filter(|(k, _)| k == b"mfra") {
         let file = std::fs::OpenOptions::new().write(true).open(path)?;
         file.set_len(start as u64)?;
         file.sync_all()?;
@@ -251,15 +255,12 @@ fn strip_mfra(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes a new file (owner-only when `private`).
-fn write_new(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
+/// Writes a new file only its owner may read.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
     file.write_all(bytes)?;
     file.sync_all()

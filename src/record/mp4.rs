@@ -155,6 +155,15 @@ fn boxes(data: &[u8], base: usize) -> Result<(Vec<BoxRef<'_>>, bool), Mp4Error> 
     Ok((out, false))
 }
 
+/// The type and offset of the last whole top-level box in `data` (`None` for a file that is
+/// not boxes, or whose last box runs past its end).
+pub fn last_box(data: &[u8]) -> Option<([u8; 4], usize)> {
+    match boxes(data, 0) {
+        Ok((list, false)) => list.last().map(|b| (b.kind, b.offset)),
+        _ => None,
+    }
+}
+
 /// The boxes inside a container box; a child running past its parent is an error.
 fn children<'a>(b: &BoxRef<'a>) -> Result<Vec<BoxRef<'a>>, Mp4Error> {
     let (list, truncated) = boxes(b.payload, b.payload_offset)?;
