@@ -8,7 +8,7 @@
 //! clone, insert or replace an `Arc`, never across a GStreamer call.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use tokio::sync::Notify;
@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 use super::seats::SeatMedia;
 use crate::ids::ParticipantId;
 use crate::media::capture::{CaptureClock, SenderReport};
-use crate::media::decoder::{RtpDecoder, VideoCodec};
+use crate::media::decoder::{jitter_latency_ms, RtpDecoder, VideoCodec, JITTER_MS};
 use crate::media::events::{MediaEventSink, MediaReporter, MediaSource, TrackKind};
 use crate::media::MediaError;
 
@@ -48,7 +48,10 @@ struct Feed {
     spec: FeedSpec,
     decoder: Mutex<Arc<RtpDecoder>>,
     generation: AtomicU64,
-    keyframe: Notify,
+    /// Signalled when the hearing wants a keyframe from the sender.
+    keyframe: Arc<Notify>,
+    /// The jitter buffer's latency for this sender's link, in ms (kept for rebuilds).
+    jitter_ms: AtomicU32,
 }
 
 impl Feed {
@@ -133,12 +136,14 @@ impl Feeds {
         };
         // A new stream: its RTP timestamps mean nothing until its own first sender report.
         spec.clock.restart(track);
-        let decoder = self.build(&spec, 0)?;
+        let keyframe = Arc::new(Notify::new());
+        let decoder = self.build(&spec, 0, &keyframe, JITTER_MS)?;
         let feed = Arc::new(Feed {
             spec,
             decoder: Mutex::new(Arc::new(decoder)),
             generation: AtomicU64::new(0),
-            keyframe: Notify::new(),
+            keyframe,
+            jitter_ms: AtomicU32::new(JITTER_MS),
         });
         self.feeds
             .lock()
@@ -150,7 +155,13 @@ impl Feeds {
         })
     }
 
-    fn build(&self, spec: &FeedSpec, generation: u64) -> Result<RtpDecoder, MediaError> {
+    fn build(
+        &self,
+        spec: &FeedSpec,
+        generation: u64,
+        keyframe: &Arc<Notify>,
+        jitter_ms: u32,
+    ) -> Result<RtpDecoder, MediaError> {
         let reporter = MediaReporter::new(
             self.events.clone(),
             MediaSource::Decoder {
@@ -161,13 +172,15 @@ impl Feeds {
                 generation,
             },
         );
-        match (&spec.sink, spec.codec) {
+        let keyframe = keyframe.clone();
+        let decoder = match (&spec.sink, spec.codec) {
             (Sink::Frames(slot), Some(codec)) => RtpDecoder::video(
                 &spec.name,
                 codec,
                 spec.payload_type,
                 slot.clone(),
                 spec.clock.clone(),
+                Some(Arc::new(move || keyframe.notify_one())),
                 Some(reporter),
             ),
             (Sink::Audio(input), _) => RtpDecoder::audio(
@@ -178,7 +191,11 @@ impl Feeds {
                 Some(reporter),
             ),
             (Sink::Frames(_), None) => Err(MediaError::UnsupportedCodec("video".into())),
+        }?;
+        if jitter_ms != JITTER_MS {
+            decoder.set_jitter_latency(jitter_ms);
         }
+        Ok(decoder)
     }
 
     /// Rebuilds feed `feed`'s decoder after build `failed` failed, and (for a camera) asks
@@ -198,7 +215,12 @@ impl Feeds {
             return Ok(Restart::Stale);
         }
         let next = failed + 1;
-        let decoder = Arc::new(self.build(&open.spec, next)?);
+        let decoder = Arc::new(self.build(
+            &open.spec,
+            next,
+            &open.keyframe,
+            open.jitter_ms.load(Ordering::Acquire),
+        )?);
         let old = {
             let mut slot = open.decoder.lock().expect("decoder lock");
             open.generation.store(next, Ordering::Release);
@@ -234,6 +256,22 @@ impl Feeds {
 
     fn close(&self, id: u64) {
         self.feeds.lock().expect("feeds lock").remove(&id);
+    }
+}
+
+/// Changes of the jitter buffer's latency smaller than this are not made: a link's round
+/// trip wanders, and each change makes the buffer hold or hurry its packets.
+const JITTER_STEP_MS: u32 = 100;
+
+/// The latency to change to from `now`, given the `wanted` one; `None` to keep `now`. A link
+/// that came back to the floor gets it at once.
+fn refit_jitter(now: u32, wanted: u32) -> Option<u32> {
+    if wanted == now {
+        None
+    } else if wanted == JITTER_MS || wanted.abs_diff(now) >= JITTER_STEP_MS {
+        Some(wanted)
+    } else {
+        None
     }
 }
 
@@ -277,7 +315,20 @@ impl TrackFeed {
         }
     }
 
-    /// Resolves when the hearing wants a keyframe from the sender (its decoder was rebuilt):
+    /// Fits the jitter buffer to the sender's link: `rtt_ms` is its round trip (see
+    /// [`jitter_latency_ms`]). Returns the latency now in use, in ms.
+    pub fn fit_jitter_buffer(&self, rtt_ms: Option<f64>) -> u32 {
+        let now = self.feed.jitter_ms.load(Ordering::Acquire);
+        let Some(wanted) = refit_jitter(now, jitter_latency_ms(rtt_ms)) else {
+            return now;
+        };
+        self.feed.jitter_ms.store(wanted, Ordering::Release);
+        self.feed.decoder().set_jitter_latency(wanted);
+        wanted
+    }
+
+    /// Resolves when the hearing wants a keyframe from the sender (its decoder was rebuilt,
+    /// or lost part of a frame):
     /// the receiving task then sends a picture loss indication. A request made while nobody
     /// waits is kept for the next call.
     pub async fn keyframe_wanted(&self) {
@@ -316,6 +367,20 @@ mod tests {
 
     const PT: u8 = 96;
     const SSRC: u32 = 0x1234_5678;
+
+    #[test]
+    fn the_jitter_buffer_follows_the_link_in_steps_and_drops_to_the_floor_at_once() {
+        use super::{refit_jitter, JITTER_MS};
+        // A small wander is ignored, a real change is followed.
+        assert_eq!(refit_jitter(JITTER_MS, JITTER_MS), None);
+        assert_eq!(refit_jitter(JITTER_MS, 75), None);
+        assert_eq!(refit_jitter(JITTER_MS, 550), Some(550));
+        assert_eq!(refit_jitter(550, 475), None);
+        assert_eq!(refit_jitter(550, 600), None);
+        assert_eq!(refit_jitter(550, 300), Some(300));
+        // The link is good again: straight back to the floor.
+        assert_eq!(refit_jitter(125, JITTER_MS), Some(JITTER_MS));
+    }
 
     /// A few VP8 frames of a test picture (the first a keyframe).
     fn vp8_frames() -> Vec<Vec<u8>> {

@@ -487,6 +487,11 @@ impl Hearing {
         self.monitor.set_client_stats(id, stats);
     }
 
+    /// The round trip `id`'s page last reported, in ms.
+    pub fn client_rtt_ms(&self, id: ParticipantId) -> Option<f64> {
+        self.monitor.client_rtt_ms(id)
+    }
+
     /// Latest client statistics per participant.
     pub fn client_stats(&self) -> HashMap<ParticipantId, serde_json::Value> {
         self.monitor.client_stats()

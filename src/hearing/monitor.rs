@@ -185,6 +185,15 @@ impl Monitor {
         self.client_stats.lock().expect("stats lock").clone()
     }
 
+    /// The round trip `id`'s page last reported (its ICE candidate pair's, in ms).
+    pub fn client_rtt_ms(&self, id: ParticipantId) -> Option<f64> {
+        self.client_stats
+            .lock()
+            .expect("stats lock")
+            .get(&id)
+            .and_then(|s| s["rtt_ms"].as_f64())
+    }
+
     /// Notes a failed pipeline and what was done about it.
     pub fn note_media(&self, incident: MediaIncident) {
         self.media.lock().expect("media log lock").note(incident);

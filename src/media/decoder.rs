@@ -42,9 +42,30 @@ impl VideoCodec {
     }
 }
 
-/// Jitter buffer latency: enough to reorder loopback and LAN packets, small enough to keep
-/// glass-to-glass latency low.
-const JITTER_MS: u32 = 50;
+/// Jitter buffer latency on a good link: enough to reorder loopback and LAN packets, small
+/// enough to keep glass-to-glass latency low. A link with a longer round trip gets more
+/// ([`RtpDecoder::set_jitter_latency`], [`jitter_latency_ms`]), so that a packet the server
+/// asked again for (NACK) is still in time.
+pub const JITTER_MS: u32 = 50;
+
+/// The most a jitter buffer waits for a late or resent packet.
+pub const MAX_JITTER_MS: u32 = 600;
+
+/// The jitter buffer latency for a link with this round trip: long enough for one NACK and its
+/// retransmission (the round trip and a fifth, and 40 ms for the sender to answer), in steps of
+/// 25 ms, between [`JITTER_MS`] and [`MAX_JITTER_MS`]. Unknown: [`JITTER_MS`].
+pub fn jitter_latency_ms(rtt_ms: Option<f64>) -> u32 {
+    let Some(rtt) = rtt_ms.filter(|r| r.is_finite() && *r > 0.0) else {
+        return JITTER_MS;
+    };
+    let wanted = (rtt * 1.2 + 40.0).min(MAX_JITTER_MS as f64);
+    let stepped = ((wanted / 25.0).ceil() * 25.0) as u32;
+    stepped.clamp(JITTER_MS, MAX_JITTER_MS)
+}
+
+/// Called when a camera decoder lost part of a frame and waits for a keyframe: the owner asks
+/// the sender for one (a picture loss indication).
+pub type PictureLost = Arc<dyn Fn() + Send + Sync>;
 
 /// Consecutive camera frames the decoder may fail to decode (about a second) before it gives
 /// up with an error on the bus, which its owner hears as a typed event and answers by
@@ -63,12 +84,16 @@ pub struct RtpDecoder {
 
 impl RtpDecoder {
     /// A camera decoder writing every decoded frame into `slot`, its capture time from `clock`.
+    /// After a loss it shows nothing new until the next keyframe (the seat keeps its last
+    /// whole picture rather than a smeared one) and calls `picture_lost`, whose owner asks the
+    /// sender for that keyframe.
     pub fn video(
         name: &str,
         codec: VideoCodec,
         payload_type: u8,
         slot: Arc<FrameSlot>,
         clock: Arc<CaptureClock>,
+        picture_lost: Option<PictureLost>,
         reporter: Option<MediaReporter>,
     ) -> Result<Self, MediaError> {
         let (encoding, depay, dec) = match codec {
@@ -87,6 +112,20 @@ impl RtpDecoder {
         jitter.set_property("latency", JITTER_MS);
         let rtp_times = RtpTimes::watch(&jitter, VIDEO_CLOCK_RATE);
         let depay = make(depay, "depay")?;
+        depay.set_property("request-keyframe", true);
+        depay.set_property("wait-for-keyframe", true);
+        if let (Some(lost), Some(pad)) = (picture_lost, appsrc.static_pad("src")) {
+            // The depayloader's request travels upstream as a force-key-unit event, which
+            // ends here at the source: the sender is the only one who can answer it.
+            pad.add_probe(gst::PadProbeType::EVENT_UPSTREAM, move |_, info| {
+                if let Some(gst::PadProbeData::Event(event)) = &info.data {
+                    if gst_video::UpstreamForceKeyUnitEvent::parse(event).is_ok() {
+                        lost();
+                    }
+                }
+                gst::PadProbeReturn::Ok
+            });
+        }
         let dec = make(dec, "dec")?;
         dec.set_property("max-errors", MAX_VIDEO_ERRORS);
         let convert = make("videoconvert", "convert")?;
@@ -198,6 +237,14 @@ impl RtpDecoder {
         );
         start(&pipeline, reporter.as_ref())?;
         Ok(Self { pipeline, appsrc })
+    }
+
+    /// Sets how long the jitter buffer waits for a late or resent packet (see
+    /// [`jitter_latency_ms`]).
+    pub fn set_jitter_latency(&self, ms: u32) {
+        if let Some(jitter) = self.pipeline.by_name("jitter") {
+            jitter.set_property("latency", ms.clamp(JITTER_MS, MAX_JITTER_MS));
+        }
     }
 
     /// Pushes one marshalled RTP packet. Never blocks: a full queue drops the packet.
@@ -320,4 +367,24 @@ fn copy_i420(sample: &gst::Sample) -> Option<VideoFrame> {
         arrived: Instant::now(),
         captured: Instant::now(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_longer_round_trip_waits_longer_for_resent_packets() {
+        assert_eq!(jitter_latency_ms(None), JITTER_MS);
+        assert_eq!(jitter_latency_ms(Some(f64::NAN)), JITTER_MS);
+        assert_eq!(jitter_latency_ms(Some(-5.0)), JITTER_MS);
+        // Loopback and LAN: the floor.
+        assert_eq!(jitter_latency_ms(Some(1.0)), JITTER_MS);
+        // 460 ms (200 ms each way and jitter): one NACK round trip and a margin fit.
+        let long = jitter_latency_ms(Some(460.0));
+        assert!(long >= 460 + 40 && long % 25 == 0, "{long}");
+        // Never more than the ceiling, however slow the link says it is.
+        assert_eq!(jitter_latency_ms(Some(5_000.0)), MAX_JITTER_MS);
+        assert_eq!(jitter_latency_ms(Some(f64::INFINITY)), JITTER_MS);
+    }
 }

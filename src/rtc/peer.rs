@@ -28,7 +28,8 @@ use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpRtxParameters,
+    RtpCodecKind,
 };
 use rtc::sansio::Protocol;
 use tokio::sync::{mpsc, watch};
@@ -411,7 +412,19 @@ async fn answer_with(
                     "composite".into(),
                     "composite".into(),
                     RtpCodecKind::Video,
-                    vec![encoding(ssrc, composite_codec(codec))],
+                    vec![RTCRtpEncodingParameters {
+                        rtp_coding_parameters: RTCRtpCodingParameters {
+                            ssrc: Some(ssrc),
+                            // Retransmissions on their own stream (RFC 4588), as browsers
+                            // expect: the NACK responder resends from its history there.
+                            rtx: Some(RTCRtpRtxParameters {
+                                ssrc: rand::random::<u32>(),
+                            }),
+                            ..Default::default()
+                        },
+                        codec: composite_codec(codec),
+                        ..Default::default()
+                    }],
                 ),
             )
             .map_err(setup)?,

@@ -19,6 +19,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use super::peer::{AudioSlot, ParticipantPeer, PeerEvent};
 use crate::hearing::{ForwardedAudio, Hearing, ParticipantId, TrackFeed, VideoCodec, NO_SEAT};
+use crate::media::decoder::JITTER_MS;
 use crate::media::events::TrackKind;
 
 /// Runs a participant's media until the connection closes or the task set is dropped.
@@ -106,8 +107,13 @@ async fn receive_track(
     tracing::info!(hearing = %hearing.record.id, participant = id, ?kind, %mime, "track arrived");
     let mut feed: Option<TrackFeed> = None;
     let mut last_pli = Instant::now() - Duration::from_secs(60);
+    // A keyframe request that came too soon after the last one is sent when its time comes,
+    // never dropped: a decoder waiting for a keyframe shows nothing new until one arrives.
+    let mut pli_due: Option<tokio::time::Instant> = None;
     let mut decoded_once = false;
     let mut media_ssrc = ssrc;
+    let mut jitter_ms = JITTER_MS;
+    let mut fit = tokio::time::interval(JITTER_FIT_EVERY);
     loop {
         let keyframe_wanted = async {
             match &feed {
@@ -118,9 +124,30 @@ async fn receive_track(
         let event = tokio::select! {
             event = track.poll() => event,
             () = keyframe_wanted => {
-                tracing::info!(hearing = %hearing.record.id, participant = id, "asking for a keyframe after a decoder restart");
+                let next = last_pli + PLI_SEND_INTERVAL;
+                if Instant::now() >= next {
+                    tracing::debug!(hearing = %hearing.record.id, participant = id, "asking for a keyframe (the decoder lost a picture or was rebuilt)");
+                    last_pli = Instant::now();
+                    send_pli(&track, media_ssrc).await;
+                } else {
+                    pli_due.get_or_insert(tokio::time::Instant::from_std(next));
+                }
+                continue;
+            }
+            () = async { tokio::time::sleep_until(pli_due.expect("checked")).await }, if pli_due.is_some() => {
+                pli_due = None;
                 last_pli = Instant::now();
                 send_pli(&track, media_ssrc).await;
+                continue;
+            }
+            _ = fit.tick(), if feed.is_some() => {
+                // Long enough for a NACK's answer on this person's link, no longer.
+                let rtt = hearing.client_rtt_ms(id);
+                let now = feed.as_ref().expect("checked").fit_jitter_buffer(rtt);
+                if now != jitter_ms {
+                    tracing::info!(hearing = %hearing.record.id, participant = id, ?kind, rtt_ms = rtt, jitter_ms = now, "jitter buffer fitted to the link");
+                    jitter_ms = now;
+                }
                 continue;
             }
         };
@@ -192,6 +219,13 @@ fn sender_reports(
             rtp: r.rtp_time,
         })
 }
+
+/// Keyframe requests to one sender closer together than this wait their turn: a keyframe
+/// takes a round trip to come, and a lossy link would otherwise ask for one per lost packet.
+const PLI_SEND_INTERVAL: Duration = Duration::from_millis(300);
+
+/// How often a receiving task fits its jitter buffer to the sender's round trip.
+const JITTER_FIT_EVERY: Duration = Duration::from_secs(2);
 
 /// Asks the sender of `media_ssrc` for a keyframe.
 async fn send_pli(track: &Arc<dyn TrackRemote>, media_ssrc: u32) {

@@ -5,6 +5,8 @@
 //! - `e2e_hearing`: three participants see the composite, SIGTERM finalises the recording,
 //!   each one is keyed into their seat;
 //! - `av_sync`: each participant's audio stays in sync with their video in the recording;
+//! - `lossy_link`: a participant behind a lossy, delaying link (the tests' UDP relay) keeps the
+//!   hearing, and the others do not notice;
 //! - `portal`: the clerk portal driven over the DevTools protocol, from login to download.
 //!
 //! Needs /usr/bin/chromium, ffmpeg/ffprobe and the GStreamer plugins (`scripts/install-deps.sh`).
@@ -14,4 +16,5 @@ mod support;
 
 mod av_sync;
 mod e2e_hearing;
+mod lossy_link;
 mod portal;

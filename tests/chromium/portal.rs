@@ -6,137 +6,13 @@
 //!
 //! With `PORTAL_SCREENSHOT_DIR` set, it also saves screenshots of the portal there.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
+use serde_json::json;
 
-use crate::support::signalling::Socket;
+use crate::support::cdp::Cdp;
 use crate::support::*;
-
-/// A minimal DevTools protocol client on the browser's WebSocket (flattened sessions).
-struct Cdp {
-    ws: Socket,
-    next: u64,
-}
-
-impl Cdp {
-    async fn connect(url: &str) -> Self {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        Self { ws, next: 0 }
-    }
-
-    async fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
-        self.next += 1;
-        let id = self.next;
-        let mut msg = json!({ "id": id, "method": method, "params": params });
-        if let Some(s) = session {
-            msg["sessionId"] = json!(s);
-        }
-        self.ws
-            .send(Message::Text(msg.to_string().into()))
-            .await
-            .unwrap();
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(60), self.ws.next())
-                .await
-                .unwrap_or_else(|_| panic!("no answer to {method}"))
-                .unwrap()
-                .unwrap();
-            let Message::Text(text) = frame else { continue };
-            let v: Value = serde_json::from_str(&text).unwrap();
-            if v["id"] == id {
-                if let Some(e) = v.get("error") {
-                    panic!("{method} failed: {e}");
-                }
-                return v["result"].clone();
-            }
-        }
-    }
-
-    /// Opens a page on `url`; returns its session id.
-    async fn open(&mut self, url: &str) -> String {
-        let target = self
-            .call(None, "Target.createTarget", json!({ "url": url }))
-            .await["targetId"]
-            .clone();
-        let session = self
-            .call(
-                None,
-                "Target.attachToTarget",
-                json!({ "targetId": target, "flatten": true }),
-            )
-            .await["sessionId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        session
-    }
-
-    /// Evaluates `expr` in the page (awaiting promises); returns its JSON value.
-    async fn eval(&mut self, session: &str, expr: &str) -> Value {
-        let r = self
-            .call(
-                Some(session),
-                "Runtime.evaluate",
-                json!({ "expression": expr, "awaitPromise": true, "returnByValue": true }),
-            )
-            .await;
-        if let Some(e) = r.get("exceptionDetails") {
-            panic!("page threw on {expr}: {e}");
-        }
-        r["result"]["value"].clone()
-    }
-
-    /// Polls `expr` until it is truthy; returns its value.
-    async fn wait(&mut self, session: &str, expr: &str, timeout: Duration) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let v = self
-                .call(
-                    Some(session),
-                    "Runtime.evaluate",
-                    json!({ "expression": expr, "awaitPromise": true, "returnByValue": true }),
-                )
-                .await;
-            let value = v["result"]["value"].clone();
-            let truthy = !matches!(value, Value::Null | Value::Bool(false))
-                && value != json!("")
-                && value != json!(0);
-            if truthy && v.get("exceptionDetails").is_none() {
-                return value;
-            }
-            if Instant::now() > deadline {
-                let page = self
-                    .eval(session, "document.body ? document.body.innerText : ''")
-                    .await;
-                panic!("timed out waiting for {expr}; page shows:\n{page}");
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    async fn screenshot(&mut self, session: &str, name: &str) {
-        let Some(dir) = std::env::var_os("PORTAL_SCREENSHOT_DIR") else {
-            return;
-        };
-        use base64::Engine;
-        let shot = self
-            .call(
-                Some(session),
-                "Page.captureScreenshot",
-                json!({ "format": "png" }),
-            )
-            .await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(shot["data"].as_str().unwrap())
-            .unwrap();
-        std::fs::write(PathBuf::from(dir).join(name), png).unwrap();
-    }
-}
 
 /// Sets an input's value the way typing would, so the page sees it.
 fn fill(selector: &str, value: &str) -> String {

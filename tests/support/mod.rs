@@ -8,6 +8,8 @@
 //! - [`signalling`]: a participant's WebSocket to the signalling endpoint.
 //! - [`process`]: the `courtroom` binary as a child process ([`ServerProcess`]), free ports.
 //! - [`chromium`]: headless Chromium participants with fake cameras and microphones.
+//! - [`cdp`]: a minimal DevTools protocol client, for tests that drive Chromium's pages.
+//! - [`relay`]: a lossy, delaying UDP relay between a browser and the server.
 //! - [`http`]: a tiny blocking HTTP GET for talking to a [`ServerProcess`].
 //! - [`fixtures`]: synthetic camera (Y4M) and microphone (WAV) files, PPM pictures.
 //! - [`probe`]: ffprobe and ffmpeg, to read recordings back.
@@ -19,12 +21,14 @@
 
 pub mod app;
 pub mod avsync;
+pub mod cdp;
 pub mod chromium;
 pub mod endpoints;
 pub mod fixtures;
 pub mod http;
 pub mod probe;
 pub mod process;
+pub mod relay;
 pub mod signalling;
 
 // Re-exports for the tests' convenience; not every binary uses each.

@@ -67,6 +67,16 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
         .map(|p| {
             let s = stats.get(&p.participant_id).cloned();
             let muted = hearing.is_muted(p.participant_id);
+            // The server's own view of the camera: frames decoded, and how old the newest is.
+            let camera = hearing
+                .layout()
+                .seats
+                .iter()
+                .position(|seat| seat.id == p.seat)
+                .and_then(|i| hearing.seat(i).frames().latest())
+                .map(|(frames, newest)| {
+                    json!({ "frames": frames, "age_ms": newest.arrived.elapsed().as_millis() as u64 })
+                });
             json!({
                 "participant_id": p.participant_id,
                 "role": p.role,
@@ -76,6 +86,7 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
                 "muted": muted,
                 "connected": s.is_some(),
                 "stats": s.unwrap_or_else(|| json!({})),
+                "camera": camera,
             })
         })
         .collect();
