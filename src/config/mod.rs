@@ -275,9 +275,10 @@ pub fn is_layout_name(name: &str) -> bool {
 /// The default `tracing` filter: our own news at `info`, the WebRTC stack's at `warn`, and
 /// without the three warnings webrtc-rs prints for every healthy connection as it starts (a
 /// DTLS server name it does not need, ICE pinged before candidates came, SRTP written before
-/// its keys: each is normal on the way up, and drowned the real warnings).
+/// its keys: each is normal on the way up, and drowned the real warnings); and the C2PA
+/// library's at `warn` (it logs each step of hashing a segment at `info`).
 pub const DEFAULT_LOG: &str = "info,webrtc=warn,rtc=warn,rtc_ice=warn,\
-     rtc_dtls::config=error,rtc_ice::agent=error,rtc::peer_connection::handler=error";
+     rtc_dtls::config=error,rtc_ice::agent=error,rtc::peer_connection::handler=error,c2pa=warn";
 
 /// The longest an invitation may stay valid: a year.
 pub const MAX_INVITATION_TTL_HOURS: u64 = 24 * 366;
@@ -331,6 +332,8 @@ mod tests {
             assert!(tracing::enabled!(target: "rtc_srtp", tracing::Level::WARN));
             assert!(!tracing::enabled!(target: "rtc_srtp", tracing::Level::INFO));
             assert!(tracing::enabled!(target: "courtroom::hearing", tracing::Level::INFO));
+            assert!(!tracing::enabled!(target: "c2pa::context", tracing::Level::INFO));
+            assert!(tracing::enabled!(target: "c2pa::context", tracing::Level::WARN));
         });
     }
 
