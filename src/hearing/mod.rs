@@ -70,6 +70,7 @@ use crate::keying::ScreenWarning;
 pub use crate::media::encoder::VideoCodec;
 use crate::media::encoder::{EncodedFrame, EncoderConfig};
 use crate::media::events::TrackKind;
+use crate::media::rendition::RenditionChoice;
 use crate::media::MediaError;
 use crate::record::recorder::SERVER_ACTOR;
 use crate::record::{Manifest, RecordError};
@@ -107,6 +108,8 @@ pub struct Hearing {
     camera: Arc<Camera>,
     recording: Arc<Recording>,
     output: Arc<Output>,
+    /// Each participant's rendition of the composite (`media::rendition`).
+    renditions: Mutex<HashMap<ParticipantId, Arc<Mutex<RenditionChoice>>>>,
     feeds: Arc<Feeds>,
     monitor: Arc<Monitor>,
     workers: Workers,
@@ -230,6 +233,7 @@ impl Hearing {
             seats,
             recording,
             output,
+            renditions: Mutex::default(),
             feeds,
             monitor,
             workers,
@@ -463,6 +467,31 @@ impl Hearing {
     /// May build a pipeline: call it where blocking briefly is fine.
     pub fn subscribe_composite(&self, codec: VideoCodec) -> Result<CompositeFeed, HearingError> {
         Ok(self.output.subscribe_codec(codec)?)
+    }
+
+    /// Which rendition of the composite `id` gets (kept across their reconnections).
+    pub fn rendition_choice(&self, id: ParticipantId) -> Arc<Mutex<RenditionChoice>> {
+        self.renditions
+            .lock()
+            .expect("renditions lock")
+            .entry(id)
+            .or_insert_with(|| {
+                Arc::new(Mutex::new(RenditionChoice::new(
+                    self.settings.video.bitrate_kbps,
+                )))
+            })
+            .clone()
+    }
+
+    /// Subscribes to the composite's reduced rendition, for a receiver on a slow or lossy
+    /// link (see [`output::Output::subscribe_reduced`]).
+    pub fn subscribe_reduced(&self) -> Result<CompositeFeed, HearingError> {
+        Ok(self.output.subscribe_reduced()?)
+    }
+
+    /// Asks the reduced rendition's encoder for a keyframe.
+    pub fn request_keyframe_reduced(&self) {
+        self.output.force_keyframe_reduced();
     }
 
     /// Asks the encoder of `codec` for a keyframe (a receiver of it started, or sent a PLI).

@@ -6,14 +6,18 @@
 //! needs VP8 (a browser without H.264, such as Firefox ESR without OpenH264): it is started
 //! by the first [`Output::subscribe_codec`] for VP8 and stopped when the last such
 //! [`CompositeFeed`] is dropped, so a hearing of H.264 receivers runs one encoder, and a
-//! hearing with any number of VP8 receivers runs two. The recording is always H.264.
+//! hearing with any number of VP8 receivers runs two. The recording is always H.264. A third,
+//! the reduced rendition (H.264 at half the size and a fraction of the bitrate), runs the same
+//! way while any participant's link is too slow or lossy for the full composite
+//! ([`Output::subscribe_reduced`]; who gets it is `rtc::rendition`'s choice): encoded once for
+//! all of them, never once per participant.
 //!
 //! The H.264 encoder can be rebuilt after it fails ([`Output::restart`]); the tick and the
 //! sessions reach whichever one runs now.
 //!
-//! Locks: `encoder`, held only to clone or replace the running encoder's `Arc`, and `vp8`,
-//! held only to count receivers and clone, put or take the VP8 encoder's `Arc`; never across
-//! a GStreamer call (the VP8 pipeline is built and stopped with no lock held). The encoders'
+//! Locks: `encoder`, held only to clone or replace the running encoder's `Arc`, and `vp8` and
+//! `reduced`, held only to count receivers and clone, put or take their encoder's `Arc`;
+//! never across a GStreamer call (those pipelines are built and stopped with no lock held). The encoders'
 //! callbacks take no lock of their own beyond the recording's short [`Recording::current`]
 //! and the latency tracker.
 
@@ -36,6 +40,7 @@ const FANOUT: usize = 64;
 struct FanOut {
     encoded: broadcast::Sender<Arc<EncodedFrame>>,
     vp8: broadcast::Sender<Arc<EncodedFrame>>,
+    reduced: broadcast::Sender<Arc<EncodedFrame>>,
     recording: Arc<Recording>,
     monitor: Arc<Monitor>,
 }
@@ -53,11 +58,31 @@ impl FanOut {
     fn deliver_vp8(&self, frame: EncodedFrame) {
         let _ = self.vp8.send(Arc::new(frame));
     }
+
+    fn deliver_reduced(&self, frame: EncodedFrame) {
+        let _ = self.reduced.send(Arc::new(frame));
+    }
+
+    fn channel(&self, branch: Branch) -> &broadcast::Sender<Arc<EncodedFrame>> {
+        match branch {
+            Branch::Vp8 => &self.vp8,
+            Branch::Reduced => &self.reduced,
+        }
+    }
 }
 
-/// The VP8 encoder and how many participants receive it.
+/// An encoder that runs only while someone receives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Branch {
+    /// The composite in VP8.
+    Vp8,
+    /// The composite's reduced rendition (H.264, half the size) for slow links.
+    Reduced,
+}
+
+/// One on-demand encoder and how many participants receive it.
 #[derive(Default)]
-struct Vp8Branch {
+struct OnDemand {
     receivers: usize,
     encoder: Option<Arc<Encoder>>,
 }
@@ -69,7 +94,14 @@ pub struct CompositeFeed {
     pub frames: broadcast::Receiver<Arc<EncodedFrame>>,
     /// Their codec.
     pub codec: VideoCodec,
-    lease: Option<Vp8Lease>,
+    lease: Option<Lease>,
+}
+
+impl CompositeFeed {
+    /// Whether this is the reduced rendition.
+    pub fn is_reduced(&self) -> bool {
+        self.lease.as_ref().is_some_and(|l| l.1 == Branch::Reduced)
+    }
 }
 
 impl std::fmt::Debug for CompositeFeed {
@@ -81,13 +113,13 @@ impl std::fmt::Debug for CompositeFeed {
     }
 }
 
-/// Keeps the VP8 encoder running; dropped, it lets go of it.
-struct Vp8Lease(Weak<Output>);
+/// Keeps an on-demand encoder running; dropped, it lets go of it.
+struct Lease(Weak<Output>, Branch);
 
-impl Drop for Vp8Lease {
+impl Drop for Lease {
     fn drop(&mut self) {
         if let Some(output) = self.0.upgrade() {
-            output.release_vp8();
+            output.release(self.1);
         }
     }
 }
@@ -97,7 +129,8 @@ pub struct Output {
     config: EncoderConfig,
     encoder: Mutex<Arc<Encoder>>,
     generation: AtomicU64,
-    vp8: Mutex<Vp8Branch>,
+    vp8: Mutex<OnDemand>,
+    reduced: Mutex<OnDemand>,
     fanout: Arc<FanOut>,
     events: MediaEventSink,
 }
@@ -123,6 +156,7 @@ impl Output {
         let fanout = Arc::new(FanOut {
             encoded: broadcast::channel(FANOUT).0,
             vp8: broadcast::channel(FANOUT).0,
+            reduced: broadcast::channel(FANOUT).0,
             recording,
             monitor,
         });
@@ -132,6 +166,7 @@ impl Output {
             encoder: Mutex::new(Arc::new(encoder)),
             generation: AtomicU64::new(0),
             vp8: Mutex::default(),
+            reduced: Mutex::default(),
             fanout,
             events,
         })
@@ -145,6 +180,29 @@ impl Output {
         self.vp8.lock().expect("vp8 lock").encoder.clone()
     }
 
+    fn reduced_encoder(&self) -> Option<Arc<Encoder>> {
+        self.reduced.lock().expect("reduced lock").encoder.clone()
+    }
+
+    fn branch(&self, branch: Branch) -> &Mutex<OnDemand> {
+        match branch {
+            Branch::Vp8 => &self.vp8,
+            Branch::Reduced => &self.reduced,
+        }
+    }
+
+    /// The reduced rendition's settings: half the output size (even), a fifth of the bitrate
+    /// between 150 and 300 kbit/s, the same rate and keyframe interval.
+    pub fn reduced_config(&self) -> EncoderConfig {
+        let even = |v: u32| ((v / 2) & !1).max(2);
+        EncoderConfig {
+            width: even(self.config.width),
+            height: even(self.config.height),
+            bitrate_kbps: (self.config.bitrate_kbps / 5).clamp(150, 300),
+            ..self.config
+        }
+    }
+
     /// Which build of the encoder runs (0 first, one more per restart).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
@@ -153,12 +211,17 @@ impl Output {
     /// Encodes one composite frame stamped `pts`: in H.264, and in VP8 too while the VP8
     /// encoder runs (the pixels are shared, not copied).
     pub fn push(&self, i420: Vec<u8>, pts: Duration) -> Result<(), MediaError> {
-        let Some(vp8) = self.vp8_encoder() else {
+        let (vp8, reduced) = (self.vp8_encoder(), self.reduced_encoder());
+        if vp8.is_none() && reduced.is_none() {
             return self.encoder().push(i420, pts);
-        };
+        }
         let frame = SharedFrame::new(i420);
-        if let Err(e) = vp8.push_shared(&frame, pts) {
-            tracing::debug!("vp8 encoder refused a frame: {e}");
+        for (name, encoder) in [("vp8", vp8), ("reduced", reduced)] {
+            if let Some(encoder) = encoder {
+                if let Err(e) = encoder.push_shared(&frame, pts) {
+                    tracing::debug!("{name} encoder refused a frame: {e}");
+                }
+            }
         }
         self.encoder().push_shared(&frame, pts)
     }
@@ -187,6 +250,20 @@ impl Output {
         }
     }
 
+    /// Asks the reduced rendition's encoder for a keyframe, when it runs.
+    pub fn force_keyframe_reduced(&self) {
+        if let Some(reduced) = self.reduced_encoder() {
+            reduced.force_keyframe();
+        }
+    }
+
+    /// Subscribes to the composite's reduced rendition (H.264, see [`Output::reduced_config`]),
+    /// starting its encoder if this is its first receiver; the returned feed keeps it running
+    /// until dropped. Builds a GStreamer pipeline when it starts one.
+    pub fn subscribe_reduced(self: &Arc<Self>) -> Result<CompositeFeed, MediaError> {
+        self.lease(Branch::Reduced, VideoCodec::H264)
+    }
+
     /// Subscribes to the encoded H.264 composite.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<EncodedFrame>> {
         self.fanout.encoded.subscribe()
@@ -206,31 +283,47 @@ impl Output {
                 lease: None,
             });
         }
+        self.lease(Branch::Vp8, codec)
+    }
+
+    /// Subscribes to an on-demand encoder's frames, starting it for its first receiver.
+    fn lease(
+        self: &Arc<Self>,
+        branch: Branch,
+        codec: VideoCodec,
+    ) -> Result<CompositeFeed, MediaError> {
         // Subscribed first, so no frame of a starting encoder is missed.
-        let frames = self.fanout.vp8.subscribe();
+        let frames = self.fanout.channel(branch).subscribe();
         let start = {
-            let mut vp8 = self.vp8.lock().expect("vp8 lock");
-            vp8.receivers += 1;
-            vp8.encoder.is_none()
+            let mut b = self.branch(branch).lock().expect("branch lock");
+            b.receivers += 1;
+            b.encoder.is_none()
         };
-        let lease = Vp8Lease(Arc::downgrade(self));
+        let lease = Lease(Arc::downgrade(self), branch);
         if start {
             let sink = self.fanout.clone();
-            let built = Encoder::with_codec(
-                self.config,
-                VideoCodec::Vp8,
-                move |frame| sink.deliver_vp8(frame),
-                None,
-            );
+            let built = match branch {
+                Branch::Vp8 => Encoder::with_codec(
+                    self.config,
+                    VideoCodec::Vp8,
+                    move |frame| sink.deliver_vp8(frame),
+                    None,
+                ),
+                Branch::Reduced => {
+                    Encoder::scaled(self.config, self.reduced_config(), move |frame| {
+                        sink.deliver_reduced(frame)
+                    })
+                }
+            };
             let encoder = match built {
                 Ok(e) => Arc::new(e),
                 // The lease's drop takes the receiver back off.
                 Err(e) => return Err(e),
             };
             let spare = {
-                let mut vp8 = self.vp8.lock().expect("vp8 lock");
-                if vp8.encoder.is_none() && vp8.receivers > 0 {
-                    vp8.encoder = Some(encoder);
+                let mut b = self.branch(branch).lock().expect("branch lock");
+                if b.encoder.is_none() && b.receivers > 0 {
+                    b.encoder = Some(encoder);
                     None
                 } else {
                     // Another subscriber started one meanwhile, or everyone left again.
@@ -238,7 +331,7 @@ impl Output {
                 }
             };
             if spare.is_none() {
-                tracing::info!("vp8 encoder started");
+                tracing::info!(encoder = ?branch, "encoder started");
             }
             drop(spare);
         }
@@ -249,18 +342,18 @@ impl Output {
         })
     }
 
-    fn release_vp8(&self) {
+    fn release(&self, branch: Branch) {
         let stopped = {
-            let mut vp8 = self.vp8.lock().expect("vp8 lock");
-            vp8.receivers = vp8.receivers.saturating_sub(1);
-            if vp8.receivers == 0 {
-                vp8.encoder.take()
+            let mut b = self.branch(branch).lock().expect("branch lock");
+            b.receivers = b.receivers.saturating_sub(1);
+            if b.receivers == 0 {
+                b.encoder.take()
             } else {
                 None
             }
         };
         if stopped.is_some() {
-            tracing::info!("vp8 encoder stopped: its last receiver left");
+            tracing::info!(encoder = ?branch, "encoder stopped: its last receiver left");
         }
         // Dropped here, with no lock held: the pipeline goes to Null.
         drop(stopped);

@@ -110,10 +110,33 @@ impl Encoder {
         on_frame: impl Fn(EncodedFrame) + Send + Sync + 'static,
         reporter: Option<MediaReporter>,
     ) -> Result<Self, MediaError> {
-        let pipeline = gst::Pipeline::with_name(match codec {
-            VideoCodec::H264 => "encoder",
-            VideoCodec::Vp8 => "encoder-vp8",
+        Self::build(cfg, codec, None, on_frame, reporter)
+    }
+
+    /// An H.264 encoder that takes frames of `input`'s size and encodes them scaled to
+    /// `reduced`'s size, at `reduced`'s bitrate: the composite's reduced rendition for slow
+    /// links. `reduced`'s rate and keyframe interval are used as they are.
+    pub fn scaled(
+        input: EncoderConfig,
+        reduced: EncoderConfig,
+        on_frame: impl Fn(EncodedFrame) + Send + Sync + 'static,
+    ) -> Result<Self, MediaError> {
+        Self::build(input, VideoCodec::H264, Some(reduced), on_frame, None)
+    }
+
+    fn build(
+        cfg: EncoderConfig,
+        codec: VideoCodec,
+        reduced: Option<EncoderConfig>,
+        on_frame: impl Fn(EncodedFrame) + Send + Sync + 'static,
+        reporter: Option<MediaReporter>,
+    ) -> Result<Self, MediaError> {
+        let pipeline = gst::Pipeline::with_name(match (codec, reduced.is_some()) {
+            (VideoCodec::H264, false) => "encoder",
+            (VideoCodec::H264, true) => "encoder-reduced",
+            (VideoCodec::Vp8, _) => "encoder-vp8",
         });
+        let out = reduced.unwrap_or(cfg);
         let appsrc = gst_app::AppSrc::builder()
             .caps(
                 &gst_video::VideoCapsBuilder::new()
@@ -133,8 +156,8 @@ impl Encoder {
                 let enc = make("x264enc", "x264")?;
                 enc.set_property_from_str("tune", "zerolatency");
                 enc.set_property_from_str("speed-preset", "ultrafast");
-                enc.set_property("bitrate", cfg.bitrate_kbps);
-                enc.set_property("key-int-max", cfg.keyframe_interval.max(1));
+                enc.set_property("bitrate", out.bitrate_kbps);
+                enc.set_property("key-int-max", out.keyframe_interval.max(1));
                 let caps = gst::Caps::builder("video/x-h264")
                     .field("profile", "constrained-baseline")
                     .field("stream-format", "byte-stream")
@@ -158,10 +181,22 @@ impl Encoder {
         let capsfilter = make("capsfilter", "encodedcaps")?;
         capsfilter.set_property("caps", caps);
         let sink = gst_app::AppSink::builder().sync(false).build();
-        add_chain(
-            &pipeline,
-            &[appsrc.upcast_ref(), &enc, &capsfilter, sink.upcast_ref()],
-        )?;
+        let mut chain: Vec<gst::Element> = vec![appsrc.clone().upcast()];
+        if reduced.is_some() {
+            let scale = make("videoscale", "scale")?;
+            let size = make("capsfilter", "reducedsize")?;
+            size.set_property(
+                "caps",
+                gst_video::VideoCapsBuilder::new()
+                    .format(gst_video::VideoFormat::I420)
+                    .width(out.width as i32)
+                    .height(out.height as i32)
+                    .build(),
+            );
+            chain.extend([scale, size]);
+        }
+        chain.extend([enc, capsfilter, sink.clone().upcast()]);
+        add_chain(&pipeline, &chain.iter().collect::<Vec<_>>())?;
         let frame_duration = Duration::from_nanos(1_000_000_000 / cfg.fps as u64);
         sink.set_callbacks(
             gst_app::AppSinkCallbacks::builder()

@@ -11,6 +11,7 @@ pub mod element;
 pub mod encoder;
 pub mod events;
 pub mod frame;
+pub mod rendition;
 
 pub mod testing;
 

@@ -1,7 +1,9 @@
-//! WebRTC transport with webrtc-rs: one peer connection per participant ([`peer`]) and the
-//! tasks that move media between it and the hearing ([`session`]).
+//! WebRTC transport with webrtc-rs: one peer connection per participant ([`peer`]), the
+//! inbound RTCP the application acts on and what it says of the composite's link ([`rtcp`]),
+//! and the tasks that move media between the connection and the hearing ([`session`]).
 
 pub mod peer;
+pub mod rtcp;
 pub mod session;
 
 /// Errors from WebRTC.

@@ -6,16 +6,13 @@
 //! webrtc-rs restarts ICE with fresh credentials when the offer's ufrag/pwd changed, and keeps
 //! the DTLS session, the tracks and their SSRCs.
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::{
-    Attribute, AttributedPacket, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket,
-};
+use rtc::interceptor::{Registry, Slot};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{
@@ -24,14 +21,10 @@ use rtc::peer_connection::configuration::media_engine::{
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpRtxParameters,
     RtpCodecKind,
 };
-use rtc::sansio::Protocol;
 use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -43,6 +36,7 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::RtpSender;
 
+use super::rtcp::{ApplicationRtcp, CompositeLink};
 use super::RtcError;
 use crate::media::encoder::VideoCodec;
 
@@ -215,6 +209,8 @@ pub struct CompositeTrack {
     pub payload_type: u8,
     /// Negotiated codec.
     pub codec: VideoCodec,
+    /// What the browser reports of how the composite reaches it.
+    pub link: Arc<CompositeLink>,
 }
 
 /// A negotiated participant connection.
@@ -371,10 +367,11 @@ async fn answer_with(
     media
         .register_default_codecs()
         .map_err(|e| RtcError::Setup(e.to_string()))?;
+    let link = Arc::new(CompositeLink::default());
     let registry = register_default_interceptors(Registry::new(), &mut media)
         .map_err(|e| RtcError::Setup(e.to_string()))?
         // Last, so the default interceptors see all inbound RTCP first.
-        .with(Slot::from(14_000), ApplicationRtcp::default());
+        .with(Slot::from(14_000), ApplicationRtcp::new(link.clone()));
     // No mDNS: it needs a multicast socket, which a loopback-only namespace lacks.
     let setting = SettingEngineBuilder::new()
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
@@ -433,6 +430,7 @@ async fn answer_with(
             .add_track(track.clone() as Arc<dyn TrackLocal>)
             .await
             .map_err(setup)?;
+        link.set_ssrc(ssrc);
         composite = Some((track, ssrc, codec, sender));
     }
     let mut slots = Vec::with_capacity(audio_slots);
@@ -481,6 +479,7 @@ async fn answer_with(
                 ssrc,
                 payload_type,
                 codec,
+                link,
             })
         }
         None => None,
@@ -512,89 +511,6 @@ async fn answer_with(
         },
         sdp,
     ))
-}
-
-/// Passes on to the application the inbound RTCP it acts on: the browser's keyframe requests
-/// (PLI, FIR) for the composite, where [`super::session`] asks the right encoder for a
-/// keyframe, and the sender reports of its camera and microphone, which place their RTP
-/// timestamps on the sender's wall clock (`media::capture`). Every other inbound RTCP stops at
-/// the end of the chain as before (webrtc-rs's `rtcp-processing` shape: it goes last, so the
-/// default interceptors have seen all of it).
-///
-/// A sender report goes on alone and without its reception blocks: the stack routes RTCP to a
-/// track by the first SSRC it names, and a report's blocks name the streams we send, which
-/// would take it to the composite's track instead of the sender's own.
-#[derive(Default)]
-struct ApplicationRtcp {
-    read: VecDeque<TaggedPacket>,
-    write: VecDeque<TaggedPacket>,
-}
-
-/// A sender report, stripped of its reception report blocks.
-fn sender_report(packet: &Box<dyn rtc::rtcp::Packet>) -> Option<SenderReport> {
-    let report = packet.as_any().downcast_ref::<SenderReport>()?;
-    Some(SenderReport {
-        reports: Vec::new(),
-        ..report.clone()
-    })
-}
-
-fn is_keyframe_request(packet: &Box<dyn rtc::rtcp::Packet>) -> bool {
-    let any = packet.as_any();
-    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
-}
-
-impl Protocol<TaggedPacket, TaggedPacket, ()> for ApplicationRtcp {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = rtc::shared::error::Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
-        if let Packet::Rtcp(packets) = &msg.message.packet {
-            for report in packets.iter().filter_map(sender_report) {
-                self.read.push_back(TaggedPacket {
-                    now: msg.now,
-                    transport: msg.transport,
-                    message: AttributedPacket::new(Packet::Rtcp(vec![Box::new(report)]))
-                        .with(Attribute::DeliverToApplication),
-                });
-            }
-            let requests: Vec<Box<dyn rtc::rtcp::Packet>> = packets
-                .iter()
-                .filter(|p| is_keyframe_request(p))
-                .cloned()
-                .collect();
-            if requests.is_empty() {
-                return Ok(());
-            }
-            msg.message.packet = Packet::Rtcp(requests);
-            msg.message.add(Attribute::DeliverToApplication);
-        }
-        self.read.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.read.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.write.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.write.pop_front()
-    }
-}
-
-impl Interceptor for ApplicationRtcp {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 fn encoding(ssrc: u32, codec: RTCRtpCodec) -> RTCRtpEncodingParameters {

@@ -3,7 +3,7 @@
 //! composite out on the video track.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rtc::media::Sample;
@@ -18,9 +18,13 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use super::peer::{AudioSlot, ParticipantPeer, PeerEvent};
-use crate::hearing::{ForwardedAudio, Hearing, ParticipantId, TrackFeed, VideoCodec, NO_SEAT};
+use super::rtcp::CompositeLink;
+use crate::hearing::{
+    CompositeFeed, ForwardedAudio, Hearing, ParticipantId, TrackFeed, VideoCodec, NO_SEAT,
+};
 use crate::media::decoder::JITTER_MS;
 use crate::media::events::TrackKind;
+use crate::media::rendition::{Rendition, RenditionChoice};
 
 /// Runs a participant's media until the connection closes or the task set is dropped.
 /// Returns when the peer connection has closed. A connection that is only interrupted
@@ -36,6 +40,9 @@ pub async fn run(hearing: Arc<Hearing>, id: ParticipantId, seat: usize, mut peer
         tasks.spawn(send_voices(slots, fwd_rx));
     }
     let mut composite: Option<tokio::task::AbortHandle> = None;
+    // The hearing keeps it per person: a sending task that ends with its path, or a page that
+    // reconnects, starts again on the rendition its link could take.
+    let rendition = hearing.rendition_choice(id);
     let mut tracks_seen: HashSet<String> = HashSet::new();
     let mut interrupted = false;
     while let Some(event) = peer.events.recv().await {
@@ -69,6 +76,8 @@ pub async fn run(hearing: Arc<Hearing>, id: ParticipantId, seat: usize, mut peer
                             out.ssrc,
                             out.payload_type,
                             out.codec,
+                            out.link.clone(),
+                            rendition.clone(),
                         )));
                     }
                 }
@@ -224,6 +233,9 @@ fn sender_reports(
 /// takes a round trip to come, and a lossy link would otherwise ask for one per lost packet.
 const PLI_SEND_INTERVAL: Duration = Duration::from_millis(300);
 
+/// How often the sending task weighs the receiver's link reports.
+const RENDITION_CHECK_EVERY: Duration = Duration::from_secs(1);
+
 /// How often a receiving task fits its jitter buffer to the sender's round trip.
 const JITTER_FIT_EVERY: Duration = Duration::from_secs(2);
 
@@ -259,7 +271,10 @@ const PLI_MIN_INTERVAL: Duration = Duration::from_millis(300);
 
 /// Sends the encoded composite to this participant in `codec`, from the hearing's one encoder
 /// of that codec (a VP8 receiver keeps the VP8 encoder running while this task lives). The
-/// receiver's keyframe requests (PLI, FIR) go to that encoder.
+/// receiver's keyframe requests (PLI, FIR) go to that encoder. An H.264 receiver whose link
+/// reports show it cannot take the full composite gets the reduced rendition instead, and the
+/// full one again once its link has recovered ([`RenditionChoice`]); each switch starts at a
+/// keyframe.
 async fn send_composite(
     hearing: Arc<Hearing>,
     id: ParticipantId,
@@ -267,6 +282,8 @@ async fn send_composite(
     ssrc: u32,
     pt: u8,
     codec: VideoCodec,
+    link: Arc<CompositeLink>,
+    choice: Arc<Mutex<RenditionChoice>>,
 ) {
     let feed = {
         let hearing = hearing.clone();
@@ -284,21 +301,38 @@ async fn send_composite(
         }
     };
     tracing::info!(hearing = %hearing.record.id, participant = id, codec = codec.as_str(), "sending the composite");
-    hearing.request_keyframe_for(codec);
+    let ask_keyframe = |reduced: bool| {
+        if reduced {
+            hearing.request_keyframe_reduced();
+        } else {
+            hearing.request_keyframe_for(codec);
+        }
+    };
+    ask_keyframe(false);
     // Until a keyframe arrives a fresh decoder could show nothing, so skip deltas.
     let mut need_keyframe = true;
     let mut last_request = Instant::now() - PLI_MIN_INTERVAL;
+    // The reduced rendition's feed while this receiver gets it.
+    let mut reduced: Option<CompositeFeed> = None;
+    let mut check = tokio::time::interval(RENDITION_CHECK_EVERY);
+    let mut start_reduced =
+        choice.lock().expect("rendition lock").rendition() == Rendition::Reduced;
     loop {
         let frame = tokio::select! {
-            frame = feed.frames.recv() => frame,
+            frame = async {
+                match &mut reduced {
+                    Some(r) => r.frames.recv().await,
+                    None => feed.frames.recv().await,
+                }
+            } => frame,
             event = track.poll() => {
                 match event {
                     Some(TrackLocalEvent::OnRtcpPacket(_)) => {
-                        // Only keyframe requests reach us (peer::KeyframeRequests).
+                        // Only keyframe requests reach us (rtcp::ApplicationRtcp).
                         if last_request.elapsed() >= PLI_MIN_INTERVAL {
                             last_request = Instant::now();
                             tracing::debug!(hearing = %hearing.record.id, participant = id, codec = codec.as_str(), "keyframe requested by the receiver");
-                            hearing.request_keyframe_for(codec);
+                            ask_keyframe(reduced.is_some());
                         }
                         continue;
                     }
@@ -307,13 +341,43 @@ async fn send_composite(
                     None => return,
                 }
             }
+            _ = check.tick(), if codec == VideoCodec::H264 => {
+                let now = Instant::now();
+                let change = choice.lock().expect("rendition lock").observe(now, link.report(now));
+                let change = if std::mem::take(&mut start_reduced) && change.is_none() { Some(Rendition::Reduced) } else { change };
+                match change {
+                    Some(Rendition::Reduced) => {
+                        let h = hearing.clone();
+                        match tokio::task::spawn_blocking(move || h.subscribe_reduced()).await {
+                            Ok(Ok(r)) => {
+                                tracing::info!(hearing = %hearing.record.id, participant = id, report = ?link.report(now), "the link cannot take the full composite: sending the reduced rendition");
+                                reduced = Some(r);
+                                need_keyframe = true;
+                                ask_keyframe(true);
+                            }
+                            Ok(Err(e)) => tracing::warn!(hearing = %hearing.record.id, participant = id, "cannot encode the reduced rendition: {e}"),
+                            Err(e) => tracing::warn!(hearing = %hearing.record.id, participant = id, "reduced rendition subscription panicked: {e}"),
+                        }
+                    }
+                    Some(Rendition::Full) if reduced.is_some() => {
+                        tracing::info!(hearing = %hearing.record.id, participant = id, "the link has recovered: sending the full composite again");
+                        reduced = None;
+                        // The full feed was not read meanwhile: start from its newest frames.
+                        feed.frames = feed.frames.resubscribe();
+                        need_keyframe = true;
+                        ask_keyframe(false);
+                    }
+                    _ => {}
+                }
+                continue;
+            }
         };
         let frame = match frame {
             Ok(f) => f,
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 tracing::debug!(hearing = %hearing.record.id, skipped = n, "viewer lagged");
                 need_keyframe = true;
-                hearing.request_keyframe_for(codec);
+                ask_keyframe(reduced.is_some());
                 continue;
             }
             Err(broadcast::error::RecvError::Closed) => return,

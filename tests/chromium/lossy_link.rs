@@ -1,14 +1,15 @@
 //! A party on a bad home connection: Chromium behind the tests' UDP relay
-//! ([`crate::support::relay`]), with 5 % loss, 200 ms delay and 30 ms jitter each way, then
-//! 15 % loss, then two seconds with nothing getting through. A second Chromium on a clean
-//! link sits in the same hearing.
+//! ([`crate::support::relay`]): 500 kbit/s each way, then a clean link again, then 5 % loss
+//! with 200 ms delay and 30 ms jitter each way, then 15 % loss, then two seconds with nothing
+//! getting through. A second Chromium on a clean link sits in the same hearing.
 //!
 //! Measured from both sides: the browsers' own statistics (`getStats`: frames decoded,
 //! freezes, NACKs and PLIs sent and received), the server's view of each seat's camera (the
 //! monitor's `camera`), and the relay's counts. Asserted: the lossy party keeps receiving the
 //! composite and the server keeps their seat moving, NACKs are answered both ways, a seat
-//! frozen by a blackout moves again within 1 s of the link coming back, and the clean party
-//! does not notice.
+//! frozen by a blackout moves again within 1 s of the link coming back, the slow link gets
+//! the reduced rendition and the full one comes back once the link is clean, and the clean
+//! party does not notice.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -40,7 +41,7 @@ const STATS: &str = r#"(async () => {
       freeze_s: s.totalFreezesDuration || 0, nacks_sent: s.nackCount || 0,
       plis_sent: s.pliCount || 0, firs_sent: s.firCount || 0, lost: s.packetsLost || 0,
       received: s.packetsReceived || 0, keyframes: s.keyFramesDecoded || 0,
-      retransmitted_received: s.retransmittedPacketsReceived || 0,
+      retransmitted_received: s.retransmittedPacketsReceived || 0, height: s.frameHeight || 0,
       jb_delay: s.jitterBufferDelay || 0, jb_emitted: s.jitterBufferEmittedCount || 0,
       jb_target: s.jitterBufferTargetDelay || 0, inter_frame: s.totalInterFrameDelay || 0, frames_dropped: s.framesDropped || 0,
     });
@@ -112,6 +113,7 @@ impl Stretch {
                 "composite_jitter_buffer_ms": 1000.0 * delta(ls, le, "jb_delay") / delta(ls, le, "jb_emitted").max(1.0),
                 "composite_jitter_target_ms": 1000.0 * delta(ls, le, "jb_target") / delta(ls, le, "jb_emitted").max(1.0),
                 "composite_frames_dropped": delta(ls, le, "frames_dropped"),
+                "composite_height": num(le, "height"),
                 "nacks_sent": delta(ls, le, "nacks_sent"),
                 "plis_sent": delta(ls, le, "plis_sent"),
                 "camera_nacks_got": delta(ls, le, "nacks_got"),
@@ -124,6 +126,7 @@ impl Stretch {
                 "composite_frames": delta(cs, ce, "frames_decoded"),
                 "composite_freezes": delta(cs, ce, "freezes"),
                 "composite_freeze_s": delta(cs, ce, "freeze_s"),
+                "composite_height": num(ce, "height"),
                 "seat_max_age_ms": self.clean_seat_max_age_ms,
             },
         })
@@ -246,6 +249,18 @@ async fn lossy_link() {
         "the lossy page's media did not go through the relay"
     );
     let clean = call.stretch("clean", 10).await;
+    // A slow link: 500 kbit/s each way behind a 300 ms queue.
+    let slow = Shape {
+        delay: Duration::from_millis(40),
+        rate_bps: Some(500_000),
+        ..Shape::CLEAN
+    };
+    relay.set(slow, slow);
+    let slowing = call.stretch("500 kbit/s", 15).await;
+    let slowed = call.stretch("500 kbit/s, settled", 10).await;
+    // Back to a clean link: after a good spell it tries the full composite again, and keeps it.
+    relay.set(Shape::CLEAN, Shape::CLEAN);
+    let recovered = call.stretch("clean again", 25).await;
     relay.set(Shape::lossy(0.05, 200, 30), Shape::lossy(0.05, 200, 30));
     let five = call.stretch("5 % loss, 200 ms, 30 ms jitter", 30).await;
     relay.set(Shape::lossy(0.15, 200, 30), Shape::lossy(0.15, 200, 30));
@@ -287,10 +302,12 @@ async fn lossy_link() {
     }
     let after = call.stretch("after the blackout", 5).await;
 
-    let summaries: Vec<Value> = [&clean, &five, &fifteen, &after]
-        .iter()
-        .map(|s| s.summary())
-        .collect();
+    let summaries: Vec<Value> = [
+        &clean, &slowing, &slowed, &recovered, &five, &fifteen, &after,
+    ]
+    .iter()
+    .map(|s| s.summary())
+    .collect();
     let report = json!({
         "stretches": summaries,
         "blackout_recovery_ms": {
@@ -302,6 +319,7 @@ async fn lossy_link() {
             "up_lost": relay.up.lost.load(Relaxed),
             "down_forwarded": relay.down.forwarded.load(Relaxed),
             "down_lost": relay.down.lost.load(Relaxed),
+            "down_queue_drops": relay.down.queue_drops.load(Relaxed),
         },
     });
     eprintln!(
@@ -319,7 +337,7 @@ async fn lossy_link() {
         relay.up.lost.load(Relaxed) > 100 && relay.down.lost.load(Relaxed) > 100,
         "{context}"
     );
-    for s in [&clean, &five, &fifteen, &after] {
+    for s in [&clean, &slowed, &recovered, &five, &fifteen, &after] {
         let (l, c) = (s.summary()["lossy"].clone(), s.summary()["clean"].clone());
         let name = s.name;
         // The clean party does not notice the other's link.

@@ -1,0 +1,241 @@
+//! The inbound RTCP the application acts on ([`ApplicationRtcp`], an interceptor at the end
+//! of webrtc-rs's chain), and what the browser's reports say of how the composite reaches it
+//! ([`CompositeLink`]): the share of its packets lost, and the bitrate the browser estimates
+//! it can take (REMB).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rtc::interceptor::{
+    Attribute, AttributedPacket, Interceptor, Packet, StreamInfo, TaggedPacket,
+};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::reception_report::ReceptionReport;
+use rtc::rtcp::sender_report::SenderReport;
+use rtc::sansio::Protocol;
+
+/// Reports older than this say nothing of the link now.
+const STALE: Duration = Duration::from_secs(5);
+
+pub use crate::media::rendition::LinkReport;
+
+/// The composite's reception reports and bitrate estimates from one browser, noted by
+/// [`ApplicationRtcp`] as they arrive and read by the task that sends the composite.
+#[derive(Debug, Default)]
+pub struct CompositeLink {
+    state: Mutex<LinkState>,
+}
+
+#[derive(Debug, Default)]
+struct LinkState {
+    /// The composite's SSRC (0 until the track is made).
+    ssrc: u32,
+    loss: Option<(f32, Instant)>,
+    estimate: Option<(u32, Instant)>,
+}
+
+impl CompositeLink {
+    /// Names the composite's stream.
+    pub fn set_ssrc(&self, ssrc: u32) {
+        self.state.lock().expect("link lock").ssrc = ssrc;
+    }
+
+    /// The newest report, leaving out what is older than a few seconds.
+    pub fn report(&self, now: Instant) -> LinkReport {
+        let state = self.state.lock().expect("link lock");
+        let fresh = |at: Instant| now.saturating_duration_since(at) < STALE;
+        LinkReport {
+            loss: state.loss.filter(|(_, at)| fresh(*at)).map(|(l, _)| l),
+            estimate_kbps: state.estimate.filter(|(_, at)| fresh(*at)).map(|(e, _)| e),
+        }
+    }
+
+    /// Notes what `packets` say of the composite.
+    fn note(&self, packets: &[Box<dyn rtc::rtcp::Packet>], now: Instant) {
+        let mut state = self.state.lock().expect("link lock");
+        let ssrc = state.ssrc;
+        if ssrc == 0 {
+            return;
+        }
+        for packet in packets {
+            let any = packet.as_any();
+            let blocks: &[ReceptionReport] = if let Some(rr) = any.downcast_ref::<ReceiverReport>()
+            {
+                &rr.reports
+            } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
+                &sr.reports
+            } else {
+                &[]
+            };
+            for block in blocks.iter().filter(|b| b.ssrc == ssrc) {
+                state.loss = Some((block.fraction_lost as f32 / 256.0, now));
+            }
+            if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
+                if remb.ssrcs.contains(&ssrc) && remb.bitrate.is_finite() {
+                    state.estimate = Some(((remb.bitrate / 1000.0) as u32, now));
+                }
+            }
+        }
+    }
+}
+
+/// Passes on to the application the inbound RTCP it acts on: the browser's keyframe requests
+/// (PLI, FIR) for the composite, where [`super::session`] asks the right encoder for a
+/// keyframe, and the sender reports of its camera and microphone, which place their RTP
+/// timestamps on the sender's wall clock (`media::capture`). Every other inbound RTCP stops at
+/// the end of the chain as before (webrtc-rs's `rtcp-processing` shape: it goes last, so the
+/// default interceptors have seen all of it).
+///
+/// A sender report goes on alone and without its reception blocks: the stack routes RTCP to a
+/// track by the first SSRC it names, and a report's blocks name the streams we send, which
+/// would take it to the composite's track instead of the sender's own.
+///
+/// It also notes, for [`CompositeLink`], what the browser's reception reports and REMB say of
+/// the composite it receives.
+pub(crate) struct ApplicationRtcp {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+    link: Arc<CompositeLink>,
+}
+
+impl ApplicationRtcp {
+    /// Passes on what the application acts on; notes the composite's reports in `link`.
+    pub(crate) fn new(link: Arc<CompositeLink>) -> Self {
+        Self {
+            read: VecDeque::new(),
+            write: VecDeque::new(),
+            link,
+        }
+    }
+}
+
+/// A sender report, stripped of its reception report blocks.
+fn sender_report(packet: &Box<dyn rtc::rtcp::Packet>) -> Option<SenderReport> {
+    let report = packet.as_any().downcast_ref::<SenderReport>()?;
+    Some(SenderReport {
+        reports: Vec::new(),
+        ..report.clone()
+    })
+}
+
+fn is_keyframe_request(packet: &Box<dyn rtc::rtcp::Packet>) -> bool {
+    let any = packet.as_any();
+    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for ApplicationRtcp {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            self.link.note(packets, Instant::now());
+            for report in packets.iter().filter_map(sender_report) {
+                self.read.push_back(TaggedPacket {
+                    now: msg.now,
+                    transport: msg.transport,
+                    message: AttributedPacket::new(Packet::Rtcp(vec![Box::new(report)]))
+                        .with(Attribute::DeliverToApplication),
+                });
+            }
+            let requests: Vec<Box<dyn rtc::rtcp::Packet>> = packets
+                .iter()
+                .filter(|p| is_keyframe_request(p))
+                .cloned()
+                .collect();
+            if requests.is_empty() {
+                return Ok(());
+            }
+            msg.message.packet = Packet::Rtcp(requests);
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for ApplicationRtcp {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reception(ssrc: u32, fraction_lost: u8) -> ReceptionReport {
+        ReceptionReport {
+            ssrc,
+            fraction_lost,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_composite_link_keeps_only_the_composites_fresh_reports() {
+        let link = CompositeLink::default();
+        let t0 = Instant::now();
+        let rr = |ssrc, lost| -> Vec<Box<dyn rtc::rtcp::Packet>> {
+            vec![Box::new(ReceiverReport {
+                ssrc: 1,
+                reports: vec![reception(ssrc, lost)],
+                ..Default::default()
+            })]
+        };
+        // Before the composite is named, nothing is taken.
+        link.note(&rr(7, 64), t0);
+        assert_eq!(link.report(t0), LinkReport::default());
+        link.set_ssrc(7);
+        // Another stream's block is not the composite's.
+        link.note(&rr(8, 128), t0);
+        assert_eq!(link.report(t0).loss, None);
+        link.note(&rr(7, 64), t0);
+        assert_eq!(link.report(t0).loss, Some(0.25));
+        // A sender report's blocks count too (a browser that also sends).
+        let sr: Vec<Box<dyn rtc::rtcp::Packet>> = vec![Box::new(SenderReport {
+            ssrc: 2,
+            reports: vec![reception(7, 0)],
+            ..Default::default()
+        })];
+        link.note(&sr, t0 + Duration::from_secs(1));
+        assert_eq!(link.report(t0 + Duration::from_secs(1)).loss, Some(0.0));
+        let remb: Vec<Box<dyn rtc::rtcp::Packet>> =
+            vec![Box::new(ReceiverEstimatedMaximumBitrate {
+                sender_ssrc: 1,
+                bitrate: 480_000.0,
+                ssrcs: vec![7],
+            })];
+        link.note(&remb, t0 + Duration::from_secs(1));
+        assert_eq!(
+            link.report(t0 + Duration::from_secs(1)).estimate_kbps,
+            Some(480)
+        );
+        // Old news is no news.
+        assert_eq!(
+            link.report(t0 + Duration::from_secs(10)),
+            LinkReport::default()
+        );
+    }
+}
