@@ -9,7 +9,8 @@
 //! hearing with any number of VP8 receivers runs two. The recording is always H.264. A third,
 //! the reduced rendition (H.264 at half the size and a fraction of the bitrate), runs the same
 //! way while any participant's link is too slow or lossy for the full composite
-//! ([`Output::subscribe_reduced`]; who gets it is `rtc::rendition`'s choice): encoded once for
+//! ([`Output::subscribe_reduced`]; who gets it is `media::rendition`'s choice, made in
+//! `rtc::session`): encoded once for
 //! all of them, never once per participant.
 //!
 //! The H.264 encoder can be rebuilt after it fails ([`Output::restart`]); the tick and the
@@ -78,6 +79,16 @@ enum Branch {
     Vp8,
     /// The composite's reduced rendition (H.264, half the size) for slow links.
     Reduced,
+}
+
+impl Branch {
+    /// As the log says it (`vp8 encoder started`; tests look for it).
+    fn name(self) -> &'static str {
+        match self {
+            Branch::Vp8 => "vp8",
+            Branch::Reduced => "reduced",
+        }
+    }
 }
 
 /// One on-demand encoder and how many participants receive it.
@@ -208,8 +219,8 @@ impl Output {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Encodes one composite frame stamped `pts`: in H.264, and in VP8 too while the VP8
-    /// encoder runs (the pixels are shared, not copied).
+    /// Encodes one composite frame stamped `pts`: in H.264, and in VP8 and the reduced
+    /// rendition too while their encoders run (the pixels are shared, not copied).
     pub fn push(&self, i420: Vec<u8>, pts: Duration) -> Result<(), MediaError> {
         let (vp8, reduced) = (self.vp8_encoder(), self.reduced_encoder());
         if vp8.is_none() && reduced.is_none() {
@@ -331,7 +342,7 @@ impl Output {
                 }
             };
             if spare.is_none() {
-                tracing::info!(encoder = ?branch, "encoder started");
+                tracing::info!("{} encoder started", branch.name());
             }
             drop(spare);
         }
@@ -353,7 +364,7 @@ impl Output {
             }
         };
         if stopped.is_some() {
-            tracing::info!(encoder = ?branch, "encoder stopped: its last receiver left");
+            tracing::info!("{} encoder stopped: its last receiver left", branch.name());
         }
         // Dropped here, with no lock held: the pipeline goes to Null.
         drop(stopped);

@@ -71,6 +71,18 @@ impl RenditionChoice {
         }
     }
 
+    /// A new connection starts (the first, or a reconnection): its estimate climbs from low
+    /// again, so it is not trusted for a while, as after a try up; what the last connection
+    /// saw of good or bad spells is forgotten.
+    pub fn connection_started(&mut self, now: Instant) {
+        self.started = Some(now);
+        if self.now == Rendition::Full {
+            self.went_up_at = Some(now);
+        }
+        self.bad_since = None;
+        self.good_since = None;
+    }
+
     /// The rendition now.
     pub fn rendition(&self) -> Rendition {
         self.now
@@ -221,6 +233,33 @@ mod tests {
                 (down_again, Rendition::Reduced),
                 (up_again, Rendition::Full),
             ]
+        );
+    }
+
+    #[test]
+    fn a_reconnection_gets_time_for_its_estimate_and_is_not_a_failed_try() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut c = RenditionChoice::new(FULL);
+        c.connection_started(at(0));
+        assert_eq!(feed(&mut c, t0, 0, 40, report(0.0, Some(2000))), vec![]);
+        // A reconnection: the new browser's estimate starts low and climbs.
+        c.connection_started(at(40));
+        for s in 40..100 {
+            let climbing = (300 + (s - 40) * 100).min(2000) as u32;
+            assert_eq!(c.observe(at(s), report(0.0, Some(climbing))), None, "{s}");
+        }
+        // On the reduced rendition, a reconnection keeps it, and a loss-driven fall right
+        // after a reconnection does not double the wait.
+        assert_eq!(
+            feed(&mut c, t0, 100, 3, report(0.5, None)),
+            vec![(100 + DOWN_AFTER.as_secs(), Rendition::Reduced)]
+        );
+        c.connection_started(at(103));
+        assert_eq!(c.rendition(), Rendition::Reduced);
+        assert_eq!(
+            feed(&mut c, t0, 103, 16, report(0.0, None)),
+            vec![(103 + FIRST_TRY_UP.as_secs(), Rendition::Full)]
         );
     }
 

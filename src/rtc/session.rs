@@ -95,7 +95,8 @@ pub async fn run(hearing: Arc<Hearing>, id: ParticipantId, seat: usize, mut peer
 
 /// Feeds one inbound track into the hearing (which decodes it); forwards microphone packets to
 /// the other participants. Sends the sender a picture loss indication until the first frame
-/// decodes, and whenever the hearing asks (it rebuilt a failed decoder).
+/// decodes, whenever the hearing asks (it rebuilt a failed decoder, or the decoder lost part
+/// of a picture), and when packets come but the seat has had no new picture for a second.
 async fn receive_track(
     hearing: Arc<Hearing>,
     id: ParticipantId,
@@ -120,6 +121,7 @@ async fn receive_track(
     // never dropped: a decoder waiting for a keyframe shows nothing new until one arrives.
     let mut pli_due: Option<tokio::time::Instant> = None;
     let mut decoded_once = false;
+    let mut last_stale_check = Instant::now();
     let mut media_ssrc = ssrc;
     let mut jitter_ms = JITTER_MS;
     let mut fit = tokio::time::interval(JITTER_FIT_EVERY);
@@ -197,6 +199,25 @@ async fn receive_track(
                 send_pli(&track, packet.header.ssrc).await;
             }
         }
+        if kind == RtpCodecKind::Video
+            && decoded_once
+            && last_pli.elapsed() >= STALE_SEAT
+            && last_stale_check.elapsed() >= STALE_CHECK_EVERY
+        {
+            // Packets come but no picture: the decoder waits for a keyframe whose request (or
+            // answer) was lost, or a sender that sends none unasked. Ask again.
+            last_stale_check = Instant::now();
+            let stale = hearing
+                .seat(seat)
+                .frames()
+                .latest()
+                .is_none_or(|(_, f)| f.arrived.elapsed() >= STALE_SEAT);
+            if stale {
+                tracing::debug!(hearing = %hearing.record.id, participant = id, "no picture for a second while packets come: asking for a keyframe again");
+                last_pli = Instant::now();
+                send_pli(&track, packet.header.ssrc).await;
+            }
+        }
         if kind == RtpCodecKind::Audio {
             hearing.forward_audio(id, seat, packet.clone());
         }
@@ -232,6 +253,13 @@ fn sender_reports(
 /// Keyframe requests to one sender closer together than this wait their turn: a keyframe
 /// takes a round trip to come, and a lossy link would otherwise ask for one per lost packet.
 const PLI_SEND_INTERVAL: Duration = Duration::from_millis(300);
+
+/// A seat whose newest picture is this old while its camera's packets keep coming asks the
+/// sender for a keyframe again (at most this often).
+const STALE_SEAT: Duration = Duration::from_secs(1);
+
+/// How often a receiving task looks whether its seat went stale.
+const STALE_CHECK_EVERY: Duration = Duration::from_millis(250);
 
 /// How often the sending task weighs the receiver's link reports.
 const RENDITION_CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -315,8 +343,11 @@ async fn send_composite(
     // The reduced rendition's feed while this receiver gets it.
     let mut reduced: Option<CompositeFeed> = None;
     let mut check = tokio::time::interval(RENDITION_CHECK_EVERY);
-    let mut start_reduced =
-        choice.lock().expect("rendition lock").rendition() == Rendition::Reduced;
+    // A new connection's estimate starts low and climbs: the choice gives it time.
+    choice
+        .lock()
+        .expect("rendition lock")
+        .connection_started(Instant::now());
     loop {
         let frame = tokio::select! {
             frame = async {
@@ -343,10 +374,15 @@ async fn send_composite(
             }
             _ = check.tick(), if codec == VideoCodec::H264 => {
                 let now = Instant::now();
-                let change = choice.lock().expect("rendition lock").observe(now, link.report(now));
-                let change = if std::mem::take(&mut start_reduced) && change.is_none() { Some(Rendition::Reduced) } else { change };
-                match change {
-                    Some(Rendition::Reduced) => {
+                // The task follows the choice's state, not only its changes: a subscription
+                // that failed is tried again at the next check.
+                let wanted = {
+                    let mut choice = choice.lock().expect("rendition lock");
+                    choice.observe(now, link.report(now));
+                    choice.rendition()
+                };
+                match wanted {
+                    Rendition::Reduced if reduced.is_none() => {
                         let h = hearing.clone();
                         match tokio::task::spawn_blocking(move || h.subscribe_reduced()).await {
                             Ok(Ok(r)) => {
@@ -359,7 +395,7 @@ async fn send_composite(
                             Err(e) => tracing::warn!(hearing = %hearing.record.id, participant = id, "reduced rendition subscription panicked: {e}"),
                         }
                     }
-                    Some(Rendition::Full) if reduced.is_some() => {
+                    Rendition::Full if reduced.is_some() => {
                         tracing::info!(hearing = %hearing.record.id, participant = id, "the link has recovered: sending the full composite again");
                         reduced = None;
                         // The full feed was not read meanwhile: start from its newest frames.
