@@ -56,12 +56,8 @@ impl FanOut {
         let _ = self.encoded.send(Arc::new(frame));
     }
 
-    fn deliver_vp8(&self, frame: EncodedFrame) {
-        let _ = self.vp8.send(Arc::new(frame));
-    }
-
-    fn deliver_reduced(&self, frame: EncodedFrame) {
-        let _ = self.reduced.send(Arc::new(frame));
+    fn deliver_to(&self, branch: Branch, frame: EncodedFrame) {
+        let _ = self.channel(branch).send(Arc::new(frame));
     }
 
     fn channel(&self, branch: Branch) -> &broadcast::Sender<Arc<EncodedFrame>> {
@@ -187,12 +183,13 @@ impl Output {
         self.encoder.lock().expect("encoder lock").clone()
     }
 
-    fn vp8_encoder(&self) -> Option<Arc<Encoder>> {
-        self.vp8.lock().expect("vp8 lock").encoder.clone()
-    }
-
-    fn reduced_encoder(&self) -> Option<Arc<Encoder>> {
-        self.reduced.lock().expect("reduced lock").encoder.clone()
+    /// The on-demand encoder of `branch`, while it runs.
+    fn running(&self, branch: Branch) -> Option<Arc<Encoder>> {
+        self.branch(branch)
+            .lock()
+            .expect("branch lock")
+            .encoder
+            .clone()
     }
 
     fn branch(&self, branch: Branch) -> &Mutex<OnDemand> {
@@ -222,7 +219,7 @@ impl Output {
     /// Encodes one composite frame stamped `pts`: in H.264, and in VP8 and the reduced
     /// rendition too while their encoders run (the pixels are shared, not copied).
     pub fn push(&self, i420: Vec<u8>, pts: Duration) -> Result<(), MediaError> {
-        let (vp8, reduced) = (self.vp8_encoder(), self.reduced_encoder());
+        let (vp8, reduced) = (self.running(Branch::Vp8), self.running(Branch::Reduced));
         if vp8.is_none() && reduced.is_none() {
             return self.encoder().push(i420, pts);
         }
@@ -254,7 +251,7 @@ impl Output {
         match codec {
             VideoCodec::H264 => self.force_keyframe(),
             VideoCodec::Vp8 => {
-                if let Some(vp8) = self.vp8_encoder() {
+                if let Some(vp8) = self.running(Branch::Vp8) {
                     vp8.force_keyframe();
                 }
             }
@@ -263,7 +260,7 @@ impl Output {
 
     /// Asks the reduced rendition's encoder for a keyframe, when it runs.
     pub fn force_keyframe_reduced(&self) {
-        if let Some(reduced) = self.reduced_encoder() {
+        if let Some(reduced) = self.running(Branch::Reduced) {
             reduced.force_keyframe();
         }
     }
@@ -317,12 +314,12 @@ impl Output {
                 Branch::Vp8 => Encoder::with_codec(
                     self.config,
                     VideoCodec::Vp8,
-                    move |frame| sink.deliver_vp8(frame),
+                    move |frame| sink.deliver_to(Branch::Vp8, frame),
                     None,
                 ),
                 Branch::Reduced => {
                     Encoder::scaled(self.config, self.reduced_config(), move |frame| {
-                        sink.deliver_reduced(frame)
+                        sink.deliver_to(Branch::Reduced, frame)
                     })
                 }
             };
