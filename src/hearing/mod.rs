@@ -337,6 +337,9 @@ impl Hearing {
         self.audio.remove_listener(id);
         self.monitor.forget(id);
         self.recording.participant_left(id);
+        self.renditions.lock().expect("renditions lock").remove(&id);
+        // Their pipelines and connection close now: give the memory back once they have.
+        crate::malloc::give_back_soon();
     }
 
     /// Whether `id` is still the seated connection (not replaced, not left).
@@ -469,7 +472,8 @@ impl Hearing {
         Ok(self.output.subscribe_codec(codec)?)
     }
 
-    /// Which rendition of the composite `id` gets (kept across their reconnections).
+    /// Which rendition of the composite `id` gets (kept across their reconnections, forgotten
+    /// when they leave).
     pub fn rendition_choice(&self, id: ParticipantId) -> Arc<Mutex<RenditionChoice>> {
         self.renditions
             .lock()
