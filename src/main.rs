@@ -185,6 +185,14 @@ struct BenchHearingArgs {
     /// Find the largest number of hearings with at most 1 % late ticks (tries 1, 2, ... up to --hearings).
     #[arg(long)]
     find_max: bool,
+    /// Hearings (the last ones) that get one participant instead of --participants: quiet
+    /// hearings beside busy ones.
+    #[arg(long, default_value_t = 0)]
+    light: usize,
+    /// Let each hearing drop the ticks it misses by itself (capacity.shed_evenly=false), to
+    /// compare with the node's even frame pace.
+    #[arg(long)]
+    shed_unevenly: bool,
 }
 
 /// Options every server command takes.
@@ -496,10 +504,12 @@ async fn bench_hearing(args: &BenchHearingArgs) -> anyhow::Result<()> {
         exe: std::env::current_exe()?,
         hearings: args.hearings,
         participants: args.participants.min(6),
+        light: args.light,
         seconds: args.seconds,
         width,
         height,
         fps: args.fps,
+        shed_evenly: !args.shed_unevenly,
     };
     if args.find_max {
         let runs = bench::find_max(&cfg, args.hearings.max(1)).await?;

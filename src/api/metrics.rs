@@ -77,9 +77,22 @@ pub fn scrape(state: &AppState) -> Scrape {
         "Seated people whose camera has gone silent",
         per(&|h| h.roster().iter().filter(|p| p.away).count() as i64),
     );
+    s.gauge(
+        "frame_pace_keep",
+        "Ticks of every five whose picture each hearing on this node renders (5: all; fewer when the node is behind)",
+        vec![(vec![], i64::from(state.frame_pace().keep()))],
+    );
+    s.counter(
+        "ticks_shed",
+        "Compositor ticks whose picture was shed for the node's frame pace (audio still mixed)",
+        hearings
+            .iter()
+            .map(|h| (one(&h.record.id), h.tick_stats().shed_ticks()))
+            .collect(),
+    );
     s.counter(
         "ticks",
-        "Compositor ticks rendered per hearing",
+        "Compositor ticks per hearing (audio mixed; picture rendered unless shed)",
         hearings
             .iter()
             .map(|h| (one(&h.record.id), h.tick_stats().ticks()))

@@ -38,7 +38,8 @@ use self::error::ApiError;
 use self::session::LoginLimiter;
 use crate::cluster::ClusterNode;
 use crate::config::Settings;
-use crate::hearing::{Docket, Hearing, HearingEvent, ParticipantId, RecordingEnv};
+use crate::hearing::pace::FramePace;
+use crate::hearing::{Docket, Hearing, HearingEvent, NodeShare, ParticipantId, RecordingEnv};
 use crate::permissions::{Action, Principal};
 use crate::render::Gpu;
 use crate::store::audit::actions;
@@ -53,7 +54,8 @@ pub struct AppState {
 struct StateInner {
     settings: Arc<Settings>,
     store: Store,
-    gpu: Arc<Gpu>,
+    /// The GPU and frame pace every hearing on this node shares.
+    node: NodeShare,
     key: TokenKey,
     docket: Docket,
     limiter: LoginLimiter,
@@ -82,11 +84,12 @@ impl AppState {
         cluster: Arc<ClusterNode>,
         recording_env: RecordingEnv,
     ) -> Self {
+        let pace = Arc::new(FramePace::new(settings.capacity.shed_evenly));
         Self {
             inner: Arc::new(StateInner {
                 settings,
                 store,
-                gpu,
+                node: NodeShare { gpu, pace },
                 key,
                 docket: Docket::default(),
                 limiter: LoginLimiter::default(),
@@ -114,9 +117,14 @@ impl AppState {
         &self.inner.store
     }
 
+    /// The frame pace all hearings on this node keep.
+    pub fn frame_pace(&self) -> &Arc<FramePace> {
+        &self.inner.node.pace
+    }
+
     /// The render device's adapter name.
     pub fn adapter_name(&self) -> &str {
-        &self.inner.gpu.adapter_name
+        &self.inner.node.gpu.adapter_name
     }
 
     /// The invitation signing key.

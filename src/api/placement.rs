@@ -47,10 +47,10 @@ impl AppState {
                 return Err(ApiError::database_unavailable());
             }
         };
-        let (settings, gpu) = (self.settings().clone(), self.inner.gpu.clone());
+        let (settings, node) = (self.settings().clone(), self.inner.node.clone());
         let env = self.inner.recording_env.clone();
         let hearing = tokio::task::spawn_blocking(move || {
-            Hearing::start_in(record, settings, gpu, events, env)
+            Hearing::start_in(record, settings, node, events, env)
         })
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?

@@ -361,6 +361,7 @@ mod tests {
         let only_hearings = CapacitySettings {
             hearings: 4,
             participants: 0,
+            ..Default::default()
         };
         assert_eq!(only_hearings.participants(), 40);
     }

@@ -106,7 +106,7 @@ pub struct HttpSettings {
 
 /// What one node takes on at once. Past it, a new hearing or person is refused with a clear
 /// error (`no_capacity`) rather than accepted only to make every hearing stutter.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct CapacitySettings {
     /// Hearings running at once; 0: one per two CPU cores, at least one (a 5-person hearing
@@ -116,6 +116,20 @@ pub struct CapacitySettings {
     /// People connected at once across this node's hearings; 0: ten per hearing of capacity.
     /// Someone taking back their own seat is never counted twice.
     pub participants: u32,
+    /// When the node falls behind, every hearing on it renders the same share of its
+    /// pictures (`hearing::pace`; audio is never shed). `false`: each hearing drops the ticks
+    /// it misses by itself (the comparison run of `courtroom bench hearing`).
+    pub shed_evenly: bool,
+}
+
+impl Default for CapacitySettings {
+    fn default() -> Self {
+        Self {
+            hearings: 0,
+            participants: 0,
+            shed_evenly: true,
+        }
+    }
 }
 
 impl CapacitySettings {

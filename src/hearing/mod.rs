@@ -31,6 +31,7 @@ pub mod latency;
 pub mod monitor;
 pub mod originals;
 pub mod output;
+pub mod pace;
 pub mod recording;
 pub mod repair;
 pub mod seats;
@@ -77,6 +78,7 @@ use crate::record::{Manifest, RecordError};
 use crate::render::{Compositor, Gpu, Layout, RenderError, ScreenBox};
 pub use crate::role::Role;
 use crate::store::HearingRecord;
+use pace::FramePace;
 
 /// Errors from running a hearing.
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +128,16 @@ impl std::fmt::Debug for Hearing {
     }
 }
 
+/// What the hearings on one node share: the GPU they render on, and the frame pace they keep
+/// together when the node falls behind ([`pace`]).
+#[derive(Debug, Clone)]
+pub struct NodeShare {
+    /// The render device.
+    pub gpu: Arc<Gpu>,
+    /// The node's frame pace.
+    pub pace: Arc<FramePace>,
+}
+
 impl Hearing {
     /// Starts a hearing on an event channel of its own: loads its layout, opens the
     /// compositor and encoder, starts ticking and its workers.
@@ -145,18 +157,24 @@ impl Hearing {
         gpu: Arc<Gpu>,
         events: EventChannel,
     ) -> Result<Arc<Self>, HearingError> {
-        Self::start_in(record, settings, gpu, events, RecordingEnv::default())
+        let node = NodeShare {
+            gpu,
+            pace: Arc::default(),
+        };
+        Self::start_in(record, settings, node, events, RecordingEnv::default())
     }
 
-    /// [`Hearing::start_on`], its recordings signed and announced as `env` says (a cluster's
-    /// shared key, the upload spool).
+    /// [`Hearing::start_on`] on a node's shared parts (`node`: its GPU, and the frame pace
+    /// that all its hearings keep together), its recordings signed and announced as `env` says
+    /// (a cluster's shared key, the upload spool).
     pub fn start_in(
         record: HearingRecord,
         settings: Arc<Settings>,
-        gpu: Arc<Gpu>,
+        node: NodeShare,
         events: EventChannel,
         env: RecordingEnv,
     ) -> Result<Arc<Self>, HearingError> {
+        let NodeShare { gpu, pace } = node;
         let span = tracing::info_span!("hearing", id = %record.id);
         // Every thread started here inherits the span.
         let _in_span = span.clone().entered();
@@ -256,6 +274,7 @@ impl Hearing {
             monitor: hearing.monitor.clone(),
             framing,
             stop: hearing.workers.stop_signal(),
+            pace,
         };
         let handle = std::thread::Builder::new()
             .name(format!("tick-{}", hearing.record.id))

@@ -21,11 +21,12 @@ use crate::ids::ParticipantId;
 pub struct TickStats {
     ticks: AtomicU64,
     late: AtomicU64,
+    shed: AtomicU64,
     latency: Mutex<LatencyTracker>,
 }
 
 impl TickStats {
-    /// Counts one rendered tick.
+    /// Counts one tick (its audio mixed; its picture rendered unless shed).
     pub fn tick(&self) {
         self.ticks.fetch_add(1, Ordering::Relaxed);
     }
@@ -35,9 +36,19 @@ impl TickStats {
         self.late.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Ticks rendered so far.
+    /// Counts one tick whose picture was shed for the node's frame pace.
+    pub fn shed(&self) {
+        self.shed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Ticks so far (not counting those skipped when the tick fell behind).
     pub fn ticks(&self) -> u64 {
         self.ticks.load(Ordering::Relaxed)
+    }
+
+    /// Ticks whose picture was shed for the node's frame pace.
+    pub fn shed_ticks(&self) -> u64 {
+        self.shed.load(Ordering::Relaxed)
     }
 
     /// Ticks that finished after their deadline.

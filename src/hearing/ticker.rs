@@ -8,8 +8,9 @@
 //! follows it, by capture time (`media::capture`: the sender's RTCP reports put camera and
 //! microphone on one clock), so a person's lips match their voice however late their audio
 //! arrives (a picture later than its sound is shown as it comes), and a tick that runs late
-//! repeats or drops frames, never audio. The tick
-//! holds the parts of the hearing it reads and feeds ([`Tick`]), not the hearing itself.
+//! repeats or drops frames, never audio. When the node as a whole falls behind, every hearing
+//! on it renders the same share of its ticks (`pace`: the others only mix their audio). The
+//! tick holds the parts of the hearing it reads and feeds ([`Tick`]), not the hearing itself.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,6 +20,7 @@ use super::camera::Camera;
 use super::core::is_away;
 use super::monitor::Monitor;
 use super::output::Output;
+use super::pace::FramePace;
 use super::recording::Recording;
 use super::seats::Seats;
 use super::workers::StopSignal;
@@ -65,6 +67,8 @@ pub struct Tick {
     pub framing: Option<Arc<FramingService>>,
     /// When to stop.
     pub stop: Arc<StopSignal>,
+    /// The node's frame pace, shared with its other hearings: which ticks render a picture.
+    pub pace: Arc<FramePace>,
 }
 
 /// Runs until the hearing is shut down.
@@ -86,6 +90,18 @@ pub fn run(t: Tick, mut compositor: Compositor) {
         let pts = period * tick as u32;
         // Audio first: what each seat's voice of this tick was captured at picks its frame.
         let mixed = mix_tick(&t, tick, pts);
+        if !t.pace.renders(tick) {
+            // The node is behind: this tick's picture is shed, as in every hearing on it.
+            t.monitor.ticks().shed();
+            t.monitor.ticks().tick();
+            tick += 1;
+            let late = Instant::now() > start + period * tick as u32;
+            if late {
+                t.monitor.ticks().late();
+            }
+            t.pace.note(&t.hearing, late);
+            continue;
+        }
         let views = seat_views(&t, now, &mixed.captured);
         // The oldest camera frame that this tick shows for the first time.
         let newest_arrival = views
@@ -120,6 +136,7 @@ pub fn run(t: Tick, mut compositor: Compositor) {
         tick += 1;
         let next = start + period * tick as u32;
         let done = Instant::now();
+        t.pace.note(&t.hearing, done > next);
         if done > next {
             t.monitor.ticks().late();
             // Too far behind: skip the video ticks that are already past; audio is mixed for

@@ -25,6 +25,9 @@ pub struct BenchConfig {
     pub hearings: usize,
     /// Synthetic participants per hearing (at most 6: the demo's invitations; 0: idle).
     pub participants: usize,
+    /// Hearings (the last ones) that get one participant instead: quiet hearings beside
+    /// busy ones.
+    pub light: usize,
     /// Seconds of load, after joining.
     pub seconds: u64,
     /// Output width.
@@ -33,6 +36,9 @@ pub struct BenchConfig {
     pub height: u32,
     /// Output frame rate.
     pub fps: u32,
+    /// The node sheds pictures evenly across its hearings when behind
+    /// (`capacity.shed_evenly`); `false` for the comparison.
+    pub shed_evenly: bool,
 }
 
 /// Latency percentiles, milliseconds.
@@ -71,6 +77,15 @@ pub struct BenchReport {
     pub clients_failed: usize,
     /// Composite frames received per participant per second (should be near the frame rate).
     pub received_fps: f64,
+    /// Whether the node shed pictures evenly (`capacity.shed_evenly`).
+    pub shed_evenly: bool,
+    /// Pictures each hearing rendered per second (its ticks less those shed for the node's
+    /// pace and those skipped when behind).
+    pub rendered_fps: Vec<f64>,
+    /// The best hearing's rendered rate over the worst's (1: even).
+    pub rendered_fps_spread: f64,
+    /// Ticks whose picture was shed for the node's pace, over all ticks.
+    pub shed_ratio: f64,
 }
 
 /// Runs one measurement.
@@ -110,11 +125,17 @@ pub async fn run(cfg: &BenchConfig) -> Result<BenchReport, LoadgenError> {
         .filter_map(|invs| invs.iter().find(|i| i["role"] == "clerk").map(token))
         .collect();
     let mut clients = Vec::new();
-    for invs in by_hearing.values() {
+    let busy = by_hearing.len().saturating_sub(cfg.light);
+    for (n, invs) in by_hearing.values().enumerate() {
         // Bench and parties first; the clerk last.
         let mut ordered: Vec<&Value> = invs.iter().filter(|i| i["role"] != "clerk").collect();
         ordered.extend(invs.iter().filter(|i| i["role"] == "clerk"));
-        for inv in ordered.into_iter().take(cfg.participants) {
+        let people = if n < busy {
+            cfg.participants
+        } else {
+            cfg.participants.min(1)
+        };
+        for inv in ordered.into_iter().take(people) {
             let (ws_url, token, clip) = (ws_url.clone(), token(inv), clip.clone());
             let secs = cfg.seconds + 3;
             clients.push(tokio::spawn(async move {
@@ -148,13 +169,17 @@ pub async fn run(cfg: &BenchConfig) -> Result<BenchReport, LoadgenError> {
     }
     server.stop();
 
-    let (mut ticks, mut late) = (0u64, 0u64);
+    let (mut ticks, mut late, mut shed) = (0u64, 0u64, 0u64);
+    let mut rendered_fps = Vec::new();
     let mut latency = Spread::default();
     let mut adapter = String::new();
     for (a, b) in mon0.iter().zip(&mon1) {
         let get = |m: &Value, k: &str| m["compositor"][k].as_u64().unwrap_or(0);
-        ticks += get(b, "ticks").saturating_sub(get(a, "ticks"));
-        late += get(b, "late").saturating_sub(get(a, "late"));
+        let delta = |k: &str| get(b, k).saturating_sub(get(a, k));
+        ticks += delta("ticks");
+        late += delta("late");
+        shed += delta("shed");
+        rendered_fps.push(delta("ticks").saturating_sub(delta("shed")) as f64 / wall);
         let l = &b["compositor"]["pipeline_latency_ms"];
         latency.p50 = latency.p50.max(l["p50"].as_f64().unwrap_or(0.0));
         latency.p95 = latency.p95.max(l["p95"].as_f64().unwrap_or(0.0));
@@ -202,7 +227,28 @@ pub async fn run(cfg: &BenchConfig) -> Result<BenchReport, LoadgenError> {
         },
         clients_failed: reports.len() - ok.len(),
         received_fps,
+        shed_evenly: cfg.shed_evenly,
+        rendered_fps_spread: spread_of(&rendered_fps),
+        rendered_fps,
+        shed_ratio: if ticks == 0 {
+            0.0
+        } else {
+            shed as f64 / ticks as f64
+        },
     })
+}
+
+/// The largest over the smallest (1 for fewer than two; infinite when one is 0).
+fn spread_of(rates: &[f64]) -> f64 {
+    let max = rates.iter().copied().fold(f64::MIN, f64::max);
+    let min = rates.iter().copied().fold(f64::MAX, f64::min);
+    if rates.len() < 2 {
+        1.0
+    } else if min <= 0.0 {
+        f64::INFINITY
+    } else {
+        max / min
+    }
 }
 
 /// Runs with H = 1, 2, ... until late ticks pass 1 % or a client fails; returns every run.
@@ -296,6 +342,10 @@ impl Server {
                 &format!("capacity.hearings={}", cfg.hearings.max(1)),
             ])
             .args(["--set", "capacity.participants=1000"])
+            .args([
+                "--set",
+                &format!("capacity.shed_evenly={}", cfg.shed_evenly),
+            ])
             .stdin(Stdio::null())
             .stdout(
                 log.try_clone()

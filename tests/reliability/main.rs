@@ -2,7 +2,7 @@
 //! cycles during one recording must give back every thread, file descriptor and megabyte they
 //! took (`churn`); SIGTERM must seal every recording within 5 s whatever clients are still
 //! connected (`stop`); a five-minute hearing keeps its sync, memory, clock and record
-//! (`soak`).
+//! (`soak`); an overloaded node sheds pictures evenly across its hearings (`overload`).
 //!
 //! `make churn` runs the churn test longer (`CHURN_CYCLES`, default 30 here) and writes its
 //! curve (`CHURN_CSV`); `make soak` runs the soak for an hour (`SOAK_SECONDS`).
@@ -11,6 +11,7 @@
 mod support;
 
 mod churn;
+mod overload;
 mod resources;
 mod soak;
 mod stop;

@@ -113,6 +113,9 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
         "compositor": {
             "ticks": ticks.ticks(),
             "late": ticks.late_ticks(),
+            // Pictures left out for the node's frame pace, and its share now (of five).
+            "shed": ticks.shed_ticks(),
+            "pace_keep_of_5": state.frame_pace().keep(),
             "pipeline_latency_ms": ticks.latency(),
         },
         // Decoders and the encoder that failed lately, and whether they were restarted.
