@@ -87,6 +87,7 @@ const STRINGS = {
     qualityGood: 'Good connection',
     qualityFair: 'Weak connection',
     qualityPoor: 'Poor connection',
+    reducedPicture: 'smaller picture, to keep up with your connection',
     roles: {
       presiding_judge: 'Presiding judge', assessor: 'Assessor', clerk: 'Clerk',
       plaintiff: 'Plaintiff', defendant: 'Defendant', witness: 'Witness', observer: 'Observer',
@@ -174,6 +175,7 @@ const STRINGS = {
     qualityGood: '连接良好',
     qualityFair: '连接较弱',
     qualityPoor: '连接很差',
+    reducedPicture: '网络较慢，已改用较小的画面',
     roles: {
       presiding_judge: '审判长', assessor: '陪审员', clerk: '书记员',
       plaintiff: '原告', defendant: '被告', witness: '证人', observer: '旁听人员',
@@ -306,7 +308,7 @@ function setLanguage(lang, chosen) {
   if (state.card) renderCard();
   if (ui.lightHint.dataset.key) ui.lightHint.textContent = t(ui.lightHint.dataset.key);
   if (ui.banner.dataset.key && !ui.banner.hidden) ui.banner.textContent = t(ui.banner.dataset.key);
-  if (ui.quality.dataset.key) ui.qualityText.textContent = t(ui.quality.dataset.key);
+  renderQualityText();
   fillDeviceLabels();
 }
 
@@ -909,8 +911,15 @@ function setQuality(level) {
   ui.quality.hidden = false;
   ui.quality.dataset.level = level;
   ui.quality.dataset.key = key;
-  ui.qualityText.textContent = t(key);
+  renderQualityText();
   window.courtroom.quality = level;
+}
+
+// The rating, and whether the server sends this page the smaller picture (`rendition`).
+function renderQualityText() {
+  const key = ui.quality.dataset.key;
+  if (!key) return;
+  ui.qualityText.textContent = state.reducedPicture ? `${t(key)} · ${t('reducedPicture')}` : t(key);
 }
 
 function startStatsLoop() {
@@ -1043,7 +1052,14 @@ function onMessage(gen, event) {
       renderHearing();
       showCard('waiting', 'waitingTitle', 'waitingText', null);
       break;
-    case 'welcome': hideBanner('serverFull'); onWelcome(msg); break;
+    case 'welcome':
+      hideBanner('serverFull');
+      // A new session starts on the full picture; the server says if that changes.
+      state.reducedPicture = false;
+      window.courtroom.picture = 'full';
+      renderQualityText();
+      onWelcome(msg);
+      break;
     case 'answer': onAnswer(msg); break;
     case 'roster': state.roster = msg.participants || []; renderRoster(); break;
     case 'recording':
@@ -1069,6 +1085,11 @@ function onMessage(gen, event) {
       break;
     case 'cue': showCue(msg); break;
     case 'cue_sent': setStatus('cueSent'); break;
+    case 'rendition':
+      state.reducedPicture = msg.picture === 'reduced';
+      window.courtroom.picture = msg.picture;
+      renderQualityText();
+      break;
     case 'closed': end('closedTitle', 'hearingClosed', null); break;
     case 'removed': end('removedTitle', 'removed', null); break;
     case 'replaced': end('replacedTitle', 'replaced', { key: 'reload', run: () => location.reload() }); break;

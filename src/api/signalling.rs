@@ -157,6 +157,12 @@ pub enum ServerMessage {
         /// Their role.
         from_role: Role,
     },
+    /// Which picture of the courtroom this participant is now sent: `reduced` (half the size,
+    /// for a link that could not take the full one) or `full` again.
+    Rendition {
+        /// `reduced` or `full`.
+        picture: &'static str,
+    },
     /// The cue was delivered (to the sender of a `cue`).
     CueSent {
         /// The participant it went to.

@@ -269,6 +269,9 @@ async fn react(state: &AppState, conn: &mut Conn, event: HearingEvent) -> Reacti
                 action: notice.action.as_str(),
             }
         }
+        HearingEvent::Rendition { to, reduced } if to == j.id => ServerMessage::Rendition {
+            picture: if reduced { "reduced" } else { "full" },
+        },
         HearingEvent::Relocate { url } => {
             let nodes = state.cluster().nodes().await;
             return Err((
@@ -283,6 +286,7 @@ async fn react(state: &AppState, conn: &mut Conn, event: HearingEvent) -> Reacti
         HearingEvent::Replaced(_)
         | HearingEvent::ScreenHint { .. }
         | HearingEvent::Cue { .. }
+        | HearingEvent::Rendition { .. }
         | HearingEvent::MediaTrouble(_) => return Ok(None),
     }))
 }

@@ -60,6 +60,14 @@ pub enum HearingEvent {
     /// Decoding a participant's camera or microphone failed; the hearing restarted it (and
     /// asked for a keyframe) or gave up after repeated failures.
     MediaTrouble(MediaNotice),
+    /// Participant `to` is now sent the reduced rendition of the composite (`reduced`), for
+    /// a link that could not take the full one, or the full one again.
+    Rendition {
+        /// Who receives it.
+        to: ParticipantId,
+        /// The reduced rendition (`true`) or the full one.
+        reduced: bool,
+    },
     /// The hearing leaves this node (its lease ended, or the node drains and hands it over):
     /// every participant joins again, at `url` when known, otherwise wherever it is placed.
     Relocate {

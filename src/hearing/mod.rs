@@ -506,6 +506,13 @@ impl Hearing {
             .clone()
     }
 
+    /// Tells participant `id` which rendition of the composite they are now sent (their page
+    /// says so beside its link quality).
+    pub fn announce_rendition(&self, id: ParticipantId, reduced: bool) {
+        self.events
+            .send(HearingEvent::Rendition { to: id, reduced });
+    }
+
     /// Subscribes to the composite's reduced rendition, for a receiver on a slow or lossy
     /// link (see [`output::Output::subscribe_reduced`]).
     pub fn subscribe_reduced(&self) -> Result<CompositeFeed, HearingError> {

@@ -390,6 +390,7 @@ async fn send_composite(
                                 reduced = Some(r);
                                 need_keyframe = true;
                                 ask_keyframe(true);
+                                hearing.announce_rendition(id, true);
                             }
                             Ok(Err(e)) => tracing::warn!(hearing = %hearing.record.id, participant = id, "cannot encode the reduced rendition: {e}"),
                             Err(e) => tracing::warn!(hearing = %hearing.record.id, participant = id, "reduced rendition subscription panicked: {e}"),
@@ -402,6 +403,7 @@ async fn send_composite(
                         feed.frames = feed.frames.resubscribe();
                         need_keyframe = true;
                         ask_keyframe(false);
+                        hearing.announce_rendition(id, false);
                     }
                     _ => {}
                 }

@@ -266,9 +266,13 @@ async fn lossy_link() {
     );
     let slowing = call.stretch("500 kbit/s", 15).await;
     let slowed = call.stretch("500 kbit/s, settled", 10).await;
+    // What the page says of its picture (the server's `rendition` message).
+    const PICTURE: &str = "JSON.stringify([window.courtroom.picture || null, document.getElementById('quality-text').textContent])";
+    let said_slowed = call.lossy.eval(&call.lossy_page, PICTURE).await;
     // Back to a clean link: after a good spell it tries the full composite again, and keeps it.
     relay.set(Shape::CLEAN, Shape::CLEAN);
     let recovered = call.stretch("clean again", 25).await;
+    let said_recovered = call.lossy.eval(&call.lossy_page, PICTURE).await;
     relay.set(Shape::lossy(0.05, 200, 30), Shape::lossy(0.05, 200, 30));
     let five = call.stretch("5 % loss, 200 ms, 30 ms jitter", 30).await;
     relay.set(Shape::lossy(0.15, 200, 30), Shape::lossy(0.15, 200, 30));
@@ -318,6 +322,7 @@ async fn lossy_link() {
     .collect();
     let report = json!({
         "stretches": summaries,
+        "page_says": { "slowed": said_slowed, "recovered": said_recovered },
         "blackout_recovery_ms": {
             "seat": seat_back.map(|d| d.as_millis() as u64),
             "composite": page_back.map(|d| d.as_millis() as u64),
@@ -388,6 +393,20 @@ async fn lossy_link() {
             "{name}: the server did not ask for the camera's losses\n{context}"
         );
     }
+    // The page says when it is sent the smaller picture, and when the full one is back.
+    let said = |v: &Value| -> (String, String) {
+        serde_json::from_str(v.as_str().unwrap_or("[]")).unwrap_or_default()
+    };
+    let (picture, text) = said(&said_slowed);
+    assert!(
+        picture == "reduced" && (text.contains("smaller picture") || text.contains("较小的画面")),
+        "on the slow link the page said {picture:?}, {text:?}\n{context}"
+    );
+    let (picture, text) = said(&said_recovered);
+    assert!(
+        picture == "full" && !text.contains("smaller picture") && !text.contains("较小的画面"),
+        "on the clean link again the page said {picture:?}, {text:?}\n{context}"
+    );
     // A picture the server's decoder lost is asked for again (PLI), and the seat and the
     // composite move again within a second of the link's return.
     assert!(
