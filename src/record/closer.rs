@@ -237,6 +237,9 @@ impl Closer {
         if let Some(reason) = failure {
             self.tell(reason);
         }
+        // The segment's muxer and buffers are gone: let the allocator give that memory back
+        // (once a segment, a few milliseconds on a thread of its own).
+        crate::malloc::give_back_soon();
     }
 
     /// Seals the manifest (`state`, unless it already failed), gives up the reserve, and asks
