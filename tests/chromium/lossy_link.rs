@@ -1,12 +1,13 @@
 //! A party on a bad home connection: Chromium behind the tests' UDP relay
 //! ([`crate::support::relay`]): 500 kbit/s towards it, then a clean link again, then 5 % loss
-//! with 200 ms delay and 30 ms jitter each way, then 15 % loss, then two seconds with nothing
-//! getting through. A second Chromium on a clean link sits in the same hearing.
+//! with 35 ± 15 ms delay each way (the probe's link), then 5 % loss with 200 ms delay and 30 ms
+//! jitter each way, then 15 % loss, then two seconds with nothing getting through. A second Chromium on a clean link sits in the same hearing.
 //!
 //! Measured from both sides: the browsers' own statistics (`getStats`: frames decoded,
 //! freezes, NACKs and PLIs sent and received), the server's view of each seat's camera (the
 //! monitor's `camera`), and the relay's counts. Asserted: the lossy party keeps receiving the
-//! composite and the server keeps their seat moving, NACKs are answered both ways, a seat
+//! composite (frozen at most a tenth of the time on the probe's link) and the server keeps
+//! their seat moving, NACKs are answered both ways, a seat
 //! frozen by a blackout moves again within 1 s of the link coming back, the slow link gets
 //! the reduced rendition and the full one comes back once the link is clean, and the clean
 //! party does not notice.
@@ -273,6 +274,10 @@ async fn lossy_link() {
     relay.set(Shape::CLEAN, Shape::CLEAN);
     let recovered = call.stretch("clean again", 25).await;
     let said_recovered = call.lossy.eval(&call.lossy_page, PICTURE).await;
+    // The probe's link (issue 16): 5 % loss with 20-50 ms of delay each way. Its composite
+    // froze for 4.2-13.6 s of 40-46 s then; with NACKs answered in time it should hardly freeze.
+    relay.set(Shape::lossy(0.05, 35, 15), Shape::lossy(0.05, 35, 15));
+    let near = call.stretch("5 % loss, 35 ± 15 ms", 20).await;
     relay.set(Shape::lossy(0.05, 200, 30), Shape::lossy(0.05, 200, 30));
     let five = call.stretch("5 % loss, 200 ms, 30 ms jitter", 30).await;
     relay.set(Shape::lossy(0.15, 200, 30), Shape::lossy(0.15, 200, 30));
@@ -315,7 +320,7 @@ async fn lossy_link() {
     let after = call.stretch("after the blackout", 5).await;
 
     let summaries: Vec<Value> = [
-        &clean, &slowing, &slowed, &recovered, &five, &fifteen, &after,
+        &clean, &slowing, &slowed, &recovered, &near, &five, &fifteen, &after,
     ]
     .iter()
     .map(|s| s.summary())
@@ -350,7 +355,7 @@ async fn lossy_link() {
         relay.up.lost.load(Relaxed) > 100 && relay.down.lost.load(Relaxed) > 100,
         "{context}"
     );
-    for s in [&clean, &slowed, &recovered, &five, &fifteen, &after] {
+    for s in [&clean, &slowed, &recovered, &near, &five, &fifteen, &after] {
         let (l, c) = (s.summary()["lossy"].clone(), s.summary()["clean"].clone());
         let name = s.name;
         // The clean party does not notice the other's link.
@@ -365,9 +370,13 @@ async fn lossy_link() {
         // The lossy party keeps receiving the composite, and its seat keeps moving.
         // (At 15 % loss a keyframe itself often loses a packet twice, and the seat waits for
         // the next; measured up to 3.7 s.)
+        // After the blackout the seat is back within 1 s (asserted below), but the browser's
+        // own sender is still climbing out of its bandwidth estimate: once it sent 12 fps
+        // with one gap of 1.3 s.
         let (share, longest) = match s.name {
             n if n.starts_with("15") => (0.5, 5_000.0),
             n if n.starts_with('5') => (0.7, 2_500.0),
+            n if n.starts_with("after") => (0.7, 2_000.0),
             _ => (0.7, 1_000.0),
         };
         assert!(
@@ -379,7 +388,16 @@ async fn lossy_link() {
             "{name}: the lossy party's seat froze\n{context}"
         );
     }
-    for s in [&five, &fifteen] {
+    // On the probe's link the lossy party's picture hardly freezes: its losses are resent
+    // in time.
+    let l = near.summary()["lossy"].clone();
+    assert!(
+        num(&l, "composite_freeze_s") <= 0.1 * near.seconds,
+        "5 % loss with a short round trip: the composite froze for {} s of {:.0}\n{context}",
+        num(&l, "composite_freeze_s"),
+        near.seconds
+    );
+    for s in [&near, &five, &fifteen] {
         let l = s.summary()["lossy"].clone();
         let name = s.name;
         // NACKs both ways, answered: the server resends the composite from its history (on

@@ -11,9 +11,12 @@ pub struct Usage {
     pub fds: usize,
     /// Resident set size, MiB (`VmRSS`).
     pub rss_mb: f64,
+    /// Memory the C allocator has handed out and not had back, MiB (glibc's `mallinfo2`; this
+    /// process only, 0 for another): what RSS would be without the pages it keeps free.
+    pub heap_mb: f64,
 }
 
-/// A curve of readings as CSV (`KEY,threads,fds,rss_mb`, one row per reading, then `end`),
+/// A curve of readings as CSV (`KEY,threads,fds,rss_mb,heap_mb`, one row per reading, then `end`),
 /// also written to the file named by the environment variable `env` if set.
 pub fn curve_csv(
     key: &str,
@@ -21,11 +24,16 @@ pub fn curve_csv(
     end: &Usage,
     env: &str,
 ) -> String {
-    let csv: String = std::iter::once(format!("{key},threads,fds,rss_mb\n"))
+    let csv: String = std::iter::once(format!("{key},threads,fds,rss_mb,heap_mb\n"))
         .chain(
             rows.into_iter()
                 .chain(std::iter::once(("end".to_owned(), *end)))
-                .map(|(k, u)| format!("{k},{},{},{:.1}\n", u.threads, u.fds, u.rss_mb)),
+                .map(|(k, u)| {
+                    format!(
+                        "{k},{},{},{:.1},{:.1}\n",
+                        u.threads, u.fds, u.rss_mb, u.heap_mb
+                    )
+                }),
         )
         .collect();
     if let Ok(path) = std::env::var(env) {
@@ -57,5 +65,20 @@ pub fn usage(pid: Option<u32>) -> Usage {
         threads: count("task"),
         fds: count("fd"),
         rss_mb: rss_kb / 1024.0,
+        heap_mb: if pid.is_none() { heap_in_use_mb() } else { 0.0 },
+    }
+}
+
+/// The C allocator's memory in use by this process, MiB (0 off glibc).
+fn heap_in_use_mb() -> f64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: `mallinfo2` only reads the allocator's counters.
+        let info = unsafe { libc::mallinfo2() };
+        (info.uordblks + info.hblkhd) as f64 / (1024.0 * 1024.0)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        0.0
     }
 }

@@ -158,17 +158,21 @@ async fn a_long_hearing_keeps_sync_memory_clock_and_record() {
         .filter(|(_, s)| s.media_end_ms - s.media_start_ms >= seg_ms / 2)
         .map(|(p, _)| p.clone())
         .collect();
+    let after_a_minute = curve
+        .iter()
+        .find(|(s, _)| *s >= 60)
+        .map(|(_, u)| *u)
+        .unwrap_or(end);
     let mut report = format!(
         "{seconds} s at {w}x{h}: media {media_ms:.0} ms, wall {wall_ms:.0} ms, drift {:.4} %, \
-         late ticks {:.1} %, RSS {:.1} MB after 60 s, {:.1} MB at the end\n",
+         late ticks {:.1} %, RSS {:.1} MB after 60 s, {:.1} MB at the end (in use: {:.1} → \
+         {:.1} MB)\n",
         drift * 100.0,
         late * 100.0,
-        curve
-            .iter()
-            .find(|(s, _)| *s >= 60)
-            .map(|(_, u)| u.rss_mb)
-            .unwrap_or(0.0),
-        end.rss_mb
+        after_a_minute.rss_mb,
+        end.rss_mb,
+        after_a_minute.heap_mb,
+        end.heap_mb,
     );
     let mut medians = Vec::new();
     for (seat, beep) in PEOPLE {

@@ -56,7 +56,7 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Spawns `bin args...`; output goes to `log` (`RUST_LOG` defaults to `info`).
+    /// Spawns `bin args...`; output goes to `log` (`RUST_LOG` defaults to `info,c2pa=warn`: the server's own default, at info).
     pub fn spawn<I, S>(bin: impl AsRef<OsStr>, args: I, log: &Path) -> ServerProcess
     where
         I: IntoIterator<Item = S>,
@@ -69,7 +69,7 @@ impl ServerProcess {
             .stdout(log_file.try_clone().expect("clone log"))
             .stderr(log_file);
         if std::env::var_os("RUST_LOG").is_none() {
-            cmd.env("RUST_LOG", "info");
+            cmd.env("RUST_LOG", "info,c2pa=warn");
         }
         let child = cmd.spawn().expect("spawn server");
         ServerProcess {
