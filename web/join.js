@@ -191,6 +191,9 @@ const ICE_RESTART_WAIT_MS = 5000;  // an ICE restart has this long to bring fram
 const RECONNECT_DELAYS_MS = [500, 1000, 1000, 2000, 2000, 3000];
 // Fresh media sessions after network trouble back off (reset once frames decode again).
 const FRESH_SESSION_DELAYS_MS = [0, 1000, 2000, 4000, 8000, 15000, 30000];
+// How long after the server says it switches this page's picture (a slow or recovered link) the
+// page waits for the new picture before it restarts its connection.
+const RENDITION_SWITCH_GRACE_MS = 10000;
 const PARTY_ROLES = ['plaintiff', 'defendant', 'witness'];
 const JUDGE_ROLES = ['presiding_judge', 'assessor'];
 
@@ -229,6 +232,8 @@ const state = {
   statsTimer: null,
   lastFrames: -1,
   lastFramesAt: 0,
+  // Until when a picture switch the server announced (`rendition`) may keep the picture away.
+  switchGraceUntil: 0,
   lastLost: 0,
   lastRecv: 0,
   reconnectTry: 0,
@@ -939,7 +944,11 @@ function startStatsLoop() {
     }
     if ((out.frames_decoded || 0) > 0) state.freshTry = 0;
     setQuality((out.frames_decoded || 0) > 0 ? rateQuality(out, fps) : null);
-    if (performance.now() - state.lastFramesAt > 4000) mediaTrouble();
+    // No picture for 4 s: restart the connection, unless the server has just said it is
+    // switching this page's picture (a slow link): that switch gets its own time first, as
+    // long as the connection itself holds.
+    const switching = performance.now() < state.switchGraceUntil && state.pc && state.pc.connectionState === 'connected';
+    if (performance.now() - state.lastFramesAt > 4000 && !switching) mediaTrouble();
     window.courtroomStats = { ...out, video_width: ui.video.videoWidth || 0, video_height: ui.video.videoHeight || 0 };
     const { packets_received, ...wire } = out;
     send({ type: 'stats', ...wire });
@@ -1086,6 +1095,7 @@ function onMessage(gen, event) {
     case 'cue': showCue(msg); break;
     case 'cue_sent': setStatus('cueSent'); break;
     case 'rendition':
+      state.switchGraceUntil = performance.now() + RENDITION_SWITCH_GRACE_MS;
       state.reducedPicture = msg.picture === 'reduced';
       window.courtroom.picture = msg.picture;
       renderQualityText();

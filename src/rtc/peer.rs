@@ -36,7 +36,7 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::RtpSender;
 
-use super::rtcp::{ApplicationRtcp, CompositeLink};
+use super::rtcp::{ApplicationRtcp, CompositeLink, RepairGate};
 use super::RtcError;
 use crate::media::encoder::VideoCodec;
 
@@ -370,6 +370,9 @@ async fn answer_with(
     let link = Arc::new(CompositeLink::default());
     let registry = register_default_interceptors(Registry::new(), &mut media)
         .map_err(|e| RtcError::Setup(e.to_string()))?
+        // Between the pacer and the NACK responder: drops the composite's NACKs while a
+        // rendition switch holds them.
+        .with(Slot::from(3_500), RepairGate::new(link.clone()))
         // Last, so the default interceptors see all inbound RTCP first.
         .with(Slot::from(14_000), ApplicationRtcp::new(link.clone()));
     // No mDNS: it needs a multicast socket, which a loopback-only namespace lacks.

@@ -16,6 +16,7 @@ use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEs
 use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::reception_report::ReceptionReport;
 use rtc::rtcp::sender_report::SenderReport;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::sansio::Protocol;
 
 /// Reports older than this say nothing of the link now.
@@ -36,6 +37,9 @@ struct LinkState {
     ssrc: u32,
     loss: Option<(f32, Instant)>,
     estimate: Option<(u32, Instant)>,
+    /// Until when the browser's NACKs for the composite go unanswered (see
+    /// [`CompositeLink::hold_repairs`]).
+    repairs_held_until: Option<Instant>,
 }
 
 impl CompositeLink {
@@ -52,6 +56,20 @@ impl CompositeLink {
             loss: state.loss.filter(|(_, at)| fresh(*at)).map(|(l, _)| l),
             estimate_kbps: state.estimate.filter(|(_, at)| fresh(*at)).map(|(e, _)| e),
         }
+    }
+
+    /// Leaves the browser's NACKs for the composite unanswered until `until`: the composite
+    /// just switched rendition, so what it lost before is of no use (a keyframe of the new one
+    /// is on its way), and resending it would take the link the new picture needs. On a slow
+    /// link, answering them kept the new picture out for 6 to 12 s.
+    pub fn hold_repairs(&self, until: Instant) {
+        self.state.lock().expect("link lock").repairs_held_until = Some(until);
+    }
+
+    /// Whether a NACK for `ssrc` arriving `now` goes unanswered.
+    fn repair_held(&self, ssrc: u32, now: Instant) -> bool {
+        let state = self.state.lock().expect("link lock");
+        ssrc != 0 && ssrc == state.ssrc && state.repairs_held_until.is_some_and(|u| now < u)
     }
 
     /// Notes what `packets` say of the composite.
@@ -181,6 +199,71 @@ impl Interceptor for ApplicationRtcp {
     fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
+/// Drops the browser's NACKs for the composite while [`CompositeLink::hold_repairs`] says so.
+/// It sits just before webrtc-rs's NACK responder on the way in (the responder would resend
+/// them from its history), and passes everything else on.
+pub(crate) struct RepairGate {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+    link: Arc<CompositeLink>,
+}
+
+impl RepairGate {
+    /// A gate that asks `link` whether to drop the composite's NACKs.
+    pub(crate) fn new(link: Arc<CompositeLink>) -> Self {
+        Self {
+            read: VecDeque::new(),
+            write: VecDeque::new(),
+            link,
+        }
+    }
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for RepairGate {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &mut msg.message.packet {
+            let now = Instant::now();
+            let before = packets.len();
+            packets.retain(|p| {
+                p.as_any()
+                    .downcast_ref::<TransportLayerNack>()
+                    .is_none_or(|nack| !self.link.repair_held(nack.media_ssrc, now))
+            });
+            if packets.is_empty() && before > 0 {
+                return Ok(());
+            }
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for RepairGate {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +274,63 @@ mod tests {
             fraction_lost,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn after_a_switch_the_composites_nacks_stop_at_the_gate_and_all_else_passes() {
+        use rtc::rtcp::transport_feedbacks::transport_layer_nack::NackPair;
+        let link = Arc::new(CompositeLink::default());
+        link.set_ssrc(7);
+        let mut gate = RepairGate::new(link.clone());
+        let nack = |ssrc| -> Box<dyn rtc::rtcp::Packet> {
+            Box::new(TransportLayerNack {
+                sender_ssrc: 1,
+                media_ssrc: ssrc,
+                nacks: vec![NackPair {
+                    packet_id: 100,
+                    lost_packets: 0,
+                }],
+            })
+        };
+        let compound = |packets: Vec<Box<dyn rtc::rtcp::Packet>>| TaggedPacket {
+            now: Instant::now(),
+            transport: Default::default(),
+            message: AttributedPacket::new(Packet::Rtcp(packets)),
+        };
+        let passed = |gate: &mut RepairGate| -> Vec<u32> {
+            let mut ssrcs = Vec::new();
+            while let Some(msg) = gate.poll_read() {
+                if let Packet::Rtcp(packets) = &msg.message.packet {
+                    for p in packets {
+                        ssrcs.push(
+                            p.as_any()
+                                .downcast_ref::<TransportLayerNack>()
+                                .map_or(0, |n| n.media_ssrc),
+                        );
+                    }
+                }
+            }
+            ssrcs
+        };
+        // No switch: every NACK reaches the responder.
+        gate.handle_read(compound(vec![nack(7), nack(9)])).unwrap();
+        assert_eq!(passed(&mut gate), [7, 9]);
+        // Held: the composite's NACKs stop here; a camera's NACK and a report go on; a
+        // compound of only held NACKs goes nowhere.
+        link.hold_repairs(Instant::now() + Duration::from_secs(60));
+        gate.handle_read(compound(vec![
+            nack(7),
+            nack(9),
+            Box::new(ReceiverReport::default()),
+        ]))
+        .unwrap();
+        assert_eq!(passed(&mut gate), [9, 0]);
+        gate.handle_read(compound(vec![nack(7)])).unwrap();
+        assert!(gate.poll_read().is_none());
+        // Once the hold has passed, they are answered again.
+        link.hold_repairs(Instant::now() - Duration::from_millis(1));
+        gate.handle_read(compound(vec![nack(7)])).unwrap();
+        assert_eq!(passed(&mut gate), [7]);
     }
 
     #[test]

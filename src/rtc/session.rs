@@ -261,6 +261,11 @@ const STALE_SEAT: Duration = Duration::from_secs(1);
 /// How often a receiving task looks whether its seat went stale.
 const STALE_CHECK_EVERY: Duration = Duration::from_millis(250);
 
+/// After a rendition switch, the receiver's NACKs for the composite go unanswered this long:
+/// what it lost of the old rendition is of no use once the new one's keyframe comes, and on a
+/// slow link resending it kept the new picture out (`rtcp::CompositeLink::hold_repairs`).
+const REPAIRS_HELD_AFTER_SWITCH: Duration = Duration::from_secs(3);
+
 /// How often the sending task weighs the receiver's link reports.
 const RENDITION_CHECK_EVERY: Duration = Duration::from_secs(1);
 
@@ -389,6 +394,7 @@ async fn send_composite(
                                 tracing::info!(hearing = %hearing.record.id, participant = id, report = ?link.report(now), "the link cannot take the full composite: sending the reduced rendition");
                                 reduced = Some(r);
                                 need_keyframe = true;
+                                link.hold_repairs(Instant::now() + REPAIRS_HELD_AFTER_SWITCH);
                                 ask_keyframe(true);
                                 hearing.announce_rendition(id, true);
                             }
@@ -402,6 +408,7 @@ async fn send_composite(
                         // The full feed was not read meanwhile: start from its newest frames.
                         feed.frames = feed.frames.resubscribe();
                         need_keyframe = true;
+                        link.hold_repairs(Instant::now() + REPAIRS_HELD_AFTER_SWITCH);
                         ask_keyframe(false);
                         hearing.announce_rendition(id, false);
                     }
