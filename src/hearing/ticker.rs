@@ -90,47 +90,45 @@ pub fn run(t: Tick, mut compositor: Compositor) {
         let pts = period * tick as u32;
         // Audio first: what each seat's voice of this tick was captured at picks its frame.
         let mixed = mix_tick(&t, tick, pts);
-        if !t.pace.renders(tick) {
+        if t.pace.renders(tick) {
+            let views = seat_views(&t, now, &mixed.captured);
+            // The oldest camera frame that this tick shows for the first time.
+            let newest_arrival = views
+                .iter()
+                .zip(last_seq.iter_mut())
+                .filter_map(|(v, last)| {
+                    let (seq, frame) = v.frame.as_ref()?;
+                    (std::mem::replace(last, *seq) != *seq).then_some(frame.arrived)
+                })
+                .min();
+            if let Some(arrived) = newest_arrival {
+                t.monitor.ticks().composed(pts, arrived);
+            }
+            director.lock(t.camera.locked());
+            if let Some(view) = director.update(now, &mixed.levels) {
+                if let Some(camera) = t.layout.camera_for(view) {
+                    compositor.set_camera(camera);
+                }
+                tracing::debug!(hearing = %t.hearing, view, "camera cut");
+                t.camera.cut_to(view);
+            }
+            match compositor.render_i420(&views) {
+                Ok(frame) => {
+                    t.monitor.offer_composite(&frame, pts);
+                    if let Err(e) = t.output.push(frame, pts) {
+                        tracing::warn!(hearing = %t.hearing, "encoder refused a frame: {e}");
+                    }
+                }
+                Err(e) => tracing::error!(hearing = %t.hearing, "render failed: {e}"),
+            }
+            let away: Vec<bool> = views.iter().map(|v| v.away).collect();
+            if away != last_away {
+                last_away = away;
+                t.seats.publish_roster();
+            }
+        } else {
             // The node is behind: this tick's picture is shed, as in every hearing on it.
             t.monitor.ticks().shed();
-            t.monitor.ticks().tick();
-            tick += 1;
-            let late = Instant::now() > start + period * tick as u32;
-            if late {
-                t.monitor.ticks().late();
-            }
-            t.pace.note(&t.hearing, late);
-            continue;
-        }
-        let views = seat_views(&t, now, &mixed.captured);
-        // The oldest camera frame that this tick shows for the first time.
-        let newest_arrival = views
-            .iter()
-            .zip(last_seq.iter_mut())
-            .filter_map(|(v, last)| {
-                let (seq, frame) = v.frame.as_ref()?;
-                (std::mem::replace(last, *seq) != *seq).then_some(frame.arrived)
-            })
-            .min();
-        if let Some(arrived) = newest_arrival {
-            t.monitor.ticks().composed(pts, arrived);
-        }
-        director.lock(t.camera.locked());
-        if let Some(view) = director.update(now, &mixed.levels) {
-            if let Some(camera) = t.layout.camera_for(view) {
-                compositor.set_camera(camera);
-            }
-            tracing::debug!(hearing = %t.hearing, view, "camera cut");
-            t.camera.cut_to(view);
-        }
-        match compositor.render_i420(&views) {
-            Ok(frame) => {
-                t.monitor.offer_composite(&frame, pts);
-                if let Err(e) = t.output.push(frame, pts) {
-                    tracing::warn!(hearing = %t.hearing, "encoder refused a frame: {e}");
-                }
-            }
-            Err(e) => tracing::error!(hearing = %t.hearing, "render failed: {e}"),
         }
         t.monitor.ticks().tick();
         tick += 1;
@@ -146,11 +144,6 @@ pub fn run(t: Tick, mut compositor: Compositor) {
                 mix_tick(&t, tick, period * tick as u32);
                 tick += 1;
             }
-        }
-        let away: Vec<bool> = views.iter().map(|v| v.away).collect();
-        if away != last_away {
-            last_away = away;
-            t.seats.publish_roster();
         }
     }
     tracing::info!(hearing = %t.hearing, ticks = tick, "compositor stopped");
