@@ -1,7 +1,9 @@
 //! The inbound RTCP the application acts on ([`ApplicationRtcp`], an interceptor at the end
-//! of webrtc-rs's chain), and what the browser's reports say of how the composite reaches it
+//! of webrtc-rs's chain), the gate that holds back the composite's repairs after a rendition
+//! switch ([`RepairGate`]), and what the browser's reports say of how the composite reaches it
 //! ([`CompositeLink`]): the share of its packets lost, and the bitrate the browser estimates
-//! it can take (REMB).
+//! it can take (REMB). Both interceptors are an [`InboundStep`] inside [`InboundRtcp`], which
+//! holds the plumbing webrtc-rs asks of an interceptor.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -115,19 +117,13 @@ impl CompositeLink {
 /// It also notes, for [`CompositeLink`], what the browser's reception reports and REMB say of
 /// the composite it receives.
 pub(crate) struct ApplicationRtcp {
-    read: VecDeque<TaggedPacket>,
-    write: VecDeque<TaggedPacket>,
     link: Arc<CompositeLink>,
 }
 
 impl ApplicationRtcp {
     /// Passes on what the application acts on; notes the composite's reports in `link`.
-    pub(crate) fn new(link: Arc<CompositeLink>) -> Self {
-        Self {
-            read: VecDeque::new(),
-            write: VecDeque::new(),
-            link,
-        }
+    pub(crate) fn new(link: Arc<CompositeLink>) -> InboundRtcp<Self> {
+        InboundRtcp::new(Self { link })
     }
 }
 
@@ -145,18 +141,12 @@ fn is_keyframe_request(packet: &Box<dyn rtc::rtcp::Packet>) -> bool {
     any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for ApplicationRtcp {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = rtc::shared::error::Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+impl InboundStep for ApplicationRtcp {
+    fn read(&mut self, mut msg: TaggedPacket, out: &mut VecDeque<TaggedPacket>) {
         if let Packet::Rtcp(packets) = &msg.message.packet {
             self.link.note(packets, Instant::now());
             for report in packets.iter().filter_map(sender_report) {
-                self.read.push_back(TaggedPacket {
+                out.push_back(TaggedPacket {
                     now: msg.now,
                     transport: msg.transport,
                     message: AttributedPacket::new(Packet::Rtcp(vec![Box::new(report)]))
@@ -169,64 +159,31 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for ApplicationRtcp {
                 .cloned()
                 .collect();
             if requests.is_empty() {
-                return Ok(());
+                return;
             }
             msg.message.packet = Packet::Rtcp(requests);
             msg.message.add(Attribute::DeliverToApplication);
         }
-        self.read.push_back(msg);
-        Ok(())
+        out.push_back(msg);
     }
-
-    fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.read.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.write.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.write.pop_front()
-    }
-}
-
-impl Interceptor for ApplicationRtcp {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 /// Drops the browser's NACKs for the composite while [`CompositeLink::hold_repairs`] says so.
 /// It sits just before webrtc-rs's NACK responder on the way in (the responder would resend
 /// them from its history), and passes everything else on.
 pub(crate) struct RepairGate {
-    read: VecDeque<TaggedPacket>,
-    write: VecDeque<TaggedPacket>,
     link: Arc<CompositeLink>,
 }
 
 impl RepairGate {
     /// A gate that asks `link` whether to drop the composite's NACKs.
-    pub(crate) fn new(link: Arc<CompositeLink>) -> Self {
-        Self {
-            read: VecDeque::new(),
-            write: VecDeque::new(),
-            link,
-        }
+    pub(crate) fn new(link: Arc<CompositeLink>) -> InboundRtcp<Self> {
+        InboundRtcp::new(Self { link })
     }
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for RepairGate {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = rtc::shared::error::Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+impl InboundStep for RepairGate {
+    fn read(&mut self, mut msg: TaggedPacket, out: &mut VecDeque<TaggedPacket>) {
         if let Packet::Rtcp(packets) = &mut msg.message.packet {
             let now = Instant::now();
             let before = packets.len();
@@ -236,10 +193,48 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for RepairGate {
                     .is_none_or(|nack| !self.link.repair_held(nack.media_ssrc, now))
             });
             if packets.is_empty() && before > 0 {
-                return Ok(());
+                return;
             }
         }
-        self.read.push_back(msg);
+        out.push_back(msg);
+    }
+}
+
+/// What one of our interceptors does with an inbound packet: push what goes on (the packet,
+/// changed or not, and any it makes) to `out`, or nothing to drop it.
+pub(crate) trait InboundStep: Send + Sync + 'static {
+    /// Handles one inbound packet.
+    fn read(&mut self, msg: TaggedPacket, out: &mut VecDeque<TaggedPacket>);
+}
+
+/// An interceptor that acts on inbound packets through its [`InboundStep`] and passes the
+/// outbound ones through untouched: the queues and the trait plumbing webrtc-rs asks of every
+/// interceptor, written once.
+pub(crate) struct InboundRtcp<S> {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+    step: S,
+}
+
+impl<S: InboundStep> InboundRtcp<S> {
+    fn new(step: S) -> Self {
+        Self {
+            read: VecDeque::new(),
+            write: VecDeque::new(),
+            step,
+        }
+    }
+}
+
+impl<S: InboundStep> Protocol<TaggedPacket, TaggedPacket, ()> for InboundRtcp<S> {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.step.read(msg, &mut self.read);
         Ok(())
     }
 
@@ -257,7 +252,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for RepairGate {
     }
 }
 
-impl Interceptor for RepairGate {
+impl<S: InboundStep> Interceptor for InboundRtcp<S> {
     fn bind_local_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
@@ -297,7 +292,7 @@ mod tests {
             transport: Default::default(),
             message: AttributedPacket::new(Packet::Rtcp(packets)),
         };
-        let passed = |gate: &mut RepairGate| -> Vec<u32> {
+        let passed = |gate: &mut InboundRtcp<RepairGate>| -> Vec<u32> {
             let mut ssrcs = Vec::new();
             while let Some(msg) = gate.poll_read() {
                 if let Packet::Rtcp(packets) = &msg.message.packet {
