@@ -234,6 +234,7 @@ const state = {
   lastFramesAt: 0,
   // Until when a picture switch the server announced (`rendition`) may keep the picture away.
   switchGraceUntil: 0,
+  reducedPicture: false, // the server sends the smaller picture (`rendition`: reduced)
   lastLost: 0,
   lastRecv: 0,
   reconnectTry: 0,

@@ -159,7 +159,7 @@ impl Hearing {
     ) -> Result<Arc<Self>, HearingError> {
         let node = NodeShare {
             gpu,
-            pace: Arc::default(),
+            pace: Arc::new(FramePace::new(settings.capacity.shed_evenly)),
         };
         Self::start_in(record, settings, node, events, RecordingEnv::default())
     }

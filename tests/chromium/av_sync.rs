@@ -126,43 +126,6 @@ fn write_beep_wav(path: &Path, hz: f32, seconds: usize) {
     out.flush().unwrap();
 }
 
-/// A busy loop on every core until dropped: the machine under load on purpose.
-struct CpuHog {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<u64>>,
-}
-
-impl CpuHog {
-    fn start() -> Self {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let threads = (0..cores)
-            .map(|_| {
-                let stop = stop.clone();
-                std::thread::spawn(move || {
-                    let mut x = 0u64;
-                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        x = std::hint::black_box(
-                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
-                        );
-                    }
-                    x
-                })
-            })
-            .collect();
-        Self { stop, threads }
-    }
-}
-
-impl Drop for CpuHog {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
-
 /// A quiet machine; the plaintiff joins 5 s after the judge.
 #[test]
 fn recording_keeps_each_participants_audio_in_sync_with_their_video() {
@@ -196,7 +159,7 @@ fn record_and_check_sync(hog: bool) {
     );
     let clerk_token = demo.token("clerk");
 
-    let hog = hog.then(CpuHog::start);
+    let hog = hog.then(load::CpuHog::every_core);
     let t0 = Instant::now();
     let mut browsers = Vec::new();
     for s in &SENDERS {

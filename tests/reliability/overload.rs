@@ -5,53 +5,14 @@
 //! the pace the busy hearing alone loses frames (about 13 fps against 18 in
 //! `docs/RELIABILITY.md`). Runs the real server (`courtroom bench hearing`'s harness).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
 use courtroom::loadgen::bench::{self, BenchConfig};
 
 use crate::support;
 
-/// Keeps every core busy until dropped.
-struct CpuHog {
-    stop: Arc<AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl CpuHog {
-    fn start(threads: usize) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let threads = (0..threads)
-            .map(|_| {
-                let stop = stop.clone();
-                std::thread::spawn(move || {
-                    let mut x = 0u64;
-                    while !stop.load(Ordering::Relaxed) {
-                        x = std::hint::black_box(
-                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
-                        );
-                    }
-                })
-            })
-            .collect();
-        Self { stop, threads }
-    }
-}
-
-impl Drop for CpuHog {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overloaded_node_sheds_pictures_evenly_across_its_hearings() {
     let _turn = support::one_at_a_time();
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let _hog = CpuHog::start(cores);
+    let _hog = support::load::CpuHog::every_core();
     let report = bench::run(&BenchConfig {
         exe: env!("CARGO_BIN_EXE_courtroom").into(),
         hearings: 3,

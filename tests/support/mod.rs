@@ -26,6 +26,7 @@ pub mod chromium;
 pub mod endpoints;
 pub mod fixtures;
 pub mod http;
+pub mod load;
 pub mod probe;
 pub mod process;
 pub mod relay;
