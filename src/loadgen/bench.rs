@@ -86,6 +86,9 @@ pub struct BenchReport {
     pub rendered_fps_spread: f64,
     /// Ticks whose picture was shed for the node's pace, over all ticks.
     pub shed_ratio: f64,
+    /// The slowest and the fastest participant's composite clock: seconds of RTP timestamps
+    /// per second received (1: the timestamps follow real time, also while shedding).
+    pub composite_clock_ratio: [f64; 2],
 }
 
 /// Runs one measurement.
@@ -203,6 +206,11 @@ pub async fn run(cfg: &BenchConfig) -> Result<BenchReport, LoadgenError> {
             / ok.len() as f64
             / (cfg.seconds + 3) as f64
     };
+    let clocks: Vec<f64> = ok.iter().filter_map(|r| r.composite_clock_ratio).collect();
+    let composite_clock_ratio = [
+        clocks.iter().copied().fold(f64::NAN, f64::min),
+        clocks.iter().copied().fold(f64::NAN, f64::max),
+    ];
     for r in reports.iter().filter(|r| r.error.is_some()) {
         tracing::warn!(role = %r.role, "client failed: {}", r.error.as_deref().unwrap_or_default());
     }
@@ -235,6 +243,7 @@ pub async fn run(cfg: &BenchConfig) -> Result<BenchReport, LoadgenError> {
         } else {
             shed as f64 / ticks as f64
         },
+        composite_clock_ratio,
     })
 }
 

@@ -36,6 +36,7 @@ use webrtc::peer_connection::{
 };
 
 use super::clip::Clip;
+use super::composite_clock::CompositeClock;
 use super::LoadgenError;
 
 /// What one synthetic participant saw.
@@ -47,6 +48,8 @@ pub struct ClientReport {
     pub first_frame_ms: Option<f64>,
     /// Composite frames received (RTP marker bits).
     pub composite_frames: u64,
+    /// Seconds of the composite's RTP timestamps per second received ([`CompositeClock`]).
+    pub composite_clock_ratio: Option<f64>,
     /// Why it failed, if it did.
     pub error: Option<String>,
 }
@@ -153,6 +156,7 @@ async fn run_inner(
     session.publish(&clip, start + duration, None).await?;
     report.composite_frames = session.frames.load(Ordering::Relaxed);
     report.first_frame_ms = *session.first_frame.lock().expect("first frame");
+    report.composite_clock_ratio = session.clock.lock().expect("composite clock").ratio();
     session.close().await;
     Ok(())
 }
@@ -205,6 +209,8 @@ pub(crate) struct Session {
     receiver: tokio::task::JoinHandle<()>,
     /// Composite frames received (RTP marker bits).
     pub(crate) frames: Arc<AtomicU64>,
+    /// The composite's timestamps against the wall clock.
+    pub(crate) clock: Arc<Mutex<CompositeClock>>,
     /// When the newest composite packet arrived.
     pub(crate) last_packet: Arc<Mutex<Option<Instant>>>,
     /// Milliseconds from joining to the first composite packet.
@@ -350,7 +356,13 @@ impl Session {
         let frames = Arc::new(AtomicU64::new(0));
         let first_frame: Arc<Mutex<Option<f64>>> = Arc::default();
         let last_packet: Arc<Mutex<Option<Instant>>> = Arc::default();
-        let (f2, ff2, lp2) = (frames.clone(), first_frame.clone(), last_packet.clone());
+        let clock: Arc<Mutex<CompositeClock>> = Arc::default();
+        let (f2, ff2, lp2, c2) = (
+            frames.clone(),
+            first_frame.clone(),
+            last_packet.clone(),
+            clock.clone(),
+        );
         let receiver = tokio::spawn(async move {
             while let Some(track) = tracks.recv().await {
                 if track.kind().await != RtpCodecKind::Video {
@@ -358,7 +370,8 @@ impl Session {
                     tokio::spawn(async move { while track.poll().await.is_some() {} });
                     continue;
                 }
-                let (frames, first_frame, last_packet) = (f2.clone(), ff2.clone(), lp2.clone());
+                let (frames, first_frame, last_packet, clock) =
+                    (f2.clone(), ff2.clone(), lp2.clone(), c2.clone());
                 tokio::spawn(async move {
                     while let Some(ev) = track.poll().await {
                         if let TrackRemoteEvent::OnRtpPacket(p) = ev {
@@ -369,6 +382,10 @@ impl Session {
                                 .get_or_insert_with(|| joined_at.elapsed().as_secs_f64() * 1000.0);
                             if p.header.marker {
                                 frames.fetch_add(1, Ordering::Relaxed);
+                                clock
+                                    .lock()
+                                    .expect("composite clock")
+                                    .frame(p.header.timestamp, Instant::now());
                             }
                         }
                     }
@@ -391,6 +408,7 @@ impl Session {
             connected,
             receiver,
             frames,
+            clock,
             last_packet,
             first_frame,
         })))

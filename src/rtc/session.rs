@@ -19,6 +19,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use super::peer::{AudioSlot, ParticipantPeer, PeerEvent};
 use super::rtcp::CompositeLink;
+use super::sample_clock::SampleClock;
 use crate::hearing::{
     CompositeFeed, ForwardedAudio, Hearing, ParticipantId, TrackFeed, VideoCodec, NO_SEAT,
 };
@@ -348,6 +349,8 @@ async fn send_composite(
     // The reduced rendition's feed while this receiver gets it.
     let mut reduced: Option<CompositeFeed> = None;
     let mut check = tokio::time::interval(RENDITION_CHECK_EVERY);
+    // The samples' durations keep the RTP timestamps on the frames' presentation times.
+    let mut clock = SampleClock::default();
     // A new connection's estimate starts low and climbs: the choice gives it time.
     choice
         .lock()
@@ -433,7 +436,7 @@ async fn send_composite(
         need_keyframe = false;
         let sample = Sample {
             data: frame.data.clone(),
-            duration: frame.duration,
+            duration: clock.duration(frame.pts, frame.duration),
             ..Sample::new(Instant::now())
         };
         if let Err(e) = track.sample_writer(ssrc, pt).write_sample(&sample).await {

@@ -39,6 +39,13 @@ async fn an_overloaded_node_sheds_pictures_evenly_across_its_hearings() {
         "the hearings' frame rates differ by more than 15 %: {:?}",
         report.rendered_fps
     );
+    // The composite's RTP timestamps follow real time although pictures are shed
+    // (`rtc::sample_clock`); stamped one frame time apart they ran at the rendered share.
+    let [slowest, fastest] = report.composite_clock_ratio;
+    assert!(
+        (0.95..=1.05).contains(&slowest) && (0.95..=1.05).contains(&fastest),
+        "the composite's timestamps do not follow real time ({slowest:.3}..{fastest:.3} s a second)"
+    );
     assert!(
         report.rendered_fps.iter().all(|f| *f >= 5.0),
         "a hearing nearly stopped: {:?}",
