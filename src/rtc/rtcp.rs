@@ -39,9 +39,24 @@ struct LinkState {
     ssrc: u32,
     loss: Option<(f32, Instant)>,
     estimate: Option<(u32, Instant)>,
-    /// Until when the browser's NACKs for the composite go unanswered (see
-    /// [`CompositeLink::hold_repairs`]).
-    repairs_held_until: Option<Instant>,
+    /// The newest sequence number of the composite sent so far.
+    last_sent: Option<u16>,
+    /// Until when the browser's NACKs for the composite's packets before which sequence number
+    /// go unanswered (see [`CompositeLink::hold_repairs`]).
+    repairs_held: Option<RepairHold>,
+}
+
+/// The composite's repairs held back after a rendition switch.
+#[derive(Debug, Clone, Copy)]
+struct RepairHold {
+    until: Instant,
+    /// The first sequence number of the new rendition: NACKs from here on are answered.
+    from_seq: Option<u16>,
+}
+
+/// Whether sequence number `a` comes before `b` (RTP's 16-bit numbers wrap).
+fn seq_before(a: u16, b: u16) -> bool {
+    (b.wrapping_sub(a) as i16) > 0
 }
 
 impl CompositeLink {
@@ -60,18 +75,49 @@ impl CompositeLink {
         }
     }
 
-    /// Leaves the browser's NACKs for the composite unanswered until `until`: the composite
-    /// just switched rendition, so what it lost before is of no use (a keyframe of the new one
-    /// is on its way), and resending it would take the link the new picture needs. On a slow
-    /// link, answering them kept the new picture out for 6 to 12 s.
+    /// Leaves the browser's NACKs for the composite's packets sent so far unanswered until
+    /// `until`: the composite just switched rendition, so what it lost of the old one is of no
+    /// use (a keyframe of the new one is on its way), and resending it would take the link the
+    /// new picture needs. On a slow link, answering them kept the new picture out for 6 to
+    /// 12 s. The new rendition's own packets, its keyframe first, are repaired as always.
     pub fn hold_repairs(&self, until: Instant) {
-        self.state.lock().expect("link lock").repairs_held_until = Some(until);
+        let mut state = self.state.lock().expect("link lock");
+        let from_seq = state.last_sent.map(|s| s.wrapping_add(1));
+        state.repairs_held = Some(RepairHold { until, from_seq });
     }
 
-    /// Whether a NACK for `ssrc` arriving `now` goes unanswered.
-    fn repair_held(&self, ssrc: u32, now: Instant) -> bool {
+    /// Notes a packet of stream `ssrc` numbered `seq` going out.
+    fn sent(&self, ssrc: u32, seq: u16) {
+        let mut state = self.state.lock().expect("link lock");
+        if ssrc != 0 && ssrc == state.ssrc && state.last_sent.is_none_or(|l| seq_before(l, seq)) {
+            state.last_sent = Some(seq);
+        }
+    }
+
+    /// The part of `nack` that is answered when it arrives `now`: all of it but the lost
+    /// packets of the old rendition while repairs are held (a pair that also names a packet of
+    /// the new one is kept whole). `None` when nothing is left.
+    fn repairs_answered(&self, nack: &TransportLayerNack, now: Instant) -> Option<TransportLayerNack> {
         let state = self.state.lock().expect("link lock");
-        ssrc != 0 && ssrc == state.ssrc && state.repairs_held_until.is_some_and(|u| now < u)
+        let hold = state.repairs_held.filter(|h| now < h.until);
+        let (Some(hold), true) = (hold, nack.media_ssrc != 0 && nack.media_ssrc == state.ssrc)
+        else {
+            return Some(nack.clone());
+        };
+        let Some(from) = hold.from_seq else {
+            // Nothing had been sent before the switch: nothing to hold back.
+            return Some(nack.clone());
+        };
+        let nacks: Vec<_> = nack
+            .nacks
+            .iter()
+            .filter(|pair| pair.packet_list().iter().any(|&seq| !seq_before(seq, from)))
+            .cloned()
+            .collect();
+        (!nacks.is_empty()).then(|| TransportLayerNack {
+            nacks,
+            ..nack.clone()
+        })
     }
 
     /// Notes what `packets` say of the composite.
@@ -187,16 +233,28 @@ impl InboundStep for RepairGate {
         if let Packet::Rtcp(packets) = &mut msg.message.packet {
             let now = Instant::now();
             let before = packets.len();
-            packets.retain(|p| {
-                p.as_any()
-                    .downcast_ref::<TransportLayerNack>()
-                    .is_none_or(|nack| !self.link.repair_held(nack.media_ssrc, now))
-            });
+            *packets = std::mem::take(packets)
+                .into_iter()
+                .filter_map(|p| match p.as_any().downcast_ref::<TransportLayerNack>() {
+                    Some(nack) => self
+                        .link
+                        .repairs_answered(nack, now)
+                        .map(|n| Box::new(n) as Box<dyn rtc::rtcp::Packet>),
+                    None => Some(p),
+                })
+                .collect();
             if packets.is_empty() && before > 0 {
                 return;
             }
         }
         out.push_back(msg);
+    }
+
+    fn wrote(&mut self, msg: &TaggedPacket) {
+        if let Packet::Rtp(packet) = &msg.message.packet {
+            self.link
+                .sent(packet.header.ssrc, packet.header.sequence_number);
+        }
     }
 }
 
@@ -205,6 +263,9 @@ impl InboundStep for RepairGate {
 pub(crate) trait InboundStep: Send + Sync + 'static {
     /// Handles one inbound packet.
     fn read(&mut self, msg: TaggedPacket, out: &mut VecDeque<TaggedPacket>);
+
+    /// Sees an outbound packet on its way (which goes on unchanged).
+    fn wrote(&mut self, _msg: &TaggedPacket) {}
 }
 
 /// An interceptor that acts on inbound packets through its [`InboundStep`] and passes the
@@ -243,6 +304,7 @@ impl<S: InboundStep> Protocol<TaggedPacket, TaggedPacket, ()> for InboundRtcp<S>
     }
 
     fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.step.wrote(&msg);
         self.write.push_back(msg);
         Ok(())
     }
@@ -272,60 +334,98 @@ mod tests {
     }
 
     #[test]
-    fn after_a_switch_the_composites_nacks_stop_at_the_gate_and_all_else_passes() {
+    fn after_a_switch_the_old_renditions_nacks_stop_at_the_gate_and_all_else_passes() {
         use rtc::rtcp::transport_feedbacks::transport_layer_nack::NackPair;
         let link = Arc::new(CompositeLink::default());
         link.set_ssrc(7);
         let mut gate = RepairGate::new(link.clone());
-        let nack = |ssrc| -> Box<dyn rtc::rtcp::Packet> {
+        let nack = |ssrc, packet_id| -> Box<dyn rtc::rtcp::Packet> {
             Box::new(TransportLayerNack {
                 sender_ssrc: 1,
                 media_ssrc: ssrc,
                 nacks: vec![NackPair {
-                    packet_id: 100,
+                    packet_id,
                     lost_packets: 0,
                 }],
             })
         };
-        let compound = |packets: Vec<Box<dyn rtc::rtcp::Packet>>| TaggedPacket {
+        let tagged = |packet| TaggedPacket {
             now: Instant::now(),
             transport: Default::default(),
-            message: AttributedPacket::new(Packet::Rtcp(packets)),
+            message: AttributedPacket::new(packet),
         };
-        let passed = |gate: &mut InboundRtcp<RepairGate>| -> Vec<u32> {
-            let mut ssrcs = Vec::new();
+        let compound = |packets: Vec<Box<dyn rtc::rtcp::Packet>>| tagged(Packet::Rtcp(packets));
+        let send = |gate: &mut InboundRtcp<RepairGate>, ssrc, seq| {
+            let mut rtp = rtc::rtp::Packet::default();
+            rtp.header.ssrc = ssrc;
+            rtp.header.sequence_number = seq;
+            gate.handle_write(tagged(Packet::Rtp(rtp))).unwrap();
+            assert!(gate.poll_write().is_some(), "outbound packets pass untouched");
+        };
+        // (ssrc, first sequence number asked for) of every NACK that passed.
+        let passed = |gate: &mut InboundRtcp<RepairGate>| -> Vec<(u32, u16)> {
+            let mut got = Vec::new();
             while let Some(msg) = gate.poll_read() {
                 if let Packet::Rtcp(packets) = &msg.message.packet {
                     for p in packets {
-                        ssrcs.push(
+                        got.push(
                             p.as_any()
                                 .downcast_ref::<TransportLayerNack>()
-                                .map_or(0, |n| n.media_ssrc),
+                                .map_or((0, 0), |n| (n.media_ssrc, n.nacks[0].packet_id)),
                         );
                     }
                 }
             }
-            ssrcs
+            got
         };
+        // The old rendition went out up to 65_535 (the numbers wrap after it); a camera's
+        // stream with higher numbers does not count.
+        for seq in 65_530..=65_535 {
+            send(&mut gate, 7, seq);
+        }
+        send(&mut gate, 9, 3);
         // No switch: every NACK reaches the responder.
-        gate.handle_read(compound(vec![nack(7), nack(9)])).unwrap();
-        assert_eq!(passed(&mut gate), [7, 9]);
-        // Held: the composite's NACKs stop here; a camera's NACK and a report go on; a
-        // compound of only held NACKs goes nowhere.
+        gate.handle_read(compound(vec![nack(7, 65_533), nack(9, 65_533)])).unwrap();
+        assert_eq!(passed(&mut gate), [(7, 65_533), (9, 65_533)]);
+        // Switched: the old rendition's NACKs stop here; a camera's NACK and a report go on;
+        // a compound of only held NACKs goes nowhere.
         link.hold_repairs(Instant::now() + Duration::from_secs(60));
         gate.handle_read(compound(vec![
-            nack(7),
-            nack(9),
+            nack(7, 65_533),
+            nack(9, 65_533),
             Box::new(ReceiverReport::default()),
         ]))
         .unwrap();
-        assert_eq!(passed(&mut gate), [9, 0]);
-        gate.handle_read(compound(vec![nack(7)])).unwrap();
+        assert_eq!(passed(&mut gate), [(9, 65_533), (0, 0)]);
+        gate.handle_read(compound(vec![nack(7, 65_535)])).unwrap();
         assert!(gate.poll_read().is_none());
-        // Once the hold has passed, they are answered again.
+        // The new rendition starts at 0: its packets are repaired, its keyframe first. A
+        // resend of an old packet going out does not move the cut back.
+        send(&mut gate, 7, 0);
+        send(&mut gate, 7, 65_534);
+        gate.handle_read(compound(vec![nack(7, 0)])).unwrap();
+        assert_eq!(passed(&mut gate), [(7, 0)]);
+        // A pair that names old and new packets is kept whole.
+        gate.handle_read(compound(vec![Box::new(TransportLayerNack {
+            sender_ssrc: 1,
+            media_ssrc: 7,
+            nacks: vec![
+                NackPair {
+                    packet_id: 65_520,
+                    lost_packets: 0b1,
+                },
+                NackPair {
+                    packet_id: 65_534,
+                    lost_packets: 0b10,
+                },
+            ],
+        })]))
+        .unwrap();
+        assert_eq!(passed(&mut gate), [(7, 65_534)]);
+        // Once the hold has passed, the old ones are answered again.
         link.hold_repairs(Instant::now() - Duration::from_millis(1));
-        gate.handle_read(compound(vec![nack(7)])).unwrap();
-        assert_eq!(passed(&mut gate), [7]);
+        gate.handle_read(compound(vec![nack(7, 65_533)])).unwrap();
+        assert_eq!(passed(&mut gate), [(7, 65_533)]);
     }
 
     #[test]
