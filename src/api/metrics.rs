@@ -91,6 +91,14 @@ pub fn scrape(state: &AppState) -> Scrape {
             .collect(),
     );
     s.counter(
+        "ticks_still",
+        "Compositor ticks whose picture had not changed and was not encoded (a still picture is encoded twice a second)",
+        hearings
+            .iter()
+            .map(|h| (one(&h.record.id), h.tick_stats().still_ticks()))
+            .collect(),
+    );
+    s.counter(
         "ticks",
         "Compositor ticks per hearing (audio mixed; picture rendered unless shed)",
         hearings

@@ -11,6 +11,7 @@
 //! | [`audio`] | forwarding microphones to the other participants; mutes |
 //! | [`recording`] | start, pause, resume, stop, a failed recording; the originals ([`originals`]) |
 //! | [`output`] | the encoder (rebuilt after a failure) and its fan-out to participants and the recorder |
+//! | [`pace`], [`still`] | which ticks render a picture when the node is behind (shared by its hearings); which frames of a still picture are encoded (twice a second) |
 //! | [`feeds`] | the decoder of each received track (rebuilt after a failure) |
 //! | [`monitor`] | tick counters and latency, client statistics, failed pipelines, the monitor's picture |
 //! | [`camera`] | the view on air and the view lock |
@@ -35,6 +36,7 @@ pub mod pace;
 pub mod recording;
 pub mod repair;
 pub mod seats;
+pub mod still;
 pub mod ticker;
 pub mod workers;
 

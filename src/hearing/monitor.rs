@@ -22,6 +22,7 @@ pub struct TickStats {
     ticks: AtomicU64,
     late: AtomicU64,
     shed: AtomicU64,
+    still: AtomicU64,
     latency: Mutex<LatencyTracker>,
 }
 
@@ -39,6 +40,16 @@ impl TickStats {
     /// Counts one tick whose picture was shed for the node's frame pace.
     pub fn shed(&self) {
         self.shed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one tick whose picture did not change and was not encoded (`hearing::still`).
+    pub fn still(&self) {
+        self.still.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Ticks whose unchanged picture was not encoded.
+    pub fn still_ticks(&self) -> u64 {
+        self.still.load(Ordering::Relaxed)
     }
 
     /// Ticks so far (not counting those skipped when the tick fell behind).

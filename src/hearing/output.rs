@@ -22,7 +22,7 @@
 //! callbacks take no lock of their own beyond the recording's short [`Recording::current`]
 //! and the latency tracker.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -140,6 +140,9 @@ pub struct Output {
     reduced: Mutex<OnDemand>,
     fanout: Arc<FanOut>,
     events: MediaEventSink,
+    /// A keyframe was asked for, or an encoder started, since the last frame pushed: the next
+    /// tick's frame must reach the encoders even if the picture is still (`hearing::still`).
+    frame_wanted: AtomicBool,
 }
 
 impl std::fmt::Debug for Output {
@@ -176,7 +179,18 @@ impl Output {
             reduced: Mutex::default(),
             fanout,
             events,
+            frame_wanted: AtomicBool::new(true),
         })
+    }
+
+    /// Whether the next frame must be pushed although the picture did not change (a keyframe
+    /// was asked for, or an encoder started, since the last push); clears it.
+    pub fn take_frame_wanted(&self) -> bool {
+        self.frame_wanted.swap(false, Ordering::AcqRel)
+    }
+
+    fn want_frame(&self) {
+        self.frame_wanted.store(true, Ordering::Release);
     }
 
     fn encoder(&self) -> Arc<Encoder> {
@@ -241,6 +255,7 @@ impl Output {
 
     /// Asks the H.264 encoder for a keyframe on the next frame (a segment must start).
     pub fn force_keyframe(&self) {
+        self.want_frame();
         self.encoder().force_keyframe();
     }
 
@@ -252,6 +267,7 @@ impl Output {
             VideoCodec::H264 => self.force_keyframe(),
             VideoCodec::Vp8 => {
                 if let Some(vp8) = self.running(Branch::Vp8) {
+                    self.want_frame();
                     vp8.force_keyframe();
                 }
             }
@@ -261,6 +277,7 @@ impl Output {
     /// Asks the reduced rendition's encoder for a keyframe, when it runs.
     pub fn force_keyframe_reduced(&self) {
         if let Some(reduced) = self.running(Branch::Reduced) {
+            self.want_frame();
             reduced.force_keyframe();
         }
     }
@@ -340,6 +357,7 @@ impl Output {
             };
             if spare.is_none() {
                 tracing::info!("{} encoder started", branch.name());
+                self.want_frame();
             }
             drop(spare);
         }
@@ -383,6 +401,7 @@ impl Output {
         let next = failed + 1;
         let encoder = Arc::new(build(self.config, &self.fanout, &self.events, next)?);
         encoder.force_keyframe();
+        self.want_frame();
         let old = {
             let mut slot = self.encoder.lock().expect("encoder lock");
             self.generation.store(next, Ordering::Release);

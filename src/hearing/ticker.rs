@@ -23,6 +23,7 @@ use super::output::Output;
 use super::pace::FramePace;
 use super::recording::Recording;
 use super::seats::Seats;
+use super::still::StillCadence;
 use super::workers::StopSignal;
 use crate::framing::FramingService;
 use crate::media::audio_mix::{mix, samples_for_tick};
@@ -80,6 +81,7 @@ pub fn run(t: Tick, mut compositor: Compositor) {
     let mut last_away: Vec<bool> = vec![false; seats];
     let mut last_seq: Vec<u64> = vec![0; seats];
     let mut director = Director::new(&t.layout, MIN_SHOT, Instant::now());
+    let mut still = StillCadence::default();
     while !t.stop.is_stopped() {
         let deadline = start + period * tick as u32;
         let now = Instant::now();
@@ -112,11 +114,17 @@ pub fn run(t: Tick, mut compositor: Compositor) {
                 tracing::debug!(hearing = %t.hearing, view, "camera cut");
                 t.camera.cut_to(view);
             }
-            match compositor.render_i420(&views) {
+            match compositor.compose_i420(&views) {
                 Ok(frame) => {
-                    t.monitor.offer_composite(&frame, pts);
-                    if let Err(e) = t.output.push(frame, pts) {
-                        tracing::warn!(hearing = %t.hearing, "encoder refused a frame: {e}");
+                    t.monitor.offer_composite(frame.i420, pts);
+                    // A still picture goes to the encoders only now and then.
+                    let wanted = t.output.take_frame_wanted();
+                    if still.sends(pts, frame.drawn, wanted) {
+                        if let Err(e) = t.output.push(frame.i420.to_vec(), pts) {
+                            tracing::warn!(hearing = %t.hearing, "encoder refused a frame: {e}");
+                        }
+                    } else {
+                        t.monitor.ticks().still();
                     }
                 }
                 Err(e) => tracing::error!(hearing = %t.hearing, "render failed: {e}"),

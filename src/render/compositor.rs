@@ -109,6 +109,15 @@ pub struct Compositor {
     rendered: u64,
 }
 
+/// One tick's composite, from [`Compositor::compose_i420`].
+#[derive(Debug, Clone, Copy)]
+pub struct Composed<'a> {
+    /// The frame, tightly packed I420.
+    pub i420: &'a [u8],
+    /// Whether it was drawn for this tick; `false`: nothing changed, it is the last tick's.
+    pub drawn: bool,
+}
+
 /// What a seat's picture is drawn from, short of the frame's pixels (its sequence number
 /// stands for them): equal inputs draw an equal picture.
 #[derive(Debug, Clone, PartialEq)]
@@ -381,23 +390,32 @@ impl Compositor {
         self.layout.screen_boxes(self.width, self.height)
     }
 
-    /// Renders one tick and returns the frame as tightly packed I420. When nothing it is drawn
-    /// from changed since the last tick (the same frames, keys, nameplates, crops and camera),
-    /// the last frame is returned without touching the device.
+    /// Renders one tick and returns the frame as tightly packed I420 (a copy of
+    /// [`Compositor::compose_i420`]'s).
     pub fn render_i420(&mut self, views: &[SeatView]) -> Result<Vec<u8>, RenderError> {
+        Ok(self.compose_i420(views)?.i420.to_vec())
+    }
+
+    /// Composes one tick as tightly packed I420. When nothing it is drawn from changed since
+    /// the last tick (the same frames, keys, nameplates, crops and camera), the last frame is
+    /// given again without touching the device, and [`Composed::drawn`] says so.
+    pub fn compose_i420(&mut self, views: &[SeatView]) -> Result<Composed<'_>, RenderError> {
         let inputs: Vec<ViewInputs> = views.iter().map(ViewInputs::of).collect();
-        if let Some((last, frame)) = &self.last {
-            if *last == inputs && !self.room_stale {
-                return Ok(frame.clone());
-            }
+        let unchanged = !self.room_stale
+            && self.last.as_ref().is_some_and(|(last, _)| *last == inputs);
+        if !unchanged {
+            self.last = None;
+            let mut encoder = self.draw(views);
+            self.output.encode(&mut encoder);
+            let frame = self.output.submit_and_read(&self.gpu, encoder)?;
+            self.rendered += 1;
+            self.last = Some((inputs, frame));
         }
-        self.last = None;
-        let mut encoder = self.draw(views);
-        self.output.encode(&mut encoder);
-        let frame = self.output.submit_and_read(&self.gpu, encoder)?;
-        self.rendered += 1;
-        self.last = Some((inputs, frame.clone()));
-        Ok(frame)
+        let (_, frame) = self.last.as_ref().expect("a frame was just composed");
+        Ok(Composed {
+            i420: frame,
+            drawn: !unchanged,
+        })
     }
 
     /// Renders one tick and returns the frame as tightly packed RGBA (for stills and tests).

@@ -169,13 +169,16 @@ mod tests {
         let mut c = Compositor::new(gpu, layout.clone(), 320, 180).unwrap();
         let mut views = vec![SeatView::default(); c.layout().seats.len()];
         let empty = c.render_i420(&views).unwrap();
-        assert_eq!(c.render_i420(&views).unwrap(), empty);
+        let again = c.compose_i420(&views).unwrap();
+        assert!(!again.drawn, "the same inputs say the frame was not drawn");
+        assert_eq!(again.i420, empty);
         assert_eq!(c.rendered(), 1, "nobody seated: drawn once");
 
         let person = Arc::new(synthetic_person(320, 240, [210, 40, 40], 0));
         views[0].frame = Some((1, person.clone()));
-        let seated = c.render_i420(&views).unwrap();
-        assert_ne!(seated, empty);
+        let seated = c.compose_i420(&views).unwrap();
+        assert!(seated.drawn);
+        assert_ne!(seated.i420, empty);
         c.render_i420(&views).unwrap();
         assert_eq!(c.rendered(), 2, "a stalled camera: drawn once more");
 

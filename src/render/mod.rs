@@ -26,7 +26,7 @@ pub mod shadow;
 pub mod still;
 pub mod wrap;
 
-pub use compositor::{Compositor, KeyParams, SeatView};
+pub use compositor::{Composed, Compositor, KeyParams, SeatView};
 pub use director::Director;
 pub use layout::Layout;
 pub use nameplate::{Lang, NameplateText};

@@ -155,25 +155,29 @@ pub fn record_scripted(
     (recorder.finish(Duration::from_secs(10)).unwrap(), key)
 }
 
-/// Video frames ffprobe decodes from a file (0 if it cannot read it).
-pub fn count_video_frames(path: &Path) -> u64 {
+/// Seconds of video in `path` that decode: from the first decoded frame's presentation time
+/// to the last's (a still picture is encoded twice a second, so frames are not counted).
+pub fn decoded_video_seconds(path: &Path) -> f64 {
     let out = std::process::Command::new("ffprobe")
         .args([
             "-v",
             "error",
             "-select_streams",
             "v",
-            "-count_frames",
             "-show_entries",
-            "stream=nb_read_frames",
+            "frame=pts_time",
             "-of",
             "csv=p=0",
         ])
         .arg(path)
         .output()
         .expect("ffprobe runs");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(0)
+    let times: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
+        .collect();
+    match (times.first(), times.last()) {
+        (Some(first), Some(last)) => last - first,
+        _ => 0.0,
+    }
 }

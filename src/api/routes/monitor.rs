@@ -116,6 +116,8 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
             // Pictures left out for the node's frame pace, and its share now (of five).
             "shed": ticks.shed_ticks(),
             "pace_keep_of_5": state.frame_pace().keep(),
+            // Ticks whose picture had not changed and was not encoded again.
+            "still": ticks.still_ticks(),
             "pipeline_latency_ms": ticks.latency(),
         },
         // Decoders and the encoder that failed lately, and whether they were restarted.
