@@ -193,6 +193,10 @@ struct BenchHearingArgs {
     /// compare with the node's even frame pace.
     #[arg(long)]
     shed_unevenly: bool,
+    /// A server setting for the run, `KEY=VALUE` (repeatable), e.g. `video.still_frame_ms=0`
+    /// to compare with every tick encoded.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    settings: Vec<String>,
 }
 
 /// Options every server command takes.
@@ -510,6 +514,7 @@ async fn bench_hearing(args: &BenchHearingArgs) -> anyhow::Result<()> {
         height,
         fps: args.fps,
         shed_evenly: !args.shed_unevenly,
+        settings: args.settings.clone(),
     };
     if args.find_max {
         let runs = bench::find_max(&cfg, args.hearings.max(1)).await?;

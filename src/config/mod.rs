@@ -153,6 +153,13 @@ impl Settings {
                 v.width, v.height
             )));
         }
+        if v.still_frame_ms > MAX_STILL_FRAME_MS {
+            return Err(ConfigError::Invalid(format!(
+                "video.still_frame_ms {} must be 0..={MAX_STILL_FRAME_MS} (a recording's video \
+                 must not stop for a second or more while the picture is still; 0 encodes every tick)",
+                v.still_frame_ms
+            )));
+        }
         if !(1..=60).contains(&v.fps) {
             return Err(ConfigError::Invalid(format!(
                 "video.fps {} must be 1..=60",
@@ -280,6 +287,10 @@ pub fn is_layout_name(name: &str) -> bool {
 pub const DEFAULT_LOG: &str = "info,webrtc=warn,rtc=warn,rtc_ice=warn,\
      rtc_dtls::config=error,rtc_ice::agent=error,rtc::peer_connection::handler=error,c2pa=warn";
 
+/// The longest `video.still_frame_ms`: `courtroom verify` allows a segment's video to end a
+/// second before its listed end.
+pub const MAX_STILL_FRAME_MS: u64 = 900;
+
 /// The longest an invitation may stay valid: a year.
 pub const MAX_INVITATION_TTL_HOURS: u64 = 24 * 366;
 
@@ -372,6 +383,7 @@ mod tests {
             ("hearing.layout=\"../../etc\"", "hearing.layout"),
             ("hearing.layout=\"\"", "hearing.layout"),
             ("hearing.invitation_ttl_hours=0", "invitation_ttl_hours"),
+            ("video.still_frame_ms=1000", "still_frame_ms"),
             (
                 "hearing.invitation_ttl_hours=100000",
                 "invitation_ttl_hours",

@@ -21,6 +21,10 @@ pub struct VideoSettings {
     pub bitrate_kbps: u32,
     /// Seconds between forced keyframes.
     pub keyframe_interval_s: u32,
+    /// How often a picture that does not change (nobody seated, every camera stalled, a
+    /// paused hearing) is encoded, in milliseconds; 0 encodes every tick. At most 900, so a
+    /// recording's segment never ends far from its last frame (`hearing::still`).
+    pub still_frame_ms: u64,
 }
 
 /// Hearing behaviour.
@@ -188,6 +192,7 @@ impl Default for VideoSettings {
             fps: 25,
             bitrate_kbps: 2500,
             keyframe_interval_s: 2,
+            still_frame_ms: 500,
         }
     }
 }

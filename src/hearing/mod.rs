@@ -277,6 +277,7 @@ impl Hearing {
             framing,
             stop: hearing.workers.stop_signal(),
             pace,
+            still_frame_every: Duration::from_millis(settings.video.still_frame_ms),
         };
         let handle = std::thread::Builder::new()
             .name(format!("tick-{}", hearing.record.id))

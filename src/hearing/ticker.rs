@@ -70,6 +70,8 @@ pub struct Tick {
     pub stop: Arc<StopSignal>,
     /// The node's frame pace, shared with its other hearings: which ticks render a picture.
     pub pace: Arc<FramePace>,
+    /// How often a picture that does not change is encoded (`video.still_frame_ms`).
+    pub still_frame_every: Duration,
 }
 
 /// Runs until the hearing is shut down.
@@ -81,7 +83,7 @@ pub fn run(t: Tick, mut compositor: Compositor) {
     let mut last_away: Vec<bool> = vec![false; seats];
     let mut last_seq: Vec<u64> = vec![0; seats];
     let mut director = Director::new(&t.layout, MIN_SHOT, Instant::now());
-    let mut still = StillCadence::default();
+    let mut still = StillCadence::new(t.still_frame_every);
     while !t.stop.is_stopped() {
         let deadline = start + period * tick as u32;
         let now = Instant::now();

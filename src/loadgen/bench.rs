@@ -39,6 +39,9 @@ pub struct BenchConfig {
     /// The node sheds pictures evenly across its hearings when behind
     /// (`capacity.shed_evenly`); `false` for the comparison.
     pub shed_evenly: bool,
+    /// More server settings, `KEY=VALUE` as `--set` takes them (for paired comparisons, such
+    /// as `video.still_frame_ms=0`).
+    pub settings: Vec<String>,
 }
 
 /// Latency percentiles, milliseconds.
@@ -355,6 +358,7 @@ impl Server {
                 "--set",
                 &format!("capacity.shed_evenly={}", cfg.shed_evenly),
             ])
+            .args(cfg.settings.iter().flat_map(|s| ["--set", s.as_str()]))
             .stdin(Stdio::null())
             .stdout(
                 log.try_clone()

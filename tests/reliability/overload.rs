@@ -23,6 +23,7 @@ async fn an_overloaded_node_sheds_pictures_evenly_across_its_hearings() {
         height: 720,
         fps: 25,
         shed_evenly: true,
+        settings: Vec::new(),
     })
     .await
     .expect("bench ran");
