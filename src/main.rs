@@ -88,6 +88,11 @@ struct RenderArgs {
     /// of that colour on green. Repeatable.
     #[arg(long = "participant", value_name = "ROLE=IMAGE")]
     participants: Vec<String>,
+    /// How a photographed participant's screen is keyed: `auto` fits it from the picture, as
+    /// the live hearing and `courtroom key` do; `#RRGGBB` keys one flat colour. Synthetic
+    /// people are drawn on the default key colour and keyed with it.
+    #[arg(long, default_value = "auto")]
+    key: String,
     /// Output PNG.
     #[arg(long, value_name = "OUT.png")]
     out: PathBuf,
@@ -370,7 +375,9 @@ fn render(settings: &Settings, args: &RenderArgs) -> anyhow::Result<()> {
         args.layout.as_deref().unwrap_or(&settings.hearing.layout),
     )?
     .with_view(&args.view)?;
+    let key_spec: courtroom::keying::cli::KeySpec = args.key.parse()?;
     let mut people = Vec::new();
+    let mut keys = Vec::new();
     let mut names = Vec::new();
     for p in &args.participants {
         let (who, what) = p
@@ -393,7 +400,19 @@ fn render(settings: &Settings, args: &RenderArgs) -> anyhow::Result<()> {
                 let c = u32::from_str_radix(hex, 16)?;
                 still::synthetic_person(640, 480, [(c >> 16) as u8, (c >> 8) as u8, c as u8], 0)
             }
-            _ => still::frame_from_png(std::path::Path::new(what))?,
+            _ => {
+                let frame = still::frame_from_png(std::path::Path::new(what))?;
+                let (params, hint) = courtroom::keying::cli::resolve_params(
+                    &frame,
+                    key_spec,
+                    courtroom::render::KeyParams::default(),
+                );
+                if let Some(hint) = hint {
+                    eprintln!("{who}: {hint}");
+                }
+                keys.push((seat, params));
+                frame
+            }
         };
         let mut given = args.names.iter().filter_map(|n| n.split_once('='));
         if let Some((_, name)) = given.find(|(k, _)| *k == who) {
@@ -406,7 +425,8 @@ fn render(settings: &Settings, args: &RenderArgs) -> anyhow::Result<()> {
         .locale
         .as_deref()
         .map(courtroom::render::Lang::from_locale);
-    let (rgba, placed) = still::render_still_named(gpu, layout, w, h, &people, lang, &names)?;
+    let (rgba, placed) =
+        still::render_still_named(gpu, layout, w, h, &people, lang, &names, &keys)?;
     still::write_png(&args.out, w, h, &rgba)?;
     if let Some(path) = &args.seats_json {
         std::fs::write(path, serde_json::to_vec_pretty(&placed)?)?;

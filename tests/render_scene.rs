@@ -54,7 +54,11 @@ fn render_with(
     people: &[(&str, [u8; 3])],
     extra: &[&str],
 ) -> Still {
-    let tag = extra.join("").replace(['=', ' ', '-'], "");
+    let tag: String = extra
+        .join("")
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
     let out = dir.join(format!("{layout}-{view}-{size}{tag}.png").replace(':', "_"));
     let seats = out.with_extension("json");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_courtroom"));
@@ -306,4 +310,90 @@ fn every_front_plaque_lies_whole_inside_the_wide_view() {
             );
         }
     }
+}
+
+/// A photographed person against an unevenly lit green screen (brighter to one side, with a
+/// soft darker fold), written as a PNG; the person (a head and shoulders in skin and dark
+/// cloth) covers the middle.
+fn person_on_an_uneven_screen(path: &Path) {
+    let (w, h) = (640u32, 480u32);
+    let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let u = x as f32 / w as f32;
+            // 35 % brighter on the right than on the left, and a fold a tenth of the frame
+            // wide at u = 0.2 that takes away up to 30 % of the light.
+            let fold = 1.0 - 0.3 * (-((u - 0.2) / 0.05).powi(2)).exp();
+            let light = (0.8 + 0.35 * u) * fold;
+            let (cx, fy) = (x as f32 - w as f32 / 2.0, y as f32);
+            let head = (cx / 70.0).powi(2) + ((fy - 170.0) / 90.0).powi(2) < 1.0;
+            let body = fy > 250.0 && cx.abs() < 150.0 + (fy - 250.0) * 0.4;
+            let c = if head {
+                [205.0, 160.0, 135.0]
+            } else if body {
+                [60.0, 60.0, 80.0]
+            } else {
+                [40.0 * light, 170.0 * light, 70.0 * light]
+            };
+            rgb.extend(c.map(|v: f32| v.clamp(0.0, 255.0) as u8));
+        }
+    }
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut enc = png::Encoder::new(file, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header().unwrap().write_image_data(&rgb).unwrap();
+}
+
+/// `courtroom render` keys a photographed person as the live hearing does (the screen fitted
+/// from the picture): around the person the seat shows the room, not a translucent
+/// green-grey rectangle where the screen was lit unevenly.
+#[test]
+fn a_person_photographed_on_an_uneven_screen_is_keyed_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("plaintiff.png");
+    person_on_an_uneven_screen(&photo);
+    let seated = render_with(
+        dir.path(),
+        "courtroom",
+        "wide",
+        "1280x720",
+        &[],
+        &["--participant", &format!("plaintiff={}", photo.display())],
+    );
+    let empty = render(dir.path(), "courtroom", "wide", "1280x720", &[]);
+    let (x0, y0, bw, bh) = b(&seated.seat("plaintiff")["body"]);
+    // Where the screen was, the seated render is the empty room's: the person changes about
+    // an eighth of the seat's box (12 %); the fixed key's translucent rectangle changed half
+    // (50 %).
+    let (mut changed, mut greenish, mut all) = (0u32, 0u32, 0u32);
+    for y in y0..y0 + bh {
+        for x in x0..x0 + bw {
+            let (p, q) = (seated.pixel(x, y), empty.pixel(x, y));
+            all += 1;
+            let d = p
+                .iter()
+                .zip(q)
+                .map(|(&a, b)| (a as i32 - b as i32).abs())
+                .max()
+                .unwrap();
+            if d > 24 {
+                changed += 1;
+                if p[1] as i32 > p[0] as i32 + 20 && p[1] as i32 > p[2] as i32 + 10 {
+                    greenish += 1;
+                }
+            }
+        }
+    }
+    let changed_share = changed as f64 / all as f64;
+    assert!(
+        changed_share < 0.25,
+        "{:.0} % of the plaintiff's seat differs from the empty room: the screen was not \
+         keyed out",
+        changed_share * 100.0
+    );
+    assert!(
+        (greenish as f64) < 0.01 * all as f64,
+        "{greenish} green pixels of {all} in the plaintiff's seat"
+    );
 }

@@ -82,12 +82,14 @@ pub fn render_still(
     height: u32,
     people: &[(usize, VideoFrame)],
 ) -> Result<(Vec<u8>, Vec<PlacedSeat>), RenderError> {
-    render_still_named(gpu, layout, width, height, people, None, &[])
+    render_still_named(gpu, layout, width, height, people, None, &[], &[])
 }
 
 /// [`render_still`] with nameplates in `lang` on every placed person's seat (none if `lang`
 /// is `None`): the seat's role, and the name given for that seat in `names` (seat index →
-/// display name; a seat without one shows its title alone).
+/// display name; a seat without one shows its title alone), each person keyed with the
+/// parameters given for their seat in `keys` (the defaults for a seat without them).
+#[allow(clippy::too_many_arguments)] // one scene, described in full
 pub fn render_still_named(
     gpu: Arc<Gpu>,
     layout: Layout,
@@ -96,6 +98,7 @@ pub fn render_still_named(
     people: &[(usize, VideoFrame)],
     lang: Option<Lang>,
     names: &[(usize, String)],
+    keys: &[(usize, KeyParams)],
 ) -> Result<(Vec<u8>, Vec<PlacedSeat>), RenderError> {
     let mut compositor = Compositor::new(gpu, layout, width, height)?;
     let mut views = vec![SeatView::default(); compositor.layout().seats.len()];
@@ -107,7 +110,10 @@ pub fn render_still_named(
         views[*seat] = SeatView {
             frame: Some((i as u64 + 1, Arc::new(frame.clone()))),
             away: false,
-            key: KeyParams::default(),
+            key: keys
+                .iter()
+                .find(|(s, _)| s == seat)
+                .map_or_else(KeyParams::default, |(_, k)| k.clone()),
             nameplate: lang.map(|lang| {
                 NameplateText::for_role(&compositor.layout().seats[*seat].role, name, lang)
             }),
