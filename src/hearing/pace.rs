@@ -34,6 +34,9 @@ const TRY_WITHIN: Duration = Duration::from_secs(6);
 const HELD: Duration = Duration::from_secs(60);
 /// Fewer ticks than this in a window are not weighed (a node that just started).
 const MIN_TICKS: u32 = 10;
+/// No tick from any hearing for this long: the node was idle, and its next hearing starts
+/// at the full rate with the first wait.
+const IDLE_RESET: Duration = Duration::from_secs(30);
 
 /// What changed at a weighing.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,6 +65,7 @@ pub struct PaceCore {
     calm_since: Option<Instant>,
     wait: Duration,
     last_up: Option<Instant>,
+    last_tick: Option<Instant>,
 }
 
 impl Default for PaceCore {
@@ -74,6 +78,7 @@ impl Default for PaceCore {
             calm_since: None,
             wait: FIRST_WAIT,
             last_up: None,
+            last_tick: None,
         }
     }
 }
@@ -95,6 +100,13 @@ impl PaceCore {
     /// One tick of some hearing finished at `now`, `late` or not. Returns what changed, if
     /// the window closed and the share moved.
     pub fn note(&mut self, now: Instant, late: bool) -> Option<PaceChange> {
+        if self
+            .last_tick
+            .is_some_and(|last| now.saturating_duration_since(last) >= IDLE_RESET)
+        {
+            *self = Self::default();
+        }
+        self.last_tick = Some(now);
         let start = *self.window_start.get_or_insert(now);
         self.ticks += 1;
         self.late += u32::from(late);
@@ -120,8 +132,10 @@ impl PaceCore {
                 .is_some_and(|up| now.saturating_duration_since(up) <= TRY_WITHIN)
             {
                 self.wait = (self.wait * 2).min(MAX_WAIT);
-                self.last_up = None;
             }
+            // Soon after a step up or later, that step did not hold: the wait is not reset
+            // as if it had.
+            self.last_up = None;
             if self.keep > MIN_KEEP {
                 self.keep -= 1;
                 return Some(PaceChange::Shed {
@@ -334,5 +348,45 @@ mod tests {
             t = after;
         }
         assert_eq!(core.wait, MAX_WAIT);
+    }
+
+    #[test]
+    fn a_step_up_shed_again_later_does_not_reset_the_wait_as_if_it_held() {
+        let mut core = PaceCore::default();
+        let t0 = Instant::now();
+        // A failed try doubles the wait to 20 s.
+        let (_, t) = run(&mut core, t0, 2, 2, 0.5);
+        let (_, t) = run(&mut core, t, 12, 2, 0.0);
+        let (_, t) = run(&mut core, t, 2, 2, 0.5);
+        assert_eq!(core.wait, FIRST_WAIT * 2);
+        let (changes, t) = run(&mut core, t, 22, 2, 0.0);
+        assert_eq!(changes, [PaceChange::Restored { keep: 5 }]);
+        // Late again 45 s after that step up (too late to count as a failed try), then calm
+        // until past a minute after it: the step did not hold, so the wait stays 20 s and
+        // the fifth is not given back after 10 s.
+        let (_, t) = run(&mut core, t, 41, 2, 0.0);
+        let (_, t) = run(&mut core, t, 2, 2, 0.5);
+        assert!(core.keep() < 5);
+        let (changes, _) = run(&mut core, t, 18, 2, 0.0);
+        assert!(
+            !changes
+                .iter()
+                .any(|c| matches!(c, PaceChange::Restored { .. })),
+            "{changes:?}"
+        );
+        assert_eq!(core.wait, FIRST_WAIT * 2);
+    }
+
+    #[test]
+    fn an_idle_node_starts_its_next_hearing_at_the_full_rate() {
+        let mut core = PaceCore::default();
+        let t0 = Instant::now();
+        let (_, t) = run(&mut core, t0, 8, 2, 0.5);
+        assert_eq!(core.keep(), MIN_KEEP);
+        // Every hearing closed; a minute later a new one ticks.
+        let (changes, _) = run(&mut core, t + Duration::from_secs(60), 1, 1, 0.0);
+        assert!(changes.is_empty(), "{changes:?}");
+        assert_eq!(core.keep(), 5);
+        assert_eq!(core.wait, FIRST_WAIT);
     }
 }
