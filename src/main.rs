@@ -199,6 +199,10 @@ struct BenchHearingArgs {
     /// compare with the node's even frame pace.
     #[arg(long)]
     shed_unevenly: bool,
+    /// Let the clients share the server's cores even on a machine of four cores or more
+    /// (by default they get a quarter of them, and the server the rest).
+    #[arg(long)]
+    no_pin: bool,
     /// A server setting for the run, `KEY=VALUE` (repeatable), e.g. `video.still_frame_ms=0`
     /// to compare with every tick encoded.
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -536,6 +540,7 @@ async fn bench_hearing(args: &BenchHearingArgs) -> anyhow::Result<()> {
         fps: args.fps,
         shed_evenly: !args.shed_unevenly,
         settings: args.settings.clone(),
+        pin: !args.no_pin,
     };
     if args.find_max {
         let runs = bench::find_max(&cfg, args.hearings.max(1)).await?;

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::client::{self, ClientReport};
 use super::clip::Clip;
+use super::cores::{self, CorePlan};
 use super::LoadgenError;
 
 /// What to run.
@@ -42,6 +43,9 @@ pub struct BenchConfig {
     /// More server settings, `KEY=VALUE` as `--set` takes them (for paired comparisons, such
     /// as `video.still_frame_ms=0`).
     pub settings: Vec<String>,
+    /// Run the server and the clients on cores of their own where the machine has four or
+    /// more ([`CorePlan`]); this pins every thread of the calling process.
+    pub pin: bool,
 }
 
 /// Latency percentiles, milliseconds.
@@ -92,6 +96,13 @@ pub struct BenchReport {
     /// The slowest and the fastest participant's composite clock: seconds of RTP timestamps
     /// per second received (1: the timestamps follow real time, also while shedding).
     pub composite_clock_ratio: [f64; 2],
+    /// CPU the synthetic clients took (this process), in cores, over the measured window: on
+    /// a machine where they share the server's cores, that much was not the server's.
+    pub clients_cpu_cores: f64,
+    /// The machine's cores.
+    pub machine_cores: usize,
+    /// The cores the server and the clients ran on, when they were kept apart.
+    pub cores: Option<CorePlan>,
 }
 
 /// Runs one measurement.
@@ -99,7 +110,16 @@ pub async fn run(cfg: &BenchConfig) -> Result<BenchReport, LoadgenError> {
     let dir = tempfile::tempdir().map_err(|e| LoadgenError::Server(e.to_string()))?;
     let port = free_port()?;
     let addr = format!("127.0.0.1:{port}");
-    let mut server = Server::spawn(cfg, dir.path(), &addr)?;
+    let plan = if cfg.pin {
+        CorePlan::for_this_machine()
+    } else {
+        None
+    };
+    if let Some(plan) = &plan {
+        plan.pin_clients()
+            .map_err(|e| LoadgenError::Server(format!("cannot pin the clients: {e}")))?;
+    }
+    let mut server = Server::spawn(cfg, plan.as_ref(), dir.path(), &addr)?;
     server.wait_healthy(&addr).await?;
     let invitations: Vec<Value> = serde_json::from_slice(
         &std::fs::read(dir.path().join("demo-invitations.json"))
@@ -159,10 +179,13 @@ pub async fn run(cfg: &BenchConfig) -> Result<BenchReport, LoadgenError> {
     // Measure the steady state: from 3 s after the joins to the end.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let cpu0 = server.cpu_seconds()?;
+    let me = std::process::id();
+    let own0 = cores::cpu_seconds(me).unwrap_or(0.0);
     let mon0 = monitors(&addr, &clerk_tokens).await;
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(cfg.seconds)).await;
     let cpu1 = server.cpu_seconds()?;
+    let own1 = cores::cpu_seconds(me).unwrap_or(0.0);
     let wall = t0.elapsed().as_secs_f64();
     let mon1 = monitors(&addr, &clerk_tokens).await;
     let rss_mb = server.rss_mb()?;
@@ -247,6 +270,9 @@ pub async fn run(cfg: &BenchConfig) -> Result<BenchReport, LoadgenError> {
             shed as f64 / ticks as f64
         },
         composite_clock_ratio,
+        clients_cpu_cores: (own1 - own0) / wall,
+        machine_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cores: plan,
     })
 }
 
@@ -342,10 +368,16 @@ struct Server {
 }
 
 impl Server {
-    fn spawn(cfg: &BenchConfig, data: &Path, addr: &str) -> Result<Self, LoadgenError> {
+    fn spawn(
+        cfg: &BenchConfig,
+        plan: Option<&CorePlan>,
+        data: &Path,
+        addr: &str,
+    ) -> Result<Self, LoadgenError> {
         let log = std::fs::File::create(data.join("server.log"))
             .map_err(|e| LoadgenError::Server(e.to_string()))?;
-        let child = Command::new(&cfg.exe)
+        let mut command = Command::new(&cfg.exe);
+        command
             .args([
                 "demo",
                 "--hearings",
@@ -375,7 +407,11 @@ impl Server {
                     .map_err(|e| LoadgenError::Server(e.to_string()))?,
             )
             .stderr(log)
-            .spawn()
+            ;
+        if let Some(plan) = plan {
+            plan.pin_server(&mut command);
+        }
+        let child = command.spawn()
             .map_err(|e| {
                 LoadgenError::Server(format!("cannot start {}: {e}", cfg.exe.display()))
             })?;
@@ -398,21 +434,9 @@ impl Server {
         ))
     }
 
-    /// User plus system CPU seconds of the server process, from /proc.
+    /// User plus system CPU seconds of the server process.
     fn cpu_seconds(&self) -> Result<f64, LoadgenError> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .map_err(|e| LoadgenError::Server(e.to_string()))?;
-        // Fields after the command name, which is in parentheses and may hold spaces.
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-        Ok((ticks(11) + ticks(12)) / clock_ticks_per_second())
+        cores::cpu_seconds(self.child.id()).map_err(|e| LoadgenError::Server(e.to_string()))
     }
 
     fn rss_mb(&self) -> Result<f64, LoadgenError> {
@@ -450,9 +474,4 @@ impl Drop for Server {
             let _ = self.child.wait();
         }
     }
-}
-
-fn clock_ticks_per_second() -> f64 {
-    // Linux reports CPU times in USER_HZ, which is 100 on every mainstream architecture.
-    100.0
 }
