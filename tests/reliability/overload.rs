@@ -1,7 +1,7 @@
 //! Overload: a node running three recorded hearings at 720p (one busy, two quiet), with
 //! every core also kept busy by other work, falls behind. Its hearings must then give up the
 //! same share of pictures (`hearing::pace`): the rendered frame rates of the busy hearing and
-//! the quiet ones stay within 15 % of each other, and the pictures shed are counted. Without
+//! the quiet ones stay within 20 % of each other, and the pictures shed are counted. Without
 //! the pace the busy hearing alone loses frames (about 13 fps against 18 in
 //! `docs/RELIABILITY.md`). Runs the real server (`courtroom bench hearing`'s harness).
 
@@ -38,8 +38,10 @@ async fn an_overloaded_node_sheds_pictures_evenly_across_its_hearings() {
     );
     assert_eq!(report.rendered_fps.len(), 3, "{report:?}");
     assert!(
-        report.rendered_fps_spread <= 1.15,
-        "the hearings' frame rates differ by more than 15 %: {:?}",
+        // Runs on this 2-core machine measured 1.01-1.15 (the busy hearing also skips the
+        // ticks it is too late for); each hearing for itself measured 1.44.
+        report.rendered_fps_spread <= 1.20,
+        "the hearings' frame rates differ by more than 20 %: {:?}",
         report.rendered_fps
     );
     // The composite's RTP timestamps follow real time although pictures are shed
