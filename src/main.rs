@@ -253,7 +253,10 @@ async fn drain(args: &DrainArgs) -> anyhow::Result<()> {
         anyhow::bail!("{base} refused to drain: {}", r.status());
     }
     println!("draining {base}");
-    while args.wait {
+    if !args.wait {
+        return Ok(());
+    }
+    loop {
         let body = client
             .get(format!("{base}/readyz"))
             .send()
@@ -263,11 +266,10 @@ async fn drain(args: &DrainArgs) -> anyhow::Result<()> {
         let ready: serde_json::Value = serde_json::from_slice(&body)?;
         if ready["hearings"].as_u64() == Some(0) {
             println!("drained: no hearing left on {base}");
-            break;
+            return Ok(());
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
-    Ok(())
 }
 
 fn main() -> ExitCode {

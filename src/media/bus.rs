@@ -63,21 +63,12 @@ pub fn finish(
     events: &std::sync::mpsc::Receiver<BusEvent>,
     timeout: std::time::Duration,
 ) -> Result<(), String> {
-    let deadline = std::time::Instant::now() + timeout;
-    let mut outcome = Err("timed out waiting for the muxer to finish".to_owned());
-    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-        match events.recv_timeout(left) {
-            Ok(BusEvent::Eos) => {
-                outcome = Ok(());
-                break;
-            }
-            Ok(BusEvent::Error(e)) => {
-                outcome = Err(e);
-                break;
-            }
-            Err(_) => break,
-        }
-    }
+    // Either event ends the wait: the bus says nothing else.
+    let outcome = match events.recv_timeout(timeout) {
+        Ok(BusEvent::Eos) => Ok(()),
+        Ok(BusEvent::Error(e)) => Err(e),
+        Err(_) => Err("timed out waiting for the muxer to finish".to_owned()),
+    };
     let _ = pipeline.set_state(gst::State::Null);
     outcome
 }

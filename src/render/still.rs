@@ -113,7 +113,7 @@ pub fn render_still_named(
             key: keys
                 .iter()
                 .find(|(s, _)| s == seat)
-                .map_or_else(KeyParams::default, |(_, k)| k.clone()),
+                .map_or_else(KeyParams::default, |(_, k)| *k),
             nameplate: lang.map(|lang| {
                 NameplateText::for_role(&compositor.layout().seats[*seat].role, name, lang)
             }),
