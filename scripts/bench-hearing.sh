@@ -36,23 +36,53 @@ print(f"rss_mb_per_hearing      {ours['rss_mb_per_hearing']:.0f}    (target <= 1
 print(f"clients_failed          {ours['clients_failed']}, received {ours['received_fps']:.1f} fps each")
 PY
 
-# Sweep: CPU per hearing and latency against participants.
+# Sweeps: CPU and RSS against participants (one hearing; 0 is an idle hearing) and against
+# hearings (3 participants each, up to the first that does not hold), with the slope of each
+# (least squares), for docs/BENCHMARKS.md and its plot.
 : >"$OUT/sweep.tsv"
-for p in 1 3 5 6; do
+for p in 0 1 3 5 6; do
   r=$("$BIN" bench hearing --hearings 1 --participants "$p" --seconds "$((S / 2))" --size "$SIZE" --fps "$FPS" 2>/dev/null)
-  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(sys.argv[2], r["cpu_cores_per_hearing"], r["pipeline_latency_ms"]["p95"], r["frames_late_ratio"], sep="\t")' "$r" "$p" >>"$OUT/sweep.tsv"
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(sys.argv[2], r["cpu_cores_per_hearing"], r["pipeline_latency_ms"]["p95"], r["frames_late_ratio"], r["rss_mb_per_hearing"], sep="\t")' "$r" "$p" >>"$OUT/sweep.tsv"
 done
-echo "sweep (participants, cpu cores, latency p95 ms, late ratio):"
+echo "sweep (participants, cpu cores, latency p95 ms, late ratio, rss MB):"
 cat "$OUT/sweep.tsv"
+: >"$OUT/hearings.tsv"
+for h in 1 2 3 4; do
+  r=$("$BIN" bench hearing --hearings "$h" --participants 3 --seconds "$((S / 2))" --size "$SIZE" --fps "$FPS" 2>/dev/null)
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); h=int(sys.argv[2]); print(h, r["cpu_cores_per_hearing"]*h, r["rss_mb_per_hearing"]*h, r["frames_late_ratio"], r["shed_ratio"], sep="\t")' "$r" "$h" >>"$OUT/hearings.tsv"
+  # Past the first load the node does not hold, more hearings say nothing new.
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r["frames_late_ratio"] <= 0.01 and r["shed_ratio"] <= 0.01 else 1)' "$r" || break
+done
+echo "hearings of 3 (hearings, cpu cores in all, rss MB in all, late ratio, shed ratio):"
+cat "$OUT/hearings.tsv"
+python3 - "$OUT/sweep.tsv" "$OUT/hearings.tsv" <<'PY'
+import sys
+def slope(rows, x, y):
+    """Least-squares line of column y against column x: (slope, intercept)."""
+    xs = [r[x] for r in rows]; ys = [r[y] for r in rows]
+    mx = sum(xs) / len(xs); my = sum(ys) / len(ys)
+    var = sum((a - mx) ** 2 for a in xs)
+    k = sum((a - mx) * (b - my) for a, b in zip(xs, ys)) / var if var else 0.0
+    return k, my - k * mx
+load = lambda f: [[float(v) for v in l.split("\t")] for l in open(f) if l.strip()]
+p, h = load(sys.argv[1]), load(sys.argv[2])
+s, c = slope(p, 0, 1); print(f"cpu per participant     {s:.3f} cores (idle hearing {c:.3f})")
+s, c = slope(p, 0, 4); print(f"rss per participant     {s:.1f} MB (idle hearing {c:.0f} MB)")
+if len(h) > 1:
+    s, c = slope(h, 0, 1); print(f"cpu per hearing of 3    {s:.3f} cores")
+    s, c = slope(h, 0, 2); print(f"rss per hearing of 3    {s:.1f} MB (paid once per process: {c:.0f} MB)")
+PY
 if command -v gnuplot >/dev/null; then
   gnuplot <<GP
 set terminal pngcairo size 900,420
 set output "docs/images/bench-sweep.png"
-set multiplot layout 1,2
+set multiplot layout 1,3
 set xlabel "participants"; set ylabel "CPU cores per hearing"; set grid
 plot "$OUT/sweep.tsv" using 1:2 with linespoints title "courtroom, $SIZE@$FPS"
-set ylabel "pipeline latency p95 (ms)"
-plot "$OUT/sweep.tsv" using 1:3 with linespoints title "arrival to encoded"
+set ylabel "RSS (MB)"
+plot "$OUT/sweep.tsv" using 1:5 with linespoints title "one hearing"
+set xlabel "hearings of 3"; set ylabel "CPU cores / RSS (GB)"
+plot "$OUT/hearings.tsv" using 1:2 with linespoints title "CPU cores", "$OUT/hearings.tsv" using 1:(\$3/1000) with linespoints title "RSS (GB)"
 unset multiplot
 GP
   echo "plot: docs/images/bench-sweep.png"
