@@ -89,7 +89,10 @@ mod tests {
 
     #[test]
     fn zero_sends_a_still_picture_every_tick() {
-        assert_eq!(sent_every(Duration::ZERO, 4, |_| false, |_| false), [0, 1, 2, 3]);
+        assert_eq!(
+            sent_every(Duration::ZERO, 4, |_| false, |_| false),
+            [0, 1, 2, 3]
+        );
     }
 
     #[test]

@@ -406,15 +406,13 @@ impl Server {
                 log.try_clone()
                     .map_err(|e| LoadgenError::Server(e.to_string()))?,
             )
-            .stderr(log)
-            ;
+            .stderr(log);
         if let Some(plan) = plan {
             plan.pin_server(&mut command);
         }
-        let child = command.spawn()
-            .map_err(|e| {
-                LoadgenError::Server(format!("cannot start {}: {e}", cfg.exe.display()))
-            })?;
+        let child = command.spawn().map_err(|e| {
+            LoadgenError::Server(format!("cannot start {}: {e}", cfg.exe.display()))
+        })?;
         Ok(Self { child })
     }
 

@@ -54,7 +54,10 @@ impl CorePlan {
     pub fn pin_clients(&self) -> std::io::Result<()> {
         let set = cpu_set(&self.clients);
         for task in std::fs::read_dir("/proc/self/task")? {
-            let Some(tid) = task?.file_name().to_str().and_then(|t| t.parse::<i32>().ok())
+            let Some(tid) = task?
+                .file_name()
+                .to_str()
+                .and_then(|t| t.parse::<i32>().ok())
             else {
                 continue;
             };

@@ -401,8 +401,8 @@ impl Compositor {
     /// given again without touching the device, and [`Composed::drawn`] says so.
     pub fn compose_i420(&mut self, views: &[SeatView]) -> Result<Composed<'_>, RenderError> {
         let inputs: Vec<ViewInputs> = views.iter().map(ViewInputs::of).collect();
-        let unchanged = !self.room_stale
-            && self.last.as_ref().is_some_and(|(last, _)| *last == inputs);
+        let unchanged =
+            !self.room_stale && self.last.as_ref().is_some_and(|(last, _)| *last == inputs);
         if !unchanged {
             self.last = None;
             let mut encoder = self.draw(views);

@@ -97,7 +97,11 @@ impl CompositeLink {
     /// The part of `nack` that is answered when it arrives `now`: all of it but the lost
     /// packets of the old rendition while repairs are held (a pair that also names a packet of
     /// the new one is kept whole). `None` when nothing is left.
-    fn repairs_answered(&self, nack: &TransportLayerNack, now: Instant) -> Option<TransportLayerNack> {
+    fn repairs_answered(
+        &self,
+        nack: &TransportLayerNack,
+        now: Instant,
+    ) -> Option<TransportLayerNack> {
         let state = self.state.lock().expect("link lock");
         let hold = state.repairs_held.filter(|h| now < h.until);
         let (Some(hold), true) = (hold, nack.media_ssrc != 0 && nack.media_ssrc == state.ssrc)
@@ -360,7 +364,10 @@ mod tests {
             rtp.header.ssrc = ssrc;
             rtp.header.sequence_number = seq;
             gate.handle_write(tagged(Packet::Rtp(rtp))).unwrap();
-            assert!(gate.poll_write().is_some(), "outbound packets pass untouched");
+            assert!(
+                gate.poll_write().is_some(),
+                "outbound packets pass untouched"
+            );
         };
         // (ssrc, first sequence number asked for) of every NACK that passed.
         let passed = |gate: &mut InboundRtcp<RepairGate>| -> Vec<(u32, u16)> {
@@ -385,7 +392,8 @@ mod tests {
         }
         send(&mut gate, 9, 3);
         // No switch: every NACK reaches the responder.
-        gate.handle_read(compound(vec![nack(7, 65_533), nack(9, 65_533)])).unwrap();
+        gate.handle_read(compound(vec![nack(7, 65_533), nack(9, 65_533)]))
+            .unwrap();
         assert_eq!(passed(&mut gate), [(7, 65_533), (9, 65_533)]);
         // Switched: the old rendition's NACKs stop here; a camera's NACK and a report go on;
         // a compound of only held NACKs goes nowhere.

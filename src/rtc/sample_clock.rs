@@ -84,7 +84,10 @@ mod tests {
         // Each frame is at most one frame's gap away from its presentation time (the gap is
         // made up at the next frame) and the drift never adds up.
         for (s, p) in got.iter().zip(&pts) {
-            assert!(s.abs_diff(*p) <= 80, "stamp {s} for a frame presented at {p}");
+            assert!(
+                s.abs_diff(*p) <= 80,
+                "stamp {s} for a frame presented at {p}"
+            );
         }
         assert!(got.last().unwrap().abs_diff(last) <= 80);
         // The fixed duration would have put the last frame at 29 × 40 ms = 1160 ms, not 1880.

@@ -224,3 +224,92 @@ async fn the_clerk_mutes_and_removes_a_participant() {
     );
     app.state.shutdown_hearings().await;
 }
+
+/// An idle hearing encodes its still picture twice a second, not every tick
+/// (`video.still_frame_ms`, `hearing::still`), and a camera that sends brings every picture
+/// back; the monitor counts the still ticks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_hearing_encodes_its_still_picture_twice_a_second() {
+    use courtroom::media::encoder::VideoCodec;
+    use courtroom::render::still::synthetic_person;
+    use std::time::{Duration, Instant};
+    let app = TestApp::builder()
+        .set("video.width=640")
+        .set("video.height=360")
+        .start()
+        .await;
+    let cookie = app.login_clerk().await;
+    let id = app.create_hearing(&cookie).await;
+    app.set_state(&cookie, &id, "open").await;
+    let live = app.state.hearing(&id).await.unwrap();
+    let mut feed = live.subscribe_composite(VideoCodec::H264).unwrap();
+    // Frames encoded over `secs` seconds, while `each_tick` runs every 20 ms.
+    async fn encoded(
+        feed: &mut courtroom::hearing::output::CompositeFeed,
+        secs: u64,
+        mut each_tick: impl FnMut(),
+    ) -> usize {
+        while feed.frames.try_recv().is_ok() {}
+        let until = Instant::now() + Duration::from_secs(secs);
+        let mut n = 0;
+        while Instant::now() < until {
+            each_tick();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            loop {
+                match feed.frames.try_recv() {
+                    Ok(_) => n += 1,
+                    Err(tokio::sync::broadcast::error::TryRecvError::Lagged(k)) => n += k as usize,
+                    Err(_) => break,
+                }
+            }
+        }
+        n
+    }
+    // Nobody seated: after the first picture, every tick is still.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (ticks0, still0) = (live.tick_stats().ticks(), live.tick_stats().still_ticks());
+    let idle = encoded(&mut feed, 3, || {}).await;
+    let (ticks1, still1) = (live.tick_stats().ticks(), live.tick_stats().still_ticks());
+    assert!(
+        (4..=10).contains(&idle),
+        "an empty room encoded {idle} frames in 3 s (twice a second expected)"
+    );
+    assert!(
+        (still1 - still0) as f64 >= 0.8 * (ticks1 - ticks0) as f64,
+        "{} of {} ticks still",
+        still1 - still0,
+        ticks1 - ticks0
+    );
+
+    // A seated person whose camera sends every 40 ms: every new picture is encoded.
+    let token = app
+        .invite(&cookie, &id, "plaintiff", "plaintiff")
+        .await
+        .token;
+    app.seat_invitee(&live, &token, "Plaintiff Sun").await;
+    let seat = live.layout().seat_index("plaintiff").unwrap();
+    let mut sent = 0u32;
+    let stats = live.tick_stats();
+    let (ticks0, still0, shed0) = (stats.ticks(), stats.still_ticks(), stats.shed_ticks());
+    let moving = encoded(&mut feed, 3, || {
+        sent += 1;
+        if sent % 2 == 0 {
+            live.seat(seat).frames().put(synthetic_person(
+                320,
+                240,
+                [210, 40, 40],
+                (sent % 7) as i32,
+            ));
+        }
+    })
+    .await;
+    let drawn =
+        (stats.ticks() - ticks0) - (stats.still_ticks() - still0) - (stats.shed_ticks() - shed0);
+    // Every tick that drew a new picture had it encoded (give or take the frames in flight at
+    // either end), and that is many more than the idle room's (here 30 against 6; with every
+    // tick encoded the idle room also gave 30).
+    assert!(
+        moving as f64 >= 0.85 * drawn as f64 && moving >= 2 * idle,
+        "a moving picture: {moving} frames encoded in 3 s, {drawn} ticks drew one, the idle room {idle}"
+    );
+}
