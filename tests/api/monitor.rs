@@ -6,14 +6,19 @@ use serde_json::{json, Value};
 
 use crate::support::{TestApp, Who};
 
-#[tokio::test]
-async fn the_monitor_shows_the_composite_as_a_jpeg_to_those_who_may_monitor() {
-    use courtroom::render::still::synthetic_person;
-    let app = TestApp::builder()
+/// A server whose hearings compose at 640×360: the monitor's pictures, small and quick.
+async fn small_app() -> TestApp {
+    TestApp::builder()
         .set("video.width=640")
         .set("video.height=360")
         .start()
-        .await;
+        .await
+}
+
+#[tokio::test]
+async fn the_monitor_shows_the_composite_as_a_jpeg_to_those_who_may_monitor() {
+    use courtroom::render::still::synthetic_person;
+    let app = small_app().await;
     let cookie = app.login_clerk().await;
     let clerk = Who::Session(&cookie);
     let id = app.create_hearing(&cookie).await;
@@ -233,11 +238,7 @@ async fn an_idle_hearing_encodes_its_still_picture_twice_a_second() {
     use courtroom::media::encoder::VideoCodec;
     use courtroom::render::still::synthetic_person;
     use std::time::{Duration, Instant};
-    let app = TestApp::builder()
-        .set("video.width=640")
-        .set("video.height=360")
-        .start()
-        .await;
+    let app = small_app().await;
     let cookie = app.login_clerk().await;
     let id = app.create_hearing(&cookie).await;
     app.set_state(&cookie, &id, "open").await;
@@ -312,4 +313,6 @@ async fn an_idle_hearing_encodes_its_still_picture_twice_a_second() {
         moving as f64 >= 0.85 * drawn as f64 && moving >= 2 * idle,
         "a moving picture: {moving} frames encoded in 3 s, {drawn} ticks drew one, the idle room {idle}"
     );
+    drop(feed);
+    app.state.shutdown_hearings().await;
 }
