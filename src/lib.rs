@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod archive;
+pub mod broadcast;
 pub mod bucket;
 pub mod cluster;
 pub mod config;

@@ -486,7 +486,12 @@ async fn loadgen(args: &LoadgenArgs) -> anyhow::Result<()> {
         args.url.trim_end_matches('/').replacen("http", "ws", 1)
     );
     let mut tasks = Vec::new();
-    for inv in invitations.iter().take(args.participants) {
+    // The public gallery's entry (role `public`) is a watch page, not a seat.
+    for inv in invitations
+        .iter()
+        .filter(|i| i["role"] != "public")
+        .take(args.participants)
+    {
         let token = inv["url"]
             .as_str()
             .and_then(|u| u.split("t=").nth(1))

@@ -21,6 +21,8 @@
 //! | manage hearings | · | · | · | · | · | · | · | ✓ | ✓ |
 //! | view audit trail | · | · | · | · | · | · | · | ✓ | ✓ |
 //! | manage accounts | · | · | · | · | · | · | · | · | ✓ |
+//! | start/stop broadcast | · | · | ✓ | · | · | · | · | ✓ | ✓ |
+//! | cut broadcast | ✓ | · | ✓ | · | · | · | · | ✓ | ✓ |
 //!
 //! (Joining is by invitation only: a clerk with an account invites themself to sit in the
 //! hearing. Downloads need an account, never a link: invitation links travel by mail and chat.)
@@ -63,11 +65,15 @@ pub enum Action {
     ViewAudit,
     /// Create and disable portal accounts.
     ManageAccounts,
+    /// Start and stop a public hearing's live broadcast.
+    Broadcast,
+    /// Cut the live broadcast at once (a slate instead of the court), and lift the cut.
+    CutBroadcast,
 }
 
 impl Action {
     /// Every action, in table order.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 15] = [
         Action::Join,
         Action::Publish,
         Action::SeeComposite,
@@ -81,6 +87,8 @@ impl Action {
         Action::ManageHearings,
         Action::ViewAudit,
         Action::ManageAccounts,
+        Action::Broadcast,
+        Action::CutBroadcast,
     ];
 
     /// The stable name, e.g. `start_stop_recording` for [`Action::Record`].
@@ -99,6 +107,8 @@ impl Action {
             Action::ManageHearings => "manage_hearings",
             Action::ViewAudit => "view_audit_trail",
             Action::ManageAccounts => "manage_accounts",
+            Action::Broadcast => "start_stop_broadcast",
+            Action::CutBroadcast => "cut_broadcast",
         }
     }
 
@@ -117,6 +127,8 @@ impl Action {
             Action::ManageHearings => "manage hearings",
             Action::ViewAudit => "view audit trail",
             Action::ManageAccounts => "manage accounts",
+            Action::Broadcast => "start/stop broadcast",
+            Action::CutBroadcast => "cut broadcast",
         }
     }
 }
@@ -170,7 +182,7 @@ const N: bool = false;
 
 /// The table. Columns: presiding judge, assessor, clerk, plaintiff, defendant, witness,
 /// observer, clerk account, admin account.
-pub const TABLE: [(Action, [bool; 9]); 13] = [
+pub const TABLE: [(Action, [bool; 9]); 15] = [
     (Action::Join, [Y, Y, Y, Y, Y, Y, Y, N, N]),
     (Action::Publish, [Y, Y, Y, Y, Y, Y, N, N, N]),
     (Action::SeeComposite, [Y, Y, Y, Y, Y, Y, Y, Y, Y]),
@@ -184,6 +196,8 @@ pub const TABLE: [(Action, [bool; 9]); 13] = [
     (Action::ManageHearings, [N, N, N, N, N, N, N, Y, Y]),
     (Action::ViewAudit, [N, N, N, N, N, N, N, Y, Y]),
     (Action::ManageAccounts, [N, N, N, N, N, N, N, N, Y]),
+    (Action::Broadcast, [N, N, Y, N, N, N, N, Y, Y]),
+    (Action::CutBroadcast, [Y, N, Y, N, N, N, N, Y, Y]),
 ];
 
 /// Whether the table lets `subject` do `action` (ignoring which hearing).
@@ -306,6 +320,9 @@ mod tests {
                 accounts.contains(&subject)
             }
             Action::ManageAccounts => subject == Subject::Account(A::Admin),
+            // The clerk runs the broadcast; the presiding judge can only cut it.
+            Action::Broadcast => subject == Subject::Role(Clerk) || accounts.contains(&subject),
+            Action::CutBroadcast => bench_clerk.contains(&subject),
         }
     }
 
@@ -335,7 +352,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 13 * 9);
+        assert_eq!(checked, 15 * 9);
     }
 
     #[test]

@@ -18,8 +18,8 @@ use crate::store::{HearingRecord, InvitationRecord, Store};
 pub struct DemoInvitation {
     /// Hearing id.
     pub hearing: String,
-    /// Role.
-    pub role: Role,
+    /// Role (`public`: the public gallery's watch page, no seat).
+    pub role: String,
     /// Seat id.
     pub seat: String,
     /// Display name.
@@ -112,7 +112,17 @@ pub async fn create_demo(state: &AppState) -> anyhow::Result<(HearingRecord, Vec
         locale: "en".into(),
         layout: layout.name.clone(),
     };
-    state.store().create_hearing(&hearing).await?;
+    // The demo hearing is held in public: its broadcast runs from the start.
+    state
+        .store()
+        .create_open_hearing(
+            &hearing,
+            &crate::store::NewHearing {
+                public: true,
+                ..Default::default()
+            },
+        )
+        .await?;
     let people = [
         (Role::PresidingJudge, "Judge Chen"),
         (Role::Assessor, "Assessor Wang"),
@@ -151,12 +161,19 @@ pub async fn create_demo(state: &AppState) -> anyhow::Result<(HearingRecord, Vec
         });
         out.push(DemoInvitation {
             hearing: hearing.id.clone(),
-            role,
+            role: role.to_string(),
             seat,
             name: name.into(),
             url: format!("{}/join?t={token}", settings.public_url()),
         });
     }
+    out.push(DemoInvitation {
+        hearing: hearing.id.clone(),
+        role: "public".into(),
+        seat: String::new(),
+        name: "Public gallery".into(),
+        url: format!("{}/watch/{}", settings.public_url(), hearing.id),
+    });
     Ok((hearing, out))
 }
 
@@ -185,6 +202,9 @@ pub async fn run(settings: Arc<Settings>, demo_hearings: usize) -> anyhow::Resul
             .await
             .map_err(|e| anyhow::anyhow!("demo hearing {n} of {demo_hearings}: {e}"))?;
         let rec = tokio::task::block_in_place(|| live.start_recording())?;
+        let broadcast = live.clone();
+        tokio::task::block_in_place(|| broadcast.broadcast().start(true))
+            .map_err(|e| anyhow::anyhow!("demo hearing {n}: the broadcast: {e}"))?;
         let dir = live.recording_dir().unwrap_or_default();
         state
             .store()

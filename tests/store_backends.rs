@@ -91,11 +91,25 @@ async fn hearing_states_and_listing(db: &TestDatabase) {
             &NewHearing {
                 scheduled_at: Some("2026-03-01T09:30:00+08:00".into()),
                 created_by: Some("li".into()),
+                public: true,
             },
         )
         .await
         .unwrap();
     store.create_hearing(&hearing("b")).await.unwrap();
+    // Public or closed: the clerk's choice at creation, closed by default, changeable only
+    // while the hearing is scheduled.
+    assert!(store.hearing_summary("a").await.unwrap().unwrap().public);
+    assert!(!store.hearing_summary("b").await.unwrap().unwrap().public);
+    assert!(store.set_hearing_public("a", false).await.unwrap());
+    assert!(!store.hearing_summary("a").await.unwrap().unwrap().public);
+    assert!(store.set_hearing_public("a", true).await.unwrap());
+    assert!(
+        !store.set_hearing_public("b", true).await.unwrap(),
+        "an open hearing stays as it opened"
+    );
+    assert!(!store.hearing_summary("b").await.unwrap().unwrap().public);
+    assert!(!store.set_hearing_public("nobody", true).await.unwrap());
     let list = store.list_hearings().await.unwrap();
     assert_eq!(list.len(), 2);
     let a = list.iter().find(|s| s.record.id == "a").unwrap();

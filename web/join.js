@@ -88,6 +88,20 @@ const STRINGS = {
     qualityFair: 'Weak connection',
     qualityPoor: 'Poor connection',
     reducedPicture: 'smaller picture, to keep up with your connection',
+    broadcastGroup: 'Public broadcast',
+    onAir: (n) => `On air · ${n} watching`,
+    broadcastCut: 'Broadcast cut',
+    broadcastPausedSlate: 'Broadcast paused with the hearing',
+    broadcastOff: 'Not broadcasting',
+    broadcastEnded: 'Broadcast ended',
+    cutBroadcast: 'Cut broadcast',
+    resumeBroadcast: 'Resume broadcast',
+    startBroadcast: 'Start broadcast',
+    stopBroadcast: 'Stop broadcast',
+    broadcastNotOnAir: 'The broadcast is not on air any more.',
+    broadcastClosedToPublic: 'This hearing is closed to the public, so it cannot be broadcast.',
+    broadcastForbidden: 'Your role cannot change the broadcast.',
+    broadcastFailed: 'The broadcast could not be changed; try again, and tell the clerk if it keeps happening.',
     roles: {
       presiding_judge: 'Presiding judge', assessor: 'Assessor', clerk: 'Clerk',
       plaintiff: 'Plaintiff', defendant: 'Defendant', witness: 'Witness', observer: 'Observer',
@@ -176,6 +190,20 @@ const STRINGS = {
     qualityFair: '连接较弱',
     qualityPoor: '连接很差',
     reducedPicture: '网络较慢，已改用较小的画面',
+    broadcastGroup: '庭审直播',
+    onAir: (n) => `直播中 · ${n} 人观看`,
+    broadcastCut: '直播已切断',
+    broadcastPausedSlate: '直播随庭审暂停',
+    broadcastOff: '未直播',
+    broadcastEnded: '直播已结束',
+    cutBroadcast: '切断直播',
+    resumeBroadcast: '恢复直播',
+    startBroadcast: '开始直播',
+    stopBroadcast: '停止直播',
+    broadcastNotOnAir: '直播已不在播出中。',
+    broadcastClosedToPublic: '本案不公开审理，不能直播。',
+    broadcastForbidden: '您的角色无权更改直播。',
+    broadcastFailed: '无法更改直播；请重试，如果仍然如此，请联系书记员。',
     roles: {
       presiding_judge: '审判长', assessor: '陪审员', clerk: '书记员',
       plaintiff: '原告', defendant: '被告', witness: '证人', observer: '旁听人员',
@@ -196,6 +224,10 @@ const FRESH_SESSION_DELAYS_MS = [0, 1000, 2000, 4000, 8000, 15000, 30000];
 const RENDITION_SWITCH_GRACE_MS = 10000;
 const PARTY_ROLES = ['plaintiff', 'defendant', 'witness'];
 const JUDGE_ROLES = ['presiding_judge', 'assessor'];
+// Who may cut and resume the public broadcast from the bench (the clerk also starts and stops it),
+// and how often the page asks how the broadcast stands.
+const BROADCAST_ROLES = ['presiding_judge', 'clerk'];
+const BROADCAST_POLL_MS = 3000;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -210,6 +242,8 @@ const ui = {
   preview: $('preview'), previewKey: $('preview-key'), lightHint: $('light-hint'),
   pickCamera: $('pick-camera'), pickMic: $('pick-mic'), pickSpeaker: $('pick-speaker'),
   micMeter: $('mic-meter'), action: $('main-action'),
+  broadcast: $('broadcast'), broadcastState: $('broadcast-state'), broadcastCut: $('broadcast-cut'),
+  broadcastStart: $('broadcast-start'), broadcastStop: $('broadcast-stop'),
 };
 
 const state = {
@@ -251,6 +285,11 @@ const state = {
   keyer: null,        // the keyed preview (web/preview-keyer.js)
   cueTimer: null,
   card: null,         // {title, text, action} keys, re-rendered on language change
+  broadcast: null,        // the public broadcast {state, viewers, segments, cut_by_judge}; null: hidden
+  broadcastPublic: null,  // the hearing is public (settled once it opens); null: not known yet
+  broadcastPoll: null,    // the status poll under way: {timer}
+  broadcastBusy: false,   // a start, stop, cut or resume is on its way
+  broadcastSeq: 0,        // bumped by each act, so an older poll answer does not undo it
 };
 
 // For tests and people debugging.
@@ -261,6 +300,9 @@ window.courtroom = {
   get participantId() { return state.me && state.me.participant_id; },
   get seat() { return state.me && state.me.seat; },
   get pc() { return state.pc; },
+  // The public broadcast as the bench sees it: {state, viewers, segments, cutByJudge, shown}, or
+  // null (not the judge or the clerk, not joined, not running, or refused).
+  broadcast: null,
   // reconnects: fresh media sessions or sockets; iceRestarts: ICE restarts on the same peer.
   timings: { firstFrameMs: null, reconnects: 0, iceRestarts: 0, lastRecoveredMs: null, lastRecoveryPath: null },
   // Pressing Join from a test or assistive tool.
@@ -310,6 +352,7 @@ function setLanguage(lang, chosen) {
   renderHearing();
   renderRoster();
   renderRecording();
+  renderBroadcast();
   updateToggleButtons();
   if (state.card) renderCard();
   if (ui.lightHint.dataset.key) ui.lightHint.textContent = t(ui.lightHint.dataset.key);
@@ -363,6 +406,7 @@ function end(titleKey, textKey, action) {
   state.wantJoin = false;
   stopMedia();
   stopLocal();
+  stopBroadcastPoll();
   if (state.ws) { state.wsGen++; try { state.ws.close(); } catch { /* ignore */ } }
   state.ws = null;
   showCard('ended', titleKey, textKey, action);
@@ -458,6 +502,139 @@ function showCue(msg) {
   } catch { /* no audio: the visual cue is enough */ }
   clearTimeout(state.cueTimer);
   state.cueTimer = setTimeout(() => { ui.cue.hidden = true; }, 20000);
+}
+
+// ---------------------------------------------------------------- public broadcast (bench)
+
+// The REST API with this page's invitation as the bearer (never a portal cookie this browser may
+// also hold, so the audit trail names the invitation). Resolves to the JSON body; throws an Error
+// with `status` and the server's `code`.
+async function apiCall(method, path) {
+  let res;
+  try {
+    res = await fetch(path, { method, credentials: 'omit', cache: 'no-store', headers: { Authorization: `Bearer ${state.token}` } });
+  } catch (err) {
+    throw Object.assign(new Error(String(err)), { status: 0, code: 'network' });
+  }
+  let data = null;
+  try { data = await res.json(); } catch { /* no JSON body */ }
+  if (!res.ok) {
+    const e = (data && data.error) || {};
+    throw Object.assign(new Error(e.message || res.statusText), { status: res.status, code: e.code || 'internal' });
+  }
+  return data;
+}
+
+function mayBroadcast() { return !!state.me && BROADCAST_ROLES.includes(state.me.role); }
+function broadcastPath(act) {
+  const id = state.me && state.me.hearing && state.me.hearing.id;
+  return id ? `/api/hearings/${encodeURIComponent(id)}/broadcast${act ? `/${act}` : ''}` : null;
+}
+function onAir(b) { return !!b && (b.state === 'live' || b.state === 'cut'); }
+
+// The broadcast's status, or null (not running, refused, unreachable: the controls hide).
+async function fetchBroadcast() {
+  const path = broadcastPath();
+  if (!path) return null;
+  // The clerk starts a broadcast only of a public hearing; whether it is public is settled once
+  // the hearing opens, so it is asked once (the monitor report says; the status does not).
+  if (state.me.role === 'clerk' && state.broadcastPublic === null) {
+    try {
+      const m = await apiCall('GET', '/api/hearing/monitor');
+      state.broadcastPublic = !!(m && m.hearing && m.hearing.public);
+    } catch { /* asked again on the next poll */ }
+  }
+  if (state.broadcastPublic === false) return null;
+  try {
+    return (await apiCall('GET', path)).broadcast || null;
+  } catch {
+    return null; // 403, 404, 409, or the server out of reach
+  }
+}
+
+// Asks every BROADCAST_POLL_MS while in the hearing (the judge and the clerk only).
+function startBroadcastPoll() {
+  if (state.broadcastPoll || !mayBroadcast()) return;
+  const poll = { timer: null };
+  state.broadcastPoll = poll;
+  const tick = async () => {
+    const seq = state.broadcastSeq;
+    const b = await fetchBroadcast();
+    if (state.broadcastPoll !== poll) return;
+    if (seq === state.broadcastSeq) setBroadcast(b);
+    poll.timer = setTimeout(tick, BROADCAST_POLL_MS);
+  };
+  tick();
+}
+
+function stopBroadcastPoll() {
+  if (state.broadcastPoll) clearTimeout(state.broadcastPoll.timer);
+  state.broadcastPoll = null;
+  setBroadcast(null);
+}
+
+function setBroadcast(b) {
+  state.broadcast = b;
+  renderBroadcast();
+}
+
+// Shown only while the broadcast is on air (live or cut); to the clerk of a public hearing also
+// while it is off, to start it.
+function broadcastShown(b) {
+  if (!b || !mayBroadcast() || state.screen !== 'in') return false;
+  return onAir(b) || (state.me.role === 'clerk' && state.broadcastPublic === true);
+}
+
+function renderBroadcast() {
+  const b = state.broadcast;
+  const shown = broadcastShown(b);
+  window.courtroom.broadcast = b
+    ? { state: b.state, viewers: b.viewers, segments: b.segments, cutByJudge: !!b.cut_by_judge, shown }
+    : null;
+  const buttons = [ui.broadcastCut, ui.broadcastStart, ui.broadcastStop];
+  const focused = buttons.includes(document.activeElement) ? document.activeElement : null;
+  ui.broadcast.hidden = !shown;
+  if (!shown) return;
+  const live = onAir(b);
+  const clerk = state.me.role === 'clerk';
+  ui.broadcast.dataset.state = b.state;
+  ui.broadcastState.textContent = b.state === 'live' ? t('onAir', b.viewers)
+    : b.state === 'cut' ? t(b.cut_by_judge ? 'broadcastCut' : 'broadcastPausedSlate')
+    : t(b.state === 'ended' ? 'broadcastEnded' : 'broadcastOff');
+  // One button: cut while on air, resume once the bench has cut it (a cut for the hearing's
+  // pause alone can still be made a cut that outlasts the pause).
+  ui.broadcastCut.hidden = !live;
+  ui.broadcastCut.textContent = t(b.cut_by_judge ? 'resumeBroadcast' : 'cutBroadcast');
+  ui.broadcastCut.dataset.cut = String(!!b.cut_by_judge);
+  ui.broadcastStart.hidden = !clerk || live;
+  ui.broadcastStart.textContent = t('startBroadcast');
+  ui.broadcastStop.hidden = !clerk || !live;
+  ui.broadcastStop.textContent = t('stopBroadcast');
+  // Not `disabled` while an act is on its way: that would drop a keyboard user's focus.
+  for (const btn of buttons) btn.setAttribute('aria-disabled', String(state.broadcastBusy));
+  // A keyboard user whose button just hid (Start once live) stays in the group.
+  if (focused && focused.hidden) {
+    const next = buttons.find((btn) => !btn.hidden);
+    if (next) next.focus({ preventScroll: true });
+  }
+}
+
+async function broadcastAct(act) {
+  const path = broadcastPath(act);
+  if (!path || state.broadcastBusy) return;
+  state.broadcastBusy = true;
+  renderBroadcast();
+  try {
+    const r = await apiCall('POST', path);
+    state.broadcastSeq++;
+    state.broadcastBusy = false;
+    setBroadcast((r && r.broadcast) || null);
+  } catch (err) {
+    console.warn('broadcast refused', act, err);
+    state.broadcastBusy = false;
+    renderBroadcast();
+    setStatus({ not_broadcasting: 'broadcastNotOnAir', closed_to_public: 'broadcastClosedToPublic', forbidden: 'broadcastForbidden' }[err.code] || 'broadcastFailed');
+  }
 }
 
 // ---------------------------------------------------------------- local media (before joining)
@@ -986,6 +1163,8 @@ function onWelcome(msg) {
   updateToggleButtons();
   ui.micBtn.hidden = isObserver();
   ui.camBtn.hidden = isObserver();
+  renderBroadcast();
+  startBroadcastPoll();
   if (state.paused) showBanner('paused', 'info');
   else if (ui.banner.dataset.key !== 'reconnecting') hideBanner();
   setStatus('connecting');
@@ -1193,6 +1372,9 @@ function main() {
   ui.micBtn.addEventListener('click', () => toggleTrack('audio'));
   ui.camBtn.addEventListener('click', () => toggleTrack('video'));
   ui.cueOk.addEventListener('click', () => { ui.cue.hidden = true; });
+  ui.broadcastCut.addEventListener('click', () => broadcastAct(state.broadcast && state.broadcast.cut_by_judge ? 'resume' : 'cut'));
+  ui.broadcastStart.addEventListener('click', () => broadcastAct('start'));
+  ui.broadcastStop.addEventListener('click', () => broadcastAct('stop'));
   ui.rosterBtn.addEventListener('click', () => {
     const open = ui.rosterBtn.getAttribute('aria-expanded') !== 'true';
     ui.rosterBtn.setAttribute('aria-expanded', String(open));

@@ -33,6 +33,13 @@ fn hearing_of(state: &AppState, req: &Request) -> Option<String> {
         return (!id.is_empty() && !tail.is_empty() || (req.method() == "GET" && !id.is_empty()))
             .then(|| id.to_owned());
     }
+    // The public broadcast: its playlist, segments and state come from the owner's memory.
+    for public in ["/live/", "/api/watch/"] {
+        if let Some(rest) = path.strip_prefix(public) {
+            let id = rest.split('/').next().unwrap_or("");
+            return (!id.is_empty()).then(|| id.to_owned());
+        }
+    }
     if let Some(rest) = path.strip_prefix("/whip/") {
         // A studio encoder publishes where the hearing runs.
         let id = rest.split('/').next().unwrap_or("");

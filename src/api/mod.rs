@@ -162,6 +162,10 @@ impl AppState {
     ) -> Result<bool, ApiError> {
         let moved = self.inner.store.set_hearing_state(id, from, to).await?;
         if moved {
+            if let Some(hearing) = self.running_hearing(id).await {
+                // The public sees the slate while the hearing is not in session.
+                hearing.broadcast().set_paused(to != HearingState::Open);
+            }
             self.inner.docket.publish(id, HearingEvent::State(to));
             self.tell_other_nodes(id, to).await;
         }
@@ -362,6 +366,23 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/web/style.css",
             get(|| async { asset("text/css", include_str!("../../web/style.css")) }),
+        )
+        .route(
+            "/web/watch.js",
+            get(|| async { asset("text/javascript", include_str!("../../web/watch/watch.js")) }),
+        )
+        .route(
+            "/web/watch.css",
+            get(|| async { asset("text/css", include_str!("../../web/watch/watch.css")) }),
+        )
+        .route(
+            "/web/vendor/hls.light.min.js",
+            get(|| async {
+                asset(
+                    "text/javascript",
+                    include_str!("../../web/vendor/hls.light.min.js"),
+                )
+            }),
         )
         .route("/ws", get(ws::upgrade))
         .route(

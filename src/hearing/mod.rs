@@ -28,6 +28,7 @@ pub mod core;
 pub mod docket;
 pub mod events;
 pub mod feeds;
+pub mod gallery;
 pub mod latency;
 pub mod monitor;
 pub mod originals;
@@ -57,6 +58,7 @@ pub use self::docket::Docket;
 pub use self::events::{EventChannel, HearingEvent, MediaAction, MediaNotice};
 pub use self::feeds::TrackFeed;
 use self::feeds::{FeedTarget, Feeds};
+pub use self::gallery::{Broadcast, BroadcastError, BroadcastState, BroadcastStatus};
 use self::monitor::Monitor;
 pub use self::monitor::{CompositeFrame, MediaLog, TickStats};
 pub use self::output::CompositeFeed;
@@ -112,6 +114,7 @@ pub struct Hearing {
     camera: Arc<Camera>,
     recording: Arc<Recording>,
     output: Arc<Output>,
+    broadcast: Arc<Broadcast>,
     /// Each participant's rendition of the composite (`media::rendition`).
     renditions: Mutex<HashMap<ParticipantId, Arc<Mutex<RenditionChoice>>>>,
     feeds: Arc<Feeds>,
@@ -219,6 +222,19 @@ impl Hearing {
             monitor.clone(),
             repair_queue.sink(),
         )?);
+        let broadcast = {
+            let link = encoder_link.clone();
+            Arc::new(Broadcast::new(
+                output.config(),
+                &record.locale,
+                Arc::new(move || {
+                    if let Some(output) = link.get().and_then(Weak::upgrade) {
+                        output.force_keyframe();
+                    }
+                }),
+            ))
+        };
+        output.attach_broadcast(broadcast.clone());
         let _ = encoder_link.set(Arc::downgrade(&output));
         let feeds = Feeds::new(&record.id, repair_queue.sink());
         let workers = Workers::new(&record.id);
@@ -253,6 +269,7 @@ impl Hearing {
             seats,
             recording,
             output,
+            broadcast,
             renditions: Mutex::default(),
             feeds,
             monitor,
@@ -273,6 +290,7 @@ impl Hearing {
             camera: hearing.camera.clone(),
             recording: hearing.recording.clone(),
             output: hearing.output.clone(),
+            broadcast: hearing.broadcast.clone(),
             monitor: hearing.monitor.clone(),
             framing,
             stop: hearing.workers.stop_signal(),
@@ -309,6 +327,11 @@ impl Hearing {
     /// The view on air, and the locked view if the clerk locked one.
     pub fn view(&self) -> (String, Option<String>) {
         (self.camera.on_air(), self.camera.locked())
+    }
+
+    /// The public broadcast of this hearing.
+    pub fn broadcast(&self) -> &Arc<Broadcast> {
+        &self.broadcast
     }
 
     /// The scene layout.
@@ -659,6 +682,7 @@ impl Hearing {
     /// Finalises any recording, then stops the compositor and the workers and waits for them.
     /// Blocking.
     pub fn shutdown(&self) -> Result<Option<Manifest>, HearingError> {
+        self.broadcast.end();
         let manifest = self.stop_recording();
         self.workers.signal_stop();
         let ticker = self.ticker.lock().expect("ticker lock").take();

@@ -23,11 +23,12 @@
 //! and the latency tracker.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
+use super::gallery::Broadcast;
 use super::monitor::Monitor;
 use super::recording::Recording;
 use crate::media::encoder::{EncodedFrame, Encoder, EncoderConfig, SharedFrame, VideoCodec};
@@ -44,12 +45,17 @@ struct FanOut {
     reduced: broadcast::Sender<Arc<EncodedFrame>>,
     recording: Arc<Recording>,
     monitor: Arc<Monitor>,
+    /// The public broadcast, once the hearing attached it.
+    broadcast: OnceLock<Arc<Broadcast>>,
 }
 
 impl FanOut {
     fn deliver(&self, frame: EncodedFrame) {
         if let Some(active) = self.recording.current() {
             active.recorder.push_video(&frame);
+        }
+        if let Some(broadcast) = self.broadcast.get() {
+            broadcast.push_video(&frame);
         }
         self.monitor.ticks().encoded(frame.pts, Instant::now());
         // Nobody listening is fine: the hearing may be empty.
@@ -169,6 +175,7 @@ impl Output {
             reduced: broadcast::channel(FANOUT).0,
             recording,
             monitor,
+            broadcast: OnceLock::new(),
         });
         let encoder = build(config, &fanout, &events, 0)?;
         Ok(Self {
@@ -181,6 +188,17 @@ impl Output {
             events,
             frame_wanted: AtomicBool::new(true),
         })
+    }
+
+    /// Sends the H.264 encoder's frames to the public broadcast as well (once, as the
+    /// hearing starts).
+    pub fn attach_broadcast(&self, broadcast: Arc<Broadcast>) {
+        let _ = self.fanout.broadcast.set(broadcast);
+    }
+
+    /// The H.264 encoder's settings.
+    pub fn config(&self) -> EncoderConfig {
+        self.config
     }
 
     /// Whether the next frame must be pushed although the picture did not change (a keyframe

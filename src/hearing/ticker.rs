@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use super::audio::AudioForwarding;
 use super::camera::Camera;
 use super::core::is_away;
+use super::gallery::Broadcast;
 use super::monitor::Monitor;
 use super::output::Output;
 use super::pace::FramePace;
@@ -62,6 +63,8 @@ pub struct Tick {
     pub recording: Arc<Recording>,
     /// Where the composite goes.
     pub output: Arc<Output>,
+    /// The public broadcast (the mix goes to it too).
+    pub broadcast: Arc<Broadcast>,
     /// Tick counters and the monitor's picture.
     pub monitor: Arc<Monitor>,
     /// Face framing, if on.
@@ -251,5 +254,6 @@ fn mix_tick(t: &Tick, tick: u64, pts: Duration) -> Mixed {
     if let Some(active) = t.recording.current() {
         active.recorder.push_audio(&samples, pts);
     }
+    t.broadcast.push_audio(&samples, pts);
     Mixed { levels, captured }
 }

@@ -127,7 +127,7 @@ pub async fn run(cfg: &BenchConfig) -> Result<BenchReport, LoadgenError> {
     )
     .map_err(|e| LoadgenError::Server(e.to_string()))?;
     let mut by_hearing: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for inv in invitations {
+    for inv in invitations.into_iter().filter(|i| i["role"] != "public") {
         by_hearing
             .entry(inv["hearing"].as_str().unwrap_or_default().to_owned())
             .or_default()

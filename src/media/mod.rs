@@ -3,6 +3,7 @@
 //! audio mix ([`audio_mix`]). [`bus`] turns each pipeline's bus messages into logs and errors,
 //! without a thread; decoders and the encoder report their failures as typed [`events`].
 
+pub mod aac;
 pub mod audio_mix;
 pub mod bus;
 pub mod capture;

@@ -23,6 +23,7 @@ pub mod nameplate;
 pub mod plates;
 pub mod screen;
 pub mod shadow;
+pub mod slate;
 pub mod still;
 pub mod wrap;
 

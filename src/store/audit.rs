@@ -55,6 +55,11 @@ pub mod actions {
     pub const VIEW_LOCKED: &str = "view_locked";
     /// A seat's key settings were changed (detail: seat, the fields changed).
     pub const KEY_ADJUSTED: &str = "key_adjusted";
+    /// A hearing was made public or closed after its creation (detail: `public`, `was`; the
+    /// choice at creation is in `hearing_created`'s detail).
+    pub const HEARING_PUBLICITY: &str = "hearing_publicity";
+    /// The public broadcast started, stopped, was cut or resumed (detail: `act`).
+    pub const BROADCAST: &str = "broadcast";
 }
 
 /// The hash that the first entry chains from.

@@ -87,6 +87,8 @@ pub struct NewHearing {
     pub scheduled_at: Option<String>,
     /// The account that created it.
     pub created_by: Option<String>,
+    /// Held in public: its broadcast may run. `false`: closed, never broadcast.
+    pub public: bool,
 }
 
 /// A hearing with its state, for lists.
@@ -101,6 +103,8 @@ pub struct HearingSummary {
     pub scheduled_at: Option<String>,
     /// When it was created.
     pub created_at: String,
+    /// Held in public (its broadcast may run); `false`: closed, never broadcast.
+    pub public: bool,
 }
 
 /// An invitation as stored.
@@ -142,7 +146,7 @@ pub struct RecordingRecord {
 }
 
 const HEARING_COLUMNS: &str =
-    "id, case_number, title, locale, layout, state, scheduled_at, created_at";
+    "id, case_number, title, locale, layout, state, scheduled_at, created_at, public";
 
 fn hearing_summary(r: &AnyRow) -> Result<HearingSummary, StoreError> {
     Ok(HearingSummary {
@@ -156,6 +160,7 @@ fn hearing_summary(r: &AnyRow) -> Result<HearingSummary, StoreError> {
         state: text(r, 5)?.parse()?,
         scheduled_at: opt_text(r, 6)?,
         created_at: text(r, 7)?,
+        public: int(r, 8)? != 0,
     })
 }
 
@@ -193,6 +198,15 @@ impl Store {
             .await
     }
 
+    /// Creates a hearing open at once, with `extra` (the demo: a public hearing).
+    pub async fn create_open_hearing(
+        &self,
+        h: &HearingRecord,
+        extra: &NewHearing,
+    ) -> Result<(), StoreError> {
+        self.insert_hearing(h, HearingState::Open, extra).await
+    }
+
     /// Creates a hearing in the `scheduled` state.
     pub async fn create_scheduled_hearing(
         &self,
@@ -209,8 +223,8 @@ impl Store {
         extra: &NewHearing,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO hearings (id, case_number, title, locale, layout, state, created_at, scheduled_at, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO hearings (id, case_number, title, locale, layout, state, created_at, scheduled_at, created_by, public)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&h.id)
         .bind(&h.case_number)
@@ -221,6 +235,7 @@ impl Store {
         .bind(now_text())
         .bind(extra.scheduled_at.clone())
         .bind(extra.created_by.clone())
+        .bind(extra.public as i64)
         .execute(self.pool())
         .await
         .map_err(|e| {
@@ -271,6 +286,18 @@ impl Store {
             .bind(to.as_str())
             .bind(id)
             .bind(from.as_str())
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Makes a hearing public or closed while it is still `scheduled`: returns `false` (and
+    /// changes nothing) once it has opened, or when there is no such hearing.
+    pub async fn set_hearing_public(&self, id: &str, public: bool) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE hearings SET public = $1 WHERE id = $2 AND state = $3")
+            .bind(public as i64)
+            .bind(id)
+            .bind(HearingState::Scheduled.as_str())
             .execute(self.pool())
             .await?;
         Ok(done.rows_affected() == 1)

@@ -117,6 +117,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/0004_cluster.sql"),
         postgres: include_str!("../../migrations/0004_cluster.sql"),
     },
+    Migration {
+        version: 5,
+        sqlite: include_str!("../../migrations/0005_public.sql"),
+        postgres: include_str!("../../migrations/0005_public.sql"),
+    },
 ];
 
 /// The database handle. Cheap to clone.

@@ -3,6 +3,7 @@
 //! concern:
 //!
 //! - `accounts`: logins, their rate limit, the session cookie;
+//! - `broadcast`: the public gallery: public or closed, the live broadcast, the judge's cut;
 //! - `capacity`: admission control at the node's capacity, `/metrics` and who may read it;
 //! - `csrf`: cookie-borne changes from another origin refused;
 //! - `exposure`: no server paths in the monitor, the page's security headers, 413 for big JSON;
@@ -20,6 +21,7 @@
 mod support;
 
 mod accounts;
+mod broadcast;
 mod capacity;
 mod csrf;
 mod exposure;

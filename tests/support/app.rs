@@ -138,6 +138,7 @@ impl TestAppBuilder {
             let (_, invitations) = courtroom::server::create_demo(&state).await.unwrap();
             invitations
                 .iter()
+                .filter(|i| i.role != "public")
                 .map(|i| (i.seat.clone(), i.url.split("t=").nth(1).unwrap().to_owned()))
                 .collect()
         } else {

@@ -46,6 +46,12 @@ export const api = {
   startRecording: (id) => call('POST', `/api/hearings/${enc(id)}/recording/start`, {}),
   stopRecording: (id) => call('POST', `/api/hearings/${enc(id)}/recording/stop`, {}),
   recordings: (id) => call('GET', `/api/hearings/${enc(id)}/recordings`),
+  // Public or closed to the public: settled once the hearing opens (409 not_scheduled after).
+  setPublic: (id, isPublic) => call('POST', `/api/hearings/${enc(id)}/public`, { public: isPublic }),
+  // The public broadcast: {id, broadcast: {state, viewers, segments, cut_by_judge} | null}.
+  broadcast: (id) => call('GET', `/api/hearings/${enc(id)}/broadcast`),
+  // act: start, stop, cut or resume.
+  broadcastAct: (id, act) => call('POST', `/api/hearings/${enc(id)}/broadcast/${enc(act)}`, {}),
   verifyRecording: (rid) => call('GET', `/api/recordings/${enc(rid)}/verify`),
   monitor: (id) => call('GET', `/api/hearings/${enc(id)}/monitor`),
   mute: (id, pid, muted) => call('POST', `/api/hearings/${enc(id)}/participants/${pid}/mute`, { muted }),
@@ -56,6 +62,8 @@ export const api = {
   bundleUrl: (rid) => `/api/recordings/${enc(rid)}/bundle.zip`,
   // The evidence package: the recording, the court's key, the audit trail, VERIFY.txt.
   evidenceUrl: (rid) => `/api/recordings/${enc(rid)}/evidence.zip`,
+  // The public watch page of a hearing (anyone may open it; only public hearings show anything).
+  watchUrl: (id) => `/watch/${enc(id)}`,
   // The newest composite picture as a JPEG Blob, or null while there is none (409 no_picture).
   composite: async (id) => {
     const res = await fetch(`/api/hearings/${enc(id)}/monitor/composite.jpg`, { credentials: 'same-origin', cache: 'no-store' });

@@ -1,7 +1,7 @@
 // The clerk portal: log in, list and create hearings, invite, open/pause/close, record,
-// monitor, download and verify recordings, read the audit trail. Hash routes:
-// #/login, #/hearings, #/hearing/ID, #/audit. Every element is built with h(), never from
-// HTML strings, so names and titles cannot inject markup.
+// broadcast public hearings, monitor, download and verify recordings, read the audit trail.
+// Hash routes: #/login, #/hearings, #/hearing/ID, #/audit. Every element is built with h(),
+// never from HTML strings, so names and titles cannot inject markup.
 
 import { api, ApiError } from './api.js';
 import { t, lang, setLang, translate } from './i18n.js';
@@ -72,6 +72,12 @@ function stateBadge(state) {
   return h('span', { class: `badge state-${state}`, 'data-state': state, text: t(`state.${state}`) });
 }
 
+// Public (may be broadcast) or closed to the public (minors, privacy, trade secrets: never).
+function publicBadge(isPublic) {
+  const yes = !!isPublic;
+  return h('span', { class: `badge ${yes ? 'public' : 'not-public'}`, 'data-public': String(yes), text: t(yes ? 'public.yes' : 'public.no') });
+}
+
 // ---- views ----
 
 function loginView() {
@@ -99,10 +105,11 @@ async function hearingsView() {
     h('td', {}, h('a', { href: `#/hearing/${encodeURIComponent(x.id)}`, text: x.case_number })),
     h('td', { text: x.title }),
     h('td', { text: time(x.scheduled_at) }),
-    h('td', {}, stateBadge(x.state))));
+    h('td', {}, stateBadge(x.state)),
+    h('td', {}, publicBadge(x.public))));
   const table = hearings.length
     ? h('table', { id: 'hearings' },
-      h('thead', {}, h('tr', {}, ['hearing.case_number', 'hearing.title', 'hearing.scheduled_at', 'hearing.state'].map((k) => h('th', { text: t(k) })))),
+      h('thead', {}, h('tr', {}, ['hearing.case_number', 'hearing.title', 'hearing.scheduled_at', 'hearing.state', 'hearing.publicity'].map((k) => h('th', { text: t(k) })))),
       h('tbody', {}, rows))
     : h('p', { text: t('hearings.none') });
 
@@ -111,14 +118,18 @@ async function hearingsView() {
   const when = h('input', { id: 'new-scheduled', type: 'datetime-local' });
   const locale = h('select', { id: 'new-locale' }, h('option', { value: 'zh', text: '中文' }), h('option', { value: 'en', text: 'English' }));
   locale.value = lang();
+  // Closed to the public unless the clerk says otherwise.
+  const isPublic = h('input', { id: 'new-public', type: 'checkbox' });
   const form = h('form', { id: 'create-hearing', class: 'card' },
     h('h3', { text: t('hearings.create') }),
     h('div', { class: 'row' }, field('hearing.case_number', cn), field('hearing.title', title)),
     h('div', { class: 'row' }, field('hearing.scheduled_at', when), field('hearing.locale', locale)),
+    h('label', { class: 'check' }, isPublic, h('span', { text: t('hearing.public') })),
+    h('p', { class: 'hint', text: t('hearing.public_hint') }),
     h('button', { type: 'submit', id: 'create-submit', text: t('hearing.create') }));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const body = { case_number: cn.value, title: title.value, locale: locale.value };
+    const body = { case_number: cn.value, title: title.value, locale: locale.value, public: isPublic.checked };
     if (when.value) body.scheduled_at = new Date(when.value).toISOString();
     const r = await attempt(() => api.createHearing(body)).catch(() => null);
     if (r) {
@@ -283,6 +294,100 @@ function compositePicture(id) {
   return { el, setLive };
 }
 
+// The public broadcast: whether the hearing is public (switchable while it is scheduled), and
+// for a public hearing that is not closed: start, stop, cut and resume, the status (refreshed
+// every 3 s while the card is on the page), and the watch page's link.
+function broadcastCard(id, hr, refresh) {
+  const scheduled = hr.state === 'scheduled';
+  const publicity = h('div', { class: 'buttons' },
+    h('span', { class: 'hint', text: t(hr.public ? 'broadcast.is_public' : 'broadcast.is_closed') }));
+  if (scheduled) {
+    publicity.append(h('button', {
+      id: 'public-toggle', type: 'button', class: 'small',
+      text: t(hr.public ? 'broadcast.make_closed' : 'broadcast.make_public'),
+      onclick: async () => {
+        const r = await attempt(() => api.setPublic(id, !hr.public)).catch(() => null);
+        if (r) toast(t(r.public ? 'broadcast.now_public' : 'broadcast.now_closed'));
+        refresh();
+      },
+    }));
+  } else {
+    publicity.append(h('span', { class: 'hint', text: t('broadcast.settled') }));
+  }
+  const card = h('section', { id: 'broadcast', class: 'card', 'data-public': String(!!hr.public) },
+    h('h3', { text: t('broadcast.title') }), publicity);
+  if (!hr.public || hr.state === 'closed') return card;
+
+  const status = h('span', { id: 'broadcast-state', class: 'badge', 'data-state': 'unknown', text: t('loading') });
+  const act = (name) => async (ev) => {
+    const btn = ev.currentTarget;
+    btn.disabled = true;
+    const r = await attempt(() => api.broadcastAct(id, name)).catch(() => null);
+    btn.disabled = false;
+    if (r) show(r.broadcast);
+    else update(false);
+  };
+  const start = h('button', { id: 'broadcast-start', type: 'button', text: t('broadcast.start'), onclick: act('start') });
+  const stop = h('button', { id: 'broadcast-stop', type: 'button', class: 'danger', text: t('broadcast.stop'), onclick: act('stop') });
+  const cut = h('button', { id: 'broadcast-cut', type: 'button', class: 'danger', text: t('broadcast.cut'), onclick: act('cut') });
+  const resume = h('button', { id: 'broadcast-resume', type: 'button', text: t('broadcast.resume'), onclick: act('resume') });
+  for (const b of [start, stop, cut, resume]) b.hidden = true;
+
+  // b: {state, viewers, segments, cut_by_judge}, or null while the hearing is not running.
+  function show(b) {
+    const s = b ? b.state : 'none';
+    const onAir = s === 'live' || s === 'cut';
+    status.dataset.state = s;
+    status.dataset.viewers = b ? String(b.viewers) : '0';
+    status.className = `badge broadcast-${s}`;
+    const key = s === 'cut' && !b.cut_by_judge ? 'broadcast.status.paused' : `broadcast.status.${s}`;
+    status.textContent = t(key, { n: b ? b.viewers : 0 });
+    status.title = b ? t('broadcast.segments', { n: b.segments }) : '';
+    start.hidden = onAir;
+    stop.hidden = !onAir;
+    cut.hidden = !onAir || b.cut_by_judge;
+    resume.hidden = !onAir || !b.cut_by_judge;
+  }
+  let placed = false;
+  async function update(again = true) {
+    // Stops once the card has left the page (the first call runs before it is placed on it).
+    if (placed && !card.isConnected) return;
+    placed = true;
+    try {
+      show((await api.broadcast(id)).broadcast);
+    } catch (e) {
+      status.dataset.state = 'error';
+      status.className = 'badge';
+      status.textContent = explain(e);
+    }
+    if (again) setTimeout(update, 3000);
+  }
+  update();
+
+  const url = new URL(api.watchUrl(id), location.href).href;
+  const link = h('a', { id: 'watch-link', href: url, target: '_blank', rel: 'noopener', text: url });
+  const copy = h('button', {
+    type: 'button', id: 'watch-copy', class: 'small', text: t('broadcast.copy'), 'aria-label': t('broadcast.copy_label'),
+    onclick: async () => {
+      try {
+        await navigator.clipboard.writeText(url);
+      } catch {
+        const range = document.createRange();
+        range.selectNodeContents(link);
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+        document.execCommand('copy');
+      }
+      toast(t('broadcast.copied'));
+    },
+  });
+  card.append(
+    h('div', { class: 'buttons' }, status, start, stop, cut, resume),
+    h('p', { class: 'hint', text: t('broadcast.cut_hint') }),
+    h('div', { class: 'watch-link' }, h('span', { class: 'hint', text: `${t('broadcast.watch')}:` }), link, copy));
+  return card;
+}
+
 function monitorCard(id) {
   const body = h('div', { id: 'monitor' }, t('loading'));
   const recState = h('span', { id: 'recording-state', class: 'badge' });
@@ -346,7 +451,7 @@ async function hearingView(id) {
     const hr = d.hearing;
     const head = h('div', { class: 'hearing-head' },
       h('a', { href: '#/hearings', text: t('hearing.back') }),
-      h('h2', {}, `${hr.case_number} · ${hr.title} `, stateBadge(hr.state)),
+      h('h2', {}, `${hr.case_number} · ${hr.title} `, stateBadge(hr.state), ' ', publicBadge(hr.public)),
       h('p', { class: 'hint', text: `${t('hearing.scheduled_at')}: ${time(hr.scheduled_at) || '–'} · ${t('hearing.layout')}: ${hr.layout} · ${hr.locale}` }),
       stateButtons(id, hr.state, refresh));
     const invites = h('section', { class: 'card' }, h('h3', { text: t('invite.list') }), invitationsTable(id, d.invitations, refresh));
@@ -355,6 +460,7 @@ async function hearingView(id) {
       box.replaceChildren(head,
         hr.state !== 'closed' ? inviteCard(id, d.seats, refresh) : null,
         invites,
+        broadcastCard(id, hr, refresh),
         monitorCard(id));
     } else {
       box.replaceChild(invites, box.children[hr.state !== 'closed' ? 2 : 1]);

@@ -36,6 +36,9 @@ pub struct CreateHearing {
     /// Scene layout (default: the server's `hearing.layout`).
     #[serde(default)]
     pub layout: Option<String>,
+    /// Held in public, so its broadcast may run (default `false`: closed to the public).
+    #[serde(default)]
+    pub public: bool,
 }
 
 /// Supported interface languages.
@@ -111,6 +114,7 @@ pub async fn create(
             &NewHearing {
                 scheduled_at: req.scheduled_at,
                 created_by: Some(clerk.0.username.clone()),
+                public: req.public,
             },
         )
         .await?;
@@ -119,7 +123,8 @@ pub async fn create(
             clerk.actor(),
             actions::HEARING_CREATED,
             Some(&record.id),
-            json!({ "case_number": record.case_number, "title": record.title }),
+            // Public or closed is settled here first; each later change is audited on its own.
+            json!({ "case_number": record.case_number, "title": record.title, "public": req.public }),
         ))
         .await;
     let summary = state

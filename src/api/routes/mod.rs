@@ -21,12 +21,16 @@
 //! | `GET /api/hearings/{id}/monitor`, `GET /api/hearing/monitor` | account / invitee | [`monitor`] |
 //! | `GET /api/hearings/{id}/monitor/composite.jpg`, `GET /api/hearing/monitor/composite.jpg` | account / invitee | the composite picture ([`monitor`]) |
 //! | `GET /api/audit`, `GET /api/audit/verify` | account | [`audit`] |
+//! | `POST /api/hearings/{id}/public` | account | public or closed, while scheduled ([`broadcast`]) |
+//! | `POST /api/hearings/{id}/broadcast/{start,stop,cut,resume}`, `GET .../broadcast` | account / clerk's (cut: also the judge's) invitation | the live broadcast ([`broadcast`]) |
+//! | `GET /watch/{id}`, `GET /api/watch/{id}`, `GET /live/{id}/...` | anyone (public hearings only) | the watch page, its state, the HLS playlist and segments ([`broadcast`]) |
 //! | `GET /api/permissions` | anyone | the permission table |
 //! | `GET /api/openapi.json` | anyone | this API as OpenAPI 3.1 ([`openapi`]) |
 //! | `GET /portal/...` | anyone | the portal's static pages ([`portal`]) |
 
 pub mod accounts;
 pub mod audit;
+pub mod broadcast;
 pub mod evidence;
 pub mod hearings;
 pub mod monitor;
@@ -72,6 +76,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/hearings", get(hearings::list).post(hearings::create))
         .route("/api/hearings/{id}", get(hearings::show))
         .route("/api/hearings/{id}/state", post(hearings::set_state))
+        .route("/api/hearings/{id}/public", post(broadcast::set_public))
+        .route("/api/hearings/{id}/broadcast", get(broadcast::status))
+        .route("/api/hearings/{id}/broadcast/{act}", post(broadcast::act))
+        .route("/api/watch/{id}", get(broadcast::watch_state))
+        .route("/watch/{id}", get(broadcast::watch_page))
+        .route("/live/{id}/index.m3u8", get(broadcast::playlist))
+        .route("/live/{id}/{run}/{file}", get(broadcast::media))
         .route(
             "/api/hearings/{id}/invitations",
             get(hearings::invitations).post(hearings::invite),

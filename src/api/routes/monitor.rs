@@ -54,7 +54,7 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
     let v = &state.settings().video;
     let Some(hearing) = state.running_hearing(id).await else {
         return Ok(json!({
-            "hearing": { "id": record.id, "case_number": record.case_number, "title": record.title, "state": summary.state },
+            "hearing": { "id": record.id, "case_number": record.case_number, "title": record.title, "state": summary.state, "public": summary.public },
             "running": false,
             "recording": { "state": "stopped", "id": null },
             "participants": [],
@@ -99,8 +99,10 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
         .collect();
     let ticks = hearing.tick_stats();
     Ok(json!({
-        "hearing": { "id": record.id, "case_number": record.case_number, "title": record.title, "state": summary.state },
+        "hearing": { "id": record.id, "case_number": record.case_number, "title": record.title, "state": summary.state, "public": summary.public },
         "running": true,
+        // The public broadcast: on air or not, viewers now, segments made.
+        "broadcast": hearing.broadcast().status(),
         "adapter": state.adapter_name(),
         "recording": {
             "state": if hearing.is_recording() { "recording" } else { "stopped" },

@@ -47,7 +47,8 @@ fn hearing_body() -> Value {
                 "title": { "type": "string", "maxLength": 200 },
                 "scheduled_at": { "type": "string", "format": "date-time" },
                 "locale": { "type": "string", "enum": ["en", "zh"] },
-                "layout": { "type": "string" } } })
+                "layout": { "type": "string" },
+                "public": { "type": "boolean", "default": false } } })
 }
 
 fn state_body() -> Value {
@@ -62,6 +63,10 @@ fn invite_body() -> Value {
                 "name": { "type": "string", "maxLength": 200 },
                 "seat": { "type": "string" },
                 "ttl_hours": { "type": "integer", "minimum": 1 } } })
+}
+
+fn public_body() -> Value {
+    json!({ "type": "object", "required": ["public"], "properties": { "public": { "type": "boolean" } } })
 }
 
 fn mute_body() -> Value {
@@ -185,6 +190,60 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Some(state_body),
         200,
         "application/json",
+    ),
+    ep(
+        "post",
+        "/api/hearings/{id}/public",
+        "Make a scheduled hearing public (it may be broadcast) or closed (never broadcast); 409 not_scheduled once it has opened. Audited.",
+        Auth::Session,
+        Some(public_body),
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/hearings/{id}/broadcast",
+        "The public broadcast: state (off, live, cut, ended), viewers, segments. Also takes a judge's or the clerk's invitation token (Bearer).",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "post",
+        "/api/hearings/{id}/broadcast/{act}",
+        "start or stop the broadcast (the clerk), cut it to the slate or resume it (the presiding judge or the clerk). Takes an invitation token (Bearer) too. 409 closed_to_public for a closed hearing. Audited.",
+        Auth::Session,
+        Some(empty_body),
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/watch/{id}",
+        "What the public watch page shows: case number, title, court, hearing and broadcast state, playlist, viewers. 404 for an unknown or closed hearing.",
+        Auth::None,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/live/{id}/index.m3u8",
+        "The live HLS playlist (CMAF segments); ?viewer=ID counts the player. Cacheable for 1 s. 404 for an unknown or closed hearing.",
+        Auth::None,
+        None,
+        200,
+        "application/vnd.apple.mpegurl",
+    ),
+    ep(
+        "get",
+        "/live/{id}/{run}/{file}",
+        "The broadcast's init segment (init.mp4) or a media segment (seg-N.m4s) of run r<n>; immutable, cacheable for a day.",
+        Auth::None,
+        None,
+        200,
+        "video/mp4",
     ),
     ep(
         "get",

@@ -1,0 +1,332 @@
+//! The public gallery: a public hearing's live broadcast (HLS, CMAF segments), its watch page,
+//! and the controls.
+//!
+//! - The clerk makes a hearing public or closed when creating it, or later while it is still
+//!   scheduled (`POST /api/hearings/{id}/public`); each change is audited. A closed hearing is
+//!   never broadcast: its watch state, playlist and segments are `404`, whatever else.
+//! - The clerk starts and stops the broadcast ([`Action::Broadcast`]); the presiding judge (or
+//!   the clerk) cuts it at once and lifts the cut ([`Action::CutBroadcast`]), from the bench
+//!   with an invitation token. Each act is audited.
+//! - Anyone may watch: `GET /watch/{id}` (the page), `GET /api/watch/{id}` (what it shows),
+//!   `GET /live/{id}/index.m3u8` and the segments under `/live/{id}/r{run}/`. Playlists are
+//!   cacheable for a second, segments for a day (their names are never reused: each run of
+//!   the broadcast has its own folder), so a CDN in front of the server carries the viewers.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::Body;
+use crate::api::error::ApiError;
+use crate::api::session::{Clerk, Operator};
+use crate::api::AppState;
+use crate::hearing::BroadcastState;
+use crate::permissions::Action;
+use crate::store::audit::actions;
+use crate::store::{AuditEvent, HearingState};
+
+/// How long a player or a CDN may keep a playlist.
+pub const PLAYLIST_CACHE: &str = "public, max-age=1";
+/// How long a segment or init segment may be kept: their names are never reused.
+pub const SEGMENT_CACHE: &str = "public, max-age=86400, immutable";
+/// The watch page's Content-Security-Policy: its own scripts, media from blobs (hls.js feeds
+/// Media Source Extensions).
+pub const WATCH_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; \
+     worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// `POST /api/hearings/{id}/public` body.
+#[derive(Debug, Deserialize)]
+pub struct SetPublic {
+    /// Held in public (`true`) or closed to the public (`false`).
+    pub public: bool,
+}
+
+/// `POST /api/hearings/{id}/public` `{public}` → `{id, public}`; `409 not_scheduled` once the
+/// hearing has opened. Making a hearing closed stops a broadcast already started.
+pub async fn set_public(
+    State(state): State<AppState>,
+    clerk: Clerk,
+    Path(id): Path<String>,
+    Body(req): Body<SetPublic>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    clerk
+        .authorize(&state, Action::ManageHearings, Some(&id))
+        .await?;
+    let summary = state
+        .store()
+        .hearing_summary(&id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !state.store().set_hearing_public(&id, req.public).await? {
+        return Err(ApiError::conflict(
+            "not_scheduled",
+            format!(
+                "the hearing is {}: whether it is public is settled once it opens",
+                summary.state
+            ),
+        ));
+    }
+    if !req.public {
+        if let Some(hearing) = state.running_hearing(&id).await {
+            tokio::task::spawn_blocking(move || hearing.broadcast().stop())
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+        }
+    }
+    state
+        .audit(AuditEvent::new(
+            clerk.actor(),
+            actions::HEARING_PUBLICITY,
+            Some(&id),
+            json!({ "public": req.public, "was": summary.public }),
+        ))
+        .await;
+    Ok(Json(json!({ "id": id, "public": req.public })))
+}
+
+/// `POST /api/hearings/{id}/broadcast/{act}` with `act` one of `start`, `stop` (the clerk),
+/// `cut`, `resume` (the presiding judge or the clerk) → the broadcast's status.
+/// `409 closed_to_public` for a closed hearing, `409 hearing_closed` after the end,
+/// `409 not_broadcasting` to stop, cut or resume what is not on air.
+pub async fn act(
+    State(state): State<AppState>,
+    who: Operator,
+    Path((id, act)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let needs = match act.as_str() {
+        "start" | "stop" => Action::Broadcast,
+        "cut" | "resume" => Action::CutBroadcast,
+        _ => {
+            return Err(ApiError::invalid(
+                "bad_act",
+                "act must be start, stop, cut or resume",
+            ))
+        }
+    };
+    who.authorize(&state, needs, &id).await?;
+    let summary = state
+        .store()
+        .hearing_summary(&id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if summary.state == HearingState::Closed {
+        return Err(ApiError::conflict(
+            "hearing_closed",
+            "this hearing is closed",
+        ));
+    }
+    if !summary.public {
+        return Err(ApiError::conflict(
+            "closed_to_public",
+            "this hearing is closed to the public: it is never broadcast",
+        ));
+    }
+    let not_on_air = || ApiError::conflict("not_broadcasting", "the broadcast is not on air");
+    let hearing = if act == "start" {
+        state.hearing(&id).await?
+    } else {
+        state.running_hearing(&id).await.ok_or_else(not_on_air)?
+    };
+    let on_air = matches!(
+        hearing.broadcast().status().state,
+        BroadcastState::Live | BroadcastState::Cut
+    );
+    if act != "start" && !on_air {
+        return Err(not_on_air());
+    }
+    let paused = summary.state != HearingState::Open;
+    let live = hearing.clone();
+    let public = summary.public;
+    let act_done = act.clone();
+    tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
+        let broadcast = live.broadcast();
+        match act_done.as_str() {
+            "start" => {
+                broadcast.set_paused(paused);
+                broadcast
+                    .start(public)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+            }
+            "stop" => {
+                broadcast.stop();
+            }
+            "cut" => broadcast.set_cut(true),
+            _ => broadcast.set_cut(false),
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    state
+        .audit(AuditEvent::new(
+            who.actor(),
+            actions::BROADCAST,
+            Some(&id),
+            json!({ "act": act }),
+        ))
+        .await;
+    Ok(Json(
+        json!({ "id": id, "broadcast": hearing.broadcast().status() }),
+    ))
+}
+
+/// `GET /api/hearings/{id}/broadcast` → `{id, public, broadcast}`: whether the hearing is
+/// public, and the broadcast's status (state, viewers, segments) while the hearing runs.
+pub async fn status(
+    State(state): State<AppState>,
+    who: Operator,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    who.authorize(&state, Action::Monitor, &id).await?;
+    let summary = state
+        .store()
+        .hearing_summary(&id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let status = state
+        .running_hearing(&id)
+        .await
+        .map(|h| h.broadcast().status());
+    Ok(Json(
+        json!({ "id": id, "public": summary.public, "broadcast": status }),
+    ))
+}
+
+/// A public hearing's summary, or `404` for an unknown or closed one (the same answer, so a
+/// closed hearing's existence is not revealed).
+async fn public_hearing(
+    state: &AppState,
+    id: &str,
+) -> Result<crate::store::HearingSummary, ApiError> {
+    if id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(ApiError::NotFound);
+    }
+    match state.store().hearing_summary(id).await? {
+        Some(s) if s.public => Ok(s),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// `GET /api/watch/{id}` → what the watch page shows: case number, title, court, the
+/// hearing's state, the broadcast's, the playlist and the viewer count. `404` for an unknown
+/// or closed hearing.
+pub async fn watch_state(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let summary = public_hearing(&state, &id).await?;
+    let status = state
+        .running_hearing(&id)
+        .await
+        .map(|h| h.broadcast().status());
+    let broadcast = match (&status, summary.state) {
+        (_, HearingState::Closed) => BroadcastState::Ended,
+        (Some(s), _) => s.state,
+        (None, _) => BroadcastState::Off,
+    };
+    let body = json!({
+        "hearing": id,
+        "case_number": summary.record.case_number,
+        "title": summary.record.title,
+        "court": state.settings().record.court_name,
+        "state": summary.state,
+        "broadcast": broadcast,
+        "playlist": format!("/live/{id}/index.m3u8"),
+        "viewers": status.map(|s| s.viewers).unwrap_or(0),
+        "replay": serde_json::Value::Null,
+    });
+    Ok(([(header::CACHE_CONTROL, "public, max-age=1")], Json(body)).into_response())
+}
+
+/// `GET /watch/{id}`: the watch page (it asks `/api/watch/{id}` what to show).
+pub async fn watch_page(Path(_id): Path<String>) -> Response {
+    (
+        [
+            (header::CONTENT_SECURITY_POLICY, WATCH_CSP),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        Html(include_str!("../../../web/watch/watch.html")),
+    )
+        .into_response()
+}
+
+/// The playlist's query: the player's random id, counted as a viewer.
+#[derive(Debug, Deserialize)]
+pub struct PlaylistQuery {
+    /// The player's own random id.
+    #[serde(default)]
+    pub viewer: Option<String>,
+}
+
+/// `GET /live/{id}/index.m3u8` → the live playlist; `404` for an unknown or closed hearing,
+/// or before the first segment.
+pub async fn playlist(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PlaylistQuery>,
+) -> Result<Response, ApiError> {
+    public_hearing(&state, &id).await?;
+    let hearing = state.running_hearing(&id).await.ok_or(ApiError::NotFound)?;
+    let viewer = q
+        .viewer
+        .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric()));
+    let text = hearing
+        .broadcast()
+        .playlist(viewer.as_deref())
+        .ok_or(ApiError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
+            (header::CACHE_CONTROL, PLAYLIST_CACHE),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+/// `GET /live/{id}/{run}/{file}` → `init.mp4` or `seg-N.m4s` of run `r<n>`; `404` for
+/// anything else, an old segment, or a closed hearing.
+pub async fn media(
+    State(state): State<AppState>,
+    Path((id, run, file)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let run: u64 = run
+        .strip_prefix('r')
+        .and_then(|n| n.parse().ok())
+        .ok_or(ApiError::NotFound)?;
+    enum Wanted {
+        Init,
+        Segment(u64),
+    }
+    let wanted = if file == "init.mp4" {
+        Wanted::Init
+    } else {
+        let n = file
+            .strip_prefix("seg-")
+            .and_then(|f| f.strip_suffix(".m4s"))
+            .and_then(|n| n.parse().ok())
+            .ok_or(ApiError::NotFound)?;
+        Wanted::Segment(n)
+    };
+    public_hearing(&state, &id).await?;
+    let hearing = state.running_hearing(&id).await.ok_or(ApiError::NotFound)?;
+    let broadcast = hearing.broadcast();
+    let bytes = match wanted {
+        Wanted::Init => broadcast.init(run),
+        Wanted::Segment(n) => broadcast.segment(run, n),
+    }
+    .ok_or(ApiError::NotFound)?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "video/mp4"),
+            (header::CACHE_CONTROL, SEGMENT_CACHE),
+        ],
+        bytes,
+    )
+        .into_response())
+}

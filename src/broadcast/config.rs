@@ -1,0 +1,53 @@
+//! What a broadcast is configured with: picture size, segment target, window; the fixed audio
+//! format; and the errors a [`Segmenter`](super::Segmenter) call can give.
+
+use std::time::Duration;
+
+/// AudioSpecificConfig of the broadcast's audio: AAC-LC, 48 kHz, one channel.
+pub const AAC_AUDIO_SPECIFIC_CONFIG: [u8; 2] = [0x11, 0x88];
+/// Audio sample rate, and the audio track's timescale.
+pub const AUDIO_SAMPLE_RATE: u32 = 48_000;
+/// Audio channels.
+pub const AUDIO_CHANNELS: u16 = 1;
+/// Samples in one AAC-LC frame.
+pub const AAC_FRAME_SAMPLES: u32 = 1024;
+
+/// What the broadcast is made of and how it is cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BroadcastConfig {
+    /// Picture width in pixels (the live video and the slate).
+    pub width: u32,
+    /// Picture height in pixels.
+    pub height: u32,
+    /// Segment target duration: a keyframe this far past a segment's start closes it, and a
+    /// slate segment lasts this long.
+    pub target: Duration,
+    /// How many of the newest segments are kept and listed (at least 1).
+    pub window: usize,
+}
+
+impl BroadcastConfig {
+    /// A broadcast of `width`×`height` with 2 s segments and a window of 6.
+    pub fn new(width: u32, height: u32) -> Self {
+        Self {
+            width,
+            height,
+            target: Duration::from_secs(2),
+            window: 6,
+        }
+    }
+}
+
+/// Why a [`Segmenter`](super::Segmenter) refused a call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BroadcastError {
+    /// The slate access unit holds no IDR slice (NAL unit type 5).
+    #[error("the slate holds no IDR picture")]
+    SlateNotIdr,
+    /// The slate has no SPS/PPS of its own and no live ones are known to decode it with.
+    #[error("the slate carries no SPS/PPS and none are known")]
+    SlateWithoutParameterSets,
+    /// [`Segmenter::end`](super::Segmenter::end) was called.
+    #[error("the broadcast has ended")]
+    Ended,
+}

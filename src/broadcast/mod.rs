@@ -1,0 +1,42 @@
+//! The public broadcast of a hearing: HLS with CMAF (fragmented MP4) segments muxed from the
+//! composite already encoded for the participants and the mix encoded to AAC.
+//!
+//! Pure Rust and sans-I/O (in the manner of str0m): a [`Segmenter`] takes encoded frames with
+//! their presentation times and gives back bytes (an init segment, media segments) and an
+//! HLS media playlist. It reads no clock, opens no file or socket and spawns nothing, so it is
+//! tested on made-up timestamps; the shell that owns it feeds it, asks the encoder for a
+//! keyframe when it says so, and serves what it made.
+//!
+//! - `annexb`: H.264 Annex B access units into length-prefixed MP4 samples (SPS/PPS kept
+//!   in-band for `avc3`, AUDs dropped), and the `avcC` record.
+//! - `config`: [`BroadcastConfig`], the audio format, [`BroadcastError`].
+//! - `fmp4`: the ISO BMFF boxes: init segment (`avc3` video on track 1 at 90 kHz, `mp4a` AAC
+//!   on track 2) and media segments (`styp` + `moof` + `mdat`).
+//! - `playlist`: the m3u8 text and the segment names ([`INIT_URI`], [`segment_uri`]).
+//! - `segment`: the segment being filled and written; [`SegmentInfo`] of closed ones.
+//! - `segmenter`: [`Segmenter`], the state machine: segments cut on keyframes at the target
+//!   duration, the window of kept segments, cutting to a slate and back, the end; [`BroadcastStats`].
+//!
+//! Video track parameter sets stay in the samples (`avc3`), so a picture from another encoder
+//! (the slate) or from a restarted encoder decodes without a new init segment or a
+//! discontinuity; timestamps stay continuous across a cut.
+
+mod annexb;
+mod config;
+mod fmp4;
+mod playlist;
+mod segment;
+mod segmenter;
+
+#[cfg(test)]
+mod ffmpeg_tests;
+#[cfg(test)]
+mod mp4check;
+
+pub use config::{
+    BroadcastConfig, BroadcastError, AAC_AUDIO_SPECIFIC_CONFIG, AAC_FRAME_SAMPLES, AUDIO_CHANNELS,
+    AUDIO_SAMPLE_RATE,
+};
+pub use playlist::{parse_segment_uri, segment_uri, INIT_URI};
+pub use segment::{SegmentInfo, SegmentKind};
+pub use segmenter::{BroadcastStats, Segmenter};

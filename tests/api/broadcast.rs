@@ -1,0 +1,303 @@
+//! The public gallery: public or closed per hearing (audited, settled once the hearing opens),
+//! the live broadcast (HLS with CMAF segments) that the clerk starts and the presiding judge
+//! cuts, and the public routes' answers to bad input.
+
+use std::time::{Duration, Instant};
+
+use axum::http::{header, StatusCode};
+use courtroom::record::mp4;
+use serde_json::json;
+
+use crate::support::{Reply, TestApp, Who};
+
+/// A server whose hearings compose at 640×360.
+async fn small_app() -> TestApp {
+    TestApp::builder()
+        .set("video.width=640")
+        .set("video.height=360")
+        .start()
+        .await
+}
+
+async fn act(app: &TestApp, who: Who<'_>, id: &str, act: &str) -> Reply {
+    app.post(
+        &format!("/api/hearings/{id}/broadcast/{act}"),
+        who,
+        json!({}),
+    )
+    .await
+}
+
+/// The playlist's segment URIs (relative to `/live/{id}/`).
+fn segments(playlist: &str) -> Vec<String> {
+    playlist
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The segment's number in its URI (`r1/seg-7.m4s` → 7).
+fn number(uri: &str) -> u64 {
+    uri.rsplit("seg-")
+        .next()
+        .and_then(|n| n.strip_suffix(".m4s"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a segment URI: {uri}"))
+}
+
+/// Waits until the playlist lists a segment numbered `after` or later; returns its URI.
+async fn segment_from(app: &TestApp, id: &str, after: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = app
+            .get(
+                &format!("/live/{id}/index.m3u8?viewer=abc123"),
+                Who::Stranger,
+            )
+            .await;
+        if r.status == StatusCode::OK {
+            if let Some(uri) = segments(&r.text()).into_iter().find(|u| number(u) >= after) {
+                return uri;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no segment {after} within 20 s: {} {}",
+            r.status,
+            r.text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The init segment and one media segment, read as one fragmented MP4.
+async fn media_of(app: &TestApp, id: &str, uri: &str) -> mp4::Mp4Info {
+    let run = uri.split('/').next().unwrap();
+    let init = app
+        .get(&format!("/live/{id}/{run}/init.mp4"), Who::Stranger)
+        .await;
+    assert_eq!(init.status, StatusCode::OK);
+    let seg = app.get(&format!("/live/{id}/{uri}"), Who::Stranger).await;
+    assert_eq!(seg.status, StatusCode::OK, "{uri}");
+    assert_eq!(seg.headers[header::CONTENT_TYPE], "video/mp4");
+    assert!(seg.headers[header::CACHE_CONTROL]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    mp4::parse(&[init.body, seg.body].concat()).expect("an MP4")
+}
+
+#[tokio::test]
+async fn a_closed_hearing_is_never_broadcast_and_its_urls_say_not_found() {
+    let app = small_app().await;
+    let cookie = app.login_clerk().await;
+    let clerk = Who::Session(&cookie);
+    let id = app.create_hearing(&cookie).await; // closed unless the clerk says otherwise
+    let show = app.get(&format!("/api/hearings/{id}"), clerk).await;
+    assert_eq!(show.json()["hearing"]["public"], false);
+    app.set_state(&cookie, &id, "open").await;
+    let r = act(&app, clerk, &id, "start").await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "closed_to_public".to_owned())
+    );
+    for uri in [
+        format!("/api/watch/{id}"),
+        format!("/live/{id}/index.m3u8"),
+        format!("/live/{id}/r1/init.mp4"),
+        format!("/live/{id}/r1/seg-0.m4s"),
+    ] {
+        let r = app.get(&uri, Who::Stranger).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
+    }
+    // Once open, whether it is public is settled.
+    let r = app
+        .post(
+            &format!("/api/hearings/{id}/public"),
+            clerk,
+            json!({ "public": true }),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "not_scheduled".to_owned())
+    );
+    // The page itself is the same for every id (it asks the API), with its own CSP.
+    let page = app.get(&format!("/watch/{id}"), Who::Stranger).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .contains("media-src 'self' blob:"));
+}
+
+#[tokio::test]
+async fn a_public_hearing_is_broadcast_and_the_judge_cuts_to_the_slate_within_a_segment() {
+    let app = small_app().await;
+    let cookie = app.login_clerk().await;
+    let clerk = Who::Session(&cookie);
+    let id = app.create_hearing(&cookie).await;
+    for public in [true, false, true] {
+        let r = app
+            .post(
+                &format!("/api/hearings/{id}/public"),
+                clerk,
+                json!({ "public": public }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let judge = app
+        .invite(&cookie, &id, "presiding_judge", "Judge Chen")
+        .await
+        .token;
+    let witness = app
+        .invite(&cookie, &id, "witness", "Witness Ma")
+        .await
+        .token;
+    app.set_state(&cookie, &id, "open").await;
+    // Only the clerk starts it; nobody cuts what is not on air.
+    let r = act(&app, Who::Invitation(&judge), &id, "start").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let r = act(&app, Who::Invitation(&judge), &id, "cut").await;
+    assert_eq!(r.code(), "not_broadcasting");
+    let r = act(&app, clerk, &id, "start").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["broadcast"]["state"], "live");
+
+    let watch = app.get(&format!("/api/watch/{id}"), Who::Stranger).await;
+    assert_eq!(watch.status, StatusCode::OK);
+    let w = watch.json();
+    assert_eq!(
+        (w["state"].as_str(), w["broadcast"].as_str()),
+        (Some("open"), Some("live"))
+    );
+    assert_eq!(w["case_number"], "(2026) Test 1");
+
+    // The court on air: a video track (avc3, parameter sets in band) and an audio track.
+    let first = segment_from(&app, &id, 0).await;
+    let playlist = app
+        .get(
+            &format!("/live/{id}/index.m3u8?viewer=abc123"),
+            Who::Stranger,
+        )
+        .await;
+    assert_eq!(
+        playlist.headers[header::CONTENT_TYPE],
+        "application/vnd.apple.mpegurl"
+    );
+    assert_eq!(playlist.headers[header::CACHE_CONTROL], "public, max-age=1");
+    let text = playlist.text();
+    assert!(text.starts_with("#EXTM3U"), "{text}");
+    assert!(text.contains("#EXT-X-MAP:URI=\"r1/init.mp4\""), "{text}");
+    let live = media_of(&app, &id, &first).await;
+    let video = live.track("video").expect("a video track");
+    assert_eq!(video.codec.as_deref(), Some("avc3"));
+    assert!(video.samples >= 2, "{video:?}");
+    assert_eq!(
+        live.track("audio").and_then(|a| a.codec.clone()).as_deref(),
+        Some("mp4a")
+    );
+    // One viewer counted (the playlist fetches above).
+    let monitor = app.get(&format!("/api/hearings/{id}/monitor"), clerk).await;
+    assert_eq!(monitor.json()["broadcast"]["viewers"], 1);
+
+    // A witness may not cut; the judge may, from the bench.
+    let r = act(&app, Who::Invitation(&witness), &id, "cut").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let newest = number(
+        segments(
+            &app.get(&format!("/live/{id}/index.m3u8"), Who::Stranger)
+                .await
+                .text(),
+        )
+        .last()
+        .unwrap(),
+    );
+    let r = act(&app, Who::Invitation(&judge), &id, "cut").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["broadcast"]["state"], "cut");
+    // The segment open at the cut closes at once with what came before it; the next one is
+    // the slate: one still picture for the whole segment, nothing of the court.
+    let slate_uri = segment_from(&app, &id, newest + 2).await;
+    let slate = media_of(&app, &id, &slate_uri).await;
+    assert_eq!(slate.track("video").unwrap().samples, 1, "{slate:?}");
+    assert!(slate.track("video").unwrap().duration_ms() >= 1500);
+    let w = app
+        .get(&format!("/api/watch/{id}"), Who::Stranger)
+        .await
+        .json();
+    assert_eq!(w["broadcast"], "cut");
+
+    // Lifted: the court comes back at a keyframe.
+    let r = act(&app, Who::Invitation(&judge), &id, "resume").await;
+    assert_eq!(r.json()["broadcast"]["state"], "live");
+    let after = number(&slate_uri) + 3;
+    let back_uri = segment_from(&app, &id, after).await;
+    let back = media_of(&app, &id, &back_uri).await;
+    assert!(back.track("video").unwrap().samples >= 2, "{back:?}");
+
+    // Every act and change is in the audit trail.
+    let acts: Vec<String> = app
+        .audit_details("broadcast")
+        .await
+        .iter()
+        .map(|d| d["act"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(acts, ["start", "cut", "resume"]);
+    let publicity = app.audit_details("hearing_publicity").await;
+    assert_eq!(publicity.len(), 3, "{publicity:?}");
+    assert_eq!(publicity[2]["public"], true);
+    let created = app.audit_details("hearing_created").await;
+    assert_eq!(created[0]["public"], false, "closed when created");
+
+    // The clerk stops it: the playlist ends.
+    let r = act(&app, clerk, &id, "stop").await;
+    assert_eq!(r.json()["broadcast"]["state"], "ended");
+    let end = app
+        .get(&format!("/live/{id}/index.m3u8"), Who::Stranger)
+        .await;
+    assert!(end.text().contains("#EXT-X-ENDLIST"), "{}", end.text());
+}
+
+#[tokio::test]
+async fn bad_public_requests_get_a_clear_answer_and_the_broadcast_goes_on() {
+    let app = small_app().await;
+    let cookie = app.login_clerk().await;
+    let clerk = Who::Session(&cookie);
+    let id = app.create_hearing(&cookie).await;
+    app.post(
+        &format!("/api/hearings/{id}/public"),
+        clerk,
+        json!({ "public": true }),
+    )
+    .await;
+    app.set_state(&cookie, &id, "open").await;
+    assert_eq!(act(&app, clerk, &id, "start").await.status, StatusCode::OK);
+    assert_eq!(act(&app, clerk, &id, "dance").await.code(), "bad_act");
+    let first = segment_from(&app, &id, 0).await;
+    for uri in [
+        "/api/watch/h-nobody".to_owned(),
+        "/live/h-nobody/index.m3u8".to_owned(),
+        "/api/watch/..%2F..%2Fetc".to_owned(),
+        format!("/live/{id}/r1/seg-x.m4s"),
+        format!("/live/{id}/r1/seg-999999.m4s"),
+        format!("/live/{id}/r99/init.mp4"),
+        format!("/live/{id}/r1/passwd"),
+        format!("/live/{id}/index.m3u8?viewer={}", "z".repeat(5000)),
+    ] {
+        let r = app.get(&uri, Who::Stranger).await;
+        assert!(
+            r.status == StatusCode::NOT_FOUND || r.status == StatusCode::OK,
+            "{uri}: {}",
+            r.status
+        );
+        if !uri.contains("viewer=") {
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
+        }
+    }
+    // The hearing and its broadcast went on.
+    let later = segment_from(&app, &id, number(&first) + 1).await;
+    assert!(number(&later) > number(&first));
+}
