@@ -150,6 +150,26 @@ enum BenchCommand {
     /// Run a local cluster (PostgreSQL, an S3 server, N nodes), kill and pause the node that
     /// owns a recorded hearing, and print what survived as JSON.
     Failover(BenchFailoverArgs),
+    /// Run a server with one public, broadcasting hearing and load its broadcast with N
+    /// simulated HLS players on loopback; print the server's CPU and memory per N as JSON.
+    Broadcast(BenchBroadcastArgs),
+}
+
+/// Options of `courtroom bench broadcast`.
+#[derive(Args, Clone)]
+struct BenchBroadcastArgs {
+    /// Player counts, measured one after another after a baseline without players.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    viewers: Vec<usize>,
+    /// Seconds measured per count.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Output size WxH.
+    #[arg(long, default_value = "1280x720")]
+    size: String,
+    /// Output frame rate.
+    #[arg(long, default_value_t = 25)]
+    fps: u32,
 }
 
 /// Options of `courtroom bench failover`.
@@ -282,6 +302,9 @@ fn main() -> ExitCode {
         Command::Drain(args) => Some(runtime_block_on(drain(args))),
         Command::Bench(BenchCommand::Failover(args)) => {
             Some(runtime_block_on(bench_failover(args)))
+        }
+        Command::Bench(BenchCommand::Broadcast(args)) => {
+            Some(runtime_block_on(bench_broadcast(args)))
         }
         _ => None,
     };
@@ -530,6 +553,24 @@ async fn bench_failover(args: &BenchFailoverArgs) -> anyhow::Result<()> {
     })
     .await?;
     println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+async fn bench_broadcast(args: &BenchBroadcastArgs) -> anyhow::Result<()> {
+    use courtroom::loadgen::broadcast::{self, BroadcastBenchConfig};
+    let (width, height) = parse_size(&args.size)?;
+    let cfg = BroadcastBenchConfig {
+        exe: std::env::current_exe()?,
+        viewers: args.viewers.clone(),
+        seconds: args.seconds,
+        width,
+        height,
+        fps: args.fps,
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&broadcast::run(&cfg).await?)?
+    );
     Ok(())
 }
 

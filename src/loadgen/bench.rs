@@ -355,7 +355,7 @@ async fn http_get_json(
     serde_json::from_str(body).map_err(|x| e(&x))
 }
 
-fn free_port() -> Result<u16, LoadgenError> {
+pub(super) fn free_port() -> Result<u16, LoadgenError> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|e| LoadgenError::Server(e.to_string()))?;
     Ok(l.local_addr()
@@ -363,12 +363,12 @@ fn free_port() -> Result<u16, LoadgenError> {
         .port())
 }
 
-struct Server {
+pub(super) struct Server {
     child: Child,
 }
 
 impl Server {
-    fn spawn(
+    pub(super) fn spawn(
         cfg: &BenchConfig,
         plan: Option<&CorePlan>,
         data: &Path,
@@ -416,7 +416,7 @@ impl Server {
         Ok(Self { child })
     }
 
-    async fn wait_healthy(&mut self, addr: &str) -> Result<(), LoadgenError> {
+    pub(super) async fn wait_healthy(&mut self, addr: &str) -> Result<(), LoadgenError> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -433,11 +433,11 @@ impl Server {
     }
 
     /// User plus system CPU seconds of the server process.
-    fn cpu_seconds(&self) -> Result<f64, LoadgenError> {
+    pub(super) fn cpu_seconds(&self) -> Result<f64, LoadgenError> {
         cores::cpu_seconds(self.child.id()).map_err(|e| LoadgenError::Server(e.to_string()))
     }
 
-    fn rss_mb(&self) -> Result<f64, LoadgenError> {
+    pub(super) fn rss_mb(&self) -> Result<f64, LoadgenError> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .map_err(|e| LoadgenError::Server(e.to_string()))?;
         let kb: f64 = status
@@ -449,7 +449,7 @@ impl Server {
         Ok(kb / 1024.0)
     }
 
-    fn stop(&mut self) {
+    pub(super) fn stop(&mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();

@@ -6,6 +6,7 @@
 //! which measures a server under that load ([`bench`]).
 
 pub mod bench;
+pub mod broadcast;
 pub mod client;
 pub mod clip;
 pub mod composite_clock;

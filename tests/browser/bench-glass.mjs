@@ -10,9 +10,21 @@
 // everything after (encode, network, decode, key, composite, encode, network, decode, display)
 // is.
 //
-// Run: `node bench-glass.mjs` from tests/browser (after `npm ci`); `make bench` does.
+// GLASS_TARGET=broadcast measures the public broadcast instead (HLS, CMAF segments, hls.js on
+// the watch page /watch/<hearing>): the same numbered camera in the judge's page, and a second
+// page (its own browser context, same browser) on the watch page, whose <video> is read the
+// same way (the magenta frame is searched for in the picture at its intrinsic size, the
+// composite's video.width x video.height). Both pages stamp readings with
+// performance.timeOrigin + performance.now(), one clock for the whole browser (the report's
+// clock_skew_ms checks it against Date.now() in each page); the pairing is done here, after
+// the run, from every reading of both pages. How: see pairBroadcast.
+//
+// Run: `node bench-glass.mjs` from tests/browser (after `npm ci`); `make bench` does, and
+// `GLASS_TARGET=broadcast node bench-glass.mjs` for the broadcast.
 // Environment: BROWSER_TEST_BIN (server binary), GLASS_SECONDS (measurement, default 20),
-// GLASS_OTHERS (loadgen participants seated beside the browser, default 4).
+// GLASS_OTHERS (loadgen participants seated beside the browser, default 4), GLASS_TARGET
+// (`composite`, the default, or `broadcast`), GLASS_SAMPLES_CSV (broadcast: a file to write
+// every pair to, for plotting the delay over the run).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -26,6 +38,11 @@ const SECONDS = Number(process.env.GLASS_SECONDS || 20);
 // Others seated beside the measured browser, published by `courtroom loadgen` (a hearing of
 // five by default, as the issue's other figures).
 const OTHERS = Number(process.env.GLASS_OTHERS ?? 4);
+const TARGET = process.env.GLASS_TARGET || 'composite';
+if (!['composite', 'broadcast'].includes(TARGET)) {
+  console.error(`bench-glass: GLASS_TARGET=${TARGET}: expected composite or broadcast`);
+  process.exit(2);
+}
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
@@ -34,6 +51,10 @@ const [W, H, FPS, FRAMES] = [640, 480, 25, 250];
 // The code patch: a magenta frame around ten cells (white reference, black reference, then
 // eight bits of the frame number, most significant first), over the chest.
 const PATCH = { x: 152, y: 244, cell: 32, cellH: 48, border: 8, cells: 10 };
+// The broadcast's segment target (src/broadcast/config.rs, BroadcastConfig::new; the encoder's
+// keyframe interval, video.keyframe_interval_s, is 2 s too). The playlist's own
+// #EXT-X-TARGETDURATION is reported beside it.
+const SEGMENT_TARGET_S = 2;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.error('bench-glass:', ...a);
@@ -104,10 +125,18 @@ function writeSilence(file, seconds) {
   fs.writeFileSync(file, b);
 }
 
-// Runs in the page: reads codes from the local camera and from the composite.
-function probe(patch) {
-  const out = { local: {}, pairs: [], localReads: 0, remoteReads: 0, misses: 0 };
+// Runs in a page: reads the code from the page's own camera (`camera`: the participant page's
+// self-view track) and/or from a <video> (`video`: its element id). Every time is
+// performance.timeOrigin + a page-relative time, so that two pages of one browser compare.
+// Without `log` (the composite) the page pairs as it reads: each number's local showing, then
+// its first reading in the composite. With `log` (the broadcast) every reading is kept, the
+// video's with the frame's media time and the misses too (n = -1), and node pairs them; the
+// <video>'s playback events are kept as well (stalls, seeks, catch-up rate changes).
+function probe({ patch, camera, video, log }) {
+  const out = { local: {}, pairs: [], localReads: 0, remoteReads: 0, misses: 0,
+    localLog: [], videoLog: [], events: [] };
   window.__glass = out;
+  const at = (hr) => performance.timeOrigin + hr;
   const innerW = patch.cells * patch.cell;
   const bw = patch.border / (innerW + 2 * patch.border);
   const bh = patch.border / (patch.cellH + 2 * patch.border);
@@ -146,52 +175,314 @@ function probe(patch) {
       for (let c = 2; c < patch.cells; c++) n = (n << 1) | (mean(c) > (white + black) / 2 ? 1 : 0);
       return n;
     };
-    return (source, w, h, t) => {
+    return (source, w, h, t, m) => {
       if (!w || !h) return;
       if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; rect = null; }
       ctx.drawImage(source, 0, 0, w, h);
       if (!rect) rect = find(w, h);
       const n = rect ? read() : null;
-      if (n == null) { rect = null; out.misses++; return; }
+      if (n == null) {
+        rect = null; out.misses++;
+        if (log && side === 'remote') out.videoLog.push({ t, m, n: -1 });
+        return;
+      }
       if (side === 'local') {
         out.localReads++;
+        if (log) { out.localLog.push({ n, t }); return; }
         const seen = out.local[n];
         if (seen == null || t - seen > 5000) out.local[n] = t;
         return;
       }
       out.remoteReads++;
+      if (log) { out.videoLog.push({ t, m, n }); return; }
       const shown = out.local[n];
       const last = out.pairs.length ? out.pairs[out.pairs.length - 1] : null;
       if (shown != null && t - shown < 5000 && (!last || last.n !== n)) out.pairs.push({ n, ms: t - shown });
     };
   };
-  // The composite, when each frame is about to be shown (the callback's time).
-  const remote = document.getElementById('courtroom');
-  const onRemote = decoder('remote');
-  const onFrame = (now) => {
-    onRemote(remote, remote.videoWidth, remote.videoHeight, now);
+  // The composite (or the broadcast), when each frame is about to be shown (the callback's time).
+  if (video) {
+    const remote = document.getElementById(video);
+    const onRemote = decoder('remote');
+    const onFrame = (now, meta) => {
+      onRemote(remote, remote.videoWidth, remote.videoHeight, at(now), meta.mediaTime);
+      remote.requestVideoFrameCallback(onFrame);
+    };
     remote.requestVideoFrameCallback(onFrame);
-  };
-  remote.requestVideoFrameCallback(onFrame);
+    if (log) {
+      for (const e of ['waiting', 'playing', 'seeking', 'seeked', 'ratechange', 'stalled', 'emptied', 'error']) {
+        remote.addEventListener(e, () => out.events.push({ e, t: at(performance.now()),
+          ct: remote.currentTime, rate: remote.playbackRate }));
+      }
+    }
+  }
   // The camera, frame by frame as it delivers them (MediaStreamTrackProcessor on a clone of the
   // track the page sends), rather than a <video> of it, whose display lags and would hide part
   // of the latency.
-  const track = document.getElementById('self-view').srcObject.getVideoTracks()[0].clone();
-  const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
-  const onLocal = decoder('local');
-  (async () => {
-    for (;;) {
-      const { value: frame, done } = await reader.read();
-      if (done) return;
-      onLocal(frame, frame.displayWidth, frame.displayHeight, performance.now());
-      frame.close();
-    }
-  })();
+  if (camera) {
+    const track = document.getElementById('self-view').srcObject.getVideoTracks()[0].clone();
+    const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
+    const onLocal = decoder('local');
+    (async () => {
+      for (;;) {
+        const { value: frame, done } = await reader.read();
+        if (done) return;
+        onLocal(frame, frame.displayWidth, frame.displayHeight, at(performance.now()));
+        frame.close();
+      }
+    })();
+  }
 }
 
 function quantile(sorted, q) {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+const mod = (a, m) => ((a % m) + m) % m;
+
+// Gives each reading `a`, a running count of camera frames, from its number `n` (which repeats
+// every FRAMES): the value ≡ n (mod FRAMES) nearest to the previous reading's count advanced by
+// FPS × the time between the two (`pos(r)`, seconds). One step can so never slip by a loop
+// unless the picture is more than half a loop (5 s) off where the time says it should be.
+// A reading more than `tol` frames off that prediction (a misread code) gets no count and is
+// not predicted from; `tol` of them in a row, or `cut(prev, r)`, start a new chain (`chain`),
+// whose counts do not continue the previous chain's.
+function unwrap(reads, pos, { tol = Infinity, cut = () => false } = {}) {
+  let prev = null;
+  let outliers = 0;
+  let chain = 0;
+  for (const r of reads) {
+    if (prev && !cut(prev, r)) {
+      const pred = prev.a + (pos(r) - pos(prev)) * FPS;
+      const a = r.n + FRAMES * Math.round((pred - r.n) / FRAMES);
+      if (Math.abs(a - pred) <= tol) {
+        Object.assign(r, { a, chain });
+        prev = r;
+        outliers = 0;
+        continue;
+      }
+      if (++outliers < 5) continue;
+    }
+    if (prev) chain++;
+    Object.assign(r, { a: r.n, chain });
+    prev = r;
+    outliers = 0;
+  }
+}
+
+// Counts the readings (`unwrap`) and keeps the first of each count per chain: a camera frame's
+// number is on screen from its first reading on (the composite repeats a camera frame until the
+// next arrives); a miss (n = -1) is not a reading.
+function firsts(reads, pos, opts) {
+  const rs = reads.filter((r) => r.n >= 0).map((r) => ({ ...r }));
+  unwrap(rs, pos, opts);
+  const seen = new Set();
+  const out = rs.filter((r) => {
+    const key = `${r.chain}:${r.a}`;
+    if (r.a == null || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  out.rejected = rs.filter((r) => r.a == null);
+  return out;
+}
+
+function mode(values) {
+  const counts = new Map();
+  for (const v of values) counts.set(v, (counts.get(v) || 0) + 1);
+  let best = null;
+  for (const [v, c] of counts) if (best === null || c > counts.get(best)) best = v;
+  return best;
+}
+
+// Pairs the watch page's readings with the judge page's camera readings (both times in ms of
+// one clock, the video's readings with their media time `m` in seconds).
+//
+// The naive pair of a watch reading is the most recent local showing of the same number older
+// than the reading. The clip loops every 10 s, so that is the right showing only while the
+// delay is under 10 s; a pair outside 0.5–9.5 s is discarded as off by a loop. A delay of more
+// than 10 s would pass unnoticed (it would pair one loop late, 10 s too short), so the pairing
+// goes further and counts loops on both sides (`unwrap`): the camera's readings by the clock
+// (the fake camera plays in real time), the watch page's by the frame's media time (the
+// broadcast's timeline advances as the content does, across stalls and hls.js's jumps to the
+// live edge; a media time going back or jumping by more than 20 s starts a new chain). Within a
+// chain, watch count + 250 × k is the camera count of the same frame for one whole number k
+// of loops, fixed at the chain's start by its first naive pairs (the most frequent k among its
+// first 50 that pass 0.5–9.5 s: playback starts about two target durations behind the live
+// edge, so the first pairs are well inside). Each reading is then paired with the camera's
+// showing of exactly that count, however long the delay has grown since, and `loop_corrected`
+// counts the readings whose naive pair was wrong or discarded. A reading counts only if the
+// reading before or after it agrees with it (their counts differ by what their media times
+// say, within half a second): a misread code fails both.
+function pairBroadcast(localLog, videoLog) {
+  const shows = firsts(localLog, (r) => r.t / 1000);
+  const localAt = new Map();
+  const byNumber = new Map();
+  for (const s of shows) {
+    if (!localAt.has(s.a)) localAt.set(s.a, s);
+    if (!byNumber.has(s.n)) byNumber.set(s.n, []);
+    byNumber.get(s.n).push(s);
+  }
+  const counted = firsts(videoLog, (r) => r.m, {
+    tol: 100,
+    cut: (p, r) => r.m < p.m - 1e-3 || r.m - p.m > 20 || r.t - p.t > 20000,
+  });
+  // Agrees with a neighbour in the same chain: counts and media times within 0.5 s.
+  const agrees = (r, o) => o && o.chain === r.chain && Math.abs((r.a - o.a) - (r.m - o.m) * FPS) <= FPS / 2;
+  counted.forEach((r, i) => { r.plausible = agrees(r, counted[i - 1]) || agrees(r, counted[i + 1]); });
+  for (const r of counted) {
+    let naive = null;
+    for (const s of byNumber.get(r.n) || []) if (s.t < r.t) naive = s;
+    r.naive = naive && { ms: r.t - naive.t, a: naive.a };
+    r.naiveOk = !!naive && r.naive.ms >= 500 && r.naive.ms <= 9500;
+  }
+  const k = new Map();
+  for (const c of new Set(counted.map((r) => r.chain))) {
+    const first = counted.filter((r) => r.chain === c && r.naiveOk && r.plausible).slice(0, 50);
+    if (first.length) k.set(c, mode(first.map((r) => (r.naive.a - r.a) / FRAMES)));
+  }
+  for (const r of counted) {
+    if (!r.plausible || !k.has(r.chain)) continue;
+    const shown = localAt.get(r.a + FRAMES * k.get(r.chain));
+    if (shown && shown.t < r.t) r.ms = r.t - shown.t;
+  }
+  return { counted, rejected: counted.rejected, chains: k.size, shows: shows.length };
+}
+
+// Polls `fn` in the page until it is truthy (page.evaluate: the watch page's CSP forbids the
+// eval that waitForFunction needs).
+async function until(page, fn, ms, what) {
+  const t0 = Date.now();
+  for (;;) {
+    const got = await page.evaluate(fn).catch(() => null);
+    if (got) return got;
+    if (Date.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(200);
+  }
+}
+
+// Date.now() − (performance.timeOrigin + performance.now()) in a page, median of 21.
+const clockOffset = (page) => page.evaluate(() => {
+  const d = [];
+  for (let i = 0; i < 21; i++) d.push(Date.now() - (performance.timeOrigin + performance.now()));
+  return d.sort((a, b) => a - b)[10];
+});
+
+// The broadcast: a second page on the watch page, its <video> read as the composite is; the
+// judge's page (already joined, its camera on) reads its camera. Returns the report.
+async function measureBroadcast(browser, judgePage, addr, invites) {
+  const pub = invites.find((i) => i.role === 'public');
+  if (!pub) throw new Error('demo-invitations.json has no public entry (is the demo hearing broadcast?)');
+  const watchPath = new URL(pub.url).pathname;
+  const hearing = decodeURIComponent(watchPath.split('/').pop());
+  await judgePage.evaluate(probe, { patch: PATCH, camera: true, video: null, log: true });
+  const localStart = await judgePage.evaluate(() => performance.timeOrigin + performance.now());
+  // Its own context: as another viewer, under the page's own CSP.
+  const watch = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  const notes = [];
+  watch.on('console', (m) => { if (m.type() === 'warning' || m.type() === 'error') notes.push(`${m.type()}: ${m.text()}`); });
+  watch.on('pageerror', (e) => notes.push(`page error: ${e.message}`));
+  const opened = Date.now();
+  await watch.goto(`http://${addr}${watchPath}`);
+  await until(watch, () => !!window.courtroomWatch && !!document.getElementById('video'), 10000, 'the watch page');
+  await watch.evaluate(probe, { patch: PATCH, camera: false, video: 'video', log: true });
+  await until(watch, () => window.courtroomWatch.player().decodedFrames > 0, 60000, 'the broadcast\'s first frame')
+    .catch(async (e) => { throw new Error(`${e.message}; the page: ${JSON.stringify(await watch.evaluate(() => window.courtroomWatch.state))}; ${notes.join(' | ')}`); });
+  const firstFrameMs = Date.now() - opened;
+  await until(watch, () => window.__glass.remoteReads > 0, 30000, 'the code in the broadcast');
+  const firstCodeMs = Date.now() - opened;
+  // Settle: 3 s of reading, and the camera's readings at least 12 s deep, so that the showing
+  // of what the watch page shows first is among them.
+  await sleep(3000);
+  const now = () => watch.evaluate(() => performance.timeOrigin + performance.now());
+  while (await now() < localStart + 12000) await sleep(200);
+  const quality = () => watch.evaluate(() => {
+    const q = document.getElementById('video').getVideoPlaybackQuality();
+    return { total: q.totalVideoFrames, dropped: q.droppedVideoFrames };
+  });
+  const [from, q0] = [await now(), await quality()];
+  await sleep(SECONDS * 1000);
+  const [to, q1] = [await now(), await quality()];
+  const skew = (await clockOffset(watch)) - (await clockOffset(judgePage));
+  const L = await judgePage.evaluate(() => window.__glass);
+  const V = await watch.evaluate(() => ({ ...window.__glass, state: window.courtroomWatch.state,
+    player: window.courtroomWatch.player(), rate: document.getElementById('video').playbackRate }));
+  let playlist = null;
+  try { playlist = await (await fetch(`http://${addr}/live/${encodeURIComponent(hearing)}/index.m3u8`)).text(); } catch { /* none */ }
+
+  const { counted, rejected, chains, shows } = pairBroadcast(L.localLog, V.videoLog);
+  const inWindow = (r) => r.t >= from && r.t <= to;
+  const win = counted.filter(inWindow);
+  const paired = win.filter((r) => r.ms != null);
+  const ms = paired.map((r) => r.ms).sort((a, b) => a - b);
+  const median = (rs) => { const v = rs.map((r) => r.ms).sort((a, b) => a - b); return quantile(v, 0.5); };
+  const frames = V.videoLog.filter(inWindow);
+  let [gaps250, gaps1000, longest, stalledMs] = [0, 0, 0, 0];
+  for (let i = 1; i < frames.length; i++) {
+    const g = frames[i].t - frames[i - 1].t;
+    if (g > 250) { gaps250++; stalledMs += g; }
+    if (g > 1000) gaps1000++;
+    longest = Math.max(longest, g);
+  }
+  const events = V.events.filter(inWindow);
+  const count = (e) => events.filter((x) => x.e === e).length;
+  const extinf = playlist ? [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1])) : [];
+  const targetDuration = playlist && /#EXT-X-TARGETDURATION:(\d+)/.exec(playlist);
+  if (process.env.GLASS_SAMPLES_CSV) {
+    fs.writeFileSync(process.env.GLASS_SAMPLES_CSV, 'since_start_s,n,media_time_s,chain,plausible,delay_ms,naive_ms\n'
+      + counted.map((r) => [((r.t - from) / 1000).toFixed(3), r.n, r.m.toFixed(3), r.chain, r.plausible ? 1 : 0,
+        r.ms == null ? '' : r.ms.toFixed(1), r.naive ? r.naive.ms.toFixed(1) : ''].join(',')).join('\n') + '\n');
+  }
+  for (const n of notes.slice(0, 20)) log('watch page', n);
+  const rnd = (v) => (v == null ? null : Math.round(v * 10) / 10);
+  return {
+    bench: 'glass_to_glass',
+    target: 'broadcast',
+    browser: 'chromium (headless, fake camera; watch page: hls.js), loopback',
+    participants: 1 + OTHERS,
+    seconds: SECONDS,
+    samples: ms.length,
+    p50_ms: rnd(quantile(ms, 0.5)),
+    median_ms: rnd(quantile(ms, 0.5)),
+    p95_ms: rnd(quantile(ms, 0.95)),
+    min_ms: rnd(ms[0]),
+    max_ms: rnd(ms[ms.length - 1]),
+    // The delay's drift over the run: medians of the first and last fifth of the window.
+    first_fifth_median_ms: rnd(median(paired.slice(0, Math.ceil(paired.length / 5)))),
+    last_fifth_median_ms: rnd(median(paired.slice(-Math.ceil(paired.length / 5)))),
+    segment_target_s: SEGMENT_TARGET_S,
+    playlist_target_duration_s: targetDuration ? Number(targetDuration[1]) : null,
+    segments_listed_s: extinf,
+    // What was read and why some readings are not samples.
+    local_reads: L.localReads,
+    local_showings: shows,
+    watch_reads: V.remoteReads,
+    watch_misses: V.misses,
+    watch_numbers: win.length,
+    implausible: win.filter((r) => !r.plausible).length + rejected.filter(inWindow).length,
+    unpaired: win.filter((r) => r.plausible && r.ms == null).length,
+    naive_discarded: win.filter((r) => !r.naiveOk).length,
+    loop_corrected: paired.filter((r) => !r.naiveOk || Math.abs(r.naive.ms - r.ms) > 1).length,
+    over_9500_ms: ms.filter((v) => v > 9500).length,
+    chains,
+    // Playback on the watch page during the window.
+    watch_fps: rnd(frames.length / ((to - from) / 1000)),
+    frame_gaps_over_250ms: gaps250,
+    frame_gaps_over_1s: gaps1000,
+    frame_gap_longest_ms: rnd(longest),
+    frame_gaps_total_ms: rnd(stalledMs),
+    dropped_frames: q1.dropped - q0.dropped,
+    waiting_events: count('waiting'),
+    seeking_events: count('seeking'),
+    rate_changes: count('ratechange'),
+    max_playback_rate: Math.max(V.rate, ...events.map((e) => e.rate)),
+    page_warnings: notes.length,
+    reconnecting_at_end: V.state.reconnecting,
+    first_frame_ms: firstFrameMs,
+    first_code_ms: firstCodeMs,
+    clock_skew_ms: rnd(skew),
+  };
 }
 
 async function main() {
@@ -221,7 +512,7 @@ async function main() {
       fs.writeFileSync(othersFile, JSON.stringify(invites.filter((i) => i.role !== 'presiding_judge')));
       const lg = fs.openSync(path.join(tmp, 'loadgen.log'), 'a');
       loadgen = spawn(BIN, ['loadgen', '--url', `http://${addr}`, '--invitations', othersFile,
-        '--participants', String(OTHERS), '--seconds', String(SECONDS + 40)], { stdio: ['ignore', lg, lg], detached: true });
+        '--participants', String(OTHERS), '--seconds', String(SECONDS + (TARGET === 'broadcast' ? 90 : 40))], { stdio: ['ignore', lg, lg], detached: true });
     }
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_BIN || '/usr/bin/chromium',
@@ -233,7 +524,16 @@ async function main() {
     await page.waitForFunction(() => (window.courtroomStats?.frames_decoded || 0) > 5
       || (document.getElementById('courtroom')?.videoWidth || 0) > 0, null, { timeout: 30000 });
     await page.waitForFunction(() => document.getElementById('self-view')?.srcObject, null, { timeout: 10000 });
-    await page.evaluate(probe, PATCH);
+    if (TARGET === 'broadcast') {
+      const report = await measureBroadcast(browser, page, addr, invites);
+      console.log(JSON.stringify(report));
+      if (report.samples < SECONDS * 5) {
+        log(`too few paired frames (${report.samples}); server log tail:\n${fs.readFileSync(serverLog, 'utf8').slice(-1500)}`);
+        process.exitCode = 1;
+      }
+      return;
+    }
+    await page.evaluate(probe, { patch: PATCH, camera: true, video: 'courtroom', log: false });
     // Settle (jitter buffers, the key calibration) before measuring.
     await sleep(3000);
     await page.evaluate(() => { window.__glass.pairs = []; });
@@ -243,6 +543,7 @@ async function main() {
     const frameMs = 1000 / FPS;
     const report = {
       bench: 'glass_to_glass',
+      target: 'composite',
       browser: 'chromium (headless, fake camera), loopback',
       participants: 1 + OTHERS,
       seconds: SECONDS,

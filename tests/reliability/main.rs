@@ -2,7 +2,8 @@
 //! cycles during one recording must give back every thread, file descriptor and megabyte they
 //! took (`churn`); SIGTERM must seal every recording within 5 s whatever clients are still
 //! connected (`stop`); a five-minute hearing keeps its sync, memory, clock and record
-//! (`soak`); an overloaded node sheds pictures evenly across its hearings (`overload`).
+//! (`soak`); an overloaded node sheds pictures evenly across its hearings (`overload`); the
+//! public broadcast keeps up with 50 players (`broadcast_load`).
 //!
 //! `make churn` runs the churn test longer (`CHURN_CYCLES`, default 30 here) and writes its
 //! curve (`CHURN_CSV`); `make soak` runs the soak for an hour (`SOAK_SECONDS`).
@@ -10,6 +11,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod broadcast_load;
 mod churn;
 mod overload;
 mod resources;
