@@ -27,7 +27,7 @@ const en = {
   'hearing.public': 'Public hearing (broadcast live)',
   'hearing.public_hint': 'Leave unchecked for a hearing closed to the public (minors, privacy, trade secrets): it is never broadcast.',
   'public.yes': 'Public',
-  'public.no': 'Closed',
+  'public.no': 'Closed to the public',
   'state.scheduled': 'Scheduled',
   'state.open': 'Open',
   'state.paused': 'Paused',
