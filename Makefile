@@ -57,7 +57,7 @@ bench: deps target-dir
 	./benches/encoders.sh 20
 	$(CARGO_TARGET_DIR)/release/courtroom bench failover --nodes 3
 	$(CARGO_TARGET_DIR)/release/courtroom bench broadcast --viewers 100,1000
-	cd tests/browser && npm ci --no-audit --no-fund && node bench-glass.mjs
+	cd tests/browser && npm ci --no-audit --no-fund && node bench-glass.mjs && GLASS_TARGET=broadcast node bench-glass.mjs
 
 # 200 join/leave cycles during one recording (a short version runs in `make test`); prints the
 # curve of threads, file descriptors and RSS per cycle and writes it to $(CHURN_CSV).

@@ -125,6 +125,36 @@ function writeSilence(file, seconds) {
   fs.writeFileSync(file, b);
 }
 
+// Runs in the watch page before its scripts: hls.js's instance is private to watch.js, but
+// every event it raises passes through Hls.prototype.trigger; wrapping it (as the library's
+// bundle sets window.Hls) keeps the instance (window.__glassHls) and each error event, fatal or
+// not (window.__glassHlsErrors), from the start.
+function hlsHook() {
+  const errors = [];
+  window.__glassHlsErrors = errors;
+  let Hls;
+  Object.defineProperty(window, 'Hls', {
+    configurable: true,
+    enumerable: true,
+    get: () => Hls,
+    set: (v) => {
+      Hls = v;
+      const proto = v && v.prototype;
+      if (!proto || typeof proto.trigger !== 'function' || proto.__glass) return;
+      const trigger = proto.trigger;
+      proto.__glass = true;
+      proto.trigger = function (event, data) {
+        window.__glassHls = this;
+        if (event === 'hlsError' && data) {
+          errors.push({ t: performance.timeOrigin + performance.now(),
+            details: `${data.fatal ? 'fatal ' : ''}${data.type}/${data.details}` });
+        }
+        return trigger.call(this, event, data);
+      };
+    },
+  });
+}
+
 // Runs in a page: reads the code from the page's own camera (`camera`: the participant page's
 // self-view track) and/or from a <video> (`video`: its element id). Every time is
 // performance.timeOrigin + a page-relative time, so that two pages of one browser compare.
@@ -214,6 +244,19 @@ function probe({ patch, camera, video, log }) {
         remote.addEventListener(e, () => out.events.push({ e, t: at(performance.now()),
           ct: remote.currentTime, rate: remote.playbackRate }));
       }
+      // hls.js's own view, where the page plays with it (hlsHook, installed before the page's
+      // scripts): every error event it raised (the page reports only fatal ones), and once a
+      // second its latency, its target latency (which it raises by a second per stall) and
+      // the buffer ahead.
+      out.hlsErrors = window.__glassHlsErrors || [];
+      out.hlsSamples = [];
+      setInterval(() => {
+        const h = window.__glassHls;
+        if (!h || h.media !== remote) return;
+        const b = remote.buffered;
+        out.hlsSamples.push({ t: at(performance.now()), latency: h.latency, target: h.targetLatency,
+          ahead: b.length ? b.end(b.length - 1) - remote.currentTime : 0, rate: remote.playbackRate });
+      }, 1000);
     }
   }
   // The camera, frame by frame as it delivers them (MediaStreamTrackProcessor on a clone of the
@@ -239,7 +282,14 @@ function quantile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-const mod = (a, m) => ((a % m) + m) % m;
+// Least-squares slope of y over x.
+function slope(x, y) {
+  const n = x.length;
+  const [mx, my] = [x.reduce((a, b) => a + b, 0) / n, y.reduce((a, b) => a + b, 0) / n];
+  let [sxy, sxx] = [0, 0];
+  for (let i = 0; i < n; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) ** 2; }
+  return sxx ? sxy / sxx : null;
+}
 
 // Gives each reading `a`, a running count of camera frames, from its number `n` (which repeats
 // every FRAMES): the value ≡ n (mod FRAMES) nearest to the previous reading's count advanced by
@@ -383,6 +433,7 @@ async function measureBroadcast(browser, judgePage, addr, invites) {
   const notes = [];
   watch.on('console', (m) => { if (m.type() === 'warning' || m.type() === 'error') notes.push(`${m.type()}: ${m.text()}`); });
   watch.on('pageerror', (e) => notes.push(`page error: ${e.message}`));
+  await watch.addInitScript(hlsHook);
   const opened = Date.now();
   await watch.goto(`http://${addr}${watchPath}`);
   await until(watch, () => !!window.courtroomWatch && !!document.getElementById('video'), 10000, 'the watch page');
@@ -426,6 +477,9 @@ async function measureBroadcast(browser, judgePage, addr, invites) {
     longest = Math.max(longest, g);
   }
   const events = V.events.filter(inWindow);
+  const hlsIn = (V.hlsSamples || []).filter(inWindow);
+  const hlsErrors = {};
+  for (const e of (V.hlsErrors || []).filter(inWindow)) hlsErrors[e.details] = (hlsErrors[e.details] || 0) + 1;
   const count = (e) => events.filter((x) => x.e === e).length;
   const extinf = playlist ? [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1])) : [];
   const targetDuration = playlist && /#EXT-X-TARGETDURATION:(\d+)/.exec(playlist);
@@ -435,6 +489,7 @@ async function measureBroadcast(browser, judgePage, addr, invites) {
         r.ms == null ? '' : r.ms.toFixed(1), r.naive ? r.naive.ms.toFixed(1) : ''].join(',')).join('\n') + '\n');
   }
   for (const n of notes.slice(0, 20)) log('watch page', n);
+  for (const e of (V.hlsErrors || []).slice(0, 20)) log(`hls.js error at ${((e.t - from) / 1000).toFixed(1)} s from the window's start: ${e.details}`);
   const rnd = (v) => (v == null ? null : Math.round(v * 10) / 10);
   return {
     bench: 'glass_to_glass',
@@ -477,6 +532,15 @@ async function measureBroadcast(browser, judgePage, addr, invites) {
     seeking_events: count('seeking'),
     rate_changes: count('ratechange'),
     max_playback_rate: Math.max(V.rate, ...events.map((e) => e.rate)),
+    // The watch page's media clock against the wall clock (media seconds per second, fitted
+    // over the window): under 1, playback falls behind and the delay grows until hls.js's
+    // catch-up (playback rate up to 1.1 above its target latency) holds it.
+    media_clock_rate: frames.length > 1 ? Math.round(slope(frames.map((f) => f.t / 1000), frames.map((f) => f.m)) * 10000) / 10000 : null,
+    hls_latency_s: rnd(quantile(hlsIn.map((s) => s.latency).filter((v) => v != null).sort((a, b) => a - b), 0.5)),
+    hls_target_latency_s_start: hlsIn.length ? rnd(hlsIn[0].target) : null,
+    hls_target_latency_s_end: hlsIn.length ? rnd(hlsIn[hlsIn.length - 1].target) : null,
+    hls_buffer_ahead_s: rnd(quantile(hlsIn.map((s) => s.ahead).sort((a, b) => a - b), 0.5)),
+    hls_errors: hlsErrors,
     page_warnings: notes.length,
     reconnecting_at_end: V.state.reconnecting,
     first_frame_ms: firstFrameMs,
