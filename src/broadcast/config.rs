@@ -1,4 +1,5 @@
-//! What a broadcast is configured with: picture size, segment target, window; the fixed audio
+//! What a broadcast is configured with: picture size, segment target, window, LL-HLS part
+//! target; the fixed audio
 //! format; and the errors a [`Segmenter`](super::Segmenter) call can give.
 
 use std::time::Duration;
@@ -24,16 +25,21 @@ pub struct BroadcastConfig {
     pub target: Duration,
     /// How many of the newest segments are kept and listed (at least 1).
     pub window: usize,
+    /// LL-HLS partial segments of about this length (`PART-TARGET`); `None` for plain HLS.
+    /// A part is written once the next frame would take the pending video past it, so parts
+    /// are at most this long unless one frame is longer.
+    pub part_target: Option<Duration>,
 }
 
 impl BroadcastConfig {
-    /// A broadcast of `width`×`height` with 2 s segments and a window of 6.
+    /// A broadcast of `width`×`height` with 2 s segments, a window of 6, and no parts.
     pub fn new(width: u32, height: u32) -> Self {
         Self {
             width,
             height,
             target: Duration::from_secs(2),
             window: 6,
+            part_target: None,
         }
     }
 }

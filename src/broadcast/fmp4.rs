@@ -323,19 +323,33 @@ pub(crate) struct TrackFragment<'a> {
 /// Each `traf` has `tfhd` (default-base-is-moof), `tfdt` (version 1) and a `trun` with a data
 /// offset and per-sample duration, size and flags; the `mdat` holds the tracks' data in the
 /// order given.
+#[cfg(test)]
 pub(crate) fn media_segment(sequence_number: u32, tracks: &[TrackFragment<'_>]) -> Vec<u8> {
+    media_fragment(sequence_number, tracks, true)
+}
+
+/// One CMAF fragment (chunk): `moof` + `mdat` as [`media_segment`] writes them, after a `styp`
+/// when `styp` (the first fragment of a segment). LL-HLS partial segments are such fragments;
+/// a segment is its fragments one after the other.
+pub(crate) fn media_fragment(
+    sequence_number: u32,
+    tracks: &[TrackFragment<'_>],
+    styp: bool,
+) -> Vec<u8> {
     let tracks: Vec<&TrackFragment<'_>> = tracks.iter().filter(|t| !t.samples.is_empty()).collect();
     let payload: usize = tracks.iter().map(|t| t.data.len()).sum();
     let mut w = Writer {
         buf: Vec::with_capacity(payload + 256 + 16 * tracks.len() * 8),
     };
-    let styp = w.open(b"styp");
-    w.bytes(b"msdh");
-    w.u32(0);
-    for brand in [b"msdh", b"cmfs"] {
-        w.bytes(brand);
+    if styp {
+        let styp = w.open(b"styp");
+        w.bytes(b"msdh");
+        w.u32(0);
+        for brand in [b"msdh", b"cmfs"] {
+            w.bytes(brand);
+        }
+        w.close(styp);
     }
-    w.close(styp);
 
     let moof = w.open(b"moof");
     let mfhd = w.open_full(b"mfhd", 0, 0);

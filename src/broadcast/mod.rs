@@ -12,10 +12,19 @@
 //! - `config`: [`BroadcastConfig`], the audio format, [`BroadcastError`].
 //! - `fmp4`: the ISO BMFF boxes: init segment (`avc3` video on track 1 at 90 kHz, `mp4a` AAC
 //!   on track 2) and media segments (`styp` + `moof` + `mdat`).
-//! - `playlist`: the m3u8 text and the segment names ([`INIT_URI`], [`segment_uri`]).
+//! - `playlist`: the m3u8 text and the segment and part names ([`INIT_URI`], [`segment_uri`],
+//!   [`part_uri`]).
 //! - `segment`: the segment being filled and written; [`SegmentInfo`] of closed ones.
 //! - `segmenter`: [`Segmenter`], the state machine: segments cut on keyframes at the target
-//!   duration, the window of kept segments, cutting to a slate and back, the end; [`BroadcastStats`].
+//!   duration, the window of kept segments, cutting to a slate and back, the end, the parts;
+//!   [`BroadcastStats`]; its `parts` submodule reads parts and the playlist.
+//!
+//! Low-latency HLS (LL-HLS, RFC 8216bis): with [`BroadcastConfig::part_target`] set, each
+//! segment is also written as partial segments (CMAF fragments, `seg-N.P.m4s`,
+//! [`part_uri`]) while it fills, a complete segment being its parts one after the other; the
+//! playlist lists the newest parts, a preload hint and the server control for blocking
+//! reloads, and [`Segmenter::is_available`] says when a blocking reload can be answered.
+//! Without a part target everything is as before (plain HLS, one fragment per segment).
 //!
 //! Video track parameter sets stay in the samples (`avc3`), so a picture from another encoder
 //! (the slate) or from a restarted encoder decodes without a new init segment or a
@@ -37,6 +46,6 @@ pub use config::{
     BroadcastConfig, BroadcastError, AAC_AUDIO_SPECIFIC_CONFIG, AAC_FRAME_SAMPLES, AUDIO_CHANNELS,
     AUDIO_SAMPLE_RATE,
 };
-pub use playlist::{parse_segment_uri, segment_uri, INIT_URI};
+pub use playlist::{parse_part_uri, parse_segment_uri, part_uri, segment_uri, INIT_URI};
 pub use segment::{SegmentInfo, SegmentKind};
 pub use segmenter::{BroadcastStats, Segmenter};

@@ -1,7 +1,9 @@
 //! The broadcast's state machine: encoded frames with timestamps in, CMAF segments and an HLS
 //! playlist out. No I/O, no clock of its own: time is what the frames' timestamps say.
 //!
-//! Owns the segmenting rules, which [`Segmenter`] documents.
+//! Owns the segmenting rules, which [`Segmenter`] documents. LL-HLS: with a part target the
+//! open segment is also written as partial segments as it fills; reading them, and the
+//! playlist that lists them, are in `parts`.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -14,8 +16,7 @@ use super::config::{
     AUDIO_SAMPLE_RATE,
 };
 use super::fmp4::{self, VIDEO_TIMESCALE};
-use super::playlist;
-use super::segment::{from_ticks, to_ticks, Open, SegmentInfo, SegmentKind};
+use super::segment::{from_ticks, to_ticks, Open, Part, SegmentInfo, SegmentKind};
 
 /// The frame gap assumed when no two consecutive frames have been seen yet: one frame at the
 /// nominal 25 fps, in 90 kHz ticks.
@@ -68,8 +69,10 @@ struct Stored {
     info: SegmentInfo,
     /// Its duration in 90 kHz ticks.
     ticks: u64,
-    /// `styp` + `moof` + `mdat`.
+    /// `styp` + `moof` + `mdat` (+ `moof` + `mdat` per further part).
     data: Bytes,
+    /// Its parts (slices of `data`); one when parts are off.
+    parts: Vec<Part>,
 }
 
 /// Turns an encoded live stream into CMAF segments and an HLS media playlist.
@@ -92,6 +95,12 @@ struct Stored {
 ///   with whatever audio is fed meanwhile. After [`resume`](Self::resume) the slate stays up until
 ///   a live keyframe arrives; the live segment starts at that keyframe.
 /// - Only the last `window` segments are kept; sequence numbers start at 0 and never repeat.
+/// - With a part target (LL-HLS), when a live frame arrives and the video pending since the
+///   last part would, with one more frame gap, pass the part target, the pending samples
+///   (video and audio) are written as a part; a keyframe that closes the segment writes the
+///   rest as its last part. Slate segments are written as one slate sample per part target.
+///   A part is `INDEPENDENT` when it starts with a keyframe. `mfhd` numbers go up by one per
+///   part (per segment without parts).
 pub struct Segmenter {
     /// The configuration.
     cfg: BroadcastConfig,
@@ -123,6 +132,12 @@ pub struct Segmenter {
     longest: u64,
     /// Counters.
     stats: BroadcastStats,
+    /// `cfg.part_target` in 90 kHz ticks (at least 1).
+    part_target: Option<u64>,
+    /// The next fragment's `mfhd` sequence number.
+    next_fragment: u32,
+    /// The longest part of a closed segment so far, 90 kHz ticks.
+    longest_part: u64,
 }
 
 /// Where it stands, without the media bytes it holds.
@@ -147,7 +162,11 @@ impl Segmenter {
     /// A segmenter waiting for its first keyframe.
     pub fn new(cfg: BroadcastConfig) -> Self {
         let target = to_ticks(cfg.target, VIDEO_TIMESCALE).max(1);
+        let part_target = cfg.part_target.map(|p| to_ticks(p, VIDEO_TIMESCALE).max(1));
         Self {
+            part_target,
+            next_fragment: 1,
+            longest_part: 0,
             cfg,
             target,
             phase: Phase::Waiting,
@@ -231,6 +250,11 @@ impl Segmenter {
         if keyframe && t - start >= self.target {
             self.close_open(t);
             self.open = Some(Open::new(SegmentKind::Live, t));
+        } else if let (Some(part), Some(open)) = (self.part_target, self.open.as_mut()) {
+            let gap = self.last_gap.unwrap_or(DEFAULT_FRAME_GAP);
+            if open.pending(t) + gap > part {
+                open.flush(t, &[], &mut self.next_fragment);
+            }
         }
         if let Some(open) = self.open.as_mut() {
             open.push_video(t, &sample, keyframe);
@@ -250,6 +274,7 @@ impl Segmenter {
             self.close_open(start);
             self.open = Some(Open::new(SegmentKind::Slate, start));
         }
+        self.slate_parts_until(t);
         // The live keyframe that ends the cut must come after the open slate segment's start,
         // so that the slate segment it closes lasts a while.
         if resuming_keyframe && t > start {
@@ -436,26 +461,6 @@ impl Segmenter {
         self.segments.back().map(|s| s.info.sequence)
     }
 
-    /// The media playlist listing the kept segments; `None` before the first segment.
-    ///
-    /// `#EXT-X-TARGETDURATION` is the longest segment made so far (not only those listed),
-    /// rounded up, and at least `target` rounded up, so it never decreases.
-    pub fn playlist(&self) -> Option<String> {
-        if self.segments.is_empty() {
-            return None;
-        }
-        let entries: Vec<playlist::Entry> = self
-            .segments
-            .iter()
-            .map(|s| playlist::Entry {
-                sequence: s.info.sequence,
-                duration: s.ticks,
-            })
-            .collect();
-        let target = playlist::ceil_seconds(self.target.max(self.longest));
-        Some(playlist::render(&entries, target, self.is_ended()))
-    }
-
     /// Counters: segments and bytes made, drops, whether cut.
     pub fn stats(&self) -> BroadcastStats {
         BroadcastStats {
@@ -500,13 +505,47 @@ impl Segmenter {
             "segment closed at {end}, opened at {}",
             open.start
         );
+        let open = if open.kind == SegmentKind::Slate {
+            // Its whole part targets first; the rest is its last part.
+            self.open = Some(open);
+            self.slate_parts_until(end.saturating_sub(1));
+            match self.open.take() {
+                Some(open) => open,
+                None => return,
+            }
+        } else {
+            open
+        };
+        self.write_closed(open, end);
+    }
+
+    /// Writes the parts of the open slate segment that end at or before `t` (and before the
+    /// segment's end), one part target each; nothing without parts.
+    fn slate_parts_until(&mut self, t: u64) {
+        let (Some(part), Some(open)) = (self.part_target, self.open.as_mut()) else {
+            return;
+        };
+        if open.kind != SegmentKind::Slate {
+            return;
+        }
+        let slate = self.slate.as_deref().unwrap_or_default();
+        loop {
+            let next = open.part_start + part;
+            if next > t || next >= open.start + self.target {
+                break;
+            }
+            open.flush(next, slate, &mut self.next_fragment);
+        }
+    }
+
+    /// Writes the closed segment `open` ending at `end` (its last part) and keeps it.
+    fn write_closed(&mut self, open: Open, end: u64) {
         let ticks = end.saturating_sub(open.start);
         let sequence = self.next_sequence;
         let (kind, start, video, audio) =
             (open.kind, open.start, open.video.len(), open.audio.len());
         let slate = self.slate.as_deref().unwrap_or_default();
-        // mfhd sequence numbers start at 1.
-        let data = open.finish(end, slate, (sequence + 1) as u32);
+        let (data, parts) = open.finish(end, slate, &mut self.next_fragment);
         let info = SegmentInfo {
             sequence,
             kind,
@@ -525,6 +564,8 @@ impl Segmenter {
         );
         self.next_sequence += 1;
         self.longest = self.longest.max(ticks);
+        let longest_part = parts.iter().map(|p| p.ticks).max().unwrap_or(0);
+        self.longest_part = self.longest_part.max(longest_part);
         self.stats.segments += 1;
         self.stats.bytes += data.len() as u64;
         if kind == SegmentKind::Slate {
@@ -533,7 +574,8 @@ impl Segmenter {
         self.segments.push_back(Stored {
             info,
             ticks,
-            data: Bytes::from(data),
+            data,
+            parts,
         });
         while self.segments.len() > self.cfg.window.max(1) {
             self.segments.pop_front();
@@ -541,5 +583,6 @@ impl Segmenter {
     }
 }
 
+mod parts;
 #[cfg(test)]
 mod tests;

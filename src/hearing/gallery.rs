@@ -12,6 +12,11 @@
 //! while cut or paused, neither the court's picture nor its sound reaches a segment (the mix
 //! is replaced by silence before it is encoded, the pictures by the slate).
 //!
+//! Low-latency HLS: the segmenter writes 0.5 s partial segments ([`PART_TARGET`]), and a
+//! player's blocking playlist reload ([`Broadcast::playlist_when`]) waits, holding no lock,
+//! on the run's `changed` signal, which the video feed bumps whenever a part or a segment
+//! is made (and a cut, a resume or the end).
+//!
 //! Locks: `inner` is held only to read or change the state and clone an `Arc`; each run's
 //! segmenter lock only for one push or one read of a playlist or segment. No lock is held
 //! across a GStreamer call, except that the audio encoder is called with no lock but its own
@@ -33,6 +38,8 @@ use crate::record::recorder::Callback;
 
 /// Segments' target length: keyframes come every 2 s (`video.keyframe_interval_s`).
 pub const SEGMENT_TARGET: Duration = Duration::from_secs(2);
+/// LL-HLS partial segments' target length.
+pub const PART_TARGET: Duration = Duration::from_millis(500);
 /// Segments kept and listed in the live playlist.
 pub const SEGMENT_WINDOW: usize = 6;
 /// A viewer counts as watching this long after their player last fetched the playlist.
@@ -97,6 +104,29 @@ struct Run {
     silent: AtomicBool,
     /// Media time (ms) of the last keyframe request for the segmenter.
     last_ask_ms: AtomicU64,
+    /// Bumped whenever the playlist may have grown (a part or segment made, a cut, the end):
+    /// blocking playlist requests wait on it.
+    changed: tokio::sync::watch::Sender<u64>,
+}
+
+impl Run {
+    /// Wakes the blocking playlist requests.
+    fn bump(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+/// What a blocking playlist request ([`Broadcast::playlist_when`]) gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaylistWait {
+    /// The playlist, holding what was asked for (or the broadcast ended meanwhile).
+    Ready(String),
+    /// No playlist: never started, or nothing made yet.
+    NotFound,
+    /// The segment asked for is more than two past the newest complete one (answer `400`).
+    TooFar,
+    /// It was not made within the time given (answer `503`).
+    TimedOut,
 }
 
 struct Inner {
@@ -183,6 +213,7 @@ impl Broadcast {
             height: self.encoder.height,
             target: SEGMENT_TARGET,
             window: SEGMENT_WINDOW,
+            part_target: Some(PART_TARGET),
         })));
         let sink = segmenter.clone();
         let aac = AacEncoder::start(
@@ -204,6 +235,7 @@ impl Broadcast {
             aac: Mutex::new(Some(Arc::new(aac))),
             silent: AtomicBool::new(false),
             last_ask_ms: AtomicU64::new(u64::MAX),
+            changed: tokio::sync::watch::channel(0).0,
         });
         inner.run = Some(run.clone());
         inner.state = BroadcastState::Live;
@@ -234,6 +266,7 @@ impl Broadcast {
         };
         if let Some(run) = run {
             lock(&run.segmenter).end();
+            run.bump();
             // Dropped with no lock held: stopping the pipeline waits for its threads.
             let aac = run.aac.lock().unwrap_or_else(|e| e.into_inner()).take();
             drop(aac);
@@ -281,6 +314,7 @@ impl Broadcast {
             segmenter.resume();
         }
         drop(segmenter);
+        run.bump();
         if !now {
             (self.request_keyframe)();
         }
@@ -297,11 +331,16 @@ impl Broadcast {
         let Some(run) = self.feeding() else {
             return;
         };
-        let wants = {
+        let (wants, grew) = {
             let mut segmenter = lock(&run.segmenter);
+            let before = (segmenter.open_sequence(), segmenter.latest_part());
             segmenter.push_video(frame.pts, &frame.data, frame.keyframe);
-            segmenter.wants_keyframe()
+            let after = (segmenter.open_sequence(), segmenter.latest_part());
+            (segmenter.wants_keyframe(), before != after)
         };
+        if grew {
+            run.bump();
+        }
         if wants {
             let now = frame.pts.as_millis() as u64;
             let last = run.last_ask_ms.load(Ordering::Relaxed);
@@ -364,11 +403,59 @@ impl Broadcast {
         Some(prefix_uris(&text, &format!("r{}/", run.id)))
     }
 
+    /// The live playlist once it holds part `part` of segment `msn` (segment `msn` complete
+    /// when `part` is `None`): an LL-HLS blocking playlist reload (`_HLS_msn`, `_HLS_part`).
+    /// Answers at once when it does already, or the broadcast ended; [`PlaylistWait::TooFar`]
+    /// at once for a segment more than two past the newest complete one; otherwise waits (no
+    /// lock held) for the feed to make it, at most `timeout`. `viewer` as for
+    /// [`playlist`](Self::playlist).
+    pub async fn playlist_when(
+        &self,
+        viewer: Option<&str>,
+        msn: u64,
+        part: Option<u64>,
+        timeout: Duration,
+    ) -> PlaylistWait {
+        let Some(run) = self.inner().run.clone() else {
+            return PlaylistWait::NotFound;
+        };
+        // Subscribed before the first look, so that no change after it is missed.
+        let mut changed = run.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            {
+                let segmenter = lock(&run.segmenter);
+                if segmenter.is_ended() || segmenter.is_available(msn, part) {
+                    break;
+                }
+                if msn > segmenter.open_sequence().saturating_add(1) {
+                    return PlaylistWait::TooFar;
+                }
+            }
+            match tokio::time::timeout_at(deadline, changed.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break, // the run is gone
+                Err(_) => return PlaylistWait::TimedOut,
+            }
+        }
+        match self.playlist(viewer) {
+            Some(text) => PlaylistWait::Ready(text),
+            None => PlaylistWait::NotFound,
+        }
+    }
+
     /// The init segment of run `run`.
     pub fn init(&self, run: u64) -> Option<Bytes> {
         let r = self.inner().run.clone().filter(|r| r.id == run)?;
         let init = lock(&r.segmenter).init();
         init
+    }
+
+    /// Part `index` of media segment `sequence` of run `run` (LL-HLS), while it is listed.
+    pub fn part(&self, run: u64, sequence: u64, index: u64) -> Option<Bytes> {
+        let r = self.inner().run.clone().filter(|r| r.id == run)?;
+        let part = lock(&r.segmenter).part(sequence, index);
+        part
     }
 
     /// Media segment `sequence` of run `run`, while it is in the window.
@@ -383,7 +470,8 @@ fn lock(segmenter: &Mutex<Segmenter>) -> std::sync::MutexGuard<'_, Segmenter> {
     segmenter.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Puts `prefix` before every URI of a media playlist: each segment line and `EXT-X-MAP`'s.
+/// Puts `prefix` before every URI of a media playlist: each segment line and the `URI`
+/// attribute of tags (`EXT-X-MAP`, `EXT-X-PART`, `EXT-X-PRELOAD-HINT`).
 fn prefix_uris(playlist: &str, prefix: &str) -> String {
     let mut out = String::with_capacity(playlist.len() + 64);
     for line in playlist.lines() {

@@ -219,10 +219,15 @@ async fn a_public_hearing_is_broadcast_and_the_judge_cuts_to_the_slate_within_a_
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["broadcast"]["state"], "cut");
     // The segment open at the cut closes at once with what came before it; the next one is
-    // the slate: one still picture for the whole segment, nothing of the court.
+    // the slate: one still picture for each of its LL-HLS parts (0.5 s), nothing of the court.
     let slate_uri = segment_from(&app, &id, newest + 2).await;
     let slate = media_of(&app, &id, &slate_uri).await;
-    assert_eq!(slate.track("video").unwrap().samples, 1, "{slate:?}");
+    assert_eq!(
+        slate.track("video").unwrap().samples,
+        slate.fragments as u64,
+        "{slate:?}"
+    );
+    assert!(slate.fragments <= 4, "{slate:?}");
     assert!(slate.track("video").unwrap().duration_ms() >= 1500);
     let w = app
         .get(&format!("/api/watch/{id}"), Who::Stranger)
@@ -300,4 +305,147 @@ async fn bad_public_requests_get_a_clear_answer_and_the_broadcast_goes_on() {
     // The hearing and its broadcast went on.
     let later = segment_from(&app, &id, number(&first) + 1).await;
     assert!(number(&later) > number(&first));
+}
+
+/// The `URI` of the playlist's `#EXT-X-PRELOAD-HINT` (`r1/seg-N.P.m4s`) and its numbers.
+fn preload_hint(playlist: &str) -> (String, u64, u64) {
+    let uri = playlist
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("no preload hint: {playlist}"))
+        .to_owned();
+    let name = uri.rsplit('/').next().unwrap();
+    let (n, p) = courtroom::broadcast::parse_part_uri(name)
+        .unwrap_or_else(|| panic!("not a part URI: {uri}"));
+    (uri, n, p)
+}
+
+#[tokio::test]
+async fn low_latency_parts_are_served_and_blocking_reloads_wait_for_them() {
+    let app = small_app().await;
+    let cookie = app.login_clerk().await;
+    let clerk = Who::Session(&cookie);
+    let id = app.create_hearing(&cookie).await;
+    app.post(
+        &format!("/api/hearings/{id}/public"),
+        clerk,
+        json!({ "public": true }),
+    )
+    .await;
+    app.set_state(&cookie, &id, "open").await;
+    assert_eq!(act(&app, clerk, &id, "start").await.status, StatusCode::OK);
+    segment_from(&app, &id, 0).await;
+    let text = app
+        .get(&format!("/live/{id}/index.m3u8"), Who::Stranger)
+        .await
+        .text();
+    assert!(text.contains("#EXT-X-VERSION:9\n"), "{text}");
+    // PART-TARGET is 0.5 s, or the longest part made if one frame was longer; the player
+    // holds back three of them.
+    let attr = |tag: &str, name: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(tag))
+            .unwrap_or_else(|| panic!("{tag}: {text}"));
+        let value = line.split(&format!("{name}=")).nth(1).unwrap();
+        value.split(',').next().unwrap().parse().unwrap()
+    };
+    let part_target = attr("#EXT-X-PART-INF:", "PART-TARGET");
+    assert!((0.5..1.0).contains(&part_target), "{text}");
+    assert!(
+        text.contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,"),
+        "{text}"
+    );
+    let hold_back = attr("#EXT-X-SERVER-CONTROL:", "PART-HOLD-BACK");
+    assert!((hold_back - 3.0 * part_target).abs() < 0.002, "{text}");
+    assert!(text.contains("#EXT-X-PART:DURATION="), "{text}");
+    // Wait for the hinted part, then ask for the one after it: just begun, so the answer
+    // comes once about half a second of video more is in.
+    let (_, n, p) = preload_hint(&text);
+    let blocking = |n: u64, p: u64| format!("/live/{id}/index.m3u8?_HLS_msn={n}&_HLS_part={p}");
+    let r = app.get(&blocking(n, p), Who::Stranger).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let (hint, n, p) = preload_hint(&r.text());
+    let started = Instant::now();
+    let r = app.get(&blocking(n, p), Who::Stranger).await;
+    let took = started.elapsed();
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.headers[header::CONTENT_TYPE],
+        "application/vnd.apple.mpegurl"
+    );
+    println!("LL_HLS_BLOCKING_RELOAD_MS={}", took.as_millis());
+    assert!(
+        took > Duration::from_millis(100) && took < Duration::from_secs(2),
+        "answered after {took:?}"
+    );
+    let text = r.text();
+    assert!(
+        text.contains(&format!("#EXT-X-PART:DURATION="))
+            && text.contains(&format!("URI=\"{hint}\"")),
+        "{hint} listed as a part: {text}"
+    );
+    assert!(
+        !text.contains(&format!("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{hint}\"")),
+        "{text}"
+    );
+    // The part itself: served like a segment, a fragment of the init segment's tracks.
+    let part = media_of(&app, &id, &hint).await;
+    assert_eq!(part.fragments, 1, "{part:?}");
+    assert!(part.track("video").unwrap().samples >= 1, "{part:?}");
+    // Already there: at once.
+    let started = Instant::now();
+    let r = app.get(&blocking(n, p), Who::Stranger).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(started.elapsed() < Duration::from_millis(100));
+    // Too far ahead: 400 at once; garbage: 400; the hint not yet made: 404.
+    let started = Instant::now();
+    let r = app.get(&blocking(n + 10, 0), Who::Stranger).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "hls_msn_too_far".to_owned())
+    );
+    assert!(started.elapsed() < Duration::from_millis(500));
+    for (query, code) in [
+        ("_HLS_msn=abc", "bad_hls_msn"),
+        ("_HLS_msn=-1", "bad_hls_msn"),
+        ("_HLS_msn=1&_HLS_part=x", "bad_hls_part"),
+        ("_HLS_part=1", "bad_hls_part"),
+    ] {
+        let r = app
+            .get(&format!("/live/{id}/index.m3u8?{query}"), Who::Stranger)
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::BAD_REQUEST, code.to_owned()),
+            "{query}"
+        );
+    }
+    let r = app
+        .get(
+            &format!("/live/{id}/index.m3u8?_HLS_skip=YES&viewer=abc123"),
+            Who::Stranger,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "_HLS_skip is ignored");
+    let (next, _, _) = preload_hint(&r.text());
+    let r = app.get(&format!("/live/{id}/{next}"), Who::Stranger).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{next} not made yet");
+    // A complete segment is its parts one after the other.
+    let later = segment_from(&app, &id, n).await;
+    let whole = app.get(&format!("/live/{id}/{later}"), Who::Stranger).await;
+    let k = number(&later);
+    let mut parts = Vec::new();
+    for i in 0.. {
+        let r = app
+            .get(&format!("/live/{id}/r1/seg-{k}.{i}.m4s"), Who::Stranger)
+            .await;
+        if r.status != StatusCode::OK {
+            break;
+        }
+        parts.extend_from_slice(&r.body);
+    }
+    assert!(!parts.is_empty());
+    assert_eq!(whole.body, parts, "segment {k} is its parts");
 }

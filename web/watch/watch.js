@@ -296,9 +296,10 @@
     const Hls = window.Hls;
     const h = new Hls({
       enableWorker: false,        // CSP: no blob workers needed
-      lowLatencyMode: true,       // LL-HLS parts, when the server offers them
-      liveSyncDurationCount: 2,   // ~2 segments (≈ 4 s) behind the live edge
-      liveMaxLatencyDurationCount: 6, // fallen further behind: jump back to the edge
+      lowLatencyMode: true,       // LL-HLS: 0.5 s parts, blocking playlist reloads
+      // No liveSync*/liveMaxLatency* here: any of them would override the playlist's
+      // PART-HOLD-BACK (1.5 s behind the live edge); beyond that plus a segment (≈ 3.5 s)
+      // hls.js jumps back to the edge.
       maxLiveSyncPlaybackRate: 1.1,   // or catch up gently
       backBufferLength: 30,
       maxBufferLength: 20,

@@ -11,6 +11,10 @@
 //!   `GET /live/{id}/index.m3u8` and the segments under `/live/{id}/r{run}/`. Playlists are
 //!   cacheable for a second, segments for a day (their names are never reused: each run of
 //!   the broadcast has its own folder), so a CDN in front of the server carries the viewers.
+//! - Low-latency HLS (RFC 8216bis): the playlist lists 0.5 s partial segments
+//!   (`seg-N.P.m4s`, served and cached like segments), and answers blocking reloads
+//!   (`?_HLS_msn=M&_HLS_part=P`) only once it holds what they ask for: `400` at once for a
+//!   segment more than two ahead of the newest, `503` if not made within three segment targets.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -23,6 +27,7 @@ use super::Body;
 use crate::api::error::ApiError;
 use crate::api::session::{Clerk, Operator};
 use crate::api::AppState;
+use crate::hearing::gallery::PlaylistWait;
 use crate::hearing::BroadcastState;
 use crate::permissions::Action;
 use crate::store::audit::actions;
@@ -254,30 +259,88 @@ pub async fn watch_page(Path(_id): Path<String>) -> Response {
         .into_response()
 }
 
-/// The playlist's query: the player's random id, counted as a viewer.
+/// The playlist's query: the player's random id, counted as a viewer; LL-HLS delivery
+/// directives. Other parameters (`_HLS_skip`: no delta updates here) are ignored.
 #[derive(Debug, Deserialize)]
 pub struct PlaylistQuery {
     /// The player's own random id.
     #[serde(default)]
     pub viewer: Option<String>,
+    /// Blocking reload: answer once segment `_HLS_msn` is complete (or its part `_HLS_part`
+    /// made).
+    #[serde(default, rename = "_HLS_msn")]
+    pub hls_msn: Option<String>,
+    /// Blocking reload: the part of segment `_HLS_msn` to wait for.
+    #[serde(default, rename = "_HLS_part")]
+    pub hls_part: Option<String>,
+}
+
+/// The longest a blocking playlist reload is held: three segment targets (RFC 8216bis), then
+/// `503`.
+pub const BLOCKING_RELOAD_WAIT: std::time::Duration =
+    std::time::Duration::from_secs(3 * crate::hearing::gallery::SEGMENT_TARGET.as_secs());
+
+/// `_HLS_msn` and `_HLS_part` as numbers; `400` for garbage or a part without a segment.
+fn delivery_directives(q: &PlaylistQuery) -> Result<Option<(u64, Option<u64>)>, ApiError> {
+    let number = |v: &str, code: &'static str| {
+        v.parse::<u64>()
+            .map_err(|_| ApiError::invalid(code, format!("{code} must be a whole number")))
+    };
+    match (&q.hls_msn, &q.hls_part) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(ApiError::invalid(
+            "bad_hls_part",
+            "_HLS_part needs _HLS_msn",
+        )),
+        (Some(msn), part) => Ok(Some((
+            number(msn, "bad_hls_msn")?,
+            part.as_deref()
+                .map(|p| number(p, "bad_hls_part"))
+                .transpose()?,
+        ))),
+    }
 }
 
 /// `GET /live/{id}/index.m3u8` → the live playlist; `404` for an unknown or closed hearing,
-/// or before the first segment.
+/// or before the first segment. With `_HLS_msn` (and `_HLS_part`) a blocking reload: held
+/// until the playlist holds that segment (part); `400` for garbage or a segment more than two
+/// ahead, `503` if not made within [`BLOCKING_RELOAD_WAIT`].
 pub async fn playlist(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<PlaylistQuery>,
 ) -> Result<Response, ApiError> {
+    let directives = delivery_directives(&q)?;
     public_hearing(&state, &id).await?;
     let hearing = state.running_hearing(&id).await.ok_or(ApiError::NotFound)?;
     let viewer = q
         .viewer
         .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric()));
-    let text = hearing
-        .broadcast()
-        .playlist(viewer.as_deref())
-        .ok_or(ApiError::NotFound)?;
+    let broadcast = hearing.broadcast();
+    let text = match directives {
+        None => broadcast
+            .playlist(viewer.as_deref())
+            .ok_or(ApiError::NotFound)?,
+        Some((msn, part)) => match broadcast
+            .playlist_when(viewer.as_deref(), msn, part, BLOCKING_RELOAD_WAIT)
+            .await
+        {
+            PlaylistWait::Ready(text) => text,
+            PlaylistWait::NotFound => return Err(ApiError::NotFound),
+            PlaylistWait::TooFar => {
+                return Err(ApiError::invalid(
+                    "hls_msn_too_far",
+                    "_HLS_msn is more than two segments past the newest",
+                ))
+            }
+            PlaylistWait::TimedOut => {
+                return Err(ApiError::unavailable(
+                    "hls_not_yet",
+                    "what _HLS_msn/_HLS_part ask for was not made in time; reload",
+                ))
+            }
+        },
+    };
     Ok((
         [
             (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
@@ -288,8 +351,9 @@ pub async fn playlist(
         .into_response())
 }
 
-/// `GET /live/{id}/{run}/{file}` → `init.mp4` or `seg-N.m4s` of run `r<n>`; `404` for
-/// anything else, an old segment, or a closed hearing.
+/// `GET /live/{id}/{run}/{file}` → `init.mp4`, `seg-N.m4s` or the part `seg-N.P.m4s` of run
+/// `r<n>`; `404` for anything else, an old segment or part, one not made yet, or a closed
+/// hearing.
 pub async fn media(
     State(state): State<AppState>,
     Path((id, run, file)): Path<(String, String, String)>,
@@ -301,9 +365,12 @@ pub async fn media(
     enum Wanted {
         Init,
         Segment(u64),
+        Part(u64, u64),
     }
     let wanted = if file == "init.mp4" {
         Wanted::Init
+    } else if let Some((n, p)) = crate::broadcast::parse_part_uri(&file) {
+        Wanted::Part(n, p)
     } else {
         let n = file
             .strip_prefix("seg-")
@@ -318,6 +385,7 @@ pub async fn media(
     let bytes = match wanted {
         Wanted::Init => broadcast.init(run),
         Wanted::Segment(n) => broadcast.segment(run, n),
+        Wanted::Part(n, p) => broadcast.part(run, n, p),
     }
     .ok_or(ApiError::NotFound)?;
     Ok((

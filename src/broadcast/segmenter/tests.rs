@@ -60,9 +60,15 @@ struct Feeder {
 
 impl Feeder {
     fn new(target_ms: u64, window: usize) -> Self {
+        Self::with_parts(target_ms, window, None)
+    }
+
+    /// With LL-HLS parts of `part_ms` (when given).
+    fn with_parts(target_ms: u64, window: usize, part_ms: Option<u64>) -> Self {
         let cfg = BroadcastConfig {
             target: ms(target_ms),
             window,
+            part_target: part_ms.map(ms),
             ..BroadcastConfig::new(320, 180)
         };
         Self {
@@ -439,3 +445,4 @@ fn out_of_order_video_is_dropped_and_keyframes_get_parameter_sets() {
 }
 
 mod cut;
+mod parts;
