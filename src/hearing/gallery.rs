@@ -244,7 +244,11 @@ impl Broadcast {
             inner.state = BroadcastState::Cut;
             run.silent.store(true, Ordering::Relaxed);
             if let Err(e) = lock(&run.segmenter).cut(&slate) {
-                tracing::warn!("broadcast: the slate: {e}");
+                // Fail closed: without its slate, a cut broadcast does not go on air.
+                drop(inner);
+                tracing::error!("broadcast: the slate was refused ({e}); not starting");
+                self.stop();
+                return Err(BroadcastError::Slate(e.to_string()));
             }
         }
         drop(inner);
@@ -303,17 +307,23 @@ impl Broadcast {
             BroadcastState::Live
         };
         let slate = inner.slate.clone().unwrap_or_default();
-        drop(inner);
+        // Silent before anyone else can push a tick of the mix, and before the lock goes.
         run.silent.store(now, Ordering::Relaxed);
+        drop(inner);
         let mut segmenter = lock(&run.segmenter);
-        if now {
-            if let Err(e) = segmenter.cut(&slate) {
-                tracing::warn!("broadcast: the slate: {e}");
-            }
+        let refused = if now {
+            segmenter.cut(&slate).err()
         } else {
             segmenter.resume();
-        }
+            None
+        };
         drop(segmenter);
+        if let Some(e) = refused {
+            // Fail closed: a broadcast that cannot show its slate goes off air.
+            tracing::error!("broadcast: the slate was refused ({e}); stopping the broadcast");
+            self.stop();
+            return;
+        }
         run.bump();
         if !now {
             (self.request_keyframe)();

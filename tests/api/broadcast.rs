@@ -206,7 +206,12 @@ async fn a_public_hearing_is_broadcast_and_the_judge_cuts_to_the_slate_within_a_
     // A witness may not cut; the judge may, from the bench.
     let r = act(&app, Who::Invitation(&witness), &id, "cut").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let newest = number(
+    let r = act(&app, Who::Invitation(&judge), &id, "cut").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["broadcast"]["state"], "cut");
+    // The cut closed the segment under way before it answered: the newest complete segment
+    // now is that one, whatever closed on its own before.
+    let cut_at = number(
         segments(
             &app.get(&format!("/live/{id}/index.m3u8"), Who::Stranger)
                 .await
@@ -215,12 +220,10 @@ async fn a_public_hearing_is_broadcast_and_the_judge_cuts_to_the_slate_within_a_
         .last()
         .unwrap(),
     );
-    let r = act(&app, Who::Invitation(&judge), &id, "cut").await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(r.json()["broadcast"]["state"], "cut");
     // The segment open at the cut closes at once with what came before it; the next one is
     // the slate: one still picture for each of its LL-HLS parts (0.5 s), nothing of the court.
-    let slate_uri = segment_from(&app, &id, newest + 2).await;
+    let slate_uri = segment_from(&app, &id, cut_at + 1).await;
+    assert_eq!(number(&slate_uri), cut_at + 1, "the very next segment");
     let slate = media_of(&app, &id, &slate_uri).await;
     assert_eq!(
         slate.track("video").unwrap().samples,

@@ -143,7 +143,16 @@ pub async fn act(
     if act != "start" && !on_air {
         return Err(not_on_air());
     }
-    let paused = summary.state != HearingState::Open;
+    // The state as it is now that the hearing runs (starting it may have taken a while): a
+    // pause meanwhile reached the running hearing itself, so the stale reading must not
+    // overwrite it; and only a start that puts the broadcast on air sets it.
+    let paused = state
+        .store()
+        .hearing_summary(&id)
+        .await?
+        .ok_or(ApiError::NotFound)?
+        .state
+        != HearingState::Open;
     let live = hearing.clone();
     let public = summary.public;
     let act_done = act.clone();
@@ -151,7 +160,9 @@ pub async fn act(
         let broadcast = live.broadcast();
         match act_done.as_str() {
             "start" => {
-                broadcast.set_paused(paused);
+                if !on_air {
+                    broadcast.set_paused(paused);
+                }
                 broadcast
                     .start(public)
                     .map_err(|e| ApiError::Internal(e.to_string()))?;
