@@ -4,14 +4,12 @@
 
 use std::time::Duration;
 
-/// AudioSpecificConfig of the broadcast's audio: AAC-LC, 48 kHz, one channel.
-pub const AAC_AUDIO_SPECIFIC_CONFIG: [u8; 2] = [0x11, 0x88];
-/// Audio sample rate, and the audio track's timescale.
-pub const AUDIO_SAMPLE_RATE: u32 = 48_000;
-/// Audio channels.
-pub const AUDIO_CHANNELS: u16 = 1;
-/// Samples in one AAC-LC frame.
-pub const AAC_FRAME_SAMPLES: u32 = 1024;
+/// The broadcast's audio is what `media::aac` encodes: its AudioSpecificConfig (AAC-LC,
+/// 48 kHz, one channel), sample rate (the audio track's timescale), channels and frame length.
+pub use crate::media::aac::{
+    AUDIO_SPECIFIC_CONFIG as AAC_AUDIO_SPECIFIC_CONFIG, CHANNELS as AUDIO_CHANNELS,
+    FRAME_SAMPLES as AAC_FRAME_SAMPLES, SAMPLE_RATE as AUDIO_SAMPLE_RATE,
+};
 
 /// What the broadcast is made of and how it is cut.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -370,7 +370,7 @@ impl Broadcast {
             return;
         };
         let result = if run.silent.load(Ordering::Relaxed) {
-            aac.push(&vec![0; samples.len()], pts)
+            aac.push_silence(samples.len(), pts)
         } else {
             aac.push(samples, pts)
         };

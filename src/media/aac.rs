@@ -3,9 +3,9 @@
 //! samples, no ADTS header) per callback, stamped on the hearing's media clock.
 //!
 //! The recorder encodes its own AAC inside each segment's pipeline (a segment is a file of its
-//! own); this encoder runs only while a broadcast does. Its encoder's priming packet is left
-//! out and the rest moved back by its length, as the recorder does, so a frame's time is the
-//! time of the mix it holds.
+//! own); this encoder runs only while a broadcast does. The encoder's priming packet is left
+//! out and the rest moved back by its length ([`drop_priming`], which the recorder's segments
+//! use too), so a frame's time is the time of the mix it holds.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -20,14 +20,43 @@ use super::element::{add_chain, make, play};
 use super::events::MediaReporter;
 use super::MediaError;
 
-/// The mix's sample rate.
-pub const SAMPLE_RATE: u32 = 48_000;
+pub use super::audio_mix::SAMPLE_RATE;
+
 /// Samples in one AAC-LC frame.
 pub const FRAME_SAMPLES: u32 = 1024;
 /// The AudioSpecificConfig of what this encoder makes: AAC-LC (2), 48 kHz (index 3), mono.
 pub const AUDIO_SPECIFIC_CONFIG: [u8; 2] = [0x11, 0x88];
-/// Samples the encoder puts before the first input sample (`avenc_aac`'s priming).
-const PRIMING_SAMPLES: u64 = 1024;
+/// Channels of what this encoder makes.
+pub const CHANNELS: u16 = 1;
+/// The AAC encoder's delay (ffmpeg's AAC-LC encoder: one frame of 1024 samples): the
+/// priming its first packet holds, which a player without an edit list plays as sound.
+const PRIMING_SAMPLES: u64 = FRAME_SAMPLES as u64;
+
+/// Leaves out `avenc_aac`'s priming packet and moves the rest back by its length, so the
+/// sound plays at the time it was stamped with (the recorder's segments and the broadcast).
+pub fn drop_priming(aac: &gst::Element) {
+    let Some(pad) = aac.static_pad("src") else {
+        return;
+    };
+    let priming =
+        gst::ClockTime::from_nseconds(PRIMING_SAMPLES * 1_000_000_000 / SAMPLE_RATE as u64);
+    let first = AtomicBool::new(true);
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if first.swap(false, Ordering::Relaxed) {
+            return gst::PadProbeReturn::Drop;
+        }
+        if let Some(gst::PadProbeData::Buffer(buffer)) = &mut info.data {
+            let b = buffer.make_mut();
+            if let Some(pts) = b.pts() {
+                b.set_pts(pts.saturating_sub(priming));
+            }
+            if let Some(dts) = b.dts() {
+                b.set_dts(dts.saturating_sub(priming));
+            }
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
 
 /// One encoded AAC frame.
 #[derive(Debug, Clone)]
@@ -67,6 +96,7 @@ impl AacEncoder {
             .build();
         let convert = make("audioconvert", "convert")?;
         let aac = make("avenc_aac", "aac")?;
+        drop_priming(&aac);
         let sink = gst_app::AppSink::builder()
             .caps(
                 &gst::Caps::builder("audio/mpeg")
@@ -80,8 +110,6 @@ impl AacEncoder {
             &pipeline,
             &[appsrc.upcast_ref(), &convert, &aac, sink.upcast_ref()],
         )?;
-        let priming = Duration::from_nanos(PRIMING_SAMPLES * 1_000_000_000 / SAMPLE_RATE as u64);
-        let first = AtomicBool::new(true);
         sink.set_callbacks(
             gst_app::AppSinkCallbacks::builder()
                 .new_sample(move |sink| {
@@ -89,18 +117,14 @@ impl AacEncoder {
                     let Some(buffer) = sample.buffer() else {
                         return Ok(gst::FlowSuccess::Ok);
                     };
-                    if first.swap(false, Ordering::Relaxed) {
-                        return Ok(gst::FlowSuccess::Ok);
-                    }
                     let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
                     let running = sample
                         .segment()
                         .and_then(|s| s.downcast_ref::<gst::ClockTime>())
                         .and_then(|s| buffer.pts().and_then(|pts| s.to_running_time(pts)));
-                    let pts = Duration::from_nanos(running.map_or(0, |t| t.nseconds()));
                     on_frame(AacFrame {
                         data: Bytes::copy_from_slice(map.as_slice()),
-                        pts: pts.saturating_sub(priming),
+                        pts: Duration::from_nanos(running.map_or(0, |t| t.nseconds())),
                     });
                     Ok(gst::FlowSuccess::Ok)
                 })
@@ -121,13 +145,22 @@ impl AacEncoder {
 
     /// Encodes one tick of the mix (S16 mono at 48 kHz) that starts at `pts`.
     pub fn push(&self, samples: &[i16], pts: Duration) -> Result<(), MediaError> {
-        let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        self.push_bytes(samples.iter().flat_map(|s| s.to_le_bytes()).collect(), pts)
+    }
+
+    /// Encodes `samples` of silence starting at `pts` (a tick while the slate shows).
+    pub fn push_silence(&self, samples: usize, pts: Duration) -> Result<(), MediaError> {
+        self.push_bytes(vec![0; samples * 2], pts)
+    }
+
+    fn push_bytes(&self, bytes: Vec<u8>, pts: Duration) -> Result<(), MediaError> {
+        let samples = bytes.len() / 2;
         let mut buffer = gst::Buffer::from_mut_slice(bytes);
         {
             let b = buffer.get_mut().expect("fresh buffer is writable");
             b.set_pts(gst::ClockTime::from_nseconds(pts.as_nanos() as u64));
             b.set_duration(gst::ClockTime::from_nseconds(
-                samples.len() as u64 * 1_000_000_000 / SAMPLE_RATE as u64,
+                samples as u64 * 1_000_000_000 / SAMPLE_RATE as u64,
             ));
         }
         self.appsrc

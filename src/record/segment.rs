@@ -69,36 +69,6 @@ pub struct Segment {
     audio_started: AtomicBool,
 }
 
-/// The AAC encoder's delay (ffmpeg's AAC-LC encoder: one frame of 1024 samples): the
-/// priming its first packet holds, which a player without an edit list plays as sound.
-const AAC_PRIMING_SAMPLES: u64 = 1024;
-
-/// Leaves out the encoder's priming packet and moves the rest back by its length, so the
-/// segment's sound plays at the time it was stamped with.
-fn drop_aac_priming(aac: &gst::Element) {
-    let Some(pad) = aac.static_pad("src") else {
-        return;
-    };
-    let priming =
-        gst::ClockTime::from_nseconds(AAC_PRIMING_SAMPLES * 1_000_000_000 / SAMPLE_RATE as u64);
-    let first = AtomicBool::new(true);
-    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-        if first.swap(false, Ordering::Relaxed) {
-            return gst::PadProbeReturn::Drop;
-        }
-        if let Some(gst::PadProbeData::Buffer(buffer)) = &mut info.data {
-            let b = buffer.make_mut();
-            if let Some(pts) = b.pts() {
-                b.set_pts(pts.saturating_sub(priming));
-            }
-            if let Some(dts) = b.dts() {
-                b.set_dts(dts.saturating_sub(priming));
-            }
-        }
-        gst::PadProbeReturn::Ok
-    });
-}
-
 impl Segment {
     /// Starts writing `path`.
     pub fn start(path: &Path, format: VideoFormat) -> Result<Self, RecordError> {
@@ -139,7 +109,7 @@ impl Segment {
         let vqueue = make("queue", "vqueue")?;
         let convert = make("audioconvert", "aconvert")?;
         let aac = make("avenc_aac", "aac")?;
-        drop_aac_priming(&aac);
+        crate::media::aac::drop_priming(&aac);
         let aqueue = make("queue", "aqueue")?;
         let mux = make("mp4mux", "mux")?;
         mux.set_property("fragment-duration", 1000u32);

@@ -28,6 +28,22 @@ async fn act(app: &TestApp, who: Who<'_>, id: &str, act: &str) -> Reply {
     .await
 }
 
+/// A public hearing, open, its broadcast started by the clerk: the clerk's cookie and its id.
+async fn broadcasting(app: &TestApp) -> (String, String) {
+    let cookie = app.login_clerk().await;
+    let clerk = Who::Session(&cookie);
+    let id = app.create_hearing(&cookie).await;
+    app.post(
+        &format!("/api/hearings/{id}/public"),
+        clerk,
+        json!({ "public": true }),
+    )
+    .await;
+    app.set_state(&cookie, &id, "open").await;
+    assert_eq!(act(app, clerk, &id, "start").await.status, StatusCode::OK);
+    (cookie, id)
+}
+
 /// The playlist's segment URIs (relative to `/live/{id}/`).
 fn segments(playlist: &str) -> Vec<String> {
     playlist
@@ -272,17 +288,8 @@ async fn a_public_hearing_is_broadcast_and_the_judge_cuts_to_the_slate_within_a_
 #[tokio::test]
 async fn bad_public_requests_get_a_clear_answer_and_the_broadcast_goes_on() {
     let app = small_app().await;
-    let cookie = app.login_clerk().await;
+    let (cookie, id) = broadcasting(&app).await;
     let clerk = Who::Session(&cookie);
-    let id = app.create_hearing(&cookie).await;
-    app.post(
-        &format!("/api/hearings/{id}/public"),
-        clerk,
-        json!({ "public": true }),
-    )
-    .await;
-    app.set_state(&cookie, &id, "open").await;
-    assert_eq!(act(&app, clerk, &id, "start").await.status, StatusCode::OK);
     assert_eq!(act(&app, clerk, &id, "dance").await.code(), "bad_act");
     let first = segment_from(&app, &id, 0).await;
     for uri in [
@@ -327,17 +334,7 @@ fn preload_hint(playlist: &str) -> (String, u64, u64) {
 #[tokio::test]
 async fn low_latency_parts_are_served_and_blocking_reloads_wait_for_them() {
     let app = small_app().await;
-    let cookie = app.login_clerk().await;
-    let clerk = Who::Session(&cookie);
-    let id = app.create_hearing(&cookie).await;
-    app.post(
-        &format!("/api/hearings/{id}/public"),
-        clerk,
-        json!({ "public": true }),
-    )
-    .await;
-    app.set_state(&cookie, &id, "open").await;
-    assert_eq!(act(&app, clerk, &id, "start").await.status, StatusCode::OK);
+    let (_cookie, id) = broadcasting(&app).await;
     segment_from(&app, &id, 0).await;
     let text = app
         .get(&format!("/live/{id}/index.m3u8"), Who::Stranger)
