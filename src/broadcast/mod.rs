@@ -18,6 +18,9 @@
 //! - `segmenter`: [`Segmenter`], the state machine: segments cut on keyframes at the target
 //!   duration, the window of kept segments, cutting to a slate and back, the end, the parts;
 //!   [`BroadcastStats`]; its `parts` submodule reads parts and the playlist.
+//! - `replay`: the replay (the broadcast as aired, kept run by run when the court allows
+//!   replays): a run's index lines ([`index_line`], [`parse_index`]) and the VOD playlist of
+//!   all runs ([`vod_playlist`]).
 //!
 //! Low-latency HLS (LL-HLS, RFC 8216bis): with [`BroadcastConfig::part_target`] set, each
 //! segment is also written as partial segments (CMAF fragments, `seg-N.P.m4s`,
@@ -34,6 +37,7 @@ mod annexb;
 mod config;
 mod fmp4;
 mod playlist;
+mod replay;
 mod segment;
 mod segmenter;
 
@@ -47,5 +51,6 @@ pub use config::{
     AUDIO_SAMPLE_RATE,
 };
 pub use playlist::{parse_part_uri, parse_segment_uri, part_uri, segment_uri, INIT_URI};
+pub use replay::{index_line, parse_index, vod_playlist, ReplayRun, INDEX_FILE};
 pub use segment::{SegmentInfo, SegmentKind};
 pub use segmenter::{BroadcastStats, Segmenter};

@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 pub use self::cluster::{ClusterSettings, StorageSettings};
 pub use self::sections::{
-    CapacitySettings, HearingSettings, HttpSettings, RecordSettings, RenderSettings, RtcSettings,
-    VideoSettings,
+    BroadcastSettings, CapacitySettings, HearingSettings, HttpSettings, RecordSettings,
+    RenderSettings, RtcSettings, VideoSettings,
 };
 
 /// Errors while loading configuration.
@@ -78,6 +78,8 @@ pub struct Settings {
     pub storage: StorageSettings,
     /// How much this node takes on before it turns hearings and people away.
     pub capacity: CapacitySettings,
+    /// The public gallery's broadcast.
+    pub broadcast: BroadcastSettings,
 }
 
 impl Default for Settings {
@@ -97,6 +99,7 @@ impl Default for Settings {
             cluster: ClusterSettings::default(),
             storage: StorageSettings::default(),
             capacity: CapacitySettings::default(),
+            broadcast: BroadcastSettings::default(),
         }
     }
 }

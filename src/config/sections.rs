@@ -1,5 +1,5 @@
 //! The sections of [`Settings`](super::Settings) below the top level: `[video]`,
-//! `[hearing]`, `[rtc]`, `[render]`, `[record]`, `[http]` and `[capacity]`, each with the
+//! `[hearing]`, `[rtc]`, `[render]`, `[record]`, `[http]`, `[capacity]` and `[broadcast]`, each with the
 //! defaults that work out of the box.
 
 use std::net::IpAddr;
@@ -223,4 +223,14 @@ impl Default for RenderSettings {
             assets_dir: None,
         }
     }
+}
+
+/// The public gallery's broadcast.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BroadcastSettings {
+    /// Keep each public hearing's broadcast as it was aired (the slate wherever it was cut or
+    /// paused) in `DATA/replays/`, and offer it on the watch page once the hearing ends.
+    /// Off by default: replays are up to the court.
+    pub replays: bool,
 }

@@ -22,19 +22,23 @@
 //! across a GStreamer call, except that the audio encoder is called with no lock but its own
 //! `Arc`.
 
-use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use serde::Serialize;
 
+use super::replay::ReplayArchive;
 use crate::broadcast::{BroadcastConfig, Segmenter};
 use crate::media::aac::AacEncoder;
 use crate::media::encoder::{EncodedFrame, Encoder, EncoderConfig};
 use crate::media::MediaError;
 use crate::record::recorder::Callback;
+
+mod viewers;
+pub use viewers::Viewers;
 
 /// Segments' target length: keyframes come every 2 s (`video.keyframe_interval_s`).
 pub const SEGMENT_TARGET: Duration = Duration::from_secs(2);
@@ -45,7 +49,7 @@ pub const SEGMENT_WINDOW: usize = 6;
 /// A viewer counts as watching this long after their player last fetched the playlist.
 pub const VIEWER_WINDOW: Duration = Duration::from_secs(12);
 /// At most this many viewers are told apart (beyond it, new ones are not counted).
-const MAX_VIEWERS: usize = 200_000;
+pub(crate) const MAX_VIEWERS: usize = 200_000;
 /// Keyframe requests for the segmenter at most this often.
 const KEYFRAME_ASK_EVERY: Duration = Duration::from_millis(500);
 
@@ -107,12 +111,23 @@ struct Run {
     /// Bumped whenever the playlist may have grown (a part or segment made, a cut, the end):
     /// blocking playlist requests wait on it.
     changed: tokio::sync::watch::Sender<u64>,
+    /// The replay's archive of this run (`broadcast.replays`); taken out when the run ends,
+    /// which lets its writer thread finish.
+    archive: Mutex<Option<ReplayArchive>>,
 }
 
 impl Run {
     /// Wakes the blocking playlist requests.
     fn bump(&self) {
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Hands what the segmenter made to the replay's archive, if kept; call it with the
+    /// segmenter's lock held, after each change to it.
+    fn archive(&self, segmenter: &Segmenter) {
+        if let Some(archive) = &*self.archive.lock().unwrap_or_else(|e| e.into_inner()) {
+            archive.take(segmenter);
+        }
     }
 }
 
@@ -133,7 +148,9 @@ struct Inner {
     state: BroadcastState,
     /// The run being fed (Live or Cut), or the last one (Ended: its final playlist).
     run: Option<Arc<Run>>,
-    runs: u64,
+    /// The last run's number: the Unix second it started (one more when that is not later),
+    /// so a restarted node never reuses a run's segment names (a CDN keeps them a day).
+    last_run: u64,
     cut_by_judge: bool,
     paused: bool,
     slate: Option<Bytes>,
@@ -144,6 +161,8 @@ pub struct Broadcast {
     encoder: EncoderConfig,
     locale: String,
     request_keyframe: Callback,
+    /// `DATA/replays/<hearing>` when the court keeps replays.
+    replays: Option<PathBuf>,
     inner: Mutex<Inner>,
     viewers: Mutex<Viewers>,
 }
@@ -158,16 +177,23 @@ impl std::fmt::Debug for Broadcast {
 
 impl Broadcast {
     /// A broadcast of a composite encoded as `encoder` says (the slate is encoded the same
-    /// way); `request_keyframe` asks the hearing's encoder for a keyframe.
-    pub fn new(encoder: EncoderConfig, locale: &str, request_keyframe: Callback) -> Self {
+    /// way); `request_keyframe` asks the hearing's encoder for a keyframe; `replays`: the
+    /// hearing's replay folder, where each run is kept as aired ([`super::replay`]).
+    pub fn new(
+        encoder: EncoderConfig,
+        locale: &str,
+        request_keyframe: Callback,
+        replays: Option<PathBuf>,
+    ) -> Self {
         Self {
             encoder,
             locale: locale.to_owned(),
             request_keyframe,
+            replays,
             inner: Mutex::new(Inner {
                 state: BroadcastState::Off,
                 run: None,
-                runs: 0,
+                last_run: 0,
                 cut_by_judge: false,
                 paused: false,
                 slate: None,
@@ -228,14 +254,23 @@ impl Broadcast {
         if matches!(inner.state, BroadcastState::Live | BroadcastState::Cut) {
             return Ok(false); // another start won meanwhile; this one's pipeline is dropped
         }
-        inner.runs += 1;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        inner.last_run = now.max(inner.last_run + 1);
+        let id = inner.last_run;
         let run = Arc::new(Run {
-            id: inner.runs,
+            id,
             segmenter,
             aac: Mutex::new(Some(Arc::new(aac))),
             silent: AtomicBool::new(false),
             last_ask_ms: AtomicU64::new(u64::MAX),
             changed: tokio::sync::watch::channel(0).0,
+            archive: Mutex::new(
+                self.replays
+                    .as_ref()
+                    .map(|dir| ReplayArchive::start(dir.join(format!("r{id}")))),
+            ),
         });
         inner.run = Some(run.clone());
         inner.state = BroadcastState::Live;
@@ -243,7 +278,11 @@ impl Broadcast {
         if cut {
             inner.state = BroadcastState::Cut;
             run.silent.store(true, Ordering::Relaxed);
-            if let Err(e) = lock(&run.segmenter).cut(&slate) {
+            let mut segmenter = lock(&run.segmenter);
+            let refused = segmenter.cut(&slate);
+            run.archive(&segmenter);
+            drop(segmenter);
+            if let Err(e) = refused {
                 // Fail closed: without its slate, a cut broadcast does not go on air.
                 drop(inner);
                 tracing::error!("broadcast: the slate was refused ({e}); not starting");
@@ -269,7 +308,11 @@ impl Broadcast {
             inner.run.clone()
         };
         if let Some(run) = run {
-            lock(&run.segmenter).end();
+            let mut segmenter = lock(&run.segmenter);
+            segmenter.end();
+            run.archive(&segmenter);
+            drop(segmenter);
+            run.archive.lock().unwrap_or_else(|e| e.into_inner()).take();
             run.bump();
             // Dropped with no lock held: stopping the pipeline waits for its threads.
             let aac = run.aac.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -317,6 +360,7 @@ impl Broadcast {
             segmenter.resume();
             None
         };
+        run.archive(&segmenter);
         drop(segmenter);
         if let Some(e) = refused {
             // Fail closed: a broadcast that cannot show its slate goes off air.
@@ -345,6 +389,7 @@ impl Broadcast {
             let mut segmenter = lock(&run.segmenter);
             let before = (segmenter.open_sequence(), segmenter.latest_part());
             segmenter.push_video(frame.pts, &frame.data, frame.keyframe);
+            run.archive(&segmenter);
             let after = (segmenter.open_sequence(), segmenter.latest_part());
             (segmenter.wants_keyframe(), before != after)
         };
@@ -536,51 +581,9 @@ fn encode_slate(cfg: EncoderConfig, locale: &str) -> Result<Bytes, BroadcastErro
     Err(BroadcastError::Slate("the encoder made no keyframe".into()))
 }
 
-/// Who is watching: each player's random id and when it last fetched the playlist (sans-I/O:
-/// time is an input).
-#[derive(Debug, Default)]
-pub struct Viewers {
-    seen: HashMap<u64, Instant>,
-}
-
-impl Viewers {
-    /// `viewer` fetched the playlist at `now`.
-    pub fn saw(&mut self, viewer: &str, now: Instant) {
-        let id = crate::digest::sha256(viewer.as_bytes());
-        let key = u64::from_le_bytes(id[..8].try_into().expect("8 bytes"));
-        if self.seen.len() >= MAX_VIEWERS && !self.seen.contains_key(&key) {
-            self.seen
-                .retain(|_, at| now.saturating_duration_since(*at) < VIEWER_WINDOW);
-            if self.seen.len() >= MAX_VIEWERS {
-                return;
-            }
-        }
-        self.seen.insert(key, now);
-    }
-
-    /// Players seen in the last [`VIEWER_WINDOW`] before `now`.
-    pub fn count(&mut self, now: Instant) -> usize {
-        self.seen
-            .retain(|_, at| now.saturating_duration_since(*at) < VIEWER_WINDOW);
-        self.seen.len()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn viewers_are_counted_once_each_and_forgotten_after_the_window() {
-        let mut v = Viewers::default();
-        let t0 = Instant::now();
-        v.saw("a", t0);
-        v.saw("a", t0 + Duration::from_secs(1));
-        v.saw("b", t0 + Duration::from_secs(2));
-        assert_eq!(v.count(t0 + Duration::from_secs(3)), 2);
-        assert_eq!(v.count(t0 + Duration::from_secs(13)), 1, "a left");
-        assert_eq!(v.count(t0 + Duration::from_secs(15)), 0);
-    }
 
     #[test]
     fn the_playlists_uris_go_under_the_run() {

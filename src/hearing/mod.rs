@@ -36,6 +36,7 @@ pub mod output;
 pub mod pace;
 pub mod recording;
 pub mod repair;
+pub mod replay;
 pub mod seats;
 pub mod still;
 pub mod ticker;
@@ -232,6 +233,10 @@ impl Hearing {
                         output.force_keyframe();
                     }
                 }),
+                settings
+                    .broadcast
+                    .replays
+                    .then(|| replay::hearing_dir(&settings.data_dir, &record.id)),
             ))
         };
         output.attach_broadcast(broadcast.clone());

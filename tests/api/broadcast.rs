@@ -206,7 +206,15 @@ async fn a_public_hearing_is_broadcast_and_the_judge_cuts_to_the_slate_within_a_
     assert_eq!(playlist.headers[header::CACHE_CONTROL], "public, max-age=1");
     let text = playlist.text();
     assert!(text.starts_with("#EXTM3U"), "{text}");
-    assert!(text.contains("#EXT-X-MAP:URI=\"r1/init.mp4\""), "{text}");
+    // Each run has its own folder, named for the second it started: a restarted server never
+    // reuses a name a CDN keeps for a day.
+    let run = first.split('/').next().unwrap();
+    let started: u64 = run.strip_prefix('r').unwrap().parse().unwrap();
+    assert!(started > 1_700_000_000, "{run}");
+    assert!(
+        text.contains(&format!("#EXT-X-MAP:URI=\"{run}/init.mp4\"")),
+        "{text}"
+    );
     let live = media_of(&app, &id, &first).await;
     let video = live.track("video").expect("a video track");
     assert_eq!(video.codec.as_deref(), Some("avc3"));
@@ -292,14 +300,17 @@ async fn bad_public_requests_get_a_clear_answer_and_the_broadcast_goes_on() {
     let clerk = Who::Session(&cookie);
     assert_eq!(act(&app, clerk, &id, "dance").await.code(), "bad_act");
     let first = segment_from(&app, &id, 0).await;
+    let run = first.split('/').next().unwrap();
     for uri in [
         "/api/watch/h-nobody".to_owned(),
         "/live/h-nobody/index.m3u8".to_owned(),
         "/api/watch/..%2F..%2Fetc".to_owned(),
-        format!("/live/{id}/r1/seg-x.m4s"),
-        format!("/live/{id}/r1/seg-999999.m4s"),
+        format!("/live/{id}/{run}/seg-x.m4s"),
+        format!("/live/{id}/{run}/seg-999999.m4s"),
         format!("/live/{id}/r99/init.mp4"),
-        format!("/live/{id}/r1/passwd"),
+        format!("/live/{id}/{run}/passwd"),
+        format!("/live/{id}/replay.m3u8"),
+        format!("/live/{id}/replay/{run}/init.mp4"),
         format!("/live/{id}/index.m3u8?viewer={}", "z".repeat(5000)),
     ] {
         let r = app.get(&uri, Who::Stranger).await;
@@ -436,10 +447,11 @@ async fn low_latency_parts_are_served_and_blocking_reloads_wait_for_them() {
     let later = segment_from(&app, &id, n).await;
     let whole = app.get(&format!("/live/{id}/{later}"), Who::Stranger).await;
     let k = number(&later);
+    let run = later.split('/').next().unwrap();
     let mut parts = Vec::new();
     for i in 0.. {
         let r = app
-            .get(&format!("/live/{id}/r1/seg-{k}.{i}.m4s"), Who::Stranger)
+            .get(&format!("/live/{id}/{run}/seg-{k}.{i}.m4s"), Who::Stranger)
             .await;
         if r.status != StatusCode::OK {
             break;
@@ -448,4 +460,188 @@ async fn low_latency_parts_are_served_and_blocking_reloads_wait_for_them() {
     }
     assert!(!parts.is_empty());
     assert_eq!(whole.body, parts, "segment {k} is its parts");
+}
+
+/// Polls the watch state until it offers a replay (or 20 s pass); returns the state.
+async fn watch_until_replay(app: &TestApp, id: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let w = app
+            .get(&format!("/api/watch/{id}"), Who::Stranger)
+            .await
+            .json();
+        if w["replay"].is_string() || Instant::now() > deadline {
+            return w;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn with_replays_on_the_broadcast_as_aired_is_served_after_the_end() {
+    let app = TestApp::builder()
+        .set("video.width=640")
+        .set("video.height=360")
+        .set("broadcast.replays=true")
+        .start()
+        .await;
+    let (cookie, id) = broadcasting(&app).await;
+    let clerk = Who::Session(&cookie);
+    // Nothing to replay while the hearing runs.
+    let first = segment_from(&app, &id, 1).await;
+    let w = app
+        .get(&format!("/api/watch/{id}"), Who::Stranger)
+        .await
+        .json();
+    assert!(w["replay"].is_null(), "{w}");
+    assert_eq!(
+        app.get(&format!("/live/{id}/replay.m3u8"), Who::Stranger)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // A cut: the replay keeps the slate, as the public saw it.
+    assert_eq!(act(&app, clerk, &id, "cut").await.status, StatusCode::OK);
+    let cut_at = number(
+        segments(
+            &app.get(&format!("/live/{id}/index.m3u8"), Who::Stranger)
+                .await
+                .text(),
+        )
+        .last()
+        .unwrap(),
+    );
+    let slate_uri = segment_from(&app, &id, cut_at + 1).await;
+    let aired = app
+        .get(&format!("/live/{id}/{slate_uri}"), Who::Stranger)
+        .await;
+    assert_eq!(aired.status, StatusCode::OK);
+    app.set_state(&cookie, &id, "closed").await;
+
+    let w = watch_until_replay(&app, &id).await;
+    assert_eq!(w["broadcast"], "ended", "{w}");
+    assert_eq!(
+        w["replay"].as_str(),
+        Some(format!("/live/{id}/replay.m3u8").as_str()),
+        "{w}"
+    );
+    let r = app
+        .get(&format!("/live/{id}/replay.m3u8"), Who::Stranger)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.headers[header::CONTENT_TYPE],
+        "application/vnd.apple.mpegurl"
+    );
+    let text = r.text();
+    assert!(text.contains("#EXT-X-PLAYLIST-TYPE:VOD\n"), "{text}");
+    assert!(text.ends_with("#EXT-X-ENDLIST\n"), "{text}");
+    let run = first.split('/').next().unwrap();
+    assert!(
+        text.contains(&format!("#EXT-X-MAP:URI=\"replay/{run}/init.mp4\"")),
+        "{text}"
+    );
+    // Every segment from the first, in order, none missing: the slate included.
+    let listed: Vec<u64> = segments(&text).iter().map(|u| number(u)).collect();
+    let expected: Vec<u64> = (0..listed.len() as u64).collect();
+    assert_eq!(listed, expected, "{text}");
+    assert!(listed.contains(&number(&slate_uri)), "{text}");
+    // The files: the slate's bytes are the ones the public got live.
+    let kept = app
+        .get(&format!("/live/{id}/replay/{slate_uri}"), Who::Stranger)
+        .await;
+    assert_eq!(kept.status, StatusCode::OK);
+    assert!(kept.headers[header::CACHE_CONTROL]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    assert_eq!(kept.body, aired.body, "the slate as aired");
+    let init = app
+        .get(&format!("/live/{id}/replay/{run}/init.mp4"), Who::Stranger)
+        .await;
+    let seg = app
+        .get(&format!("/live/{id}/replay/{run}/seg-0.m4s"), Who::Stranger)
+        .await;
+    let media = mp4::parse(&[init.body.clone(), seg.body].concat()).expect("an MP4");
+    assert_eq!(
+        media
+            .track("video")
+            .and_then(|v| v.codec.clone())
+            .as_deref(),
+        Some("avc3")
+    );
+    assert!(media.track("audio").is_some(), "{media:?}");
+    // A real player reads the whole replay through its playlist: ffprobe decodes every
+    // picture every segment holds.
+    let mut samples = 0;
+    for uri in segments(&text) {
+        let seg = app.get(&format!("/live/{id}/{uri}"), Who::Stranger).await;
+        assert_eq!(seg.status, StatusCode::OK, "{uri}");
+        let m = mp4::parse(&[init.body.clone(), seg.body].concat()).expect("an MP4");
+        samples += m.track("video").unwrap().samples;
+    }
+    let url = format!("http://{}/live/{id}/replay.m3u8", app.addr);
+    let (decoded, said) = tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "v", "-count_frames"])
+            .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+            .arg(&url)
+            .output()
+            .expect("ffprobe runs");
+        (
+            // One line per stream, and again per program (HLS).
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .next()
+                .and_then(|l| l.trim().parse::<u64>().ok())
+                .unwrap_or(0),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(samples > listed.len() as u64, "{samples} pictures");
+    assert_eq!(
+        decoded, samples,
+        "ffprobe decoded the replay's every picture: {said}\n{text}"
+    );
+    // Nothing else is served from the folder.
+    let last = listed.last().unwrap();
+    for uri in [
+        format!("/live/{id}/replay/{run}/seg-{}.m4s", last + 1),
+        format!("/live/{id}/replay/{run}/index.txt"),
+        format!("/live/{id}/replay/r1/init.mp4"),
+        format!("/live/{id}/replay/..%2F..%2Fkeys/init.mp4"),
+        format!("/live/{id}/replay/{run}/..%2F..%2F..%2Fcourtroom.db"),
+    ] {
+        let r = app.get(&uri, Who::Stranger).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn replays_are_off_by_default() {
+    let app = small_app().await;
+    let (cookie, id) = broadcasting(&app).await;
+    segment_from(&app, &id, 1).await;
+    app.set_state(&cookie, &id, "closed").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let w = app
+        .get(&format!("/api/watch/{id}"), Who::Stranger)
+        .await
+        .json();
+    assert_eq!(w["broadcast"], "ended", "{w}");
+    assert!(w["replay"].is_null(), "{w}");
+    let r = app
+        .get(&format!("/live/{id}/replay.m3u8"), Who::Stranger)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(
+        !app.state.settings().data_dir.join("replays").exists(),
+        "nothing kept on disk"
+    );
 }

@@ -15,6 +15,9 @@
 //!   (`seg-N.P.m4s`, served and cached like segments), and answers blocking reloads
 //!   (`?_HLS_msn=M&_HLS_part=P`) only once it holds what they ask for: `400` at once for a
 //!   segment more than two ahead of the newest, `503` if not made within three segment targets.
+//! - Replays, when the court keeps them (`broadcast.replays`, off by default): after the end,
+//!   `GET /live/{id}/replay.m3u8` lists the broadcast as aired (slates included), its files
+//!   under `/live/{id}/replay/r{run}/` ([`crate::hearing::replay`]).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -235,6 +238,17 @@ pub async fn watch_state(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let summary = public_hearing(&state, &id).await?;
+    let replay_kept = match replay_dir(&state, &id, summary.state) {
+        Some(dir) => tokio::task::spawn_blocking(move || {
+            crate::hearing::replay::replay_playlist(&dir)
+                .ok()
+                .flatten()
+                .is_some()
+        })
+        .await
+        .unwrap_or(false),
+        None => false,
+    };
     let status = state
         .running_hearing(&id)
         .await
@@ -253,7 +267,7 @@ pub async fn watch_state(
         "broadcast": broadcast,
         "playlist": format!("/live/{id}/index.m3u8"),
         "viewers": status.map(|s| s.viewers).unwrap_or(0),
-        "replay": serde_json::Value::Null,
+        "replay": replay_kept.then(|| format!("/live/{id}/replay.m3u8")),
     });
     Ok(([(header::CACHE_CONTROL, "public, max-age=1")], Json(body)).into_response())
 }
@@ -399,6 +413,64 @@ pub async fn media(
         Wanted::Part(n, p) => broadcast.part(run, n, p),
     }
     .ok_or(ApiError::NotFound)?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "video/mp4"),
+            (header::CACHE_CONTROL, SEGMENT_CACHE),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The hearing's replay folder, when the court keeps replays and the hearing has ended.
+fn replay_dir(state: &AppState, id: &str, hearing: HearingState) -> Option<std::path::PathBuf> {
+    let settings = state.settings();
+    (settings.broadcast.replays && hearing == HearingState::Closed)
+        .then(|| crate::hearing::replay::hearing_dir(&settings.data_dir, id))
+}
+
+/// `GET /live/{id}/replay.m3u8` → the replay (VOD playlist of the broadcast as aired), once
+/// the hearing has ended and only when the court keeps replays (`broadcast.replays`); `404`
+/// otherwise, for a closed or unknown hearing, or when nothing was aired.
+pub async fn replay_playlist(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let summary = public_hearing(&state, &id).await?;
+    let dir = replay_dir(&state, &id, summary.state).ok_or(ApiError::NotFound)?;
+    let text = tokio::task::spawn_blocking(move || crate::hearing::replay::replay_playlist(&dir))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(format!("the replay: {e}")))?
+        .ok_or(ApiError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
+            (header::CACHE_CONTROL, "public, max-age=60"),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+/// `GET /live/{id}/replay/{run}/{file}` → a replay file (`init.mp4`, `seg-N.m4s` listed in
+/// its run's index); `404` for anything else, as for [`replay_playlist`].
+pub async fn replay_media(
+    State(state): State<AppState>,
+    Path((id, run, file)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let summary = public_hearing(&state, &id).await?;
+    let dir = replay_dir(&state, &id, summary.state).ok_or(ApiError::NotFound)?;
+    let path =
+        tokio::task::spawn_blocking(move || crate::hearing::replay::replay_file(&dir, &run, &file))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .ok_or(ApiError::NotFound)?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| ApiError::NotFound)?;
     Ok((
         StatusCode::OK,
         [

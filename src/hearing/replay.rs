@@ -1,0 +1,295 @@
+//! The replay's files: with `broadcast.replays` on, each run of a public hearing's broadcast
+//! is kept as it was aired (the slate wherever the judge cut it or the hearing paused: never
+//! what the public did not see) in `DATA/replays/<hearing>/r<run>/`, and served after the
+//! hearing ends as one VOD playlist ([`crate::broadcast::vod_playlist`]).
+//!
+//! The evidence recording is not used for it: it holds what the broadcast cut. The media are
+//! the same H.264 frames and the same mix as the recording's, muxed once by the broadcast.
+//!
+//! I/O shell: [`ReplayArchive::take`] runs under the segmenter's lock and only clones what is
+//! new and hands it to the run's writer thread, which does the disk I/O; a failed write is
+//! logged and that segment is left out of the index (the live broadcast goes on). The readers
+//! ([`replay_playlist`], [`replay_file`]) block: call them off the async runtime.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::broadcast::{
+    index_line, parse_index, parse_segment_uri, segment_uri, vod_playlist, ReplayRun, Segmenter,
+    INDEX_FILE, INIT_URI,
+};
+
+/// The folder under `DATA` holding every hearing's replay.
+pub const REPLAYS_DIR: &str = "replays";
+/// The VOD playlist's URIs start with this (relative to `/live/{id}/replay.m3u8`).
+pub const REPLAY_PREFIX: &str = "replay/";
+
+/// A hearing's replay folder: `DATA/replays/<hearing>`.
+pub fn hearing_dir(data_dir: &Path, hearing: &str) -> PathBuf {
+    data_dir.join(REPLAYS_DIR).join(hearing)
+}
+
+/// What the writer thread is given.
+enum Item {
+    Init(Bytes),
+    Segment(u64, Duration, Bytes),
+}
+
+/// One run's archive: hands each new init and media segment to its writer thread. The thread
+/// ends once the archive is dropped and everything sent is written.
+#[derive(Debug)]
+pub struct ReplayArchive {
+    tx: mpsc::Sender<Item>,
+    init_sent: AtomicBool,
+    /// The next segment sequence to hand over.
+    next: AtomicU64,
+}
+
+impl ReplayArchive {
+    /// An archive writing to `dir` (`DATA/replays/<hearing>/r<run>`), made on the first write.
+    pub fn start(dir: PathBuf) -> Self {
+        let (tx, rx) = mpsc::channel::<Item>();
+        let span = tracing::Span::current();
+        let spawned = std::thread::Builder::new()
+            .name("replay-writer".into())
+            .spawn(move || {
+                let _in = span.entered();
+                write_run(&dir, rx);
+            });
+        if let Err(e) = spawned {
+            tracing::error!("replay: no writer thread ({e}); this run is not kept");
+        }
+        Self {
+            tx,
+            init_sent: AtomicBool::new(false),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// Hands over what `segmenter` made since the last call: the init segment once, then
+    /// each complete media segment once. No I/O: call it with the segmenter's lock held,
+    /// after every change to it (so no segment leaves its window unseen).
+    pub fn take(&self, segmenter: &Segmenter) {
+        if !self.init_sent.load(Ordering::Relaxed) {
+            let Some(init) = segmenter.init() else {
+                return;
+            };
+            self.init_sent.store(true, Ordering::Relaxed);
+            let _ = self.tx.send(Item::Init(init));
+        }
+        let next = self.next.load(Ordering::Relaxed);
+        let mut upto = next;
+        for info in segmenter.segments().filter(|s| s.sequence >= next) {
+            if let Some(bytes) = segmenter.segment(info.sequence) {
+                let _ = self
+                    .tx
+                    .send(Item::Segment(info.sequence, info.duration, bytes));
+            }
+            upto = info.sequence + 1;
+        }
+        self.next.store(upto, Ordering::Relaxed);
+    }
+}
+
+/// The writer thread: each file written whole (to a temporary name, then renamed), then its
+/// index line appended.
+fn write_run(dir: &Path, rx: mpsc::Receiver<Item>) {
+    let mut failures = 0u64;
+    for item in rx {
+        let result = std::fs::create_dir_all(dir).and_then(|()| match &item {
+            Item::Init(bytes) => write_whole(&dir.join(INIT_URI), bytes),
+            Item::Segment(seq, duration, bytes) => {
+                write_whole(&dir.join(segment_uri(*seq)), bytes)?;
+                let mut index = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join(INDEX_FILE))?;
+                index.write_all(index_line(*seq, *duration).as_bytes())
+            }
+        });
+        if let Err(e) = result {
+            failures += 1;
+            if failures == 1 || failures.is_power_of_two() {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    failures,
+                    "replay: a file was not kept ({e}); the live broadcast goes on"
+                );
+            }
+        }
+    }
+}
+
+fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("part");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The runs kept in `hearing_dir` (folders `r<digits>` in number order), each with the
+/// segments its index lists.
+fn runs(hearing_dir: &Path) -> std::io::Result<Vec<ReplayRun>> {
+    let mut runs = Vec::new();
+    let entries = match std::fs::read_dir(hearing_dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(runs),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let Some(run) = entry.file_name().to_str().and_then(run_number) else {
+            continue;
+        };
+        let segments = match std::fs::read_to_string(entry.path().join(INDEX_FILE)) {
+            Ok(text) => parse_index(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        if entry.path().join(INIT_URI).is_file() {
+            runs.push(ReplayRun { run, segments });
+        }
+    }
+    runs.sort_by_key(|r| r.run);
+    Ok(runs)
+}
+
+/// `r<digits>` → the run's number.
+fn run_number(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix('r')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The replay's VOD playlist of the hearing whose folder is `hearing_dir`; `None` when
+/// nothing was kept. Blocking.
+pub fn replay_playlist(hearing_dir: &Path) -> std::io::Result<Option<String>> {
+    Ok(vod_playlist(&runs(hearing_dir)?, REPLAY_PREFIX))
+}
+
+/// The path of a replay file (`run`: `r<n>`; `file`: `init.mp4` or `seg-N.m4s`), only for
+/// names this module makes and files the run's index lists (so nothing half-written and
+/// nothing outside the folder). Blocking.
+pub fn replay_file(hearing_dir: &Path, run: &str, file: &str) -> Option<PathBuf> {
+    run_number(run)?;
+    let dir = hearing_dir.join(run);
+    if file == INIT_URI {
+        let path = dir.join(INIT_URI);
+        return path.is_file().then_some(path);
+    }
+    let seq = parse_segment_uri(file)?;
+    let index = std::fs::read_to_string(dir.join(INDEX_FILE)).ok()?;
+    parse_index(&index)
+        .iter()
+        .any(|(s, _)| *s == seq)
+        .then(|| dir.join(segment_uri(seq)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broadcast::BroadcastConfig;
+
+    #[test]
+    fn names_outside_the_archive_are_refused() {
+        assert_eq!(run_number("r12"), Some(12));
+        for bad in ["r", "12", "r1x", "r-1", "..", "r1/../x"] {
+            assert_eq!(run_number(bad), None, "{bad}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("r1")).unwrap();
+        std::fs::write(dir.path().join("r1").join("secret"), b"x").unwrap();
+        assert_eq!(replay_file(dir.path(), "r1", "secret"), None);
+        assert_eq!(replay_file(dir.path(), "../r1", "init.mp4"), None);
+        assert_eq!(replay_file(dir.path(), "r1", "../r1/init.mp4"), None);
+    }
+
+    #[test]
+    fn nothing_kept_is_no_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(replay_playlist(&dir.path().join("none")).unwrap(), None);
+        assert_eq!(replay_playlist(dir.path()).unwrap(), None);
+    }
+
+    /// A made-up H.264 access unit (the segmenter's own tests' NAL units): SPS, PPS and an
+    /// IDR slice, or a non-IDR slice.
+    fn access_unit(keyframe: bool) -> Vec<u8> {
+        let nals: &[&[u8]] = if keyframe {
+            &[
+                &[0x67, 0x42, 0xc0, 0x1f, 0xda, 0x01, 0x40, 0x16, 0xe8],
+                &[0x68, 0xce, 0x0f, 0x2c, 0x80],
+                &[0x65, 0x88, 0x84, 0x21, 0xa0],
+            ]
+        } else {
+            &[&[0x41, 0x9a, 0x02, 0x11]]
+        };
+        nals.iter()
+            .flat_map(|n| [&[0, 0, 0, 1][..], n].concat())
+            .collect()
+    }
+
+    #[test]
+    fn the_archive_keeps_every_segment_once_and_lists_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let hearing = dir.path().join("h1");
+        let mut segmenter = Segmenter::new(BroadcastConfig {
+            width: 640,
+            height: 360,
+            target: Duration::from_secs(2),
+            window: 2,
+            part_target: None,
+        });
+        let archive = ReplayArchive::start(hearing.join("r7"));
+        // 10 s at 25 fps, a keyframe every 2 s: segments close at each keyframe; the archive
+        // is asked after every frame, as the broadcast does, and keeps more than the window.
+        for n in 0..250u64 {
+            segmenter.push_video(
+                Duration::from_millis(n * 40),
+                &access_unit(n % 50 == 0),
+                n % 50 == 0,
+            );
+            archive.take(&segmenter);
+        }
+        segmenter.end();
+        archive.take(&segmenter);
+        let made: Vec<u64> = segmenter.segments().map(|s| s.sequence).collect();
+        let last = *made.last().expect("segments made");
+        drop(archive); // the writer finishes what it was given
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let text = loop {
+            let text = replay_playlist(&hearing).unwrap();
+            if text
+                .as_deref()
+                .is_some_and(|t| t.contains(&format!("replay/r7/seg-{last}.m4s")))
+                || std::time::Instant::now() > deadline
+            {
+                break text.expect("a replay");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(last >= 4, "{made:?}");
+        for seq in 0..=last {
+            assert_eq!(
+                text.matches(&format!("replay/r7/seg-{seq}.m4s\n")).count(),
+                1,
+                "{text}"
+            );
+            let path = replay_file(&hearing, "r7", &segment_uri(seq)).expect("listed");
+            assert!(std::fs::metadata(path).unwrap().len() > 0);
+        }
+        assert!(
+            text.contains("#EXT-X-MAP:URI=\"replay/r7/init.mp4\""),
+            "{text}"
+        );
+        assert!(text.ends_with("#EXT-X-ENDLIST\n"), "{text}");
+        assert!(!text.contains("DISCONTINUITY"), "{text}");
+        assert!(replay_file(&hearing, "r7", INIT_URI).is_some());
+        assert_eq!(replay_file(&hearing, "r7", &segment_uri(last + 1)), None);
+    }
+}
