@@ -62,6 +62,7 @@ async fn node_state(
         let env = crate::hearing::RecordingEnv {
             key: Some(keys.recording),
             on_sealed: None,
+            replay_bucket: None,
         };
         (node, keys.token, env)
     } else {
@@ -73,6 +74,10 @@ async fn node_state(
         spool.run(std::time::Duration::from_secs(5));
         let poke = spool.clone();
         env.on_sealed = Some(Arc::new(move || poke.poke()));
+        env.replay_bucket = Some(crate::hearing::replay::ReplayBucket {
+            bucket: spool.bucket().clone(),
+            runtime: tokio::runtime::Handle::current(),
+        });
         tracing::info!(bucket = ?spool.bucket(), "recordings go to the bucket as they are sealed");
     }
     let state = AppState::with_cluster(settings, store, gpu, key, cluster, env);

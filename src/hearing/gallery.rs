@@ -22,7 +22,6 @@
 //! across a GStreamer call, except that the audio encoder is called with no lock but its own
 //! `Arc`.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -30,7 +29,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::replay::ReplayArchive;
+use super::replay::{ReplayArchive, ReplayPlace};
 use crate::broadcast::{BroadcastConfig, Segmenter};
 use crate::media::aac::AacEncoder;
 use crate::media::encoder::{EncodedFrame, Encoder, EncoderConfig};
@@ -161,8 +160,8 @@ pub struct Broadcast {
     encoder: EncoderConfig,
     locale: String,
     request_keyframe: Callback,
-    /// `DATA/replays/<hearing>` when the court keeps replays.
-    replays: Option<PathBuf>,
+    /// Where each run is kept when the court keeps replays.
+    replays: Option<ReplayPlace>,
     inner: Mutex<Inner>,
     viewers: Mutex<Viewers>,
 }
@@ -177,13 +176,13 @@ impl std::fmt::Debug for Broadcast {
 
 impl Broadcast {
     /// A broadcast of a composite encoded as `encoder` says (the slate is encoded the same
-    /// way); `request_keyframe` asks the hearing's encoder for a keyframe; `replays`: the
-    /// hearing's replay folder, where each run is kept as aired ([`super::replay`]).
+    /// way); `request_keyframe` asks the hearing's encoder for a keyframe; `replays`: where
+    /// each run is kept as aired ([`super::replay`]).
     pub fn new(
         encoder: EncoderConfig,
         locale: &str,
         request_keyframe: Callback,
-        replays: Option<PathBuf>,
+        replays: Option<ReplayPlace>,
     ) -> Self {
         Self {
             encoder,
@@ -266,11 +265,7 @@ impl Broadcast {
             silent: AtomicBool::new(false),
             last_ask_ms: AtomicU64::new(u64::MAX),
             changed: tokio::sync::watch::channel(0).0,
-            archive: Mutex::new(
-                self.replays
-                    .as_ref()
-                    .map(|dir| ReplayArchive::start(dir.join(format!("r{id}")))),
-            ),
+            archive: Mutex::new(self.replays.as_ref().map(|place| place.archive(id))),
         });
         inner.run = Some(run.clone());
         inner.state = BroadcastState::Live;

@@ -202,6 +202,7 @@ impl Hearing {
                 }
             })
         };
+        let replay_bucket = env.replay_bucket.clone();
         let recording = Arc::new(Recording::new(
             record.clone(),
             settings.clone(),
@@ -233,10 +234,10 @@ impl Hearing {
                         output.force_keyframe();
                     }
                 }),
-                settings
-                    .broadcast
-                    .replays
-                    .then(|| replay::hearing_dir(&settings.data_dir, &record.id)),
+                settings.broadcast.replays.then(|| replay::ReplayPlace {
+                    dir: replay::hearing_dir(&settings.data_dir, &record.id),
+                    bucket: replay_bucket,
+                }),
             ))
         };
         output.attach_broadcast(broadcast.clone());

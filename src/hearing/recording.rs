@@ -32,6 +32,8 @@ pub struct RecordingEnv {
     pub key: Option<Arc<RecordingKey>>,
     /// Runs after each signed manifest is written (the upload spool picks the files up).
     pub on_sealed: Option<Callback>,
+    /// The bucket replays are copied to (`broadcast.replays`), when there is one.
+    pub replay_bucket: Option<super::replay::ReplayBucket>,
 }
 
 impl std::fmt::Debug for RecordingEnv {
@@ -39,6 +41,7 @@ impl std::fmt::Debug for RecordingEnv {
         f.debug_struct("RecordingEnv")
             .field("key", &self.key)
             .field("on_sealed", &self.on_sealed.is_some())
+            .field("replay_bucket", &self.replay_bucket)
             .finish()
     }
 }

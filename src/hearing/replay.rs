@@ -10,6 +10,14 @@
 //! new and hands it to the run's writer thread, which does the disk I/O; a failed write is
 //! logged and that segment is left out of the index (the live broadcast goes on). The readers
 //! ([`replay_playlist`], [`replay_file`]) block: call them off the async runtime.
+//!
+//! With a bucket (a cluster, or one node with `storage.url`), the writer thread also copies
+//! each kept file to `replays/<hearing>/r<run>/` in the bucket, create-only, and the run's
+//! index after them, each version over the last (`If-Match`): the index never names a file
+//! the bucket lacks. Any node then serves the replay from there ([`bucket_playlist`],
+//! [`bucket_file`]) when its own disk has none. A bucket that fails is retried with the next
+//! segment and at the run's end; what never reached it stays on the node's disk and is
+//! served from there.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -23,6 +31,7 @@ use crate::broadcast::{
     index_line, parse_index, parse_segment_uri, segment_uri, vod_playlist, ReplayRun, Segmenter,
     INDEX_FILE, INIT_URI,
 };
+use crate::bucket::{Bucket, BucketError, Version};
 
 /// The folder under `DATA` holding every hearing's replay.
 pub const REPLAYS_DIR: &str = "replays";
@@ -32,6 +41,36 @@ pub const REPLAY_PREFIX: &str = "replay/";
 /// A hearing's replay folder: `DATA/replays/<hearing>`.
 pub fn hearing_dir(data_dir: &Path, hearing: &str) -> PathBuf {
     data_dir.join(REPLAYS_DIR).join(hearing)
+}
+
+/// Where each run is copied as well: the bucket, and the runtime its client runs on.
+#[derive(Debug, Clone)]
+pub struct ReplayBucket {
+    /// The bucket (its keys under `replays/`).
+    pub bucket: Bucket,
+    /// The runtime the writer thread hands its uploads to.
+    pub runtime: tokio::runtime::Handle,
+}
+
+/// Where a hearing's replay is kept: its folder, and the bucket it is copied to if any.
+#[derive(Debug, Clone)]
+pub struct ReplayPlace {
+    /// `DATA/replays/<hearing>` ([`hearing_dir`]).
+    pub dir: PathBuf,
+    /// The bucket each run is copied to as well.
+    pub bucket: Option<ReplayBucket>,
+}
+
+impl ReplayPlace {
+    /// The archive of run `run`, in `r<run>/` under the folder.
+    pub fn archive(&self, run: u64) -> ReplayArchive {
+        ReplayArchive::start(self.dir.join(format!("r{run}")), self.bucket.clone())
+    }
+}
+
+/// A run's folder in the bucket: `replays/<hearing>/r<run>/`.
+fn bucket_prefix(hearing: &str, run: &str) -> String {
+    format!("{REPLAYS_DIR}/{hearing}/{run}/")
 }
 
 /// What the writer thread is given.
@@ -51,15 +90,17 @@ pub struct ReplayArchive {
 }
 
 impl ReplayArchive {
-    /// An archive writing to `dir` (`DATA/replays/<hearing>/r<run>`), made on the first write.
-    pub fn start(dir: PathBuf) -> Self {
+    /// An archive writing to `dir` (`DATA/replays/<hearing>/r<run>`, made on the first
+    /// write), and copying to `bucket` as well when given.
+    pub fn start(dir: PathBuf, bucket: Option<ReplayBucket>) -> Self {
         let (tx, rx) = mpsc::channel::<Item>();
         let span = tracing::Span::current();
         let spawned = std::thread::Builder::new()
             .name("replay-writer".into())
             .spawn(move || {
                 let _in = span.entered();
-                write_run(&dir, rx);
+                let upload = bucket.and_then(|to| Upload::new(to, &dir));
+                write_run(&dir, rx, upload);
             });
         if let Err(e) = spawned {
             tracing::error!("replay: no writer thread ({e}); this run is not kept");
@@ -98,9 +139,13 @@ impl ReplayArchive {
 
 /// The writer thread: each file written whole (to a temporary name, then renamed), then its
 /// index line appended.
-fn write_run(dir: &Path, rx: mpsc::Receiver<Item>) {
+fn write_run(dir: &Path, rx: mpsc::Receiver<Item>, mut upload: Option<Upload>) {
     let mut failures = 0u64;
     for item in rx {
+        let kept = match &item {
+            Item::Init(_) => None,
+            Item::Segment(seq, duration, _) => Some((*seq, *duration)),
+        };
         let result = std::fs::create_dir_all(dir).and_then(|()| match &item {
             Item::Init(bytes) => write_whole(&dir.join(INIT_URI), bytes),
             Item::Segment(seq, duration, bytes) => {
@@ -120,6 +165,120 @@ fn write_run(dir: &Path, rx: mpsc::Receiver<Item>) {
                     failures,
                     "replay: a file was not kept ({e}); the live broadcast goes on"
                 );
+            }
+            continue;
+        }
+        if let Some(up) = &mut upload {
+            match kept {
+                None => up.init_pending = true,
+                Some(segment) => up.pending.push_back(segment),
+            }
+            up.flush(dir);
+        }
+    }
+    // The run ended: a few more tries for what the bucket has not taken yet.
+    if let Some(up) = &mut upload {
+        for wait in [1, 2, 4] {
+            if up.done() {
+                break;
+            }
+            std::thread::sleep(Duration::from_secs(wait));
+            up.flush(dir);
+        }
+        if !up.done() {
+            tracing::warn!(
+                dir = %dir.display(),
+                "replay: not all of this run reached the bucket; this node's copy stays"
+            );
+        }
+    }
+}
+
+/// The copy of one run to the bucket, in order: the init segment, then each segment and the
+/// index naming it. Files are read back from the run's folder (nothing is held in memory
+/// while the bucket is away).
+struct Upload {
+    to: ReplayBucket,
+    prefix: String,
+    init_pending: bool,
+    /// Kept segments not yet in the bucket, oldest first.
+    pending: std::collections::VecDeque<(u64, Duration)>,
+    /// The index as the bucket should hold it, and whether it does.
+    index: String,
+    index_dirty: bool,
+    version: Option<Version>,
+    /// Another writer changed the run's index: this one stops.
+    stopped: bool,
+}
+
+impl Upload {
+    /// For the run in `dir` (`.../replays/<hearing>/r<run>`).
+    fn new(to: ReplayBucket, dir: &Path) -> Option<Self> {
+        let run = dir.file_name()?.to_str()?;
+        let hearing = dir.parent()?.file_name()?.to_str()?;
+        Some(Self {
+            prefix: bucket_prefix(hearing, run),
+            to,
+            init_pending: false,
+            pending: Default::default(),
+            index: String::new(),
+            index_dirty: false,
+            version: None,
+            stopped: false,
+        })
+    }
+
+    fn done(&self) -> bool {
+        self.stopped || (!self.init_pending && self.pending.is_empty() && !self.index_dirty)
+    }
+
+    /// Uploads what is pending, in order, up to the first failure.
+    fn flush(&mut self, dir: &Path) {
+        if self.stopped {
+            return;
+        }
+        let (bucket, rt) = (&self.to.bucket, &self.to.runtime);
+        let fail = |what: &str, e: &BucketError| {
+            tracing::warn!(key = %what, "replay: the bucket did not take it ({e}); retried later");
+        };
+        if self.init_pending {
+            let key = format!("{}{INIT_URI}", self.prefix);
+            let Ok(bytes) = std::fs::read(dir.join(INIT_URI)) else {
+                return;
+            };
+            if let Err(e) = rt.block_on(bucket.put_new(&key, bytes.into())) {
+                return fail(&key, &e);
+            }
+            self.init_pending = false;
+        }
+        while let Some((seq, duration)) = self.pending.front().copied() {
+            let key = format!("{}{}", self.prefix, segment_uri(seq));
+            match std::fs::read(dir.join(segment_uri(seq))) {
+                Ok(bytes) => {
+                    if let Err(e) = rt.block_on(bucket.put_new(&key, bytes.into())) {
+                        fail(&key, &e);
+                        break;
+                    }
+                    self.index.push_str(&index_line(seq, duration));
+                    self.index_dirty = true;
+                }
+                Err(e) => tracing::warn!(key = %key, "replay: not on disk to copy ({e})"),
+            }
+            self.pending.pop_front();
+        }
+        if self.index_dirty {
+            let key = format!("{}{INDEX_FILE}", self.prefix);
+            let body = Bytes::from(self.index.clone());
+            match rt.block_on(bucket.put_over(&key, body, self.version.clone())) {
+                Ok(v) => {
+                    self.version = Some(v);
+                    self.index_dirty = false;
+                }
+                Err(BucketError::Conflict(_)) => {
+                    tracing::error!(key = %key, "replay: another writer changed this run's index; no more copies");
+                    self.stopped = true;
+                }
+                Err(e) => fail(&key, &e),
             }
         }
     }
@@ -191,6 +350,72 @@ pub fn replay_file(hearing_dir: &Path, run: &str, file: &str) -> Option<PathBuf>
         .then(|| dir.join(segment_uri(seq)))
 }
 
+/// The replay's VOD playlist from the bucket (the hearing ran on another node, or this
+/// node's copy is gone); `None` when the bucket holds no run of it.
+pub async fn bucket_playlist(
+    bucket: &Bucket,
+    hearing: &str,
+) -> Result<Option<String>, BucketError> {
+    let under = format!("{REPLAYS_DIR}/{hearing}");
+    let mut runs = Vec::new();
+    for obj in bucket.list(&under).await? {
+        let Some(rest) = obj.key.strip_prefix(&format!("{under}/")) else {
+            continue;
+        };
+        let Some((run, INDEX_FILE)) = rest.split_once('/') else {
+            continue;
+        };
+        let Some(number) = run_number(run) else {
+            continue;
+        };
+        let (text, _) = bucket.get(&obj.key).await?;
+        runs.push(ReplayRun {
+            run: number,
+            segments: parse_index(&String::from_utf8_lossy(&text)),
+        });
+    }
+    runs.sort_by_key(|r| r.run);
+    Ok(vod_playlist(&runs, REPLAY_PREFIX))
+}
+
+/// A replay file from the bucket, only for names this module makes and segments the run's
+/// index there lists; `None` for anything else.
+pub async fn bucket_file(
+    bucket: &Bucket,
+    hearing: &str,
+    run: &str,
+    file: &str,
+) -> Result<Option<Bytes>, BucketError> {
+    if run_number(run).is_none() {
+        return Ok(None);
+    }
+    let prefix = bucket_prefix(hearing, run);
+    let key = if file == INIT_URI {
+        format!("{prefix}{INIT_URI}")
+    } else {
+        let Some(seq) = parse_segment_uri(file) else {
+            return Ok(None);
+        };
+        let index = match bucket.get(&format!("{prefix}{INDEX_FILE}")).await {
+            Ok((text, _)) => text,
+            Err(BucketError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if !parse_index(&String::from_utf8_lossy(&index))
+            .iter()
+            .any(|(s, _)| *s == seq)
+        {
+            return Ok(None);
+        }
+        format!("{prefix}{}", segment_uri(seq))
+    };
+    match bucket.get(&key).await {
+        Ok((bytes, _)) => Ok(Some(bytes)),
+        Err(BucketError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,7 +470,7 @@ mod tests {
             window: 2,
             part_target: None,
         });
-        let archive = ReplayArchive::start(hearing.join("r7"));
+        let archive = ReplayArchive::start(hearing.join("r7"), None);
         // 10 s at 25 fps, a keyframe every 2 s: segments close at each keyframe; the archive
         // is asked after every frame, as the broadcast does, and keeps more than the window.
         for n in 0..250u64 {
@@ -291,5 +516,73 @@ mod tests {
         assert!(!text.contains("DISCONTINUITY"), "{text}");
         assert!(replay_file(&hearing, "r7", INIT_URI).is_some());
         assert_eq!(replay_file(&hearing, "r7", &segment_uri(last + 1)), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_run_copied_to_the_bucket_is_served_from_there_as_from_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let hearing = dir.path().join("h1");
+        let bucket = Bucket::memory();
+        let place = ReplayPlace {
+            dir: hearing.clone(),
+            bucket: Some(ReplayBucket {
+                bucket: bucket.clone(),
+                runtime: tokio::runtime::Handle::current(),
+            }),
+        };
+        for run in [5u64, 9] {
+            let archive = place.archive(run);
+            let mut segmenter = Segmenter::new(BroadcastConfig {
+                width: 640,
+                height: 360,
+                target: Duration::from_secs(2),
+                window: 2,
+                part_target: None,
+            });
+            for n in 0..150u64 {
+                let key = n % 50 == 0;
+                segmenter.push_video(Duration::from_millis(n * 40), &access_unit(key), key);
+                archive.take(&segmenter);
+            }
+            segmenter.end();
+            archive.take(&segmenter);
+        }
+        let local = tokio::task::spawn_blocking({
+            let hearing = hearing.clone();
+            move || replay_playlist(&hearing).unwrap().expect("kept")
+        })
+        .await
+        .unwrap();
+        // The writer threads upload after writing; wait for the bucket to list both runs whole.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let remote = loop {
+            let remote = bucket_playlist(&bucket, "h1").await.unwrap();
+            if remote.as_deref() == Some(local.as_str()) || std::time::Instant::now() > deadline {
+                break remote;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(remote.as_deref(), Some(local.as_str()));
+        assert!(local.contains("#EXT-X-DISCONTINUITY\n"), "{local}");
+        // The same bytes as the node's disk; nothing the index does not list.
+        for (run, file) in [("r5", "init.mp4"), ("r9", "seg-0.m4s"), ("r9", "seg-2.m4s")] {
+            let got = bucket_file(&bucket, "h1", run, file).await.unwrap();
+            let disk = std::fs::read(hearing.join(run).join(file)).unwrap();
+            assert_eq!(got.as_deref(), Some(disk.as_slice()), "{run}/{file}");
+        }
+        for (run, file) in [
+            ("r9", "seg-3.m4s"),
+            ("r9", "index.txt"),
+            ("r1", "init.mp4"),
+            ("..", "init.mp4"),
+            ("r9", "../r5/init.mp4"),
+        ] {
+            assert_eq!(
+                bucket_file(&bucket, "h1", run, file).await.unwrap(),
+                None,
+                "{run}/{file}"
+            );
+        }
+        assert_eq!(bucket_playlist(&bucket, "h2").await.unwrap(), None);
     }
 }

@@ -239,14 +239,7 @@ pub async fn watch_state(
 ) -> Result<Response, ApiError> {
     let summary = public_hearing(&state, &id).await?;
     let replay_kept = match replay_dir(&state, &id, summary.state) {
-        Some(dir) => tokio::task::spawn_blocking(move || {
-            crate::hearing::replay::replay_playlist(&dir)
-                .ok()
-                .flatten()
-                .is_some()
-        })
-        .await
-        .unwrap_or(false),
+        Some(dir) => replay_text(&state, &id, dir).await.ok().flatten().is_some(),
         None => false,
     };
     let status = state
@@ -431,6 +424,34 @@ fn replay_dir(state: &AppState, id: &str, hearing: HearingState) -> Option<std::
         .then(|| crate::hearing::replay::hearing_dir(&settings.data_dir, id))
 }
 
+/// The replay's playlist: from this node's disk, or else from the bucket (the hearing ran on
+/// another node).
+async fn replay_text(
+    state: &AppState,
+    id: &str,
+    dir: std::path::PathBuf,
+) -> Result<Option<String>, ApiError> {
+    let local = tokio::task::spawn_blocking(move || crate::hearing::replay::replay_playlist(&dir))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(format!("the replay: {e}")))?;
+    match (local, state.cluster().bucket()) {
+        (Some(text), _) => Ok(Some(text)),
+        (None, Some(bucket)) => crate::hearing::replay::bucket_playlist(bucket, id)
+            .await
+            .map_err(replay_unavailable),
+        (None, None) => Ok(None),
+    }
+}
+
+fn replay_unavailable(e: crate::bucket::BucketError) -> ApiError {
+    tracing::warn!("replay: the bucket: {e}");
+    ApiError::unavailable(
+        "storage_unavailable",
+        "the replay's storage cannot be read now",
+    )
+}
+
 /// `GET /live/{id}/replay.m3u8` → the replay (VOD playlist of the broadcast as aired), once
 /// the hearing has ended and only when the court keeps replays (`broadcast.replays`); `404`
 /// otherwise, for a closed or unknown hearing, or when nothing was aired.
@@ -440,10 +461,8 @@ pub async fn replay_playlist(
 ) -> Result<Response, ApiError> {
     let summary = public_hearing(&state, &id).await?;
     let dir = replay_dir(&state, &id, summary.state).ok_or(ApiError::NotFound)?;
-    let text = tokio::task::spawn_blocking(move || crate::hearing::replay::replay_playlist(&dir))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(format!("the replay: {e}")))?
+    let text = replay_text(&state, &id, dir)
+        .await?
         .ok_or(ApiError::NotFound)?;
     Ok((
         [
@@ -463,14 +482,23 @@ pub async fn replay_media(
 ) -> Result<Response, ApiError> {
     let summary = public_hearing(&state, &id).await?;
     let dir = replay_dir(&state, &id, summary.state).ok_or(ApiError::NotFound)?;
-    let path =
-        tokio::task::spawn_blocking(move || crate::hearing::replay::replay_file(&dir, &run, &file))
+    let (r, f) = (run.clone(), file.clone());
+    let local =
+        tokio::task::spawn_blocking(move || crate::hearing::replay::replay_file(&dir, &r, &f))
             .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .ok_or(ApiError::NotFound)?;
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|_| ApiError::NotFound)?;
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let bytes = match (local, state.cluster().bucket()) {
+        (Some(path), _) => bytes::Bytes::from(
+            tokio::fs::read(&path)
+                .await
+                .map_err(|_| ApiError::NotFound)?,
+        ),
+        (None, Some(bucket)) => crate::hearing::replay::bucket_file(bucket, &id, &run, &file)
+            .await
+            .map_err(replay_unavailable)?
+            .ok_or(ApiError::NotFound)?,
+        (None, None) => return Err(ApiError::NotFound),
+    };
     Ok((
         StatusCode::OK,
         [
