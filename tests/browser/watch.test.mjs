@@ -10,7 +10,7 @@
 // Run: node --test tests/browser/
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -31,6 +31,7 @@ const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-ru
   '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required'];
 // The composite is made small to keep the test light; the broadcast carries it as it is.
 const SIZE = { width: 640, height: 360 };
+const CLERK_PASSWORD = 'watch test password 1';
 
 const EN = {
   notBroadcast: 'This hearing is not broadcast',
@@ -64,6 +65,7 @@ function freePort() {
 function startServer(mode) {
   const out = fs.openSync(serverLog, 'a');
   const child = spawn(BIN, [mode, '--data', data, '--listen', addr, '--set', 'video.fps=15',
+    '--set', 'broadcast.replays=true',
     '--set', `video.width=${SIZE.width}`, '--set', `video.height=${SIZE.height}`], {
     stdio: ['ignore', out, out], detached: true,
   });
@@ -259,6 +261,8 @@ before(async () => {
   data = path.join(tmp, 'data');
   serverLog = path.join(tmp, 'server.log');
   addr = `127.0.0.1:${await freePort()}`;
+  // A clerk's account, to end the demo hearing for its replay (the last test).
+  execFileSync(BIN, ['admin', 'create-user', 'li', '--name', 'Clerk Li', '--data', data], { input: `${CLERK_PASSWORD}\n` });
   server = startServer('demo');
   await waitHealthy(60000);
   const invPath = path.join(data, 'demo-invitations.json');
@@ -511,5 +515,56 @@ test('a phone, portrait: the picture is full width', async () => {
   assert.ok(box.w >= 390 * 0.95, `full width (${box.w})`);
   assert.ok(Math.abs(box.h - box.w * 9 / 16) < 2, `16:9 (${box.w}×${box.h})`);
   await auditA11y(p, 'phone', 3);
+  await p.context().close();
+});
+
+test('the replay: once the clerk ends the hearing, the page offers the broadcast as aired and plays it from the start', async () => {
+  // The clerk logs in and ends the demo hearing (the server keeps replays: broadcast.replays).
+  const origin = `http://${addr}`;
+  const login = await fetch(`${origin}/api/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json', origin },
+    body: JSON.stringify({ username: 'li', password: CLERK_PASSWORD }),
+  });
+  assert.equal(login.status, 200, await login.text());
+  const cookie = login.headers.get('set-cookie').split(';')[0];
+  const closed = await fetch(`${origin}/api/hearings/${hearingId}/state`, {
+    method: 'POST', headers: { 'content-type': 'application/json', origin, cookie },
+    body: JSON.stringify({ state: 'closed' }),
+  });
+  assert.equal(closed.status, 200, await closed.text());
+  // The watch state names the replay once its files are kept; a VOD playlist of the run.
+  let info = null;
+  for (let i = 0; i < 100; i++) {
+    info = await (await fetch(`${origin}/api/watch/${hearingId}`)).json();
+    if (info.replay) break;
+    await sleep(200);
+  }
+  assert.equal(info.replay, `/live/${hearingId}/replay.m3u8`, JSON.stringify(info));
+  const vod = await (await fetch(`${origin}${info.replay}`)).text();
+  assert.match(vod, /#EXT-X-PLAYLIST-TYPE:VOD\n/);
+  assert.match(vod, /#EXT-X-ENDLIST\n$/);
+  const listed = vod.split('\n').filter((l) => l && !l.startsWith('#'));
+  assert.ok(listed.length >= 3, `segments kept: ${vod}`);
+  // The page: over, with the button; the replay plays from its start, with the browser's
+  // own controls (seeking), and no LIVE badge.
+  const p = await page();
+  await p.goto(watchUrl);
+  await waitFor(p, () => window.courtroomWatch && window.courtroomWatch.state.view === 'ended' && !document.querySelector('#replay').hidden, null, 15000, 'the replay offered');
+  assert.equal(await p.textContent('#replay'), EN.replay);
+  await p.click('#replay');
+  await waitFor(p, () => window.courtroomWatch.state.playing === 'replay' && window.courtroomWatch.player().decodedFrames > 0, null, 30000, 'the replay plays');
+  const first = await player(p);
+  assert.ok(first.currentTime < 4, `from the start: ${first.currentTime}`);
+  let now = first;
+  const t0 = Date.now();
+  while (now.currentTime - first.currentTime < 1.5) {
+    assert.ok(Date.now() - t0 < 20000, `the replay advances: ${first.currentTime} → ${now.currentTime}`);
+    await sleep(300);
+    now = await player(p);
+  }
+  assert.equal(now.videoWidth, SIZE.width, `the composite's size: ${JSON.stringify(now)}`);
+  assert.equal(await p.isHidden('#live-badge'), true);
+  assert.equal(await p.evaluate(() => document.querySelector('#video').controls), true);
+  await noCspViolations(p, 'replay');
   await p.context().close();
 });
