@@ -45,6 +45,9 @@ async fn an_owner_killed_then_another_paused_loses_nothing() {
     println!("{}", serde_json::to_string_pretty(&r).unwrap());
     let takeover = r.takeover_ms.expect("every participant decodes again");
     assert!(takeover <= 15_000, "takeover {takeover} ms");
+    // The public broadcast the clerk had on air is on air again on the new owner.
+    let back = r.broadcast_back_ms.expect("the broadcast is back on air");
+    assert!(back <= 20_000, "broadcast back after {back} ms");
     assert!(r.sealed_segments_before_kill >= 2, "{r:?}");
     assert_eq!(r.sealed_segments_lost, 0);
     let gap = r.media_gap_ms.expect("a gap is measured");

@@ -1,6 +1,7 @@
 //! Where a hearing runs: starting it on this node under a lease, sending joins to the node
 //! that owns it, stopping it here when the lease ends, and continuing the record of a hearing
-//! that another node lost.
+//! that another node lost: its recording (chained to the last) and its public broadcast (on
+//! air again if the audit trail says the clerk had it on air, cut if the judge had cut it).
 //!
 //! The rules live in [`crate::cluster`] (the lease, the placement); this is the shell that
 //! applies them to live hearings and their recordings.
@@ -63,6 +64,7 @@ impl AppState {
         tracing::info!(hearing = %id, epoch, node = %self.cluster().id(), "hearing placed here");
         if self.cluster().is_clustered() {
             self.continue_record(&hearing).await;
+            self.continue_broadcast(&hearing).await;
         }
         Ok(hearing)
     }
@@ -103,6 +105,53 @@ impl AppState {
             }
         }
         cluster.release(id);
+    }
+
+    /// A public hearing just placed here whose broadcast another node had on air (the last
+    /// start in its audit trail not followed by a stop): on air again here, cut if the judge's
+    /// last word was a cut, the slate up while the hearing is paused.
+    async fn continue_broadcast(&self, hearing: &Arc<Hearing>) {
+        let id = hearing.record.id.clone();
+        let (summary, trail) = match (
+            self.store().hearing_summary(&id).await,
+            self.store().audit_entries(Some(&id), None, 1000).await,
+        ) {
+            (Ok(Some(s)), Ok(t)) => (s, t),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(hearing = %id, "cannot read whether the broadcast was on air: {e}");
+                return;
+            }
+            (Ok(None), _) => return,
+        };
+        if !summary.public || summary.state == crate::store::HearingState::Closed {
+            return;
+        }
+        let acts: Vec<String> = trail
+            .iter()
+            .filter(|e| e.action == crate::store::audit::actions::BROADCAST)
+            .filter_map(|e| {
+                serde_json::from_str::<serde_json::Value>(&e.detail)
+                    .ok()
+                    .and_then(|d| d["act"].as_str().map(str::to_owned))
+            })
+            .collect();
+        let Some(cut) = broadcast_left_on_air(acts.iter().map(String::as_str)) else {
+            return;
+        };
+        let paused = summary.state != crate::store::HearingState::Open;
+        let live = hearing.clone();
+        let started = tokio::task::spawn_blocking(move || {
+            let broadcast = live.broadcast();
+            broadcast.set_cut(cut);
+            broadcast.set_paused(paused);
+            broadcast.start(true)
+        })
+        .await;
+        match started {
+            Ok(Ok(_)) => tracing::info!(hearing = %id, cut, paused, "broadcast continues here"),
+            Ok(Err(e)) => tracing::error!(hearing = %id, "cannot continue the broadcast: {e}"),
+            Err(e) => tracing::error!(hearing = %id, "continuing the broadcast panicked: {e}"),
+        }
     }
 
     /// A hearing just placed here whose last recording was cut off on another node (it died:
@@ -272,5 +321,60 @@ impl AppState {
         self.ended_here(id).await;
         self.docket()
             .publish(id, HearingEvent::Relocate { url: None });
+    }
+}
+
+/// Whether the broadcast was left on air, from its acts in the audit trail newest first
+/// (`start`, `stop`, `cut`, `resume`): `Some(cut)` when the newest `start` or `stop` is a
+/// start, `cut` being whether the newest `cut` or `resume` is a cut (the judge's cut outlasts
+/// a stop and a start, as it does on the node that ran it); `None` when it was stopped or
+/// never started.
+fn broadcast_left_on_air<'a>(newest_first: impl IntoIterator<Item = &'a str>) -> Option<bool> {
+    let (mut on_air, mut cut) = (None, None);
+    for act in newest_first {
+        match act {
+            "stop" => {
+                on_air.get_or_insert(false);
+            }
+            "start" => {
+                on_air.get_or_insert(true);
+            }
+            "cut" => {
+                cut.get_or_insert(true);
+            }
+            "resume" => {
+                cut.get_or_insert(false);
+            }
+            _ => {}
+        }
+        if on_air.is_some() && cut.is_some() {
+            break;
+        }
+    }
+    on_air.unwrap_or(false).then(|| cut.unwrap_or(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::broadcast_left_on_air as on_air;
+
+    #[test]
+    fn the_trail_says_whether_the_broadcast_was_left_on_air_and_cut() {
+        // Newest first.
+        assert_eq!(on_air([]), None, "never started");
+        assert_eq!(on_air(["start"]), Some(false));
+        assert_eq!(on_air(["stop", "start"]), None, "stopped");
+        assert_eq!(on_air(["cut", "start"]), Some(true));
+        assert_eq!(on_air(["resume", "cut", "start"]), Some(false));
+        assert_eq!(on_air(["cut", "resume", "cut", "start"]), Some(true));
+        // The judge's cut outlasts a stop and a new start, as on the node that ran it.
+        assert_eq!(on_air(["start", "stop", "cut", "start"]), Some(true));
+        assert_eq!(
+            on_air(["start", "stop", "resume", "cut", "start"]),
+            Some(false)
+        );
+        assert_eq!(on_air(["stop", "cut", "start"]), None);
+        assert_eq!(on_air(["cut", "start", "stop"]), Some(true));
+        assert_eq!(on_air(["dance", "start"]), Some(false));
     }
 }

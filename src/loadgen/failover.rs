@@ -6,6 +6,7 @@
 //! | field | what it is |
 //! |---|---|
 //! | `takeover_ms` | kill → every participant decoding the composite again from the new owner |
+//! | `broadcast_back_ms` | kill → the public hearing's live playlist served again (by the new owner, through a surviving node) |
 //! | `sealed_segments_lost` | segments sealed before the kill that are missing from the bucket |
 //! | `media_gap_ms` | wall-clock gap between the end of the old recording and the new one's start |
 //! | `recordings_verified` | of the old and the continued recording, how many verify from the bucket, chain link included |
@@ -63,6 +64,8 @@ pub struct FailoverReport {
     pub participants: usize,
     /// Kill → every participant decoding again.
     pub takeover_ms: Option<u64>,
+    /// Kill → the broadcast's live playlist served again, on air on the new owner.
+    pub broadcast_back_ms: Option<u64>,
     /// Segments sealed before the kill missing from the bucket.
     pub sealed_segments_lost: usize,
     /// Segments sealed before the kill.
@@ -132,8 +135,8 @@ async fn scenario(
     let urls: Vec<String> = cluster.nodes.iter().map(|n| n.url.clone()).collect();
     let bucket = cluster.bucket()?;
 
-    // One hearing, its participants roaming from node 0.
-    let hearing = make_hearing(&store, "failover").await?;
+    // One public hearing, its participants roaming from node 0.
+    let hearing = make_hearing_with(&store, "failover", true).await?;
     let seats = [
         "presiding_judge",
         "plaintiff",
@@ -176,6 +179,13 @@ async fn scenario(
         &cookie,
     )
     .await?;
+    // And broadcast it (the clerk, through node 0 too).
+    post(
+        &urls[0],
+        &format!("/api/hearings/{}/broadcast/start", hearing),
+        &cookie,
+    )
+    .await?;
     tokio::time::sleep(Duration::from_secs(cfg.segment_s as u64 * 3 + 2)).await;
 
     // Kill the owner.
@@ -200,6 +210,15 @@ async fn scenario(
     report.takeover_ms = wait_all_decoding(&logs, t_kill, Duration::from_secs(60))
         .await
         .ok()
+        .map(|d| d.as_millis() as u64);
+    let survivor = urls
+        .iter()
+        .enumerate()
+        .find(|(i, _)| *i != owner)
+        .map(|(_, u)| u.clone())
+        .unwrap_or_default();
+    report.broadcast_back_ms = broadcast_back(&survivor, &hearing, t_kill, Duration::from_secs(60))
+        .await
         .map(|d| d.as_millis() as u64);
     tokio::time::sleep(Duration::from_secs(cfg.segment_s as u64 * 2 + 2)).await;
     let in_bucket: BTreeSet<String> = bucket
@@ -328,17 +347,61 @@ pub async fn wait_all_decoding(
     }
 }
 
-/// Makes an open hearing named after `what`.
+/// Waits until `node` serves hearing `hearing`'s live playlist, not ended: how long after
+/// `since` that was; `None` within `limit`.
+async fn broadcast_back(
+    node: &str,
+    hearing: &str,
+    since: Instant,
+    limit: Duration,
+) -> Option<Duration> {
+    let client = reqwest::Client::new();
+    while since.elapsed() < limit {
+        let r = client
+            .get(format!("{node}/live/{hearing}/index.m3u8"))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        if let Ok(r) = r {
+            if r.status().is_success() {
+                let text = r.text().await.unwrap_or_default();
+                if text.starts_with("#EXTM3U") && !text.contains("#EXT-X-ENDLIST") {
+                    return Some(since.elapsed());
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    None
+}
+
+/// Makes an open hearing named after `what`, closed to the public.
 pub async fn make_hearing(store: &Store, what: &str) -> Result<String, LoadgenError> {
+    make_hearing_with(store, what, false).await
+}
+
+/// Makes an open hearing named after `what`, held in public when `public`.
+pub async fn make_hearing_with(
+    store: &Store,
+    what: &str,
+    public: bool,
+) -> Result<String, LoadgenError> {
     let id = format!("{what}-{}", &crate::ids::random_id()[..8]);
+    let extra = crate::store::NewHearing {
+        public,
+        ..Default::default()
+    };
     store
-        .create_hearing(&HearingRecord {
-            id: id.clone(),
-            case_number: format!("(2026) Bench {what}"),
-            title: format!("Benchmark: {what}"),
-            locale: "en".into(),
-            layout: "courtroom".into(),
-        })
+        .create_open_hearing(
+            &HearingRecord {
+                id: id.clone(),
+                case_number: format!("(2026) Bench {what}"),
+                title: format!("Benchmark: {what}"),
+                locale: "en".into(),
+                layout: "courtroom".into(),
+            },
+            &extra,
+        )
         .await
         .map_err(err)?;
     Ok(id)
