@@ -439,6 +439,15 @@ impl Broadcast {
         }
     }
 
+    /// `viewer` (a player's own random id) is watching now: counted for
+    /// [`VIEWER_WINDOW`].
+    pub fn saw(&self, viewer: &str) {
+        self.viewers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .saw(viewer, Instant::now());
+    }
+
     /// The live playlist, its URIs under `r<run>/`; `viewer` (the player's own random id)
     /// is counted as watching. `None` before the first segment or when never started.
     pub fn playlist(&self, viewer: Option<&str>) -> Option<String> {

@@ -1,7 +1,9 @@
 //! `courtroom bench broadcast`: runs a real server (`courtroom demo`: one public hearing,
 //! broadcasting) and loads its broadcast with N simulated HLS players on loopback, as hls.js
-//! plays a live stream: each fetches the playlist about every half segment (with its own
-//! viewer id), then the init segment once and every new media segment. For each N (0 first,
+//! plays a live stream and the watch page counts it: each fetches the playlist (the same URL
+//! for all) about every half segment, then the init segment once and every new media segment,
+//! and says it is watching (`POST /api/watch/{id}/watching`, its own viewer id) every 5 s as
+//! the page does. For each N (0 first,
 //! the baseline of the same run) it reports the server's CPU and memory, the requests served
 //! and refused, whether every player kept up, and the viewers the server counted, as JSON.
 //!
@@ -213,6 +215,9 @@ pub async fn run(cfg: &BroadcastBenchConfig) -> Result<BroadcastReport, LoadgenE
     })
 }
 
+/// How often a player says it is watching (as the watch page does).
+const WATCHING_EVERY: Duration = Duration::from_secs(5);
+
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -228,12 +233,26 @@ async fn play(
     counters: &Counters,
 ) -> bool {
     let viewer = format!("bench{n:08x}");
-    let playlist = format!("{base}/live/{hearing}/index.m3u8?viewer={viewer}");
+    let playlist = format!("{base}/live/{hearing}/index.m3u8");
+    let watching = format!("{base}/api/watch/{hearing}/watching");
+    let mut said_at: Option<Instant> = None;
     let mut fetched: BTreeSet<String> = BTreeSet::new();
     let mut init_fetched = false;
     let mut last_new: Option<Instant> = None;
     let mut stalled = false;
     while Instant::now() < stop {
+        if said_at.is_none_or(|t| t.elapsed() >= WATCHING_EVERY) {
+            said_at = Some(Instant::now());
+            let said = http
+                .post(&watching)
+                .header("content-type", "application/json")
+                .body(format!("{{\"viewer\":\"{viewer}\"}}"))
+                .send()
+                .await;
+            if !said.is_ok_and(|r| r.status().is_success()) {
+                counters.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         let text = match get(http, &playlist, counters).await {
             Some(body) => {
                 counters.playlists.fetch_add(1, Ordering::Relaxed);

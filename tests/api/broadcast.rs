@@ -645,3 +645,69 @@ async fn replays_are_off_by_default() {
         "nothing kept on disk"
     );
 }
+
+#[tokio::test]
+async fn a_player_says_it_is_watching_and_the_playlist_url_stays_the_same_for_all() {
+    let app = small_app().await;
+    let (cookie, id) = broadcasting(&app).await;
+    let clerk = Who::Session(&cookie);
+    let watching = format!("/api/watch/{id}/watching");
+    let viewers = || async {
+        app.get(&format!("/api/hearings/{id}/monitor"), clerk)
+            .await
+            .json()["broadcast"]["viewers"]
+            .as_u64()
+    };
+    assert_eq!(viewers().await, Some(0));
+    for viewer in ["a1b2c3d4e5f60718", "a1b2c3d4e5f60718", "ffee0011ffee0011"] {
+        let r = app
+            .post(&watching, Who::Stranger, json!({ "viewer": viewer }))
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+        assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+    }
+    assert_eq!(viewers().await, Some(2), "each player once");
+    // Plain playlist requests count nobody.
+    segment_from_plain(&app, &id).await;
+    assert_eq!(viewers().await, Some(2));
+    // Bad ids, unknown and closed hearings: clear answers, nothing counted.
+    for bad in [json!(""), json!("a b"), json!("x".repeat(65)), json!(7)] {
+        let r = app
+            .post(&watching, Who::Stranger, json!({ "viewer": bad }))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text());
+    }
+    let r = app
+        .post(
+            "/api/watch/h-nobody/watching",
+            Who::Stranger,
+            json!({ "viewer": "abc" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let closed = app.create_hearing(&cookie).await;
+    let r = app
+        .post(
+            &format!("/api/watch/{closed}/watching"),
+            Who::Stranger,
+            json!({ "viewer": "abc" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(viewers().await, Some(2));
+}
+
+/// Fetches the live playlist without a viewer id until it lists a segment.
+async fn segment_from_plain(app: &TestApp, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = app
+            .get(&format!("/live/{id}/index.m3u8"), Who::Stranger)
+            .await;
+        if r.status == StatusCode::OK && !segments(&r.text()).is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no segment within 20 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

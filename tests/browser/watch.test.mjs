@@ -314,9 +314,12 @@ test('the watch page of the demo hearing plays the broadcast; playlist and segme
   let viewers = 0;
   for (let i = 0; i < 50 && viewers < 1; i++, await sleep(200)) viewers = (await apiWatch(hearingId)).json.viewers;
   assert.ok(viewers >= 1, `viewers counted: ${viewers}`);
-  // The page asked for the playlist with a 16-hex-digit viewer id.
+  // The page asked for the playlist with the same URL as everyone (nothing per viewer: a CDN
+  // serves one copy), and said it is watching, with a 16-hex-digit id, on its own route.
   const asked = await p.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('.m3u8')));
-  assert.ok(asked.length > 0 && asked.every((u) => /\/live\/[^/]+\/index\.m3u8\?viewer=[0-9a-f]{16}(&_HLS_msn=\d+(&_HLS_part=\d+)?)?$/.test(u)), asked.join(' '));
+  assert.ok(asked.length > 0 && asked.every((u) => /\/live\/[^/]+\/index\.m3u8(\?_HLS_msn=\d+(&_HLS_part=\d+)?)?$/.test(u)), asked.join(' '));
+  const said = await p.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('/watching')));
+  assert.ok(said.length >= 1 && said.every((u) => u.endsWith(`/api/watch/${hearingId}/watching`)), said.join(' '));
   await noCspViolations(p, 'playing');
   await auditA11y(p, 'playing', 3);
   // Unmute: a click is a gesture, sound plays.

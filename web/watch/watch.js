@@ -1,6 +1,8 @@
 // courtroom — the public watch page of a hearing's live broadcast (web/watch/watch.html, served
 // at /watch/<hearing>). It polls GET /api/watch/<hearing> every 2 s and plays the broadcast's
-// HLS playlist (/live/<hearing>/index.m3u8?viewer=<random id>) with hls.js (light build,
+// HLS playlist (/live/<hearing>/index.m3u8, the same URL for everyone, so a CDN serves one
+// copy; the page says it is watching with POST /api/watch/<hearing>/watching every 5 s while
+// it plays, which is how viewers are counted) with hls.js (light build,
 // /web/vendor/hls.light.min.js; Safari's own HLS where there is no Media Source Extensions)
 // while the hearing is open and the broadcast live. Otherwise a slate covers the picture and
 // the player is torn down, so that a cut never leaves the last frame on screen.
@@ -9,6 +11,7 @@
 
 (() => {
   const POLL_MS = 2000;
+  const WATCHING_MS = 5000; // the server counts a viewer for 12 s after each
   const POLL_NOT_FOUND_MS = 10000; // a hearing may become public later; ask now and then
   const POLL_TIMEOUT_MS = 8000;
   const RETRY_MS = 1000;
@@ -170,20 +173,31 @@
     } catch { return null; }
   }
 
-  function withViewer(u) {
+  function localPath(u) {
     const url = sameOrigin(u);
-    if (!url) return null;
-    url.searchParams.set('viewer', viewerId);
-    return url.pathname + url.search;
+    return url ? url.pathname + url.search : null;
   }
 
   function liveUrl() {
     const fallback = `/live/${encodeURIComponent(S.hearing)}/index.m3u8`;
-    return withViewer(S.info && S.info.playlist) || withViewer(fallback);
+    return localPath(S.info && S.info.playlist) || localPath(fallback);
   }
 
   function replayUrl() {
-    return S.info && typeof S.info.replay === 'string' ? withViewer(S.info.replay) : null;
+    return S.info && typeof S.info.replay === 'string' ? localPath(S.info.replay) : null;
+  }
+
+  // While the live picture plays, the page says so every WATCHING_MS: the viewer count.
+  let watchingTimer = null;
+  function sayWatching() {
+    clearTimeout(watchingTimer);
+    watchingTimer = null;
+    if (!(S.playing && S.playing.mode === 'live')) return;
+    fetch(`/api/watch/${encodeURIComponent(S.hearing)}/watching`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ viewer: viewerId }), cache: 'no-store', keepalive: true,
+    }).catch(() => { /* counted again at the next beat */ });
+    watchingTimer = setTimeout(sayWatching, WATCHING_MS);
   }
 
   function viewOf() {
@@ -234,6 +248,11 @@
     else if (!S.playing || S.playing.url !== want || S.playing.mode !== view) {
       stopPlayer();
       startPlayer(want, view);
+      if (view === 'live') sayWatching();
+    }
+    if (!(S.playing && S.playing.mode === 'live') && watchingTimer) {
+      clearTimeout(watchingTimer);
+      watchingTimer = null;
     }
 
     // The slate: whenever there is no live picture to show.

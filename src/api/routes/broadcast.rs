@@ -265,6 +265,42 @@ pub async fn watch_state(
     Ok(([(header::CACHE_CONTROL, "public, max-age=1")], Json(body)).into_response())
 }
 
+/// `POST /api/watch/{id}/watching` body.
+#[derive(Debug, Deserialize)]
+pub struct Watching {
+    /// The player's own random id (letters and digits, at most 64).
+    pub viewer: String,
+}
+
+/// `POST /api/watch/{id}/watching` `{viewer}` → `204`: the player is watching, counted for
+/// [`VIEWER_WINDOW`](crate::hearing::gallery::VIEWER_WINDOW). The page says so every few
+/// seconds while it plays, so that the playlist's URL carries nothing per viewer and a CDN
+/// serves one copy of it to everyone. `400 bad_viewer` for another id; `404` for an unknown
+/// or closed hearing, or one not running.
+pub async fn watching(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Body(req): Body<Watching>,
+) -> Result<Response, ApiError> {
+    if req.viewer.is_empty()
+        || req.viewer.len() > 64
+        || !req.viewer.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(ApiError::invalid(
+            "bad_viewer",
+            "viewer must be 1 to 64 letters and digits",
+        ));
+    }
+    public_hearing(&state, &id).await?;
+    let hearing = state.running_hearing(&id).await.ok_or(ApiError::NotFound)?;
+    hearing.broadcast().saw(&req.viewer);
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::CACHE_CONTROL, "no-store")],
+    )
+        .into_response())
+}
+
 /// `GET /watch/{id}`: the watch page (it asks `/api/watch/{id}` what to show).
 pub async fn watch_page(Path(_id): Path<String>) -> Response {
     (
@@ -277,8 +313,9 @@ pub async fn watch_page(Path(_id): Path<String>) -> Response {
         .into_response()
 }
 
-/// The playlist's query: the player's random id, counted as a viewer; LL-HLS delivery
-/// directives. Other parameters (`_HLS_skip`: no delta updates here) are ignored.
+/// The playlist's query: the player's random id, counted as a viewer (players other than the
+/// watch page may count themselves this way; the page uses [`watching`], which keeps the
+/// playlist's URL the same for everyone); LL-HLS delivery directives. Other parameters (`_HLS_skip`: no delta updates here) are ignored.
 #[derive(Debug, Deserialize)]
 pub struct PlaylistQuery {
     /// The player's own random id.

@@ -80,6 +80,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/hearings/{id}/broadcast", get(broadcast::status))
         .route("/api/hearings/{id}/broadcast/{act}", post(broadcast::act))
         .route("/api/watch/{id}", get(broadcast::watch_state))
+        .route("/api/watch/{id}/watching", post(broadcast::watching))
         .route("/watch/{id}", get(broadcast::watch_page))
         .route("/live/{id}/index.m3u8", get(broadcast::playlist))
         .route("/live/{id}/{run}/{file}", get(broadcast::media))

@@ -69,6 +69,10 @@ fn public_body() -> Value {
     json!({ "type": "object", "required": ["public"], "properties": { "public": { "type": "boolean" } } })
 }
 
+fn watching_body() -> Value {
+    json!({ "type": "object", "required": ["viewer"], "properties": { "viewer": { "type": "string", "pattern": "^[A-Za-z0-9]{1,64}$" } } })
+}
+
 fn mute_body() -> Value {
     json!({ "type": "object", "required": ["muted"], "properties": { "muted": { "type": "boolean" } } })
 }
@@ -226,6 +230,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
         None,
         200,
         "application/json",
+    ),
+    ep(
+        "post",
+        "/api/watch/{id}/watching",
+        "A player says it is watching (every 5 s while it plays): counted among the viewers for 12 s. Never cached; the playlist stays cacheable. 404 for an unknown or closed hearing or one not running.",
+        Auth::None,
+        Some(watching_body),
+        204,
+        "",
     ),
     ep(
         "get",
@@ -541,11 +554,16 @@ pub fn document() -> Value {
             .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
             .collect();
+        let ok_response = if e.ok_type.is_empty() {
+            json!({ "description": "success, no content" })
+        } else {
+            json!({ "description": "success", "content": { e.ok_type: {} } })
+        };
         let mut op = json!({
             "summary": e.summary,
             "parameters": params,
             "responses": {
-                e.ok.to_string(): { "description": "success", "content": { e.ok_type: {} } },
+                e.ok.to_string(): ok_response,
                 "default": { "description": "error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
             },
         });
