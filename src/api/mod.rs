@@ -16,6 +16,7 @@ pub mod keys;
 pub mod metrics;
 pub mod node;
 mod placement;
+pub mod public_cache;
 pub mod routes;
 pub mod serve;
 pub mod session;
@@ -65,6 +66,7 @@ struct StateInner {
     cluster: Arc<ClusterNode>,
     recording_env: RecordingEnv,
     sockets: Arc<sockets::SocketsPerAddress>,
+    public_hearings: public_cache::PublicHearings,
 }
 
 impl AppState {
@@ -98,8 +100,14 @@ impl AppState {
                 cluster,
                 recording_env,
                 sockets: Arc::default(),
+                public_hearings: Default::default(),
             }),
         }
+    }
+
+    /// The public routes' readings of hearings, kept for a second.
+    pub fn public_hearings(&self) -> &public_cache::PublicHearings {
+        &self.inner.public_hearings
     }
 
     /// This node in the cluster (or the single node).
@@ -161,6 +169,7 @@ impl AppState {
         to: HearingState,
     ) -> Result<bool, ApiError> {
         let moved = self.inner.store.set_hearing_state(id, from, to).await?;
+        self.inner.public_hearings.forget(id);
         if moved {
             if let Some(hearing) = self.running_hearing(id).await {
                 // The public sees the slate while the hearing is not in session.

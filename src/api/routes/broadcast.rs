@@ -69,7 +69,9 @@ pub async fn set_public(
         .hearing_summary(&id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    if !state.store().set_hearing_public(&id, req.public).await? {
+    let changed = state.store().set_hearing_public(&id, req.public).await?;
+    state.public_hearings().forget(&id);
+    if !changed {
         return Err(ApiError::conflict(
             "not_scheduled",
             format!(
@@ -216,7 +218,8 @@ pub async fn status(
 }
 
 /// A public hearing's summary, or `404` for an unknown or closed one (the same answer, so a
-/// closed hearing's existence is not revealed).
+/// closed hearing's existence is not revealed). Read at most once a second per hearing
+/// ([`crate::api::public_cache`]).
 async fn public_hearing(
     state: &AppState,
     id: &str,
@@ -224,7 +227,16 @@ async fn public_hearing(
     if id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(ApiError::NotFound);
     }
-    match state.store().hearing_summary(id).await? {
+    let now = std::time::Instant::now();
+    let summary = match state.public_hearings().get(id, now) {
+        Some(summary) => summary,
+        None => {
+            let summary = state.store().hearing_summary(id).await?;
+            state.public_hearings().put(id, summary.clone(), now);
+            summary
+        }
+    };
+    match summary {
         Some(s) if s.public => Ok(s),
         _ => Err(ApiError::NotFound),
     }

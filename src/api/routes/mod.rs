@@ -85,7 +85,10 @@ pub fn routes() -> Router<AppState> {
         .route("/live/{id}/index.m3u8", get(broadcast::playlist))
         .route("/live/{id}/{run}/{file}", get(broadcast::media))
         .route("/live/{id}/replay.m3u8", get(broadcast::replay_playlist))
-        .route("/live/{id}/replay/{run}/{file}", get(broadcast::replay_media))
+        .route(
+            "/live/{id}/replay/{run}/{file}",
+            get(broadcast::replay_media),
+        )
         .route(
             "/api/hearings/{id}/invitations",
             get(hearings::invitations).post(hearings::invite),
