@@ -459,10 +459,9 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn the_archive_keeps_every_segment_once_and_lists_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let hearing = dir.path().join("h1");
+    /// Airs `frames` frames at 25 fps, a keyframe every 2 s, through a segmenter keeping a
+    /// window of 2, asking `archive` after every frame as the broadcast does; then the end.
+    fn air(archive: &ReplayArchive, frames: u64) -> Segmenter {
         let mut segmenter = Segmenter::new(BroadcastConfig {
             width: 640,
             height: 360,
@@ -470,19 +469,23 @@ mod tests {
             window: 2,
             part_target: None,
         });
-        let archive = ReplayArchive::start(hearing.join("r7"), None);
-        // 10 s at 25 fps, a keyframe every 2 s: segments close at each keyframe; the archive
-        // is asked after every frame, as the broadcast does, and keeps more than the window.
-        for n in 0..250u64 {
-            segmenter.push_video(
-                Duration::from_millis(n * 40),
-                &access_unit(n % 50 == 0),
-                n % 50 == 0,
-            );
+        for n in 0..frames {
+            let key = n % 50 == 0;
+            segmenter.push_video(Duration::from_millis(n * 40), &access_unit(key), key);
             archive.take(&segmenter);
         }
         segmenter.end();
         archive.take(&segmenter);
+        segmenter
+    }
+
+    #[test]
+    fn the_archive_keeps_every_segment_once_and_lists_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let hearing = dir.path().join("h1");
+        let archive = ReplayArchive::start(hearing.join("r7"), None);
+        // 10 s: more segments than the window of 2 keeps.
+        let segmenter = air(&archive, 250);
         let made: Vec<u64> = segmenter.segments().map(|s| s.sequence).collect();
         let last = *made.last().expect("segments made");
         drop(archive); // the writer finishes what it was given
@@ -532,36 +535,30 @@ mod tests {
         };
         for run in [5u64, 9] {
             let archive = place.archive(run);
-            let mut segmenter = Segmenter::new(BroadcastConfig {
-                width: 640,
-                height: 360,
-                target: Duration::from_secs(2),
-                window: 2,
-                part_target: None,
-            });
-            for n in 0..150u64 {
-                let key = n % 50 == 0;
-                segmenter.push_video(Duration::from_millis(n * 40), &access_unit(key), key);
-                archive.take(&segmenter);
-            }
-            segmenter.end();
-            archive.take(&segmenter);
+            air(&archive, 150);
         }
-        let local = tokio::task::spawn_blocking({
-            let hearing = hearing.clone();
-            move || replay_playlist(&hearing).unwrap().expect("kept")
-        })
-        .await
-        .unwrap();
-        // The writer threads upload after writing; wait for the bucket to list both runs whole.
+        // The writer threads write, then upload; wait for the disk to hold both runs whole
+        // (their last segments listed) and the bucket to list the same.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        let remote = loop {
+        let (local, remote) = loop {
+            let local = tokio::task::spawn_blocking({
+                let hearing = hearing.clone();
+                move || replay_playlist(&hearing).unwrap().unwrap_or_default()
+            })
+            .await
+            .unwrap();
             let remote = bucket_playlist(&bucket, "h1").await.unwrap();
-            if remote.as_deref() == Some(local.as_str()) || std::time::Instant::now() > deadline {
-                break remote;
+            let whole = ["r5", "r9"]
+                .iter()
+                .all(|r| local.contains(&format!("replay/{r}/seg-2.m4s")));
+            if (whole && remote.as_deref() == Some(local.as_str()))
+                || std::time::Instant::now() > deadline
+            {
+                break (local, remote);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
+        assert!(local.contains("replay/r5/seg-2.m4s\n"), "{local}");
         assert_eq!(remote.as_deref(), Some(local.as_str()));
         assert!(local.contains("#EXT-X-DISCONTINUITY\n"), "{local}");
         // The same bytes as the node's disk; nothing the index does not list.

@@ -525,9 +525,22 @@ async fn with_replays_on_the_broadcast_as_aired_is_served_after_the_end() {
         Some(format!("/live/{id}/replay.m3u8").as_str()),
         "{w}"
     );
-    let r = app
+    // Offered from its first segment on; the last one (closed by the end) follows at once.
+    // Read it once it no longer changes.
+    let mut r = app
         .get(&format!("/live/{id}/replay.m3u8"), Who::Stranger)
         .await;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let again = app
+            .get(&format!("/live/{id}/replay.m3u8"), Who::Stranger)
+            .await;
+        let settled = again.body == r.body;
+        r = again;
+        if settled {
+            break;
+        }
+    }
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
         r.headers[header::CONTENT_TYPE],

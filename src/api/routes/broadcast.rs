@@ -40,6 +40,35 @@ use crate::store::{AuditEvent, HearingState};
 pub const PLAYLIST_CACHE: &str = "public, max-age=1";
 /// How long a segment or init segment may be kept: their names are never reused.
 pub const SEGMENT_CACHE: &str = "public, max-age=86400, immutable";
+/// How long the replay's playlist may be kept (it does not change once the hearing ended,
+/// but a court may still turn replays off).
+pub const REPLAY_PLAYLIST_CACHE: &str = "public, max-age=60";
+
+/// A playlist, cacheable as `cache` says.
+fn m3u8_response(text: String, cache: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
+            (header::CACHE_CONTROL, cache),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+/// An init or media segment: its name is never reused, so it is cacheable for a day.
+fn mp4_response(bytes: bytes::Bytes) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "video/mp4"),
+            (header::CACHE_CONTROL, SEGMENT_CACHE),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// The watch page's Content-Security-Policy: its own scripts, media from blobs (hls.js feeds
 /// Media Source Extensions).
 pub const WATCH_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -408,14 +437,7 @@ pub async fn playlist(
             }
         },
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
-            (header::CACHE_CONTROL, PLAYLIST_CACHE),
-        ],
-        text,
-    )
-        .into_response())
+    Ok(m3u8_response(text, PLAYLIST_CACHE))
 }
 
 /// `GET /live/{id}/{run}/{file}` → `init.mp4`, `seg-N.m4s` or the part `seg-N.P.m4s` of run
@@ -455,15 +477,7 @@ pub async fn media(
         Wanted::Part(n, p) => broadcast.part(run, n, p),
     }
     .ok_or(ApiError::NotFound)?;
-    Ok((
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "video/mp4"),
-            (header::CACHE_CONTROL, SEGMENT_CACHE),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(mp4_response(bytes))
 }
 
 /// The hearing's replay folder, when the court keeps replays and the hearing has ended.
@@ -513,14 +527,7 @@ pub async fn replay_playlist(
     let text = replay_text(&state, &id, dir)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
-            (header::CACHE_CONTROL, "public, max-age=60"),
-        ],
-        text,
-    )
-        .into_response())
+    Ok(m3u8_response(text, REPLAY_PLAYLIST_CACHE))
 }
 
 /// `GET /live/{id}/replay/{run}/{file}` → a replay file (`init.mp4`, `seg-N.m4s` listed in
@@ -548,13 +555,5 @@ pub async fn replay_media(
             .ok_or(ApiError::NotFound)?,
         (None, None) => return Err(ApiError::NotFound),
     };
-    Ok((
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "video/mp4"),
-            (header::CACHE_CONTROL, SEGMENT_CACHE),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(mp4_response(bytes))
 }
