@@ -51,6 +51,6 @@ pub use config::{
     AUDIO_SAMPLE_RATE,
 };
 pub use playlist::{parse_part_uri, parse_segment_uri, part_uri, segment_uri, INIT_URI};
-pub use replay::{index_line, parse_index, vod_playlist, ReplayRun, INDEX_FILE};
+pub use replay::{index_line, merge_runs, parse_index, vod_playlist, ReplayRun, INDEX_FILE};
 pub use segment::{SegmentInfo, SegmentKind};
 pub use segmenter::{BroadcastStats, Segmenter};

@@ -58,6 +58,22 @@ pub fn parse_index(text: &str) -> Vec<(u64, Duration)> {
     out
 }
 
+/// The runs of two copies of a replay (this node's disk and the bucket) as one list, in run
+/// order: a run in both is taken from the copy whose index lists more segments (the bucket
+/// lags the disk while it uploads; the disk lacks the runs another node aired).
+pub fn merge_runs(a: Vec<ReplayRun>, b: Vec<ReplayRun>) -> Vec<ReplayRun> {
+    let mut by_run: std::collections::BTreeMap<u64, ReplayRun> = std::collections::BTreeMap::new();
+    for run in a.into_iter().chain(b) {
+        match by_run.get(&run.run) {
+            Some(kept) if kept.segments.len() >= run.segments.len() => {}
+            _ => {
+                by_run.insert(run.run, run);
+            }
+        }
+    }
+    by_run.into_values().collect()
+}
+
 /// Seconds with three decimals, rounded to the nearest millisecond.
 fn seconds(d: Duration) -> String {
     let ms = (d.as_micros() + 500) / 1000;
@@ -160,6 +176,20 @@ mod tests {
              #EXTINF:1.000,\nreplay/r1700000200/seg-0.m4s\n\
              #EXT-X-ENDLIST\n"
         );
+    }
+
+    #[test]
+    fn two_copies_merge_run_by_run_the_longer_index_winning() {
+        let run = |run: u64, n: u64| ReplayRun {
+            run,
+            segments: (0..n).map(|s| (s, ms(2000))).collect(),
+        };
+        // Disk: this node's run 30 (whole), run 10 (part of it); bucket: run 10 whole (the
+        // node that aired it died) and run 30 still uploading.
+        let merged = merge_runs(vec![run(30, 5), run(10, 1)], vec![run(10, 4), run(30, 2)]);
+        assert_eq!(merged, vec![run(10, 4), run(30, 5)]);
+        assert_eq!(merge_runs(vec![], vec![run(7, 1)]), vec![run(7, 1)]);
+        assert_eq!(merge_runs(vec![], vec![]), vec![]);
     }
 
     #[test]

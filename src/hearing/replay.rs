@@ -14,8 +14,10 @@
 //! With a bucket (a cluster, or one node with `storage.url`), the writer thread also copies
 //! each kept file to `replays/<hearing>/r<run>/` in the bucket, create-only, and the run's
 //! index after them, each version over the last (`If-Match`): the index never names a file
-//! the bucket lacks. Any node then serves the replay from there ([`bucket_playlist`],
-//! [`bucket_file`]) when its own disk has none. A bucket that fails is retried with the next
+//! the bucket lacks. A node serves the runs of both copies ([`local_runs`], [`bucket_runs`],
+//! merged by [`crate::broadcast::merge_runs`]): after a takeover the runs the dead node aired
+//! come from the bucket, and the files from its own disk when it has them ([`bucket_file`]
+//! otherwise). A bucket that fails is retried with the next
 //! segment and at the run's end; what never reached it stays on the node's disk and is
 //! served from there.
 
@@ -291,8 +293,8 @@ fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// The runs kept in `hearing_dir` (folders `r<digits>` in number order), each with the
-/// segments its index lists.
-fn runs(hearing_dir: &Path) -> std::io::Result<Vec<ReplayRun>> {
+/// segments its index lists. Blocking.
+pub fn local_runs(hearing_dir: &Path) -> std::io::Result<Vec<ReplayRun>> {
     let mut runs = Vec::new();
     let entries = match std::fs::read_dir(hearing_dir) {
         Ok(e) => e,
@@ -329,7 +331,7 @@ fn run_number(name: &str) -> Option<u64> {
 /// The replay's VOD playlist of the hearing whose folder is `hearing_dir`; `None` when
 /// nothing was kept. Blocking.
 pub fn replay_playlist(hearing_dir: &Path) -> std::io::Result<Option<String>> {
-    Ok(vod_playlist(&runs(hearing_dir)?, REPLAY_PREFIX))
+    Ok(vod_playlist(&local_runs(hearing_dir)?, REPLAY_PREFIX))
 }
 
 /// The path of a replay file (`run`: `r<n>`; `file`: `init.mp4` or `seg-N.m4s`), only for
@@ -350,12 +352,9 @@ pub fn replay_file(hearing_dir: &Path, run: &str, file: &str) -> Option<PathBuf>
         .then(|| dir.join(segment_uri(seq)))
 }
 
-/// The replay's VOD playlist from the bucket (the hearing ran on another node, or this
-/// node's copy is gone); `None` when the bucket holds no run of it.
-pub async fn bucket_playlist(
-    bucket: &Bucket,
-    hearing: &str,
-) -> Result<Option<String>, BucketError> {
+/// The runs of hearing `hearing` the bucket holds, in number order, each with the segments
+/// its index there lists.
+pub async fn bucket_runs(bucket: &Bucket, hearing: &str) -> Result<Vec<ReplayRun>, BucketError> {
     let under = format!("{REPLAYS_DIR}/{hearing}");
     let mut runs = Vec::new();
     for obj in bucket.list(&under).await? {
@@ -375,7 +374,18 @@ pub async fn bucket_playlist(
         });
     }
     runs.sort_by_key(|r| r.run);
-    Ok(vod_playlist(&runs, REPLAY_PREFIX))
+    Ok(runs)
+}
+
+/// The replay's VOD playlist from the bucket alone; `None` when it holds no run of it.
+pub async fn bucket_playlist(
+    bucket: &Bucket,
+    hearing: &str,
+) -> Result<Option<String>, BucketError> {
+    Ok(vod_playlist(
+        &bucket_runs(bucket, hearing).await?,
+        REPLAY_PREFIX,
+    ))
 }
 
 /// A replay file from the bucket, only for names this module makes and segments the run's
@@ -523,48 +533,65 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_run_copied_to_the_bucket_is_served_from_there_as_from_disk() {
+        // Two nodes sharing a bucket: the first aired run 5 and died, the second took the
+        // hearing over and aired run 9.
         let dir = tempfile::tempdir().unwrap();
-        let hearing = dir.path().join("h1");
+        let (first, second) = (dir.path().join("a/h1"), dir.path().join("b/h1"));
         let bucket = Bucket::memory();
-        let place = ReplayPlace {
-            dir: hearing.clone(),
-            bucket: Some(ReplayBucket {
-                bucket: bucket.clone(),
-                runtime: tokio::runtime::Handle::current(),
-            }),
-        };
-        for run in [5u64, 9] {
-            let archive = place.archive(run);
-            air(&archive, 150);
+        for (node, run) in [(&first, 5u64), (&second, 9)] {
+            let place = ReplayPlace {
+                dir: node.clone(),
+                bucket: Some(ReplayBucket {
+                    bucket: bucket.clone(),
+                    runtime: tokio::runtime::Handle::current(),
+                }),
+            };
+            air(&place.archive(run), 150);
         }
-        // The writer threads write, then upload; wait for the disk to hold both runs whole
-        // (their last segments listed) and the bucket to list the same.
+        // The writer threads write, then upload; wait for the bucket to hold both runs whole
+        // (their last segments listed).
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        let (local, remote) = loop {
-            let local = tokio::task::spawn_blocking({
-                let hearing = hearing.clone();
-                move || replay_playlist(&hearing).unwrap().unwrap_or_default()
-            })
-            .await
-            .unwrap();
-            let remote = bucket_playlist(&bucket, "h1").await.unwrap();
+        let remote = loop {
+            let remote = bucket_playlist(&bucket, "h1")
+                .await
+                .unwrap()
+                .unwrap_or_default();
             let whole = ["r5", "r9"]
                 .iter()
-                .all(|r| local.contains(&format!("replay/{r}/seg-2.m4s")));
-            if (whole && remote.as_deref() == Some(local.as_str()))
-                || std::time::Instant::now() > deadline
-            {
-                break (local, remote);
+                .all(|r| remote.contains(&format!("replay/{r}/seg-2.m4s")));
+            if whole || std::time::Instant::now() > deadline {
+                break remote;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
-        assert!(local.contains("replay/r5/seg-2.m4s\n"), "{local}");
-        assert_eq!(remote.as_deref(), Some(local.as_str()));
-        assert!(local.contains("#EXT-X-DISCONTINUITY\n"), "{local}");
+        assert!(remote.contains("replay/r5/seg-2.m4s\n"), "{remote}");
+        assert!(remote.contains("#EXT-X-DISCONTINUITY\n"), "{remote}");
+        // The second node's disk has only its own run; merged with the bucket, both, the
+        // same list as the bucket's.
+        let second_runs = {
+            let second = second.clone();
+            tokio::task::spawn_blocking(move || local_runs(&second).unwrap())
+                .await
+                .unwrap()
+        };
+        assert_eq!(second_runs.iter().map(|r| r.run).collect::<Vec<_>>(), [9]);
+        let merged =
+            crate::broadcast::merge_runs(second_runs, bucket_runs(&bucket, "h1").await.unwrap());
+        assert_eq!(
+            vod_playlist(&merged, REPLAY_PREFIX).as_deref(),
+            Some(remote.as_str())
+        );
+        let hearing = |run: &str| {
+            if run == "r5" {
+                first.clone()
+            } else {
+                second.clone()
+            }
+        };
         // The same bytes as the node's disk; nothing the index does not list.
         for (run, file) in [("r5", "init.mp4"), ("r9", "seg-0.m4s"), ("r9", "seg-2.m4s")] {
             let got = bucket_file(&bucket, "h1", run, file).await.unwrap();
-            let disk = std::fs::read(hearing.join(run).join(file)).unwrap();
+            let disk = std::fs::read(hearing(run).join(run).join(file)).unwrap();
             assert_eq!(got.as_deref(), Some(disk.as_slice()), "{run}/{file}");
         }
         for (run, file) in [

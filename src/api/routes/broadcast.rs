@@ -487,24 +487,32 @@ fn replay_dir(state: &AppState, id: &str, hearing: HearingState) -> Option<std::
         .then(|| crate::hearing::replay::hearing_dir(&settings.data_dir, id))
 }
 
-/// The replay's playlist: from this node's disk, or else from the bucket (the hearing ran on
-/// another node).
+/// The replay's playlist: the runs on this node's disk and those in the bucket, merged (after
+/// a takeover each node holds only the runs it aired). A bucket that cannot be read leaves
+/// this node's runs; with none here either, `503`.
 async fn replay_text(
     state: &AppState,
     id: &str,
     dir: std::path::PathBuf,
 ) -> Result<Option<String>, ApiError> {
-    let local = tokio::task::spawn_blocking(move || crate::hearing::replay::replay_playlist(&dir))
+    use crate::hearing::replay::{bucket_runs, local_runs, REPLAY_PREFIX};
+    let local = tokio::task::spawn_blocking(move || local_runs(&dir))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(format!("the replay: {e}")))?;
-    match (local, state.cluster().bucket()) {
-        (Some(text), _) => Ok(Some(text)),
-        (None, Some(bucket)) => crate::hearing::replay::bucket_playlist(bucket, id)
-            .await
-            .map_err(replay_unavailable),
-        (None, None) => Ok(None),
-    }
+    let remote = match state.cluster().bucket() {
+        Some(bucket) => match bucket_runs(bucket, id).await {
+            Ok(runs) => runs,
+            Err(e) if !local.is_empty() => {
+                tracing::warn!(hearing = %id, "replay: the bucket: {e}; this node's runs only");
+                Vec::new()
+            }
+            Err(e) => return Err(replay_unavailable(e)),
+        },
+        None => Vec::new(),
+    };
+    let runs = crate::broadcast::merge_runs(local, remote);
+    Ok(crate::broadcast::vod_playlist(&runs, REPLAY_PREFIX))
 }
 
 fn replay_unavailable(e: crate::bucket::BucketError) -> ApiError {
