@@ -207,9 +207,11 @@ pub async fn run(settings: Arc<Settings>, demo_hearings: usize) -> anyhow::Resul
             .await
             .map_err(|e| anyhow::anyhow!("demo hearing {n} of {demo_hearings}: {e}"))?;
         let rec = tokio::task::block_in_place(|| live.start_recording())?;
-        let broadcast = live.clone();
-        tokio::task::block_in_place(|| broadcast.broadcast().start(true))
-            .map_err(|e| anyhow::anyhow!("demo hearing {n}: the broadcast: {e}"))?;
+        if settings.broadcast.demo_on_air {
+            let broadcast = live.clone();
+            tokio::task::block_in_place(|| broadcast.broadcast().start(true))
+                .map_err(|e| anyhow::anyhow!("demo hearing {n}: the broadcast: {e}"))?;
+        }
         let dir = live.recording_dir().unwrap_or_default();
         state
             .store()

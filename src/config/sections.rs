@@ -226,11 +226,23 @@ impl Default for RenderSettings {
 }
 
 /// The public gallery's broadcast.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct BroadcastSettings {
     /// Keep each public hearing's broadcast as it was aired (the slate wherever it was cut or
     /// paused) in `DATA/replays/`, and offer it on the watch page once the hearing ends.
     /// Off by default: replays are up to the court.
     pub replays: bool,
+    /// `courtroom demo` puts its public hearings on air at once (`false`: the clerk starts
+    /// them; `courtroom bench hearing` measures the hearings without it).
+    pub demo_on_air: bool,
+}
+
+impl Default for BroadcastSettings {
+    fn default() -> Self {
+        Self {
+            replays: false,
+            demo_on_air: true,
+        }
+    }
 }

@@ -390,6 +390,9 @@ impl Server {
             .args(["--set", &format!("video.width={}", cfg.width)])
             .args(["--set", &format!("video.height={}", cfg.height)])
             .args(["--set", &format!("video.fps={}", cfg.fps)])
+            // The hearings' own cost, comparable with runs before the public gallery: the
+            // demo's broadcast is measured by `bench broadcast`.
+            .args(["--set", "broadcast.demo_on_air=false"])
             // The bench looks for the node's limit itself: admission control must not.
             .args([
                 "--set",
