@@ -232,10 +232,11 @@ test('Firefox ESR (no H.264) beside Chromium: joins, decodes, is heard, and is r
     return { decoded: (f1 - f0) / secs, presented: presented / secs };
   });
   console.log(`FIREFOX_DECODE_FPS decoded=${rate.decoded.toFixed(1)} presented=${rate.presented.toFixed(1)} (server 25 fps, 1280x720 VP8)`);
-  // At least half the server's rate. On the shared 2-core machine four runs on 2026-12-04 gave
-  // 14.0, 15.3, 19.8 and 25.0 fps (the node's pace sheds pictures when the browsers, the
-  // server and builds contend); a Firefox that cannot decode VP8 gets 0.
-  assert.ok(rate.decoded >= 12, `Firefox decodes the composite at ${rate.decoded.toFixed(1)} fps`);
+  // What the node sends, at least its pace's floor (2 of every 5 pictures: 10 fps) less a
+  // tenth. On the shared 2-core machine runs on 2026-12-04 gave 14.0, 15.3, 19.8 and 25.0 fps,
+  // and 10.9 on a slower one whose node kept 2 in 5 throughout (the browsers, the server and
+  // builds contend); a Firefox that cannot decode VP8 gets 0.
+  assert.ok(rate.decoded >= 9, `Firefox decodes the composite at ${rate.decoded.toFixed(1)} fps`);
 
   // Heard by the others: Chromium's audio slot for Firefox's seat carries energy; an empty
   // seat's slot does not.
