@@ -454,10 +454,7 @@ impl Broadcast {
         let run = self.inner().run.clone()?;
         let text = lock(&run.segmenter).playlist()?;
         if let Some(v) = viewer {
-            self.viewers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .saw(v, Instant::now());
+            self.saw(v);
         }
         Some(prefix_uris(&text, &format!("r{}/", run.id)))
     }

@@ -87,6 +87,19 @@ async fn segment_from(app: &TestApp, id: &str, after: u64) -> String {
     }
 }
 
+/// The number of the newest complete segment the live playlist lists now.
+async fn newest_segment(app: &TestApp, id: &str) -> u64 {
+    let text = app
+        .get(&format!("/live/{id}/index.m3u8"), Who::Stranger)
+        .await
+        .text();
+    number(
+        segments(&text)
+            .last()
+            .unwrap_or_else(|| panic!("no segment listed: {text}")),
+    )
+}
+
 /// The init segment and one media segment, read as one fragmented MP4.
 async fn media_of(app: &TestApp, id: &str, uri: &str) -> mp4::Mp4Info {
     let run = uri.split('/').next().unwrap();
@@ -235,15 +248,7 @@ async fn a_public_hearing_is_broadcast_and_the_judge_cuts_to_the_slate_within_a_
     assert_eq!(r.json()["broadcast"]["state"], "cut");
     // The cut closed the segment under way before it answered: the newest complete segment
     // now is that one, whatever closed on its own before.
-    let cut_at = number(
-        segments(
-            &app.get(&format!("/live/{id}/index.m3u8"), Who::Stranger)
-                .await
-                .text(),
-        )
-        .last()
-        .unwrap(),
-    );
+    let cut_at = newest_segment(&app, &id).await;
     // The segment open at the cut closes at once with what came before it; the next one is
     // the slate: one still picture for each of its LL-HLS parts (0.5 s), nothing of the court.
     let slate_uri = segment_from(&app, &id, cut_at + 1).await;
@@ -502,15 +507,7 @@ async fn with_replays_on_the_broadcast_as_aired_is_served_after_the_end() {
     );
     // A cut: the replay keeps the slate, as the public saw it.
     assert_eq!(act(&app, clerk, &id, "cut").await.status, StatusCode::OK);
-    let cut_at = number(
-        segments(
-            &app.get(&format!("/live/{id}/index.m3u8"), Who::Stranger)
-                .await
-                .text(),
-        )
-        .last()
-        .unwrap(),
-    );
+    let cut_at = newest_segment(&app, &id).await;
     let slate_uri = segment_from(&app, &id, cut_at + 1).await;
     let aired = app
         .get(&format!("/live/{id}/{slate_uri}"), Who::Stranger)
