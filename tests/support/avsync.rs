@@ -9,7 +9,7 @@ use super::probe::run_capture;
 
 /// BT.1359's window for audio minus video, in milliseconds.
 pub fn in_bt1359(offset_ms: f64) -> bool {
-    (-45.0..=125.0).contains(&offset_ms)
+    (-EARLY_MS..=LATE_MS).contains(&offset_ms)
 }
 
 /// The region of a seat box `(x, y, w, h)` a flash is looked for in: the middle of its upper
@@ -23,23 +23,65 @@ pub fn flash_region(x: u64, y: u64, w: u64, h: u64) -> (u64, u64, u64, u64) {
     )
 }
 
+/// Early limit of BT.1359's window (ms): audio at most this much before its picture.
+const EARLY_MS: f64 = 45.0;
+/// Late limit of BT.1359's window (ms): audio at most this much after its picture.
+const LATE_MS: f64 = 125.0;
+
+/// One flash paired with its beep.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SyncPair {
+    /// Audio minus video, ms (audio late > 0), taking the first picture that shows the flash.
+    pub offset_ms: f64,
+    /// How long before that picture the recording's previous picture is (ms). The flash
+    /// reached the compositor somewhere in this gap, so the picture can show it up to this
+    /// much late: the recording is variable-rate, and a node that sheds ticks leaves gaps.
+    pub frame_gap_ms: f64,
+}
+
+impl SyncPair {
+    /// Whether the pair is inside BT.1359 allowing for the recording's frame grid: the audio
+    /// no later than the window allows against the picture that shows the flash, and no
+    /// earlier than it allows against the instant just after the previous picture, the
+    /// earliest the flash could have been shown (that gap counted up to `max_gap_ms`).
+    pub fn in_bt1359_on_frame_grid(&self, max_gap_ms: f64) -> bool {
+        let gap = self.frame_gap_ms.clamp(0.0, max_gap_ms);
+        (-(EARLY_MS + gap)..=LATE_MS).contains(&self.offset_ms)
+    }
+}
+
 /// Audio-minus-video offsets (ms, audio late > 0) of each flash in `region` of `mp4` and the
 /// nearest onset of the tone at `hz` within 0.6 s; and how many flashes and beeps were found.
 pub fn offsets_ms(mp4: &Path, region: (u64, u64, u64, u64), hz: f32) -> (Vec<f64>, usize, usize) {
+    let (pairs, flashes, beeps) = sync_pairs(mp4, region, hz);
+    (pairs.iter().map(|p| p.offset_ms).collect(), flashes, beeps)
+}
+
+/// Each flash in `region` of `mp4` paired with the nearest onset of the tone at `hz` within
+/// 0.6 s, with the gap before the picture that shows it; and how many flashes and beeps were
+/// found.
+pub fn sync_pairs(
+    mp4: &Path,
+    region: (u64, u64, u64, u64),
+    hz: f32,
+) -> (Vec<SyncPair>, usize, usize) {
     let flashes = flash_onsets(mp4, region);
     let beeps = beep_onsets(mp4, hz);
-    let offsets = flashes
+    let pairs = flashes
         .iter()
-        .filter_map(|&f| {
-            beeps
+        .filter_map(|f| {
+            let offset = beeps
                 .iter()
-                .map(|&b| b - f)
+                .map(|&b| b - f.at)
                 .filter(|d| d.abs() < 0.6)
-                .min_by(|a, b| a.abs().total_cmp(&b.abs()))
+                .min_by(|a, b| a.abs().total_cmp(&b.abs()))?;
+            Some(SyncPair {
+                offset_ms: offset * 1000.0,
+                frame_gap_ms: f.after_gap * 1000.0,
+            })
         })
-        .map(|d| d * 1000.0)
         .collect();
-    (offsets, flashes.len(), beeps.len())
+    (pairs, flashes.len(), beeps.len())
 }
 
 /// The median of `values` (0 for none).
@@ -49,9 +91,18 @@ pub fn median(values: &[f64]) -> f64 {
     sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// Times (s) at which the mean luma of a region rises above the midpoint between its quiet
+/// A flash as the recording shows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlashOnset {
+    /// Time (s) of the first picture that shows it.
+    pub at: f64,
+    /// Seconds since the picture before that one.
+    pub after_gap: f64,
+}
+
+/// The pictures at which the mean luma of a region rises above the midpoint between its quiet
 /// level and its brightest.
-pub fn flash_onsets(mp4: &Path, region: (u64, u64, u64, u64)) -> Vec<f64> {
+pub fn flash_onsets(mp4: &Path, region: (u64, u64, u64, u64)) -> Vec<FlashOnset> {
     let (x, y, w, h) = region;
     let times: Vec<f64> = String::from_utf8(run_capture(
         Command::new("ffprobe")
@@ -100,7 +151,10 @@ pub fn flash_onsets(mp4: &Path, region: (u64, u64, u64, u64)) -> Vec<f64> {
     let mut onsets = Vec::new();
     for i in 1..luma.len() {
         if luma[i] > mid && luma[i - 1] <= mid && hi - lo > 60.0 {
-            onsets.push(times[i]);
+            onsets.push(FlashOnset {
+                at: times[i],
+                after_gap: times[i] - times[i - 1],
+            });
         }
     }
     onsets
