@@ -31,6 +31,8 @@ PACKAGES=(
   g++
   opencv-data
   python3-venv
+  poppler-utils
+  util-linux
 )
 
 missing=()

@@ -14,6 +14,7 @@ pub mod bucket;
 pub mod cluster;
 pub mod config;
 pub mod digest;
+pub mod exhibit;
 pub mod framing;
 pub mod gpu;
 pub mod hearing;

@@ -23,9 +23,13 @@
 //! | manage accounts | · | · | · | · | · | · | · | · | ✓ |
 //! | start/stop broadcast | · | · | ✓ | · | · | · | · | ✓ | ✓ |
 //! | cut broadcast | ✓ | · | ✓ | · | · | · | · | ✓ | ✓ |
+//! | present exhibit | ✓ | · | ✓ | ✓ | ✓ | · | · | ✓ | ✓ |
+//! | manage exhibits | ✓ | · | ✓ | · | · | · | · | ✓ | ✓ |
 //!
 //! (Joining is by invitation only: a clerk with an account invites themself to sit in the
-//! hearing. Downloads need an account, never a link: invitation links travel by mail and chat.)
+//! hearing. Downloads need an account, never a link: invitation links travel by mail and chat.
+//! A witness presents an exhibit only while the presiding judge allows it, which the hearing
+//! holds, not the table.)
 //! [`markdown_table`] prints this table from [`TABLE`]; a test keeps the two equal.
 
 use std::fmt;
@@ -69,11 +73,15 @@ pub enum Action {
     Broadcast,
     /// Cut the live broadcast at once (a slate instead of the court), and lift the cut.
     CutBroadcast,
+    /// Upload an exhibit, show it on the courtroom's display and turn its pages.
+    PresentExhibit,
+    /// Take any exhibit down, and allow or forbid the witness to present.
+    ManageExhibits,
 }
 
 impl Action {
     /// Every action, in table order.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 17] = [
         Action::Join,
         Action::Publish,
         Action::SeeComposite,
@@ -89,6 +97,8 @@ impl Action {
         Action::ManageAccounts,
         Action::Broadcast,
         Action::CutBroadcast,
+        Action::PresentExhibit,
+        Action::ManageExhibits,
     ];
 
     /// The stable name, e.g. `start_stop_recording` for [`Action::Record`].
@@ -109,6 +119,8 @@ impl Action {
             Action::ManageAccounts => "manage_accounts",
             Action::Broadcast => "start_stop_broadcast",
             Action::CutBroadcast => "cut_broadcast",
+            Action::PresentExhibit => "present_exhibit",
+            Action::ManageExhibits => "manage_exhibits",
         }
     }
 
@@ -129,6 +141,8 @@ impl Action {
             Action::ManageAccounts => "manage accounts",
             Action::Broadcast => "start/stop broadcast",
             Action::CutBroadcast => "cut broadcast",
+            Action::PresentExhibit => "present exhibit",
+            Action::ManageExhibits => "manage exhibits",
         }
     }
 }
@@ -182,7 +196,7 @@ const N: bool = false;
 
 /// The table. Columns: presiding judge, assessor, clerk, plaintiff, defendant, witness,
 /// observer, clerk account, admin account.
-pub const TABLE: [(Action, [bool; 9]); 15] = [
+pub const TABLE: [(Action, [bool; 9]); 17] = [
     (Action::Join, [Y, Y, Y, Y, Y, Y, Y, N, N]),
     (Action::Publish, [Y, Y, Y, Y, Y, Y, N, N, N]),
     (Action::SeeComposite, [Y, Y, Y, Y, Y, Y, Y, Y, Y]),
@@ -198,6 +212,8 @@ pub const TABLE: [(Action, [bool; 9]); 15] = [
     (Action::ManageAccounts, [N, N, N, N, N, N, N, N, Y]),
     (Action::Broadcast, [N, N, Y, N, N, N, N, Y, Y]),
     (Action::CutBroadcast, [Y, N, Y, N, N, N, N, Y, Y]),
+    (Action::PresentExhibit, [Y, N, Y, Y, Y, N, N, Y, Y]),
+    (Action::ManageExhibits, [Y, N, Y, N, N, N, N, Y, Y]),
 ];
 
 /// Whether the table lets `subject` do `action` (ignoring which hearing).
@@ -323,6 +339,12 @@ mod tests {
             // The clerk runs the broadcast; the presiding judge can only cut it.
             Action::Broadcast => subject == Subject::Role(Clerk) || accounts.contains(&subject),
             Action::CutBroadcast => bench_clerk.contains(&subject),
+            // The parties present; the witness only when allowed (held by the hearing).
+            Action::PresentExhibit => {
+                bench_clerk.contains(&subject)
+                    || matches!(subject, Subject::Role(Plaintiff | Defendant))
+            }
+            Action::ManageExhibits => bench_clerk.contains(&subject),
         }
     }
 
@@ -352,7 +374,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 15 * 9);
+        assert_eq!(checked, 17 * 9);
     }
 
     #[test]

@@ -155,7 +155,7 @@ pub fn plan(
     steps
 }
 
-/// The files a manifest names as sealed: its segments' and originals' `file` fields.
+/// The files a manifest names as sealed: its segments', originals' and exhibits' `file` fields.
 pub fn sealed_files(manifest: &serde_json::Value) -> Vec<String> {
     let mut out = Vec::new();
     for list in ["segments", "originals", "exhibits"] {

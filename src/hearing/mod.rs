@@ -15,6 +15,7 @@
 //! | [`feeds`] | the decoder of each received track (rebuilt after a failure) |
 //! | [`monitor`] | tick counters and latency, client statistics, failed pipelines, the monitor's picture |
 //! | [`camera`] | the view on air and the view lock |
+//! | [`exhibits`] | the exhibits presented, the one on the evidence display, whether the witness may present |
 //! | [`workers`] | key calibration and the brightness match, face framing, media repair ([`repair`]) |
 //! | [`events`] | [`HearingEvent`]s on the hearing's channel, which the [`docket`] makes per hearing id |
 //!
@@ -27,6 +28,7 @@ pub mod camera;
 pub mod core;
 pub mod docket;
 pub mod events;
+pub mod exhibits;
 pub mod feeds;
 pub mod gallery;
 pub mod latency;
@@ -116,6 +118,7 @@ pub struct Hearing {
     recording: Arc<Recording>,
     output: Arc<Output>,
     broadcast: Arc<Broadcast>,
+    exhibits: Arc<exhibits::Exhibits>,
     /// Each participant's rendition of the composite (`media::rendition`).
     renditions: Mutex<HashMap<ParticipantId, Arc<Mutex<RenditionChoice>>>>,
     feeds: Arc<Feeds>,
@@ -276,6 +279,10 @@ impl Hearing {
             recording,
             output,
             broadcast,
+            exhibits: Arc::new(exhibits::Exhibits::open(exhibits::hearing_dir(
+                &settings.data_dir,
+                &record.id,
+            ))),
             renditions: Mutex::default(),
             feeds,
             monitor,
@@ -297,6 +304,7 @@ impl Hearing {
             recording: hearing.recording.clone(),
             output: hearing.output.clone(),
             broadcast: hearing.broadcast.clone(),
+            display: hearing.exhibits.display(),
             monitor: hearing.monitor.clone(),
             framing,
             stop: hearing.workers.stop_signal(),
@@ -623,7 +631,9 @@ impl Hearing {
     /// started it in the manifest.
     pub fn start_recording_by(&self, actor: &str) -> Result<String, HearingError> {
         let _span = self.span.enter();
-        Ok(self.recording.start(actor)?)
+        let id = self.recording.start(actor)?;
+        self.note_display_at_start();
+        Ok(id)
     }
 
     /// [`Hearing::start_recording_by`], continuing `previous`: a recording of this hearing
@@ -635,7 +645,9 @@ impl Hearing {
         previous: crate::record::manifest::PreviousRecording,
     ) -> Result<String, HearingError> {
         let _span = self.span.enter();
-        Ok(self.recording.start_continuing(actor, Some(previous))?)
+        let id = self.recording.start_continuing(actor, Some(previous))?;
+        self.note_display_at_start();
+        Ok(id)
     }
 
     /// Whether a recording is running.

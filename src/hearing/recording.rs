@@ -145,6 +145,11 @@ impl Recording {
         }
     }
 
+    /// The hearing's media time now (the clock the recorder's plan is given).
+    pub fn media_time(&self) -> std::time::Duration {
+        self.clock_start.elapsed()
+    }
+
     /// The running (or stopping) recording, if any; no lock is held after.
     pub fn current(&self) -> Option<Arc<ActiveRecording>> {
         match &*self.shared.lock() {

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use super::audio::AudioForwarding;
 use super::camera::Camera;
 use super::core::is_away;
+use super::exhibits::DisplaySlot;
 use super::gallery::Broadcast;
 use super::monitor::Monitor;
 use super::output::Output;
@@ -65,6 +66,8 @@ pub struct Tick {
     pub output: Arc<Output>,
     /// The public broadcast (the mix goes to it too).
     pub broadcast: Arc<Broadcast>,
+    /// The evidence display's picture.
+    pub display: Arc<DisplaySlot>,
     /// Tick counters and the monitor's picture.
     pub monitor: Arc<Monitor>,
     /// Face framing, if on.
@@ -119,6 +122,7 @@ pub fn run(t: Tick, mut compositor: Compositor) {
                 tracing::debug!(hearing = %t.hearing, view, "camera cut");
                 t.camera.cut_to(view);
             }
+            compositor.show_exhibit(t.display.current().as_ref());
             match compositor.compose_i420(&views) {
                 Ok(frame) => {
                     t.monitor.offer_composite(frame.i420, pts);

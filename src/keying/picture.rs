@@ -154,41 +154,7 @@ mod tests {
         assert_eq!(y_at(1, 1), rgb_to_yuv(SCREEN_GREEN).0, "screen");
     }
 
-    /// CRC-32 (ISO-HDLC), as PNG chunks carry it.
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for &b in bytes {
-            crc ^= b as u32;
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-
-    /// A PNG of a few dozen bytes whose header claims `w` x `h` RGB pixels.
-    fn png_claiming(w: u32, h: u32) -> Vec<u8> {
-        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-        let mut chunk = |kind: &[u8], data: &[u8]| {
-            out.extend((data.len() as u32).to_be_bytes());
-            let mut body = kind.to_vec();
-            body.extend(data);
-            out.extend(&body);
-            out.extend(crc32(&body).to_be_bytes());
-        };
-        let mut ihdr = Vec::new();
-        ihdr.extend(w.to_be_bytes());
-        ihdr.extend(h.to_be_bytes());
-        ihdr.extend([8, 2, 0, 0, 0]);
-        chunk(b"IHDR", &ihdr);
-        chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-        chunk(b"IEND", &[]);
-        out
-    }
+    use crate::exhibit::testing::png_claiming;
 
     #[test]
     fn a_tiny_png_claiming_ten_gigapixels_is_refused_before_allocating() {

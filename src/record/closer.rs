@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 
 use super::credentials::{SegmentClaim, SegmentCredentials};
 use super::manifest::{
-    LifecycleEvent, Manifest, OriginalEntry, RecordingState, SeatedParticipant, SegmentEntry,
-    MANIFEST_FILE, RESERVE_FILE,
+    ExhibitEntry, ExhibitEvent, LifecycleEvent, Manifest, OriginalEntry, RecordingState,
+    SeatedParticipant, SegmentEntry, MANIFEST_FILE, RESERVE_FILE,
 };
 use super::segment::Segment;
 use super::sign::RecordingKey;
@@ -78,6 +78,35 @@ pub enum Job {
     Originals(Vec<OriginalEntry>),
     /// A lifecycle event, written into the manifest now.
     Event(LifecycleEvent),
+    /// An exhibit file to keep beside the recording: copied from `source` into the folder
+    /// (unless the manifest lists it already), checked against its SHA-256, and listed.
+    Exhibit {
+        /// Its entry, `file` being the name to copy it to.
+        entry: ExhibitEntry,
+        /// Where the hearing keeps it.
+        source: PathBuf,
+    },
+    /// An exhibit shown, turned or taken down, written into the manifest now.
+    ExhibitEvent(ExhibitEvent),
+}
+
+/// Copies an exhibit into the recording's folder (a temporary file, synced, then renamed), and
+/// checks that the copy has the SHA-256 it was presented with.
+fn keep_exhibit(source: &Path, to: &Path, sha256: &str) -> std::io::Result<()> {
+    let tmp = to.with_file_name(format!(
+        ".{}.tmp",
+        to.file_name().and_then(|n| n.to_str()).unwrap_or("exhibit")
+    ));
+    std::fs::copy(source, &tmp)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    let (_, hash) = sha256_file(&tmp)?;
+    if hash != sha256 {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(std::io::Error::other(format!(
+            "the stored exhibit's SHA-256 is {hash}, not {sha256}"
+        )));
+    }
+    std::fs::rename(&tmp, to)
 }
 
 /// A segment being closed: where it sits and what it holds.
@@ -194,6 +223,33 @@ impl Closer {
                     self.manifest.events.push(event);
                     if let Err(reason) = self.write() {
                         tracing::error!(dir = %self.dir.display(), "cannot note a lifecycle event: {reason}");
+                    }
+                }
+                Job::Exhibit { entry, source } => {
+                    if self
+                        .manifest
+                        .exhibits
+                        .iter()
+                        .any(|e| e.sha256 == entry.sha256)
+                    {
+                        continue;
+                    }
+                    match keep_exhibit(&source, &self.dir.join(&entry.file), &entry.sha256) {
+                        Ok(()) => {
+                            self.manifest.exhibits.push(entry);
+                            if let Err(reason) = self.write() {
+                                tracing::error!(dir = %self.dir.display(), "cannot list an exhibit: {reason}");
+                            }
+                        }
+                        Err(reason) => {
+                            tracing::error!(dir = %self.dir.display(), file = %entry.file, "exhibit not kept with the recording: {reason}");
+                        }
+                    }
+                }
+                Job::ExhibitEvent(event) => {
+                    self.manifest.exhibit_events.push(event);
+                    if let Err(reason) = self.write() {
+                        tracing::error!(dir = %self.dir.display(), "cannot note an exhibit event: {reason}");
                     }
                 }
                 Job::Finish { state, failure } => {

@@ -23,8 +23,9 @@ pub use crate::digest::sha256_file;
 use crate::digest::sha256_hex;
 
 /// Current manifest format version (3 added `events` and `tsa_url`; 4 added each segment's
-/// `tracks`, and lists each original as soon as it closes).
-pub const VERSION: u32 = 4;
+/// `tracks`, and lists each original as soon as it closes; 5 added `exhibits` and
+/// `exhibit_events`).
+pub const VERSION: u32 = 5;
 /// The manifest's file name.
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// The detached signature's file name.
@@ -128,6 +129,14 @@ pub struct Manifest {
     /// `resume`: the segment before ends at the pause and the next starts at the resume.
     #[serde(default)]
     pub events: Vec<LifecycleEvent>,
+    /// Each exhibit shown during the recording, kept byte for byte beside it; also listed in
+    /// `SHA256SUMS` after the originals.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exhibits: Vec<ExhibitEntry>,
+    /// Each time an exhibit was shown on the courtroom's display, turned to another page or
+    /// taken down, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exhibit_events: Vec<ExhibitEvent>,
     /// The RFC 3161 time-stamping authority asked for tokens, if any
     /// ([`super::timestamp`]).
     #[serde(default)]
@@ -158,6 +167,43 @@ pub struct LifecycleEvent {
     pub event: String,
     /// Who: the account (`user:NAME`), the invitation (`invitee:ID`) or `server`.
     pub actor: String,
+    /// Wall-clock time, RFC 3339 UTC.
+    pub at: String,
+    /// Recording media time, milliseconds.
+    pub media_ms: u64,
+}
+
+/// An exhibit file kept beside the recording, byte for byte as it was presented
+/// (`crate::exhibit`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExhibitEntry {
+    /// File name inside the recording folder (`exhibit-SHA256PREFIX.EXT`).
+    pub file: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Lowercase hex SHA-256 of the contents.
+    pub sha256: String,
+    /// Its title as the presenter gave it.
+    pub title: String,
+    /// `image/png`, `image/jpeg` or `application/pdf`.
+    pub content_type: String,
+    /// How many pages it has (1 for a picture).
+    pub pages: u32,
+}
+
+/// An exhibit shown on the courtroom's display, turned to another page, or taken down.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExhibitEvent {
+    /// `shown`, `turned` or `hidden`.
+    pub event: String,
+    /// The exhibit's SHA-256 (an entry of `exhibits`).
+    pub sha256: String,
+    /// Its title.
+    pub title: String,
+    /// The page on the display, from 1 (for `hidden`, the page taken down).
+    pub page: u32,
+    /// Who: the account (`user:NAME`) or the invitation (`invitee:ID`), with their role.
+    pub presenter: String,
     /// Wall-clock time, RFC 3339 UTC.
     pub at: String,
     /// Recording media time, milliseconds.
@@ -325,6 +371,11 @@ impl Manifest {
                     .iter()
                     .map(|o| format!("{}  {}\n", o.sha256, o.file)),
             )
+            .chain(
+                self.exhibits
+                    .iter()
+                    .map(|e| format!("{}  {}\n", e.sha256, e.file)),
+            )
             .collect()
     }
 
@@ -464,6 +515,8 @@ mod tests {
             participants: vec![],
             originals: vec![],
             events: vec![],
+            exhibits: vec![],
+            exhibit_events: vec![],
             tsa_url: None,
             previous: None,
         };

@@ -37,8 +37,8 @@ use chrono::{DateTime, Utc};
 
 use super::closer::{self, CloserSetup, Job};
 use super::manifest::{
-    write_atomic, LifecycleEvent, Manifest, OriginalEntry, RecordingState, SeatedParticipant,
-    VERSION,
+    write_atomic, ExhibitEntry, ExhibitEvent, LifecycleEvent, Manifest, OriginalEntry,
+    RecordingState, SeatedParticipant, VERSION,
 };
 use super::plan::{Action, FinishPlan, PlanConfig, Progress, RecordingPlan};
 use super::segment::{self, Segment, VideoFormat};
@@ -212,6 +212,8 @@ impl Recorder {
             sha256sums: String::new(),
             participants: info.seated.clone(),
             originals: Vec::new(),
+            exhibits: Vec::new(),
+            exhibit_events: Vec::new(),
             events: vec![LifecycleEvent {
                 event: "start".into(),
                 actor: opts.started_by.clone(),
@@ -337,6 +339,35 @@ impl Recorder {
     /// written and signed again at once.
     pub fn add_originals(&self, originals: Vec<OriginalEntry>) {
         let _ = self.jobs.send(Job::Originals(originals));
+    }
+
+    /// Keeps an exhibit beside the recording: the closer copies it from `source` (unless the
+    /// manifest lists its SHA-256 already), checks its hash and lists it in the manifest,
+    /// which is written and signed again at once.
+    pub fn add_exhibit(&self, entry: ExhibitEntry, source: PathBuf) {
+        let _ = self.jobs.send(Job::Exhibit { entry, source });
+    }
+
+    /// Notes in the manifest that an exhibit was shown, turned or taken down (`event`) at the
+    /// hearing's media time `media_time`, by `presenter`.
+    pub fn exhibit_event(
+        &self,
+        event: &str,
+        exhibit: &ExhibitEntry,
+        page: u32,
+        presenter: &str,
+        media_time: Duration,
+    ) {
+        let media_ms = self.lock_plan().recording_time(media_time).as_millis() as u64;
+        let _ = self.jobs.send(Job::ExhibitEvent(ExhibitEvent {
+            event: event.into(),
+            sha256: exhibit.sha256.clone(),
+            title: exhibit.title.clone(),
+            page,
+            presenter: presenter.into(),
+            at: utc_text(Utc::now()),
+            media_ms,
+        }));
     }
 
     /// Closes the last segment and seals the manifest (`finalised`, or `failed`). Blocks until

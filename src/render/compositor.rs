@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use glam::{Mat4, Vec3};
 
+use super::display::{EvidenceDisplay, ExhibitPicture};
 use super::geometry::{boxes_mesh, RoomVertex};
 use super::i420::I420Output;
 use super::layout::{fit_crop, CameraSpec, Layout};
@@ -85,6 +86,8 @@ pub struct Compositor {
     plates: Nameplates,
     /// Contact shadows on the desks, drawn into the cached room for occupied seats.
     shadows: ContactShadows,
+    /// The evidence display, drawn into the cached room while an exhibit is shown.
+    display: EvidenceDisplay,
     /// Which seats were occupied when the cached room was last drawn.
     occupied: Vec<bool>,
     /// The blurred room the seats' edges take light from, redrawn with the room.
@@ -295,6 +298,7 @@ impl Compositor {
 
         let shadows = ContactShadows::new(device, &layout);
         let occupied = vec![false; layout.seats.len()];
+        let display = EvidenceDisplay::new(device);
         Ok(Self {
             depth_view: depth.create_view(&Default::default()),
             depth,
@@ -316,6 +320,7 @@ impl Compositor {
             seat_layout,
             sampler,
             plates,
+            display,
             shadows,
             occupied,
             wrap,
@@ -388,6 +393,14 @@ impl Compositor {
     /// Each seat's region of the output, in layout order.
     pub fn seat_boxes(&self) -> Vec<ScreenBox> {
         self.layout.screen_boxes(self.width, self.height)
+    }
+
+    /// Shows `picture` on the room's evidence display, or takes it down with `None`. The same
+    /// picture (the same `Arc`) again costs nothing; a new one redraws the cached room once.
+    pub fn show_exhibit(&mut self, picture: Option<&Arc<ExhibitPicture>>) {
+        if self.display.show(&self.gpu, &self.layout, picture) {
+            self.room_stale = true;
+        }
     }
 
     /// Renders one tick and returns the frame as tightly packed I420 (a copy of
@@ -536,6 +549,8 @@ impl Compositor {
         self.shadows
             .draw(&self.gpu.queue, &mut pass, self.view_proj, &self.occupied);
         self.plates.draw(&self.gpu.queue, &mut pass, self.view_proj);
+        self.display
+            .draw(&self.gpu.queue, &mut pass, self.view_proj);
     }
 
     /// Uploads a seat's frame if it changed, and writes its uniform.

@@ -4,7 +4,7 @@
 
 use glam::Vec3;
 
-use super::layout::{BoxSpec, Layout, NameplateSpec, SeatSpec};
+use super::layout::{BoxSpec, Layout, PanelSpec, SeatSpec};
 
 /// Largest nameplate, metres (width, height): legible in the wide view, smaller than a desk.
 const NAMEPLATE_MAX: (f32, f32) = (0.8, 0.26);
@@ -80,7 +80,7 @@ impl Layout {
     /// far face does not face the room the way the seat does, or the box is deep (a shared
     /// table), the plaque stands on the box's top just in front of the seat instead, like a
     /// desk card. `None` if nothing stands in front of the seat.
-    pub fn nameplate(&self, index: usize) -> Option<NameplateSpec> {
+    pub fn nameplate(&self, index: usize) -> Option<PanelSpec> {
         let seat = self.seats.get(index)?;
         if seat.nameplate.is_some() {
             return seat.nameplate;
@@ -122,7 +122,7 @@ impl Layout {
         };
         let center = b.to_world(center_local);
         let normal = b.to_world_dir(normal_local);
-        Some(NameplateSpec {
+        Some(PanelSpec {
             center: center.into(),
             yaw_deg: normal.x.atan2(normal.z).to_degrees(),
             width,

@@ -26,7 +26,15 @@ pub struct Layout {
     /// Named camera presets besides `wide` (the main camera), e.g. `bench`, `plaintiff`.
     #[serde(default)]
     pub views: Vec<ViewSpec>,
+    /// The evidence display (a screen on the wall) where exhibits are shown; absent, the room
+    /// has none and exhibits cannot be shown in it.
+    #[serde(default)]
+    pub display: Option<PanelSpec>,
 }
+
+/// Name of the view that fills the frame with the evidence display, which a layout with a
+/// display lists among its `views`.
+pub const EXHIBIT_VIEW: &str = "exhibit";
 
 /// A named camera preset.
 #[derive(Debug, Clone, Deserialize)]
@@ -121,13 +129,13 @@ pub struct SeatSpec {
     /// Where the seat's nameplate stands; absent, it is derived from the furniture in front
     /// of the seat ([`Layout::nameplate`]).
     #[serde(default)]
-    pub nameplate: Option<NameplateSpec>,
+    pub nameplate: Option<PanelSpec>,
 }
 
-/// A nameplate's placement: a vertical rectangle in the room.
+/// A vertical rectangle standing in the room: a seat's nameplate, or the evidence display.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NameplateSpec {
+pub struct PanelSpec {
     /// Centre, metres.
     pub center: [f32; 3],
     /// Rotation about the vertical axis, degrees; 0 faces +z, as for seats.
@@ -138,7 +146,7 @@ pub struct NameplateSpec {
     pub height: f32,
 }
 
-impl NameplateSpec {
+impl PanelSpec {
     /// World-space corners: bottom-left, bottom-right, top-left, top-right.
     pub fn corners(&self) -> [Vec3; 4] {
         let yaw = self.yaw_deg.to_radians();
@@ -182,6 +190,11 @@ impl Layout {
                     "reserved view name {:?}",
                     v.name
                 )));
+            }
+        }
+        if let Some(d) = &layout.display {
+            if d.width <= 0.0 || d.height <= 0.0 {
+                return Err(RenderError::Layout("the display has no size".into()));
             }
         }
         if let Some(s) = layout

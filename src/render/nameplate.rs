@@ -12,7 +12,6 @@ use std::sync::OnceLock;
 
 use ab_glyph::{point, Font, FontRef, GlyphId, PxScale, ScaleFont};
 
-use crate::gpu::texture::halve;
 use crate::role::Role;
 
 /// Path of the shipped font, relative to the assets folder.
@@ -149,18 +148,9 @@ impl Plaque {
     }
 
     /// This image and its mip chain (2×2 box filter) down to the first level with a side
-    /// under 8 or odd, largest first.
+    /// under 16 or odd, largest first.
     pub fn mip_chain(&self) -> Vec<(u32, u32, Vec<u8>)> {
-        let mut levels = vec![(self.width, self.height, self.rgba.clone())];
-        loop {
-            let (w, h, data) = levels.last().expect("level 0");
-            if w % 2 != 0 || h % 2 != 0 || *w < 16 || *h < 16 {
-                break;
-            }
-            let next = halve(*w, *h, data);
-            levels.push((w / 2, h / 2, next));
-        }
-        levels
+        super::panel::mip_chain(self.width, self.height, self.rgba.clone())
     }
 }
 

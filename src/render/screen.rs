@@ -55,49 +55,58 @@ impl Layout {
         self.project(width, height, |seat| seat.head_corners())
     }
 
+    /// The evidence display's region on screen, if the layout has a display in view.
+    pub fn display_box(&self, width: u32, height: u32) -> Option<ScreenBox> {
+        let d = self.display?;
+        let b = self.project_quad(width, height, Vec3::from(d.center), d.corners());
+        (b.w > 0 && b.h > 0).then_some(b)
+    }
+
     fn project(
         &self,
         width: u32,
         height: u32,
         mut corners: impl FnMut(&SeatSpec) -> [Vec3; 4],
     ) -> Vec<ScreenBox> {
-        let vp = self.view_proj(width as f32 / height as f32);
-        let eye = Vec3::from(self.camera.eye);
         self.seats
             .iter()
-            .map(|seat| {
-                let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-                // A seat behind the camera is not on screen.
-                let forward = (Vec3::from(self.camera.target) - eye).normalize();
-                if (Vec3::from(seat.position) - eye).dot(forward) <= 0.1 {
-                    return ScreenBox {
-                        x: 0,
-                        y: 0,
-                        w: 0,
-                        h: 0,
-                    };
-                }
-                for corner in corners(seat) {
-                    let clip = vp * Vec4::from((corner, 1.0));
-                    let ndc = clip.truncate() / clip.w.max(1e-6);
-                    let px = (ndc.x * 0.5 + 0.5) * width as f32;
-                    let py = (0.5 - ndc.y * 0.5) * height as f32;
-                    x0 = x0.min(px);
-                    y0 = y0.min(py);
-                    x1 = x1.max(px);
-                    y1 = y1.max(py);
-                }
-                let clamp_x = |v: f32| v.clamp(0.0, width as f32) as u32;
-                let clamp_y = |v: f32| v.clamp(0.0, height as f32) as u32;
-                let (x, y) = (clamp_x(x0), clamp_y(y0));
-                ScreenBox {
-                    x,
-                    y,
-                    w: clamp_x(x1) - x,
-                    h: clamp_y(y1) - y,
-                }
-            })
+            .map(|seat| self.project_quad(width, height, Vec3::from(seat.position), corners(seat)))
             .collect()
+    }
+
+    /// The screen box around `corners`; empty when `anchor` is not in front of the camera.
+    fn project_quad(&self, width: u32, height: u32, anchor: Vec3, corners: [Vec3; 4]) -> ScreenBox {
+        let vp = self.view_proj(width as f32 / height as f32);
+        let eye = Vec3::from(self.camera.eye);
+        let forward = (Vec3::from(self.camera.target) - eye).normalize();
+        if (anchor - eye).dot(forward) <= 0.1 {
+            return ScreenBox {
+                x: 0,
+                y: 0,
+                w: 0,
+                h: 0,
+            };
+        }
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for corner in corners {
+            let clip = vp * Vec4::from((corner, 1.0));
+            let ndc = clip.truncate() / clip.w.max(1e-6);
+            let px = (ndc.x * 0.5 + 0.5) * width as f32;
+            let py = (0.5 - ndc.y * 0.5) * height as f32;
+            x0 = x0.min(px);
+            y0 = y0.min(py);
+            x1 = x1.max(px);
+            y1 = y1.max(py);
+        }
+        let clamp_x = |v: f32| v.clamp(0.0, width as f32) as u32;
+        let clamp_y = |v: f32| v.clamp(0.0, height as f32) as u32;
+        let (x, y) = (clamp_x(x0), clamp_y(y0));
+        ScreenBox {
+            x,
+            y,
+            w: clamp_x(x1) - x,
+            h: clamp_y(y1) - y,
+        }
     }
 }
 
@@ -107,6 +116,38 @@ mod tests {
 
     fn shipped() -> Layout {
         Layout::load(&crate::config::default_assets_dir(), "courtroom").unwrap()
+    }
+
+    #[test]
+    fn the_display_is_in_the_wide_view_above_the_bench_and_fills_the_exhibit_view() {
+        let l = shipped();
+        let d = l
+            .display_box(1280, 720)
+            .expect("the courtroom has a display in view");
+        let judge = l.screen_boxes(1280, 720)[l.seat_index("presiding_judge").unwrap()];
+        assert!(d.w >= 120 && d.h >= 64, "{d:?}");
+        assert!(d.y > 0 && d.x + d.w < 1280, "wholly in the frame: {d:?}");
+        assert!(
+            d.y + d.h <= judge.y + judge.h / 3,
+            "above the judges' heads: {d:?}"
+        );
+        let full = l.with_view(super::super::layout::EXHIBIT_VIEW).unwrap();
+        let f = full.display_box(1280, 720).unwrap();
+        assert!(
+            f.h >= 640 && f.w >= 1100,
+            "the exhibit view is filled by the display: {f:?}"
+        );
+        let mediation = Layout::load(&crate::config::default_assets_dir(), "mediation").unwrap();
+        assert!(mediation.display_box(1280, 720).is_some());
+        assert!(
+            mediation
+                .with_view("exhibit")
+                .unwrap()
+                .display_box(1280, 720)
+                .unwrap()
+                .h
+                >= 640
+        );
     }
 
     #[test]

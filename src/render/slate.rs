@@ -3,9 +3,8 @@
 //! card in the room's colours with centred lines of text (English and Chinese), drawn on the
 //! CPU with the nameplates' font, once per broadcast.
 
-use ab_glyph::{point, Font, PxScale, ScaleFont};
-
 use super::nameplate::{font, NameplateError};
+use super::text;
 
 /// The card's background (dark navy).
 pub const SLATE_BACKGROUND: [u8; 3] = [18, 28, 48];
@@ -16,7 +15,7 @@ pub const SLATE_TEXT: [u8; 3] = [246, 242, 232];
 
 /// Draws the slate, `width × height` RGB: `lines` centred, the first one larger and gold.
 pub fn slate_rgb(width: u32, height: u32, lines: &[&str]) -> Result<Vec<u8>, NameplateError> {
-    let font = font()?;
+    font()?;
     let mut rgb: Vec<u8> = std::iter::repeat(SLATE_BACKGROUND)
         .take((width * height) as usize)
         .flatten()
@@ -37,35 +36,10 @@ pub fn slate_rgb(width: u32, height: u32, lines: &[&str]) -> Result<Vec<u8>, Nam
     }
     for (i, line) in lines.iter().enumerate() {
         let em = sizes[i];
-        let scaled = font.as_scaled(PxScale::from(em));
-        let advance: f32 = line
-            .chars()
-            .map(|c| scaled.h_advance(font.glyph_id(c)))
-            .sum();
         let color = if i == 0 { SLATE_ACCENT } else { SLATE_TEXT };
-        let baseline = top + em * 1.5 * 0.5 + scaled.ascent() * 0.5;
-        let mut x = (w - advance) / 2.0;
-        for c in line.chars() {
-            let id = font.glyph_id(c);
-            let glyph = id.with_scale_and_position(PxScale::from(em), point(x, baseline));
-            if let Some(outlined) = font.outline_glyph(glyph) {
-                let b = outlined.px_bounds();
-                outlined.draw(|gx, gy, coverage| {
-                    let px = b.min.x as i64 + gx as i64;
-                    let py = b.min.y as i64 + gy as i64;
-                    if px < 0 || py < 0 || px >= width as i64 || py >= height as i64 {
-                        return;
-                    }
-                    let i = ((py as u32 * width + px as u32) * 3) as usize;
-                    for k in 0..3 {
-                        let under = rgb[i + k] as f32;
-                        rgb[i + k] =
-                            (under + (color[k] as f32 - under) * coverage.min(1.0)).round() as u8;
-                    }
-                });
-            }
-            x += scaled.h_advance(id);
-        }
+        let baseline = top + em * 1.5 * 0.5 + text::ascent(em)? * 0.5;
+        let left = (w - text::line_width(line, em)?) / 2.0;
+        text::draw_line(&mut rgb, width, height, line, em, color, left, baseline)?;
         top += em * 1.5;
     }
     Ok(rgb)

@@ -60,6 +60,9 @@ pub mod actions {
     pub const HEARING_PUBLICITY: &str = "hearing_publicity";
     /// The public broadcast started, stopped, was cut or resumed (detail: `act`).
     pub const BROADCAST: &str = "broadcast";
+    /// An exhibit was uploaded, shown, turned or taken down, or the witness allowed or
+    /// forbidden to present (detail: `act`, and `exhibit`, `sha256`, `page` as they apply).
+    pub const EXHIBIT: &str = "exhibit";
 }
 
 /// The hash that the first entry chains from.

@@ -270,6 +270,19 @@ impl TestApp {
         content_type: &str,
         body: &str,
     ) -> Reply {
+        self.call_bytes(method, uri, who, content_type, body.as_bytes().to_vec())
+            .await
+    }
+
+    /// Any request with a body of bytes of `content_type` (an uploaded file, ...).
+    pub async fn call_bytes(
+        &self,
+        method: Method,
+        uri: &str,
+        who: Who<'_>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
         let mut req = Request::builder()
             .method(method)
             .uri(uri)
@@ -283,7 +296,7 @@ impl TestApp {
         let resp = self
             .router
             .clone()
-            .oneshot(req.body(Body::from(body.to_owned())).unwrap())
+            .oneshot(req.body(Body::from(body)).unwrap())
             .await
             .unwrap();
         let status = resp.status();

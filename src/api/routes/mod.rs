@@ -24,6 +24,7 @@
 //! | `POST /api/hearings/{id}/public` | account | public or closed, while scheduled ([`broadcast`]) |
 //! | `POST /api/hearings/{id}/broadcast/{start,stop,cut,resume}`, `GET .../broadcast` | account / clerk's (cut: also the judge's) invitation | the live broadcast ([`broadcast`]) |
 //! | `GET /watch/{id}`, `GET /api/watch/{id}`, `GET /live/{id}/...` | anyone (public hearings only) | the watch page, its state, the HLS playlist and segments ([`broadcast`]) |
+//! | `GET, POST /api/hearings/{id}/exhibits`, `GET .../{exhibit}/file`, `POST .../{exhibit}/show`, `.../hide`, `PUT .../witness` | account / invitee (the table's present and manage exhibits) | exhibits on the evidence display ([`exhibits`]) |
 //! | `GET /api/permissions` | anyone | the permission table |
 //! | `GET /api/openapi.json` | anyone | this API as OpenAPI 3.1 ([`openapi`]) |
 //! | `GET /portal/...` | anyone | the portal's static pages ([`portal`]) |
@@ -32,6 +33,7 @@ pub mod accounts;
 pub mod audit;
 pub mod broadcast;
 pub mod evidence;
+pub mod exhibits;
 pub mod hearings;
 pub mod monitor;
 pub mod openapi;
@@ -40,7 +42,7 @@ pub mod recordings;
 pub mod scene;
 
 use axum::extract::{FromRequest, Request};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 
@@ -77,6 +79,30 @@ pub fn routes() -> Router<AppState> {
         .route("/api/hearings/{id}", get(hearings::show))
         .route("/api/hearings/{id}/state", post(hearings::set_state))
         .route("/api/hearings/{id}/public", post(broadcast::set_public))
+        .route(
+            "/api/hearings/{id}/exhibits",
+            get(exhibits::list)
+                .post(exhibits::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::exhibit::MAX_EXHIBIT_BYTES,
+                )),
+        )
+        .route(
+            "/api/hearings/{id}/exhibits/witness",
+            put(exhibits::witness),
+        )
+        .route(
+            "/api/hearings/{id}/exhibits/{exhibit}/file",
+            get(exhibits::file),
+        )
+        .route(
+            "/api/hearings/{id}/exhibits/{exhibit}/show",
+            post(exhibits::show),
+        )
+        .route(
+            "/api/hearings/{id}/exhibits/{exhibit}/hide",
+            post(exhibits::hide),
+        )
         .route("/api/hearings/{id}/broadcast", get(broadcast::status))
         .route("/api/hearings/{id}/broadcast/{act}", post(broadcast::act))
         .route("/api/watch/{id}", get(broadcast::watch_state))

@@ -77,6 +77,12 @@ fn mute_body() -> Value {
     json!({ "type": "object", "required": ["muted"], "properties": { "muted": { "type": "boolean" } } })
 }
 
+fn exhibit_show_body() -> Value {
+    json!({ "type": "object", "properties": { "page": { "type": "integer", "minimum": 1, "default": 1 } } })
+}
+fn exhibit_witness_body() -> Value {
+    json!({ "type": "object", "required": ["allowed"], "properties": { "allowed": { "type": "boolean" } } })
+}
 fn empty_body() -> Value {
     json!({ "type": "object" })
 }
@@ -201,6 +207,60 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "Make a scheduled hearing public (it may be broadcast) or closed (never broadcast); 409 not_scheduled once it has opened. Audited.",
         Auth::Session,
         Some(public_body),
+        200,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/hearings/{id}/exhibits",
+        "The hearing's exhibits (id, sha256, title, kind, size, pages, who uploaded them), the one on the evidence display and whether the witness may present. Takes an invitation token (Bearer) too.",
+        Auth::Session,
+        None,
+        200,
+        "application/json",
+    ),
+    ep(
+        "post",
+        "/api/hearings/{id}/exhibits",
+        "Upload an exhibit: the file as the body (Content-Type image/png, image/jpeg or application/pdf; at most 25 MiB, 40 megapixels, 500 pages), ?title=. 201 {id, sha256, ...}; the same file again 200. 400 bad_exhibit, exhibit_too_large, too_many_pages, bad_title; 415 for another type. The presiding judge, the clerk, the parties, accounts; the witness while allowed. Takes an invitation token (Bearer) too. Audited.",
+        Auth::Session,
+        None,
+        201,
+        "application/json",
+    ),
+    ep(
+        "get",
+        "/api/hearings/{id}/exhibits/{exhibit}/file",
+        "An exhibit's file, byte for byte as presented. Takes an invitation token (Bearer) too.",
+        Auth::Session,
+        None,
+        200,
+        "application/octet-stream",
+    ),
+    ep(
+        "post",
+        "/api/hearings/{id}/exhibits/{exhibit}/show",
+        "Show an exhibit's page (body optional, page from 1) on the courtroom's evidence display; the exhibit already shown turns its page (only its presenter, the presiding judge or the clerk: 409 presented_by_another). While recording, the file is kept beside the recording and the event goes into its signed manifest. Takes an invitation token (Bearer) too. Audited.",
+        Auth::Session,
+        Some(exhibit_show_body),
+        200,
+        "application/json",
+    ),
+    ep(
+        "post",
+        "/api/hearings/{id}/exhibits/{exhibit}/hide",
+        "Take the exhibit down: its presenter, the presiding judge or the clerk. 409 not_on_display. Noted in the recording's manifest. Takes an invitation token (Bearer) too. Audited.",
+        Auth::Session,
+        Some(empty_body),
+        200,
+        "application/json",
+    ),
+    ep(
+        "put",
+        "/api/hearings/{id}/exhibits/witness",
+        "Allow or forbid the witness to present exhibits (the presiding judge, the clerk). Takes an invitation token (Bearer) too. Audited.",
+        Auth::Session,
+        Some(exhibit_witness_body),
         200,
         "application/json",
     ),

@@ -30,7 +30,10 @@ pub struct ViewLock {
 }
 
 /// The live hearing; an open hearing nobody has joined yet is started.
-async fn running(state: &AppState, id: &str) -> Result<std::sync::Arc<Hearing>, ApiError> {
+pub(super) async fn running(
+    state: &AppState,
+    id: &str,
+) -> Result<std::sync::Arc<Hearing>, ApiError> {
     if let Some(hearing) = state.running_hearing(id).await {
         return Ok(hearing);
     }

@@ -318,6 +318,11 @@ impl RecordingPlan {
         out
     }
 
+    /// The recording's time at the hearing's media time `media_time` (zero before it began).
+    pub fn recording_time(&self, media_time: Duration) -> Duration {
+        media_time.saturating_sub(self.origin)
+    }
+
     /// Sets the hearing's media time at which the recording ends; later media is dropped.
     pub fn stop_at(&mut self, media_time: Duration) {
         self.stop_at = Some(media_time.saturating_sub(self.origin));

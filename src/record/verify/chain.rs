@@ -71,27 +71,44 @@ pub(super) fn check_chain(manifest: &Manifest, dir: &Path, report: &mut Report) 
 /// Each original track: a plain file name, and the size and SHA-256 the manifest says.
 pub(super) fn check_originals(manifest: &Manifest, dir: &Path, report: &mut Report) {
     for o in &manifest.originals {
-        let who = format!("original {}", o.file);
-        if o.file.contains('/') || o.file.contains('\\') || o.file.starts_with('.') {
-            report.error(format!("{who}: field file is not a plain file name"));
-            continue;
-        }
-        match sha256_file(&dir.join(&o.file)) {
-            Ok((size, hash)) => {
-                if size != o.size {
-                    report.error(format!(
-                        "{who}: size is {size} bytes, field size says {}",
-                        o.size
-                    ));
-                }
-                if hash != o.sha256 {
-                    report.error(format!(
-                        "{who}: SHA-256 is {hash}, field sha256 says {}",
-                        o.sha256
-                    ));
-                }
+        check_kept_file(
+            &format!("original {}", o.file),
+            &o.file,
+            o.size,
+            &o.sha256,
+            dir,
+            report,
+        );
+    }
+}
+
+/// A file kept beside the segments (an original, an exhibit): a plain file name, with the
+/// size and SHA-256 the manifest gives it.
+pub(super) fn check_kept_file(
+    who: &str,
+    file: &str,
+    size: u64,
+    sha256: &str,
+    dir: &Path,
+    report: &mut Report,
+) {
+    if file.contains('/') || file.contains('\\') || file.starts_with('.') {
+        report.error(format!("{who}: field file is not a plain file name"));
+        return;
+    }
+    match sha256_file(&dir.join(file)) {
+        Ok((actual_size, hash)) => {
+            if actual_size != size {
+                report.error(format!(
+                    "{who}: size is {actual_size} bytes, field size says {size}"
+                ));
             }
-            Err(err) => report.error(format!("{who}: cannot read the file: {err}")),
+            if hash != sha256 {
+                report.error(format!(
+                    "{who}: SHA-256 is {hash}, field sha256 says {sha256}"
+                ));
+            }
         }
+        Err(err) => report.error(format!("{who}: cannot read the file: {err}")),
     }
 }

@@ -75,6 +75,7 @@ pub(super) fn check_coverage(manifest: &Manifest, dir: &Path, report: &mut Repor
         }
         if manifest.segments.iter().any(|s| s.file == name)
             || manifest.originals.iter().any(|o| o.file == name)
+            || manifest.exhibits.iter().any(|e| e.file == name)
         {
             continue;
         }

@@ -90,6 +90,8 @@ mod tests {
             sha256sums: String::new(),
             participants: vec![],
             originals: vec![],
+            exhibits: vec![],
+            exhibit_events: vec![],
             events: events
                 .iter()
                 .map(|(e, ms)| LifecycleEvent {

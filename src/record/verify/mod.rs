@@ -27,6 +27,7 @@ use crate::digest::sha256_hex;
 mod chain;
 pub mod coverage;
 mod events;
+mod exhibits;
 pub mod media;
 mod tokens;
 
@@ -51,7 +52,7 @@ pub struct Finding {
 }
 
 /// The result of checking one recording folder.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Report {
     /// The folder.
     pub dir: PathBuf,
@@ -203,6 +204,7 @@ pub fn verify_dir_keyed(
     events::check_events(&manifest, &mut report);
     tokens::check_timestamps(&manifest, &bytes, dir, options, &mut report);
     chain::check_originals(&manifest, dir, &mut report);
+    exhibits::check_exhibits(&manifest, dir, &mut report);
     media::check_media(&manifest, dir, &mut report);
     let sums = manifest.sums_text();
     match std::fs::read(dir.join(SUMS_FILE)) {

@@ -1,0 +1,492 @@
+//! The hearing's exhibits: the files presented (kept byte for byte under
+//! `DATA/exhibits/HEARING/`, with an index, so they outlive the hearing's process), which one
+//! is on the courtroom's display and at which page, and the display's picture, which the tick
+//! hands to the compositor ([`DisplaySlot`]). Whether the witness may present is held here too:
+//! the presiding judge allows it during a hearing.
+//!
+//! Reading a page (a PDF through poppler) and composing the display's picture are slow, so
+//! [`Exhibits::show`] runs them with no lock held, on the caller's thread (the API runs it on a
+//! blocking one). Putting the exhibit and the event into the recording is the facade's
+//! (`Hearing::show_exhibit`).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::sha256_hex;
+use crate::exhibit::{self, ExhibitError, ExhibitKind};
+use crate::record::manifest::ExhibitEntry;
+use crate::render::ExhibitPicture;
+use crate::timefmt::utc_text;
+
+/// The folder under the data directory that holds every hearing's exhibits.
+pub const EXHIBITS_DIR: &str = "exhibits";
+/// The index of a hearing's exhibits, in its folder.
+const INDEX_FILE: &str = "index.json";
+/// The longest title taken, in characters.
+pub const MAX_TITLE_CHARS: usize = 120;
+
+/// Where hearing `hearing`'s exhibits are kept.
+pub fn hearing_dir(data_dir: &Path, hearing: &str) -> PathBuf {
+    data_dir.join(EXHIBITS_DIR).join(hearing)
+}
+
+/// One exhibit of the hearing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exhibit {
+    /// Its id: the first 16 hex digits of its SHA-256 (the same file twice is one exhibit).
+    pub id: String,
+    /// Lowercase hex SHA-256 of the file.
+    pub sha256: String,
+    /// Its title.
+    pub title: String,
+    /// PNG, JPEG or PDF.
+    pub kind: ExhibitKind,
+    /// Size in bytes.
+    pub size: u64,
+    /// Pages (1 for a picture).
+    pub pages: u32,
+    /// Who uploaded it (`user:NAME` or `invitee:ID`).
+    pub uploaded_by: String,
+    /// When, RFC 3339 UTC.
+    pub uploaded_at: String,
+}
+
+impl Exhibit {
+    /// The file's name in the hearing's folder and beside a recording.
+    pub fn file_name(&self) -> String {
+        format!("exhibit-{}.{}", self.id, self.kind.extension())
+    }
+
+    /// Its entry in a recording's manifest.
+    pub fn manifest_entry(&self) -> ExhibitEntry {
+        ExhibitEntry {
+            file: self.file_name(),
+            size: self.size,
+            sha256: self.sha256.clone(),
+            title: self.title.clone(),
+            content_type: self.kind.content_type().into(),
+            pages: self.pages,
+        }
+    }
+}
+
+/// Who presents: as the manifest names them, and as the caption does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Presenter {
+    /// `user:NAME` or `invitee:ID (ROLE)`.
+    pub actor: String,
+    /// Their name and role for the caption, e.g. `Li Hua, plaintiff`.
+    pub caption: String,
+}
+
+/// What the display shows now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OnDisplay {
+    /// The exhibit's id.
+    pub exhibit: String,
+    /// Its title.
+    pub title: String,
+    /// The page, from 1.
+    pub page: u32,
+    /// Of how many.
+    pub pages: u32,
+    /// Who shows it.
+    pub presenter: Presenter,
+}
+
+/// The display's picture, shared with the tick.
+#[derive(Debug, Default)]
+pub struct DisplaySlot(Mutex<Option<Arc<ExhibitPicture>>>);
+
+impl DisplaySlot {
+    /// The picture on the display, if any (a cheap `Arc` clone).
+    pub fn current(&self) -> Option<Arc<ExhibitPicture>> {
+        self.0.lock().expect("display slot").clone()
+    }
+
+    fn set(&self, picture: Option<Arc<ExhibitPicture>>) {
+        *self.0.lock().expect("display slot") = picture;
+    }
+}
+
+/// Why an exhibit act was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ExhibitActError {
+    /// The file was refused, or its page could not be read.
+    #[error(transparent)]
+    File(#[from] ExhibitError),
+    /// No exhibit with that id in this hearing.
+    #[error("no exhibit {0} in this hearing")]
+    NotFound(String),
+    /// The title is empty, too long or has control characters.
+    #[error(
+        "an exhibit needs a title of 1 to {MAX_TITLE_CHARS} characters, without control characters"
+    )]
+    BadTitle,
+    /// The exhibit could not be stored.
+    #[error("the exhibit could not be stored: {0}")]
+    Storage(String),
+    /// The caption could not be drawn.
+    #[error("the display's caption could not be drawn: {0}")]
+    Caption(String),
+}
+
+#[derive(Debug, Default)]
+struct State {
+    list: Vec<Exhibit>,
+    shown: Option<OnDisplay>,
+    witness_may_present: bool,
+}
+
+/// The hearing's exhibits.
+#[derive(Debug)]
+pub struct Exhibits {
+    dir: PathBuf,
+    state: Mutex<State>,
+    display: Arc<DisplaySlot>,
+}
+
+impl Exhibits {
+    /// The exhibits kept in `dir` (none if it does not exist yet; an unreadable index is
+    /// logged and started afresh: the files stay).
+    pub fn open(dir: PathBuf) -> Self {
+        let list = match std::fs::read(dir.join(INDEX_FILE)) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::error!(dir = %dir.display(), "exhibit index unreadable: {e}");
+                Vec::new()
+            }),
+            Err(_) => Vec::new(),
+        };
+        Self {
+            dir,
+            state: Mutex::new(State {
+                list,
+                ..State::default()
+            }),
+            display: Arc::default(),
+        }
+    }
+
+    /// The display's picture, for the tick.
+    pub fn display(&self) -> Arc<DisplaySlot> {
+        self.display.clone()
+    }
+
+    /// Every exhibit, in upload order.
+    pub fn list(&self) -> Vec<Exhibit> {
+        self.lock().list.clone()
+    }
+
+    /// The exhibit `id`, if the hearing has it.
+    pub fn get(&self, id: &str) -> Option<Exhibit> {
+        self.lock().list.iter().find(|e| e.id == id).cloned()
+    }
+
+    /// Where the file of `exhibit` is kept.
+    pub fn path(&self, exhibit: &Exhibit) -> PathBuf {
+        self.dir.join(exhibit.file_name())
+    }
+
+    /// What the display shows.
+    pub fn on_display(&self) -> Option<OnDisplay> {
+        self.lock().shown.clone()
+    }
+
+    /// Whether the witness may present now.
+    pub fn witness_may_present(&self) -> bool {
+        self.lock().witness_may_present
+    }
+
+    /// Allows or forbids the witness to present.
+    pub fn allow_witness(&self, allowed: bool) {
+        self.lock().witness_may_present = allowed;
+    }
+
+    /// Checks and keeps a file of `kind` titled `title`, uploaded by `by`. Blocking: writes
+    /// the file and may run poppler. The same file again is the same exhibit (returned as it
+    /// was first kept).
+    pub fn add(
+        &self,
+        bytes: &[u8],
+        kind: ExhibitKind,
+        title: &str,
+        by: &str,
+    ) -> Result<Exhibit, ExhibitActError> {
+        let title = title.trim();
+        if title.is_empty()
+            || title.chars().count() > MAX_TITLE_CHARS
+            || title.chars().any(char::is_control)
+        {
+            return Err(ExhibitActError::BadTitle);
+        }
+        if bytes.len() > exhibit::MAX_EXHIBIT_BYTES {
+            return Err(ExhibitError::TooLarge(format!(
+                "{} bytes; at most {}",
+                bytes.len(),
+                exhibit::MAX_EXHIBIT_BYTES
+            ))
+            .into());
+        }
+        let sha256 = sha256_hex(bytes);
+        let id = sha256[..16].to_string();
+        if let Some(existing) = self.get(&id) {
+            return Ok(existing);
+        }
+        let storage = |e: std::io::Error| ExhibitActError::Storage(e.to_string());
+        std::fs::create_dir_all(&self.dir).map_err(storage)?;
+        let mut exhibit = Exhibit {
+            id,
+            sha256,
+            title: title.to_string(),
+            kind,
+            size: bytes.len() as u64,
+            pages: 0,
+            uploaded_by: by.to_string(),
+            uploaded_at: utc_text(chrono::Utc::now()),
+        };
+        let path = self.path(&exhibit);
+        let tmp = self.dir.join(format!(".{}.tmp", exhibit.file_name()));
+        std::fs::write(&tmp, bytes).map_err(storage)?;
+        match exhibit::inspect(bytes, kind, &tmp) {
+            Ok(pages) => exhibit.pages = pages,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e.into());
+            }
+        }
+        std::fs::rename(&tmp, &path).map_err(storage)?;
+        let index = {
+            let mut s = self.lock();
+            if let Some(existing) = s.list.iter().find(|e| e.id == exhibit.id) {
+                return Ok(existing.clone());
+            }
+            s.list.push(exhibit.clone());
+            serde_json::to_vec_pretty(&s.list).expect("exhibits serialise")
+        };
+        crate::record::manifest::write_atomic(&self.dir.join(INDEX_FILE), &index)
+            .map_err(storage)?;
+        Ok(exhibit)
+    }
+
+    /// Puts page `page` of exhibit `id` on the display, captioned with its title and
+    /// `presenter`. Blocking (reads the page). Returns the exhibit and whether it was already
+    /// on the display (a page turn) or newly shown.
+    pub fn show(
+        &self,
+        id: &str,
+        page: u32,
+        presenter: Presenter,
+    ) -> Result<(Exhibit, bool), ExhibitActError> {
+        let exhibit = self
+            .get(id)
+            .ok_or_else(|| ExhibitActError::NotFound(id.to_string()))?;
+        let read = exhibit::read_page(&self.path(&exhibit), exhibit.kind, page, exhibit.pages)?;
+        let caption = if exhibit.pages > 1 {
+            format!(
+                "{} · {}/{} · {}",
+                exhibit.title, page, exhibit.pages, presenter.caption
+            )
+        } else {
+            format!("{} · {}", exhibit.title, presenter.caption)
+        };
+        let picture = ExhibitPicture::compose(read.width, read.height, &read.rgb, &caption)
+            .map_err(|e| ExhibitActError::Caption(e.to_string()))?;
+        let turned = {
+            let mut s = self.lock();
+            let turned = s.shown.as_ref().is_some_and(|d| d.exhibit == exhibit.id);
+            s.shown = Some(OnDisplay {
+                exhibit: exhibit.id.clone(),
+                title: exhibit.title.clone(),
+                page,
+                pages: exhibit.pages,
+                presenter,
+            });
+            self.display.set(Some(Arc::new(picture)));
+            turned
+        };
+        Ok((exhibit, turned))
+    }
+
+    /// Takes whatever is on the display down; returns what it was.
+    pub fn hide(&self) -> Option<(Exhibit, OnDisplay)> {
+        let mut s = self.lock();
+        let shown = s.shown.take()?;
+        self.display.set(None);
+        let exhibit = s.list.iter().find(|e| e.id == shown.exhibit).cloned()?;
+        Some((exhibit, shown))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("exhibits")
+    }
+}
+
+// --- the facade: what the hearing does with its exhibits, the recording included ---------
+
+impl super::Hearing {
+    /// The hearing's exhibits.
+    pub fn exhibits(&self) -> &Exhibits {
+        &self.exhibits
+    }
+
+    /// Shows page `page` of exhibit `id` on the evidence display (blocking: reads the page),
+    /// and notes it in the running recording: the file is kept beside it and the event goes
+    /// into its manifest (`shown`, or `turned` when the exhibit was already on the display).
+    pub fn show_exhibit(
+        &self,
+        id: &str,
+        page: u32,
+        presenter: Presenter,
+    ) -> Result<OnDisplay, ExhibitActError> {
+        let actor = presenter.actor.clone();
+        let (exhibit, turned) = self.exhibits.show(id, page, presenter)?;
+        let _span = self.span.enter();
+        tracing::info!(exhibit = %exhibit.id, page, %actor, turned, "exhibit on the display");
+        self.note_exhibit(
+            if turned { "turned" } else { "shown" },
+            &exhibit,
+            page,
+            &actor,
+        );
+        self.exhibits
+            .on_display()
+            .ok_or_else(|| ExhibitActError::NotFound(id.to_string()))
+    }
+
+    /// Takes the exhibit on the display down (noted in the running recording for `actor`);
+    /// returns what was shown, or `None` when nothing was.
+    pub fn hide_exhibit(&self, actor: &str) -> Option<OnDisplay> {
+        let (exhibit, shown) = self.exhibits.hide()?;
+        let _span = self.span.enter();
+        tracing::info!(exhibit = %exhibit.id, %actor, "exhibit taken down");
+        self.note_exhibit("hidden", &exhibit, shown.page, actor);
+        Some(shown)
+    }
+
+    /// A recording that starts while an exhibit is on the display notes it as shown.
+    pub(super) fn note_display_at_start(&self) {
+        let Some(shown) = self.exhibits.on_display() else {
+            return;
+        };
+        if let Some(exhibit) = self.exhibits.get(&shown.exhibit) {
+            self.note_exhibit("shown", &exhibit, shown.page, &shown.presenter.actor);
+        }
+    }
+
+    fn note_exhibit(&self, event: &str, exhibit: &Exhibit, page: u32, actor: &str) {
+        let Some(active) = self.recording.current() else {
+            return;
+        };
+        let entry = exhibit.manifest_entry();
+        active
+            .recorder
+            .add_exhibit(entry.clone(), self.exhibits.path(exhibit));
+        active
+            .recorder
+            .exhibit_event(event, &entry, page, actor, self.recording.media_time());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exhibit::testing::{checkerboard_png, coloured_pdf};
+
+    fn presenter() -> Presenter {
+        Presenter {
+            actor: "invitee:7 (plaintiff)".into(),
+            caption: "Li Hua, plaintiff".into(),
+        }
+    }
+
+    #[test]
+    fn an_exhibit_is_kept_indexed_and_found_again_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let exhibits = Exhibits::open(dir.path().join("h1"));
+        let png = checkerboard_png(40, 20, 4, [255, 0, 0], [0, 0, 255]);
+        let e = exhibits
+            .add(&png, ExhibitKind::Png, "Photo of the dent", "user:clerk")
+            .unwrap();
+        assert_eq!(e.sha256, sha256_hex(&png));
+        assert_eq!(e.pages, 1);
+        assert_eq!(
+            std::fs::read(exhibits.path(&e)).unwrap(),
+            png,
+            "kept byte for byte"
+        );
+        let again = exhibits
+            .add(&png, ExhibitKind::Png, "Another title", "user:other")
+            .unwrap();
+        assert_eq!(again, e, "the same file is the same exhibit");
+        let reopened = Exhibits::open(dir.path().join("h1"));
+        assert_eq!(reopened.list(), vec![e]);
+    }
+
+    #[test]
+    fn bad_titles_and_bad_files_are_refused_and_leave_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let exhibits = Exhibits::open(dir.path().join("h1"));
+        let png = checkerboard_png(8, 8, 4, [0; 3], [255; 3]);
+        for title in ["", "  ", "a\u{7}b", &"x".repeat(MAX_TITLE_CHARS + 1)] {
+            assert!(matches!(
+                exhibits.add(&png, ExhibitKind::Png, title, "u"),
+                Err(ExhibitActError::BadTitle)
+            ));
+        }
+        assert!(matches!(
+            exhibits.add(b"%PDF-1.4 not really", ExhibitKind::Pdf, "Contract", "u"),
+            Err(ExhibitActError::File(_))
+        ));
+        assert!(exhibits.list().is_empty());
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("h1")).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn showing_turning_and_hiding_drive_the_display() {
+        let dir = tempfile::tempdir().unwrap();
+        let exhibits = Exhibits::open(dir.path().join("h1"));
+        let pdf = exhibits
+            .add(
+                &coloured_pdf(&[[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]),
+                ExhibitKind::Pdf,
+                "Contract",
+                "u",
+            )
+            .unwrap();
+        assert_eq!(pdf.pages, 2);
+        let slot = exhibits.display();
+        assert!(slot.current().is_none());
+        let (_, turned) = exhibits.show(&pdf.id, 1, presenter()).unwrap();
+        assert!(!turned);
+        let first = slot.current().unwrap();
+        // The page's middle is red on the display.
+        let [r, g, b] = first.pixel(640, 330);
+        assert!(r > 200 && g < 40 && b < 40, "{:?}", [r, g, b]);
+        let (_, turned) = exhibits.show(&pdf.id, 2, presenter()).unwrap();
+        assert!(turned, "the same exhibit again is a page turn");
+        assert_eq!(slot.current().unwrap().pixel(640, 330)[2], 255);
+        assert!(matches!(
+            exhibits.show(&pdf.id, 3, presenter()),
+            Err(ExhibitActError::File(ExhibitError::NoSuchPage {
+                page: 3,
+                pages: 2
+            }))
+        ));
+        assert_eq!(
+            exhibits.on_display().unwrap().page,
+            2,
+            "a refused page changes nothing"
+        );
+        let (hidden, was) = exhibits.hide().unwrap();
+        assert_eq!((hidden.id, was.page), (pdf.id.clone(), 2));
+        assert!(slot.current().is_none() && exhibits.on_display().is_none());
+        assert!(exhibits.hide().is_none());
+        assert!(matches!(
+            exhibits.show("nope", 1, presenter()),
+            Err(ExhibitActError::NotFound(_))
+        ));
+    }
+}
