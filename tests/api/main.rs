@@ -6,6 +6,8 @@
 //! - `broadcast`: the public gallery: public or closed, the live broadcast, the judge's cut;
 //! - `capacity`: admission control at the node's capacity, `/metrics` and who may read it;
 //! - `csrf`: cookie-borne changes from another origin refused;
+//! - `exhibits`: exhibits on the evidence display and in the recording; who may present;
+//!   hostile files;
 //! - `exposure`: no server paths in the monitor, the page's security headers, 413 for big JSON;
 //! - `hearings`: hearings and invitations, their validation and states, QR codes;
 //! - `limits`: slow request heads, sockets that never join, telling sockets the server stops;
@@ -24,6 +26,7 @@ mod accounts;
 mod broadcast;
 mod capacity;
 mod csrf;
+mod exhibits;
 mod exposure;
 mod hearings;
 mod limits;
