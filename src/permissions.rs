@@ -25,6 +25,7 @@
 //! | cut broadcast | ✓ | · | ✓ | · | · | · | · | ✓ | ✓ |
 //! | present exhibit | ✓ | · | ✓ | ✓ | ✓ | · | · | ✓ | ✓ |
 //! | manage exhibits | ✓ | · | ✓ | · | · | · | · | ✓ | ✓ |
+//! | strike gavel | ✓ | · | · | · | · | · | · | · | · |
 //!
 //! (Joining is by invitation only: a clerk with an account invites themself to sit in the
 //! hearing. Downloads need an account, never a link: invitation links travel by mail and chat.
@@ -77,11 +78,13 @@ pub enum Action {
     PresentExhibit,
     /// Take any exhibit down, and allow or forbid the witness to present.
     ManageExhibits,
+    /// Open and close the court with the gavel.
+    Gavel,
 }
 
 impl Action {
     /// Every action, in table order.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::Join,
         Action::Publish,
         Action::SeeComposite,
@@ -99,6 +102,7 @@ impl Action {
         Action::CutBroadcast,
         Action::PresentExhibit,
         Action::ManageExhibits,
+        Action::Gavel,
     ];
 
     /// The stable name, e.g. `start_stop_recording` for [`Action::Record`].
@@ -121,6 +125,7 @@ impl Action {
             Action::CutBroadcast => "cut_broadcast",
             Action::PresentExhibit => "present_exhibit",
             Action::ManageExhibits => "manage_exhibits",
+            Action::Gavel => "strike_gavel",
         }
     }
 
@@ -143,6 +148,7 @@ impl Action {
             Action::CutBroadcast => "cut broadcast",
             Action::PresentExhibit => "present exhibit",
             Action::ManageExhibits => "manage exhibits",
+            Action::Gavel => "strike gavel",
         }
     }
 }
@@ -196,7 +202,7 @@ const N: bool = false;
 
 /// The table. Columns: presiding judge, assessor, clerk, plaintiff, defendant, witness,
 /// observer, clerk account, admin account.
-pub const TABLE: [(Action, [bool; 9]); 17] = [
+pub const TABLE: [(Action, [bool; 9]); 18] = [
     (Action::Join, [Y, Y, Y, Y, Y, Y, Y, N, N]),
     (Action::Publish, [Y, Y, Y, Y, Y, Y, N, N, N]),
     (Action::SeeComposite, [Y, Y, Y, Y, Y, Y, Y, Y, Y]),
@@ -214,6 +220,7 @@ pub const TABLE: [(Action, [bool; 9]); 17] = [
     (Action::CutBroadcast, [Y, N, Y, N, N, N, N, Y, Y]),
     (Action::PresentExhibit, [Y, N, Y, Y, Y, N, N, Y, Y]),
     (Action::ManageExhibits, [Y, N, Y, N, N, N, N, Y, Y]),
+    (Action::Gavel, [Y, N, N, N, N, N, N, N, N]),
 ];
 
 /// Whether the table lets `subject` do `action` (ignoring which hearing).
@@ -345,6 +352,8 @@ mod tests {
                     || matches!(subject, Subject::Role(Plaintiff | Defendant))
             }
             Action::ManageExhibits => bench_clerk.contains(&subject),
+            // Only the presiding judge opens and closes the court.
+            Action::Gavel => subject == Subject::Role(PresidingJudge),
         }
     }
 
@@ -374,7 +383,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 17 * 9);
+        assert_eq!(checked, 18 * 9);
     }
 
     #[test]

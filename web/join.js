@@ -102,6 +102,23 @@ const STRINGS = {
     broadcastClosedToPublic: 'This hearing is closed to the public, so it cannot be broadcast.',
     broadcastForbidden: 'Your role cannot change the broadcast.',
     broadcastFailed: 'The broadcast could not be changed; try again, and tell the clerk if it keeps happening.',
+    openCourt: 'Open court (gavel)',
+    closeCourt: 'Close court (gavel)',
+    courtOpened: 'The court is now in session.',
+    courtClosed: 'The court is adjourned.',
+    gavelFailed: 'The gavel could not be struck; try again.',
+    exhibitsGroup: 'Exhibits',
+    exhibitFile: 'Exhibit file',
+    exhibitTitle: 'Title',
+    presentExhibit: 'Present',
+    exhibitPrev: 'Previous page',
+    exhibitNext: 'Next page',
+    exhibitHide: 'Take down',
+    exhibitShown: (title, page, pages, by) => `On the display: ${title}, page ${page} of ${pages} (${by})`,
+    exhibitNone: 'Nothing on the display',
+    exhibitNeedFile: 'Choose a PDF, PNG or JPEG file and give it a title.',
+    exhibitRefused: (msg) => `The exhibit was refused: ${msg}`,
+    exhibitForbidden: 'You may present an exhibit only when the presiding judge allows it.',
     roles: {
       presiding_judge: 'Presiding judge', assessor: 'Assessor', clerk: 'Clerk',
       plaintiff: 'Plaintiff', defendant: 'Defendant', witness: 'Witness', observer: 'Observer',
@@ -204,6 +221,23 @@ const STRINGS = {
     broadcastClosedToPublic: '本案不公开审理，不能直播。',
     broadcastForbidden: '您的角色无权更改直播。',
     broadcastFailed: '无法更改直播；请重试，如果仍然如此，请联系书记员。',
+    openCourt: '开庭（法槌）',
+    closeCourt: '闭庭（法槌）',
+    courtOpened: '现在开庭。',
+    courtClosed: '现在闭庭。',
+    gavelFailed: '法槌未能敲响，请重试。',
+    exhibitsGroup: '举证',
+    exhibitFile: '证据文件',
+    exhibitTitle: '标题',
+    presentExhibit: '出示',
+    exhibitPrev: '上一页',
+    exhibitNext: '下一页',
+    exhibitHide: '撤下',
+    exhibitShown: (title, page, pages, by) => `正在展示：${title}，第 ${page}/${pages} 页（${by}）`,
+    exhibitNone: '显示屏上没有证据',
+    exhibitNeedFile: '请选择 PDF、PNG 或 JPEG 文件并填写标题。',
+    exhibitRefused: (msg) => `证据未被接受：${msg}`,
+    exhibitForbidden: '经审判长准许后，您才能出示证据。',
     roles: {
       presiding_judge: '审判长', assessor: '陪审员', clerk: '书记员',
       plaintiff: '原告', defendant: '被告', witness: '证人', observer: '旁听人员',
@@ -228,6 +262,10 @@ const JUDGE_ROLES = ['presiding_judge', 'assessor'];
 // and how often the page asks how the broadcast stands.
 const BROADCAST_ROLES = ['presiding_judge', 'clerk'];
 const BROADCAST_POLL_MS = 3000;
+// Who may present exhibits (the witness only when the presiding judge allows it: the server
+// decides), and how often the page asks what is on the display.
+const EXHIBIT_ROLES = ['presiding_judge', 'clerk', 'plaintiff', 'defendant', 'witness'];
+const EXHIBIT_POLL_MS = 4000;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -244,6 +282,10 @@ const ui = {
   micMeter: $('mic-meter'), action: $('main-action'),
   broadcast: $('broadcast'), broadcastState: $('broadcast-state'), broadcastCut: $('broadcast-cut'),
   broadcastStart: $('broadcast-start'), broadcastStop: $('broadcast-stop'),
+  exhibits: $('exhibits'), exhibitFile: $('exhibit-file'), exhibitTitle: $('exhibit-title'),
+  exhibitPresent: $('exhibit-present'), exhibitState: $('exhibit-state'),
+  exhibitPrev: $('exhibit-prev'), exhibitNext: $('exhibit-next'), exhibitHide: $('exhibit-hide'),
+  gavelOpen: $('gavel-open'), gavelClose: $('gavel-close'),
 };
 
 const state = {
@@ -290,6 +332,10 @@ const state = {
   broadcastPoll: null,    // the status poll under way: {timer}
   broadcastBusy: false,   // a start, stop, cut or resume is on its way
   broadcastSeq: 0,        // bumped by each act, so an older poll answer does not undo it
+  onDisplay: null,        // what the evidence display shows: {exhibit, title, page, pages, presenter}
+  youPresent: false,      // this person shows what is on the display (turns its pages)
+  exhibitPoll: null,      // the display poll's timer
+  exhibitBusy: false,     // an upload, show or hide is on its way
 };
 
 // For tests and people debugging.
@@ -353,6 +399,7 @@ function setLanguage(lang, chosen) {
   renderRoster();
   renderRecording();
   renderBroadcast();
+  renderExhibits();
   updateToggleButtons();
   if (state.card) renderCard();
   if (ui.lightHint.dataset.key) ui.lightHint.textContent = t(ui.lightHint.dataset.key);
@@ -407,6 +454,7 @@ function end(titleKey, textKey, action) {
   stopMedia();
   stopLocal();
   stopBroadcastPoll();
+  stopExhibitPoll();
   if (state.ws) { state.wsGen++; try { state.ws.close(); } catch { /* ignore */ } }
   state.ws = null;
   showCard('ended', titleKey, textKey, action);
@@ -504,15 +552,66 @@ function showCue(msg) {
   state.cueTimer = setTimeout(() => { ui.cue.hidden = true; }, 20000);
 }
 
+// The gavel, as the server mixes it into the recording (src/media/gavel.rs): three strikes, each
+// a click, a thump and the block's ring at 740 Hz.
+function playGavel() {
+  try {
+    const ac = new AudioContext();
+    const rate = ac.sampleRate;
+    const spacing = 0.32, ring = 0.25;
+    const buf = ac.createBuffer(1, Math.ceil((spacing * 2 + ring) * rate), rate);
+    const data = buf.getChannelData(0);
+    for (let strike = 0; strike < 3; strike++) {
+      const start = Math.floor(strike * spacing * rate);
+      for (let i = 0; i < ring * rate && start + i < data.length; i++) {
+        const tt = i / rate;
+        data[start + i] += 0.55 * Math.exp(-tt / 0.06) * Math.sin(2 * Math.PI * 740 * tt)
+          + 0.2 * Math.exp(-tt / 0.02) * Math.sin(2 * Math.PI * 1910 * tt)
+          + 0.35 * Math.exp(-tt / 0.03) * Math.sin(2 * Math.PI * 170 * tt)
+          + (tt < 0.004 ? 0.4 * (Math.random() * 2 - 1) * (1 - tt / 0.004) : 0);
+      }
+    }
+    const src = ac.createBufferSource();
+    const g = ac.createGain();
+    g.gain.value = 0.4;
+    src.buffer = buf;
+    src.connect(g).connect(ac.destination);
+    src.onended = () => ac.close();
+    src.start();
+  } catch { /* no audio: the status line says it */ }
+}
+
+async function strikeGavel(act) {
+  const id = state.me && state.me.hearing && state.me.hearing.id;
+  if (!id) return;
+  try {
+    await apiCall('POST', `/api/hearings/${encodeURIComponent(id)}/gavel/${act}`, JSON.stringify({}));
+  } catch (err) {
+    console.warn('gavel refused', err);
+    setStatus('gavelFailed');
+  }
+}
+
+function renderGavel() {
+  const judge = !!state.me && state.me.role === 'presiding_judge' && state.screen === 'in';
+  ui.gavelOpen.hidden = !judge;
+  ui.gavelClose.hidden = !judge;
+}
+
+ui.gavelOpen.addEventListener('click', () => strikeGavel('open'));
+ui.gavelClose.addEventListener('click', () => strikeGavel('close'));
+
 // ---------------------------------------------------------------- public broadcast (bench)
 
 // The REST API with this page's invitation as the bearer (never a portal cookie this browser may
 // also hold, so the audit trail names the invitation). Resolves to the JSON body; throws an Error
 // with `status` and the server's `code`.
-async function apiCall(method, path) {
+async function apiCall(method, path, body, contentType) {
   let res;
+  const headers = { Authorization: `Bearer ${state.token}` };
+  if (body !== undefined) headers['Content-Type'] = contentType || 'application/json';
   try {
-    res = await fetch(path, { method, credentials: 'omit', cache: 'no-store', headers: { Authorization: `Bearer ${state.token}` } });
+    res = await fetch(path, { method, credentials: 'omit', cache: 'no-store', headers, body });
   } catch (err) {
     throw Object.assign(new Error(String(err)), { status: 0, code: 'network' });
   }
@@ -636,6 +735,116 @@ async function broadcastAct(act) {
     setStatus({ not_broadcasting: 'broadcastNotOnAir', closed_to_public: 'broadcastClosedToPublic', forbidden: 'broadcastForbidden' }[err.code] || 'broadcastFailed');
   }
 }
+
+// ---------------------------------------------------------------- exhibits
+
+function mayPresent() { return !!state.me && EXHIBIT_ROLES.includes(state.me.role); }
+function exhibitsPath(rest = '') {
+  const id = state.me && state.me.hearing && state.me.hearing.id;
+  return id ? `/api/hearings/${encodeURIComponent(id)}/exhibits${rest}` : null;
+}
+
+function startExhibitPoll() {
+  stopExhibitPoll();
+  if (!mayPresent()) { renderExhibits(); return; }
+  const poll = async () => {
+    const path = exhibitsPath();
+    if (path && !state.exhibitBusy) {
+      try {
+        const r = await apiCall('GET', path);
+        state.onDisplay = r.on_display || null;
+        state.youPresent = !!r.you_present;
+      } catch { /* keep the last */ }
+      renderExhibits();
+    }
+  };
+  poll();
+  state.exhibitPoll = setInterval(poll, EXHIBIT_POLL_MS);
+}
+
+function stopExhibitPoll() {
+  if (state.exhibitPoll) clearInterval(state.exhibitPoll);
+  state.exhibitPoll = null;
+}
+
+// The group shows to those who may present, once in the hearing; page turns and take-down only
+// for what this person shows (the bench can take anything down).
+function renderExhibits() {
+  const shown = mayPresent() && state.screen === 'in';
+  ui.exhibits.hidden = !shown;
+  if (!shown) return;
+  const d = state.onDisplay;
+  const mine = !!d && state.youPresent;
+  const bench = ['presiding_judge', 'clerk'].includes(state.me.role);
+  if (!ui.exhibitState.dataset.error) {
+    ui.exhibitState.textContent = d ? t('exhibitShown', d.title, d.page, d.pages, d.presenter.caption) : t('exhibitNone');
+  }
+  ui.exhibitPrev.hidden = !d || !(mine || bench) || d.page <= 1;
+  ui.exhibitNext.hidden = !d || !(mine || bench) || d.page >= d.pages;
+  ui.exhibitHide.hidden = !d || !(mine || bench);
+  for (const b of [ui.exhibitPresent, ui.exhibitPrev, ui.exhibitNext, ui.exhibitHide]) {
+    b.setAttribute('aria-disabled', String(state.exhibitBusy));
+  }
+}
+
+function exhibitError(err) {
+  ui.exhibitState.dataset.error = '1';
+  ui.exhibitState.textContent = err.code === 'forbidden' ? t('exhibitForbidden') : t('exhibitRefused', err.message);
+  setTimeout(() => { delete ui.exhibitState.dataset.error; renderExhibits(); }, 8000);
+}
+
+async function exhibitAct(work) {
+  if (state.exhibitBusy) return;
+  state.exhibitBusy = true;
+  delete ui.exhibitState.dataset.error;
+  renderExhibits();
+  try {
+    await work();
+  } catch (err) {
+    console.warn('exhibit refused', err);
+    exhibitError(err);
+  } finally {
+    state.exhibitBusy = false;
+    renderExhibits();
+  }
+}
+
+async function presentExhibit() {
+  const file = ui.exhibitFile.files && ui.exhibitFile.files[0];
+  const title = ui.exhibitTitle.value.trim() || (file && file.name) || '';
+  if (!file || !title) { exhibitError({ code: 'bad', message: t('exhibitNeedFile') }); return; }
+  await exhibitAct(async () => {
+    const type = file.type || (file.name.toLowerCase().endsWith('.pdf') ? 'application/pdf' : '');
+    const up = await apiCall('POST', exhibitsPath(`?title=${encodeURIComponent(title)}`), file, type);
+    const r = await apiCall('POST', exhibitsPath(`/${up.id}/show`), JSON.stringify({ page: 1 }));
+    state.onDisplay = r.on_display;
+    state.youPresent = true;
+  });
+}
+
+async function turnExhibit(delta) {
+  const d = state.onDisplay;
+  if (!d) return;
+  await exhibitAct(async () => {
+    const r = await apiCall('POST', exhibitsPath(`/${d.exhibit}/show`), JSON.stringify({ page: d.page + delta }));
+    state.onDisplay = r.on_display;
+  });
+}
+
+async function hideExhibit() {
+  const d = state.onDisplay;
+  if (!d) return;
+  await exhibitAct(async () => {
+    await apiCall('POST', exhibitsPath(`/${d.exhibit}/hide`), JSON.stringify({}));
+    state.onDisplay = null;
+    state.youPresent = false;
+  });
+}
+
+ui.exhibitPresent.addEventListener('click', () => presentExhibit());
+ui.exhibitPrev.addEventListener('click', () => turnExhibit(-1));
+ui.exhibitNext.addEventListener('click', () => turnExhibit(1));
+ui.exhibitHide.addEventListener('click', () => hideExhibit());
 
 // ---------------------------------------------------------------- local media (before joining)
 
@@ -1164,7 +1373,9 @@ function onWelcome(msg) {
   ui.micBtn.hidden = isObserver();
   ui.camBtn.hidden = isObserver();
   renderBroadcast();
+  renderGavel();
   startBroadcastPoll();
+  startExhibitPoll();
   if (state.paused) showBanner('paused', 'info');
   else if (ui.banner.dataset.key !== 'reconnecting') hideBanner();
   setStatus('connecting');
@@ -1273,6 +1484,11 @@ function onMessage(gen, event) {
       showBanner((msg.missing || []).includes('video') ? 'recordingGapVideo' : 'recordingGapAudio', 'warn');
       break;
     case 'cue': showCue(msg); break;
+    case 'gavel':
+      window.courtroom.gavels = (window.courtroom.gavels || 0) + 1;
+      playGavel();
+      setStatus(msg.act === 'close' ? 'courtClosed' : 'courtOpened');
+      break;
     case 'cue_sent': setStatus('cueSent'); break;
     case 'rendition':
       state.switchGraceUntil = performance.now() + RENDITION_SWITCH_GRACE_MS;

@@ -150,6 +150,11 @@ pub enum ServerMessage {
     /// The server is stopping (a restart, most often): recordings are being sealed and the
     /// socket closes; the page reconnects by itself once the server is back.
     Stopping,
+    /// The presiding judge struck the gavel: the page plays it and says so.
+    Gavel {
+        /// `open` (the court is in session) or `close` (the court rises).
+        act: &'static str,
+    },
     /// A judge asks this participant to speak.
     Cue {
         /// Who asks (display name).

@@ -242,6 +242,7 @@ async fn react(state: &AppState, conn: &mut Conn, event: HearingEvent) -> Reacti
         HearingEvent::RecordingPaused(p) => ServerMessage::Recording {
             state: if p { "paused" } else { "recording" },
         },
+        HearingEvent::Gavel(act) => ServerMessage::Gavel { act: act.as_str() },
         HearingEvent::RecordingGap { segment, missing } => {
             ServerMessage::RecordingGap { segment, missing }
         }

@@ -40,6 +40,8 @@ pub enum HearingEvent {
         /// What is wrong, if anything.
         warning: Option<ScreenWarning>,
     },
+    /// The presiding judge struck the gavel: every page plays it.
+    Gavel(super::sounds::Gavel),
     /// A judge asks participant `to` to speak.
     Cue {
         /// Who is asked.

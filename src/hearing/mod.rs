@@ -15,6 +15,7 @@
 //! | [`feeds`] | the decoder of each received track (rebuilt after a failure) |
 //! | [`monitor`] | tick counters and latency, client statistics, failed pipelines, the monitor's picture |
 //! | [`camera`] | the view on air and the view lock |
+//! | [`sounds`] | the court's own sounds mixed into the hearing's audio: the gavel |
 //! | [`exhibits`] | the exhibits presented, the one on the evidence display, whether the witness may present |
 //! | [`workers`] | key calibration and the brightness match, face framing, media repair ([`repair`]) |
 //! | [`events`] | [`HearingEvent`]s on the hearing's channel, which the [`docket`] makes per hearing id |
@@ -40,6 +41,7 @@ pub mod recording;
 pub mod repair;
 pub mod replay;
 pub mod seats;
+pub mod sounds;
 pub mod still;
 pub mod ticker;
 pub mod workers;
@@ -119,6 +121,7 @@ pub struct Hearing {
     output: Arc<Output>,
     broadcast: Arc<Broadcast>,
     exhibits: Arc<exhibits::Exhibits>,
+    sounds: Arc<sounds::CourtSounds>,
     /// Each participant's rendition of the composite (`media::rendition`).
     renditions: Mutex<HashMap<ParticipantId, Arc<Mutex<RenditionChoice>>>>,
     feeds: Arc<Feeds>,
@@ -283,6 +286,7 @@ impl Hearing {
                 &settings.data_dir,
                 &record.id,
             ))),
+            sounds: Arc::default(),
             renditions: Mutex::default(),
             feeds,
             monitor,
@@ -305,6 +309,7 @@ impl Hearing {
             output: hearing.output.clone(),
             broadcast: hearing.broadcast.clone(),
             display: hearing.exhibits.display(),
+            sounds: hearing.sounds.clone(),
             monitor: hearing.monitor.clone(),
             framing,
             stop: hearing.workers.stop_signal(),

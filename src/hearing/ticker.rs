@@ -25,6 +25,7 @@ use super::output::Output;
 use super::pace::FramePace;
 use super::recording::Recording;
 use super::seats::Seats;
+use super::sounds::CourtSounds;
 use super::still::StillCadence;
 use super::workers::StopSignal;
 use crate::framing::FramingService;
@@ -68,6 +69,8 @@ pub struct Tick {
     pub broadcast: Arc<Broadcast>,
     /// The evidence display's picture.
     pub display: Arc<DisplaySlot>,
+    /// The court's own sounds (the gavel), mixed in.
+    pub sounds: Arc<CourtSounds>,
     /// Tick counters and the monitor's picture.
     pub monitor: Arc<Monitor>,
     /// Face framing, if on.
@@ -254,7 +257,8 @@ fn mix_tick(t: &Tick, tick: u64, pts: Duration) -> Mixed {
         })
         .collect();
     let levels = heard.iter().map(|h| h.map_or(0.0, rms_level)).collect();
-    let samples = mix(heard.iter().flatten().copied(), n);
+    let court = t.sounds.take(n);
+    let samples = mix(heard.iter().flatten().copied().chain(court.as_deref()), n);
     if let Some(active) = t.recording.current() {
         active.recorder.push_audio(&samples, pts);
     }

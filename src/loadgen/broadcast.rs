@@ -100,7 +100,8 @@ pub async fn run(cfg: &BroadcastBenchConfig) -> Result<BroadcastReport, LoadgenE
         height: cfg.height,
         fps: cfg.fps,
         shed_evenly: true,
-        settings: Vec::new(),
+        // The demo's public hearing on air at once (the hearing bench keeps it off).
+        settings: vec!["broadcast.demo_on_air=true".into()],
         pin: false,
     };
     let mut server = Server::spawn(&bench, None, dir.path(), &addr)?;

@@ -12,6 +12,7 @@ pub mod element;
 pub mod encoder;
 pub mod events;
 pub mod frame;
+pub mod gavel;
 pub mod rendition;
 
 pub mod testing;

@@ -163,7 +163,8 @@ pub struct PreviousRecording {
 /// Something done to the recording, by someone, at some time.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LifecycleEvent {
-    /// `start`, `pause`, `resume` or `stop`.
+    /// `start`, `pause`, `resume` or `stop`; or a moment of the court's between them:
+    /// `court_opened`, `court_closed` (the presiding judge's gavel).
     pub event: String,
     /// Who: the account (`user:NAME`), the invitation (`invitee:ID`) or `server`.
     pub actor: String,

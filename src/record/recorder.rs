@@ -341,6 +341,19 @@ impl Recorder {
         let _ = self.jobs.send(Job::Originals(originals));
     }
 
+    /// Notes `event` (a moment of the court's, e.g. `court_opened`) by `actor` at the hearing's
+    /// media time `media_time` in the manifest's `events`, which is written and signed again
+    /// at once.
+    pub fn note_event(&self, event: &str, actor: &str, media_time: Duration) {
+        let media_ms = self.lock_plan().recording_time(media_time).as_millis() as u64;
+        let _ = self.jobs.send(Job::Event(LifecycleEvent {
+            event: event.into(),
+            actor: actor.into(),
+            at: utc_text(Utc::now()),
+            media_ms,
+        }));
+    }
+
     /// Keeps an exhibit beside the recording: the closer copies it from `source` (unless the
     /// manifest lists its SHA-256 already), checks its hash and lists it in the manifest,
     /// which is written and signed again at once.

@@ -63,6 +63,8 @@ pub mod actions {
     /// An exhibit was uploaded, shown, turned or taken down, or the witness allowed or
     /// forbidden to present (detail: `act`, and `exhibit`, `sha256`, `page` as they apply).
     pub const EXHIBIT: &str = "exhibit";
+    /// The presiding judge struck the gavel (detail: `act`, `open` or `close`).
+    pub const GAVEL: &str = "gavel";
 }
 
 /// The hash that the first entry chains from.

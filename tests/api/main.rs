@@ -8,6 +8,7 @@
 //! - `csrf`: cookie-borne changes from another origin refused;
 //! - `exhibits`: exhibits on the evidence display and in the recording; who may present;
 //!   hostile files;
+//! - `gavel`: the presiding judge's gavel in the recording's audio and manifest;
 //! - `exposure`: no server paths in the monitor, the page's security headers, 413 for big JSON;
 //! - `hearings`: hearings and invitations, their validation and states, QR codes;
 //! - `limits`: slow request heads, sockets that never join, telling sockets the server stops;
@@ -28,6 +29,7 @@ mod capacity;
 mod csrf;
 mod exhibits;
 mod exposure;
+mod gavel;
 mod hearings;
 mod limits;
 mod monitor;

@@ -153,11 +153,17 @@ async fn audit(state: &AppState, who: &Operator, id: &str, detail: serde_json::V
         .await;
 }
 
-fn list_json(hearing: &Hearing) -> serde_json::Value {
+/// The exhibits, what the display shows, whether `who` shows it, and whether the witness may.
+fn list_json(hearing: &Hearing, who: &Operator) -> serde_json::Value {
     let exhibits = hearing.exhibits();
+    let on_display = exhibits.on_display();
+    let you_present = on_display
+        .as_ref()
+        .is_some_and(|d| d.presenter.actor == who.actor());
     json!({
         "exhibits": exhibits.list(),
-        "on_display": exhibits.on_display(),
+        "on_display": on_display,
+        "you_present": you_present,
         "witness_may_present": exhibits.witness_may_present(),
     })
 }
@@ -212,14 +218,15 @@ pub async fn upload(
     Ok((status, Json(exhibit)).into_response())
 }
 
-/// `GET /api/hearings/{id}/exhibits` → `{exhibits, on_display, witness_may_present}`.
+/// `GET /api/hearings/{id}/exhibits` → `{exhibits, on_display, you_present,
+/// witness_may_present}`.
 pub async fn list(
     State(state): State<AppState>,
     who: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     who.authorize(&state, Action::SeeComposite, &id).await?;
-    Ok(Json(list_json(&*running(&state, &id).await?)))
+    Ok(Json(list_json(&*running(&state, &id).await?, &who)))
 }
 
 /// `GET /api/hearings/{id}/exhibits/{exhibit}/file` → the file as it was presented.
@@ -332,5 +339,5 @@ pub async fn witness(
         json!({ "act": "witness", "allowed": req.allowed }),
     )
     .await;
-    Ok(Json(list_json(&hearing)))
+    Ok(Json(list_json(&hearing, &who)))
 }

@@ -25,6 +25,7 @@
 //! | `POST /api/hearings/{id}/broadcast/{start,stop,cut,resume}`, `GET .../broadcast` | account / clerk's (cut: also the judge's) invitation | the live broadcast ([`broadcast`]) |
 //! | `GET /watch/{id}`, `GET /api/watch/{id}`, `GET /live/{id}/...` | anyone (public hearings only) | the watch page, its state, the HLS playlist and segments ([`broadcast`]) |
 //! | `GET, POST /api/hearings/{id}/exhibits`, `GET .../{exhibit}/file`, `POST .../{exhibit}/show`, `.../hide`, `PUT .../witness` | account / invitee (the table's present and manage exhibits) | exhibits on the evidence display ([`exhibits`]) |
+//! | `POST /api/hearings/{id}/gavel/{open,close}` | the presiding judge's invitation | the gavel opens or closes the court ([`scene`]) |
 //! | `GET /api/permissions` | anyone | the permission table |
 //! | `GET /api/openapi.json` | anyone | this API as OpenAPI 3.1 ([`openapi`]) |
 //! | `GET /portal/...` | anyone | the portal's static pages ([`portal`]) |
@@ -91,6 +92,7 @@ pub fn routes() -> Router<AppState> {
             "/api/hearings/{id}/exhibits/witness",
             put(exhibits::witness),
         )
+        .route("/api/hearings/{id}/gavel/{act}", post(scene::gavel))
         .route(
             "/api/hearings/{id}/exhibits/{exhibit}/file",
             get(exhibits::file),

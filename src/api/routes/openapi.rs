@@ -265,6 +265,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "application/json",
     ),
     ep(
+        "post",
+        "/api/hearings/{id}/gavel/{act}",
+        "The presiding judge strikes the gavel to open (open) or close (close) the court: everyone hears it, the recording and broadcast carry it, and the recording's manifest marks it (court_opened, court_closed). Takes the presiding judge's invitation token (Bearer). 400 bad_act. Audited.",
+        Auth::Invitation,
+        Some(empty_body),
+        200,
+        "application/json",
+    ),
+    ep(
         "get",
         "/api/hearings/{id}/broadcast",
         "The public broadcast: state (off, live, cut, ended), viewers, segments. Also takes a judge's or the clerk's invitation token (Bearer).",

@@ -1,4 +1,5 @@
-//! The live scene: which camera view is on air (and locking it), and each seat's key settings.
+//! The live scene: which camera view is on air (and locking it), each seat's key settings, and
+//! the presiding judge's gavel.
 //!
 //! Both act on a running hearing only, are checked against the permission table
 //! ([`Action::LockCameraView`], [`Action::AdjustKey`]) for a portal account or an invitee
@@ -14,6 +15,7 @@ use super::Body;
 use crate::api::error::ApiError;
 use crate::api::session::Operator;
 use crate::api::AppState;
+use crate::hearing::sounds::Gavel;
 use crate::hearing::Hearing;
 use crate::keying::KeyParams;
 use crate::permissions::Action;
@@ -258,4 +260,32 @@ mod tests {
             );
         }
     }
+}
+
+/// `POST /api/hearings/{id}/gavel/{act}` (`open` or `close`) → the presiding judge strikes the
+/// gavel: everyone hears it, the recording carries it, and its manifest marks the moment.
+/// `400 bad_act` for another act.
+pub async fn gavel(
+    State(state): State<AppState>,
+    who: Operator,
+    Path((id, act)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    who.authorize(&state, Action::Gavel, &id).await?;
+    let act = Gavel::parse(&act).ok_or_else(|| {
+        ApiError::invalid(
+            "bad_act",
+            "the gavel opens (open) or closes (close) the court",
+        )
+    })?;
+    let hearing = running(&state, &id).await?;
+    hearing.strike_gavel(act, &who.actor());
+    state
+        .audit(AuditEvent::new(
+            who.actor(),
+            actions::GAVEL,
+            Some(&id),
+            json!({ "act": act.as_str() }),
+        ))
+        .await;
+    Ok(Json(json!({ "act": act.as_str() })))
 }

@@ -1,4 +1,5 @@
-//! The lifecycle events: `start`, `pause`/`resume`..., `stop`, in time order, and every gap
+//! The lifecycle events: `start`, `pause`/`resume`..., `stop`, in time order (with the court's
+//! moments, `court_opened` and `court_closed`, anywhere between start and stop), and every gap
 //! between segments explained by a pause.
 
 use super::Report;
@@ -17,7 +18,9 @@ pub(super) fn check_events(manifest: &Manifest, report: &mut Report) {
             ("running", "pause") => "paused",
             ("paused", "resume") => "running",
             ("running" | "paused", "stop") => "stopped",
-            (_, "start" | "pause" | "resume" | "stop") => {
+            // The court's moments (the gavel) mark the recording without changing it.
+            ("running" | "paused", "court_opened" | "court_closed") => phase,
+            (_, "start" | "pause" | "resume" | "stop" | "court_opened" | "court_closed") => {
                 report.error(format!(
                     "{field}: cannot follow the recording being {phase}"
                 ));
@@ -174,6 +177,30 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].0, Severity::Warning);
         assert!(f[0].1.contains("segments 0 and 1"), "{f:?}");
+    }
+
+    #[test]
+    fn the_gavel_marks_a_running_or_paused_recording_and_nothing_else() {
+        let good = manifest(
+            &[
+                ("start", 0),
+                ("court_opened", 500),
+                ("pause", 1000),
+                ("court_closed", 1500),
+                ("stop", 2000),
+            ],
+            &[(0, 1000)],
+        );
+        assert!(findings(&good).is_empty(), "{:?}", findings(&good));
+        let before_start = manifest(&[("court_opened", 0), ("start", 0)], &[]);
+        let f = findings(&before_start);
+        assert!(
+            f.iter()
+                .any(|(_, m)| m.contains("events[0] (court_opened)")),
+            "{f:?}"
+        );
+        let after_stop = manifest(&[("start", 0), ("stop", 10), ("court_closed", 20)], &[]);
+        assert!(findings(&after_stop)[0].1.contains("cannot follow"));
     }
 
     /// Found while writing the `manifest` fuzz target (whose build has overflow checks on):
