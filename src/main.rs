@@ -110,6 +110,16 @@ struct RenderArgs {
     /// `speaker:SEAT`.
     #[arg(long, default_value = "wide")]
     view: String,
+    /// An exhibit on the room's evidence display: a PNG, JPEG or PDF file, as a hearing shows
+    /// it (with `--view exhibit`, full frame).
+    #[arg(long, value_name = "FILE")]
+    exhibit: Option<PathBuf>,
+    /// The exhibit's page, from 1.
+    #[arg(long, default_value_t = 1)]
+    exhibit_page: u32,
+    /// The caption under the exhibit (its title and presenter, as a hearing writes it).
+    #[arg(long, default_value = "Exhibit")]
+    exhibit_caption: String,
 }
 
 /// Options of `courtroom demo`.
@@ -455,13 +465,55 @@ fn render(settings: &Settings, args: &RenderArgs) -> anyhow::Result<()> {
         .locale
         .as_deref()
         .map(courtroom::render::Lang::from_locale);
-    let (rgba, placed) =
-        still::render_still_named(gpu, layout, w, h, &people, lang, &names, &keys)?;
+    let exhibit = args
+        .exhibit
+        .as_deref()
+        .map(|path| exhibit_picture(path, args.exhibit_page, &args.exhibit_caption))
+        .transpose()?;
+    let (rgba, placed) = still::render_still_named(
+        gpu,
+        layout,
+        w,
+        h,
+        &people,
+        lang,
+        &names,
+        &keys,
+        exhibit.as_ref(),
+    )?;
     still::write_png(&args.out, w, h, &rgba)?;
     if let Some(path) = &args.seats_json {
         std::fs::write(path, serde_json::to_vec_pretty(&placed)?)?;
     }
     Ok(())
+}
+
+/// Page `page` of the exhibit file at `path` as the evidence display shows it.
+fn exhibit_picture(
+    path: &std::path::Path,
+    page: u32,
+    caption: &str,
+) -> anyhow::Result<std::sync::Arc<courtroom::render::ExhibitPicture>> {
+    use courtroom::exhibit::{self, ExhibitKind};
+    let kind = match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+    {
+        Some(e) if e == "pdf" => ExhibitKind::Pdf,
+        Some(e) if e == "png" => ExhibitKind::Png,
+        Some(e) if e == "jpg" || e == "jpeg" => ExhibitKind::Jpeg,
+        _ => anyhow::bail!(
+            "{}: an exhibit is a .pdf, .png or .jpg file",
+            path.display()
+        ),
+    };
+    let bytes = std::fs::read(path)?;
+    let pages = exhibit::inspect(&bytes, kind, path)?;
+    let read = exhibit::read_page(path, kind, page, pages)?;
+    let picture =
+        courtroom::render::ExhibitPicture::compose(read.width, read.height, &read.rgb, caption)?;
+    Ok(std::sync::Arc::new(picture))
 }
 
 fn exit(result: anyhow::Result<()>) -> ExitCode {

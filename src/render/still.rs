@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::compositor::{Compositor, SeatView};
+use super::display::ExhibitPicture;
 use super::layout::Layout;
 use super::nameplate::{Lang, NameplateText};
 use super::screen::ScreenBox;
@@ -82,13 +83,14 @@ pub fn render_still(
     height: u32,
     people: &[(usize, VideoFrame)],
 ) -> Result<(Vec<u8>, Vec<PlacedSeat>), RenderError> {
-    render_still_named(gpu, layout, width, height, people, None, &[], &[])
+    render_still_named(gpu, layout, width, height, people, None, &[], &[], None)
 }
 
 /// [`render_still`] with nameplates in `lang` on every placed person's seat (none if `lang`
 /// is `None`): the seat's role, and the name given for that seat in `names` (seat index →
 /// display name; a seat without one shows its title alone), each person keyed with the
-/// parameters given for their seat in `keys` (the defaults for a seat without them).
+/// parameters given for their seat in `keys` (the defaults for a seat without them), and
+/// `exhibit` on the room's evidence display.
 #[allow(clippy::too_many_arguments)] // one scene, described in full
 pub fn render_still_named(
     gpu: Arc<Gpu>,
@@ -99,8 +101,10 @@ pub fn render_still_named(
     lang: Option<Lang>,
     names: &[(usize, String)],
     keys: &[(usize, KeyParams)],
+    exhibit: Option<&Arc<ExhibitPicture>>,
 ) -> Result<(Vec<u8>, Vec<PlacedSeat>), RenderError> {
     let mut compositor = Compositor::new(gpu, layout, width, height)?;
+    compositor.show_exhibit(exhibit);
     let mut views = vec![SeatView::default(); compositor.layout().seats.len()];
     for (i, (seat, frame)) in people.iter().enumerate() {
         let name = names

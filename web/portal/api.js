@@ -46,6 +46,9 @@ export const api = {
   startRecording: (id) => call('POST', `/api/hearings/${enc(id)}/recording/start`, {}),
   stopRecording: (id) => call('POST', `/api/hearings/${enc(id)}/recording/stop`, {}),
   recordings: (id) => call('GET', `/api/hearings/${enc(id)}/recordings`),
+  // The hearing's exhibits: {exhibits: [{id, sha256, title, kind, size, pages}], on_display}.
+  exhibits: (id) => call('GET', `/api/hearings/${enc(id)}/exhibits`),
+  exhibitUrl: (id, ex) => `/api/hearings/${enc(id)}/exhibits/${enc(ex)}/file`,
   // Public or closed to the public: settled once the hearing opens (409 not_scheduled after).
   setPublic: (id, isPublic) => call('POST', `/api/hearings/${enc(id)}/public`, { public: isPublic }),
   // The public broadcast: {id, broadcast: {state, viewers, segments, cut_by_judge} | null}.

@@ -240,6 +240,18 @@ function recordingsCard(recordings) {
   }));
 }
 
+// The hearing's exhibits: each with its title, pages, SHA-256 and a download of the file as
+// presented.
+function exhibitsCard(id, ex) {
+  if (!ex.exhibits.length) return h('p', { text: t('ex.none') });
+  const shown = ex.on_display && ex.on_display.exhibit;
+  return h('ul', { id: 'exhibits', class: 'recordings' }, ex.exhibits.map((e) => h('li', { 'data-exhibit': e.id },
+    h('div', {}, h('a', { href: api.exhibitUrl(id, e.id), download: `exhibit-${e.id}.${e.kind === 'jpeg' ? 'jpg' : e.kind}`, text: e.title }),
+      ' ', h('span', { class: 'badge', text: `${e.kind.toUpperCase()} · ${t('ex.pages', { n: e.pages })}` }),
+      shown === e.id ? h('span', { class: 'badge sealed', text: t('ex.on_display') }) : null),
+    h('div', { class: 'hint' }, h('code', { text: `SHA-256 ${e.sha256}` })))));
+}
+
 function quality(stats) {
   if (!stats || stats.rtt_ms === undefined) return '–';
   const parts = [];
@@ -431,9 +443,13 @@ function monitorCard(id) {
           h('button', { class: 'small danger', text: t('mon.remove'), onclick: async () => { await attempt(() => api.remove(id, p.participant_id)).catch(() => null); update(); } })))))));
   }
   const recList = h('div', { id: 'recordings-box' });
+  const exList = h('div', { id: 'exhibits-box' });
   async function refreshRecordings() {
     const r = await api.recordings(id).catch(() => null);
     if (r) recList.replaceChildren(recordingsCard(r.recordings));
+    // Exhibits are kept by the running hearing: none to list before it opens.
+    const ex = await api.exhibits(id).catch(() => null);
+    exList.replaceChildren(ex ? exhibitsCard(id, ex) : h('p', { text: t('ex.none') }));
   }
   update();
   refreshRecordings();
@@ -441,6 +457,7 @@ function monitorCard(id) {
   return h('div', {},
     h('section', { class: 'card' }, h('h3', { text: t('rec.title') }), h('div', { class: 'buttons' }, recState, start, stop)),
     h('section', { class: 'card' }, h('h3', { text: t('mon.title') }), h('p', { class: 'hint', text: t('mon.composite') }), picture.el, body),
+    h('section', { class: 'card' }, h('h3', { text: t('ex.title') }), exList),
     h('section', { class: 'card' }, h('h3', { text: t('rec.list') }), recList));
 }
 
