@@ -56,7 +56,7 @@ pub fn checkerboard_png(width: u32, height: u32, block: u32, a: [u8; 3], b: [u8;
     let mut rgb = Vec::with_capacity((width * height * 3) as usize);
     for y in 0..height {
         for x in 0..width {
-            let c = if (x / block + y / block) % 2 == 0 {
+            let c = if (x / block + y / block).is_multiple_of(2) {
                 a
             } else {
                 b

@@ -18,6 +18,40 @@ use crate::store::HearingState;
 /// catches up from the store).
 const CAPACITY: usize = 64;
 
+/// The presiding judge's two acts with the gavel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gavel {
+    /// "现在开庭": the court is now in session.
+    Open,
+    /// "闭庭": the court rises.
+    Close,
+}
+
+impl Gavel {
+    /// `open` or `close`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gavel::Open => "open",
+            Gavel::Close => "close",
+        }
+    }
+
+    /// The act named `open` or `close`.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Gavel::Open, Gavel::Close]
+            .into_iter()
+            .find(|g| g.as_str() == text)
+    }
+
+    /// The manifest's event for it: `court_opened` or `court_closed`.
+    pub fn manifest_event(self) -> &'static str {
+        match self {
+            Gavel::Open => "court_opened",
+            Gavel::Close => "court_closed",
+        }
+    }
+}
+
 /// What a hearing tells the sessions attached to it.
 #[derive(Debug, Clone)]
 pub enum HearingEvent {
@@ -41,7 +75,7 @@ pub enum HearingEvent {
         warning: Option<ScreenWarning>,
     },
     /// The presiding judge struck the gavel: every page plays it.
-    Gavel(super::sounds::Gavel),
+    Gavel(Gavel),
     /// A judge asks participant `to` to speak.
     Cue {
         /// Who is asked.

@@ -6,42 +6,9 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
+pub use super::events::Gavel;
 use super::events::HearingEvent;
 use crate::media::gavel::gavel;
-
-/// The presiding judge's two acts with the gavel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gavel {
-    /// "现在开庭": the court is now in session.
-    Open,
-    /// "闭庭": the court rises.
-    Close,
-}
-
-impl Gavel {
-    /// `open` or `close`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Gavel::Open => "open",
-            Gavel::Close => "close",
-        }
-    }
-
-    /// The act named `open` or `close`.
-    pub fn parse(text: &str) -> Option<Self> {
-        [Gavel::Open, Gavel::Close]
-            .into_iter()
-            .find(|g| g.as_str() == text)
-    }
-
-    /// The manifest's event for it: `court_opened` or `court_closed`.
-    pub fn manifest_event(self) -> &'static str {
-        match self {
-            Gavel::Open => "court_opened",
-            Gavel::Close => "court_closed",
-        }
-    }
-}
 
 /// Samples waiting to be mixed in, 48 kHz mono.
 #[derive(Debug, Default)]

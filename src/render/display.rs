@@ -45,8 +45,7 @@ impl ExhibitPicture {
         caption: &str,
     ) -> Result<Self, NameplateError> {
         let (width, height) = DISPLAY_PIXELS;
-        let mut rgb: Vec<u8> = std::iter::repeat(DISPLAY_BACKGROUND)
-            .take((width * height) as usize)
+        let mut rgb: Vec<u8> = std::iter::repeat_n(DISPLAY_BACKGROUND, (width * height) as usize)
             .flatten()
             .collect();
         let band = (height as f32 * CAPTION_SHARE).round() as u32;
