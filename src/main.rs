@@ -117,6 +117,10 @@ struct RenderArgs {
     /// The exhibit's page, from 1.
     #[arg(long, default_value_t = 1)]
     exhibit_page: u32,
+    /// What part of the page: `page` (whole), or its width across the display and its `top`,
+    /// `middle` or `bottom`.
+    #[arg(long, default_value = "page")]
+    exhibit_region: String,
     /// The caption under the exhibit (its title and presenter, as a hearing writes it).
     #[arg(long, default_value = "Exhibit")]
     exhibit_caption: String,
@@ -468,7 +472,14 @@ fn render(settings: &Settings, args: &RenderArgs) -> anyhow::Result<()> {
     let exhibit = args
         .exhibit
         .as_deref()
-        .map(|path| exhibit_picture(path, args.exhibit_page, &args.exhibit_caption))
+        .map(|path| {
+            let region: courtroom::render::PageRegion =
+                serde_json::from_value(serde_json::Value::String(args.exhibit_region.clone()))
+                    .map_err(|_| {
+                        anyhow::anyhow!("--exhibit-region: page, top, middle or bottom")
+                    })?;
+            exhibit_picture(path, args.exhibit_page, region, &args.exhibit_caption)
+        })
         .transpose()?;
     let (rgba, placed) = still::render_still_named(
         gpu,
@@ -492,6 +503,7 @@ fn render(settings: &Settings, args: &RenderArgs) -> anyhow::Result<()> {
 fn exhibit_picture(
     path: &std::path::Path,
     page: u32,
+    region: courtroom::render::PageRegion,
     caption: &str,
 ) -> anyhow::Result<std::sync::Arc<courtroom::render::ExhibitPicture>> {
     use courtroom::exhibit::{self, ExhibitKind};
@@ -511,8 +523,13 @@ fn exhibit_picture(
     let bytes = std::fs::read(path)?;
     let pages = exhibit::inspect(&bytes, kind, path)?;
     let read = exhibit::read_page(path, kind, page, pages)?;
-    let picture =
-        courtroom::render::ExhibitPicture::compose(read.width, read.height, &read.rgb, caption)?;
+    let picture = courtroom::render::ExhibitPicture::compose(
+        read.width,
+        read.height,
+        &read.rgb,
+        caption,
+        region,
+    )?;
     Ok(std::sync::Arc::new(picture))
 }
 

@@ -114,6 +114,11 @@ const STRINGS = {
     exhibitPrev: 'Previous page',
     exhibitNext: 'Next page',
     exhibitHide: 'Take down',
+    exhibitRegion: 'Show',
+    regionPage: 'Whole page',
+    regionTop: 'Top, full width',
+    regionMiddle: 'Middle, full width',
+    regionBottom: 'Bottom, full width',
     exhibitShown: (title, page, pages, by) => `On the display: ${title}, page ${page} of ${pages} (${by})`,
     exhibitNone: 'Nothing on the display',
     exhibitNeedFile: 'Choose a PDF, PNG or JPEG file and give it a title.',
@@ -233,6 +238,11 @@ const STRINGS = {
     exhibitPrev: '上一页',
     exhibitNext: '下一页',
     exhibitHide: '撤下',
+    exhibitRegion: '显示',
+    regionPage: '整页',
+    regionTop: '上部（放大）',
+    regionMiddle: '中部（放大）',
+    regionBottom: '下部（放大）',
     exhibitShown: (title, page, pages, by) => `正在展示：${title}，第 ${page}/${pages} 页（${by}）`,
     exhibitNone: '显示屏上没有证据',
     exhibitNeedFile: '请选择 PDF、PNG 或 JPEG 文件并填写标题。',
@@ -286,6 +296,7 @@ const ui = {
   exhibitPresent: $('exhibit-present'), exhibitState: $('exhibit-state'),
   exhibitPrev: $('exhibit-prev'), exhibitNext: $('exhibit-next'), exhibitHide: $('exhibit-hide'),
   gavelOpen: $('gavel-open'), gavelClose: $('gavel-close'),
+  exhibitRegion: $('exhibit-region'), exhibitRegionLabel: $('exhibit-region-label'),
 };
 
 const state = {
@@ -782,6 +793,8 @@ function renderExhibits() {
   ui.exhibitPrev.hidden = !d || !(mine || bench) || d.page <= 1;
   ui.exhibitNext.hidden = !d || !(mine || bench) || d.page >= d.pages;
   ui.exhibitHide.hidden = !d || !(mine || bench);
+  ui.exhibitRegionLabel.hidden = !d || !(mine || bench);
+  if (d && document.activeElement !== ui.exhibitRegion) ui.exhibitRegion.value = d.region || 'page';
   for (const b of [ui.exhibitPresent, ui.exhibitPrev, ui.exhibitNext, ui.exhibitHide]) {
     b.setAttribute('aria-disabled', String(state.exhibitBusy));
   }
@@ -822,11 +835,14 @@ async function presentExhibit() {
   });
 }
 
+// Another page, or another part of this one (the page's width across the display, so that
+// small print can be read).
 async function turnExhibit(delta) {
   const d = state.onDisplay;
   if (!d) return;
   await exhibitAct(async () => {
-    const r = await apiCall('POST', exhibitsPath(`/${d.exhibit}/show`), JSON.stringify({ page: d.page + delta }));
+    const body = { page: d.page + delta, region: ui.exhibitRegion.value || 'page' };
+    const r = await apiCall('POST', exhibitsPath(`/${d.exhibit}/show`), JSON.stringify(body));
     state.onDisplay = r.on_display;
   });
 }
@@ -845,6 +861,7 @@ ui.exhibitPresent.addEventListener('click', () => presentExhibit());
 ui.exhibitPrev.addEventListener('click', () => turnExhibit(-1));
 ui.exhibitNext.addEventListener('click', () => turnExhibit(1));
 ui.exhibitHide.addEventListener('click', () => hideExhibit());
+ui.exhibitRegion.addEventListener('change', () => turnExhibit(0));
 
 // ---------------------------------------------------------------- local media (before joining)
 

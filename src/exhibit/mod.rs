@@ -16,8 +16,9 @@ pub const MAX_PAGES: u32 = 500;
 /// The most pixels a picture (or a rendered page) may have: a PNG or JPEG header states its
 /// size before any pixel, so a few hundred bytes could otherwise ask for gigabytes.
 pub const MAX_PIXELS: u64 = 40_000_000;
-/// A PDF page is rendered with its longer side this many pixels.
-pub const PDF_PAGE_PIXELS: u32 = 1600;
+/// A PDF page is rendered with its longer side this many pixels: an A4 page is then wider than
+/// the display (1,697 pixels), so its width can fill it.
+pub const PDF_PAGE_PIXELS: u32 = 2400;
 /// How long poppler may take for one page (or for reading the page count).
 const PDF_TIME_LIMIT: Duration = Duration::from_secs(20);
 /// How much memory poppler may map.

@@ -27,6 +27,31 @@ pub fn coloured_pdf(pages: &[[f32; 3]]) -> Vec<u8> {
             stream.len()
         ));
     }
+    with_xref(&objects)
+}
+
+/// A PDF of one A4 page with `text` (ASCII, no parentheses or backslashes) in Helvetica at
+/// `size_pt` points, 60 points from the left, its baseline 60 points from the top.
+pub fn text_pdf(text: &str, size_pt: f32) -> Vec<u8> {
+    let stream = format!("BT /F1 {size_pt} Tf 60 782 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        format!(
+            "<< /Length {} >>\nstream\n{stream}\nendstream",
+            stream.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    with_xref(&objects)
+}
+
+/// The objects (numbered from 1, the first the catalog) as a PDF with a correct
+/// cross-reference table.
+fn with_xref(objects: &[String]) -> Vec<u8> {
     let mut pdf = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::with_capacity(objects.len());
     for (i, body) in objects.iter().enumerate() {

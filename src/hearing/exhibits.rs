@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::digest::sha256_hex;
 use crate::exhibit::{self, ExhibitError, ExhibitKind};
 use crate::record::manifest::ExhibitEntry;
-use crate::render::ExhibitPicture;
+use crate::render::{ExhibitPicture, PageRegion};
 use crate::timefmt::utc_text;
 
 /// The folder under the data directory that holds every hearing's exhibits.
@@ -90,6 +90,8 @@ pub struct OnDisplay {
     pub title: String,
     /// The page, from 1.
     pub page: u32,
+    /// What part of it.
+    pub region: PageRegion,
     /// Of how many.
     pub pages: u32,
     /// Who shows it.
@@ -277,6 +279,7 @@ impl Exhibits {
         &self,
         id: &str,
         page: u32,
+        region: PageRegion,
         presenter: Presenter,
     ) -> Result<(Exhibit, bool), ExhibitActError> {
         let exhibit = self
@@ -291,7 +294,7 @@ impl Exhibits {
         } else {
             format!("{} · {}", exhibit.title, presenter.caption)
         };
-        let picture = ExhibitPicture::compose(read.width, read.height, &read.rgb, &caption)
+        let picture = ExhibitPicture::compose(read.width, read.height, &read.rgb, &caption, region)
             .map_err(|e| ExhibitActError::Caption(e.to_string()))?;
         let turned = {
             let mut s = self.lock();
@@ -300,6 +303,7 @@ impl Exhibits {
                 exhibit: exhibit.id.clone(),
                 title: exhibit.title.clone(),
                 page,
+                region,
                 pages: exhibit.pages,
                 presenter,
             });
@@ -331,17 +335,19 @@ impl super::Hearing {
         &self.exhibits
     }
 
-    /// Shows page `page` of exhibit `id` on the evidence display (blocking: reads the page),
+    /// Shows page `page` (`region` of it) of exhibit `id` on the evidence display (blocking:
+    /// reads the page),
     /// and notes it in the running recording: the file is kept beside it and the event goes
     /// into its manifest (`shown`, or `turned` when the exhibit was already on the display).
     pub fn show_exhibit(
         &self,
         id: &str,
         page: u32,
+        region: PageRegion,
         presenter: Presenter,
     ) -> Result<OnDisplay, ExhibitActError> {
         let actor = presenter.actor.clone();
-        let (exhibit, turned) = self.exhibits.show(id, page, presenter)?;
+        let (exhibit, turned) = self.exhibits.show(id, page, region, presenter)?;
         let _span = self.span.enter();
         tracing::info!(exhibit = %exhibit.id, page, %actor, turned, "exhibit on the display");
         self.note_exhibit(
@@ -444,6 +450,36 @@ mod tests {
         assert!(left.is_empty(), "{left:?}");
     }
 
+    /// The rendered height of 11-point lower-case text of an A4 PDF on the display picture:
+    /// the rows with a dark pixel in columns that lie on the text (and on the page) both for
+    /// the whole page and for its width across the display.
+    fn x_height(region: PageRegion) -> usize {
+        let dir = tempfile::tempdir().unwrap();
+        let exhibits = Exhibits::open(dir.path().join("h1"));
+        let pdf =
+            crate::exhibit::testing::text_pdf("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 11.0);
+        let e = exhibits.add(&pdf, ExhibitKind::Pdf, "Text", "u").unwrap();
+        exhibits.show(&e.id, 1, region, presenter()).unwrap();
+        let p = exhibits.display().current().unwrap();
+        let band = (p.height as f32 * 0.075) as u32;
+        (0..p.height - band)
+            .filter(|&y| (560..640).any(|x| p.pixel(x, y)[0] < 110))
+            .count()
+    }
+
+    /// An A4 page of 11-point text, readable in the 1280 × 720 exhibit view: with the page's
+    /// width across the display its x-height is 10 pixels or more (the exhibit view shows the
+    /// display at 0.9 of its size or more: `render::screen`'s test), and only about 5 for the
+    /// whole page, which is why regions exist.
+    #[test]
+    fn eleven_point_text_is_twice_as_tall_with_the_pages_width_across_the_display() {
+        let top = x_height(PageRegion::Top);
+        let whole = x_height(PageRegion::Page);
+        eprintln!("x-height: {top} px across the width, {whole} px for the whole page");
+        assert!(top >= 11, "x-height across the width: {top} px");
+        assert!(whole <= 6, "x-height of the whole page: {whole} px");
+    }
+
     #[test]
     fn showing_turning_and_hiding_drive_the_display() {
         let dir = tempfile::tempdir().unwrap();
@@ -459,17 +495,21 @@ mod tests {
         assert_eq!(pdf.pages, 2);
         let slot = exhibits.display();
         assert!(slot.current().is_none());
-        let (_, turned) = exhibits.show(&pdf.id, 1, presenter()).unwrap();
+        let (_, turned) = exhibits
+            .show(&pdf.id, 1, PageRegion::Page, presenter())
+            .unwrap();
         assert!(!turned);
         let first = slot.current().unwrap();
         // The page's middle is red on the display.
         let [r, g, b] = first.pixel(640, 330);
         assert!(r > 200 && g < 40 && b < 40, "{:?}", [r, g, b]);
-        let (_, turned) = exhibits.show(&pdf.id, 2, presenter()).unwrap();
+        let (_, turned) = exhibits
+            .show(&pdf.id, 2, PageRegion::Page, presenter())
+            .unwrap();
         assert!(turned, "the same exhibit again is a page turn");
         assert_eq!(slot.current().unwrap().pixel(640, 330)[2], 255);
         assert!(matches!(
-            exhibits.show(&pdf.id, 3, presenter()),
+            exhibits.show(&pdf.id, 3, PageRegion::Page, presenter()),
             Err(ExhibitActError::File(ExhibitError::NoSuchPage {
                 page: 3,
                 pages: 2
@@ -485,7 +525,7 @@ mod tests {
         assert!(slot.current().is_none() && exhibits.on_display().is_none());
         assert!(exhibits.hide().is_none());
         assert!(matches!(
-            exhibits.show("nope", 1, presenter()),
+            exhibits.show("nope", 1, PageRegion::Page, presenter()),
             Err(ExhibitActError::NotFound(_))
         ));
     }

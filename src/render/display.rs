@@ -24,6 +24,34 @@ pub const CAPTION_BACKGROUND: [u8; 3] = [18, 28, 48];
 /// The caption's text (warm white).
 pub const CAPTION_TEXT: [u8; 3] = [246, 242, 232];
 
+/// What part of a page the display shows: the whole page, or its width across the display and
+/// the top, middle or bottom of its height (an A4 page's 11-point text is about 12 pixels
+/// high there, against 4 or 5 for the whole page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PageRegion {
+    /// The whole page.
+    #[default]
+    Page,
+    /// The page's width, from its top.
+    Top,
+    /// The page's width, its middle.
+    Middle,
+    /// The page's width, down to its bottom.
+    Bottom,
+}
+
+impl PageRegion {
+    /// How far down the part of the page that does not fit the region starts (0 to 1).
+    fn offset(self) -> f32 {
+        match self {
+            PageRegion::Page | PageRegion::Top => 0.0,
+            PageRegion::Middle => 0.5,
+            PageRegion::Bottom => 1.0,
+        }
+    }
+}
+
 /// An exhibit's page as the display shows it: RGBA of [`DISPLAY_PIXELS`], rows top first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExhibitPicture {
@@ -37,12 +65,14 @@ pub struct ExhibitPicture {
 
 impl ExhibitPicture {
     /// Fits a page (`page_width × page_height`, packed RGB) into the display above a caption
-    /// band saying `caption`, keeping the page's aspect (bilinear scaling, centred).
+    /// band saying `caption`, keeping the page's aspect (bilinear scaling, centred): the whole
+    /// page, or for a `region` its width across the display and that part of its height.
     pub fn compose(
         page_width: u32,
         page_height: u32,
         page_rgb: &[u8],
         caption: &str,
+        region: PageRegion,
     ) -> Result<Self, NameplateError> {
         let (width, height) = DISPLAY_PIXELS;
         let mut rgb: Vec<u8> = std::iter::repeat_n(DISPLAY_BACKGROUND, (width * height) as usize)
@@ -51,14 +81,21 @@ impl ExhibitPicture {
         let band = (height as f32 * CAPTION_SHARE).round() as u32;
         let (area_w, area_h) = (width, height - band);
         if page_width > 0 && page_height > 0 {
-            let scale = (area_w as f32 / page_width as f32).min(area_h as f32 / page_height as f32);
+            let whole = (area_w as f32 / page_width as f32).min(area_h as f32 / page_height as f32);
+            let scale = match region {
+                PageRegion::Page => whole,
+                _ => area_w as f32 / page_width as f32,
+            };
             let (w, h) = (
                 ((page_width as f32 * scale).round() as u32).clamp(1, area_w),
                 ((page_height as f32 * scale).round() as u32).clamp(1, area_h),
             );
             let (x0, y0) = ((area_w - w) / 2, (area_h - h) / 2);
+            // The rows of the scaled page above what is shown.
+            let skipped = (page_height as f32 * scale - h as f32).max(0.0) * region.offset();
             for y in 0..h {
-                let sy = ((y as f32 + 0.5) / scale - 0.5).clamp(0.0, (page_height - 1) as f32);
+                let sy =
+                    ((y as f32 + skipped + 0.5) / scale - 0.5).clamp(0.0, (page_height - 1) as f32);
                 for x in 0..w {
                     let sx = ((x as f32 + 0.5) / scale - 0.5).clamp(0.0, (page_width - 1) as f32);
                     let px = bilinear(page_width, page_height, page_rgb, sx, sy);
@@ -180,7 +217,9 @@ mod tests {
     fn a_page_is_fitted_above_the_caption_keeping_its_aspect() {
         // A portrait page, red, 100 × 200.
         let page: Vec<u8> = (0..100 * 200).flat_map(|_| [200u8, 30, 30]).collect();
-        let p = ExhibitPicture::compose(100, 200, &page, "Exhibit P-1 · plaintiff").unwrap();
+        let p =
+            ExhibitPicture::compose(100, 200, &page, "Exhibit P-1 · plaintiff", PageRegion::Page)
+                .unwrap();
         assert_eq!((p.width, p.height), DISPLAY_PIXELS);
         let band = (720.0 * CAPTION_SHARE).round() as u32;
         let area = 720 - band;
@@ -201,13 +240,47 @@ mod tests {
     }
 
     #[test]
+    fn a_region_shows_the_pages_width_and_that_part_of_its_height() {
+        // A portrait page 100 × 400: red top 20 rows, green middle, blue bottom 20 rows. Its
+        // width across the display, it is 5,120 pixels tall: 666 of them show.
+        let page: Vec<u8> = (0..400)
+            .flat_map(|y| {
+                let c = match y {
+                    0..20 => [250u8, 0, 0],
+                    380..400 => [0, 0, 250],
+                    _ => [0, 250, 0],
+                };
+                (0..100).flat_map(move |_| c)
+            })
+            .collect();
+        let at = |region| {
+            let p = ExhibitPicture::compose(100, 400, &page, "x", region).unwrap();
+            // The width fills the display; the top row and the row just above the band.
+            (p.pixel(5, 0), p.pixel(1275, 600), p.pixel(640, 0))
+        };
+        let (left, right, top) = at(PageRegion::Top);
+        assert_eq!((left, right, top), ([250, 0, 0], [0, 250, 0], [250, 0, 0]));
+        let (_, _, top) = at(PageRegion::Middle);
+        assert_eq!(top, [0, 250, 0]);
+        let p = ExhibitPicture::compose(100, 400, &page, "x", PageRegion::Bottom).unwrap();
+        assert_eq!(p.pixel(640, 600), [0, 0, 250]);
+        let whole = ExhibitPicture::compose(100, 400, &page, "x", PageRegion::Page).unwrap();
+        assert_eq!(
+            whole.pixel(5, 300),
+            DISPLAY_BACKGROUND,
+            "the whole page leaves the sides"
+        );
+    }
+
+    #[test]
     fn scaling_keeps_a_pattern_and_an_empty_page_draws_only_the_surround() {
         // A 2 × 1 page: black left, white right; scaled up, the halves stay apart.
-        let p = ExhibitPicture::compose(2, 1, &[0, 0, 0, 255, 255, 255], "x").unwrap();
+        let p = ExhibitPicture::compose(2, 1, &[0, 0, 0, 255, 255, 255], "x", PageRegion::Page)
+            .unwrap();
         let y = 300;
         assert_eq!(p.pixel(100, y), [0, 0, 0]);
         assert_eq!(p.pixel(1180, y), [255, 255, 255]);
-        let empty = ExhibitPicture::compose(0, 0, &[], "").unwrap();
+        let empty = ExhibitPicture::compose(0, 0, &[], "", PageRegion::Page).unwrap();
         assert_eq!(empty.pixel(640, 300), DISPLAY_BACKGROUND);
     }
 }

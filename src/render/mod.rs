@@ -34,7 +34,7 @@ pub mod wrap;
 
 pub use compositor::{Composed, Compositor, KeyParams, SeatView};
 pub use director::Director;
-pub use display::ExhibitPicture;
+pub use display::{ExhibitPicture, PageRegion};
 pub use layout::Layout;
 pub use nameplate::{Lang, NameplateText};
 pub use screen::ScreenBox;

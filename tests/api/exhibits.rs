@@ -204,6 +204,28 @@ async fn a_party_shows_a_pdf_on_the_display_and_the_recording_keeps_it() {
     );
     let seen = wait_for(&live, display, blue).await;
     assert!(seen.is_ok(), "page 2 (blue) never on the display: {seen:?}");
+    // The top of page 2, its width across the display: still blue there; a bad region refused.
+    let r = app
+        .post(
+            &format!("/api/hearings/{id}/exhibits/{eid}/show"),
+            Who::Invitation(&plaintiff),
+            json!({ "page": 2, "region": "top" }),
+        )
+        .await;
+    assert_eq!(r.json()["on_display"]["region"], "top", "{}", r.text());
+    let r = app
+        .post(
+            &format!("/api/hearings/{id}/exhibits/{eid}/show"),
+            Who::Invitation(&plaintiff),
+            json!({ "page": 2, "region": "sideways" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let seen = wait_for(&live, display, blue).await;
+    assert!(
+        seen.is_ok(),
+        "the top of page 2 not on the display: {seen:?}"
+    );
 
     // The witness presents only once allowed; the clerk takes the exhibit down.
     let png = checkerboard_png(64, 64, 16, [250, 250, 250], [10, 10, 10]);
@@ -299,7 +321,8 @@ async fn a_party_shows_a_pdf_on_the_display_and_the_recording_keeps_it() {
             )
         })
         .collect();
-    let expected = [("shown", 1), ("turned", 2), ("hidden", 2)].map(|(e, p)| (e.to_owned(), p));
+    let expected =
+        [("shown", 1), ("turned", 2), ("turned", 2), ("hidden", 2)].map(|(e, p)| (e.to_owned(), p));
     assert_eq!(events, expected);
     assert!(manifest["exhibit_events"][0]["presenter"]
         .as_str()

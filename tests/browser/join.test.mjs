@@ -327,6 +327,77 @@ test('Chinese hearing: the page follows the invitation locale; screenshots; remo
   await p.context().close();
 });
 
+// A PDF of one A4 page filled with `rgb` (0..1) but for a white margin, written as the server's
+// own tests write theirs (src/exhibit/testing.rs).
+function colouredPdf([r, g, b]) {
+  const stream = `${r} ${g} ${b} rg 40 40 515 762 re f`;
+  const objs = ['<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>',
+    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`];
+  let out = '%PDF-1.4\n';
+  const offsets = [];
+  objs.forEach((body, i) => { offsets.push(out.length); out += `${i + 1} 0 obj\n${body}\nendobj\n`; });
+  const xref = out.length;
+  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n`;
+  for (const o of offsets) out += `${String(o).padStart(10, '0')} 00000 n \n`;
+  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+
+// The mean RGB of the middle of `box` (the composite's pixels) in the page's received picture.
+async function meanOfBox(p, box, output) {
+  return p.evaluate(({ box, output }) => {
+    const v = document.querySelector('#courtroom');
+    if (!v.videoWidth) return null;
+    const c = document.createElement('canvas');
+    c.width = v.videoWidth; c.height = v.videoHeight;
+    const g = c.getContext('2d');
+    g.drawImage(v, 0, 0);
+    const sx = v.videoWidth / output.width, sy = v.videoHeight / output.height;
+    // The page sits in the middle of the display, above its caption band.
+    const x = Math.round((box.x + box.w * 0.42) * sx), y = Math.round((box.y + box.h * 0.3) * sy);
+    const w = Math.max(1, Math.round(box.w * 0.16 * sx)), h = Math.max(1, Math.round(box.h * 0.35 * sy));
+    const d = g.getImageData(x, y, w, h).data;
+    const sum = [0, 0, 0];
+    for (let i = 0; i < d.length; i += 4) { sum[0] += d[i]; sum[1] += d[i + 1]; sum[2] += d[i + 2]; }
+    return sum.map((s) => s / (d.length / 4));
+  }, { box, output });
+}
+
+test('a party presents a PDF from the page: it shows on the courtroom display; the judge gavels; the party takes it down', async () => {
+  const party = await page();
+  await joinAndSee(party, invites.plaintiff);
+  await party.waitForSelector('#exhibits:not([hidden])', { timeout: 5000 });
+  const token = new URL(invites.clerk).searchParams.get('t');
+  const mon = await (await fetch(`http://${addr}/api/hearing/monitor`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  assert.ok(mon.display && mon.display.w > 0, `the monitor gives the display's region: ${JSON.stringify(mon.display)}`);
+  const red = (m) => !!m && m[0] > 150 && m[1] < 100 && m[2] < 100;
+  assert.ok(!red(await meanOfBox(party, mon.display, mon.output)), 'nothing red on the display before');
+  await party.setInputFiles('#exhibit-file', { name: 'contract.pdf', mimeType: 'application/pdf', buffer: colouredPdf([1, 0, 0]) });
+  await party.fill('#exhibit-title', 'Contract');
+  await party.click('#exhibit-present');
+  await party.waitForFunction(() => /Contract/.test(document.querySelector('#exhibit-state').textContent), null, { timeout: 20000 });
+  let seen = null;
+  for (let i = 0; i < 60 && !red(seen); i++) { await sleep(250); seen = await meanOfBox(party, mon.display, mon.output); }
+  assert.ok(red(seen), `the page on the display, red: ${JSON.stringify(seen)}`);
+  await party.screenshot({ path: path.join(images, 'hearing-exhibit.png') });
+  assert.equal(await party.isHidden('#exhibit-hide'), false, 'its presenter may take it down');
+
+  const judge = await page();
+  await joinAndSee(judge, invites.presiding_judge);
+  await judge.click('#gavel-open');
+  // The page plays the gavel and says so.
+  await party.waitForFunction(() => window.courtroom.gavels === 1
+    && /in session/.test(document.querySelector('#status').textContent), null, { timeout: 10000 });
+
+  await party.click('#exhibit-hide');
+  await party.waitForFunction(() => /Nothing on the display/.test(document.querySelector('#exhibit-state').textContent), null, { timeout: 10000 });
+  for (let i = 0; i < 40 && red(seen); i++) { await sleep(250); seen = await meanOfBox(party, mon.display, mon.output); }
+  assert.ok(!red(seen), `the display is empty again: ${JSON.stringify(seen)}`);
+  await judge.context().close();
+  await party.context().close();
+});
+
 test('each error shows its sentence', async () => {
   const cases = [];
   // Invalid and expired invitations (the expired one is signed with the server's key).

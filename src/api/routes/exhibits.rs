@@ -25,6 +25,7 @@ use crate::exhibit::{ExhibitError, ExhibitKind};
 use crate::hearing::exhibits::{ExhibitActError, Presenter};
 use crate::hearing::Hearing;
 use crate::permissions::{check, Action, Principal};
+use crate::render::PageRegion;
 use crate::role::Role;
 use crate::store::audit::actions;
 use crate::store::AuditEvent;
@@ -43,6 +44,10 @@ pub struct ShowRequest {
     /// The page to show, from 1 (default 1).
     #[serde(default)]
     pub page: Option<u32>,
+    /// What part of it: `page` (the whole page, the default), or the page's width across the
+    /// display and its `top`, `middle` or `bottom`.
+    #[serde(default)]
+    pub region: PageRegion,
 }
 
 /// `PUT /api/hearings/{id}/exhibits/witness` body.
@@ -262,11 +267,18 @@ pub async fn show(
     State(state): State<AppState>,
     who: Operator,
     Path((id, exhibit)): Path<(String, String)>,
-    body: Option<Json<ShowRequest>>,
+    body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let hearing = running(&state, &id).await?;
     authorize_presenter(&state, &who, &hearing).await?;
-    let page = body.and_then(|Json(b)| b.page).unwrap_or(1);
+    // The body is optional: none shows page 1, whole.
+    let req: ShowRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ShowRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid("bad_json", e.to_string()))?
+    };
+    let page = req.page.unwrap_or(1);
+    let region = req.region;
     if let Some(shown) = hearing.exhibits().on_display() {
         if shown.exhibit == exhibit && shown.presenter.actor != who.actor() && !manages(&who, &id) {
             return Err(ApiError::conflict(
@@ -277,12 +289,12 @@ pub async fn show(
     }
     let presenter = presenter(&state, &who).await;
     let (h, e) = (hearing.clone(), exhibit.clone());
-    let shown = blocking(move || h.show_exhibit(&e, page, presenter)).await?;
+    let shown = blocking(move || h.show_exhibit(&e, page, region, presenter)).await?;
     audit(
         &state,
         &who,
         &id,
-        json!({ "act": "show", "exhibit": exhibit, "page": page }),
+        json!({ "act": "show", "exhibit": exhibit, "page": page, "region": region }),
     )
     .await;
     Ok(Json(json!({ "on_display": shown })))

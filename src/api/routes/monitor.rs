@@ -126,6 +126,8 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
         "media": hearing.media_log(),
         "participants": participants,
         "seats": seats,
+        // The evidence display's region of the composite (null: the room has none in view).
+        "display": hearing.layout().display_box(v.width, v.height),
     }))
 }
 

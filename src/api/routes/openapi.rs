@@ -78,7 +78,8 @@ fn mute_body() -> Value {
 }
 
 fn exhibit_show_body() -> Value {
-    json!({ "type": "object", "properties": { "page": { "type": "integer", "minimum": 1, "default": 1 } } })
+    json!({ "type": "object", "properties": { "page": { "type": "integer", "minimum": 1, "default": 1 },
+            "region": { "type": "string", "enum": ["page", "top", "middle", "bottom"], "default": "page" } } })
 }
 fn exhibit_witness_body() -> Value {
     json!({ "type": "object", "required": ["allowed"], "properties": { "allowed": { "type": "boolean" } } })
