@@ -21,8 +21,8 @@ use super::AppState;
 
 /// Marks a request one node forwarded to another.
 pub const FORWARDED: &str = "x-courtroom-forwarded";
-/// The largest body forwarded.
-const MAX_BODY: usize = 16 * 1024 * 1024;
+/// The largest body forwarded: an exhibit's, and a little.
+const MAX_BODY: usize = crate::exhibit::MAX_EXHIBIT_BYTES + 1024 * 1024;
 
 /// The hearing a request is about, from its path or its invitation.
 fn hearing_of(state: &AppState, req: &Request) -> Option<String> {

@@ -4,7 +4,7 @@
 //! (`crate::render::exhibit` draws it). PDF pages are rendered by poppler's `pdftoppm`, in a
 //! child process with a memory and time limit, so a hostile PDF can at most fail.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -261,11 +261,32 @@ fn poppler(tool: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>, ExhibitErro
         .spawn()
         .map_err(|e| ExhibitError::Renderer(format!("cannot run {tool}: {e}")))?;
     let deadline = Instant::now() + PDF_TIME_LIMIT;
-    // The output is small (a page count, or nothing: pages go to a file), so it is read after
-    // the child ends.
-    loop {
+    // Both pipes are drained while it runs: a damaged PDF can print many warnings, and a full
+    // pipe would block it.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(status)) => break status,
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
             Ok(None) => {
                 let _ = child.kill();
@@ -277,19 +298,18 @@ fn poppler(tool: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>, ExhibitErro
             }
             Err(e) => return Err(ExhibitError::Renderer(e.to_string())),
         }
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| ExhibitError::Renderer(e.to_string()))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    if !status.success() {
+        let stderr = String::from_utf8_lossy(&stderr);
         let first = stderr
             .lines()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("no message");
         return Err(ExhibitError::Malformed(format!("{tool}: {first}")));
     }
-    Ok(out.stdout)
+    Ok(stdout)
 }
 
 /// How many pages the PDF at `path` has (`pdfinfo`).

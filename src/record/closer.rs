@@ -92,21 +92,27 @@ pub enum Job {
 
 /// Copies an exhibit into the recording's folder (a temporary file, synced, then renamed), and
 /// checks that the copy has the SHA-256 it was presented with.
+/// Nothing is left behind when it fails (a full disk): the temporary copy is removed.
 fn keep_exhibit(source: &Path, to: &Path, sha256: &str) -> std::io::Result<()> {
     let tmp = to.with_file_name(format!(
         ".{}.tmp",
         to.file_name().and_then(|n| n.to_str()).unwrap_or("exhibit")
     ));
-    std::fs::copy(source, &tmp)?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    let (_, hash) = sha256_file(&tmp)?;
-    if hash != sha256 {
+    let copied = (|| {
+        std::fs::copy(source, &tmp)?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        let (_, hash) = sha256_file(&tmp)?;
+        if hash != sha256 {
+            return Err(std::io::Error::other(format!(
+                "the stored exhibit's SHA-256 is {hash}, not {sha256}"
+            )));
+        }
+        std::fs::rename(&tmp, to)
+    })();
+    if copied.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(std::io::Error::other(format!(
-            "the stored exhibit's SHA-256 is {hash}, not {sha256}"
-        )));
     }
-    std::fs::rename(&tmp, to)
+    copied
 }
 
 /// A segment being closed: where it sits and what it holds.

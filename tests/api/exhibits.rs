@@ -190,6 +190,24 @@ async fn a_party_shows_a_pdf_on_the_display_and_the_recording_keeps_it() {
         (r.status, r.code()),
         (StatusCode::CONFLICT, "presented_by_another".to_owned())
     );
+    // Nor put another exhibit up over it.
+    let own = checkerboard_png(32, 32, 8, [0, 200, 0], [0, 90, 0]);
+    let r = upload(
+        &app,
+        Who::Invitation(&defendant),
+        &id,
+        "image/png",
+        "Photo",
+        own,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let theirs = r.json()["id"].as_str().unwrap().to_owned();
+    let r = show(&app, Who::Invitation(&defendant), &id, &theirs, 1).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "presented_by_another".to_owned())
+    );
     assert_eq!(
         show(&app, Who::Invitation(&plaintiff), &id, &eid, 3)
             .await
@@ -295,7 +313,7 @@ async fn a_party_shows_a_pdf_on_the_display_and_the_recording_keeps_it() {
         )
         .await
         .json();
-    assert_eq!(list["exhibits"].as_array().unwrap().len(), 2);
+    assert_eq!(list["exhibits"].as_array().unwrap().len(), 3);
     assert_eq!(list["on_display"], Value::Null);
     let file = app
         .get(&format!("/api/hearings/{id}/exhibits/{eid}/file"), clerk)
@@ -350,6 +368,17 @@ async fn hostile_exhibits_are_refused_cleanly_and_the_server_goes_on() {
     let clerk = Who::Session(&cookie);
     let id = app.create_hearing(&cookie).await;
     app.set_state(&cookie, &id, "open").await;
+    // Listing an open hearing's exhibits does not start it.
+    let r = app
+        .get(&format!("/api/hearings/{id}/exhibits"), clerk)
+        .await;
+    assert_eq!(
+        (r.status, r.json()["exhibits"].clone()),
+        (StatusCode::OK, json!([]))
+    );
+    assert!(app.state.running_hearing(&id).await.is_none());
+    let r = app.get("/api/hearings/h-none/exhibits", clerk).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
     let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
         (
             "application/pdf",

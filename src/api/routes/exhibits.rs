@@ -22,7 +22,7 @@ use crate::api::error::ApiError;
 use crate::api::session::Operator;
 use crate::api::AppState;
 use crate::exhibit::{ExhibitError, ExhibitKind};
-use crate::hearing::exhibits::{ExhibitActError, Presenter};
+use crate::hearing::exhibits::{hearing_dir, ExhibitActError, Exhibits, Presenter};
 use crate::hearing::Hearing;
 use crate::permissions::{check, Action, Principal};
 use crate::render::PageRegion;
@@ -74,22 +74,37 @@ fn manages(who: &Operator, id: &str) -> bool {
     check(&principal(who), Action::ManageExhibits, Some(id)).is_ok()
 }
 
-/// May `who` present on `hearing`? The table, or the witness while allowed.
-async fn authorize_presenter(
+/// The running hearing `id`, once `who` may present there: by the table (which may then start
+/// an open hearing), or as its witness while allowed (asked of a running hearing only: the
+/// question never starts one). Nothing is started for someone who may not present.
+async fn presenter_hearing(
     state: &AppState,
     who: &Operator,
-    hearing: &Hearing,
-) -> Result<(), ApiError> {
-    let id = &hearing.record.id;
+    id: &str,
+) -> Result<Arc<Hearing>, ApiError> {
     if let Operator::Invitee(i) = who {
-        if i.0.role == Role::Witness
-            && i.0.hearing == *id
-            && hearing.exhibits().witness_may_present()
-        {
-            return Ok(());
+        if i.0.role == Role::Witness && i.0.hearing == id {
+            if let Some(h) = state.running_hearing(id).await {
+                if h.exhibits().witness_may_present() {
+                    return Ok(h);
+                }
+            }
         }
     }
-    who.authorize(state, Action::PresentExhibit, id).await
+    who.authorize(state, Action::PresentExhibit, id).await?;
+    running(state, id).await
+}
+
+/// The exhibits of hearing `id` without starting it: the running hearing's, or those kept on
+/// this node's disk (`None` for an unknown hearing).
+async fn kept_exhibits(state: &AppState, id: &str) -> Result<Option<Exhibits>, ApiError> {
+    if state.store().hearing_summary(id).await?.is_none() {
+        return Ok(None);
+    }
+    let dir = hearing_dir(&state.settings().data_dir, id);
+    tokio::task::spawn_blocking(move || Some(Exhibits::open(dir)))
+        .await
+        .map_err(|e| ApiError::unavailable("exhibit_unavailable", e.to_string()))
 }
 
 /// How the caption names `who`: their invitation's name and role, or their account.
@@ -184,8 +199,7 @@ pub async fn upload(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let hearing = running(&state, &id).await?;
-    authorize_presenter(&state, &who, &hearing).await?;
+    let hearing = presenter_hearing(&state, &who, &id).await?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge
@@ -231,7 +245,18 @@ pub async fn list(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     who.authorize(&state, Action::SeeComposite, &id).await?;
-    Ok(Json(list_json(&*running(&state, &id).await?, &who)))
+    if let Some(hearing) = state.running_hearing(&id).await {
+        return Ok(Json(list_json(&hearing, &who)));
+    }
+    let kept = kept_exhibits(&state, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(json!({
+        "exhibits": kept.list(),
+        "on_display": null,
+        "you_present": false,
+        "witness_may_present": false,
+    })))
 }
 
 /// `GET /api/hearings/{id}/exhibits/{exhibit}/file` → the file as it was presented.
@@ -241,9 +266,21 @@ pub async fn file(
     Path((id, exhibit)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     who.authorize(&state, Action::SeeComposite, &id).await?;
-    let hearing = running(&state, &id).await?;
-    let e = hearing.exhibits().get(&exhibit).ok_or(ApiError::NotFound)?;
-    let path = hearing.exhibits().path(&e);
+    let (e, path) = match state.running_hearing(&id).await {
+        Some(hearing) => {
+            let e = hearing.exhibits().get(&exhibit).ok_or(ApiError::NotFound)?;
+            let path = hearing.exhibits().path(&e);
+            (e, path)
+        }
+        None => {
+            let kept = kept_exhibits(&state, &id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            let e = kept.get(&exhibit).ok_or(ApiError::NotFound)?;
+            let path = kept.path(&e);
+            (e, path)
+        }
+    };
     let bytes = tokio::fs::read(&path)
         .await
         .map_err(|err| ApiError::unavailable("exhibit_unavailable", err.to_string()))?;
@@ -261,16 +298,16 @@ pub async fn file(
 }
 
 /// `POST /api/hearings/{id}/exhibits/{exhibit}/show` (`{"page": n}`, optional) → what the
-/// display shows. Showing the exhibit already on the display turns its page; only whoever
-/// shows it (or someone who manages exhibits) may, and `409 presented_by_another` otherwise.
+/// display shows. Showing the exhibit already on the display turns its page. While another
+/// person's exhibit is shown, only someone who manages exhibits may turn it or show another
+/// over it: `409 presented_by_another` otherwise.
 pub async fn show(
     State(state): State<AppState>,
     who: Operator,
     Path((id, exhibit)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let hearing = running(&state, &id).await?;
-    authorize_presenter(&state, &who, &hearing).await?;
+    let hearing = presenter_hearing(&state, &who, &id).await?;
     // The body is optional: none shows page 1, whole.
     let req: ShowRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ShowRequest::default()
@@ -279,11 +316,13 @@ pub async fn show(
     };
     let page = req.page.unwrap_or(1);
     let region = req.region;
+    // Another person's exhibit on the display is theirs: its pages are theirs to turn, and
+    // only the bench puts something else up over it.
     if let Some(shown) = hearing.exhibits().on_display() {
-        if shown.exhibit == exhibit && shown.presenter.actor != who.actor() && !manages(&who, &id) {
+        if shown.presenter.actor != who.actor() && !manages(&who, &id) {
             return Err(ApiError::conflict(
                 "presented_by_another",
-                "another person presents this exhibit; its pages are theirs to turn",
+                "another person presents an exhibit now; they, the presiding judge or the clerk take it down first",
             ));
         }
     }
@@ -307,7 +346,7 @@ pub async fn hide(
     who: Operator,
     Path((id, exhibit)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let hearing = running(&state, &id).await?;
+    let hearing = presenter_hearing(&state, &who, &id).await?;
     let shown = hearing.exhibits().on_display();
     match &shown {
         Some(s) if s.exhibit == exhibit => {
@@ -316,7 +355,6 @@ pub async fn hide(
             }
         }
         _ => {
-            authorize_presenter(&state, &who, &hearing).await?;
             return Err(ApiError::conflict(
                 "not_on_display",
                 format!("exhibit {exhibit} is not on the display"),
