@@ -79,9 +79,6 @@ impl ExhibitKind {
 /// Why an exhibit was refused or a page could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ExhibitError {
-    /// Not PNG, JPEG or PDF.
-    #[error("exhibits are PNG, JPEG or PDF files (got {0:?})")]
-    Unsupported(String),
     /// Bigger than [`MAX_EXHIBIT_BYTES`], or more pixels than [`MAX_PIXELS`].
     #[error("the exhibit is too large: {0}")]
     TooLarge(String),

@@ -468,9 +468,9 @@ mod tests {
     }
 
     /// An A4 page of 11-point text, readable in the 1280 × 720 exhibit view: with the page's
-    /// width across the display its x-height is 10 pixels or more (the exhibit view shows the
-    /// display at 0.9 of its size or more: `render::screen`'s test), and only about 5 for the
-    /// whole page, which is why regions exist.
+    /// width across the display its x-height is 11 pixels or more (13 measured; the exhibit
+    /// view shows the display at 0.89 of its size or more: `render::screen`'s test), and at
+    /// most 6 for the whole page (4 measured), which is why regions exist.
     #[test]
     fn eleven_point_text_is_twice_as_tall_with_the_pages_width_across_the_display() {
         let top = x_height(PageRegion::Top);

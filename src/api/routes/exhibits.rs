@@ -131,7 +131,6 @@ fn act_error(e: ExhibitActError) -> ApiError {
             "exhibit_too_large",
             format!("the exhibit is too large: {m}"),
         ),
-        ExhibitActError::File(ExhibitError::Unsupported(m)) => ApiError::UnsupportedMediaType(m),
         ExhibitActError::File(ExhibitError::NoSuchPage { .. }) => {
             ApiError::invalid("no_such_page", e.to_string())
         }

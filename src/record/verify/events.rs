@@ -32,16 +32,13 @@ pub(super) fn check_events(manifest: &Manifest, report: &mut Report) {
             }
         };
         phase = next;
-        if e.actor.trim().is_empty() {
-            report.error(format!("{field}: no actor"));
-        }
-        if e.media_ms < last_ms {
-            report.error(format!(
-                "{field}: media_ms {} goes back (after {last_ms})",
-                e.media_ms
-            ));
-        }
-        last_ms = last_ms.max(e.media_ms);
+        check_who_and_when(
+            report,
+            &field,
+            ("actor", &e.actor),
+            e.media_ms,
+            &mut last_ms,
+        );
     }
     const SLACK_MS: u64 = 1000;
     // The times are the manifest's, so anything up to u64::MAX: the sums saturate rather than
@@ -67,6 +64,26 @@ pub(super) fn check_events(manifest: &Manifest, report: &mut Report) {
             ));
         }
     }
+}
+
+/// One event of a list (`field` names it): someone did it (`who`: the field's name and its
+/// value), and its media time does not go back from `last_ms`, which it then advances.
+pub(super) fn check_who_and_when(
+    report: &mut Report,
+    field: &str,
+    (who_field, who): (&str, &str),
+    media_ms: u64,
+    last_ms: &mut u64,
+) {
+    if who.trim().is_empty() {
+        report.error(format!("{field}: no {who_field}"));
+    }
+    if media_ms < *last_ms {
+        report.error(format!(
+            "{field}: media_ms {media_ms} goes back (after {last_ms})"
+        ));
+    }
+    *last_ms = (*last_ms).max(media_ms);
 }
 
 #[cfg(test)]

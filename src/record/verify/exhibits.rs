@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use super::chain::check_kept_file;
+use super::events::check_who_and_when;
 use super::Report;
 use crate::record::manifest::{Manifest, MANIFEST_FILE};
 
@@ -38,16 +39,13 @@ pub(super) fn check_exhibits(manifest: &Manifest, dir: &Path, report: &mut Repor
             "hidden" => on_display = None,
             _ => report.error(format!("{field}: unknown event")),
         }
-        if ev.presenter.trim().is_empty() {
-            report.error(format!("{field}: no presenter"));
-        }
-        if ev.media_ms < last_ms {
-            report.error(format!(
-                "{field}: media_ms {} goes back (after {last_ms})",
-                ev.media_ms
-            ));
-        }
-        last_ms = last_ms.max(ev.media_ms);
+        check_who_and_when(
+            report,
+            &field,
+            ("presenter", &ev.presenter),
+            ev.media_ms,
+            &mut last_ms,
+        );
     }
 }
 
