@@ -82,7 +82,8 @@ open(sys.argv[1], "wb").write(out)
 PY
 caption="Exhibit P-1 · Contract of sale · 赵磊, plaintiff"
 render courtroom-exhibit courtroom wide --exhibit "$exhibit" --exhibit-caption "$caption"
-render courtroom-exhibit-full courtroom exhibit --exhibit "$exhibit" --exhibit-caption "$caption"
+render courtroom-exhibit-full courtroom exhibit --exhibit "$exhibit" --exhibit-caption "$caption" \
+    --exhibit-presenter plaintiff
 rm -f "$exhibit"
 
 # Textured rooms compress poorly: store the stills as optimised RGB PNGs (half the size).

@@ -16,7 +16,9 @@ struct SeatUniform {
     uv_crop: vec4<f32>,
     // The keyer's parameters (keyer.wgsl).
     key: KeyUniform,
-    // x: unused (spill lives in `key`); y: 1 when the person is away (shown dimmed); zw: unused.
+    // x: unused (spill lives in `key`); y: 1 when the person is away (shown dimmed); z: 1 for
+    // the presenter's picture-in-picture (src/render/inset.rs: opaque, over a plain backdrop);
+    // w: unused.
     look: vec4<f32>,
     // rgb: per-channel gain matching the person to the room, brightness times white balance
     // (src/keying/look.rs); w: unused.
@@ -58,6 +60,11 @@ fn vs_main(@builtin(vertex_index) index: u32) -> VertexOut {
 @fragment
 fn fs_main(in: VertexOut) -> @location(0) vec4<f32> {
     let keyed = key_pixel(seat.key, plane_y, chroma_sites, screen_residual, linear_sampler, in.uv);
+    if (seat.look.z > 0.5) {
+        // The presenter's inset: the keyed person over a slate backdrop, opaque.
+        let backdrop = vec3<f32>(0.16, 0.19, 0.24);
+        return vec4<f32>(mix(backdrop, keyed.rgb * seat.gain.rgb, keyed.a), 1.0);
+    }
     var alpha = keyed.a;
     if (alpha < 0.02) {
         discard;

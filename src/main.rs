@@ -124,6 +124,10 @@ struct RenderArgs {
     /// The caption under the exhibit (its title and presenter, as a hearing writes it).
     #[arg(long, default_value = "Exhibit")]
     exhibit_caption: String,
+    /// Who presents the exhibit (ROLE_OR_SEAT, as given to --participant): drawn again
+    /// picture-in-picture, as a hearing's exhibit view shows its presenter.
+    #[arg(long, value_name = "ROLE")]
+    exhibit_presenter: Option<String>,
 }
 
 /// Options of `courtroom demo`.
@@ -423,6 +427,7 @@ fn render(settings: &Settings, args: &RenderArgs) -> anyhow::Result<()> {
     let mut people = Vec::new();
     let mut keys = Vec::new();
     let mut names = Vec::new();
+    let mut inset = None;
     for p in &args.participants {
         let (who, what) = p
             .split_once('=')
@@ -462,7 +467,13 @@ fn render(settings: &Settings, args: &RenderArgs) -> anyhow::Result<()> {
         if let Some((_, name)) = given.find(|(k, _)| *k == who) {
             names.push((seat, name.to_string()));
         }
+        if args.exhibit_presenter.as_deref() == Some(who) {
+            inset = Some(seat);
+        }
         people.push((seat, frame));
+    }
+    if let (Some(who), None) = (&args.exhibit_presenter, inset) {
+        anyhow::bail!("--exhibit-presenter {who:?}: no --participant {who}=…");
     }
     let gpu = Gpu::open(AdapterChoice::parse(&settings.render.adapter))?;
     let lang = args
@@ -491,6 +502,7 @@ fn render(settings: &Settings, args: &RenderArgs) -> anyhow::Result<()> {
         &names,
         &keys,
         exhibit.as_ref(),
+        inset,
     )?;
     still::write_png(&args.out, w, h, &rgba)?;
     if let Some(path) = &args.seats_json {

@@ -397,3 +397,68 @@ fn a_person_photographed_on_an_uneven_screen_is_keyed_cleanly() {
         "{greenish} green pixels of {all} in the plaintiff's seat"
     );
 }
+
+/// The exhibit view shows the presenter picture-in-picture in its lower right corner: their
+/// colour fills part of the corner with `--exhibit-presenter`, and none of it without.
+#[test]
+fn the_exhibit_view_shows_its_presenter_picture_in_picture() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("page.png");
+    let (w, h) = (400u32, 560u32);
+    let mut encoder = png::Encoder::new(std::fs::File::create(&page).unwrap(), w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().unwrap();
+    writer
+        .write_image_data(&vec![250u8; (w * h * 3) as usize])
+        .unwrap();
+    writer.finish().unwrap();
+    let plaintiff = [50, 80, 210];
+    let people = [("plaintiff", plaintiff), ("defendant", [210, 120, 50])];
+    let exhibit = ["--exhibit", page.to_str().unwrap()];
+    let corner_share = |still: &Still| {
+        let (mut hits, mut all) = (0u32, 0u32);
+        for y in 500..700 {
+            for x in 1010..1260 {
+                all += 1;
+                if near(still.pixel(x, y), plaintiff) {
+                    hits += 1;
+                }
+            }
+        }
+        hits as f64 / all as f64
+    };
+    let with = render_with(
+        dir.path(),
+        "courtroom",
+        "exhibit",
+        "1280x720",
+        &people,
+        &[&exhibit[..], &["--exhibit-presenter", "plaintiff"]].concat(),
+    );
+    let without = render_with(
+        dir.path(),
+        "courtroom",
+        "exhibit",
+        "1280x720",
+        &people,
+        &exhibit,
+    );
+    let (a, b) = (corner_share(&with), corner_share(&without));
+    assert!(
+        a > 0.15,
+        "the presenter fills {:.1} % of the corner",
+        a * 100.0
+    );
+    assert!(
+        b < 0.005,
+        "without a presenter, {:.1} % of the corner",
+        b * 100.0
+    );
+    // The page stays visible in the middle of the frame.
+    assert!(
+        with.pixel(640, 300).iter().all(|&c| c > 200),
+        "{:?}",
+        with.pixel(640, 300)
+    );
+}

@@ -114,6 +114,8 @@ const STRINGS = {
     exhibitPrev: 'Previous page',
     exhibitNext: 'Next page',
     exhibitHide: 'Take down',
+    shareScreen: 'Share screen',
+    screenDenied: 'The screen was not shared (the browser asked, and it was refused).',
     exhibitRegion: 'Show',
     regionPage: 'Whole page',
     regionTop: 'Top, full width',
@@ -238,6 +240,8 @@ const STRINGS = {
     exhibitPrev: '上一页',
     exhibitNext: '下一页',
     exhibitHide: '撤下',
+    shareScreen: '共享屏幕',
+    screenDenied: '未能共享屏幕（浏览器的请求被拒绝）。',
     exhibitRegion: '显示',
     regionPage: '整页',
     regionTop: '上部（放大）',
@@ -295,6 +299,7 @@ const ui = {
   exhibits: $('exhibits'), exhibitFile: $('exhibit-file'), exhibitTitle: $('exhibit-title'),
   exhibitPresent: $('exhibit-present'), exhibitState: $('exhibit-state'),
   exhibitPrev: $('exhibit-prev'), exhibitNext: $('exhibit-next'), exhibitHide: $('exhibit-hide'),
+  exhibitShare: $('exhibit-share'),
   gavelOpen: $('gavel-open'), gavelClose: $('gavel-close'),
   exhibitRegion: $('exhibit-region'), exhibitRegionLabel: $('exhibit-region-label'),
 };
@@ -347,6 +352,7 @@ const state = {
   youPresent: false,      // this person shows what is on the display (turns its pages)
   exhibitPoll: null,      // the display poll's timer
   exhibitBusy: false,     // an upload, show or hide is on its way
+  screenShare: null,      // the screen this page shares: {track, transceiver, pc}
 };
 
 // For tests and people debugging.
@@ -795,14 +801,26 @@ function renderExhibits() {
   ui.exhibitHide.hidden = !d || !(mine || bench);
   ui.exhibitRegionLabel.hidden = !d || !(mine || bench);
   if (d && document.activeElement !== ui.exhibitRegion) ui.exhibitRegion.value = d.region || 'page';
-  for (const b of [ui.exhibitPresent, ui.exhibitPrev, ui.exhibitNext, ui.exhibitHide]) {
+  for (const b of [ui.exhibitPresent, ui.exhibitPrev, ui.exhibitNext, ui.exhibitHide, ui.exhibitShare]) {
     b.setAttribute('aria-disabled', String(state.exhibitBusy));
+  }
+  const sharing = !!d && d.exhibit === 'screen' && mine;
+  // Taken down by the bench (or the share ended elsewhere): stop capturing.
+  if (state.screenShare && !sharing && !state.exhibitBusy) stopScreen(false);
+  ui.exhibitShare.hidden = !!state.screenShare || !navigator.mediaDevices
+    || typeof navigator.mediaDevices.getDisplayMedia !== 'function';
+  // A screen has no pages and no parts.
+  if (d && d.exhibit === 'screen') {
+    ui.exhibitPrev.hidden = true;
+    ui.exhibitNext.hidden = true;
+    ui.exhibitRegionLabel.hidden = true;
   }
 }
 
 function exhibitError(err) {
   ui.exhibitState.dataset.error = '1';
-  ui.exhibitState.textContent = err.code === 'forbidden' ? t('exhibitForbidden') : t('exhibitRefused', err.message);
+  ui.exhibitState.textContent = err.code === 'forbidden' ? t('exhibitForbidden')
+    : err.code === 'screen_denied' ? err.message : t('exhibitRefused', err.message);
   setTimeout(() => { delete ui.exhibitState.dataset.error; renderExhibits(); }, 8000);
 }
 
@@ -857,6 +875,72 @@ async function hideExhibit() {
   });
 }
 
+// ---------------------------------------------------------------- screen sharing
+
+// The shared screen goes to the server as one more sendonly video line after the others
+// (PROTOCOL.md, "Media negotiation"): a re-offer on the same connection, answered there; then
+// the display is asked to show it (the exhibit id `screen`).
+async function shareScreen() {
+  if (state.screenShare || !state.pc) return;
+  await exhibitAct(async () => {
+    let display;
+    try {
+      display = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 5 }, audio: false });
+    } catch (err) {
+      throw Object.assign(new Error(t('screenDenied')), { code: 'screen_denied' });
+    }
+    const track = display.getVideoTracks()[0];
+    const pc = state.pc;
+    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [display] });
+    state.screenShare = { track, transceiver, pc };
+    window.courtroom.screenShares = (window.courtroom.screenShares || 0) + 1;
+    // The person stops sharing from the browser's own control.
+    track.addEventListener('ended', () => stopScreen(true));
+    try {
+      await renegotiate(pc);
+      const r = await apiCall('POST', exhibitsPath('/screen/show'), JSON.stringify({}));
+      state.onDisplay = r.on_display;
+      state.youPresent = true;
+    } catch (err) {
+      stopScreen(false);
+      throw err;
+    }
+  });
+}
+
+// A re-offer on `pc` (same tracks plus what was added), resolved once its answer is applied.
+async function renegotiate(pc) {
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  await waitForIceGathering(pc, ICE_GATHER_TIMEOUT_MS);
+  state.answerQueue.push(pc);
+  send({ type: 'offer', sdp: pc.localDescription.sdp });
+  const until = performance.now() + 10000;
+  while (pc.signalingState !== 'stable') {
+    if (performance.now() > until || state.pc !== pc) throw new Error('no answer to the re-offer');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// Stops sending the screen; `takeDown` also takes it off the display (it is still there).
+function stopScreen(takeDown) {
+  const share = state.screenShare;
+  if (!share) return;
+  state.screenShare = null;
+  try { share.transceiver.sender.replaceTrack(null); } catch { /* the peer is gone */ }
+  share.track.stop();
+  const d = state.onDisplay;
+  if (takeDown && d && d.exhibit === 'screen' && state.youPresent) {
+    exhibitAct(async () => {
+      await apiCall('POST', exhibitsPath('/screen/hide'), JSON.stringify({}));
+      state.onDisplay = null;
+      state.youPresent = false;
+    });
+  }
+  renderExhibits();
+}
+
+ui.exhibitShare.addEventListener('click', () => shareScreen());
 ui.exhibitPresent.addEventListener('click', () => presentExhibit());
 ui.exhibitPrev.addEventListener('click', () => turnExhibit(-1));
 ui.exhibitNext.addEventListener('click', () => turnExhibit(1));
@@ -1122,6 +1206,8 @@ function watchFirstFrame() {
 
 async function startPeerConnection() {
   if (state.iceRestart) { clearTimeout(state.iceRestart.timer); state.iceRestart = null; }
+  // A shared screen went out on the old connection: it ends with it.
+  stopScreen(true);
   if (state.pc) { try { state.pc.close(); } catch { /* ignore */ } }
   ui.audioSinks.replaceChildren();
   const pc = new RTCPeerConnection();

@@ -30,7 +30,7 @@ pub struct SeatUniform {
     pub uv_crop: [f32; 4],
     /// The keyer's parameters.
     pub key: KeyUniform,
-    /// `x` unused, `y` away flag; `zw` unused.
+    /// `x` unused, `y` away flag, `z` inset flag (`render::inset`); `w` unused.
     pub look: [f32; 4],
     /// Per-channel gain matching the person to the room (brightness times white balance,
     /// `keying::look`): `rgb`; `w` unused.

@@ -79,6 +79,10 @@ pub struct Presenter {
     pub actor: String,
     /// Their name and role for the caption, e.g. `Li Hua, plaintiff`.
     pub caption: String,
+    /// Their invitation, when they were invited (an account has none): how the hearing finds
+    /// their seat for the picture-in-picture.
+    #[serde(skip)]
+    pub invitation: Option<String>,
 }
 
 /// What the display shows now.
@@ -98,18 +102,61 @@ pub struct OnDisplay {
     pub presenter: Presenter,
 }
 
+/// The display's id for a shared screen (exhibit ids are SHA-256 prefixes, never this).
+pub const SCREEN_EXHIBIT: &str = "screen";
+/// The display's title for a shared screen.
+pub const SCREEN_TITLE: &str = "Shared screen";
+
+/// What the display shows, as the tick takes it.
+#[derive(Debug, Clone)]
+pub struct OnAir {
+    /// The picture.
+    pub picture: Arc<ExhibitPicture>,
+    /// Counts every picture put up (a new exhibit, a turned page): the director cuts on it.
+    pub serial: u64,
+    /// The presenter's seat, if they are seated: shown picture-in-picture in the exhibit view.
+    pub presenter_seat: Option<usize>,
+}
+
 /// The display's picture, shared with the tick.
 #[derive(Debug, Default)]
-pub struct DisplaySlot(Mutex<Option<Arc<ExhibitPicture>>>);
+pub struct DisplaySlot(Mutex<(u64, Option<OnAir>)>);
 
 impl DisplaySlot {
-    /// The picture on the display, if any (a cheap `Arc` clone).
-    pub fn current(&self) -> Option<Arc<ExhibitPicture>> {
-        self.0.lock().expect("display slot").clone()
+    /// What the display shows, if anything (cheap clones).
+    pub fn current(&self) -> Option<OnAir> {
+        self.0.lock().expect("display slot").1.clone()
     }
 
-    fn set(&self, picture: Option<Arc<ExhibitPicture>>) {
-        *self.0.lock().expect("display slot") = picture;
+    fn set(&self, shown: Option<(Arc<ExhibitPicture>, Option<usize>)>) -> u64 {
+        let mut slot = self.0.lock().expect("display slot");
+        slot.0 += 1;
+        let serial = slot.0;
+        slot.1 = shown.map(|(picture, presenter_seat)| OnAir {
+            picture,
+            serial,
+            presenter_seat,
+        });
+        serial
+    }
+
+    /// Whether the display still shows what was put up as `serial`.
+    pub fn shows(&self, serial: u64) -> bool {
+        let slot = self.0.lock().expect("display slot");
+        slot.1.as_ref().is_some_and(|a| a.serial == serial)
+    }
+
+    /// A new picture of what was put up as `serial` (a shared screen's newest frame), without
+    /// counting it as a new exhibit; nothing when the display shows something else now.
+    pub fn repaint(&self, serial: u64, picture: Arc<ExhibitPicture>) -> bool {
+        let mut slot = self.0.lock().expect("display slot");
+        match slot.1.as_mut() {
+            Some(a) if a.serial == serial => {
+                a.picture = picture;
+                true
+            }
+            _ => false,
+        }
     }
 }
 
@@ -133,6 +180,16 @@ pub enum ExhibitActError {
     /// The caption could not be drawn.
     #[error("the display's caption could not be drawn: {0}")]
     Caption(String),
+    /// Another person's exhibit is on the display, and the one asking does not manage
+    /// exhibits.
+    #[error("another person presents an exhibit now; they, the presiding judge or the clerk take it down first")]
+    PresentedByAnother,
+    /// The exhibit named is not the one on the display (or nothing is shown).
+    #[error("exhibit {0} is not on the display")]
+    NotOnDisplay(String),
+    /// Only a person in the hearing, from their page, shares a screen.
+    #[error("a screen is shared from the participant's page")]
+    NoScreen,
 }
 
 #[derive(Debug, Default)]
@@ -273,18 +330,29 @@ impl Exhibits {
     }
 
     /// Puts page `page` of exhibit `id` on the display, captioned with its title and
-    /// `presenter`. Blocking (reads the page). Returns the exhibit and whether it was already
+    /// `presenter` (seated at `presenter_seat`, if anywhere). Blocking (reads the page). Returns the exhibit and whether it was already
     /// on the display (a page turn) or newly shown.
+    ///
+    /// Another person's exhibit on the display is theirs: unless `manages` (the bench, the
+    /// clerk), it is refused with [`ExhibitActError::PresentedByAnother`]. The check, the change
+    /// and `note` (given the exhibit and whether it was a page turn: the record of the act) run
+    /// under one lock, so two people's acts are decided and recorded in one order.
+    #[allow(clippy::too_many_arguments)] // one act: what, which page, by whom, and its record
     pub fn show(
         &self,
         id: &str,
         page: u32,
         region: PageRegion,
         presenter: Presenter,
+        presenter_seat: Option<usize>,
+        manages: bool,
+        note: impl FnOnce(&Exhibit, bool),
     ) -> Result<(Exhibit, bool), ExhibitActError> {
         let exhibit = self
             .get(id)
             .ok_or_else(|| ExhibitActError::NotFound(id.to_string()))?;
+        // Asked before the page is read too, so a refused act costs no rendering.
+        self.check_presenter(&self.lock(), &presenter.actor, manages)?;
         let read = exhibit::read_page(&self.path(&exhibit), exhibit.kind, page, exhibit.pages)?;
         let caption = if exhibit.pages > 1 {
             format!(
@@ -298,6 +366,7 @@ impl Exhibits {
             .map_err(|e| ExhibitActError::Caption(e.to_string()))?;
         let turned = {
             let mut s = self.lock();
+            self.check_presenter(&s, &presenter.actor, manages)?;
             let turned = s.shown.as_ref().is_some_and(|d| d.exhibit == exhibit.id);
             s.shown = Some(OnDisplay {
                 exhibit: exhibit.id.clone(),
@@ -307,19 +376,79 @@ impl Exhibits {
                 pages: exhibit.pages,
                 presenter,
             });
-            self.display.set(Some(Arc::new(picture)));
+            self.display.set(Some((Arc::new(picture), presenter_seat)));
+            note(&exhibit, turned);
             turned
         };
         Ok((exhibit, turned))
     }
 
-    /// Takes whatever is on the display down; returns what it was.
-    pub fn hide(&self) -> Option<(Exhibit, OnDisplay)> {
+    /// Refuses `actor` while another person's exhibit is on the display, unless `manages`.
+    fn check_presenter(
+        &self,
+        s: &State,
+        actor: &str,
+        manages: bool,
+    ) -> Result<(), ExhibitActError> {
+        match &s.shown {
+            Some(d) if d.presenter.actor != actor && !manages => {
+                Err(ExhibitActError::PresentedByAnother)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Puts `presenter`'s shared screen on the display (seated at `presenter_seat`), first as
+    /// `first` (its newest frame, or a blank until one comes), under the same rules and lock
+    /// as [`Exhibits::show`]. Returns what the display shows and the picture's serial, which
+    /// the screen's painter repaints ([`DisplaySlot::repaint`]).
+    pub fn show_screen(
+        &self,
+        presenter: Presenter,
+        presenter_seat: Option<usize>,
+        manages: bool,
+        first: ExhibitPicture,
+        note: impl FnOnce(&OnDisplay),
+    ) -> Result<(OnDisplay, u64), ExhibitActError> {
         let mut s = self.lock();
-        let shown = s.shown.take()?;
+        self.check_presenter(&s, &presenter.actor, manages)?;
+        let shown = OnDisplay {
+            exhibit: SCREEN_EXHIBIT.into(),
+            title: SCREEN_TITLE.into(),
+            page: 1,
+            region: PageRegion::Page,
+            pages: 1,
+            presenter,
+        };
+        s.shown = Some(shown.clone());
+        let serial = self.display.set(Some((Arc::new(first), presenter_seat)));
+        note(&shown);
+        Ok((shown, serial))
+    }
+
+    /// Takes exhibit `id` down from the display (any exhibit when `id` is `None`) for `actor`:
+    /// its presenter, or anyone when `manages`. Returns what was shown, with its exhibit
+    /// (none for a shared screen). As in [`Exhibits::show`], the check, the change and `note`
+    /// run under one lock.
+    pub fn hide(
+        &self,
+        id: Option<&str>,
+        actor: &str,
+        manages: bool,
+        note: impl FnOnce(Option<&Exhibit>, &OnDisplay),
+    ) -> Result<(Option<Exhibit>, OnDisplay), ExhibitActError> {
+        let mut s = self.lock();
+        let not_shown = || ExhibitActError::NotOnDisplay(id.unwrap_or("any").to_string());
+        let shown = s.shown.as_ref().ok_or_else(not_shown)?;
+        if id.is_some_and(|id| id != shown.exhibit) {
+            return Err(not_shown());
+        }
+        self.check_presenter(&s, actor, manages)?;
+        let shown = s.shown.take().ok_or_else(not_shown)?;
         self.display.set(None);
-        let exhibit = s.list.iter().find(|e| e.id == shown.exhibit).cloned()?;
-        Some((exhibit, shown))
+        let exhibit = s.list.iter().find(|e| e.id == shown.exhibit).cloned();
+        note(exhibit.as_ref(), &shown);
+        Ok((exhibit, shown))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -339,36 +468,57 @@ impl super::Hearing {
     /// reads the page),
     /// and notes it in the running recording: the file is kept beside it and the event goes
     /// into its manifest (`shown`, or `turned` when the exhibit was already on the display).
+    ///
+    /// Over another person's exhibit only when `manages` ([`Exhibits::show`]).
     pub fn show_exhibit(
         &self,
         id: &str,
         page: u32,
         region: PageRegion,
         presenter: Presenter,
+        manages: bool,
     ) -> Result<OnDisplay, ExhibitActError> {
         let actor = presenter.actor.clone();
-        let (exhibit, turned) = self.exhibits.show(id, page, region, presenter)?;
+        let seat = presenter
+            .invitation
+            .as_ref()
+            .and_then(|inv| self.seat_of_invitation(inv));
+        let (exhibit, turned) = self.exhibits.show(
+            id,
+            page,
+            region,
+            presenter,
+            seat,
+            manages,
+            |exhibit, turned| {
+                let event = if turned { "turned" } else { "shown" };
+                self.note_exhibit(event, exhibit, page, &actor);
+            },
+        )?;
         let _span = self.span.enter();
         tracing::info!(exhibit = %exhibit.id, page, %actor, turned, "exhibit on the display");
-        self.note_exhibit(
-            if turned { "turned" } else { "shown" },
-            &exhibit,
-            page,
-            &actor,
-        );
         self.exhibits
             .on_display()
             .ok_or_else(|| ExhibitActError::NotFound(id.to_string()))
     }
 
-    /// Takes the exhibit on the display down (noted in the running recording for `actor`);
-    /// returns what was shown, or `None` when nothing was.
-    pub fn hide_exhibit(&self, actor: &str) -> Option<OnDisplay> {
-        let (exhibit, shown) = self.exhibits.hide()?;
+    /// Takes exhibit `id` (any, for `None`) down from the display for `actor`, its presenter
+    /// or, when `manages`, anyone (noted in the running recording); returns what was shown.
+    pub fn hide_exhibit(
+        &self,
+        id: Option<&str>,
+        actor: &str,
+        manages: bool,
+    ) -> Result<OnDisplay, ExhibitActError> {
+        let (_, shown) =
+            self.exhibits
+                .hide(id, actor, manages, |exhibit, shown| match exhibit {
+                    Some(exhibit) => self.note_exhibit("hidden", exhibit, shown.page, actor),
+                    None => self.note_moment(super::screen::SCREEN_HIDDEN, actor),
+                })?;
         let _span = self.span.enter();
-        tracing::info!(exhibit = %exhibit.id, %actor, "exhibit taken down");
-        self.note_exhibit("hidden", &exhibit, shown.page, actor);
-        Some(shown)
+        tracing::info!(exhibit = %shown.exhibit, %actor, "exhibit taken down");
+        Ok(shown)
     }
 
     /// A recording that starts while an exhibit is on the display notes it as shown.
@@ -404,6 +554,7 @@ mod tests {
         Presenter {
             actor: "invitee:7 (plaintiff)".into(),
             caption: "Li Hua, plaintiff".into(),
+            invitation: Some("7".into()),
         }
     }
 
@@ -459,8 +610,10 @@ mod tests {
         let pdf =
             crate::exhibit::testing::text_pdf("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 11.0);
         let e = exhibits.add(&pdf, ExhibitKind::Pdf, "Text", "u").unwrap();
-        exhibits.show(&e.id, 1, region, presenter()).unwrap();
-        let p = exhibits.display().current().unwrap();
+        exhibits
+            .show(&e.id, 1, region, presenter(), None, false, |_, _| {})
+            .unwrap();
+        let p = exhibits.display().current().unwrap().picture;
         let band = (p.height as f32 * 0.075) as u32;
         (0..p.height - band)
             .filter(|&y| (560..640).any(|x| p.pixel(x, y)[0] < 110))
@@ -496,20 +649,44 @@ mod tests {
         let slot = exhibits.display();
         assert!(slot.current().is_none());
         let (_, turned) = exhibits
-            .show(&pdf.id, 1, PageRegion::Page, presenter())
+            .show(
+                &pdf.id,
+                1,
+                PageRegion::Page,
+                presenter(),
+                None,
+                false,
+                |_, _| {},
+            )
             .unwrap();
         assert!(!turned);
-        let first = slot.current().unwrap();
+        let first = slot.current().unwrap().picture;
         // The page's middle is red on the display.
         let [r, g, b] = first.pixel(640, 330);
         assert!(r > 200 && g < 40 && b < 40, "{:?}", [r, g, b]);
         let (_, turned) = exhibits
-            .show(&pdf.id, 2, PageRegion::Page, presenter())
+            .show(
+                &pdf.id,
+                2,
+                PageRegion::Page,
+                presenter(),
+                None,
+                false,
+                |_, _| {},
+            )
             .unwrap();
         assert!(turned, "the same exhibit again is a page turn");
-        assert_eq!(slot.current().unwrap().pixel(640, 330)[2], 255);
+        assert_eq!(slot.current().unwrap().picture.pixel(640, 330)[2], 255);
         assert!(matches!(
-            exhibits.show(&pdf.id, 3, PageRegion::Page, presenter()),
+            exhibits.show(
+                &pdf.id,
+                3,
+                PageRegion::Page,
+                presenter(),
+                None,
+                false,
+                |_, _| {}
+            ),
             Err(ExhibitActError::File(ExhibitError::NoSuchPage {
                 page: 3,
                 pages: 2
@@ -520,13 +697,93 @@ mod tests {
             2,
             "a refused page changes nothing"
         );
-        let (hidden, was) = exhibits.hide().unwrap();
-        assert_eq!((hidden.id, was.page), (pdf.id.clone(), 2));
+        let (hidden, was) = exhibits
+            .hide(Some(&pdf.id), &presenter().actor, false, |_, _| {})
+            .unwrap();
+        assert_eq!((hidden.unwrap().id, was.page), (pdf.id.clone(), 2));
         assert!(slot.current().is_none() && exhibits.on_display().is_none());
-        assert!(exhibits.hide().is_none());
         assert!(matches!(
-            exhibits.show("nope", 1, PageRegion::Page, presenter()),
+            exhibits.hide(None, "user:clerk", true, |_, _| {}),
+            Err(ExhibitActError::NotOnDisplay(_))
+        ));
+        assert!(matches!(
+            exhibits.show(
+                "nope",
+                1,
+                PageRegion::Page,
+                presenter(),
+                None,
+                false,
+                |_, _| {}
+            ),
             Err(ExhibitActError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn another_persons_exhibit_is_theirs_but_the_bench_may_act_over_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let exhibits = Exhibits::open(dir.path().join("h1"));
+        let png = checkerboard_png(8, 8, 4, [0; 3], [255; 3]);
+        let e = exhibits.add(&png, ExhibitKind::Png, "Photo", "u").unwrap();
+        let other = Presenter {
+            actor: "invitee:9 (defendant)".into(),
+            caption: "Wang, defendant".into(),
+            invitation: None,
+        };
+        let noted = std::cell::RefCell::new(Vec::new());
+        exhibits
+            .show(
+                &e.id,
+                1,
+                PageRegion::Page,
+                presenter(),
+                Some(3),
+                false,
+                |_, turned| {
+                    noted
+                        .borrow_mut()
+                        .push(if turned { "turned" } else { "shown" })
+                },
+            )
+            .unwrap();
+        assert!(matches!(
+            exhibits.show(
+                &e.id,
+                1,
+                PageRegion::Top,
+                other.clone(),
+                None,
+                false,
+                |_, _| { noted.borrow_mut().push("wrong") }
+            ),
+            Err(ExhibitActError::PresentedByAnother)
+        ));
+        assert!(matches!(
+            exhibits.hide(Some(&e.id), &other.actor, false, |_, _| noted
+                .borrow_mut()
+                .push("wrong")),
+            Err(ExhibitActError::PresentedByAnother)
+        ));
+        assert!(matches!(
+            exhibits.hide(Some("another"), &presenter().actor, false, |_, _| {}),
+            Err(ExhibitActError::NotOnDisplay(_))
+        ));
+        assert_eq!(exhibits.on_display().unwrap().presenter, presenter());
+        assert_eq!(
+            exhibits.display().current().unwrap().presenter_seat,
+            Some(3)
+        );
+        // The bench (who manages exhibits) takes it down.
+        exhibits
+            .hide(None, "user:judge", true, |_, _| {
+                noted.borrow_mut().push("hidden")
+            })
+            .unwrap();
+        assert_eq!(
+            *noted.borrow(),
+            ["shown", "hidden"],
+            "refused acts note nothing"
+        );
     }
 }

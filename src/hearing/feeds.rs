@@ -18,6 +18,7 @@ use crate::ids::ParticipantId;
 use crate::media::capture::{CaptureClock, SenderReport};
 use crate::media::decoder::{jitter_latency_ms, RtpDecoder, VideoCodec, JITTER_MS};
 use crate::media::events::{MediaEventSink, MediaReporter, MediaSource, TrackKind};
+use crate::media::frame::FrameSlot;
 use crate::media::MediaError;
 
 /// What a feed decodes, and where the decoded media goes.
@@ -83,6 +84,9 @@ pub struct FeedTarget<'a> {
     pub seat: usize,
     /// The seat's media.
     pub media: &'a SeatMedia,
+    /// Where a shared screen's frames go (the presenter's screen slot); `None` for a camera or
+    /// a microphone.
+    pub screen: Option<&'a Arc<FrameSlot>>,
 }
 
 /// What [`Feeds::restart`] did.
@@ -116,12 +120,29 @@ impl Feeds {
         mime: &str,
         payload_type: u8,
     ) -> Result<TrackFeed, MediaError> {
-        let (codec, sink) = match track {
-            TrackKind::Camera => (
+        let (codec, sink, clock) = match (track, target.screen) {
+            (TrackKind::Camera, _) => (
                 Some(VideoCodec::from_mime(mime)?),
                 Sink::Frames(target.media.frames().clone()),
+                target.media.capture().clone(),
             ),
-            TrackKind::Microphone => (None, Sink::Audio(target.media.audio().clone())),
+            (TrackKind::Microphone, _) => (
+                None,
+                Sink::Audio(target.media.audio().clone()),
+                target.media.capture().clone(),
+            ),
+            // A screen is never lip-synced: it keeps a clock of its own, apart from the seat's.
+            (TrackKind::Screen, Some(slot)) => (
+                Some(VideoCodec::from_mime(mime)?),
+                Sink::Frames(slot.clone()),
+                Arc::new(CaptureClock::default()),
+            ),
+            (TrackKind::Screen, None) => {
+                return Err(MediaError::Pipeline {
+                    pipeline: format!("{}-{participant}", self.hearing),
+                    message: "a screen's feed needs its slot".into(),
+                })
+            }
         };
         let spec = FeedSpec {
             id: self.next.fetch_add(1, Ordering::Relaxed),
@@ -131,7 +152,7 @@ impl Feeds {
             codec,
             payload_type,
             sink,
-            clock: target.media.capture().clone(),
+            clock,
             name: format!("{}-{participant}", self.hearing),
         };
         // A new stream: its RTP timestamps mean nothing until its own first sender report.

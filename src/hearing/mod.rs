@@ -17,6 +17,7 @@
 //! | [`camera`] | the view on air and the view lock |
 //! | [`sounds`] | the court's own sounds mixed into the hearing's audio: the gavel |
 //! | [`exhibits`] | the exhibits presented, the one on the evidence display, whether the witness may present |
+//! | [`screen`] | each person's shared screen, and the painter that keeps it on the display |
 //! | [`workers`] | key calibration and the brightness match, face framing, media repair ([`repair`]) |
 //! | [`events`] | [`HearingEvent`]s on the hearing's channel, which the [`docket`] makes per hearing id |
 //!
@@ -40,6 +41,7 @@ pub mod pace;
 pub mod recording;
 pub mod repair;
 pub mod replay;
+pub mod screen;
 pub mod seats;
 pub mod sounds;
 pub mod still;
@@ -121,6 +123,8 @@ pub struct Hearing {
     output: Arc<Output>,
     broadcast: Arc<Broadcast>,
     exhibits: Arc<exhibits::Exhibits>,
+    /// Each person's shared screen.
+    screens: screen::Screens,
     sounds: Arc<sounds::CourtSounds>,
     /// Each participant's rendition of the composite (`media::rendition`).
     renditions: Mutex<HashMap<ParticipantId, Arc<Mutex<RenditionChoice>>>>,
@@ -282,6 +286,7 @@ impl Hearing {
             recording,
             output,
             broadcast,
+            screens: screen::Screens::default(),
             exhibits: Arc::new(exhibits::Exhibits::open(exhibits::hearing_dir(
                 &settings.data_dir,
                 &record.id,
@@ -472,6 +477,7 @@ impl Hearing {
         let target = FeedTarget {
             seat,
             media: self.seats.media(seat),
+            screen: None,
         };
         Ok(self
             .feeds

@@ -45,11 +45,7 @@ impl super::Hearing {
         self.sounds.play(&gavel());
         self.events.send(HearingEvent::Gavel(act));
         tracing::info!(act = act.as_str(), %actor, "gavel");
-        if let Some(active) = self.recording.current() {
-            active
-                .recorder
-                .note_event(act.manifest_event(), actor, self.recording.media_time());
-        }
+        self.note_moment(act.manifest_event(), actor);
     }
 }
 

@@ -30,7 +30,8 @@ use super::still::StillCadence;
 use super::workers::StopSignal;
 use crate::framing::FramingService;
 use crate::media::audio_mix::{mix, samples_for_tick};
-use crate::render::director::rms_level;
+use crate::render::director::{rms_level, ExhibitCue};
+use crate::render::layout::EXHIBIT_VIEW;
 use crate::render::{Compositor, Director, Layout, NameplateText, SeatView};
 
 /// Shortest shot the automatic director holds before cutting again.
@@ -117,7 +118,12 @@ pub fn run(t: Tick, mut compositor: Compositor) {
             if let Some(arrived) = newest_arrival {
                 t.monitor.ticks().composed(pts, arrived);
             }
+            let on_air = t.display.current();
             director.lock(t.camera.locked());
+            director.exhibit(on_air.as_ref().map(|a| ExhibitCue {
+                serial: a.serial,
+                presenter_seat: a.presenter_seat,
+            }));
             if let Some(view) = director.update(now, &mixed.levels) {
                 if let Some(camera) = t.layout.camera_for(view) {
                     compositor.set_camera(camera);
@@ -125,7 +131,13 @@ pub fn run(t: Tick, mut compositor: Compositor) {
                 tracing::debug!(hearing = %t.hearing, view, "camera cut");
                 t.camera.cut_to(view);
             }
-            compositor.show_exhibit(t.display.current().as_ref());
+            compositor.show_exhibit(on_air.as_ref().map(|a| &a.picture));
+            // The presenter, picture-in-picture, while the exhibit fills the frame.
+            compositor.set_inset(
+                on_air
+                    .and_then(|a| a.presenter_seat)
+                    .filter(|_| director.current() == EXHIBIT_VIEW),
+            );
             match compositor.compose_i420(&views) {
                 Ok(frame) => {
                     t.monitor.offer_composite(frame.i420, pts);

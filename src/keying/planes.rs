@@ -67,6 +67,45 @@ pub fn sampler(device: &wgpu::Device) -> wgpu::Sampler {
     })
 }
 
+/// Binds `uniform`, the luma, sites and residual textures and `sampler` at [`binding`]'s slots.
+fn bind_planes(
+    device: &wgpu::Device,
+    layout: &wgpu::BindGroupLayout,
+    uniform: &wgpu::Buffer,
+    sampler: &wgpu::Sampler,
+    [luma, sites, residual]: [&wgpu::Texture; 3],
+) -> wgpu::BindGroup {
+    let luma_view = luma.create_view(&Default::default());
+    let sites_view = sites.create_view(&Default::default());
+    let residual_view = residual.create_view(&Default::default());
+    device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("keyed frame"),
+        layout,
+        entries: &[
+            wgpu::BindGroupEntry {
+                binding: binding::UNIFORM,
+                resource: uniform.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: binding::LUMA,
+                resource: wgpu::BindingResource::TextureView(&luma_view),
+            },
+            wgpu::BindGroupEntry {
+                binding: binding::SITES,
+                resource: wgpu::BindingResource::TextureView(&sites_view),
+            },
+            wgpu::BindGroupEntry {
+                binding: binding::SAMPLER,
+                resource: wgpu::BindingResource::Sampler(sampler),
+            },
+            wgpu::BindGroupEntry {
+                binding: binding::RESIDUAL,
+                resource: wgpu::BindingResource::TextureView(&residual_view),
+            },
+        ],
+    })
+}
+
 /// One frame size's textures, and the bind group that hands them to a keying shader.
 pub struct KeyedFrame {
     /// Frame size in pixels.
@@ -117,35 +156,7 @@ impl KeyedFrame {
             wgpu::TextureFormat::Rgba16Float,
             usage,
         ));
-        let residual_view = residual.create_view(&Default::default());
-        let luma_view = luma.create_view(&Default::default());
-        let sites_view = sites.create_view(&Default::default());
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("keyed frame"),
-            layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: binding::UNIFORM,
-                    resource: uniform.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: binding::LUMA,
-                    resource: wgpu::BindingResource::TextureView(&luma_view),
-                },
-                wgpu::BindGroupEntry {
-                    binding: binding::SITES,
-                    resource: wgpu::BindingResource::TextureView(&sites_view),
-                },
-                wgpu::BindGroupEntry {
-                    binding: binding::SAMPLER,
-                    resource: wgpu::BindingResource::Sampler(sampler),
-                },
-                wgpu::BindGroupEntry {
-                    binding: binding::RESIDUAL,
-                    resource: wgpu::BindingResource::TextureView(&residual_view),
-                },
-            ],
-        });
+        let bind_group = bind_planes(device, layout, uniform, sampler, [&luma, &sites, &residual]);
         Self {
             size,
             luma,
@@ -157,6 +168,24 @@ impl KeyedFrame {
             history: None,
             luma_smoothed: Vec::new(),
         }
+    }
+
+    /// Another bind group on the same textures with a different `uniform`: the same frame
+    /// drawn a second time elsewhere (the presenter's picture-in-picture).
+    pub fn bind(
+        &self,
+        device: &wgpu::Device,
+        layout: &wgpu::BindGroupLayout,
+        uniform: &wgpu::Buffer,
+        sampler: &wgpu::Sampler,
+    ) -> wgpu::BindGroup {
+        bind_planes(
+            device,
+            layout,
+            uniform,
+            sampler,
+            [&self.luma, &self.sites, &self.residual],
+        )
     }
 
     /// Smooths each uploaded frame over time against the ones before

@@ -61,7 +61,8 @@ struct ClockState {
 impl ClockState {
     fn report(&mut self, track: TrackKind) -> &mut Option<SenderReport> {
         match track {
-            TrackKind::Camera => &mut self.camera,
+            // A screen's clock is one of its own: it stands where a camera's would.
+            TrackKind::Camera | TrackKind::Screen => &mut self.camera,
             TrackKind::Microphone => &mut self.microphone,
         }
     }
@@ -99,7 +100,7 @@ impl CaptureClock {
             return decoded;
         };
         let (report, rate) = match track {
-            TrackKind::Camera => (camera, VIDEO_CLOCK_RATE),
+            TrackKind::Camera | TrackKind::Screen => (camera, VIDEO_CLOCK_RATE),
             TrackKind::Microphone => (microphone, AUDIO_CLOCK_RATE),
         };
         let wall = report.wall_clock_of(rtp, rate);

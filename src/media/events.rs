@@ -17,6 +17,8 @@ pub enum TrackKind {
     Camera,
     /// The microphone (audio).
     Microphone,
+    /// A shared screen (video), shown on the evidence display, never in a seat.
+    Screen,
 }
 
 impl TrackKind {
@@ -24,6 +26,7 @@ impl TrackKind {
     pub fn as_str(self) -> &'static str {
         match self {
             TrackKind::Camera => "camera",
+            TrackKind::Screen => "screen",
             TrackKind::Microphone => "microphone",
         }
     }

@@ -46,6 +46,50 @@ impl VideoFrame {
     }
 }
 
+impl VideoFrame {
+    /// The frame as packed RGB ([`i420_planes_to_rgb`]).
+    pub fn to_rgb(&self) -> Vec<u8> {
+        i420_planes_to_rgb(&self.y, &self.u, &self.v, self.width, self.height)
+    }
+}
+
+/// Converts tightly packed I420 (BT.601 limited range, as the compositor writes it) to packed
+/// RGB, the inverse of [`rgb_to_yuv`]. Chroma is shared by each 2×2 block.
+pub fn i420_to_rgb(i420: &[u8], width: u32, height: u32) -> Vec<u8> {
+    let (w, h) = (width as usize, height as usize);
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let (y_plane, chroma) = i420.split_at(w * h);
+    let (u_plane, v_plane) = chroma.split_at(cw * ch);
+    i420_planes_to_rgb(y_plane, u_plane, v_plane, width, height)
+}
+
+/// [`i420_to_rgb`] from the three planes apart.
+pub fn i420_planes_to_rgb(
+    y_plane: &[u8],
+    u_plane: &[u8],
+    v_plane: &[u8],
+    width: u32,
+    height: u32,
+) -> Vec<u8> {
+    let (w, h) = (width as usize, height as usize);
+    let cw = w.div_ceil(2);
+    let mut rgb = vec![0u8; w * h * 3];
+    for (row, out) in rgb.chunks_exact_mut(w * 3).enumerate() {
+        let ys = &y_plane[row * w..(row + 1) * w];
+        let us = &u_plane[(row / 2) * cw..(row / 2 + 1) * cw];
+        let vs = &v_plane[(row / 2) * cw..(row / 2 + 1) * cw];
+        for (x, px) in out.chunks_exact_mut(3).enumerate() {
+            let c = 298 * (ys[x] as i32 - 16);
+            let d = us[x / 2] as i32 - 128;
+            let e = vs[x / 2] as i32 - 128;
+            px[0] = ((c + 409 * e + 128) >> 8).clamp(0, 255) as u8;
+            px[1] = ((c - 100 * d - 208 * e + 128) >> 8).clamp(0, 255) as u8;
+            px[2] = ((c + 516 * d + 128) >> 8).clamp(0, 255) as u8;
+        }
+    }
+    rgb
+}
+
 /// BT.601 limited-range RGB → YUV, as cameras and decoders produce it.
 pub fn rgb_to_yuv([r, g, b]: [u8; 3]) -> (u8, u8, u8) {
     let (r, g, b) = (r as f32 / 255.0, g as f32 / 255.0, b as f32 / 255.0);

@@ -8,11 +8,13 @@
 
 use std::sync::Arc;
 
+use bytemuck::Zeroable;
 use glam::{Mat4, Vec3};
 
 use super::display::{EvidenceDisplay, ExhibitPicture};
 use super::geometry::{boxes_mesh, RoomVertex};
 use super::i420::I420Output;
+use super::inset::{inset_uniform, PresenterInset};
 use super::layout::{fit_crop, CameraSpec, Layout};
 use super::material::MaterialTextures;
 use super::nameplate::NameplateText;
@@ -62,6 +64,8 @@ pub struct SeatView {
 struct SeatGpu {
     uniform: wgpu::Buffer,
     textures: Option<KeyedFrame>,
+    /// Counts the textures made for the seat (a new frame size makes new ones).
+    generation: u64,
     uploaded_seq: u64,
 }
 
@@ -88,6 +92,8 @@ pub struct Compositor {
     shadows: ContactShadows,
     /// The evidence display, drawn into the cached room while an exhibit is shown.
     display: EvidenceDisplay,
+    /// The presenter's picture-in-picture, drawn over everything while set.
+    inset: PresenterInset,
     /// Which seats were occupied when the cached room was last drawn.
     occupied: Vec<bool>,
     /// The blurred room the seats' edges take light from, redrawn with the room.
@@ -259,6 +265,7 @@ impl Compositor {
                     mapped_at_creation: false,
                 }),
                 textures: None,
+                generation: 0,
                 uploaded_seq: 0,
             })
             .collect();
@@ -299,6 +306,7 @@ impl Compositor {
         let shadows = ContactShadows::new(device, &layout);
         let occupied = vec![false; layout.seats.len()];
         let display = EvidenceDisplay::new(device);
+        let inset = PresenterInset::new(device);
         Ok(Self {
             depth_view: depth.create_view(&Default::default()),
             depth,
@@ -321,6 +329,7 @@ impl Compositor {
             sampler,
             plates,
             display,
+            inset,
             shadows,
             occupied,
             wrap,
@@ -403,6 +412,15 @@ impl Compositor {
         }
     }
 
+    /// Shows `seat`'s person picture-in-picture in the frame's lower right corner (the
+    /// presenter in the exhibit view, [`super::inset`]), or nobody with `None`.
+    pub fn set_inset(&mut self, seat: Option<usize>) {
+        let seat = seat.filter(|&s| s < self.seats.len());
+        if self.inset.set_seat(seat) {
+            self.last = None;
+        }
+    }
+
     /// Renders one tick and returns the frame as tightly packed I420 (a copy of
     /// [`Compositor::compose_i420`]'s).
     pub fn render_i420(&mut self, views: &[SeatView]) -> Result<Vec<u8>, RenderError> {
@@ -448,6 +466,7 @@ impl Compositor {
         for (i, view) in views.iter().enumerate().take(self.seats.len()) {
             self.prepare_seat(i, view);
         }
+        self.prepare_inset(views);
         for i in 0..self.seats.len() {
             let text = views.get(i).and_then(|v| v.nameplate.as_ref());
             if self.plates.prepare(&self.gpu, &self.layout, i, text) {
@@ -513,6 +532,10 @@ impl Compositor {
                     pass.draw(0..6, 0..1);
                 }
             }
+            if let Some(group) = self.inset.bind_group() {
+                pass.set_bind_group(0, group, &[]);
+                pass.draw(0..6, 0..1);
+            }
         }
         encoder
     }
@@ -573,6 +596,7 @@ impl Compositor {
                 )
                 .smoothed_over_time(),
             );
+            seat.generation += 1;
             seat.uploaded_seq = 0;
         }
         if seat.uploaded_seq != *seq {
@@ -600,6 +624,48 @@ impl Compositor {
             wrap: self.wrap.uniform(),
         };
         queue.write_buffer(&seat.uniform, 0, bytemuck::bytes_of(&uniform));
+    }
+}
+
+impl Compositor {
+    /// Readies the presenter's inset for this tick: its seat's textures (uploaded by
+    /// [`Compositor::prepare_seat`]) and a uniform placing them in the corner.
+    fn prepare_inset(&mut self, views: &[SeatView]) {
+        let shown = self.inset.seat().and_then(|i| {
+            let (_, frame) = views.get(i)?.frame.as_ref()?;
+            let gpu = &self.seats[i];
+            Some((i, frame, gpu.textures.as_ref()?, gpu.generation))
+        });
+        let Some((i, frame, textures, generation)) = shown else {
+            self.inset.prepare(
+                &self.gpu.device,
+                &self.gpu.queue,
+                &self.seat_layout,
+                &self.sampler,
+                None,
+                &SeatUniform::zeroed(),
+            );
+            return;
+        };
+        let spec = &self.layout.seats[i];
+        let view = &views[i];
+        let uniform = inset_uniform(
+            self.width,
+            self.height,
+            spec.width / spec.height,
+            frame.width as f32 / frame.height as f32,
+            &view.key,
+            view.crop,
+            view.gain,
+        );
+        self.inset.prepare(
+            &self.gpu.device,
+            &self.gpu.queue,
+            &self.seat_layout,
+            &self.sampler,
+            Some((textures, generation)),
+            &uniform,
+        );
     }
 }
 

@@ -3,12 +3,17 @@
 //! of silence, never before the current shot has run its minimum length, and obeys a view
 //! locked by the clerk at once.
 //!
+//! While an exhibit is on the evidence display, the room's `exhibit` view takes the place of
+//! `wide`: a newly shown exhibit or a turned page cuts to it at once, the presenter's voice
+//! keeps it (they are in its picture-in-picture), another voice that leads cuts to its speaker
+//! as usual, and silence comes back to the exhibit. Taking the exhibit down returns to `wide`.
+//!
 //! Pure logic over (time, levels); the ticker feeds it once per tick and moves the
 //! compositor's camera when it returns a new view.
 
 use std::time::{Duration, Instant};
 
-use super::layout::{Layout, SPEAKER_PREFIX, WIDE_VIEW};
+use super::layout::{Layout, EXHIBIT_VIEW, SPEAKER_PREFIX, WIDE_VIEW};
 
 /// RMS level (0..1 of full scale) above which a seat counts as speaking (about −40 dBFS).
 pub const SPEAKING_LEVEL: f32 = 0.01;
@@ -30,6 +35,21 @@ pub struct Director {
     last_voice: Instant,
     last_update: Instant,
     locked: Option<String>,
+    /// Whether the layout has an exhibit view to cut to.
+    has_exhibit_view: bool,
+    /// What the display shows, as [`Director::exhibit`] last said.
+    exhibit: Option<ExhibitCue>,
+    /// A new exhibit or page not yet cut to.
+    exhibit_pending: bool,
+}
+
+/// What the evidence display shows, for the director.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExhibitCue {
+    /// Changes with every exhibit shown and every page turned.
+    pub serial: u64,
+    /// The presenter's seat (layout index), if they are seated.
+    pub presenter_seat: Option<usize>,
 }
 
 impl Director {
@@ -50,6 +70,31 @@ impl Director {
             last_voice: now,
             last_update: now,
             locked: None,
+            has_exhibit_view: layout.display.is_some() && layout.camera_for(EXHIBIT_VIEW).is_some(),
+            exhibit: None,
+            exhibit_pending: false,
+        }
+    }
+
+    /// Says what the evidence display shows (each tick; `None`: nothing). A new exhibit or
+    /// page is cut to on the next update; taking the exhibit down leaves its view then.
+    pub fn exhibit(&mut self, shown: Option<ExhibitCue>) {
+        if !self.has_exhibit_view {
+            return;
+        }
+        let new_picture = shown.map(|s| s.serial) != self.exhibit.map(|s| s.serial);
+        if new_picture {
+            self.exhibit_pending = shown.is_some();
+        }
+        self.exhibit = shown;
+    }
+
+    /// The view the director comes back to after silence: the exhibit while one is shown.
+    fn home(&self) -> &'static str {
+        if self.exhibit.is_some() {
+            EXHIBIT_VIEW
+        } else {
+            WIDE_VIEW
         }
     }
 
@@ -87,11 +132,23 @@ impl Director {
             }
             return None;
         }
+        if std::mem::take(&mut self.exhibit_pending) && self.current != EXHIBIT_VIEW {
+            // Everyone looks at a new exhibit or page at once; a voice takes the shot from it
+            // only by speaking on.
+            self.last_voice = now;
+            self.held.iter_mut().for_each(|h| *h = 0.0);
+            return Some(self.cut(EXHIBIT_VIEW.to_string(), now));
+        }
+        if self.exhibit.is_none() && self.current == EXHIBIT_VIEW {
+            return Some(self.cut(WIDE_VIEW.to_string(), now));
+        }
+        // The presenter speaks over their exhibit: it keeps the shot (their picture is in it).
+        let presenter = self.exhibit.and_then(|e| e.presenter_seat);
         let loudest = self
             .held
             .iter()
             .enumerate()
-            .filter(|(_, &l)| l >= SPEAKING_LEVEL)
+            .filter(|(seat, &l)| l >= SPEAKING_LEVEL && Some(*seat) != presenter)
             .max_by(|a, b| a.1.total_cmp(b.1));
         if loudest.is_some() {
             self.last_voice = now;
@@ -112,7 +169,7 @@ impl Director {
                 }
             }
             None if now.saturating_duration_since(self.last_voice) >= self.back_to_wide_after => {
-                WIDE_VIEW.to_string()
+                self.home().to_string()
             }
             None => return None,
         };
@@ -246,6 +303,71 @@ mod tests {
         d.lock(None);
         let cuts = run(&mut d, &mut t, 1.0, &judge);
         assert_eq!(cuts[0].1, "speaker:presiding_judge");
+    }
+
+    #[test]
+    fn an_exhibit_takes_the_shot_at_once_and_is_where_silence_returns() {
+        let l = layout();
+        let seat = |id: &str| l.seats.iter().position(|s| s.id == id).unwrap();
+        let mut t = Instant::now();
+        let mut d = Director::new(&l, Duration::from_secs(2), t);
+        let judge = levels(&l, &[("presiding_judge", 0.3)]);
+        run(&mut d, &mut t, 3.0, &judge);
+        assert_eq!(d.current(), "speaker:presiding_judge");
+        // The plaintiff shows an exhibit: cut at once, inside the judge's minimum shot.
+        let cue = |serial| ExhibitCue {
+            serial,
+            presenter_seat: Some(seat("plaintiff")),
+        };
+        d.exhibit(Some(cue(1)));
+        let cuts = run(&mut d, &mut t, 0.04, &judge);
+        assert_eq!(cuts, [(Duration::from_millis(40), "exhibit".to_string())]);
+        // The presenter talks about it: the exhibit keeps the shot.
+        let plaintiff = levels(&l, &[("plaintiff", 0.5)]);
+        assert!(run(&mut d, &mut t, 6.0, &plaintiff).is_empty());
+        // The defendant answers: cut to them, and back to the exhibit after silence.
+        let defendant = levels(&l, &[("defendant", 0.4)]);
+        assert_eq!(
+            run(&mut d, &mut t, 3.0, &defendant)[0].1,
+            "speaker:defendant"
+        );
+        let cuts = run(&mut d, &mut t, 10.0, &levels(&l, &[]));
+        assert_eq!(cuts.last().unwrap().1, "exhibit", "{cuts:?}");
+        // A page turn while someone else has the shot cuts back to the exhibit at once.
+        run(&mut d, &mut t, 3.0, &defendant);
+        assert_eq!(d.current(), "speaker:defendant");
+        d.exhibit(Some(cue(2)));
+        assert_eq!(run(&mut d, &mut t, 0.04, &defendant)[0].1, "exhibit");
+        // The same page again (every tick says it) is no new cut.
+        d.exhibit(Some(cue(2)));
+        assert!(run(&mut d, &mut t, 1.0, &levels(&l, &[])).is_empty());
+        // Taken down: back to the wide view at once.
+        d.exhibit(None);
+        assert_eq!(run(&mut d, &mut t, 0.04, &plaintiff)[0].1, "wide");
+    }
+
+    #[test]
+    fn a_locked_view_holds_over_a_new_exhibit_and_a_room_without_a_display_ignores_it() {
+        let l = layout();
+        let mut t = Instant::now();
+        let mut d = Director::new(&l, Duration::from_secs(2), t);
+        d.lock(Some("bench".into()));
+        run(&mut d, &mut t, 0.1, &levels(&l, &[]));
+        d.exhibit(Some(ExhibitCue {
+            serial: 1,
+            presenter_seat: None,
+        }));
+        assert!(run(&mut d, &mut t, 3.0, &levels(&l, &[])).is_empty());
+        assert_eq!(d.current(), "bench");
+
+        let mut bare = l.clone();
+        bare.views.retain(|v| v.name != "exhibit");
+        let mut d = Director::new(&bare, Duration::from_secs(2), t);
+        d.exhibit(Some(ExhibitCue {
+            serial: 1,
+            presenter_seat: None,
+        }));
+        assert!(run(&mut d, &mut t, 3.0, &levels(&l, &[])).is_empty());
     }
 
     #[test]

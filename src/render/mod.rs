@@ -5,11 +5,12 @@
 //! participants (keyed by `crate::keying`, with the room's light wrapped round their edges by
 //! [`wrap`]), their [`nameplate`]s ([`plates`] on the GPU), the evidence [`display`] (both
 //! drawn as [`panel`]s, with [`text`] drawn on the CPU) and contact [`shadow`]s, and
-//! converts the result to I420 for the encoder ([`i420`]); the [`Director`] picks the live
-//! camera view, and [`still`] draws single frames for `courtroom render`.
+//! converts the result to I420 for the encoder ([`i420`]); in the exhibit view the presenter
+//! is drawn again picture-in-picture ([`inset`]); the [`Director`] picks the live camera
+//! view, and [`still`] draws single frames for `courtroom render`.
 //!
 //! Files import downwards only: `still` drives a `compositor`, which draws with the others;
-//! `plates`, `display`, `shadow`, `screen`, `furniture`, `geometry` and `director` build on
+//! `plates`, `display`, `inset`, `shadow`, `screen`, `furniture`, `geometry` and `director` build on
 //! `layout` (`plates` and `display` on `panel`, `display` and `slate` on `text`),
 //! which names `material`s. The GPU helpers they share (pipelines, textures, readback, the
 //! shader composer) live in [`crate::gpu`], below both this module and `crate::keying`.
@@ -20,6 +21,7 @@ pub mod display;
 pub mod furniture;
 pub mod geometry;
 pub mod i420;
+pub mod inset;
 pub mod layout;
 pub mod material;
 pub mod nameplate;

@@ -83,14 +83,26 @@ pub fn render_still(
     height: u32,
     people: &[(usize, VideoFrame)],
 ) -> Result<(Vec<u8>, Vec<PlacedSeat>), RenderError> {
-    render_still_named(gpu, layout, width, height, people, None, &[], &[], None)
+    render_still_named(
+        gpu,
+        layout,
+        width,
+        height,
+        people,
+        None,
+        &[],
+        &[],
+        None,
+        None,
+    )
 }
 
 /// [`render_still`] with nameplates in `lang` on every placed person's seat (none if `lang`
 /// is `None`): the seat's role, and the name given for that seat in `names` (seat index →
 /// display name; a seat without one shows its title alone), each person keyed with the
-/// parameters given for their seat in `keys` (the defaults for a seat without them), and
-/// `exhibit` on the room's evidence display.
+/// parameters given for their seat in `keys` (the defaults for a seat without them),
+/// `exhibit` on the room's evidence display, and the person at seat `inset` drawn again
+/// picture-in-picture (as the presenter is in the exhibit view).
 #[allow(clippy::too_many_arguments)] // one scene, described in full
 pub fn render_still_named(
     gpu: Arc<Gpu>,
@@ -102,9 +114,11 @@ pub fn render_still_named(
     names: &[(usize, String)],
     keys: &[(usize, KeyParams)],
     exhibit: Option<&Arc<ExhibitPicture>>,
+    inset: Option<usize>,
 ) -> Result<(Vec<u8>, Vec<PlacedSeat>), RenderError> {
     let mut compositor = Compositor::new(gpu, layout, width, height)?;
     compositor.show_exhibit(exhibit);
+    compositor.set_inset(inset);
     let mut views = vec![SeatView::default(); compositor.layout().seats.len()];
     for (i, (seat, frame)) in people.iter().enumerate() {
         let name = names

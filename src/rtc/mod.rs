@@ -1,11 +1,13 @@
 //! WebRTC transport with webrtc-rs: one peer connection per participant ([`peer`]), the
 //! inbound RTCP the application acts on and what it says of the composite's link ([`rtcp`]),
 //! the tasks that move media between the connection and the hearing ([`session`]), and the
-//! composite's sample durations that keep its RTP timestamps on time ([`sample_clock`]).
+//! composite's sample durations that keep its RTP timestamps on time ([`sample_clock`]), and
+//! which received video track is a shared screen ([`screen`]).
 
 pub mod peer;
 pub mod rtcp;
 pub mod sample_clock;
+pub mod screen;
 pub mod session;
 
 /// Errors from WebRTC.

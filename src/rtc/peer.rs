@@ -37,6 +37,7 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::RtpSender;
 
 use super::rtcp::{ApplicationRtcp, CompositeLink, RepairGate};
+use super::screen::ScreenTracks;
 use super::RtcError;
 use crate::media::encoder::VideoCodec;
 
@@ -235,9 +236,16 @@ pub struct PeerLink {
     closed: Arc<AtomicBool>,
     /// The DTLS fingerprint of the browser connection that made the first offer.
     fingerprint: Option<String>,
+    /// The screens its offers announced.
+    screens: ScreenTracks,
 }
 
 impl PeerLink {
+    /// The screens this connection's offers announced ([`super::screen`]).
+    pub fn screens(&self) -> &ScreenTracks {
+        &self.screens
+    }
+
     /// Whether `offer_sdp` comes from the same browser connection as the first offer (same
     /// DTLS certificate fingerprint), so it can be answered on this connection. A new browser
     /// connection has a new certificate.
@@ -263,6 +271,8 @@ impl PeerLink {
     /// is an ICE restart (webrtc-rs restarts its agent and answers with new credentials of its
     /// own); the tracks, SSRCs and the DTLS session stay. Returns the complete answer SDP.
     pub async fn reanswer(&self, offer_sdp: String) -> Result<String, RtcError> {
+        // A screen added to the connection is known before its media comes.
+        self.screens.note_offer(&offer_sdp);
         let offer = parse_offer(offer_sdp)?;
         let mut gathered = self.gathered.clone();
         let before = *gathered.borrow_and_update();
@@ -359,6 +369,8 @@ async fn answer_with(
     composite_codec_wanted: Option<VideoCodec>,
 ) -> Result<(ParticipantPeer, String), RtcError> {
     let browser_fingerprint = fingerprint(&offer_sdp);
+    let screens = ScreenTracks::default();
+    screens.note_offer(&offer_sdp);
     // Parse before building anything, so junk costs nothing.
     let offer = parse_offer(offer_sdp)?;
 
@@ -503,6 +515,7 @@ async fn answer_with(
         gathered: gathered.clone(),
         closed,
         fingerprint: browser_fingerprint,
+        screens,
     };
     Ok((
         ParticipantPeer {

@@ -55,8 +55,10 @@ pub async fn run(hearing: Arc<Hearing>, id: ParticipantId, seat: usize, mut peer
                     continue;
                 }
                 // A renegotiation may announce the same track again: one reader per track.
-                if tracks_seen.insert(track.track_id().await) {
-                    tasks.spawn(receive_track(hearing.clone(), id, seat, track));
+                let track_id = track.track_id().await;
+                let screen = peer.link.screens().is_screen(&track_id);
+                if tracks_seen.insert(track_id) {
+                    tasks.spawn(receive_track(hearing.clone(), id, seat, track, screen));
                 }
             }
             PeerEvent::Connected => {
@@ -103,6 +105,7 @@ async fn receive_track(
     id: ParticipantId,
     seat: usize,
     track: Arc<dyn TrackRemote>,
+    screen: bool,
 ) {
     let kind = track.kind().await;
     let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
@@ -112,9 +115,23 @@ async fn receive_track(
         .map(|c| c.mime_type)
         .unwrap_or_default();
     let track_kind = match kind {
+        RtpCodecKind::Video if screen => TrackKind::Screen,
         RtpCodecKind::Video => TrackKind::Camera,
         _ => TrackKind::Microphone,
     };
+    // Where this track's pictures go: the seat's, or the person's shared screen.
+    let frames = if track_kind == TrackKind::Screen {
+        hearing.screen_slot(id)
+    } else {
+        hearing.seat(seat).frames().clone()
+    };
+    let _screen_open = (track_kind == TrackKind::Screen)
+        .then(|| hearing.admission(id))
+        .flatten()
+        .map(|a| ScreenOpen {
+            hearing: hearing.clone(),
+            invitation: a.invitation_id,
+        });
     tracing::info!(hearing = %hearing.record.id, participant = id, ?kind, %mime, "track arrived");
     let mut feed: Option<TrackFeed> = None;
     let mut last_pli = Instant::now() - Duration::from_secs(60);
@@ -180,7 +197,12 @@ async fn receive_track(
         if feed.is_none() {
             // Opened on the first packet, which tells the negotiated payload type.
             let pt = packet.header.payload_type;
-            match hearing.open_track(id, seat, track_kind, &mime, pt) {
+            let opened = if track_kind == TrackKind::Screen {
+                hearing.open_screen(id, seat, &frames, &mime, pt)
+            } else {
+                hearing.open_track(id, seat, track_kind, &mime, pt)
+            };
+            match opened {
                 Ok(f) => feed = Some(f),
                 Err(e) => {
                     tracing::error!(hearing = %hearing.record.id, participant = id, "cannot decode {mime}: {e}");
@@ -190,11 +212,7 @@ async fn receive_track(
         }
         if kind == RtpCodecKind::Video && !decoded_once {
             // Ask for a keyframe until the first frame decodes, so the seat fills at once.
-            decoded_once = hearing
-                .seat(seat)
-                .frames()
-                .latest()
-                .is_some_and(|(_, f)| f.arrived > last_pli);
+            decoded_once = frames.latest().is_some_and(|(_, f)| f.arrived > last_pli);
             if !decoded_once && last_pli.elapsed() > Duration::from_millis(500) {
                 last_pli = Instant::now();
                 send_pli(&track, packet.header.ssrc).await;
@@ -208,9 +226,7 @@ async fn receive_track(
             // Packets come but no picture: the decoder waits for a keyframe whose request (or
             // answer) was lost, or a sender that sends none unasked. Ask again.
             last_stale_check = Instant::now();
-            let stale = hearing
-                .seat(seat)
-                .frames()
+            let stale = frames
                 .latest()
                 .is_none_or(|(_, f)| f.arrived.elapsed() >= STALE_SEAT);
             if stale {
@@ -224,14 +240,30 @@ async fn receive_track(
         }
         match packet.marshal() {
             Ok(bytes) => {
-                // The unaltered record of what this person sent (while recording).
-                hearing.keep_original(id, &mime, &bytes);
+                // The unaltered record of what this person sent (while recording); a screen is
+                // recorded in the composite only.
+                if track_kind != TrackKind::Screen {
+                    hearing.keep_original(id, &mime, &bytes);
+                }
                 if let Some(f) = &feed {
                     f.push_rtp(bytes.to_vec());
                 }
             }
             Err(e) => tracing::debug!("cannot marshal rtp: {e}"),
         }
+    }
+}
+
+/// Held while a shared screen's track is received: when it ends (the person stopped sharing,
+/// or left), the display no longer shows it.
+struct ScreenOpen {
+    hearing: Arc<Hearing>,
+    invitation: String,
+}
+
+impl Drop for ScreenOpen {
+    fn drop(&mut self) {
+        self.hearing.screen_ended(&self.invitation);
     }
 }
 

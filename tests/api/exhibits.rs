@@ -157,20 +157,31 @@ async fn a_party_shows_a_pdf_on_the_display_and_the_recording_keeps_it() {
     let wall = wait_for(&live, display, |_| true).await.unwrap();
     assert!(!red(wall), "{wall:?}");
 
+    // The camera goes to the director (a hearing starts locked on the wide view).
+    assert_eq!(app.lock_view(clerk, &id, None).await.status, StatusCode::OK);
     let r = show(&app, Who::Invitation(&plaintiff), &id, &eid, 1).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(
         r.json()["on_display"]["presenter"]["caption"],
         "Li Hua, plaintiff"
     );
-    let seen = wait_for(&live, display, red).await;
-    assert!(seen.is_ok(), "page 1 (red) never on the display: {seen:?}");
-
-    // In the exhibit view the page fills the middle of the frame.
-    assert_eq!(
-        app.lock_view(clerk, &id, Some("exhibit")).await.status,
-        StatusCode::OK
-    );
+    // The director cuts to the exhibit view by itself, where the page fills the middle of the
+    // frame.
+    let mut on_air = String::new();
+    for _ in 0..50 {
+        on_air = app
+            .get(&format!("/api/hearings/{id}/view"), clerk)
+            .await
+            .json()["on_air"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if on_air == "exhibit" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(on_air, "exhibit", "the director did not cut to the exhibit");
     let whole = ScreenBox {
         x: W * 3 / 8,
         y: H / 4,
@@ -182,7 +193,13 @@ async fn a_party_shows_a_pdf_on_the_display_and_the_recording_keeps_it() {
         seen.is_ok(),
         "the exhibit view does not show the page: {seen:?}"
     );
-    app.lock_view(clerk, &id, None).await;
+    // The rest is looked at on the room's display in the wide view, which the clerk locks.
+    assert_eq!(
+        app.lock_view(clerk, &id, Some("wide")).await.status,
+        StatusCode::OK
+    );
+    let seen = wait_for(&live, display, red).await;
+    assert!(seen.is_ok(), "page 1 (red) never on the display: {seen:?}");
 
     // The defendant may not turn the plaintiff's pages; the plaintiff turns to page 2.
     let r = show(&app, Who::Invitation(&defendant), &id, &eid, 2).await;

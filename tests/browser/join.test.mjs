@@ -369,8 +369,16 @@ test('a party presents a PDF from the page: it shows on the courtroom display; t
   await joinAndSee(party, invites.plaintiff);
   await party.waitForSelector('#exhibits:not([hidden])', { timeout: 5000 });
   const token = new URL(invites.clerk).searchParams.get('t');
-  const mon = await (await fetch(`http://${addr}/api/hearing/monitor`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  // The monitor gives the display's region in the view on air (the director cuts to the
+  // exhibit view when one goes up).
+  const monitor = async () => (await fetch(`http://${addr}/api/hearing/monitor`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  const onDisplay = async () => { const m = await monitor(); return m.display ? meanOfBox(party, m.display, m.output) : null; };
+  const mon = await monitor();
   assert.ok(mon.display && mon.display.w > 0, `the monitor gives the display's region: ${JSON.stringify(mon.display)}`);
+  // The clerk hands the camera to the director (a hearing starts locked on the wide view).
+  const unlocked = await fetch(`http://${addr}/api/hearings/${mon.hearing.id}/view`, { method: 'PUT',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ view: null }) });
+  assert.equal(unlocked.status, 200, await unlocked.text());
   const red = (m) => !!m && m[0] > 150 && m[1] < 100 && m[2] < 100;
   assert.ok(!red(await meanOfBox(party, mon.display, mon.output)), 'nothing red on the display before');
   await party.setInputFiles('#exhibit-file', { name: 'contract.pdf', mimeType: 'application/pdf', buffer: colouredPdf([1, 0, 0]) });
@@ -378,8 +386,9 @@ test('a party presents a PDF from the page: it shows on the courtroom display; t
   await party.click('#exhibit-present');
   await party.waitForFunction(() => /Contract/.test(document.querySelector('#exhibit-state').textContent), null, { timeout: 20000 });
   let seen = null;
-  for (let i = 0; i < 60 && !red(seen); i++) { await sleep(250); seen = await meanOfBox(party, mon.display, mon.output); }
+  for (let i = 0; i < 60 && !red(seen); i++) { await sleep(250); seen = await onDisplay(); }
   assert.ok(red(seen), `the page on the display, red: ${JSON.stringify(seen)}`);
+  assert.equal((await monitor()).view, 'exhibit', 'the director cut to the exhibit view');
   await party.screenshot({ path: path.join(images, 'hearing-exhibit.png') });
   assert.equal(await party.isHidden('#exhibit-hide'), false, 'its presenter may take it down');
 
@@ -392,9 +401,42 @@ test('a party presents a PDF from the page: it shows on the courtroom display; t
 
   await party.click('#exhibit-hide');
   await party.waitForFunction(() => /Nothing on the display/.test(document.querySelector('#exhibit-state').textContent), null, { timeout: 10000 });
-  for (let i = 0; i < 40 && red(seen); i++) { await sleep(250); seen = await meanOfBox(party, mon.display, mon.output); }
+  for (let i = 0; i < 40 && red(seen); i++) { await sleep(250); seen = await onDisplay(); }
   assert.ok(!red(seen), `the display is empty again: ${JSON.stringify(seen)}`);
+  // The camera back on the wide view, as the other tests expect it.
+  await fetch(`http://${addr}/api/hearings/${mon.hearing.id}/view`, { method: 'PUT',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ view: 'wide' }) });
   await judge.context().close();
+  await party.context().close();
+});
+
+test('a party shares a screen from the page: it shows on the display, and the bench takes it down', async () => {
+  const party = await page();
+  await joinAndSee(party, invites.plaintiff);
+  await party.waitForSelector('#exhibit-share:not([hidden])', { timeout: 5000 });
+  const token = new URL(invites.clerk).searchParams.get('t');
+  const auth = { Authorization: `Bearer ${token}` };
+  const monitor = async () => (await fetch(`http://${addr}/api/hearing/monitor`, { headers: auth })).json();
+  const onDisplay = async () => { const m = await monitor(); return m.display ? meanOfBox(party, m.display, m.output) : null; };
+  // Chromium's fake screen is green with a lighter green disc.
+  const green = (m) => !!m && m[1] > 100 && m[0] < 100 && m[2] < 100;
+  assert.ok(!green(await onDisplay()), 'nothing green on the display before');
+  await party.click('#exhibit-share');
+  await party.waitForFunction(() => /Shared screen/.test(document.querySelector('#exhibit-state').textContent), null, { timeout: 20000 });
+  let seen = null;
+  for (let i = 0; i < 80 && !green(seen); i++) { await sleep(250); seen = await onDisplay(); }
+  assert.ok(green(seen), `the shared screen on the display, green: ${JSON.stringify(seen)}`);
+  assert.equal(await party.evaluate(() => window.courtroom.screenShares), 1);
+  await party.screenshot({ path: path.join(images, 'hearing-screen.png') });
+
+  // The clerk takes it down: the page stops capturing, and the display is empty again.
+  const hid = (await monitor()).hearing.id;
+  const r = await fetch(`http://${addr}/api/hearings/${hid}/exhibits/screen/hide`, { method: 'POST', headers: auth });
+  assert.equal(r.status, 200, await r.text());
+  await party.waitForFunction(() => /Nothing on the display/.test(document.querySelector('#exhibit-state').textContent), null, { timeout: 10000 });
+  await party.waitForSelector('#exhibit-share:not([hidden])', { timeout: 10000 });
+  for (let i = 0; i < 40 && green(seen); i++) { await sleep(250); seen = await onDisplay(); }
+  assert.ok(!green(seen), `the display is empty again: ${JSON.stringify(seen)}`);
   await party.context().close();
 });
 

@@ -22,7 +22,7 @@ use crate::api::error::ApiError;
 use crate::api::session::Operator;
 use crate::api::AppState;
 use crate::exhibit::{ExhibitError, ExhibitKind};
-use crate::hearing::exhibits::{hearing_dir, ExhibitActError, Exhibits, Presenter};
+use crate::hearing::exhibits::{hearing_dir, ExhibitActError, Exhibits, Presenter, SCREEN_EXHIBIT};
 use crate::hearing::Hearing;
 use crate::permissions::{check, Action, Principal};
 use crate::render::PageRegion;
@@ -122,6 +122,10 @@ async fn presenter(state: &AppState, who: &Operator) -> Presenter {
     Presenter {
         actor: who.actor(),
         caption,
+        invitation: match who {
+            Operator::Invitee(i) => Some(i.0.inv.clone()),
+            Operator::Account(_) => None,
+        },
     }
 }
 
@@ -142,6 +146,11 @@ fn act_error(e: ExhibitActError) -> ApiError {
         }
         ExhibitActError::BadTitle => ApiError::invalid("bad_title", e.to_string()),
         ExhibitActError::NotFound(_) => ApiError::NotFound,
+        ExhibitActError::PresentedByAnother => {
+            ApiError::conflict("presented_by_another", e.to_string())
+        }
+        ExhibitActError::NotOnDisplay(_) => ApiError::conflict("not_on_display", e.to_string()),
+        ExhibitActError::NoScreen => ApiError::conflict("no_screen", e.to_string()),
         ExhibitActError::File(ExhibitError::Renderer(_))
         | ExhibitActError::Storage(_)
         | ExhibitActError::Caption(_) => {
@@ -316,18 +325,16 @@ pub async fn show(
     let page = req.page.unwrap_or(1);
     let region = req.region;
     // Another person's exhibit on the display is theirs: its pages are theirs to turn, and
-    // only the bench puts something else up over it.
-    if let Some(shown) = hearing.exhibits().on_display() {
-        if shown.presenter.actor != who.actor() && !manages(&who, &id) {
-            return Err(ApiError::conflict(
-                "presented_by_another",
-                "another person presents an exhibit now; they, the presiding judge or the clerk take it down first",
-            ));
-        }
-    }
+    // only the bench puts something else up over it (decided with the act, under one lock).
+    let manages = manages(&who, &id);
     let presenter = presenter(&state, &who).await;
     let (h, e) = (hearing.clone(), exhibit.clone());
-    let shown = blocking(move || h.show_exhibit(&e, page, region, presenter)).await?;
+    let shown = if exhibit == SCREEN_EXHIBIT {
+        // The screen the person's page shares (a second video line of their connection).
+        blocking(move || h.show_screen(presenter, manages)).await?
+    } else {
+        blocking(move || h.show_exhibit(&e, page, region, presenter, manages)).await?
+    };
     audit(
         &state,
         &who,
@@ -346,21 +353,13 @@ pub async fn hide(
     Path((id, exhibit)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let hearing = presenter_hearing(&state, &who, &id).await?;
-    let shown = hearing.exhibits().on_display();
-    match &shown {
-        Some(s) if s.exhibit == exhibit => {
-            if s.presenter.actor != who.actor() {
-                who.authorize(&state, Action::ManageExhibits, &id).await?;
-            }
-        }
-        _ => {
-            return Err(ApiError::conflict(
-                "not_on_display",
-                format!("exhibit {exhibit} is not on the display"),
-            ));
-        }
-    }
-    let hidden = hearing.hide_exhibit(&who.actor());
+    let hidden = hearing
+        .hide_exhibit(Some(&exhibit), &who.actor(), manages(&who, &id))
+        .map_err(|e| match e {
+            // Not theirs, and they do not manage exhibits.
+            ExhibitActError::PresentedByAnother => ApiError::Forbidden,
+            e => act_error(e),
+        })?;
     audit(
         &state,
         &who,

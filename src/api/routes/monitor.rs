@@ -98,6 +98,7 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
         .map(|(seat, b)| json!({ "seat": seat.id, "role": seat.role, "x": b.x, "y": b.y, "w": b.w, "h": b.h }))
         .collect();
     let ticks = hearing.tick_stats();
+    let (on_air, _) = hearing.view();
     Ok(json!({
         "hearing": { "id": record.id, "case_number": record.case_number, "title": record.title, "state": summary.state, "public": summary.public },
         "running": true,
@@ -126,8 +127,14 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
         "media": hearing.media_log(),
         "participants": participants,
         "seats": seats,
-        // The evidence display's region of the composite (null: the room has none in view).
-        "display": hearing.layout().display_box(v.width, v.height),
+        // The view on air, and the evidence display's region of the composite in it (null:
+        // the room has none in view).
+        "view": on_air,
+        "display": hearing
+            .layout()
+            .with_view(&on_air)
+            .ok()
+            .and_then(|l| l.display_box(v.width, v.height)),
     }))
 }
 
@@ -233,29 +240,7 @@ async fn cached_jpeg(hearing: &str, frame: Arc<CompositeFrame>) -> Result<Bytes,
     Ok(jpeg)
 }
 
-/// Converts tightly packed I420 (BT.601 limited range, as the compositor writes it) to packed
-/// RGB, the inverse of [`crate::media::frame::rgb_to_yuv`]. Chroma is shared by each 2×2 block.
-pub fn i420_to_rgb(i420: &[u8], width: u32, height: u32) -> Vec<u8> {
-    let (w, h) = (width as usize, height as usize);
-    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-    let (y_plane, chroma) = i420.split_at(w * h);
-    let (u_plane, v_plane) = chroma.split_at(cw * ch);
-    let mut rgb = vec![0u8; w * h * 3];
-    for (row, out) in rgb.chunks_exact_mut(w * 3).enumerate() {
-        let ys = &y_plane[row * w..(row + 1) * w];
-        let us = &u_plane[(row / 2) * cw..(row / 2 + 1) * cw];
-        let vs = &v_plane[(row / 2) * cw..(row / 2 + 1) * cw];
-        for (x, px) in out.chunks_exact_mut(3).enumerate() {
-            let c = 298 * (ys[x] as i32 - 16);
-            let d = us[x / 2] as i32 - 128;
-            let e = vs[x / 2] as i32 - 128;
-            px[0] = ((c + 409 * e + 128) >> 8).clamp(0, 255) as u8;
-            px[1] = ((c - 100 * d - 208 * e + 128) >> 8).clamp(0, 255) as u8;
-            px[2] = ((c + 516 * d + 128) >> 8).clamp(0, 255) as u8;
-        }
-    }
-    rgb
-}
+pub use crate::media::frame::i420_to_rgb;
 
 /// Encodes an I420 picture as a baseline JPEG.
 pub fn encode_jpeg(

@@ -241,7 +241,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep(
         "post",
         "/api/hearings/{id}/exhibits/{exhibit}/show",
-        "Show an exhibit's page (body optional, page from 1) on the courtroom's evidence display; the exhibit already shown turns its page (only its presenter, the presiding judge or the clerk: 409 presented_by_another). While recording, the file is kept beside the recording and the event goes into its signed manifest. Takes an invitation token (Bearer) too. Audited.",
+        "Show an exhibit's page (body optional, page from 1) on the courtroom's evidence display; the exhibit already shown turns its page (only its presenter, the presiding judge or the clerk: 409 presented_by_another). While recording, the file is kept beside the recording and the event goes into its signed manifest. The exhibit `screen` is the screen the caller's page shares (a second sendonly video line of its connection; 409 no_screen for an account): the display follows it, and the manifest's events mark screen_shown and screen_hidden. Takes an invitation token (Bearer) too. Audited.",
         Auth::Session,
         Some(exhibit_show_body),
         200,
@@ -250,7 +250,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep(
         "post",
         "/api/hearings/{id}/exhibits/{exhibit}/hide",
-        "Take the exhibit down: its presenter, the presiding judge or the clerk. 409 not_on_display. Noted in the recording's manifest. Takes an invitation token (Bearer) too. Audited.",
+        "Take the exhibit (or `screen`, a shared screen) down: its presenter, the presiding judge or the clerk (403 otherwise). 409 not_on_display. Noted in the recording's manifest. Takes an invitation token (Bearer) too. Audited.",
         Auth::Session,
         Some(empty_body),
         200,

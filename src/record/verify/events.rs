@@ -19,8 +19,15 @@ pub(super) fn check_events(manifest: &Manifest, report: &mut Report) {
             ("paused", "resume") => "running",
             ("running" | "paused", "stop") => "stopped",
             // The court's moments (the gavel) mark the recording without changing it.
-            ("running" | "paused", "court_opened" | "court_closed") => phase,
-            (_, "start" | "pause" | "resume" | "stop" | "court_opened" | "court_closed") => {
+            (
+                "running" | "paused",
+                "court_opened" | "court_closed" | "screen_shown" | "screen_hidden",
+            ) => phase,
+            (
+                _,
+                "start" | "pause" | "resume" | "stop" | "court_opened" | "court_closed"
+                | "screen_shown" | "screen_hidden",
+            ) => {
                 report.error(format!(
                     "{field}: cannot follow the recording being {phase}"
                 ));
