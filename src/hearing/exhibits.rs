@@ -106,6 +106,10 @@ pub struct OnDisplay {
 pub const SCREEN_EXHIBIT: &str = "screen";
 /// The display's title for a shared screen.
 pub const SCREEN_TITLE: &str = "Shared screen";
+/// The manifest's moment when a shared screen goes on the display.
+pub const SCREEN_SHOWN: &str = "screen_shown";
+/// The manifest's moment when it is taken down (or its sharing ends).
+pub const SCREEN_HIDDEN: &str = "screen_hidden";
 
 /// What the display shows, as the tick takes it.
 #[derive(Debug, Clone)]
@@ -514,7 +518,7 @@ impl super::Hearing {
             self.exhibits
                 .hide(id, actor, manages, |exhibit, shown| match exhibit {
                     Some(exhibit) => self.note_exhibit("hidden", exhibit, shown.page, actor),
-                    None => self.note_moment(super::screen::SCREEN_HIDDEN, actor),
+                    None => self.note_moment(SCREEN_HIDDEN, actor),
                 })?;
         let _span = self.span.enter();
         tracing::info!(exhibit = %shown.exhibit, %actor, "exhibit taken down");

@@ -628,6 +628,24 @@ impl Hearing {
         self.monitor.latest_composite()
     }
 
+    /// The seat of the person invited by `invitation`, if they are seated.
+    fn seat_of_invitation(&self, invitation: &str) -> Option<usize> {
+        self.seats.occupants().iter().position(|o| {
+            o.as_ref()
+                .is_some_and(|s| s.admission.invitation_id == invitation)
+        })
+    }
+
+    /// Notes a moment of the court's (`event`, by `actor`) in the running recording's
+    /// manifest, at the hearing's media time.
+    fn note_moment(&self, event: &str, actor: &str) {
+        if let Some(active) = self.recording.current() {
+            active
+                .recorder
+                .note_event(event, actor, self.recording.media_time());
+        }
+    }
+
     // --- the recording -------------------------------------------------------------------
 
     /// Starts recording into `DATA/recordings/<hearing>/<recording>/`: segments of

@@ -5,7 +5,7 @@
 //! A screen goes on the display like an exhibit ([`super::exhibits::Exhibits::show_screen`],
 //! under the same rules of who may act over whose), with its own id
 //! ([`super::exhibits::SCREEN_EXHIBIT`]). It is no file: the composite records it, and the
-//! manifest marks when it was shown and taken down ([`SCREEN_SHOWN`], [`SCREEN_HIDDEN`]). Its
+//! manifest marks when it was shown and taken down (`screen_shown`, `screen_hidden`). Its
 //! painter, a thread of its own, turns at most [`SCREEN_FPS`] frames a second into display
 //! pictures; the tick only swaps the `Arc`, and the room is redrawn once per new picture.
 
@@ -13,17 +13,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use super::exhibits::{DisplaySlot, ExhibitActError, OnDisplay, Presenter};
+use super::exhibits::{DisplaySlot, ExhibitActError, OnDisplay, Presenter, SCREEN_SHOWN};
 use super::feeds::{FeedTarget, TrackFeed};
 use super::{HearingError, ParticipantId};
 use crate::media::events::TrackKind;
 use crate::media::frame::{FrameSlot, VideoFrame};
 use crate::render::{ExhibitPicture, PageRegion};
 
-/// The manifest's moment when a shared screen goes on the display.
-pub const SCREEN_SHOWN: &str = "screen_shown";
-/// The manifest's moment when it is taken down (or its sharing ends).
-pub const SCREEN_HIDDEN: &str = "screen_hidden";
 /// Display pictures a second made from a shared screen, at most.
 pub const SCREEN_FPS: u32 = 5;
 
@@ -182,24 +178,6 @@ impl super::Hearing {
             }
         }
         self.screens.forget(invitation);
-    }
-
-    /// The seat of the person invited by `invitation`, if they are seated.
-    pub(super) fn seat_of_invitation(&self, invitation: &str) -> Option<usize> {
-        self.seats.occupants().iter().position(|o| {
-            o.as_ref()
-                .is_some_and(|s| s.admission.invitation_id == invitation)
-        })
-    }
-
-    /// Notes a moment of the court's (`event`, by `actor`) in the running recording's
-    /// manifest, at the hearing's media time.
-    pub(super) fn note_moment(&self, event: &str, actor: &str) {
-        if let Some(active) = self.recording.current() {
-            active
-                .recorder
-                .note_event(event, actor, self.recording.media_time());
-        }
     }
 }
 

@@ -18,7 +18,8 @@ pub(super) fn check_events(manifest: &Manifest, report: &mut Report) {
             ("running", "pause") => "paused",
             ("paused", "resume") => "running",
             ("running" | "paused", "stop") => "stopped",
-            // The court's moments (the gavel) mark the recording without changing it.
+            // The court's moments (the gavel, a shared screen shown and taken down) mark the
+            // recording without changing it.
             (
                 "running" | "paused",
                 "court_opened" | "court_closed" | "screen_shown" | "screen_hidden",
@@ -209,6 +210,8 @@ mod tests {
             &[
                 ("start", 0),
                 ("court_opened", 500),
+                ("screen_shown", 700),
+                ("screen_hidden", 900),
                 ("pause", 1000),
                 ("court_closed", 1500),
                 ("stop", 2000),
@@ -216,6 +219,15 @@ mod tests {
             &[(0, 1000)],
         );
         assert!(findings(&good).is_empty(), "{:?}", findings(&good));
+        let after_stop = manifest(&[("start", 0), ("stop", 900), ("screen_hidden", 950)], &[]);
+        assert!(
+            findings(&after_stop)
+                .iter()
+                .any(|(_, m)| m
+                    .contains("(screen_hidden): cannot follow the recording being stopped")),
+            "{:?}",
+            findings(&after_stop)
+        );
         let before_start = manifest(&[("court_opened", 0), ("start", 0)], &[]);
         let f = findings(&before_start);
         assert!(
