@@ -193,6 +193,9 @@ async fn a_party_shows_a_pdf_on_the_display_and_the_recording_keeps_it() {
         seen.is_ok(),
         "the exhibit view does not show the page: {seen:?}"
     );
+    // Held a moment, so that the recording (which encodes an unchanged picture only now and
+    // then) has it too.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     // The rest is looked at on the room's display in the wide view, which the clerk locks.
     assert_eq!(
         app.lock_view(clerk, &id, Some("wide")).await.status,
@@ -363,6 +366,50 @@ async fn a_party_shows_a_pdf_on_the_display_and_the_recording_keeps_it() {
         .as_str()
         .unwrap()
         .contains("plaintiff"));
+    // The recording shows the page too, on the room's display (wide) and full frame (the
+    // exhibit view): found in frames decoded from it.
+    let mut on_display = false;
+    let mut full_frame = false;
+    for segment in manifest["segments"].as_array().unwrap() {
+        let path = dir.join(segment["file"].as_str().unwrap());
+        let times = std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "v:0"])
+            .args(["-show_entries", "frame=pts_time", "-of", "csv=p=0"])
+            .arg(&path)
+            .output()
+            .expect("ffprobe");
+        for t in String::from_utf8_lossy(&times.stdout).lines() {
+            let Ok(t) = t.trim().trim_end_matches(',').parse::<f64>() else {
+                continue;
+            };
+            let (fw, fh, rgb) = crate::support::probe::ffmpeg_frame_rgb(&path, t);
+            // The middle half of `b`, as `mean_rgb` takes it.
+            let mean = |b: ScreenBox| {
+                let (sx, sy) = (fw as f32 / W as f32, fh as f32 / H as f32);
+                let (mut sum, mut n) = ([0f32; 3], 0f32);
+                let (y0, y1) = (b.y + b.h / 4, b.y + 3 * b.h / 4);
+                let (x0, x1) = (b.x + b.w / 4, b.x + 3 * b.w / 4);
+                for y in (y0 as f32 * sy) as usize..(y1 as f32 * sy) as usize {
+                    for x in (x0 as f32 * sx) as usize..(x1 as f32 * sx) as usize {
+                        let i = (y * fw + x) * 3;
+                        for c in 0..3 {
+                            sum[c] += rgb[i + c] as f32;
+                        }
+                        n += 1.0;
+                    }
+                }
+                sum.map(|v| v / n)
+            };
+            on_display |= red(mean(display));
+            full_frame |= red(mean(whole));
+        }
+    }
+    assert!(
+        on_display,
+        "no recorded frame shows the page on the display"
+    );
+    assert!(full_frame, "no recorded frame shows the page full frame");
+
     let key = courtroom::record::RecordingKey::load_or_create(app.data_dir())
         .unwrap()
         .public();
