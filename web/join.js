@@ -352,7 +352,9 @@ const state = {
   youPresent: false,      // this person shows what is on the display (turns its pages)
   exhibitPoll: null,      // the display poll's timer
   exhibitBusy: false,     // an upload, show or hide is on its way
-  screenShare: null,      // the screen this page shares: {track, transceiver, pc}
+  screenShare: null,      // the screen this page shares: {track, pc}
+  screenLine: null,       // the connection's screen line, kept for later shares: {pc, transceiver}
+  screenReoffer: null,    // the peer whose screen re-offer awaits its answer
 };
 
 // For tests and people debugging.
@@ -879,7 +881,10 @@ async function hideExhibit() {
 
 // The shared screen goes to the server as one more sendonly video line after the others
 // (PROTOCOL.md, "Media negotiation"): a re-offer on the same connection, answered there; then
-// the display is asked to show it (the exhibit id `screen`).
+// the display is asked to show it (the exhibit id `screen`). The line is kept for later shares
+// on the same connection (a new screen replaces the track on it, no new offer).
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
 async function shareScreen() {
   if (state.screenShare || !state.pc) return;
   await exhibitAct(async () => {
@@ -891,14 +896,30 @@ async function shareScreen() {
     }
     const track = display.getVideoTracks()[0];
     const pc = state.pc;
-    const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [display] });
-    state.screenShare = { track, transceiver, pc };
+    const share = { track, pc };
+    state.screenShare = share;
     window.courtroom.screenShares = (window.courtroom.screenShares || 0) + 1;
     // The person stops sharing from the browser's own control.
     track.addEventListener('ended', () => stopScreen(true));
     try {
-      await renegotiate(pc);
-      const r = await apiCall('POST', exhibitsPath('/screen/show'), JSON.stringify({}));
+      if (state.screenLine && state.screenLine.pc === pc) {
+        await state.screenLine.transceiver.sender.replaceTrack(track);
+      } else {
+        const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [display] });
+        state.screenLine = { pc, transceiver };
+        await renegotiate(pc);
+      }
+      // The server knows the screen from its first packet: ask again for a moment.
+      let r = null;
+      for (let i = 0; !r; i++) {
+        if (state.screenShare !== share) throw new Error('the screen is no longer shared');
+        try {
+          r = await apiCall('POST', exhibitsPath('/screen/show'), JSON.stringify({}));
+        } catch (err) {
+          if (err.code !== 'no_screen' || i >= 40) throw err;
+          await pause(250);
+        }
+      }
       state.onDisplay = r.on_display;
       state.youPresent = true;
     } catch (err) {
@@ -909,35 +930,50 @@ async function shareScreen() {
 }
 
 // A re-offer on `pc` (same tracks plus what was added), resolved once its answer is applied.
+// Waits for any offer already under way (an ICE restart) to be answered first.
 async function renegotiate(pc) {
+  const until = performance.now() + 10000;
+  const stable = async () => {
+    while (pc.signalingState !== 'stable') {
+      if (performance.now() > until || state.pc !== pc) throw new Error('no answer to the re-offer');
+      await pause(50);
+    }
+  };
+  await stable();
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
   await waitForIceGathering(pc, ICE_GATHER_TIMEOUT_MS);
   state.answerQueue.push(pc);
+  state.screenReoffer = pc;
   send({ type: 'offer', sdp: pc.localDescription.sdp });
-  const until = performance.now() + 10000;
-  while (pc.signalingState !== 'stable') {
-    if (performance.now() > until || state.pc !== pc) throw new Error('no answer to the re-offer');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  try { await stable(); } finally { if (state.screenReoffer === pc) state.screenReoffer = null; }
 }
 
-// Stops sending the screen; `takeDown` also takes it off the display (it is still there).
+// Stops sending the screen; `takeDown` also takes it off the display (it is still there),
+// once any act under way has finished.
 function stopScreen(takeDown) {
   const share = state.screenShare;
   if (!share) return;
   state.screenShare = null;
-  try { share.transceiver.sender.replaceTrack(null); } catch { /* the peer is gone */ }
+  const line = state.screenLine;
+  if (line && line.pc === share.pc) line.transceiver.sender.replaceTrack(null).catch(() => {});
   share.track.stop();
-  const d = state.onDisplay;
-  if (takeDown && d && d.exhibit === 'screen' && state.youPresent) {
-    exhibitAct(async () => {
-      await apiCall('POST', exhibitsPath('/screen/hide'), JSON.stringify({}));
-      state.onDisplay = null;
-      state.youPresent = false;
-    });
-  }
+  if (takeDown) takeDownScreen(Date.now() + 10000);
   renderExhibits();
+}
+
+async function takeDownScreen(until) {
+  if (state.exhibitBusy) {
+    if (Date.now() < until) setTimeout(() => takeDownScreen(until), 200);
+    return;
+  }
+  const d = state.onDisplay;
+  if (!(d && d.exhibit === 'screen' && state.youPresent) || state.screenShare) return;
+  await exhibitAct(async () => {
+    await apiCall('POST', exhibitsPath('/screen/hide'), JSON.stringify({}));
+    state.onDisplay = null;
+    state.youPresent = false;
+  });
 }
 
 ui.exhibitShare.addEventListener('click', () => shareScreen());
@@ -1509,6 +1545,14 @@ function onError(msg) {
       const pc = state.answerQueue.shift();
       console.warn('offer refused', msg);
       if (state.iceRestart && state.iceRestart.pc === pc) { state.iceRestart.giveUp(); return; }
+      // A refused screen share: the connection goes on without it.
+      if (pc && state.screenReoffer === pc) {
+        state.screenReoffer = null;
+        if (state.screenLine && state.screenLine.pc === pc) state.screenLine = null;
+        pc.setLocalDescription({ type: 'rollback' }).catch(() => {});
+        stopScreen(false);
+        return;
+      }
       if (pc && pc === state.pc) {
         send({ type: 'leave' });
         return end('errTitle', 'offerRefused', { key: 'reload', run: () => location.reload() });

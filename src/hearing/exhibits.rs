@@ -339,8 +339,9 @@ impl Exhibits {
     ///
     /// Another person's exhibit on the display is theirs: unless `manages` (the bench, the
     /// clerk), it is refused with [`ExhibitActError::PresentedByAnother`]. The check, the change
-    /// and `note` (given the exhibit and whether it was a page turn: the record of the act) run
-    /// under one lock, so two people's acts are decided and recorded in one order.
+    /// and `note` (given the exhibit, whether it was a page turn, and what it replaced: the
+    /// record of the act) run under one lock, so two people's acts are decided and recorded in
+    /// one order.
     #[allow(clippy::too_many_arguments)] // one act: what, which page, by whom, and its record
     pub fn show(
         &self,
@@ -350,7 +351,7 @@ impl Exhibits {
         presenter: Presenter,
         presenter_seat: Option<usize>,
         manages: bool,
-        note: impl FnOnce(&Exhibit, bool),
+        note: impl FnOnce(&Exhibit, bool, Option<&OnDisplay>),
     ) -> Result<(Exhibit, bool), ExhibitActError> {
         let exhibit = self
             .get(id)
@@ -372,7 +373,7 @@ impl Exhibits {
             let mut s = self.lock();
             self.check_presenter(&s, &presenter.actor, manages)?;
             let turned = s.shown.as_ref().is_some_and(|d| d.exhibit == exhibit.id);
-            s.shown = Some(OnDisplay {
+            let previous = s.shown.replace(OnDisplay {
                 exhibit: exhibit.id.clone(),
                 title: exhibit.title.clone(),
                 page,
@@ -381,7 +382,7 @@ impl Exhibits {
                 presenter,
             });
             self.display.set(Some((Arc::new(picture), presenter_seat)));
-            note(&exhibit, turned);
+            note(&exhibit, turned, previous.as_ref());
             turned
         };
         Ok((exhibit, turned))
@@ -412,7 +413,7 @@ impl Exhibits {
         presenter_seat: Option<usize>,
         manages: bool,
         first: ExhibitPicture,
-        note: impl FnOnce(&OnDisplay),
+        note: impl FnOnce(&OnDisplay, Option<&OnDisplay>),
     ) -> Result<(OnDisplay, u64), ExhibitActError> {
         let mut s = self.lock();
         self.check_presenter(&s, &presenter.actor, manages)?;
@@ -424,9 +425,9 @@ impl Exhibits {
             pages: 1,
             presenter,
         };
-        s.shown = Some(shown.clone());
+        let previous = s.shown.replace(shown.clone());
         let serial = self.display.set(Some((Arc::new(first), presenter_seat)));
-        note(&shown);
+        note(&shown, previous.as_ref());
         Ok((shown, serial))
     }
 
@@ -494,7 +495,8 @@ impl super::Hearing {
             presenter,
             seat,
             manages,
-            |exhibit, turned| {
+            |exhibit, turned, previous| {
+                self.screen_replaced(previous, &actor);
                 let event = if turned { "turned" } else { "shown" };
                 self.note_exhibit(event, exhibit, page, &actor);
             },
@@ -518,7 +520,7 @@ impl super::Hearing {
             self.exhibits
                 .hide(id, actor, manages, |exhibit, shown| match exhibit {
                     Some(exhibit) => self.note_exhibit("hidden", exhibit, shown.page, actor),
-                    None => self.note_moment(SCREEN_HIDDEN, actor),
+                    None => self.screen_replaced(Some(shown), actor),
                 })?;
         let _span = self.span.enter();
         tracing::info!(exhibit = %shown.exhibit, %actor, "exhibit taken down");
@@ -532,6 +534,26 @@ impl super::Hearing {
         };
         if let Some(exhibit) = self.exhibits.get(&shown.exhibit) {
             self.note_exhibit("shown", &exhibit, shown.page, &shown.presenter.actor);
+        } else if shown.exhibit == SCREEN_EXHIBIT {
+            self.note_moment(SCREEN_SHOWN, &shown.presenter.actor);
+        }
+    }
+
+    /// What left the display (`previous`, by `actor`'s act) was a shared screen: the manifest
+    /// marks it taken down, and its last frames are dropped, so that sharing again starts
+    /// from the new screen's first picture.
+    pub(super) fn screen_replaced(&self, previous: Option<&OnDisplay>, actor: &str) {
+        let Some(previous) = previous.filter(|p| p.exhibit == SCREEN_EXHIBIT) else {
+            return;
+        };
+        self.note_moment(SCREEN_HIDDEN, actor);
+        if let Some(slot) = previous
+            .presenter
+            .invitation
+            .as_deref()
+            .and_then(|inv| self.screens.slot(inv))
+        {
+            slot.clear();
         }
     }
 
@@ -615,7 +637,7 @@ mod tests {
             crate::exhibit::testing::text_pdf("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 11.0);
         let e = exhibits.add(&pdf, ExhibitKind::Pdf, "Text", "u").unwrap();
         exhibits
-            .show(&e.id, 1, region, presenter(), None, false, |_, _| {})
+            .show(&e.id, 1, region, presenter(), None, false, |_, _, _| {})
             .unwrap();
         let p = exhibits.display().current().unwrap().picture;
         let band = (p.height as f32 * 0.075) as u32;
@@ -660,7 +682,7 @@ mod tests {
                 presenter(),
                 None,
                 false,
-                |_, _| {},
+                |_, _, _| {},
             )
             .unwrap();
         assert!(!turned);
@@ -676,7 +698,7 @@ mod tests {
                 presenter(),
                 None,
                 false,
-                |_, _| {},
+                |_, _, _| {},
             )
             .unwrap();
         assert!(turned, "the same exhibit again is a page turn");
@@ -689,7 +711,7 @@ mod tests {
                 presenter(),
                 None,
                 false,
-                |_, _| {}
+                |_, _, _| {}
             ),
             Err(ExhibitActError::File(ExhibitError::NoSuchPage {
                 page: 3,
@@ -718,7 +740,7 @@ mod tests {
                 presenter(),
                 None,
                 false,
-                |_, _| {}
+                |_, _, _| {}
             ),
             Err(ExhibitActError::NotFound(_))
         ));
@@ -744,7 +766,7 @@ mod tests {
                 presenter(),
                 Some(3),
                 false,
-                |_, turned| {
+                |_, turned, _| {
                     noted
                         .borrow_mut()
                         .push(if turned { "turned" } else { "shown" })
@@ -759,7 +781,7 @@ mod tests {
                 other.clone(),
                 None,
                 false,
-                |_, _| { noted.borrow_mut().push("wrong") }
+                |_, _, _| noted.borrow_mut().push("wrong")
             ),
             Err(ExhibitActError::PresentedByAnother)
         ));
@@ -789,5 +811,49 @@ mod tests {
             ["shown", "hidden"],
             "refused acts note nothing"
         );
+    }
+
+    #[test]
+    fn a_screen_replaced_by_an_exhibit_is_named_to_the_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let exhibits = Exhibits::open(dir.path().join("h1"));
+        let png = checkerboard_png(8, 8, 4, [0; 3], [255; 3]);
+        let e = exhibits.add(&png, ExhibitKind::Png, "Photo", "u").unwrap();
+        let blank =
+            ExhibitPicture::compose(16, 9, &[0; 16 * 9 * 3], "Shared screen", PageRegion::Page)
+                .unwrap();
+        let (shown, first) = exhibits
+            .show_screen(presenter(), Some(2), false, blank, |now, previous| {
+                assert_eq!(now.exhibit, SCREEN_EXHIBIT);
+                assert!(previous.is_none());
+            })
+            .unwrap();
+        assert_eq!((shown.exhibit.as_str(), shown.pages), (SCREEN_EXHIBIT, 1));
+        assert!(exhibits.display().shows(first));
+        let mut replaced = None;
+        let bench = Presenter {
+            actor: "user:clerk".into(),
+            caption: "clerk".into(),
+            invitation: None,
+        };
+        exhibits
+            .show(
+                &e.id,
+                1,
+                PageRegion::Page,
+                bench,
+                None,
+                true,
+                |_, _, previous| replaced = previous.map(|p| p.exhibit.clone()),
+            )
+            .unwrap();
+        assert_eq!(replaced.as_deref(), Some(SCREEN_EXHIBIT));
+        assert!(
+            !exhibits.display().shows(first),
+            "the screen's painter stops"
+        );
+        assert!(!exhibits
+            .display()
+            .repaint(first, exhibits.display().current().unwrap().picture));
     }
 }

@@ -4,16 +4,19 @@
 //!
 //! A screen goes on the display like an exhibit ([`super::exhibits::Exhibits::show_screen`],
 //! under the same rules of who may act over whose), with its own id
-//! ([`super::exhibits::SCREEN_EXHIBIT`]). It is no file: the composite records it, and the
+//! ([`SCREEN_EXHIBIT`]). It is no file: the composite records it, and the
 //! manifest marks when it was shown and taken down (`screen_shown`, `screen_hidden`). Its
 //! painter, a thread of its own, turns at most [`SCREEN_FPS`] frames a second into display
 //! pictures; the tick only swaps the `Arc`, and the room is redrawn once per new picture.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use super::exhibits::{DisplaySlot, ExhibitActError, OnDisplay, Presenter, SCREEN_SHOWN};
+use super::exhibits::{
+    DisplaySlot, ExhibitActError, OnDisplay, Presenter, SCREEN_EXHIBIT, SCREEN_SHOWN,
+};
 use super::feeds::{FeedTarget, TrackFeed};
 use super::{HearingError, ParticipantId};
 use crate::media::events::TrackKind;
@@ -23,27 +26,53 @@ use crate::render::{ExhibitPicture, PageRegion};
 /// Display pictures a second made from a shared screen, at most.
 pub const SCREEN_FPS: u32 = 5;
 
-/// Each person's shared screen, by invitation.
+/// Each person's shared screen, by invitation: its slot, and the screen track feeding it now.
 #[derive(Debug, Default)]
 pub struct Screens {
-    slots: Mutex<HashMap<String, Arc<FrameSlot>>>,
+    shares: Mutex<HashMap<String, Share>>,
+    next_token: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Share {
+    slot: Arc<FrameSlot>,
+    /// The token of the track that feeds it.
+    token: u64,
 }
 
 impl Screens {
-    /// The screen slot of `invitation`, made on first use.
-    pub fn slot(&self, invitation: &str) -> Arc<FrameSlot> {
-        self.slots
-            .lock()
-            .expect("screens")
-            .entry(invitation.to_owned())
-            .or_default()
-            .clone()
+    /// A screen track of `invitation` opened: its slot (empty, whatever an earlier track left)
+    /// and the token that names this track to [`Screens::ended`].
+    pub fn opened(&self, invitation: &str) -> (Arc<FrameSlot>, u64) {
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed) + 1;
+        let slot = Arc::new(FrameSlot::default());
+        self.shares.lock().expect("screens").insert(
+            invitation.to_owned(),
+            Share {
+                slot: slot.clone(),
+                token,
+            },
+        );
+        (slot, token)
     }
 
-    /// Forgets `invitation`'s screen (its sharing ended).
-    pub fn forget(&self, invitation: &str) {
-        if let Some(slot) = self.slots.lock().expect("screens").remove(invitation) {
-            slot.clear();
+    /// The slot of `invitation`'s screen track, while one is open.
+    pub fn slot(&self, invitation: &str) -> Option<Arc<FrameSlot>> {
+        let shares = self.shares.lock().expect("screens");
+        shares.get(invitation).map(|s| s.slot.clone())
+    }
+
+    /// The screen track `token` of `invitation` ended. Returns whether it was the one feeding
+    /// the person's screen (then it is forgotten); a later track's share is left alone.
+    pub fn ended(&self, invitation: &str, token: u64) -> bool {
+        let mut shares = self.shares.lock().expect("screens");
+        if shares.get(invitation).is_some_and(|s| s.token == token) {
+            if let Some(share) = shares.remove(invitation) {
+                share.slot.clear();
+            }
+            true
+        } else {
+            false
         }
     }
 }
@@ -98,18 +127,17 @@ fn paint(display: Weak<DisplaySlot>, slot: Arc<FrameSlot>, serial: u64, caption:
 }
 
 impl super::Hearing {
-    /// The screen slot of participant `id` (by their invitation): where their shared
-    /// screen's decoder puts its frames.
-    pub fn screen_slot(&self, id: ParticipantId) -> Arc<FrameSlot> {
-        match self.admission(id) {
-            Some(a) => self.screens.slot(&a.invitation_id),
-            // Not seated (left meanwhile): frames go nowhere anyone looks.
-            None => Arc::new(FrameSlot::default()),
-        }
+    /// A shared screen's track of participant `id` arrived: the slot its decoder fills, the
+    /// token naming it, and their invitation (for [`Hearing::screen_ended`]). `None` when they
+    /// are no longer seated.
+    pub fn screen_opened(&self, id: ParticipantId) -> Option<(Arc<FrameSlot>, u64, String)> {
+        let invitation = self.admission(id)?.invitation_id;
+        let (slot, token) = self.screens.opened(&invitation);
+        Some((slot, token, invitation))
     }
 
     /// Opens the decoder of participant `id`'s shared screen (from seat `seat`, MIME type
-    /// `mime`, negotiated as `payload_type`) into `slot` ([`Hearing::screen_slot`]).
+    /// `mime`, negotiated as `payload_type`) into `slot` ([`Hearing::screen_opened`]).
     pub fn open_screen(
         &self,
         id: ParticipantId,
@@ -140,16 +168,21 @@ impl super::Hearing {
             .invitation
             .clone()
             .ok_or(ExhibitActError::NoScreen)?;
-        let slot = self.screens.slot(&invitation);
+        // Shown once the page's screen track has come (its first packet opens it).
+        let slot = self
+            .screens
+            .slot(&invitation)
+            .ok_or(ExhibitActError::NoScreen)?;
         let seat = self.seat_of_invitation(&invitation);
         let caption = caption(&presenter);
         let first = screen_picture(slot.latest().map(|(_, f)| f).as_deref(), &caption)?;
         let actor = presenter.actor.clone();
-        let (shown, serial) = self
-            .exhibits
-            .show_screen(presenter, seat, manages, first, |_| {
-                self.note_moment(SCREEN_SHOWN, &actor)
-            })?;
+        let (shown, serial) =
+            self.exhibits
+                .show_screen(presenter, seat, manages, first, |_, previous| {
+                    self.screen_replaced(previous, &actor);
+                    self.note_moment(SCREEN_SHOWN, &actor)
+                })?;
         let _span = self.span.enter();
         tracing::info!(%actor, "shared screen on the display");
         let display = Arc::downgrade(&self.exhibits.display());
@@ -162,22 +195,22 @@ impl super::Hearing {
         Ok(shown)
     }
 
-    /// The shared screen of the person invited by `invitation` stopped coming (they stopped
-    /// sharing, or left): it leaves the display if it is there (noted as taken down by them)
-    /// and is forgotten.
-    pub fn screen_ended(&self, invitation: &str) {
+    /// The shared screen track `token` of the person invited by `invitation` ended (they left,
+    /// or their connection closed): if it still fed their screen, the screen leaves the
+    /// display (noted as taken down by them) and is forgotten. A later track's share is left
+    /// alone.
+    pub fn screen_ended(&self, invitation: &str, token: u64) {
+        if !self.screens.ended(invitation, token) {
+            return;
+        }
         if let Some(shown) = self.exhibits.on_display() {
-            if shown.exhibit == super::exhibits::SCREEN_EXHIBIT
+            if shown.exhibit == SCREEN_EXHIBIT
                 && shown.presenter.invitation.as_deref() == Some(invitation)
             {
-                let _ = self.hide_exhibit(
-                    Some(super::exhibits::SCREEN_EXHIBIT),
-                    &shown.presenter.actor,
-                    false,
-                );
+                // Decided again under the exhibits' lock: only this person's screen goes.
+                let _ = self.hide_exhibit(Some(SCREEN_EXHIBIT), &shown.presenter.actor, false);
             }
         }
-        self.screens.forget(invitation);
     }
 }
 
@@ -197,13 +230,23 @@ mod tests {
     }
 
     #[test]
-    fn a_slot_is_kept_per_invitation_and_forgotten_empty() {
+    fn a_screen_is_fed_by_its_newest_track_and_only_that_track_ending_forgets_it() {
         let screens = Screens::default();
-        let a = screens.slot("inv-1");
-        assert!(Arc::ptr_eq(&a, &screens.slot("inv-1")));
-        a.put(VideoFrame::solid(16, 16, [0, 0, 0]));
-        screens.forget("inv-1");
-        assert!(a.latest().is_none(), "emptied");
-        assert!(!Arc::ptr_eq(&a, &screens.slot("inv-1")));
+        assert!(screens.slot("inv-1").is_none(), "no track, no screen");
+        let (old, first) = screens.opened("inv-1");
+        old.put(VideoFrame::solid(16, 16, [0, 0, 0]));
+        // A second track (a reloaded page) takes over with an empty slot.
+        let (new, second) = screens.opened("inv-1");
+        assert!(new.latest().is_none());
+        assert!(Arc::ptr_eq(&new, &screens.slot("inv-1").unwrap()));
+        assert!(
+            !screens.ended("inv-1", first),
+            "the old track's end leaves the new share"
+        );
+        assert!(screens.slot("inv-1").is_some());
+        new.put(VideoFrame::solid(16, 16, [0, 0, 0]));
+        assert!(screens.ended("inv-1", second));
+        assert!(new.latest().is_none(), "emptied");
+        assert!(screens.slot("inv-1").is_none());
     }
 }

@@ -31,7 +31,16 @@ pub fn screen_tracks(offer_sdp: &str) -> Vec<String> {
         if cameras_seen == 1 {
             continue;
         }
-        if let Some(track) = attribute("a=msid:")
+        // `a=msid:STREAM TRACK`, or (older offers) `a=ssrc:N msid:STREAM TRACK`.
+        let msid = attribute("a=msid:").or_else(|| {
+            section.lines().find_map(|l| {
+                let l = l.trim();
+                l.starts_with("a=ssrc:")
+                    .then(|| l.split_once(" msid:").map(|(_, m)| m.to_owned()))
+                    .flatten()
+            })
+        });
+        if let Some(track) = msid
             .and_then(|m| m.split_whitespace().nth(1).map(str::to_owned))
             .filter(|t| !t.is_empty())
         {
@@ -100,6 +109,12 @@ mod tests {
             ("video", "sendonly", ""),
         ]);
         assert!(screen_tracks(&stopped).is_empty());
+        // An offer that names its tracks on its ssrc lines only.
+        let ssrc_only = sharing.replace(
+            "a=msid:screen-stream {screen-track}\r\n",
+            "a=ssrc:1234 msid:screen-stream {screen-track}\r\n",
+        );
+        assert_eq!(screen_tracks(&ssrc_only), ["{screen-track}"]);
         let tracks = ScreenTracks::default();
         tracks.note_offer(&sharing);
         assert!(tracks.is_screen("{screen-track}") && !tracks.is_screen("cam-track"));

@@ -119,19 +119,21 @@ async fn receive_track(
         RtpCodecKind::Video => TrackKind::Camera,
         _ => TrackKind::Microphone,
     };
-    // Where this track's pictures go: the seat's, or the person's shared screen.
-    let frames = if track_kind == TrackKind::Screen {
-        hearing.screen_slot(id)
-    } else {
-        hearing.seat(seat).frames().clone()
-    };
-    let _screen_open = (track_kind == TrackKind::Screen)
-        .then(|| hearing.admission(id))
-        .flatten()
-        .map(|a| ScreenOpen {
+    // Where this track's pictures go: the seat's, or the person's shared screen (for as long
+    // as this task receives it).
+    let (frames, _screen_open) = if track_kind == TrackKind::Screen {
+        let Some((slot, token, invitation)) = hearing.screen_opened(id) else {
+            return;
+        };
+        let open = ScreenOpen {
             hearing: hearing.clone(),
-            invitation: a.invitation_id,
-        });
+            invitation,
+            token,
+        };
+        (slot, Some(open))
+    } else {
+        (hearing.seat(seat).frames().clone(), None)
+    };
     tracing::info!(hearing = %hearing.record.id, participant = id, ?kind, %mime, "track arrived");
     let mut feed: Option<TrackFeed> = None;
     let mut last_pli = Instant::now() - Duration::from_secs(60);
@@ -259,11 +261,12 @@ async fn receive_track(
 struct ScreenOpen {
     hearing: Arc<Hearing>,
     invitation: String,
+    token: u64,
 }
 
 impl Drop for ScreenOpen {
     fn drop(&mut self) {
-        self.hearing.screen_ended(&self.invitation);
+        self.hearing.screen_ended(&self.invitation, self.token);
     }
 }
 

@@ -420,6 +420,11 @@ test('a party shares a screen from the page: it shows on the display, and the be
   const onDisplay = async () => { const m = await monitor(); return m.display ? meanOfBox(party, m.display, m.output) : null; };
   // Chromium's fake screen is green with a lighter green disc.
   const green = (m) => !!m && m[1] > 100 && m[0] < 100 && m[2] < 100;
+  const hid = (await monitor()).hearing.id;
+  // The wide view, whatever the tests before left.
+  const locked = await fetch(`http://${addr}/api/hearings/${hid}/view`, { method: 'PUT',
+    headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ view: 'wide' }) });
+  assert.equal(locked.status, 200, await locked.text());
   assert.ok(!green(await onDisplay()), 'nothing green on the display before');
   await party.click('#exhibit-share');
   await party.waitForFunction(() => /Shared screen/.test(document.querySelector('#exhibit-state').textContent), null, { timeout: 20000 });
@@ -430,13 +435,23 @@ test('a party shares a screen from the page: it shows on the display, and the be
   await party.screenshot({ path: path.join(images, 'hearing-screen.png') });
 
   // The clerk takes it down: the page stops capturing, and the display is empty again.
-  const hid = (await monitor()).hearing.id;
   const r = await fetch(`http://${addr}/api/hearings/${hid}/exhibits/screen/hide`, { method: 'POST', headers: auth });
   assert.equal(r.status, 200, await r.text());
   await party.waitForFunction(() => /Nothing on the display/.test(document.querySelector('#exhibit-state').textContent), null, { timeout: 10000 });
   await party.waitForSelector('#exhibit-share:not([hidden])', { timeout: 10000 });
   for (let i = 0; i < 40 && green(seen); i++) { await sleep(250); seen = await onDisplay(); }
   assert.ok(!green(seen), `the display is empty again: ${JSON.stringify(seen)}`);
+
+  // Shared again (on the same line, no new offer), and taken down by the party itself.
+  await party.click('#exhibit-share');
+  await party.waitForFunction(() => /Shared screen/.test(document.querySelector('#exhibit-state').textContent), null, { timeout: 20000 });
+  for (let i = 0; i < 80 && !green(seen); i++) { await sleep(250); seen = await onDisplay(); }
+  assert.ok(green(seen), `shared again, green: ${JSON.stringify(seen)}`);
+  await party.click('#exhibit-hide');
+  await party.waitForFunction(() => /Nothing on the display/.test(document.querySelector('#exhibit-state').textContent), null, { timeout: 10000 });
+  for (let i = 0; i < 40 && green(seen); i++) { await sleep(250); seen = await onDisplay(); }
+  assert.ok(!green(seen), `the display is empty after the party's take-down: ${JSON.stringify(seen)}`);
+  assert.equal(await party.evaluate(() => window.courtroom.screenShares), 2);
   await party.context().close();
 });
 

@@ -98,13 +98,14 @@ async fn churn_during_a_recording_gives_back_threads_fds_and_memory() {
     let base = curve[WARM_UP];
     let rss_from = WARM_UP_RSS.max(n / 10);
     let heap_base = curve[rss_from].heap_mb;
+    // 5 %, and 4 MB for the manifest and logs that grow with the recording.
+    let heap_limit = heap_base * 1.05 + 4.0;
     let rss_plateau = curve[rss_from..=(n / 2).max(rss_from)]
         .iter()
         .map(|u| u.rss_mb)
         .fold(0.0, f64::max);
-    let settled = |u: &Usage| {
-        within(u, &base) && u.heap_mb <= heap_base * 1.05 && u.rss_mb <= rss_plateau * 1.10
-    };
+    let settled =
+        |u: &Usage| within(u, &base) && u.heap_mb <= heap_limit && u.rss_mb <= rss_plateau * 1.10;
     // Closing is asynchronous (peer connections, pipelines, idle pool threads, the freed
     // memory given back after a quiet moment): give it time.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -122,7 +123,7 @@ async fn churn_during_a_recording_gives_back_threads_fds_and_memory() {
         "after {n} cycles the process holds {end:?}, against {base:?} after {WARM_UP}:\n{csv}"
     );
     assert!(
-        end.heap_mb <= heap_base * 1.05,
+        end.heap_mb <= heap_limit,
         "the heap grew by more than 5 % from cycle {rss_from} to {n}:\n{csv}"
     );
     assert!(
