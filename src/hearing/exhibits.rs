@@ -199,6 +199,8 @@ pub enum ExhibitActError {
 #[derive(Debug, Default)]
 struct State {
     list: Vec<Exhibit>,
+    /// Counts the changes to `list`.
+    version: u64,
     shown: Option<OnDisplay>,
     witness_may_present: bool,
 }
@@ -209,6 +211,9 @@ pub struct Exhibits {
     dir: PathBuf,
     state: Mutex<State>,
     display: Arc<DisplaySlot>,
+    /// The index's version last written to disk. Held only by uploads, around the index
+    /// file's write: a newer list is never overwritten by an older one.
+    index_written: Mutex<u64>,
 }
 
 impl Exhibits {
@@ -229,6 +234,7 @@ impl Exhibits {
                 ..State::default()
             }),
             display: Arc::default(),
+            index_written: Mutex::new(0),
         }
     }
 
@@ -310,7 +316,12 @@ impl Exhibits {
             uploaded_at: utc_text(chrono::Utc::now()),
         };
         let path = self.path(&exhibit);
-        let tmp = self.dir.join(format!(".{}.tmp", exhibit.file_name()));
+        // A name of its own: the same file uploaded twice at once must not share it.
+        let tmp = self.dir.join(format!(
+            ".{}.{:016x}.tmp",
+            exhibit.file_name(),
+            rand::random::<u64>()
+        ));
         std::fs::write(&tmp, bytes).map_err(storage)?;
         match exhibit::inspect(bytes, kind, &tmp) {
             Ok(pages) => exhibit.pages = pages,
@@ -319,17 +330,28 @@ impl Exhibits {
                 return Err(e.into());
             }
         }
-        std::fs::rename(&tmp, &path).map_err(storage)?;
-        let index = {
+        if let Err(e) = std::fs::rename(&tmp, &path) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(storage(e));
+        }
+        let (version, index) = {
             let mut s = self.lock();
             if let Some(existing) = s.list.iter().find(|e| e.id == exhibit.id) {
                 return Ok(existing.clone());
             }
             s.list.push(exhibit.clone());
-            serde_json::to_vec_pretty(&s.list).expect("exhibits serialise")
+            s.version += 1;
+            (
+                s.version,
+                serde_json::to_vec_pretty(&s.list).expect("exhibits serialise"),
+            )
         };
-        crate::record::manifest::write_atomic(&self.dir.join(INDEX_FILE), &index)
-            .map_err(storage)?;
+        let mut written = self.index_written.lock().expect("exhibit index");
+        if version > *written {
+            crate::record::manifest::write_atomic(&self.dir.join(INDEX_FILE), &index)
+                .map_err(storage)?;
+            *written = version;
+        }
         Ok(exhibit)
     }
 
@@ -855,5 +877,41 @@ mod tests {
         assert!(!exhibits
             .display()
             .repaint(first, exhibits.display().current().unwrap().picture));
+    }
+
+    #[test]
+    fn uploads_at_once_are_all_indexed_and_the_same_file_twice_is_one_exhibit() {
+        let dir = tempfile::tempdir().unwrap();
+        let exhibits = Arc::new(Exhibits::open(dir.path().join("h1")));
+        let same = checkerboard_png(24, 24, 4, [9, 9, 9], [200, 200, 200]);
+        let handles: Vec<_> = (0..8u8)
+            .map(|n| {
+                let exhibits = exhibits.clone();
+                let same = same.clone();
+                std::thread::spawn(move || {
+                    let own = checkerboard_png(16, 16, 4, [n, 0, 0], [0, 0, 255]);
+                    let a = exhibits.add(&own, ExhibitKind::Png, "Own", "u").unwrap();
+                    let b = exhibits.add(&same, ExhibitKind::Png, "Same", "u").unwrap();
+                    (a.id, b.id)
+                })
+            })
+            .collect();
+        let ids: Vec<(String, String)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert!(
+            ids.windows(2).all(|w| w[0].1 == w[1].1),
+            "one exhibit for the same file"
+        );
+        let reopened = Exhibits::open(dir.path().join("h1"));
+        assert_eq!(
+            reopened.list().len(),
+            9,
+            "every upload in the index on disk"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("h1"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }
