@@ -488,7 +488,7 @@ mod tests {
             .unwrap();
         let mut events = hearing.subscribe_events();
         let feed = hearing
-            .open_track(joined.id, seat, TrackKind::Camera, "video/VP8", PT)
+            .open_track(joined.id, seat, TrackKind::Camera, None, "video/VP8", PT)
             .unwrap();
         assert_eq!(feed.generation(), 0);
         let slot = hearing.seat(seat).frames().clone();

@@ -463,21 +463,23 @@ impl Hearing {
 
     // --- media in ------------------------------------------------------------------------
 
-    /// Opens the way into the hearing for `participant`'s received track (camera or
-    /// microphone) of MIME type `mime`, negotiated as `payload_type`, from seat `seat`:
-    /// builds its decoder. Call it on the track's first packet.
+    /// Opens the way into the hearing for `participant`'s received track (camera,
+    /// microphone, or a shared screen into `screen`, its slot from
+    /// [`Hearing::screen_opened`]) of MIME type `mime`, negotiated as `payload_type`, from
+    /// seat `seat`: builds its decoder. Call it on the track's first packet.
     pub fn open_track(
         &self,
         participant: ParticipantId,
         seat: usize,
         track: TrackKind,
+        screen: Option<&Arc<crate::media::frame::FrameSlot>>,
         mime: &str,
         payload_type: u8,
     ) -> Result<TrackFeed, HearingError> {
         let target = FeedTarget {
             seat,
             media: self.seats.media(seat),
-            screen: None,
+            screen,
         };
         Ok(self
             .feeds

@@ -17,9 +17,7 @@ use std::time::Duration;
 use super::exhibits::{
     DisplaySlot, ExhibitActError, OnDisplay, Presenter, SCREEN_EXHIBIT, SCREEN_SHOWN,
 };
-use super::feeds::{FeedTarget, TrackFeed};
-use super::{HearingError, ParticipantId};
-use crate::media::events::TrackKind;
+use super::ParticipantId;
 use crate::media::frame::{FrameSlot, VideoFrame};
 use crate::render::{ExhibitPicture, PageRegion};
 
@@ -134,26 +132,6 @@ impl super::Hearing {
         let invitation = self.admission(id)?.invitation_id;
         let (slot, token) = self.screens.opened(&invitation);
         Some((slot, token, invitation))
-    }
-
-    /// Opens the decoder of participant `id`'s shared screen (from seat `seat`, MIME type
-    /// `mime`, negotiated as `payload_type`) into `slot` ([`Hearing::screen_opened`]).
-    pub fn open_screen(
-        &self,
-        id: ParticipantId,
-        seat: usize,
-        slot: &Arc<FrameSlot>,
-        mime: &str,
-        payload_type: u8,
-    ) -> Result<TrackFeed, HearingError> {
-        let target = FeedTarget {
-            seat,
-            media: self.seats.media(seat),
-            screen: Some(slot),
-        };
-        Ok(self
-            .feeds
-            .open(id, target, TrackKind::Screen, mime, payload_type)?)
     }
 
     /// Puts `presenter`'s shared screen on the evidence display (over another person's

@@ -121,7 +121,7 @@ async fn receive_track(
     };
     // Where this track's pictures go: the seat's, or the person's shared screen (for as long
     // as this task receives it).
-    let (frames, _screen_open) = if track_kind == TrackKind::Screen {
+    let (frames, screen_open) = if track_kind == TrackKind::Screen {
         let Some((slot, token, invitation)) = hearing.screen_opened(id) else {
             return;
         };
@@ -199,12 +199,8 @@ async fn receive_track(
         if feed.is_none() {
             // Opened on the first packet, which tells the negotiated payload type.
             let pt = packet.header.payload_type;
-            let opened = if track_kind == TrackKind::Screen {
-                hearing.open_screen(id, seat, &frames, &mime, pt)
-            } else {
-                hearing.open_track(id, seat, track_kind, &mime, pt)
-            };
-            match opened {
+            let screen = screen_open.is_some().then_some(&frames);
+            match hearing.open_track(id, seat, track_kind, screen, &mime, pt) {
                 Ok(f) => feed = Some(f),
                 Err(e) => {
                     tracing::error!(hearing = %hearing.record.id, participant = id, "cannot decode {mime}: {e}");
