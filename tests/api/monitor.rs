@@ -268,18 +268,21 @@ async fn an_idle_hearing_encodes_its_still_picture_twice_a_second() {
     }
     // Nobody seated: after the first picture, every tick is still.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (ticks0, still0) = (live.tick_stats().ticks(), live.tick_stats().still_ticks());
+    let stats = live.tick_stats();
+    let (ticks0, still0, shed0) = (stats.ticks(), stats.still_ticks(), stats.shed_ticks());
     let idle = encoded(&mut feed, 3, || {}).await;
-    let (ticks1, still1) = (live.tick_stats().ticks(), live.tick_stats().still_ticks());
+    let rendered = (stats.ticks() - ticks0) - (stats.shed_ticks() - shed0);
+    let still = stats.still_ticks() - still0;
     assert!(
         (4..=10).contains(&idle),
         "an empty room encoded {idle} frames in 3 s (twice a second expected)"
     );
+    // Every rendered tick but the twice-a-second ones is still. (A ratio of still ticks to all
+    // would depend on the machine: CI's loaded one rendered 31 ticks in 3 s, 24 of them still.)
     assert!(
-        (still1 - still0) as f64 >= 0.8 * (ticks1 - ticks0) as f64,
-        "{} of {} ticks still",
-        still1 - still0,
-        ticks1 - ticks0
+        still > 0 && rendered - still <= 10,
+        "{still} of {rendered} rendered ticks still: {} sent in 3 s",
+        rendered - still
     );
 
     // A seated person whose camera sends every 40 ms: every new picture is encoded.
@@ -290,7 +293,6 @@ async fn an_idle_hearing_encodes_its_still_picture_twice_a_second() {
     app.seat_invitee(&live, &token, "Plaintiff Sun").await;
     let seat = live.layout().seat_index("plaintiff").unwrap();
     let mut sent = 0u32;
-    let stats = live.tick_stats();
     let (ticks0, still0, shed0) = (stats.ticks(), stats.still_ticks(), stats.shed_ticks());
     let moving = encoded(&mut feed, 3, || {
         sent += 1;
