@@ -44,16 +44,27 @@ struct VertexOut {
     @location(0) uv: vec2<f32>,
 };
 
+// One instance per piece of the billboard to draw (src/render/seat.rs: the rows of the camera
+// frame the person is in, src/keying/coverage.rs): its top and bottom edges in frame uv, each
+// (left u, right u, v, unused), mirrored by `BillboardPiece` in src/gpu/types.rs. The whole frame is one piece, (0, 1, 0) over (0, 1, 1). Pieces
+// that meet share an edge exactly, so no pixel along it is drawn twice or missed.
 @vertex
-fn vs_main(@builtin(vertex_index) index: u32) -> VertexOut {
+fn vs_main(@builtin(vertex_index) index: u32, @location(0) top: vec4<f32>,
+           @location(1) bottom: vec4<f32>) -> VertexOut {
     // Two triangles over the four corners.
     var corner_of = array<u32, 6>(0u, 1u, 2u, 2u, 1u, 3u);
-    var uv_of = array<vec2<f32>, 4>(
-        vec2<f32>(0.0, 1.0), vec2<f32>(1.0, 1.0), vec2<f32>(0.0, 0.0), vec2<f32>(1.0, 0.0));
+    // Each corner's point of the frame: bottom-left, bottom-right, top-left, top-right.
+    var frame_uv = array<vec2<f32>, 4>(
+        vec2<f32>(bottom.x, bottom.z), vec2<f32>(bottom.y, bottom.z),
+        vec2<f32>(top.x, top.z), vec2<f32>(top.y, top.z));
     let c = corner_of[index];
+    // The point in the billboard's own 0..1 (left to right, top to bottom), inside the crop.
+    let st = clamp((frame_uv[c] - seat.uv_crop.xy) / seat.uv_crop.zw, vec2<f32>(0.0), vec2<f32>(1.0));
+    let lower = mix(seat.corners[0].xyz, seat.corners[1].xyz, st.x);
+    let upper = mix(seat.corners[2].xyz, seat.corners[3].xyz, st.x);
     var out: VertexOut;
-    out.clip = seat.view_proj * vec4<f32>(seat.corners[c].xyz, 1.0);
-    out.uv = seat.uv_crop.xy + uv_of[c] * seat.uv_crop.zw;
+    out.clip = seat.view_proj * vec4<f32>(mix(upper, lower, st.y), 1.0);
+    out.uv = seat.uv_crop.xy + st * seat.uv_crop.zw;
     return out;
 }
 

@@ -59,6 +59,10 @@ pub struct RenderSettings {
     pub adapter: String,
     /// Folder holding `layouts/`; defaults to the `assets/` folder shipped with the code.
     pub assets_dir: Option<PathBuf>,
+    /// Draw only the rows of each camera frame its person is in (`keying::coverage`); `false`
+    /// draws every seat's whole billboard: the same picture at more cost (a paired bench's
+    /// baseline, or a fallback should the rows ever miss part of someone).
+    pub subject_rows: bool,
 }
 
 /// Evidence recordings.
@@ -221,6 +225,7 @@ impl Default for RenderSettings {
         Self {
             adapter: "auto".into(),
             assets_dir: None,
+            subject_rows: true,
         }
     }
 }

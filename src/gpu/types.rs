@@ -40,6 +40,17 @@ pub struct SeatUniform {
     pub wrap: [f32; 4],
 }
 
+/// Mirror of the instance input of `vs_main` in `shaders/participant.wgsl`: one piece of a
+/// seat's billboard to draw (`render::seat`), in the camera frame's uv.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+pub struct BillboardPiece {
+    /// The top edge: left u, right u, v; `w` unused.
+    pub top: [f32; 4],
+    /// The bottom edge: left u, right u, v; `w` unused.
+    pub bottom: [f32; 4],
+}
+
 /// Mirror of `QuadUniform` in `shaders/room_quad.wgsl`: a nameplate's or a contact shadow's quad.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Pod, Zeroable)]
@@ -100,6 +111,8 @@ mod tests {
         // mat4x4 (64) + 4 × vec4 (64) + vec4 (16) + KeyUniform (224) + 3 × vec4 (48)
         assert_eq!(std::mem::size_of::<SeatUniform>(), 416);
         assert_eq!(std::mem::size_of::<OutputUniform>(), 16);
+        // 2 × vec4, a vertex buffer's stride
+        assert_eq!(std::mem::size_of::<BillboardPiece>(), 32);
         // mat4x4 (64) + 4 × vec4 (64) + vec4 (16)
         assert_eq!(std::mem::size_of::<QuadUniform>(), 144);
     }

@@ -196,7 +196,8 @@ impl Hearing {
         let _in_span = span.clone().entered();
         let layout = Layout::load(&settings.assets_dir(), &record.layout)?;
         let v = &settings.video;
-        let compositor = Compositor::new(gpu, layout.clone(), v.width, v.height)?;
+        let mut compositor = Compositor::new(gpu, layout.clone(), v.width, v.height)?;
+        compositor.draw_whole_frames(!settings.render.subject_rows);
         let clock_start = Instant::now();
         let away_after = Duration::from_millis(settings.hearing.away_after_ms);
         let seats = Arc::new(Seats::new(layout.seats.len(), away_after, events.clone()));

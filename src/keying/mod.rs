@@ -1,7 +1,8 @@
 //! Green-screen keying: per-seat parameters ([`params`]), auto key estimation and slow tracking
 //! ([`calibrate`], with the screen's residual map in [`residual`]), smoothing of live video over
 //! time before it is keyed ([`temporal`]), a frame's planes as the keyer reads them
-//! ([`planes`]), the headless key pass ([`pass`]) and the `courtroom key` command ([`cli`]);
+//! ([`planes`]), where in a frame the person is, so that only those rows are drawn
+//! ([`coverage`]), the headless key pass ([`pass`]) and the `courtroom key` command ([`cli`]);
 //! and the analysis of the person the key leaves: matching their brightness and white balance
 //! to the room ([`look`]). Pictures in and out (RGB, PNG, synthetic people) are in [`picture`].
 //!
@@ -12,6 +13,7 @@
 
 pub mod calibrate;
 pub mod cli;
+pub mod coverage;
 pub mod look;
 pub mod params;
 pub mod pass;

@@ -7,6 +7,8 @@
 //! tap of its edge ring reads one texel instead of three. The seat shader and the headless key
 //! pass both bind a frame through this type, so they cannot drift apart.
 
+use super::coverage::{self, UvRect};
+use super::params::KeyParams;
 use super::residual::{ResidualMap, GRID_H, GRID_W};
 use super::temporal::PlaneHistory;
 use crate::gpu::pipeline::uniform_entry;
@@ -253,6 +255,19 @@ impl KeyedFrame {
                 depth_or_array_layers: 1,
             },
         );
+    }
+}
+
+impl KeyedFrame {
+    /// The parts of the last uploaded frame (`frame`) the keyer could keep anything in
+    /// ([`super::coverage`]), found in the planes as the keyer reads them (smoothed over time
+    /// for a live seat).
+    pub fn subject_rows(&self, frame: &VideoFrame, key: &KeyParams) -> Vec<UvRect> {
+        let luma = match self.history {
+            Some(_) => &self.luma_smoothed,
+            None => &frame.y,
+        };
+        coverage::subject_rows(luma, &self.packed, self.size, key)
     }
 }
 

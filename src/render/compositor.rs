@@ -20,6 +20,7 @@ use super::material::MaterialTextures;
 use super::nameplate::NameplateText;
 use super::plates::Nameplates;
 use super::screen::ScreenBox;
+use super::seat::{SeatGpu, PIECES_LAYOUT};
 use super::shadow::ContactShadows;
 use super::wrap::LightWrap;
 use super::RenderError;
@@ -28,7 +29,7 @@ use crate::gpu::readback::read_texture;
 use crate::gpu::texture::texture_desc;
 use crate::gpu::types::{RoomUniform, SeatUniform};
 use crate::gpu::{shader, Gpu};
-use crate::keying::planes::{self, KeyedFrame};
+use crate::keying::planes;
 use crate::media::frame::VideoFrame;
 
 /// The room behind everything, a warm dark tone rather than black.
@@ -59,14 +60,6 @@ pub struct SeatView {
     /// Per-channel gain, red, green, blue (brightness times white balance), that matches the
     /// person to the room ([`crate::keying::look`]); `None` is 1.
     pub gain: Option<[f32; 3]>,
-}
-
-struct SeatGpu {
-    uniform: wgpu::Buffer,
-    textures: Option<KeyedFrame>,
-    /// Counts the textures made for the seat (a new frame size makes new ones).
-    generation: u64,
-    uploaded_seq: u64,
 }
 
 /// Draws one hearing's courtroom. Owns its targets; shares the device.
@@ -116,6 +109,9 @@ pub struct Compositor {
     last: Option<(Vec<ViewInputs>, Vec<u8>)>,
     /// Frames rendered on the device (not answered from `last`).
     rendered: u64,
+    /// Draw each seat's whole billboard instead of the rows its person is in (a bench's
+    /// baseline).
+    whole_frames: bool,
 }
 
 /// One tick's composite, from [`Compositor::compose_i420`].
@@ -247,28 +243,14 @@ impl Compositor {
             "seat",
             &seat_shader,
             &[&seat_layout, wrap.layout()],
-            &[],
+            &[Some(PIECES_LAYOUT)],
             COLOR_FORMAT,
             Some(wgpu::BlendState::ALPHA_BLENDING),
             Some((false, wgpu::CompareFunction::Less)),
             None,
         );
         let sampler = planes::sampler(device);
-        let seats = layout
-            .seats
-            .iter()
-            .map(|_| SeatGpu {
-                uniform: device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("seat uniform"),
-                    size: std::mem::size_of::<SeatUniform>() as u64,
-                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                }),
-                textures: None,
-                generation: 0,
-                uploaded_seq: 0,
-            })
-            .collect();
+        let seats = layout.seats.iter().map(|_| SeatGpu::new(device)).collect();
         let draw_order = far_to_near(&layout);
 
         // Nameplates: drawn into the cached room, depth-tested and written.
@@ -306,7 +288,7 @@ impl Compositor {
         let shadows = ContactShadows::new(device, &layout);
         let occupied = vec![false; layout.seats.len()];
         let display = EvidenceDisplay::new(device);
-        let inset = PresenterInset::new(device);
+        let inset = PresenterInset::new(device, &gpu.queue);
         Ok(Self {
             depth_view: depth.create_view(&Default::default()),
             depth,
@@ -339,6 +321,7 @@ impl Compositor {
             draw_order,
             last: None,
             rendered: 0,
+            whole_frames: false,
         })
     }
 
@@ -397,6 +380,15 @@ impl Compositor {
     /// last one was answered with the same frame instead.
     pub fn rendered(&self) -> u64 {
         self.rendered
+    }
+
+    /// Draws each seat's whole billboard (`true`) instead of only the rows of the camera frame
+    /// its person is in ([`crate::keying::coverage`], the default). The picture is the same;
+    /// benches compare the cost.
+    pub fn draw_whole_frames(&mut self, whole: bool) {
+        if std::mem::replace(&mut self.whole_frames, whole) != whole {
+            self.last = None;
+        }
     }
 
     /// Each seat's region of the output, in layout order.
@@ -526,16 +518,11 @@ impl Compositor {
             pass.set_pipeline(&self.seat_pipeline);
             pass.set_bind_group(1, self.wrap.bind_group(), &[]);
             for &i in &self.draw_order {
-                let shown = views.get(i).is_some_and(|v| v.frame.is_some());
-                if let (true, Some(tex)) = (shown, &self.seats[i].textures) {
-                    pass.set_bind_group(0, &tex.bind_group, &[]);
-                    pass.draw(0..6, 0..1);
+                if views.get(i).is_some_and(|v| v.frame.is_some()) {
+                    self.seats[i].draw(&mut pass);
                 }
             }
-            if let Some(group) = self.inset.bind_group() {
-                pass.set_bind_group(0, group, &[]);
-                pass.draw(0..6, 0..1);
-            }
+            self.inset.draw(&mut pass);
         }
         encoder
     }
@@ -581,32 +568,16 @@ impl Compositor {
         let Some((seq, frame)) = &view.frame else {
             return;
         };
-        let device = &self.gpu.device;
         let queue = &self.gpu.queue;
         let seat = &mut self.seats[index];
-        let size = (frame.width, frame.height);
-        if seat.textures.as_ref().is_none_or(|t| t.size != size) {
-            seat.textures = Some(
-                KeyedFrame::new(
-                    device,
-                    &self.seat_layout,
-                    &seat.uniform,
-                    &self.sampler,
-                    size,
-                )
-                .smoothed_over_time(),
-            );
-            seat.generation += 1;
-            seat.uploaded_seq = 0;
-        }
-        if seat.uploaded_seq != *seq {
-            let tex = seat.textures.as_mut().expect("just created");
-            tex.upload(queue, frame);
-            seat.uploaded_seq = *seq;
-        }
-        if let Some(tex) = seat.textures.as_mut() {
-            tex.upload_residual(queue, &view.key.model().residual);
-        }
+        seat.upload(
+            &self.gpu,
+            &self.seat_layout,
+            &self.sampler,
+            (*seq, frame),
+            &view.key,
+            self.whole_frames,
+        );
         let spec = &self.layout.seats[index];
         let corners = spec.corners().map(|c| [c.x, c.y, c.z, 1.0]);
         let uniform = SeatUniform {
@@ -623,7 +594,7 @@ impl Compositor {
             gain: view.gain.map_or([1.0; 4], |[r, g, b]| [r, g, b, 0.0]),
             wrap: self.wrap.uniform(),
         };
-        queue.write_buffer(&seat.uniform, 0, bytemuck::bytes_of(&uniform));
+        seat.write_uniform(queue, &uniform);
     }
 }
 
@@ -633,8 +604,8 @@ impl Compositor {
     fn prepare_inset(&mut self, views: &[SeatView]) {
         let shown = self.inset.seat().and_then(|i| {
             let (_, frame) = views.get(i)?.frame.as_ref()?;
-            let gpu = &self.seats[i];
-            Some((i, frame, gpu.textures.as_ref()?, gpu.generation))
+            let (textures, generation) = self.seats[i].textures()?;
+            Some((i, frame, textures, generation))
         });
         let Some((i, frame, textures, generation)) = shown else {
             self.inset.prepare(

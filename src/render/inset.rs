@@ -8,6 +8,7 @@
 //! opaquely. Nothing is uploaded twice.
 
 use super::layout::fit_crop;
+use super::seat::SubjectRows;
 use crate::gpu::types::SeatUniform;
 use crate::keying::planes::KeyedFrame;
 use crate::keying::KeyParams;
@@ -72,11 +73,13 @@ pub struct PresenterInset {
     bound: Option<(usize, u64, wgpu::BindGroup)>,
     /// Whether the inset is drawn this tick (its seat has a picture).
     ready: bool,
+    /// The whole frame, once: the inset is opaque over its backdrop, so it draws all of it.
+    rows: SubjectRows,
 }
 
 impl PresenterInset {
     /// An inset showing nobody.
-    pub fn new(device: &wgpu::Device) -> Self {
+    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue) -> Self {
         Self {
             seat: None,
             uniform: device.create_buffer(&wgpu::BufferDescriptor {
@@ -87,6 +90,7 @@ impl PresenterInset {
             }),
             bound: None,
             ready: false,
+            rows: SubjectRows::whole_frame(device, queue),
         }
     }
 
@@ -127,12 +131,12 @@ impl PresenterInset {
         self.ready = true;
     }
 
-    /// The bind group to draw this tick (six vertices, the seats' pipeline), if any.
-    pub fn bind_group(&self) -> Option<&wgpu::BindGroup> {
-        self.bound
-            .as_ref()
-            .filter(|_| self.ready)
-            .map(|(_, _, group)| group)
+    /// Draws the inset, if it has a picture this tick, with the seats' pipeline already set.
+    pub fn draw(&self, pass: &mut wgpu::RenderPass<'_>) {
+        if let Some((_, _, group)) = self.bound.as_ref().filter(|_| self.ready) {
+            pass.set_bind_group(0, group, &[]);
+            self.rows.draw(pass);
+        }
     }
 }
 

@@ -28,6 +28,7 @@ pub mod nameplate;
 pub mod panel;
 pub mod plates;
 pub mod screen;
+pub mod seat;
 pub mod shadow;
 pub mod slate;
 pub mod still;
