@@ -567,15 +567,15 @@ impl Hearing {
             .send(HearingEvent::Rendition { to: id, reduced });
     }
 
-    /// Subscribes to the composite's reduced rendition, for a receiver on a slow or lossy
-    /// link (see [`output::Output::subscribe_reduced`]).
-    pub fn subscribe_reduced(&self) -> Result<CompositeFeed, HearingError> {
-        Ok(self.output.subscribe_reduced()?)
+    /// Subscribes to the composite's reduced rendition in `codec`, for a receiver on a slow or
+    /// lossy link (see [`output::Output::subscribe_reduced`]).
+    pub fn subscribe_reduced(&self, codec: VideoCodec) -> Result<CompositeFeed, HearingError> {
+        Ok(self.output.subscribe_reduced(codec)?)
     }
 
-    /// Asks the reduced rendition's encoder for a keyframe.
-    pub fn request_keyframe_reduced(&self) {
-        self.output.force_keyframe_reduced();
+    /// Asks the encoder of the reduced rendition in `codec` for a keyframe.
+    pub fn request_keyframe_reduced(&self, codec: VideoCodec) {
+        self.output.force_keyframe_reduced(codec);
     }
 
     /// Asks the encoder of `codec` for a keyframe (a receiver of it started, or sent a PLI).

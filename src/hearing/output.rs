@@ -6,18 +6,17 @@
 //! needs VP8 (a browser without H.264, such as Firefox ESR without OpenH264): it is started
 //! by the first [`Output::subscribe_codec`] for VP8 and stopped when the last such
 //! [`CompositeFeed`] is dropped, so a hearing of H.264 receivers runs one encoder, and a
-//! hearing with any number of VP8 receivers runs two. The recording is always H.264. A third,
-//! the reduced rendition (H.264 at half the size and a fraction of the bitrate), runs the same
-//! way while any participant's link is too slow or lossy for the full composite
-//! ([`Output::subscribe_reduced`]; who gets it is `media::rendition`'s choice, made in
-//! `rtc::session`): encoded once for
-//! all of them, never once per participant.
+//! hearing with any number of VP8 receivers runs two. The recording is always H.264. The
+//! reduced rendition (half the size and a fraction of the bitrate), in H.264 and in VP8, runs
+//! the same way while any participant's link in that codec is too slow or lossy for the full
+//! composite ([`Output::subscribe_reduced`]; who gets it is `media::rendition`'s choice, made
+//! in `rtc::session`): encoded once per codec for all of them, never once per participant.
 //!
 //! The H.264 encoder can be rebuilt after it fails ([`Output::restart`]); the tick and the
 //! sessions reach whichever one runs now.
 //!
-//! Locks: `encoder`, held only to clone or replace the running encoder's `Arc`, and `vp8` and
-//! `reduced`, held only to count receivers and clone, put or take their encoder's `Arc`;
+//! Locks: `encoder`, held only to clone or replace the running encoder's `Arc`, and `vp8`,
+//! `reduced` and `reduced_vp8`, held only to count receivers and clone, put or take their encoder's `Arc`;
 //! never across a GStreamer call (those pipelines are built and stopped with no lock held). The encoders'
 //! callbacks take no lock of their own beyond the recording's short [`Recording::current`]
 //! and the latency tracker.
@@ -43,6 +42,7 @@ struct FanOut {
     encoded: broadcast::Sender<Arc<EncodedFrame>>,
     vp8: broadcast::Sender<Arc<EncodedFrame>>,
     reduced: broadcast::Sender<Arc<EncodedFrame>>,
+    reduced_vp8: broadcast::Sender<Arc<EncodedFrame>>,
     recording: Arc<Recording>,
     monitor: Arc<Monitor>,
     /// The public broadcast, once the hearing attached it.
@@ -70,6 +70,7 @@ impl FanOut {
         match branch {
             Branch::Vp8 => &self.vp8,
             Branch::Reduced => &self.reduced,
+            Branch::ReducedVp8 => &self.reduced_vp8,
         }
     }
 }
@@ -81,6 +82,8 @@ enum Branch {
     Vp8,
     /// The composite's reduced rendition (H.264, half the size) for slow links.
     Reduced,
+    /// The reduced rendition in VP8, for slow links of receivers without H.264.
+    ReducedVp8,
 }
 
 impl Branch {
@@ -89,6 +92,23 @@ impl Branch {
         match self {
             Branch::Vp8 => "vp8",
             Branch::Reduced => "reduced",
+            Branch::ReducedVp8 => "reduced vp8",
+        }
+    }
+
+    /// The reduced rendition's branch for receivers of `codec`.
+    fn reduced(codec: VideoCodec) -> Self {
+        match codec {
+            VideoCodec::H264 => Branch::Reduced,
+            VideoCodec::Vp8 => Branch::ReducedVp8,
+        }
+    }
+
+    /// The codec its encoder makes.
+    fn codec(self) -> VideoCodec {
+        match self {
+            Branch::Reduced => VideoCodec::H264,
+            Branch::Vp8 | Branch::ReducedVp8 => VideoCodec::Vp8,
         }
     }
 }
@@ -113,7 +133,9 @@ pub struct CompositeFeed {
 impl CompositeFeed {
     /// Whether this is the reduced rendition.
     pub fn is_reduced(&self) -> bool {
-        self.lease.as_ref().is_some_and(|l| l.1 == Branch::Reduced)
+        self.lease
+            .as_ref()
+            .is_some_and(|l| matches!(l.1, Branch::Reduced | Branch::ReducedVp8))
     }
 }
 
@@ -144,6 +166,7 @@ pub struct Output {
     generation: AtomicU64,
     vp8: Mutex<OnDemand>,
     reduced: Mutex<OnDemand>,
+    reduced_vp8: Mutex<OnDemand>,
     fanout: Arc<FanOut>,
     events: MediaEventSink,
     /// A keyframe was asked for, or an encoder started, since the last frame pushed: the next
@@ -173,6 +196,7 @@ impl Output {
             encoded: broadcast::channel(FANOUT).0,
             vp8: broadcast::channel(FANOUT).0,
             reduced: broadcast::channel(FANOUT).0,
+            reduced_vp8: broadcast::channel(FANOUT).0,
             recording,
             monitor,
             broadcast: OnceLock::new(),
@@ -184,6 +208,7 @@ impl Output {
             generation: AtomicU64::new(0),
             vp8: Mutex::default(),
             reduced: Mutex::default(),
+            reduced_vp8: Mutex::default(),
             fanout,
             events,
             frame_wanted: AtomicBool::new(true),
@@ -228,6 +253,7 @@ impl Output {
         match branch {
             Branch::Vp8 => &self.vp8,
             Branch::Reduced => &self.reduced,
+            Branch::ReducedVp8 => &self.reduced_vp8,
         }
     }
 
@@ -249,18 +275,20 @@ impl Output {
     }
 
     /// Encodes one composite frame stamped `pts`: in H.264, and in VP8 and the reduced
-    /// rendition too while their encoders run (the pixels are shared, not copied).
+    /// renditions too while their encoders run (the pixels are shared, not copied).
     pub fn push(&self, i420: Vec<u8>, pts: Duration) -> Result<(), MediaError> {
-        let (vp8, reduced) = (self.running(Branch::Vp8), self.running(Branch::Reduced));
-        if vp8.is_none() && reduced.is_none() {
+        let others: Vec<(Branch, Arc<Encoder>)> =
+            [Branch::Vp8, Branch::Reduced, Branch::ReducedVp8]
+                .into_iter()
+                .filter_map(|b| Some((b, self.running(b)?)))
+                .collect();
+        if others.is_empty() {
             return self.encoder().push(i420, pts);
         }
         let frame = SharedFrame::new(i420);
-        for (name, encoder) in [("vp8", vp8), ("reduced", reduced)] {
-            if let Some(encoder) = encoder {
-                if let Err(e) = encoder.push_shared(&frame, pts) {
-                    tracing::debug!("{name} encoder refused a frame: {e}");
-                }
+        for (branch, encoder) in others {
+            if let Err(e) = encoder.push_shared(&frame, pts) {
+                tracing::debug!("{} encoder refused a frame: {e}", branch.name());
             }
         }
         self.encoder().push_shared(&frame, pts)
@@ -292,19 +320,23 @@ impl Output {
         }
     }
 
-    /// Asks the reduced rendition's encoder for a keyframe, when it runs.
-    pub fn force_keyframe_reduced(&self) {
-        if let Some(reduced) = self.running(Branch::Reduced) {
+    /// Asks the encoder of the reduced rendition in `codec` for a keyframe, when it runs.
+    pub fn force_keyframe_reduced(&self, codec: VideoCodec) {
+        if let Some(reduced) = self.running(Branch::reduced(codec)) {
             self.want_frame();
             reduced.force_keyframe();
         }
     }
 
-    /// Subscribes to the composite's reduced rendition (H.264, see [`Output::reduced_config`]),
-    /// starting its encoder if this is its first receiver; the returned feed keeps it running
-    /// until dropped. Builds a GStreamer pipeline when it starts one.
-    pub fn subscribe_reduced(self: &Arc<Self>) -> Result<CompositeFeed, MediaError> {
-        self.lease(Branch::Reduced, VideoCodec::H264)
+    /// Subscribes to the composite's reduced rendition in `codec` (see
+    /// [`Output::reduced_config`]), starting its encoder if this is its first receiver; the
+    /// returned feed keeps it running until dropped. Builds a GStreamer pipeline when it
+    /// starts one.
+    pub fn subscribe_reduced(
+        self: &Arc<Self>,
+        codec: VideoCodec,
+    ) -> Result<CompositeFeed, MediaError> {
+        self.lease(Branch::reduced(codec))
     }
 
     /// Subscribes to the encoded H.264 composite.
@@ -326,15 +358,12 @@ impl Output {
                 lease: None,
             });
         }
-        self.lease(Branch::Vp8, codec)
+        self.lease(Branch::Vp8)
     }
 
     /// Subscribes to an on-demand encoder's frames, starting it for its first receiver.
-    fn lease(
-        self: &Arc<Self>,
-        branch: Branch,
-        codec: VideoCodec,
-    ) -> Result<CompositeFeed, MediaError> {
+    fn lease(self: &Arc<Self>, branch: Branch) -> Result<CompositeFeed, MediaError> {
+        let codec = branch.codec();
         // Subscribed first, so no frame of a starting encoder is missed.
         let frames = self.fanout.channel(branch).subscribe();
         let start = {
@@ -352,9 +381,9 @@ impl Output {
                     move |frame| sink.deliver_to(Branch::Vp8, frame),
                     None,
                 ),
-                Branch::Reduced => {
-                    Encoder::scaled(self.config, self.reduced_config(), move |frame| {
-                        sink.deliver_to(Branch::Reduced, frame)
+                Branch::Reduced | Branch::ReducedVp8 => {
+                    Encoder::scaled(self.config, self.reduced_config(), codec, move |frame| {
+                        sink.deliver_to(branch, frame)
                     })
                 }
             };
@@ -550,5 +579,44 @@ mod tests {
         let mut c = out.subscribe_codec(VideoCodec::Vp8).unwrap();
         assert_eq!(out.vp8_state(), (1, true));
         assert!(next_frame(&out, &mut c.frames, &mut n).keyframe);
+    }
+
+    #[test]
+    fn a_reduced_rendition_in_each_codec_at_half_the_size_encoded_once_for_its_receivers() {
+        let out = output();
+        let mut n = 0;
+        let mut h264 = out.subscribe_reduced(VideoCodec::H264).unwrap();
+        let mut a = out.subscribe_reduced(VideoCodec::Vp8).unwrap();
+        let mut b = out.subscribe_reduced(VideoCodec::Vp8).unwrap();
+        assert!(h264.is_reduced() && a.is_reduced());
+        assert_eq!((h264.codec, a.codec), (VideoCodec::H264, VideoCodec::Vp8));
+        let fa = next_frame(&out, &mut a.frames, &mut n);
+        assert!(fa.keyframe, "a VP8 stream starts with a keyframe");
+        assert_eq!(&fa.data[3..6], &[0x9d, 0x01, 0x2a], "a VP8 keyframe");
+        // The keyframe header's 14-bit width and height: half of 64×48.
+        let size = |lo: usize| u16::from_le_bytes([fa.data[lo], fa.data[lo + 1]]) & 0x3fff;
+        assert_eq!((size(6), size(8)), (32, 24));
+        let fb = b.frames.try_recv().expect("the same frame reaches both");
+        assert!(Arc::ptr_eq(&fa, &fb), "encoded once for both");
+        assert!(next_frame(&out, &mut h264.frames, &mut n)
+            .data
+            .starts_with(&[0, 0, 0, 1]));
+        // A keyframe on request reaches the VP8 receivers.
+        while a.frames.try_recv().is_ok() {}
+        out.force_keyframe_reduced(VideoCodec::Vp8);
+        let forced = (0..10).any(|_| next_frame(&out, &mut a.frames, &mut n).keyframe);
+        assert!(
+            forced,
+            "a forced keyframe within 10 frames (the interval is 50)"
+        );
+        drop((a, b));
+        assert!(
+            out.running(Branch::ReducedVp8).is_none(),
+            "stopped with its last receiver"
+        );
+        assert!(
+            out.running(Branch::Reduced).is_some(),
+            "the H.264 one runs on"
+        );
     }
 }

@@ -113,15 +113,16 @@ impl Encoder {
         Self::build(cfg, codec, None, on_frame, reporter)
     }
 
-    /// An H.264 encoder that takes frames of `input`'s size and encodes them scaled to
+    /// An encoder of `codec` that takes frames of `input`'s size and encodes them scaled to
     /// `reduced`'s size, at `reduced`'s bitrate: the composite's reduced rendition for slow
     /// links. `reduced`'s rate and keyframe interval are used as they are.
     pub fn scaled(
         input: EncoderConfig,
         reduced: EncoderConfig,
+        codec: VideoCodec,
         on_frame: impl Fn(EncodedFrame) + Send + Sync + 'static,
     ) -> Result<Self, MediaError> {
-        Self::build(input, VideoCodec::H264, Some(reduced), on_frame, None)
+        Self::build(input, codec, Some(reduced), on_frame, None)
     }
 
     fn build(
@@ -134,7 +135,8 @@ impl Encoder {
         let pipeline = gst::Pipeline::with_name(match (codec, reduced.is_some()) {
             (VideoCodec::H264, false) => "encoder",
             (VideoCodec::H264, true) => "encoder-reduced",
-            (VideoCodec::Vp8, _) => "encoder-vp8",
+            (VideoCodec::Vp8, false) => "encoder-vp8",
+            (VideoCodec::Vp8, true) => "encoder-vp8-reduced",
         });
         let out = reduced.unwrap_or(cfg);
         let appsrc = gst_app::AppSrc::builder()
@@ -170,10 +172,10 @@ impl Encoder {
                 enc.set_property("deadline", 1i64);
                 enc.set_property("cpu-used", -16i32);
                 enc.set_property_from_str("end-usage", "cbr");
-                enc.set_property("target-bitrate", (cfg.bitrate_kbps * 1000) as i32);
+                enc.set_property("target-bitrate", (out.bitrate_kbps * 1000) as i32);
                 enc.set_property("lag-in-frames", 0i32);
                 enc.set_property_from_str("error-resilient", "default");
-                enc.set_property("keyframe-max-dist", cfg.keyframe_interval.max(1) as i32);
+                enc.set_property("keyframe-max-dist", out.keyframe_interval.max(1) as i32);
                 enc.set_property("threads", 1i32);
                 (enc, gst::Caps::builder("video/x-vp8").build())
             }

@@ -336,10 +336,10 @@ const PLI_MIN_INTERVAL: Duration = Duration::from_millis(300);
 
 /// Sends the encoded composite to this participant in `codec`, from the hearing's one encoder
 /// of that codec (a VP8 receiver keeps the VP8 encoder running while this task lives). The
-/// receiver's keyframe requests (PLI, FIR) go to that encoder. An H.264 receiver whose link
-/// reports show it cannot take the full composite gets the reduced rendition instead, and the
-/// full one again once its link has recovered ([`RenditionChoice`]); each switch starts at a
-/// keyframe.
+/// receiver's keyframe requests (PLI, FIR) go to that encoder. A receiver whose link reports
+/// show it cannot take the full composite gets the reduced rendition in its codec instead, and
+/// the full one again once its link has recovered ([`RenditionChoice`]); each switch starts at
+/// a keyframe.
 async fn send_composite(
     hearing: Arc<Hearing>,
     id: ParticipantId,
@@ -368,7 +368,7 @@ async fn send_composite(
     tracing::info!(hearing = %hearing.record.id, participant = id, codec = codec.as_str(), "sending the composite");
     let ask_keyframe = |reduced: bool| {
         if reduced {
-            hearing.request_keyframe_reduced();
+            hearing.request_keyframe_reduced(codec);
         } else {
             hearing.request_keyframe_for(codec);
         }
@@ -411,7 +411,7 @@ async fn send_composite(
                     None => return,
                 }
             }
-            _ = check.tick(), if codec == VideoCodec::H264 => {
+            _ = check.tick() => {
                 let now = Instant::now();
                 // The task follows the choice's state, not only its changes: a subscription
                 // that failed is tried again at the next check.
@@ -423,7 +423,7 @@ async fn send_composite(
                 match wanted {
                     Rendition::Reduced if reduced.is_none() => {
                         let h = hearing.clone();
-                        match tokio::task::spawn_blocking(move || h.subscribe_reduced()).await {
+                        match tokio::task::spawn_blocking(move || h.subscribe_reduced(codec)).await {
                             Ok(Ok(r)) => {
                                 tracing::info!(hearing = %hearing.record.id, participant = id, report = ?link.report(now), "the link cannot take the full composite: sending the reduced rendition");
                                 reduced = Some(r);
