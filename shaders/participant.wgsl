@@ -58,14 +58,23 @@ fn vs_main(@builtin(vertex_index) index: u32, @location(0) top: vec4<f32>,
         vec2<f32>(bottom.x, bottom.z), vec2<f32>(bottom.y, bottom.z),
         vec2<f32>(top.x, top.z), vec2<f32>(top.y, top.z));
     let c = corner_of[index];
-    // The point in the billboard's own 0..1 (left to right, top to bottom), inside the crop.
-    let st = clamp((frame_uv[c] - seat.uv_crop.xy) / seat.uv_crop.zw, vec2<f32>(0.0), vec2<f32>(1.0));
-    let lower = mix(seat.corners[0].xyz, seat.corners[1].xyz, st.x);
-    let upper = mix(seat.corners[2].xyz, seat.corners[3].xyz, st.x);
+    // The point in the billboard's own 0..1 (left to right, top to bottom), inside the crop;
+    // within 1e-5 of an edge of the billboard it is that edge, so that the whole frame gives
+    // exactly the billboard's corners (the division may round to just short of 1).
+    var st = clamp((frame_uv[c] - seat.uv_crop.xy) / seat.uv_crop.zw, vec2<f32>(0.0), vec2<f32>(1.0));
+    st = select(st, vec2<f32>(0.0), st < vec2<f32>(1e-5));
+    st = select(st, vec2<f32>(1.0), st > vec2<f32>(1.0 - 1e-5));
+    let lower = between(seat.corners[0].xyz, seat.corners[1].xyz, st.x);
+    let upper = between(seat.corners[2].xyz, seat.corners[3].xyz, st.x);
     var out: VertexOut;
-    out.clip = seat.view_proj * vec4<f32>(mix(upper, lower, st.y), 1.0);
+    out.clip = seat.view_proj * vec4<f32>(between(upper, lower, st.y), 1.0);
     out.uv = seat.uv_crop.xy + st * seat.uv_crop.zw;
     return out;
+}
+
+// `mix(a, b, t)`, but exactly `a` at 0 and `b` at 1 (mix may be computed as a + t(b - a)).
+fn between(a: vec3<f32>, b: vec3<f32>, t: f32) -> vec3<f32> {
+    return select(select(mix(a, b, t), b, t >= 1.0), a, t <= 0.0);
 }
 
 @fragment

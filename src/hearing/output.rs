@@ -6,11 +6,13 @@
 //! needs VP8 (a browser without H.264, such as Firefox ESR without OpenH264): it is started
 //! by the first [`Output::subscribe_codec`] for VP8 and stopped when the last such
 //! [`CompositeFeed`] is dropped, so a hearing of H.264 receivers runs one encoder, and a
-//! hearing with any number of VP8 receivers runs two. The recording is always H.264. The
+//! hearing with any number of VP8 receivers on full links runs two. The recording is always
+//! H.264. The
 //! reduced rendition (half the size and a fraction of the bitrate), in H.264 and in VP8, runs
 //! the same way while any participant's link in that codec is too slow or lossy for the full
 //! composite ([`Output::subscribe_reduced`]; who gets it is `media::rendition`'s choice, made
-//! in `rtc::session`): encoded once per codec for all of them, never once per participant.
+//! in `rtc::session`, which lets go of the full feed meanwhile): encoded once per codec for
+//! all of them, never once per participant.
 //!
 //! The H.264 encoder can be rebuilt after it fails ([`Output::restart`]); the tick and the
 //! sessions reach whichever one runs now.

@@ -7,8 +7,9 @@
 //! The test is the keyer's own (`shaders/keyer.wgsl`: `key_distance`, `key_luma_residual`)
 //! run on each 4:2:0 chroma site with the luma of each pixel of its 2×2 block, against the
 //! screen model at the tile's centre, and with a margin: a site counts as possibly subject
-//! when its distances from the screen pass three quarters of those at which the keyer's alpha
-//! reaches what the seat shader draws (0.02). Each row's span
+//! when its distances from the screen pass three quarters (the luma residual: half) of those at
+//! which the keyer's alpha reaches what the seat shader draws (0.02), less what the screen
+//! model varies across the tile. Each row's span
 //! runs from its first to its last such tile, and is then widened by a tile on every side
 //! (the keyer upsamples chroma from the neighbouring sites). A pixel the keyer keeps (alpha of
 //! at least 0.02, the seat shader's cut) lies inside the rows; the unit test checks this
@@ -160,7 +161,28 @@ impl Planes<'_> {
             ((i0 + i1) as f32 / self.chroma_width as f32) * 0.5,
             ((j0 + j1) as f32 / self.chroma_height as f32) * 0.5,
         ];
-        let tile = test.at(test.screen.at(centre));
+        // The keyer reads the screen model at each pixel; the test reads it at the centre,
+        // with slack for how far it moves towards the tile's corners.
+        let corners = [
+            [
+                i0 as f32 / self.chroma_width as f32,
+                j0 as f32 / self.chroma_height as f32,
+            ],
+            [
+                i1 as f32 / self.chroma_width as f32,
+                j0 as f32 / self.chroma_height as f32,
+            ],
+            [
+                i0 as f32 / self.chroma_width as f32,
+                j1 as f32 / self.chroma_height as f32,
+            ],
+            [
+                i1 as f32 / self.chroma_width as f32,
+                j1 as f32 / self.chroma_height as f32,
+            ],
+        ]
+        .map(|uv| test.screen.at(uv));
+        let tile = test.at(test.screen.at(centre), &corners);
         let w = self.width;
         if tile.surely_screen(&self.ranges(i0..i1, j0..j1)) {
             return false;
@@ -251,7 +273,9 @@ impl SiteTest {
             // least edge.y, or the luma residual over its own, at least luma.y: alpha reaches
             // DRAWN_ALPHA only past these.
             threshold: MARGIN * (u.matte[0] + DRAWN_ALPHA * (u.edge[1] - u.matte[0]).max(0.0)),
-            luma_threshold: MARGIN * DRAWN_ALPHA * u.luma[1],
+            // The luma path keeps half: a pixel takes its chroma (so its par) from the
+            // neighbouring sites, and its luma residual follows par one to one.
+            luma_threshold: 0.5 * DRAWN_ALPHA * u.luma[1],
             shade: u.matte[1],
             hue: u.matte[2],
             oversaturation: u.matte[3],
@@ -259,8 +283,17 @@ impl SiteTest {
         }
     }
 
-    /// The test against the bare screen's `(Y, Cb, Cr)` where a tile is.
-    fn at(&self, [y, cb, cr]: [f32; 3]) -> TileTest {
+    /// The test against the bare screen's `(Y, Cb, Cr)` at a tile's centre, lowered by how
+    /// far the screen at its `corners` is from it: a change of the screen's chroma by a share
+    /// `e` of its own moves a pixel's par and perp by up to about `e`, and of its luma by a
+    /// share `f` moves its relative luma by about `f`; the shrink moves by up to 2.5 times
+    /// their sum (through par and the shade tolerance), the luma residual by their sum.
+    fn at(&self, [y, cb, cr]: [f32; 3], corners: &[[f32; 3]; 4]) -> TileTest {
+        let norm = (cb * cb + cr * cr).sqrt().max(1e-3);
+        let slack = corners
+            .iter()
+            .map(|[cy, ccb, ccr]| (ccb - cb).hypot(ccr - cr) / norm + (cy - y).abs() / y.max(1e-3))
+            .fold(0.0f32, f32::max);
         let inv_n2 = 1.0 / (cb * cb + cr * cr).max(1e-6);
         TileTest {
             cb: cb * inv_n2,
@@ -271,8 +304,8 @@ impl SiteTest {
             hue: self.hue,
             oversaturation: self.oversaturation,
             luma: self.luma,
-            threshold: self.threshold,
-            luma_threshold: self.luma_threshold,
+            threshold: (self.threshold - 2.5 * slack).max(0.0),
+            luma_threshold: self.luma_threshold - slack,
         }
     }
 }
@@ -340,6 +373,7 @@ impl TileTest {
     /// of chroma `cb`, `cr` whose block's luma runs from `lo` to `hi` (bytes as decoded). Both
     /// distances grow as the luma moves away from what the chroma implies (the shade tolerance
     /// shrinks, the luma residual grows), so only the end of the range farther from it counts.
+    /// (Where par is negative the shrink alone passes any threshold.)
     /// No branch and no division: the tile's loop runs it over a row of sites at once.
     #[inline]
     fn possibly_subject(&self, lo: u8, hi: u8, cb: u8, cr: u8) -> bool {
@@ -452,7 +486,8 @@ mod tests {
         let mut state = 1;
         let mut sure = 0;
         for _ in 0..20_000 {
-            let tile = test.at(test.screen.at([0.5, 0.5]));
+            let plate = test.screen.at([0.5, 0.5]);
+            let tile = test.at(plate, &[plate; 4]);
             // A box around the screen's colour, a few levels wide, sometimes much wider.
             let [y, cb, cr] = [111u8, 105, 58].map(|c| {
                 let spread = if lcg(&mut state).is_multiple_of(4) {

@@ -20,9 +20,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use super::peer::{AudioSlot, ParticipantPeer, PeerEvent};
 use super::rtcp::CompositeLink;
 use super::sample_clock::SampleClock;
-use crate::hearing::{
-    CompositeFeed, ForwardedAudio, Hearing, ParticipantId, TrackFeed, VideoCodec, NO_SEAT,
-};
+use crate::hearing::{ForwardedAudio, Hearing, ParticipantId, TrackFeed, VideoCodec, NO_SEAT};
 use crate::media::decoder::JITTER_MS;
 use crate::media::events::TrackKind;
 use crate::media::rendition::{Rendition, RenditionChoice};
@@ -377,8 +375,9 @@ async fn send_composite(
     // Until a keyframe arrives a fresh decoder could show nothing, so skip deltas.
     let mut need_keyframe = true;
     let mut last_request = Instant::now() - PLI_MIN_INTERVAL;
-    // The reduced rendition's feed while this receiver gets it.
-    let mut reduced: Option<CompositeFeed> = None;
+    // Whether `feed` is the reduced rendition. The full feed is let go meanwhile: for VP8 it
+    // keeps an encoder running, which must stop once nobody receives it.
+    let mut reduced = false;
     let mut check = tokio::time::interval(RENDITION_CHECK_EVERY);
     // The samples' durations keep the RTP timestamps on the frames' presentation times.
     let mut clock = SampleClock::default();
@@ -389,12 +388,7 @@ async fn send_composite(
         .connection_started(Instant::now());
     loop {
         let frame = tokio::select! {
-            frame = async {
-                match &mut reduced {
-                    Some(r) => r.frames.recv().await,
-                    None => feed.frames.recv().await,
-                }
-            } => frame,
+            frame = feed.frames.recv() => frame,
             event = track.poll() => {
                 match event {
                     Some(TrackLocalEvent::OnRtcpPacket(_)) => {
@@ -402,7 +396,7 @@ async fn send_composite(
                         if last_request.elapsed() >= PLI_MIN_INTERVAL {
                             last_request = Instant::now();
                             tracing::debug!(hearing = %hearing.record.id, participant = id, codec = codec.as_str(), "keyframe requested by the receiver");
-                            ask_keyframe(reduced.is_some());
+                            ask_keyframe(reduced);
                         }
                         continue;
                     }
@@ -421,12 +415,13 @@ async fn send_composite(
                     choice.rendition()
                 };
                 match wanted {
-                    Rendition::Reduced if reduced.is_none() => {
+                    Rendition::Reduced if !reduced => {
                         let h = hearing.clone();
                         match tokio::task::spawn_blocking(move || h.subscribe_reduced(codec)).await {
                             Ok(Ok(r)) => {
                                 tracing::info!(hearing = %hearing.record.id, participant = id, report = ?link.report(now), "the link cannot take the full composite: sending the reduced rendition");
-                                reduced = Some(r);
+                                feed = r;
+                                reduced = true;
                                 need_keyframe = true;
                                 link.hold_repairs(Instant::now() + REPAIRS_HELD_AFTER_SWITCH);
                                 ask_keyframe(true);
@@ -436,15 +431,21 @@ async fn send_composite(
                             Err(e) => tracing::warn!(hearing = %hearing.record.id, participant = id, "reduced rendition subscription panicked: {e}"),
                         }
                     }
-                    Rendition::Full if reduced.is_some() => {
-                        tracing::info!(hearing = %hearing.record.id, participant = id, "the link has recovered: sending the full composite again");
-                        reduced = None;
-                        // The full feed was not read meanwhile: start from its newest frames.
-                        feed.frames = feed.frames.resubscribe();
-                        need_keyframe = true;
-                        link.hold_repairs(Instant::now() + REPAIRS_HELD_AFTER_SWITCH);
-                        ask_keyframe(false);
-                        hearing.announce_rendition(id, false);
+                    Rendition::Full if reduced => {
+                        let h = hearing.clone();
+                        match tokio::task::spawn_blocking(move || h.subscribe_composite(codec)).await {
+                            Ok(Ok(full)) => {
+                                tracing::info!(hearing = %hearing.record.id, participant = id, "the link has recovered: sending the full composite again");
+                                feed = full;
+                                reduced = false;
+                                need_keyframe = true;
+                                link.hold_repairs(Instant::now() + REPAIRS_HELD_AFTER_SWITCH);
+                                ask_keyframe(false);
+                                hearing.announce_rendition(id, false);
+                            }
+                            Ok(Err(e)) => tracing::warn!(hearing = %hearing.record.id, participant = id, codec = codec.as_str(), "cannot encode the full composite again: {e}"),
+                            Err(e) => tracing::warn!(hearing = %hearing.record.id, participant = id, "composite subscription panicked: {e}"),
+                        }
                     }
                     _ => {}
                 }
@@ -456,7 +457,7 @@ async fn send_composite(
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 tracing::debug!(hearing = %hearing.record.id, skipped = n, "viewer lagged");
                 need_keyframe = true;
-                ask_keyframe(reduced.is_some());
+                ask_keyframe(reduced);
                 continue;
             }
             Err(broadcast::error::RecvError::Closed) => return,

@@ -2,7 +2,8 @@
 //! link: Chromium offering only VP8 for the composite, behind the tests' UDP relay at 500
 //! kbit/s towards it. The server moves it to the reduced rendition in VP8 (half the size, from
 //! one encoder of its own), the page says so, and the picture it decodes is VP8 at half the
-//! height; no reduced H.264 encoder is started for it.
+//! height; no reduced H.264 encoder is started for it, and the full VP8 encoder, which only it
+//! received, stops.
 
 use std::time::Duration;
 
@@ -121,6 +122,18 @@ async fn slow_vp8() {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+    // The full VP8 encoder had only this receiver: it stops once the page is moved down.
+    let full_stopped = |log: &str| {
+        log.lines()
+            .any(|l| l.contains("vp8 encoder stopped") && !l.contains("reduced"))
+    };
+    for _ in 0..50 {
+        let log = std::fs::read_to_string(root.join("server.log")).unwrap_or_default();
+        if full_stopped(&log) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let log = std::fs::read_to_string(root.join("server.log")).unwrap_or_default();
     eprintln!("slow vp8: full {full}, reduced {settled}");
