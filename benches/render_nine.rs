@@ -1,7 +1,8 @@
 //! A full compositor tick with 9 participants (every seat of the courtroom layout), 640×480
 //! camera frames in, I420 out, at 1280×720 and 1920×1080, on whatever adapter is present
 //! (lavapipe on CI). Every iteration uploads fresh frames, as a live hearing does. Each size's
-//! baseline, measured in the same run, is the empty room. Targets on lavapipe, 2 cores:
+//! baselines, measured in the same run, are the same people drawn as whole billboards
+//! (`Compositor::draw_whole_frames`) and the empty room. Targets on lavapipe, 2 cores:
 //! 720p ≤ 12 ms, 1080p ≤ 25 ms.
 
 use std::sync::Arc;
@@ -35,23 +36,32 @@ fn nine(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("tick {w}x{h} on {}", compositor.adapter_name()));
         group.sample_size(30);
         let mut seq = 0u64;
-        group.bench_function("9 participants 640x480 -> I420", |b| {
-            b.iter(|| {
-                seq += 1;
-                let views: Vec<SeatView> = frames
-                    .iter()
-                    .map(|f| SeatView {
-                        frame: Some((seq, f[(seq % 2) as usize].clone())),
-                        away: false,
-                        key: KeyParams::default(),
-                        nameplate: None,
-                        crop: None,
-                        gain: None,
-                    })
-                    .collect();
-                compositor.render_i420(&views).unwrap()
-            })
-        });
+        // Each person's rows (the compositor's way), then whole billboards (the same picture;
+        // the rows' baseline in the same run).
+        for (name, whole) in [
+            ("9 participants 640x480 -> I420", false),
+            ("9 participants, whole billboards", true),
+        ] {
+            compositor.draw_whole_frames(whole);
+            group.bench_function(name, |b| {
+                b.iter(|| {
+                    seq += 1;
+                    let views: Vec<SeatView> = frames
+                        .iter()
+                        .map(|f| SeatView {
+                            frame: Some((seq, f[(seq % 2) as usize].clone())),
+                            away: false,
+                            key: KeyParams::default(),
+                            nameplate: None,
+                            crop: None,
+                            gain: None,
+                        })
+                        .collect();
+                    compositor.render_i420(&views).unwrap()
+                })
+            });
+        }
+        compositor.draw_whole_frames(false);
         group.bench_function("baseline: empty room", |b| {
             let views = vec![SeatView::default(); 9];
             b.iter(|| compositor.render_i420(&views).unwrap())
