@@ -107,6 +107,17 @@ pub fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::Bind
     }
 }
 
+/// A uniform buffer the size of `T` (a mirror in [`crate::gpu::types`]), written each time its
+/// values change.
+pub fn uniform_buffer<T>(device: &wgpu::Device, label: &str) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: std::mem::size_of::<T>() as u64,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
 /// A buffer created holding `contents`.
 pub fn buffer_init(
     device: &wgpu::Device,

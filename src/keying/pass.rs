@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::gpu::pipeline::{pipeline, COLOR_FORMAT};
+use crate::gpu::pipeline::{pipeline, uniform_buffer, COLOR_FORMAT};
 use crate::gpu::readback::read_texture;
 use crate::gpu::texture::texture_desc;
 use crate::gpu::types::KeyUniform;
@@ -53,12 +53,7 @@ impl KeyPass {
             None,
             None,
         );
-        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("key uniform"),
-            size: std::mem::size_of::<KeyUniform>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let uniform = uniform_buffer::<KeyUniform>(device, "key uniform");
         let sampler = planes::sampler(device);
         Self {
             gpu,

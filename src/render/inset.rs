@@ -9,6 +9,7 @@
 
 use super::layout::fit_crop;
 use super::seat::SubjectRows;
+use crate::gpu::pipeline::uniform_buffer;
 use crate::gpu::types::SeatUniform;
 use crate::keying::planes::KeyedFrame;
 use crate::keying::KeyParams;
@@ -82,12 +83,7 @@ impl PresenterInset {
     pub fn new(device: &wgpu::Device, queue: &wgpu::Queue) -> Self {
         Self {
             seat: None,
-            uniform: device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("presenter inset"),
-                size: std::mem::size_of::<SeatUniform>() as u64,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            }),
+            uniform: uniform_buffer::<SeatUniform>(device, "presenter inset"),
             bound: None,
             ready: false,
             rows: SubjectRows::whole_frame(device, queue),

@@ -6,7 +6,7 @@
 
 use glam::{Mat4, Vec3};
 
-use crate::gpu::pipeline::{pipeline, uniform_entry, COLOR_FORMAT};
+use crate::gpu::pipeline::{pipeline, uniform_buffer, uniform_entry, COLOR_FORMAT};
 use crate::gpu::shader;
 use crate::gpu::texture::{halve, texture_desc, write_mips};
 use crate::gpu::types::QuadUniform;
@@ -98,12 +98,7 @@ impl PanelPipeline {
             )
         });
         write_mips(&gpu.queue, &texture, 0, mips);
-        let uniform = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(self.label),
-            size: std::mem::size_of::<QuadUniform>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let uniform = uniform_buffer::<QuadUniform>(device, self.label);
         let view = texture.create_view(&Default::default());
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(self.label),

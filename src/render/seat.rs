@@ -3,6 +3,7 @@
 //! instance each (`shaders/participant.wgsl`), so that bare screen is neither rasterised nor
 //! keyed.
 
+use crate::gpu::pipeline::uniform_buffer;
 use crate::gpu::types::{BillboardPiece as Piece, SeatUniform};
 use crate::gpu::Gpu;
 use crate::keying::coverage::{self, UvRect, WHOLE_FRAME};
@@ -116,12 +117,7 @@ impl SeatGpu {
     /// A seat with no picture yet.
     pub fn new(device: &wgpu::Device) -> Self {
         Self {
-            uniform: device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("seat uniform"),
-                size: std::mem::size_of::<SeatUniform>() as u64,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            }),
+            uniform: uniform_buffer::<SeatUniform>(device, "seat uniform"),
             textures: None,
             generation: 0,
             uploaded_seq: 0,

@@ -5,7 +5,7 @@
 use glam::Mat4;
 
 use super::layout::Layout;
-use crate::gpu::pipeline::{pipeline, uniform_entry, COLOR_FORMAT};
+use crate::gpu::pipeline::{pipeline, uniform_buffer, uniform_entry, COLOR_FORMAT};
 use crate::gpu::shader;
 use crate::gpu::types::QuadUniform;
 
@@ -46,12 +46,7 @@ impl ContactShadows {
         let seats = (0..layout.seats.len())
             .map(|i| {
                 let corners = layout.contact_shadow(i)?.map(|c| [c.x, c.y, c.z, 1.0]);
-                let uniform = device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("contact shadow uniform"),
-                    size: std::mem::size_of::<QuadUniform>() as u64,
-                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                });
+                let uniform = uniform_buffer::<QuadUniform>(device, "contact shadow uniform");
                 let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("contact shadow"),
                     layout: &bind_layout,

@@ -23,7 +23,7 @@ use crate::support::relay::{Relay, Shape};
 use crate::support::*;
 
 /// Keeps the page's peer connection where the test can read its statistics.
-const KEEP_PC: &str = r#"(() => {
+pub(crate) const KEEP_PC: &str = r#"(() => {
   const original = RTCPeerConnection.prototype.setRemoteDescription;
   RTCPeerConnection.prototype.setRemoteDescription = function (...args) {
     window.courtroomPc = this;

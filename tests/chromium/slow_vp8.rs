@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::lossy_link::KEEP_PC;
 use crate::support::cdp::Cdp;
 use crate::support::process::DemoProcess;
 use crate::support::relay::{Relay, Shape};
@@ -24,11 +25,6 @@ const VP8_ONLY: &str = r#"(() => {
         .filter((c) => c.mimeType === 'video/VP8'));
     }
     return tr;
-  };
-  const original = RTCPeerConnection.prototype.setRemoteDescription;
-  RTCPeerConnection.prototype.setRemoteDescription = function (...args) {
-    window.courtroomPc = this;
-    return original.apply(this, args);
   };
 })();"#;
 
@@ -79,7 +75,7 @@ async fn slow_vp8() {
     let page = cdp
         .open_with_script(
             &demo.join_url("plaintiff"),
-            &format!("{VP8_ONLY}\n{}", relay.page_script()),
+            &format!("{VP8_ONLY}\n{KEEP_PC}\n{}", relay.page_script()),
         )
         .await;
     let secs = Duration::from_secs;
