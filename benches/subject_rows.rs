@@ -1,7 +1,8 @@
 //! The rows' own cost (`keying::coverage::subject_rows`, issue 18): once per new camera frame,
 //! on the tick's thread, the rows of tiles a seat draws. A synthetic person before a green
-//! screen at 640×480 and 1280×720, clean and with ±3 levels of sensor noise on every plane
-//! (what live video keeps after its smoothing over time); the screen model is the auto key's
+//! screen at 640×480 and 1280×720, clean and with ±1 and ±3 levels of sensor noise on every
+//! plane (how much live video keeps after its smoothing over time was not measured); the
+//! noise is the same sequence as the rows' unit test adds. The screen model is the auto key's
 //! estimate of each frame, as a seat's would be. Each case also prints how much of the frame
 //! the rows cover, and in how many 16-pixel tiles the key pass itself (on whatever adapter is
 //! present) keeps a pixel the seat shader draws: the rows can be no smaller than those.
