@@ -5,15 +5,18 @@
 //! made-up times below); the sending task (`rtc::session`) feeds it and switches feeds, and
 //! the hearing keeps one per participant, so a reconnection starts where the last one was.
 //!
-//! Down: the link has looked bad (a tenth of the packets lost, or an estimate under half the
-//! full bitrate) for [`DOWN_AFTER`], or has just lost half or more. Loss moves a receiver down
-//! only once two reports in a row have said so: one odd report of 20-80 % lost comes now and
-//! then from a link that loses a few per cent (measured on the lossy-link test's relay, 5 %
-//! with a long round trip), and one report alone moved such receivers down. Up: it has looked good (under 2 %
+//! Down: three of the browser's reports within [`LOSS_WINDOW`] say a tenth of the packets or
+//! more were lost, or two do and one of them half or more, or the estimate has been under half
+//! the full bitrate for [`DOWN_AFTER`]. One report alone never moves a receiver: one odd report
+//! of 20-80 % lost comes now and then from a link that loses a few per cent (measured on the
+//! lossy-link test's relay, 5 % with a long round trip), and alone it moved such receivers
+//! down; a full link's reports are not all bad either (packets resent between two reports
+//! make the later one say nothing lost), so they need not come in a row. Up: it has looked good (under 2 %
 //! lost) for a while that starts at
 //! [`FIRST_TRY_UP`] and doubles, up to [`LONGEST_TRY_UP`], each time a try up went bad again
 //! within [`TRY_UP_PROVEN`].
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// What the browser last said of how the composite reaches it.
@@ -29,8 +32,10 @@ pub struct LinkReport {
     pub loss_reports: u64,
 }
 
-/// How long a link must look bad before its receiver is moved down.
+/// How long a link's estimate must stay low before its receiver is moved down.
 pub const DOWN_AFTER: Duration = Duration::from_secs(2);
+/// How far back the browser's reports of loss are weighed together.
+pub const LOSS_WINDOW: Duration = Duration::from_secs(3);
 /// How long a link must look good before the first try up.
 pub const FIRST_TRY_UP: Duration = Duration::from_secs(20);
 /// The longest wait before a try up.
@@ -60,15 +65,16 @@ pub enum Rendition {
 pub struct RenditionChoice {
     full_kbps: u32,
     now: Rendition,
-    bad_since: Option<Instant>,
+    /// Since when the estimate has been too low, without a break.
+    low_estimate_since: Option<Instant>,
     good_since: Option<Instant>,
     try_up_after: Duration,
     went_up_at: Option<Instant>,
     started: Option<Instant>,
-    /// The number of the last report of loss seen ([`LinkReport::loss_reports`]), and how
-    /// many reports in a row, up to it, said the link loses too much.
+    /// The number of the last report of loss seen ([`LinkReport::loss_reports`]), and the
+    /// loss of each report seen within [`LOSS_WINDOW`], with when it was first seen.
     last_loss_report: u64,
-    lossy_reports: u32,
+    recent_losses: VecDeque<(Instant, f32)>,
 }
 
 impl RenditionChoice {
@@ -77,13 +83,13 @@ impl RenditionChoice {
         Self {
             full_kbps,
             now: Rendition::Full,
-            bad_since: None,
+            low_estimate_since: None,
             good_since: None,
             try_up_after: FIRST_TRY_UP,
             went_up_at: None,
             started: None,
             last_loss_report: 0,
-            lossy_reports: 0,
+            recent_losses: VecDeque::new(),
         }
     }
 
@@ -95,16 +101,23 @@ impl RenditionChoice {
         if self.now == Rendition::Full {
             self.went_up_at = Some(now);
         }
-        self.bad_since = None;
+        self.low_estimate_since = None;
         self.good_since = None;
         // The new connection numbers its reports from the start.
         self.last_loss_report = 0;
-        self.lossy_reports = 0;
+        self.recent_losses.clear();
     }
 
-    /// Counts `report` once, if it is a new report of loss: how many reports in a row said
-    /// the link loses too much.
-    fn count_loss_report(&mut self, report: &LinkReport) {
+    /// Notes `report`'s loss once, if it is a new report, and forgets those older than
+    /// [`LOSS_WINDOW`].
+    fn note_loss_report(&mut self, now: Instant, report: &LinkReport) {
+        while self
+            .recent_losses
+            .front()
+            .is_some_and(|(at, _)| now.saturating_duration_since(*at) > LOSS_WINDOW)
+        {
+            self.recent_losses.pop_front();
+        }
         let Some(loss) = report.loss else {
             return;
         };
@@ -112,11 +125,15 @@ impl RenditionChoice {
             return;
         }
         self.last_loss_report = report.loss_reports;
-        self.lossy_reports = if loss >= BAD_LOSS {
-            self.lossy_reports.saturating_add(1)
-        } else {
-            0
-        };
+        self.recent_losses.push_back((now, loss));
+    }
+
+    /// Whether the recent reports of loss call for the reduced rendition: three of them say a
+    /// tenth lost or more, or two do and one of those half or more.
+    fn loss_says_down(&self) -> bool {
+        let bad = || self.recent_losses.iter().filter(|(_, l)| *l >= BAD_LOSS);
+        let severe = bad().any(|(_, l)| *l >= SEVERE_LOSS);
+        bad().count() >= 3 || (severe && bad().count() >= 2)
     }
 
     /// The rendition now.
@@ -159,10 +176,10 @@ impl RenditionChoice {
                 self.went_up_at = Some(now);
             }
         }
-        self.count_loss_report(&report);
+        self.note_loss_report(now, &report);
         let (bad, good) = (self.looks_bad(now, &report), self.looks_good(&report));
-        self.bad_since = if bad {
-            self.bad_since.or(Some(now))
+        self.low_estimate_since = if self.estimate_too_low(now, &report) {
+            self.low_estimate_since.or(Some(now))
         } else {
             None
         };
@@ -181,14 +198,10 @@ impl RenditionChoice {
                         self.try_up_after = FIRST_TRY_UP;
                     }
                 }
-                let since = self.bad_since?;
-                // Loss, as against a low estimate, counts once a second report confirms it.
-                let confirmed = self.lossy_reports >= 2;
-                if !(confirmed || self.estimate_too_low(now, &report)) {
-                    return None;
-                }
-                let severe = confirmed && report.loss.is_some_and(|l| l >= SEVERE_LOSS);
-                if !severe && now.saturating_duration_since(since) < DOWN_AFTER {
+                let estimate_low = self
+                    .low_estimate_since
+                    .is_some_and(|since| now.saturating_duration_since(since) >= DOWN_AFTER);
+                if !(self.loss_says_down() || estimate_low) {
                     return None;
                 }
                 let tried = self.went_up_at.take();
@@ -206,7 +219,7 @@ impl RenditionChoice {
                 }
                 self.now = Rendition::Full;
                 self.went_up_at = Some(now);
-                self.bad_since = None;
+                self.low_estimate_since = None;
             }
         }
         Some(self.now)
@@ -309,6 +322,40 @@ mod tests {
         assert_eq!(
             c.observe(at(ms + 1000), numbered(report(0.7, None), n)),
             Some(Rendition::Reduced)
+        );
+    }
+
+    #[test]
+    fn a_full_link_whose_reports_alternate_moves_down_within_the_window() {
+        let t0 = Instant::now();
+        let mut c = RenditionChoice::new(FULL);
+        assert_eq!(feed(&mut c, t0, 0, 5, report(0.0, None)), vec![]);
+        // A queue overflowing: most packets lost, then a report that says none (the resends
+        // came in between), then most lost again.
+        assert_eq!(
+            c.observe(t0 + Duration::from_secs(5), numbered(report(0.8, None), 10)),
+            None
+        );
+        assert_eq!(
+            c.observe(t0 + Duration::from_secs(6), numbered(report(0.0, None), 11)),
+            None
+        );
+        assert_eq!(
+            c.observe(t0 + Duration::from_secs(7), numbered(report(0.9, None), 12)),
+            Some(Rendition::Reduced)
+        );
+        // Two such reports further apart than the window do not.
+        let mut c = RenditionChoice::new(FULL);
+        assert_eq!(c.observe(t0, numbered(report(0.8, None), 1)), None);
+        for (s, n) in (1..4).zip(2..) {
+            assert_eq!(
+                c.observe(t0 + Duration::from_secs(s), numbered(report(0.0, None), n)),
+                None
+            );
+        }
+        assert_eq!(
+            c.observe(t0 + Duration::from_secs(4), numbered(report(0.9, None), 5)),
+            None
         );
     }
 
