@@ -5,18 +5,12 @@
 //! made-up times below); the sending task (`rtc::session`) feeds it and switches feeds, and
 //! the hearing keeps one per participant, so a reconnection starts where the last one was.
 //!
-//! Down: three of the browser's reports within [`LOSS_WINDOW`] say a tenth of the packets or
-//! more were lost, or two do and one of them half or more, or the estimate has been under half
-//! the full bitrate for [`DOWN_AFTER`]. One report alone never moves a receiver: one odd report
-//! of 20-80 % lost comes now and then from a link that loses a few per cent (measured on the
-//! lossy-link test's relay, 5 % with a long round trip), and alone it moved such receivers
-//! down; a full link's reports are not all bad either (packets resent between two reports
-//! make the later one say nothing lost), so they need not come in a row. Up: it has looked good (under 2 %
+//! Down: the link has looked bad (a tenth of the packets lost, or an estimate under half the
+//! full bitrate) for [`DOWN_AFTER`], or has just lost half or more. Up: it has looked good (under 2 %
 //! lost) for a while that starts at
 //! [`FIRST_TRY_UP`] and doubles, up to [`LONGEST_TRY_UP`], each time a try up went bad again
 //! within [`TRY_UP_PROVEN`].
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// What the browser last said of how the composite reaches it.
@@ -26,16 +20,10 @@ pub struct LinkReport {
     pub loss: Option<f32>,
     /// The bitrate the browser estimates its link takes (REMB), in kbit/s.
     pub estimate_kbps: Option<u32>,
-    /// How many reports of loss the browser has sent on this connection, `loss`'s among them:
-    /// the same report is read again and again until the next comes, and a rule that wants two
-    /// bad reports in a row must tell them apart.
-    pub loss_reports: u64,
 }
 
-/// How long a link's estimate must stay low before its receiver is moved down.
+/// How long a link must look bad before its receiver is moved down.
 pub const DOWN_AFTER: Duration = Duration::from_secs(2);
-/// How far back the browser's reports of loss are weighed together.
-pub const LOSS_WINDOW: Duration = Duration::from_secs(3);
 /// How long a link must look good before the first try up.
 pub const FIRST_TRY_UP: Duration = Duration::from_secs(20);
 /// The longest wait before a try up.
@@ -65,16 +53,11 @@ pub enum Rendition {
 pub struct RenditionChoice {
     full_kbps: u32,
     now: Rendition,
-    /// Since when the estimate has been too low, without a break.
-    low_estimate_since: Option<Instant>,
+    bad_since: Option<Instant>,
     good_since: Option<Instant>,
     try_up_after: Duration,
     went_up_at: Option<Instant>,
     started: Option<Instant>,
-    /// The number of the last report of loss seen ([`LinkReport::loss_reports`]), and the
-    /// loss of each report seen within [`LOSS_WINDOW`], with when it was first seen.
-    last_loss_report: u64,
-    recent_losses: VecDeque<(Instant, f32)>,
 }
 
 impl RenditionChoice {
@@ -83,13 +66,11 @@ impl RenditionChoice {
         Self {
             full_kbps,
             now: Rendition::Full,
-            low_estimate_since: None,
+            bad_since: None,
             good_since: None,
             try_up_after: FIRST_TRY_UP,
             went_up_at: None,
             started: None,
-            last_loss_report: 0,
-            recent_losses: VecDeque::new(),
         }
     }
 
@@ -101,39 +82,8 @@ impl RenditionChoice {
         if self.now == Rendition::Full {
             self.went_up_at = Some(now);
         }
-        self.low_estimate_since = None;
+        self.bad_since = None;
         self.good_since = None;
-        // The new connection numbers its reports from the start.
-        self.last_loss_report = 0;
-        self.recent_losses.clear();
-    }
-
-    /// Notes `report`'s loss once, if it is a new report, and forgets those older than
-    /// [`LOSS_WINDOW`].
-    fn note_loss_report(&mut self, now: Instant, report: &LinkReport) {
-        while self
-            .recent_losses
-            .front()
-            .is_some_and(|(at, _)| now.saturating_duration_since(*at) > LOSS_WINDOW)
-        {
-            self.recent_losses.pop_front();
-        }
-        let Some(loss) = report.loss else {
-            return;
-        };
-        if report.loss_reports == self.last_loss_report {
-            return;
-        }
-        self.last_loss_report = report.loss_reports;
-        self.recent_losses.push_back((now, loss));
-    }
-
-    /// Whether the recent reports of loss call for the reduced rendition: three of them say a
-    /// tenth lost or more, or two do and one of those half or more.
-    fn loss_says_down(&self) -> bool {
-        let bad = || self.recent_losses.iter().filter(|(_, l)| *l >= BAD_LOSS);
-        let severe = bad().any(|(_, l)| *l >= SEVERE_LOSS);
-        bad().count() >= 3 || (severe && bad().count() >= 2)
     }
 
     /// The rendition now.
@@ -147,17 +97,13 @@ impl RenditionChoice {
     /// in the first [`TRY_UP_PROVEN`] on the full rendition (of the connection, or of a try
     /// up): a receiver's estimate starts low and climbs only as it receives more.
     fn looks_bad(&self, now: Instant, r: &LinkReport) -> bool {
-        r.loss.is_some_and(|l| l >= BAD_LOSS) || self.estimate_too_low(now, r)
-    }
-
-    /// Whether the estimate is under half the full bitrate, once it has had time to climb.
-    fn estimate_too_low(&self, now: Instant, r: &LinkReport) -> bool {
         let settling = self
             .went_up_at
             .is_some_and(|up| now.saturating_duration_since(up) < TRY_UP_PROVEN);
-        !settling
-            && r.estimate_kbps
-                .is_some_and(|e| (e as u64) * 2 < self.full_kbps as u64)
+        r.loss.is_some_and(|l| l >= BAD_LOSS)
+            || (!settling
+                && r.estimate_kbps
+                    .is_some_and(|e| (e as u64) * 2 < self.full_kbps as u64))
     }
 
     /// Good: little loss. The estimate is not asked: a receiver's estimate (REMB) grows only
@@ -176,10 +122,9 @@ impl RenditionChoice {
                 self.went_up_at = Some(now);
             }
         }
-        self.note_loss_report(now, &report);
         let (bad, good) = (self.looks_bad(now, &report), self.looks_good(&report));
-        self.low_estimate_since = if self.estimate_too_low(now, &report) {
-            self.low_estimate_since.or(Some(now))
+        self.bad_since = if bad {
+            self.bad_since.or(Some(now))
         } else {
             None
         };
@@ -198,10 +143,9 @@ impl RenditionChoice {
                         self.try_up_after = FIRST_TRY_UP;
                     }
                 }
-                let estimate_low = self
-                    .low_estimate_since
-                    .is_some_and(|since| now.saturating_duration_since(since) >= DOWN_AFTER);
-                if !(self.loss_says_down() || estimate_low) {
+                let since = self.bad_since?;
+                let severe = report.loss.is_some_and(|l| l >= SEVERE_LOSS);
+                if !severe && now.saturating_duration_since(since) < DOWN_AFTER {
                     return None;
                 }
                 let tried = self.went_up_at.take();
@@ -219,7 +163,7 @@ impl RenditionChoice {
                 }
                 self.now = Rendition::Full;
                 self.went_up_at = Some(now);
-                self.low_estimate_since = None;
+                self.bad_since = None;
             }
         }
         Some(self.now)
@@ -236,15 +180,6 @@ mod tests {
         LinkReport {
             loss: Some(loss),
             estimate_kbps,
-            loss_reports: 0,
-        }
-    }
-
-    /// `r` as the browser's report number `n`.
-    fn numbered(r: LinkReport, n: u64) -> LinkReport {
-        LinkReport {
-            loss_reports: n,
-            ..r
         }
     }
 
@@ -260,7 +195,7 @@ mod tests {
         (from..from + seconds)
             .filter_map(|s| {
                 choice
-                    .observe(t0 + Duration::from_secs(s), numbered(r, s + 1))
+                    .observe(t0 + Duration::from_secs(s), r)
                     .map(|c| (s, c))
             })
             .collect()
@@ -283,79 +218,13 @@ mod tests {
     }
 
     #[test]
-    fn half_the_packets_lost_twice_in_a_row_moves_down_at_once() {
+    fn half_the_packets_lost_moves_down_at_once() {
         let t0 = Instant::now();
         let mut c = RenditionChoice::new(FULL);
         assert_eq!(feed(&mut c, t0, 0, 5, report(0.0, None)), vec![]);
         assert_eq!(
             feed(&mut c, t0, 5, 2, report(0.85, None)),
-            vec![(6, Rendition::Reduced)]
-        );
-    }
-
-    #[test]
-    fn one_odd_report_of_much_loss_moves_nobody_however_often_it_is_read() {
-        let t0 = Instant::now();
-        let at = |ms: u64| t0 + Duration::from_millis(ms);
-        let mut c = RenditionChoice::new(FULL);
-        // A link that loses 5 %, reported every second, read every 40 ms (each tick); report
-        // number 8 says 80 % lost, and the one after it 5 % again, three seconds later.
-        let (mut n, mut ms) = (0, 0);
-        for _ in 0..20 {
-            n += 1;
-            let (loss, ticks) = if n == 8 { (0.8, 75) } else { (0.05, 25) };
-            for _ in 0..ticks {
-                let r = numbered(report(loss, None), n);
-                assert_eq!(c.observe(at(ms), r), None, "report {n} at {ms} ms");
-                ms += 40;
-            }
-        }
-        // Two such reports in a row do.
-        n += 1;
-        assert_eq!(c.observe(at(ms), numbered(report(0.8, None), n)), None);
-        assert_eq!(
-            c.observe(at(ms + 900), numbered(report(0.8, None), n)),
-            None,
-            "the same report read again is not a second"
-        );
-        n += 1;
-        assert_eq!(
-            c.observe(at(ms + 1000), numbered(report(0.7, None), n)),
-            Some(Rendition::Reduced)
-        );
-    }
-
-    #[test]
-    fn a_full_link_whose_reports_alternate_moves_down_within_the_window() {
-        let t0 = Instant::now();
-        let mut c = RenditionChoice::new(FULL);
-        assert_eq!(feed(&mut c, t0, 0, 5, report(0.0, None)), vec![]);
-        // A queue overflowing: most packets lost, then a report that says none (the resends
-        // came in between), then most lost again.
-        assert_eq!(
-            c.observe(t0 + Duration::from_secs(5), numbered(report(0.8, None), 10)),
-            None
-        );
-        assert_eq!(
-            c.observe(t0 + Duration::from_secs(6), numbered(report(0.0, None), 11)),
-            None
-        );
-        assert_eq!(
-            c.observe(t0 + Duration::from_secs(7), numbered(report(0.9, None), 12)),
-            Some(Rendition::Reduced)
-        );
-        // Two such reports further apart than the window do not.
-        let mut c = RenditionChoice::new(FULL);
-        assert_eq!(c.observe(t0, numbered(report(0.8, None), 1)), None);
-        for (s, n) in (1..4).zip(2..) {
-            assert_eq!(
-                c.observe(t0 + Duration::from_secs(s), numbered(report(0.0, None), n)),
-                None
-            );
-        }
-        assert_eq!(
-            c.observe(t0 + Duration::from_secs(4), numbered(report(0.9, None), 5)),
-            None
+            vec![(5, Rendition::Reduced)]
         );
     }
 

@@ -38,8 +38,6 @@ struct LinkState {
     /// The composite's SSRC (0 until the track is made).
     ssrc: u32,
     loss: Option<(f32, Instant)>,
-    /// How many reception reports of the composite have come ([`LinkReport::loss_reports`]).
-    loss_reports: u64,
     estimate: Option<(u32, Instant)>,
     /// The newest sequence number of the composite sent so far.
     last_sent: Option<u16>,
@@ -74,7 +72,6 @@ impl CompositeLink {
         LinkReport {
             loss: state.loss.filter(|(_, at)| fresh(*at)).map(|(l, _)| l),
             estimate_kbps: state.estimate.filter(|(_, at)| fresh(*at)).map(|(e, _)| e),
-            loss_reports: state.loss_reports,
         }
     }
 
@@ -146,7 +143,6 @@ impl CompositeLink {
             };
             for block in blocks.iter().filter(|b| b.ssrc == ssrc) {
                 state.loss = Some((block.fraction_lost as f32 / 256.0, now));
-                state.loss_reports += 1;
             }
             if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
                 if remb.ssrcs.contains(&ssrc) && remb.bitrate.is_finite() {
@@ -479,14 +475,10 @@ mod tests {
             link.report(t0 + Duration::from_secs(1)).estimate_kbps,
             Some(480)
         );
-        // Old news is no news; the reports of the composite are counted (the other stream's
-        // block and the REMB are not reports of its loss).
+        // Old news is no news.
         assert_eq!(
             link.report(t0 + Duration::from_secs(10)),
-            LinkReport {
-                loss_reports: 2,
-                ..LinkReport::default()
-            }
+            LinkReport::default()
         );
     }
 }
