@@ -2,8 +2,10 @@
 //! inbound RTCP the application acts on and what it says of the composite's link ([`rtcp`]),
 //! the tasks that move media between the connection and the hearing ([`session`]), and the
 //! composite's sample durations that keep its RTP timestamps on time ([`sample_clock`]), and
-//! which received video track is a shared screen ([`screen`]).
+//! which received video track is a shared screen ([`screen`]), and the composite's forward
+//! error correction ([`fec`]).
 
+pub mod fec;
 pub mod peer;
 pub mod rtcp;
 pub mod sample_clock;

@@ -36,6 +36,7 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::RtpSender;
 
+use super::fec::{CompositeFec, RepairStream};
 use super::rtcp::{ApplicationRtcp, CompositeLink, RepairGate};
 use super::screen::ScreenTracks;
 use super::RtcError;
@@ -85,24 +86,7 @@ pub enum CompositeLine {
 /// first `m=video` section that receives (`recvonly` or `sendrecv`, not rejected with port 0);
 /// H.264 if its `rtpmap`s list it, else VP8.
 pub fn composite_line(offer_sdp: &str) -> CompositeLine {
-    let mut sections: Vec<Vec<&str>> = Vec::new();
-    for line in offer_sdp.lines().map(str::trim) {
-        if line.starts_with("m=") {
-            sections.push(vec![line]);
-        } else if let Some(s) = sections.last_mut() {
-            s.push(line);
-        }
-    }
-    let receiving = sections.iter().find(|s| {
-        let m = s[0];
-        // Port 0 rejects a line, unless it is bundle-only (Firefox's bundled lines, RFC 8843).
-        let rejected =
-            m.split_whitespace().nth(1) == Some("0") && !s.iter().any(|l| *l == "a=bundle-only");
-        m.starts_with("m=video")
-            && !rejected
-            && s.iter().any(|l| *l == "a=recvonly" || *l == "a=sendrecv")
-    });
-    let Some(section) = receiving else {
+    let Some(section) = receiving_video_section(offer_sdp) else {
         return CompositeLine::Absent;
     };
     let names: Vec<String> = section
@@ -128,6 +112,44 @@ pub fn composite_line(offer_sdp: &str) -> CompositeLine {
             offered.join(", ")
         })
     }
+}
+
+/// The lines of the offer's first `m=video` section that receives (`recvonly` or
+/// `sendrecv`, not rejected with port 0): where the composite goes.
+fn receiving_video_section(offer_sdp: &str) -> Option<Vec<&str>> {
+    let mut sections: Vec<Vec<&str>> = Vec::new();
+    for line in offer_sdp.lines().map(str::trim) {
+        if line.starts_with("m=") {
+            sections.push(vec![line]);
+        } else if let Some(s) = sections.last_mut() {
+            s.push(line);
+        }
+    }
+    sections.into_iter().find(|s| {
+        let m = s[0];
+        // Port 0 rejects a line, unless it is bundle-only (Firefox's bundled lines, RFC 8843).
+        let rejected =
+            m.split_whitespace().nth(1) == Some("0") && !s.iter().any(|l| *l == "a=bundle-only");
+        m.starts_with("m=video")
+            && !rejected
+            && s.iter().any(|l| *l == "a=recvonly" || *l == "a=sendrecv")
+    })
+}
+
+/// The payload type the offer gives FlexFEC draft 03 on the composite's line, if it offers it
+/// there (Chromium does, on its receiving lines; Firefox does not).
+fn flexfec_payload_type(offer_sdp: &str) -> Option<u8> {
+    receiving_video_section(offer_sdp)?
+        .iter()
+        .filter_map(|l| l.strip_prefix("a=rtpmap:"))
+        .find_map(|l| {
+            let (pt, encoding) = l.split_once(' ')?;
+            encoding
+                .trim()
+                .eq_ignore_ascii_case("flexfec-03/90000")
+                .then(|| pt.parse().ok())
+                .flatten()
+        })
 }
 
 fn opus_codec() -> RTCRtpCodec {
@@ -238,6 +260,8 @@ pub struct PeerLink {
     fingerprint: Option<String>,
     /// The screens its offers announced.
     screens: ScreenTracks,
+    /// The composite's repair stream, added to each answer (see [`announce_repairs`]).
+    repair: Option<RepairStream>,
 }
 
 impl PeerLink {
@@ -296,12 +320,24 @@ impl PeerLink {
             gathered.wait_for(|n| *n > before),
         )
         .await;
-        Ok(self
+        let sdp = self
             .pc
             .local_description()
             .await
             .ok_or_else(|| RtcError::Setup("no local description".into()))?
-            .sdp)
+            .sdp;
+        Ok(announce_repairs(sdp, self.repair.as_ref()))
+    }
+}
+
+/// The answer with the composite's repair stream in its section, where there is one. webrtc-rs
+/// takes a sender's codecs from the first video section of the offer, which in a page's offer
+/// is its camera's (sending, without FlexFEC), so it neither answers FlexFEC on the composite's
+/// line nor names the repair stream: [`RepairStream::announce`] does both.
+fn announce_repairs(answer_sdp: String, repair: Option<&RepairStream>) -> String {
+    match repair {
+        Some(r) => r.announce(&answer_sdp),
+        None => answer_sdp,
     }
 }
 
@@ -371,6 +407,15 @@ async fn answer_with(
     let browser_fingerprint = fingerprint(&offer_sdp);
     let screens = ScreenTracks::default();
     screens.note_offer(&offer_sdp);
+    let composite_ssrc = rand::random::<u32>();
+    // Repair packets for the composite where the browser decodes them (Chromium).
+    let repair = composite_codec_wanted
+        .and(flexfec_payload_type(&offer_sdp))
+        .map(|payload_type| RepairStream {
+            media_ssrc: composite_ssrc,
+            ssrc: rand::random::<u32>(),
+            payload_type,
+        });
     // Parse before building anything, so junk costs nothing.
     let offer = parse_offer(offer_sdp)?;
 
@@ -382,6 +427,8 @@ async fn answer_with(
     let link = Arc::new(CompositeLink::default());
     let registry = register_default_interceptors(Registry::new(), &mut media)
         .map_err(|e| RtcError::Setup(e.to_string()))?
+        // The composite's repair packets, where the link loses some.
+        .with(Slot::FecEncoder, CompositeFec::new(link.clone(), repair))
         // Between the pacer and the NACK responder: drops the composite's NACKs while a
         // rendition switch holds them.
         .with(Slot::from(3_500), RepairGate::new(link.clone()))
@@ -415,7 +462,7 @@ async fn answer_with(
     // Tracks go in before the offer is applied, so they pair with the browser's recvonly lines.
     let mut composite = None;
     if let Some(codec) = composite_codec_wanted {
-        let ssrc = rand::random::<u32>();
+        let ssrc = composite_ssrc;
         let track = Arc::new(
             TrackLocalStaticSample::new(
                 Instant::now(),
@@ -480,6 +527,7 @@ async fn answer_with(
         .await
         .ok_or_else(|| RtcError::Setup("no local description".into()))?
         .sdp;
+    let sdp = announce_repairs(sdp, repair.as_ref());
 
     let composite = match composite {
         Some((track, ssrc, codec, sender)) => {
@@ -516,6 +564,7 @@ async fn answer_with(
         closed,
         fingerprint: browser_fingerprint,
         screens,
+        repair,
     };
     Ok((
         ParticipantPeer {
@@ -765,6 +814,65 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(peer.composite.unwrap().codec, VideoCodec::H264);
+    }
+
+    #[tokio::test]
+    async fn a_browser_offering_flexfec_is_answered_with_a_repair_stream_and_firefox_is_not() {
+        let vp8 = RTCRtpCodec {
+            mime_type: MIME_TYPE_VP8.to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: String::new(),
+            rtcp_feedback: vec![],
+        };
+        let flexfec = RTCRtpCodec {
+            mime_type: "video/flexfec-03".to_owned(),
+            sdp_fmtp_line: "repair-window=10000000".to_owned(),
+            ..vp8.clone()
+        };
+        let mut chrome = Offerer::with_video(Some(vec![vp8.clone(), flexfec])).await;
+        let offer = chrome.offer(false).await;
+        assert_eq!(flexfec_payload_type(&offer), Some(97));
+        let (peer, answer_sdp) = answer(offer, "127.0.0.1".parse().unwrap(), 1)
+            .await
+            .expect("an answer");
+        let composite = peer.composite.as_ref().expect("a composite track");
+        assert_eq!(
+            answer_sdp.matches("a=rtpmap:97 flexfec-03/90000").count(),
+            1,
+            "{answer_sdp}"
+        );
+        let group = answer_sdp
+            .lines()
+            .find_map(|l| l.strip_prefix("a=ssrc-group:FEC-FR "))
+            .expect("the repair stream grouped with the composite");
+        assert_eq!(
+            group.split_whitespace().next(),
+            Some(composite.ssrc.to_string().as_str())
+        );
+        // The offerer's own stack takes the answer.
+        chrome.accept(&answer_sdp).await;
+
+        let mut firefox = Offerer::with_video(Some(vec![vp8])).await;
+        let (_, answer_sdp) = answer(firefox.offer(false).await, "127.0.0.1".parse().unwrap(), 1)
+            .await
+            .expect("an answer");
+        assert!(
+            !answer_sdp.contains("flexfec") && !answer_sdp.contains("FEC-FR"),
+            "{answer_sdp}"
+        );
+    }
+
+    #[test]
+    fn flexfec_is_read_from_the_composites_line_not_the_cameras() {
+        // A page's offer: its camera's line (sending, no FlexFEC), then the composite's.
+        let offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+                     m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n\
+                     m=video 9 UDP/TLS/RTP/SAVPF 96 49\r\na=recvonly\r\na=rtpmap:96 VP8/90000\r\n\
+                     a=rtpmap:49 flexfec-03/90000\r\na=fmtp:49 repair-window=10000000\r\n";
+        assert_eq!(flexfec_payload_type(offer), Some(49));
+        let camera_only = offer.replace("a=rtpmap:49 flexfec-03/90000", "");
+        assert_eq!(flexfec_payload_type(&camera_only), None);
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@
 //! holds the plumbing webrtc-rs asks of an interceptor.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,8 @@ pub use crate::media::rendition::LinkReport;
 #[derive(Debug, Default)]
 pub struct CompositeLink {
     state: Mutex<LinkState>,
+    /// Repair packets sent for the composite (`super::fec`).
+    repairs: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -44,6 +47,54 @@ struct LinkState {
     /// Until when the browser's NACKs for the composite's packets before which sequence number
     /// go unanswered (see [`CompositeLink::hold_repairs`]).
     repairs_held: Option<RepairHold>,
+    /// The composite's packets sent and asked for again, lately.
+    asked_again: AskedAgain,
+}
+
+/// How much of what was sent lately the browser asked for again: the path's own loss. The
+/// reception reports' share lost cannot say it, since a browser counts a packet resent in
+/// time as received, and a lossy link whose losses are resent reports next to nothing lost.
+#[derive(Debug, Default)]
+struct AskedAgain {
+    sent: VecDeque<Instant>,
+    /// Each sequence number once, however often it was asked for.
+    asked: VecDeque<(Instant, u16)>,
+}
+
+impl AskedAgain {
+    /// How far back it looks.
+    const WINDOW: Duration = Duration::from_secs(2);
+    /// Fewer packets sent than this in the window say nothing.
+    const FEWEST_SENT: usize = 20;
+
+    fn forget(&mut self, now: Instant) {
+        let old = |at: &Instant| now.saturating_duration_since(*at) > Self::WINDOW;
+        while self.sent.front().is_some_and(old) {
+            self.sent.pop_front();
+        }
+        while self.asked.front().is_some_and(|(at, _)| old(at)) {
+            self.asked.pop_front();
+        }
+    }
+
+    fn sent(&mut self, now: Instant) {
+        self.forget(now);
+        self.sent.push_back(now);
+    }
+
+    fn asked(&mut self, seqs: impl IntoIterator<Item = u16>, now: Instant) {
+        self.forget(now);
+        for seq in seqs {
+            if !self.asked.iter().any(|(_, s)| *s == seq) {
+                self.asked.push_back((now, seq));
+            }
+        }
+    }
+
+    fn share(&self) -> Option<f32> {
+        (self.sent.len() >= Self::FEWEST_SENT)
+            .then(|| (self.asked.len() as f32 / self.sent.len() as f32).min(1.0))
+    }
 }
 
 /// The composite's repairs held back after a rendition switch.
@@ -86,15 +137,39 @@ impl CompositeLink {
         state.repairs_held = Some(RepairHold { until, from_seq });
     }
 
+    /// The share of the composite's packets sent in the last two seconds that the browser
+    /// asked for again (NACK): how much the path loses before any repair. `None` while too
+    /// few were sent to tell.
+    pub fn asked_again(&self, now: Instant) -> Option<f32> {
+        let mut state = self.state.lock().expect("link lock");
+        state.asked_again.forget(now);
+        state.asked_again.share()
+    }
+
+    /// Counts `n` more repair packets sent for the composite.
+    pub(crate) fn repairs_sent(&self, n: u64) {
+        self.repairs.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The repair packets (FlexFEC) sent for the composite so far.
+    pub fn repairs(&self) -> u64 {
+        self.repairs.load(Ordering::Relaxed)
+    }
+
     /// Notes a packet of stream `ssrc` numbered `seq` going out.
     fn sent(&self, ssrc: u32, seq: u16) {
         let mut state = self.state.lock().expect("link lock");
-        if ssrc != 0 && ssrc == state.ssrc && state.last_sent.is_none_or(|l| seq_before(l, seq)) {
+        if ssrc == 0 || ssrc != state.ssrc {
+            return;
+        }
+        state.asked_again.sent(Instant::now());
+        if state.last_sent.is_none_or(|l| seq_before(l, seq)) {
             state.last_sent = Some(seq);
         }
     }
 
-    /// The part of `nack` that is answered when it arrives `now`: all of it but the lost
+    /// Notes what `nack` asks for again ([`CompositeLink::asked_again`]), and gives the part
+    /// of it that is answered when it arrives `now`: all of it but the lost
     /// packets of the old rendition while repairs are held (a pair that also names a packet of
     /// the new one is kept whole). `None` when nothing is left.
     fn repairs_answered(
@@ -102,7 +177,11 @@ impl CompositeLink {
         nack: &TransportLayerNack,
         now: Instant,
     ) -> Option<TransportLayerNack> {
-        let state = self.state.lock().expect("link lock");
+        let mut state = self.state.lock().expect("link lock");
+        if nack.media_ssrc != 0 && nack.media_ssrc == state.ssrc {
+            let seqs = nack.nacks.iter().flat_map(|pair| pair.packet_list());
+            state.asked_again.asked(seqs, now);
+        }
         let hold = state.repairs_held.filter(|h| now < h.until);
         let (Some(hold), true) = (hold, nack.media_ssrc != 0 && nack.media_ssrc == state.ssrc)
         else {
@@ -122,6 +201,23 @@ impl CompositeLink {
             nacks,
             ..nack.clone()
         })
+    }
+
+    /// Notes a reception report of the composite saying `fraction_lost` (of 256), as if the
+    /// browser had sent it now.
+    #[cfg(test)]
+    pub(crate) fn note_loss_for_test(&self, fraction_lost: u8) {
+        let ssrc = self.state.lock().expect("link lock").ssrc;
+        let rr: Box<dyn rtc::rtcp::Packet> = Box::new(ReceiverReport {
+            ssrc: 1,
+            reports: vec![ReceptionReport {
+                ssrc,
+                fraction_lost,
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        self.note(&[rr], Instant::now());
     }
 
     /// Notes what `packets` say of the composite.
@@ -335,6 +431,38 @@ mod tests {
             fraction_lost,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn the_share_asked_again_counts_each_lost_packet_once_over_two_seconds() {
+        use rtc::rtcp::transport_feedbacks::transport_layer_nack::NackPair;
+        let link = CompositeLink::default();
+        link.set_ssrc(7);
+        let t0 = Instant::now();
+        for seq in 0..19u16 {
+            link.sent(7, seq);
+            link.sent(8, seq); // another stream's packets do not count
+        }
+        assert_eq!(link.asked_again(t0), None, "too few sent to tell");
+        link.sent(7, 19);
+        assert_eq!(link.asked_again(Instant::now()), Some(0.0));
+        let nack = |ssrc, packet_id, lost_packets| TransportLayerNack {
+            sender_ssrc: 1,
+            media_ssrc: ssrc,
+            nacks: vec![NackPair {
+                packet_id,
+                lost_packets,
+            }],
+        };
+        // Packets 3 and 4, asked for twice (a browser asks again after a round trip); 5 of
+        // another stream.
+        let now = Instant::now();
+        link.repairs_answered(&nack(7, 3, 0b1), now);
+        link.repairs_answered(&nack(7, 3, 0b1), now);
+        link.repairs_answered(&nack(8, 5, 0), now);
+        assert_eq!(link.asked_again(now), Some(0.1));
+        // Two seconds on, all of it is forgotten.
+        assert_eq!(link.asked_again(now + Duration::from_millis(2100)), None);
     }
 
     #[test]
