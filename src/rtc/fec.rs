@@ -6,8 +6,8 @@
 //! of a picture held the picture that long; a browser counts each such wait as a freeze. A
 //! repair packet that arrives with the picture rebuilds a lost packet at once.
 //!
-//! The rule is [`FecPolicy`] (sans-I/O: how much the link loses and the browser's bitrate
-//! estimate in, the number of repair packets per picture out); [`CompositeFec`] is the
+//! The rule is [`FecPolicy`] (sans-I/O: what the browser's reports and NACKs say the link
+//! loses in, the number of repair packets per picture out); [`CompositeFec`] is the
 //! interceptor around it, at webrtc-rs's FEC slot (above the NACK responder, so both repair
 //! the same packets, and below nothing that changes a packet after it).
 
@@ -501,7 +501,7 @@ mod tests {
         use rtc::interceptor::FlexFec03Decoder;
         let link = Arc::new(CompositeLink::default());
         link.set_ssrc(7);
-        // 5 % lost (13 of 256), no estimate.
+        // 5 % lost (13 of 256).
         link.note_loss_for_test(13);
         let repair = RepairStream {
             media_ssrc: 7,
