@@ -40,6 +40,10 @@ pub const LONGEST_BLOCK: usize = 48;
 /// full, not lossy.
 pub const FULL_LINK_LOSS: f32 = 0.40;
 
+/// A link whose browser estimates less than this share of the composite's media bitrate is
+/// full.
+pub const FULL_LINK_ESTIMATE: f32 = 0.40;
+
 /// How long a full link goes without repairs after it last looked full.
 pub const FULL_LINK_HOLD: Duration = Duration::from_secs(2);
 
@@ -47,14 +51,16 @@ pub const FULL_LINK_HOLD: Duration = Duration::from_secs(2);
 ///
 /// A link that is full, not lossy (a slow line whose queue overflows), loses most packets,
 /// and repairs there would add to what it cannot carry. It looks full when the reception
-/// report and the share asked for again both say [`FULL_LINK_LOSS`] or more: on the lossy-link
-/// test's 500 kbit/s link they said 0.83-0.96 and 0.65-0.95 together, while on a link that
-/// loses 5 % with jitter the reports said 0.0 with odd single ones of 0.2-0.8, and the NACKs
-/// 0.25-0.50. Such readings are not loss to repair, and they stop the repairs for
-/// [`FULL_LINK_HOLD`] (the rendition choice moves such a receiver down meanwhile).
+/// reports and the share asked for again both say [`FULL_LINK_LOSS`] or more (on the
+/// lossy-link test's 500 kbit/s link they said 0.83-0.96 and 0.65-0.95 together, while on a
+/// link that loses 5 % with jitter the NACKs said 0.25-0.50 and the reports much less), or
+/// when the browser's estimate (REMB) is under [`FULL_LINK_ESTIMATE`] of the media's bitrate
+/// (the 500 kbit/s link: 0.25-0.3; the jittery 5 % link: 0.5 and more), or while the receiver
+/// has just been moved to the reduced rendition (its link's queue is still draining). Such
+/// readings are not loss to repair, and they stop the repairs for [`FULL_LINK_HOLD`].
 ///
-/// The browser's bitrate estimate (REMB) is no guide: on the jittery 5 % link it fell to half
-/// the media's bitrate, and bounding the repairs by it left none there (measured: 18.1 s
+/// The estimate is no finer guide: on the jittery 5 % link it fell to half the media's
+/// bitrate, and keeping media and repairs within it left no repairs there (measured: 18.1 s
 /// frozen of 30, as without repairs).
 #[derive(Debug, Default, Clone)]
 pub struct FecPolicy {
@@ -64,19 +70,34 @@ pub struct FecPolicy {
     full_at: Option<Instant>,
 }
 
+/// What the browser says of the link, as [`FecPolicy::note`] reads it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LinkReading {
+    /// The share lost its reception reports give.
+    pub reported: Option<f32>,
+    /// The share of what was sent lately that it asked for again.
+    pub asked_again: Option<f32>,
+    /// Its bitrate estimate, kbit/s.
+    pub estimate_kbps: Option<u32>,
+    /// The composite's media bitrate lately, kbit/s.
+    pub media_kbps: u32,
+}
+
 impl FecPolicy {
-    /// Notes what the browser says `now`: the share lost in its latest reception report, and
-    /// the share of what was sent lately that it asked for again.
-    pub fn note(&mut self, reported: Option<f32>, asked_again: Option<f32>, now: Instant) {
-        if reported.is_some_and(|l| l >= FULL_LINK_LOSS)
-            && asked_again.is_some_and(|l| l >= FULL_LINK_LOSS)
-        {
+    /// Notes what the browser says `now`.
+    pub fn note(&mut self, r: LinkReading, now: Instant) {
+        let both_lose = r.reported.is_some_and(|l| l >= FULL_LINK_LOSS)
+            && r.asked_again.is_some_and(|l| l >= FULL_LINK_LOSS);
+        let estimate_short = r
+            .estimate_kbps
+            .is_some_and(|e| (e as f32) < FULL_LINK_ESTIMATE * r.media_kbps as f32);
+        if both_lose || estimate_short {
             self.full_at = Some(now);
             return;
         }
         // Whichever says more: a report counts a packet resent in time as received, and the
         // NACKs overstate a link that reorders.
-        let loss = match (reported, asked_again) {
+        let loss = match (r.reported, r.asked_again) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
@@ -88,6 +109,12 @@ impl FecPolicy {
             (Some(loss), None) => Some((loss, now)),
             (_, current) => current,
         };
+    }
+
+    /// Notes that the link is full `now` (its receiver was just moved to the reduced
+    /// rendition).
+    pub fn note_full(&mut self, now: Instant) {
+        self.full_at = Some(now);
     }
 
     /// The share of repair packets to media packets `now`: none while the link looks full;
@@ -282,8 +309,20 @@ impl CompositeFec {
         let now = Instant::now();
         let report = self.link.report(now);
         let asked_again = self.link.asked_again(now);
-        self.policy.note(report.loss, asked_again, now);
         let media_kbps = self.media.kbps();
+        if self.link.switched_lately(now) {
+            self.policy.note_full(now);
+        } else {
+            self.policy.note(
+                LinkReading {
+                    reported: report.loss,
+                    asked_again,
+                    estimate_kbps: report.estimate_kbps,
+                    media_kbps,
+                },
+                now,
+            );
+        }
         let repairs = self.policy.repairs(stream.block.len(), now);
         let packets = if repairs > 0 {
             stream.encoder.encode(&stream.block, repairs as u32)
@@ -373,6 +412,16 @@ impl Interceptor for CompositeFec {
 mod tests {
     use super::*;
 
+    /// A reading of `reported` and `asked_again`, with no estimate.
+    fn read(reported: Option<f32>, asked_again: Option<f32>) -> LinkReading {
+        LinkReading {
+            reported,
+            asked_again,
+            estimate_kbps: None,
+            media_kbps: 1000,
+        }
+    }
+
     #[test]
     fn the_answer_names_the_repair_stream_in_the_composites_section_only() {
         let answer = "v=0\r\ns=-\r\n\
@@ -427,14 +476,14 @@ mod tests {
         let t0 = Instant::now();
         let mut policy = FecPolicy::default();
         assert_eq!(policy.repairs(10, t0), 0, "nothing reported yet");
-        policy.note(Some(0.004), None, t0);
+        policy.note(read(Some(0.004), None), t0);
         assert_eq!(policy.repairs(10, t0), 0);
-        policy.note(Some(0.02), None, t0);
+        policy.note(read(Some(0.02), None), t0);
         assert_eq!(policy.repairs(10, t0), 3, "a quarter, rounded up");
         // The NACKs say more than the report: they count.
-        policy.note(Some(0.0), Some(0.05), t0);
+        policy.note(read(Some(0.0), Some(0.05)), t0);
         assert_eq!(policy.repairs(10, t0), 5);
-        policy.note(Some(0.15), Some(0.3), t0);
+        policy.note(read(Some(0.15), Some(0.3)), t0);
         assert_eq!(policy.repairs(10, t0), 10);
         assert_eq!(policy.repairs(1, t0), 1, "a one-packet picture gets one");
     }
@@ -443,17 +492,17 @@ mod tests {
     fn protection_holds_after_the_loss_reports_improve_then_lets_go() {
         let t0 = Instant::now();
         let mut policy = FecPolicy::default();
-        policy.note(Some(0.05), None, t0);
+        policy.note(read(Some(0.05), None), t0);
         // Reports of less loss (or none) do not lower it at once.
-        policy.note(Some(0.0), Some(0.0), t0 + Duration::from_secs(5));
-        policy.note(None, None, t0 + Duration::from_secs(6));
+        policy.note(read(Some(0.0), Some(0.0)), t0 + Duration::from_secs(5));
+        policy.note(read(None, None), t0 + Duration::from_secs(6));
         assert_eq!(policy.repairs(8, t0 + Duration::from_secs(19)), 4);
         // A clean spell as long as the hold ends it.
         let later = t0 + PROTECTED_AFTER_LOSS + Duration::from_millis(1);
-        policy.note(Some(0.0), None, later);
+        policy.note(read(Some(0.0), None), later);
         assert_eq!(policy.repairs(8, later), 0);
         // A new bad report starts it again.
-        policy.note(Some(0.02), None, later);
+        policy.note(read(Some(0.02), None), later);
         assert_eq!(policy.repairs(8, later), 2);
     }
 
@@ -463,22 +512,39 @@ mod tests {
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         let mut policy = FecPolicy::default();
         // A jittery lossy link: an odd report of much loss, or many NACKs, alone.
-        policy.note(Some(0.8), Some(0.1), at(0));
+        policy.note(read(Some(0.8), Some(0.1)), at(0));
         assert_eq!(policy.repairs(10, at(0)), 10);
-        policy.note(Some(0.0), Some(0.5), at(500));
+        policy.note(read(Some(0.0), Some(0.5)), at(500));
         assert_eq!(policy.repairs(10, at(500)), 10);
         // Both at once: a queue overflowing. No repairs until it has looked well for a while,
         // and what it lost then is not counted as loss to repair.
         let mut policy = FecPolicy::default();
-        policy.note(Some(0.9), Some(0.8), at(0));
+        policy.note(read(Some(0.9), Some(0.8)), at(0));
         assert_eq!(policy.repairs(10, at(0)), 0);
-        policy.note(Some(0.0), Some(0.02), at(1000));
+        policy.note(read(Some(0.0), Some(0.02)), at(1000));
         assert_eq!(policy.repairs(10, at(1000)), 0, "held");
         assert_eq!(
             policy.repairs(10, at(1000) + FULL_LINK_HOLD),
             3,
             "then what the lossy readings call for"
         );
+        // An estimate far under the media: full. Half of it: a lossy link whose estimate the
+        // jitter keeps low.
+        let mut policy = FecPolicy::default();
+        let with_estimate = |estimate| LinkReading {
+            reported: Some(0.05),
+            asked_again: Some(0.3),
+            estimate_kbps: Some(estimate),
+            media_kbps: 1500,
+        };
+        policy.note(with_estimate(375), at(0));
+        assert_eq!(policy.repairs(10, at(0)), 0);
+        let later = at(0) + FULL_LINK_HOLD;
+        policy.note(with_estimate(760), later);
+        assert_eq!(policy.repairs(10, later), 10);
+        // Just moved to the reduced rendition: none for a while.
+        policy.note_full(later);
+        assert_eq!(policy.repairs(10, later), 0);
     }
 
     /// A composite packet of `ssrc` numbered `seq`, the last of its picture when `marker`.

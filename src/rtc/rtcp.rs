@@ -151,6 +151,13 @@ impl CompositeLink {
         }
     }
 
+    /// Whether the composite switched rendition lately: its repairs are held (see
+    /// [`CompositeLink::hold_repairs`]).
+    pub fn switched_lately(&self, now: Instant) -> bool {
+        let state = self.state.lock().expect("link lock");
+        state.repairs_held.is_some_and(|h| now < h.until)
+    }
+
     /// Leaves the browser's NACKs for the composite's packets sent so far unanswered until
     /// `until`: the composite just switched rendition, so what it lost of the old one is of no
     /// use (a keyframe of the new one is on its way), and resending it would take the link the
