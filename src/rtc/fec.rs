@@ -24,10 +24,10 @@ use rtc::shared::TransportContext;
 
 use super::rtcp::CompositeLink;
 
-/// How long a report of loss keeps the composite protected. Browsers report every second or
-/// so; the loss they report is the path's (packets rebuilt or resent are not counted), so the
-/// protection does not switch itself off by working, and a link that loses now and then is
-/// not left bare between its bad reports.
+/// How long a report of loss keeps the composite protected. A browser's reports count a packet
+/// resent or rebuilt in time as received, so once the repairs work the reports say little is
+/// lost: the protection must not switch itself off by working, and a link that loses now and
+/// then must not be left bare between its bad reports.
 pub const PROTECTED_AFTER_LOSS: Duration = Duration::from_secs(20);
 
 /// Under this share lost, resending alone keeps up: no repair packets.
@@ -142,13 +142,19 @@ impl FecPolicy {
     }
 
     /// How many repair packets a block of `media_packets` gets `now`: the share
-    /// [`FecPolicy::ratio`] gives, rounded up.
-    pub fn repairs(&self, media_packets: usize, now: Instant) -> usize {
+    /// [`FecPolicy::ratio`] gives, what it leaves over a whole packet carried in `owed` to the
+    /// next block, so that pictures of one or two packets (the reduced rendition's) share
+    /// their repairs at that share, rather than each getting one.
+    pub fn repairs(&self, media_packets: usize, owed: &mut f32, now: Instant) -> usize {
         let ratio = self.ratio(now);
         if ratio <= 0.0 {
+            *owed = 0.0;
             return 0;
         }
-        ((media_packets as f32 * ratio).ceil() as usize).min(media_packets)
+        let due = *owed + media_packets as f32 * ratio;
+        let repairs = (due.floor() as usize).min(media_packets);
+        *owed = (due - repairs as f32).min(1.0);
+        repairs
     }
 }
 
@@ -267,6 +273,17 @@ struct Protected {
     block: Vec<rtc::rtp::Packet>,
 }
 
+impl Protected {
+    fn new(r: &RepairStream) -> Self {
+        Self {
+            ssrc: r.media_ssrc,
+            encoder: FlexFec03Encoder::new(r.payload_type, r.ssrc)
+                .with_base_sequence_number(rand::random()),
+            block: Vec::new(),
+        }
+    }
+}
+
 /// The interceptor that sends the composite's repair packets: it gathers each picture's
 /// packets as they leave and, once the picture is complete, sends the repair packets
 /// [`FecPolicy`] asks for. Every other stream passes through.
@@ -274,7 +291,12 @@ pub(crate) struct CompositeFec {
     link: Arc<CompositeLink>,
     policy: FecPolicy,
     media: SendRate,
+    /// The repair stream the answer names, if any.
+    repair: Option<RepairStream>,
+    /// The composite's stream while it is bound.
     stream: Option<Protected>,
+    /// The share of a repair packet owed from the blocks so far ([`FecPolicy::repairs`]).
+    owed: f32,
     /// The share of repairs sent for the last block (to log its changes).
     ratio: f32,
     read: VecDeque<TaggedPacket>,
@@ -289,12 +311,9 @@ impl CompositeFec {
             link,
             policy: FecPolicy::default(),
             media: SendRate::default(),
-            stream: repair.map(|r| Protected {
-                ssrc: r.media_ssrc,
-                encoder: FlexFec03Encoder::new(r.payload_type, r.ssrc)
-                    .with_base_sequence_number(rand::random()),
-                block: Vec::new(),
-            }),
+            stream: repair.as_ref().map(Protected::new),
+            repair,
+            owed: 0.0,
             ratio: 0.0,
             read: VecDeque::new(),
             write: VecDeque::new(),
@@ -310,7 +329,7 @@ impl CompositeFec {
         let report = self.link.report(now);
         let asked_again = self.link.asked_again(now);
         let media_kbps = self.media.kbps();
-        if self.link.switched_lately(now) {
+        if self.link.draining(now) {
             self.policy.note_full(now);
         } else {
             self.policy.note(
@@ -323,7 +342,12 @@ impl CompositeFec {
                 now,
             );
         }
-        let repairs = self.policy.repairs(stream.block.len(), now);
+        let repairs = if self.link.repairs_announced() {
+            self.policy.repairs(stream.block.len(), &mut self.owed, now)
+        } else {
+            // The answer does not name the repair stream: the browser would not know it.
+            0
+        };
         let packets = if repairs > 0 {
             stream.encoder.encode(&stream.block, repairs as u32)
         } else {
@@ -395,7 +419,14 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for CompositeFec {
 }
 
 impl Interceptor for CompositeFec {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_local_stream(&mut self, info: &StreamInfo) {
+        // Bound again (a re-offer made the composite's line receive again): protected again.
+        if let Some(r) = self.repair.as_ref().filter(|r| r.media_ssrc == info.ssrc) {
+            if self.stream.is_none() {
+                self.stream = Some(Protected::new(r));
+            }
+        }
+    }
 
     fn unbind_local_stream(&mut self, info: &StreamInfo) {
         if self.stream.as_ref().is_some_and(|s| s.ssrc == info.ssrc) {
@@ -475,17 +506,25 @@ mod tests {
     fn a_clean_link_gets_no_repairs_and_a_lossy_one_gets_more_the_more_it_loses() {
         let t0 = Instant::now();
         let mut policy = FecPolicy::default();
-        assert_eq!(policy.repairs(10, t0), 0, "nothing reported yet");
+        assert_eq!(policy.repairs(10, &mut 0.0, t0), 0, "nothing reported yet");
         policy.note(read(Some(0.004), None), t0);
-        assert_eq!(policy.repairs(10, t0), 0);
+        assert_eq!(policy.repairs(10, &mut 0.0, t0), 0);
         policy.note(read(Some(0.02), None), t0);
-        assert_eq!(policy.repairs(10, t0), 3, "a quarter, rounded up");
+        assert_eq!(
+            policy.repairs(10, &mut 0.0, t0),
+            2,
+            "a quarter, rounded down"
+        );
         // The NACKs say more than the report: they count.
         policy.note(read(Some(0.0), Some(0.05)), t0);
-        assert_eq!(policy.repairs(10, t0), 5);
+        assert_eq!(policy.repairs(10, &mut 0.0, t0), 5);
         policy.note(read(Some(0.15), Some(0.3)), t0);
-        assert_eq!(policy.repairs(10, t0), 10);
-        assert_eq!(policy.repairs(1, t0), 1, "a one-packet picture gets one");
+        assert_eq!(policy.repairs(10, &mut 0.0, t0), 10);
+        assert_eq!(
+            policy.repairs(1, &mut 0.0, t0),
+            1,
+            "a one-packet picture gets one"
+        );
     }
 
     #[test]
@@ -496,14 +535,34 @@ mod tests {
         // Reports of less loss (or none) do not lower it at once.
         policy.note(read(Some(0.0), Some(0.0)), t0 + Duration::from_secs(5));
         policy.note(read(None, None), t0 + Duration::from_secs(6));
-        assert_eq!(policy.repairs(8, t0 + Duration::from_secs(19)), 4);
+        assert_eq!(policy.repairs(8, &mut 0.0, t0 + Duration::from_secs(19)), 4);
         // A clean spell as long as the hold ends it.
         let later = t0 + PROTECTED_AFTER_LOSS + Duration::from_millis(1);
         policy.note(read(Some(0.0), None), later);
-        assert_eq!(policy.repairs(8, later), 0);
+        assert_eq!(policy.repairs(8, &mut 0.0, later), 0);
         // A new bad report starts it again.
         policy.note(read(Some(0.02), None), later);
-        assert_eq!(policy.repairs(8, later), 2);
+        assert_eq!(policy.repairs(8, &mut 0.0, later), 2);
+    }
+
+    #[test]
+    fn small_pictures_share_their_repairs_at_the_share_asked() {
+        let t0 = Instant::now();
+        let mut policy = FecPolicy::default();
+        policy.note(read(Some(0.02), None), t0);
+        // One packet a picture, a quarter: one repair every fourth picture.
+        let mut owed = 0.0;
+        let got: Vec<usize> = (0..8).map(|_| policy.repairs(1, &mut owed, t0)).collect();
+        assert_eq!(got, vec![0, 0, 0, 1, 0, 0, 0, 1]);
+        // Two a picture, a half: one each.
+        policy.note(read(Some(0.05), None), t0);
+        let got: Vec<usize> = (0..3).map(|_| policy.repairs(2, &mut owed, t0)).collect();
+        assert_eq!(got, vec![1, 1, 1]);
+        // Once no repairs are called for, nothing stays owed.
+        let clean = t0 + PROTECTED_AFTER_LOSS;
+        policy.note(read(Some(0.0), None), clean);
+        assert_eq!(policy.repairs(3, &mut owed, clean), 0);
+        assert_eq!(owed, 0.0);
     }
 
     #[test]
@@ -513,19 +572,19 @@ mod tests {
         let mut policy = FecPolicy::default();
         // A jittery lossy link: an odd report of much loss, or many NACKs, alone.
         policy.note(read(Some(0.8), Some(0.1)), at(0));
-        assert_eq!(policy.repairs(10, at(0)), 10);
+        assert_eq!(policy.repairs(10, &mut 0.0, at(0)), 10);
         policy.note(read(Some(0.0), Some(0.5)), at(500));
-        assert_eq!(policy.repairs(10, at(500)), 10);
+        assert_eq!(policy.repairs(10, &mut 0.0, at(500)), 10);
         // Both at once: a queue overflowing. No repairs until it has looked well for a while,
         // and what it lost then is not counted as loss to repair.
         let mut policy = FecPolicy::default();
         policy.note(read(Some(0.9), Some(0.8)), at(0));
-        assert_eq!(policy.repairs(10, at(0)), 0);
+        assert_eq!(policy.repairs(10, &mut 0.0, at(0)), 0);
         policy.note(read(Some(0.0), Some(0.02)), at(1000));
-        assert_eq!(policy.repairs(10, at(1000)), 0, "held");
+        assert_eq!(policy.repairs(10, &mut 0.0, at(1000)), 0, "held");
         assert_eq!(
-            policy.repairs(10, at(1000) + FULL_LINK_HOLD),
-            3,
+            policy.repairs(10, &mut 0.0, at(1000) + FULL_LINK_HOLD),
+            2,
             "then what the lossy readings call for"
         );
         // An estimate far under the media: full. Half of it: a lossy link whose estimate the
@@ -538,13 +597,13 @@ mod tests {
             media_kbps: 1500,
         };
         policy.note(with_estimate(375), at(0));
-        assert_eq!(policy.repairs(10, at(0)), 0);
+        assert_eq!(policy.repairs(10, &mut 0.0, at(0)), 0);
         let later = at(0) + FULL_LINK_HOLD;
         policy.note(with_estimate(760), later);
-        assert_eq!(policy.repairs(10, later), 10);
+        assert_eq!(policy.repairs(10, &mut 0.0, later), 10);
         // Just moved to the reduced rendition: none for a while.
         policy.note_full(later);
-        assert_eq!(policy.repairs(10, later), 0);
+        assert_eq!(policy.repairs(10, &mut 0.0, later), 0);
     }
 
     /// A composite packet of `ssrc` numbered `seq`, the last of its picture when `marker`.
@@ -574,6 +633,7 @@ mod tests {
             ssrc: 9,
             payload_type: 49,
         };
+        link.set_repairs_announced(true);
         let mut fec = CompositeFec::new(link.clone(), Some(repair));
         let write = |fec: &mut CompositeFec, p: rtc::rtp::Packet| {
             fec.handle_write(TaggedPacket {
@@ -597,10 +657,22 @@ mod tests {
                 out.push(p);
             }
         }
-        // Everything passes, each picture followed by its repairs (one per two packets, 3 of
-        // 5), on the repair stream.
+        // Everything passes, each picture followed by its repairs (one per two packets: 2.5
+        // for each picture of 5, so 2, 3 and 2), on the repair stream.
         let repairs: Vec<_> = out.iter().filter(|p| p.header.ssrc == 9).collect();
-        assert_eq!(repairs.len(), 9, "three repairs for each of three pictures");
+        assert_eq!(repairs.len(), 7, "seven repairs for three pictures of five");
+        let picture_of_each_repair: Vec<usize> = out
+            .iter()
+            .scan(0, |pictures, p| {
+                if p.header.ssrc == 7 && p.header.marker {
+                    *pictures += 1;
+                }
+                Some((p.header.ssrc, *pictures))
+            })
+            .filter(|(ssrc, _)| *ssrc == 9)
+            .map(|(_, k)| k)
+            .collect();
+        assert_eq!(picture_of_each_repair, vec![1, 1, 2, 2, 2, 3, 3]);
         assert!(repairs.iter().all(|p| p.header.payload_type == 49));
         assert_eq!(out.iter().filter(|p| p.header.ssrc == 7).count(), 15);
         assert_eq!(out.iter().filter(|p| p.header.ssrc == 8).count(), 15);
@@ -611,7 +683,7 @@ mod tests {
         };
         let first_repair = out.iter().position(|p| p.header.ssrc == 9).unwrap();
         assert!(first_repair > last_of_picture(0));
-        assert_eq!(link.repairs(), 9);
+        assert_eq!(link.repairs(), 7);
         // The third picture loses its second packet: a receiver rebuilds it from the rest.
         let mut decoder = FlexFec03Decoder::new(9, 7);
         let lost = 111u16;
@@ -636,25 +708,69 @@ mod tests {
         assert_eq!(got.header.timestamp, original.header.timestamp);
     }
 
-    #[test]
-    fn without_a_repair_stream_everything_passes_untouched() {
-        let link = Arc::new(CompositeLink::default());
-        link.set_ssrc(7);
-        link.note_loss_for_test(64);
-        let mut fec = CompositeFec::new(link.clone(), None);
-        for seq in 0..10u16 {
+    /// Writes a picture of `n` packets of the composite (SSRC 7) from `seq`; returns how many
+    /// packets came out and how many of them were repairs (SSRC 9).
+    fn picture(fec: &mut CompositeFec, seq: u16, n: u16) -> (usize, usize) {
+        for s in seq..seq + n {
             fec.handle_write(TaggedPacket {
                 now: Instant::now(),
                 transport: TransportContext::default(),
-                message: AttributedPacket::new(Packet::Rtp(media(7, seq, seq == 9, 500))),
+                message: AttributedPacket::new(Packet::Rtp(media(7, s, s == seq + n - 1, 500))),
             })
             .unwrap();
         }
-        let mut n = 0;
-        while fec.poll_write().is_some() {
-            n += 1;
+        let (mut all, mut repairs) = (0, 0);
+        while let Some(m) = fec.poll_write() {
+            all += 1;
+            if matches!(&m.message.packet, Packet::Rtp(p) if p.header.ssrc == 9) {
+                repairs += 1;
+            }
         }
-        assert_eq!(n, 10);
-        assert_eq!(link.repairs(), 0);
+        (all, repairs)
+    }
+
+    #[test]
+    fn without_a_repair_stream_named_in_the_answer_everything_passes_untouched() {
+        let repair = RepairStream {
+            media_ssrc: 7,
+            ssrc: 9,
+            payload_type: 49,
+        };
+        for (stream, announced) in [(None, true), (Some(repair), false)] {
+            let link = Arc::new(CompositeLink::default());
+            link.set_ssrc(7);
+            link.note_loss_for_test(64);
+            link.set_repairs_announced(announced);
+            let mut fec = CompositeFec::new(link.clone(), stream);
+            assert_eq!(picture(&mut fec, 0, 10), (10, 0));
+            assert_eq!(link.repairs(), 0);
+        }
+    }
+
+    #[test]
+    fn a_stream_bound_again_is_protected_again() {
+        let repair = RepairStream {
+            media_ssrc: 7,
+            ssrc: 9,
+            payload_type: 49,
+        };
+        let link = Arc::new(CompositeLink::default());
+        link.set_ssrc(7);
+        link.note_loss_for_test(64);
+        link.set_repairs_announced(true);
+        let mut fec = CompositeFec::new(link.clone(), Some(repair));
+        assert_eq!(
+            picture(&mut fec, 0, 4),
+            (8, 4),
+            "a quarter lost: one per packet"
+        );
+        let info = StreamInfo {
+            ssrc: 7,
+            ..Default::default()
+        };
+        fec.unbind_local_stream(&info);
+        assert_eq!(picture(&mut fec, 4, 4), (4, 0));
+        fec.bind_local_stream(&info);
+        assert_eq!(picture(&mut fec, 8, 4), (8, 4));
     }
 }

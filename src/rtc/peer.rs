@@ -260,8 +260,9 @@ pub struct PeerLink {
     fingerprint: Option<String>,
     /// The screens its offers announced.
     screens: ScreenTracks,
-    /// The composite's repair stream, added to each answer (see [`announce_repairs`]).
-    repair: Option<RepairStream>,
+    /// The composite's repair stream, added to each answer (see [`announce_repairs`]), and
+    /// the link whose interceptor sends it.
+    repair: Option<(RepairStream, Arc<CompositeLink>)>,
 }
 
 impl PeerLink {
@@ -334,9 +335,18 @@ impl PeerLink {
 /// takes a sender's codecs from the first video section of the offer, which in a page's offer
 /// is its camera's (sending, without FlexFEC), so it neither answers FlexFEC on the composite's
 /// line nor names the repair stream: [`RepairStream::announce`] does both.
-fn announce_repairs(answer_sdp: String, repair: Option<&RepairStream>) -> String {
+/// The link's interceptor sends repairs only while the answer names their stream.
+fn announce_repairs(
+    answer_sdp: String,
+    repair: Option<&(RepairStream, Arc<CompositeLink>)>,
+) -> String {
     match repair {
-        Some(r) => r.announce(&answer_sdp),
+        Some((r, link)) => {
+            let sdp = r.announce(&answer_sdp);
+            let group = format!("a=ssrc-group:FEC-FR {} {}", r.media_ssrc, r.ssrc);
+            link.set_repairs_announced(sdp.lines().any(|l| l.trim() == group));
+            sdp
+        }
         None => answer_sdp,
     }
 }
@@ -527,6 +537,7 @@ async fn answer_with(
         .await
         .ok_or_else(|| RtcError::Setup("no local description".into()))?
         .sdp;
+    let repair = repair.map(|r| (r, link.clone()));
     let sdp = announce_repairs(sdp, repair.as_ref());
 
     let composite = match composite {
@@ -850,17 +861,20 @@ mod tests {
             group.split_whitespace().next(),
             Some(composite.ssrc.to_string().as_str())
         );
+        assert!(composite.link.repairs_announced(), "so the repairs go out");
         // The offerer's own stack takes the answer.
         chrome.accept(&answer_sdp).await;
 
         let mut firefox = Offerer::with_video(Some(vec![vp8])).await;
-        let (_, answer_sdp) = answer(firefox.offer(false).await, "127.0.0.1".parse().unwrap(), 1)
-            .await
-            .expect("an answer");
+        let (peer, answer_sdp) =
+            answer(firefox.offer(false).await, "127.0.0.1".parse().unwrap(), 1)
+                .await
+                .expect("an answer");
         assert!(
             !answer_sdp.contains("flexfec") && !answer_sdp.contains("FEC-FR"),
             "{answer_sdp}"
         );
+        assert!(!peer.composite.unwrap().link.repairs_announced());
     }
 
     #[test]

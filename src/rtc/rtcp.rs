@@ -6,7 +6,7 @@
 //! holds the plumbing webrtc-rs asks of an interceptor.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,8 @@ pub struct CompositeLink {
     state: Mutex<LinkState>,
     /// Repair packets sent for the composite (`super::fec`).
     repairs: AtomicU64,
+    /// Whether the answer names the composite's repair stream (`super::fec`).
+    repairs_announced: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -55,6 +57,8 @@ struct LinkState {
     /// Until when the browser's NACKs for the composite's packets before which sequence number
     /// go unanswered (see [`CompositeLink::hold_repairs`]).
     repairs_held: Option<RepairHold>,
+    /// Until when the link's queue drains after a move to the reduced rendition.
+    draining_until: Option<Instant>,
     /// The composite's packets sent and asked for again, lately.
     asked_again: AskedAgain,
 }
@@ -151,11 +155,27 @@ impl CompositeLink {
         }
     }
 
-    /// Whether the composite switched rendition lately: its repairs are held (see
-    /// [`CompositeLink::hold_repairs`]).
-    pub fn switched_lately(&self, now: Instant) -> bool {
+    /// Whether the receiver was moved to the reduced rendition lately: until the `until` given
+    /// to [`CompositeLink::moved_down`], its link's queue is still draining.
+    pub fn draining(&self, now: Instant) -> bool {
         let state = self.state.lock().expect("link lock");
-        state.repairs_held.is_some_and(|h| now < h.until)
+        state.draining_until.is_some_and(|until| now < until)
+    }
+
+    /// Notes that the receiver was just moved to the reduced rendition, its link full, and
+    /// that its queue drains until `until`.
+    pub fn moved_down(&self, until: Instant) {
+        self.state.lock().expect("link lock").draining_until = Some(until);
+    }
+
+    /// Notes whether the answer names the composite's repair stream.
+    pub fn set_repairs_announced(&self, announced: bool) {
+        self.repairs_announced.store(announced, Ordering::Relaxed);
+    }
+
+    /// Whether the answer names the composite's repair stream: repairs go out only then.
+    pub fn repairs_announced(&self) -> bool {
+        self.repairs_announced.load(Ordering::Relaxed)
     }
 
     /// Leaves the browser's NACKs for the composite's packets sent so far unanswered until

@@ -424,6 +424,7 @@ async fn send_composite(
                                 reduced = true;
                                 need_keyframe = true;
                                 link.hold_repairs(Instant::now() + REPAIRS_HELD_AFTER_SWITCH);
+                                link.moved_down(Instant::now() + REPAIRS_HELD_AFTER_SWITCH);
                                 ask_keyframe(true);
                                 hearing.announce_rendition(id, true);
                             }
