@@ -1,8 +1,8 @@
 //! The rows' own cost (`keying::coverage::subject_rows`, issue 18): once per new camera frame,
 //! on the tick's thread, the rows of tiles a seat draws. A synthetic person before a green
 //! screen at 640×480 and 1280×720, clean and with ±1 and ±3 levels of sensor noise on every
-//! plane (how much live video keeps after its smoothing over time was not measured); the
-//! noise is the same sequence as the rows' unit test adds. The screen model is the auto key's
+//! plane (the same sequence as the rows' unit test adds), and, as a live seat's planes are,
+//! after ten noisy frames of smoothing over time (coverage printed, not timed). The screen model is the auto key's
 //! estimate of each frame, as a seat's would be. Each case also prints how much of the frame
 //! the rows cover, and in how many 16-pixel tiles the key pass itself (on whatever adapter is
 //! present) keeps a pixel the seat shader draws: the rows can be no smaller than those.
@@ -11,13 +11,19 @@ use courtroom::gpu::{AdapterChoice, Gpu};
 use courtroom::keying::coverage::{subject_rows, TILE};
 use courtroom::keying::picture::synthetic_person;
 use courtroom::keying::planes::pack_sites;
+use courtroom::keying::temporal::PlaneHistory;
 use courtroom::keying::{estimate, KeyParams, KeyPass};
 use courtroom::media::frame::VideoFrame;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 /// Adds up to ±`amount` levels of noise to every plane (a fixed pseudo-random sequence).
-fn with_noise(mut frame: VideoFrame, amount: i32) -> VideoFrame {
-    let mut state = 7u32;
+fn with_noise(frame: VideoFrame, amount: i32) -> VideoFrame {
+    with_noise_from(frame, amount, 7)
+}
+
+/// [`with_noise`] from the sequence's `seed`: each frame of a still camera has its own noise.
+fn with_noise_from(mut frame: VideoFrame, amount: i32, seed: u32) -> VideoFrame {
+    let mut state = seed;
     for v in frame.y.iter_mut().chain(&mut frame.u).chain(&mut frame.v) {
         state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
         let n = ((state >> 16) % (2 * amount as u32 + 1)) as i32 - amount;
@@ -73,6 +79,32 @@ fn rows(c: &mut Criterion) {
             c.bench_function(&format!("subject_rows_{w}x{h}_{name}"), |b| {
                 b.iter(|| subject_rows(&frame.y, &sites, (w, h), &key))
             });
+        }
+        // A live seat's planes are smoothed over time before the rows are found: the same
+        // still person, each frame with its own noise, after ten frames of smoothing.
+        let clean = synthetic_person(w, h, [200, 150, 120], 0);
+        for amount in [1, 3] {
+            let (mut luma_history, mut sites_history) =
+                (PlaneHistory::default(), PlaneHistory::default());
+            let (mut luma, mut sites) = (Vec::new(), Vec::new());
+            let mut key = KeyParams::default();
+            for seed in 0..10u32 {
+                let frame = with_noise_from(clean.clone(), amount, 1 + seed * 7919);
+                key.screen = Some(estimate(&frame).expect("a screen").model);
+                pack_sites(&frame, &mut sites);
+                luma.clear();
+                luma.extend_from_slice(&frame.y);
+                luma_history.smooth(&mut luma);
+                sites_history.smooth(&mut sites);
+            }
+            let found = subject_rows(&luma, &sites, (w, h), &key);
+            let covered: f32 = found.iter().map(|r| (r[2] - r[0]) * (r[3] - r[1])).sum();
+            eprintln!(
+                "{w}x{h} noise{amount}, smoothed over ten frames: rows cover {:.0} % of the frame \
+                 ({} rects)",
+                covered * 100.0,
+                found.len()
+            );
         }
     }
 }
