@@ -11,6 +11,7 @@ pub mod rtcp;
 pub mod sample_clock;
 pub mod screen;
 pub mod session;
+mod step;
 
 /// Errors from WebRTC.
 #[derive(Debug, thiserror::Error)]

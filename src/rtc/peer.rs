@@ -786,15 +786,20 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_browser_without_h264_gets_vp8_and_one_without_either_is_refused() {
-        let vp8 = RTCRtpCodec {
+    /// VP8 as a browser's offer lists it.
+    fn offered_vp8() -> RTCRtpCodec {
+        RTCRtpCodec {
             mime_type: MIME_TYPE_VP8.to_owned(),
             clock_rate: 90_000,
             channels: 0,
             sdp_fmtp_line: String::new(),
             rtcp_feedback: vec![],
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn a_browser_without_h264_gets_vp8_and_one_without_either_is_refused() {
+        let vp8 = offered_vp8();
         let mut firefox = Offerer::with_video(Some(vec![vp8])).await;
         let (peer, answer_sdp) =
             answer(firefox.offer(false).await, "127.0.0.1".parse().unwrap(), 1)
@@ -829,13 +834,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_browser_offering_flexfec_is_answered_with_a_repair_stream_and_firefox_is_not() {
-        let vp8 = RTCRtpCodec {
-            mime_type: MIME_TYPE_VP8.to_owned(),
-            clock_rate: 90_000,
-            channels: 0,
-            sdp_fmtp_line: String::new(),
-            rtcp_feedback: vec![],
-        };
+        let vp8 = offered_vp8();
         let flexfec = RTCRtpCodec {
             mime_type: "video/flexfec-03".to_owned(),
             sdp_fmtp_line: "repair-window=10000000".to_owned(),

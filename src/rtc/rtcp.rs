@@ -2,17 +2,16 @@
 //! of webrtc-rs's chain), the gate that holds back the composite's repairs after a rendition
 //! switch ([`RepairGate`]), and what the browser's reports say of how the composite reaches it
 //! ([`CompositeLink`]): the share of its packets lost, and the bitrate the browser estimates
-//! it can take (REMB). Both interceptors are an [`InboundStep`] inside [`InboundRtcp`], which
-//! holds the plumbing webrtc-rs asks of an interceptor.
+//! it can take (REMB). Both interceptors are a [`PacketStep`] ([`super::step`]).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::step::{PacketStep, StepInterceptor};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rtc::interceptor::{
-    Attribute, AttributedPacket, Interceptor, Packet, StreamInfo, TaggedPacket,
-};
+use rtc::interceptor::{Attribute, AttributedPacket, Packet, TaggedPacket};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
@@ -20,7 +19,6 @@ use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::reception_report::ReceptionReport;
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
-use rtc::sansio::Protocol;
 
 /// Reports older than this say nothing of the link now.
 const STALE: Duration = Duration::from_secs(5);
@@ -38,8 +36,6 @@ pub use crate::media::rendition::LinkReport;
 #[derive(Debug, Default)]
 pub struct CompositeLink {
     state: Mutex<LinkState>,
-    /// Repair packets sent for the composite (`super::fec`).
-    repairs: AtomicU64,
     /// Whether the answer names the composite's repair stream (`super::fec`).
     repairs_announced: AtomicBool,
 }
@@ -134,20 +130,19 @@ impl CompositeLink {
     pub fn report(&self, now: Instant) -> LinkReport {
         let state = self.state.lock().expect("link lock");
         let fresh = |at: Instant| now.saturating_duration_since(at) < STALE;
-        let window: Vec<f32> = state
+        let (sum, n) = state
             .losses
             .iter()
             .filter(|(at, _)| now.saturating_duration_since(*at) < LOSS_WINDOW)
-            .map(|(_, l)| *l)
-            .collect();
-        let loss = if window.is_empty() {
+            .fold((0.0, 0), |(sum, n), (_, l)| (sum + l, n + 1));
+        let loss = if n == 0 {
             state
                 .losses
                 .back()
                 .filter(|(at, _)| fresh(*at))
                 .map(|(_, l)| *l)
         } else {
-            Some(window.iter().sum::<f32>() / window.len() as f32)
+            Some(sum / n as f32)
         };
         LinkReport {
             loss,
@@ -196,16 +191,6 @@ impl CompositeLink {
         let mut state = self.state.lock().expect("link lock");
         state.asked_again.forget(now);
         state.asked_again.share()
-    }
-
-    /// Counts `n` more repair packets sent for the composite.
-    pub(crate) fn repairs_sent(&self, n: u64) {
-        self.repairs.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// The repair packets (FlexFEC) sent for the composite so far.
-    pub fn repairs(&self) -> u64 {
-        self.repairs.load(Ordering::Relaxed)
     }
 
     /// Notes a packet of stream `ssrc` numbered `seq` going out.
@@ -329,8 +314,8 @@ pub(crate) struct ApplicationRtcp {
 
 impl ApplicationRtcp {
     /// Passes on what the application acts on; notes the composite's reports in `link`.
-    pub(crate) fn new(link: Arc<CompositeLink>) -> InboundRtcp<Self> {
-        InboundRtcp::new(Self { link })
+    pub(crate) fn new(link: Arc<CompositeLink>) -> StepInterceptor<Self> {
+        StepInterceptor::new(Self { link })
     }
 }
 
@@ -348,7 +333,7 @@ fn is_keyframe_request(packet: &Box<dyn rtc::rtcp::Packet>) -> bool {
     any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
 }
 
-impl InboundStep for ApplicationRtcp {
+impl PacketStep for ApplicationRtcp {
     fn read(&mut self, mut msg: TaggedPacket, out: &mut VecDeque<TaggedPacket>) {
         if let Packet::Rtcp(packets) = &msg.message.packet {
             self.link.note(packets, Instant::now());
@@ -384,12 +369,12 @@ pub(crate) struct RepairGate {
 
 impl RepairGate {
     /// A gate that asks `link` whether to drop the composite's NACKs.
-    pub(crate) fn new(link: Arc<CompositeLink>) -> InboundRtcp<Self> {
-        InboundRtcp::new(Self { link })
+    pub(crate) fn new(link: Arc<CompositeLink>) -> StepInterceptor<Self> {
+        StepInterceptor::new(Self { link })
     }
 }
 
-impl InboundStep for RepairGate {
+impl PacketStep for RepairGate {
     fn read(&mut self, mut msg: TaggedPacket, out: &mut VecDeque<TaggedPacket>) {
         if let Packet::Rtcp(packets) = &mut msg.message.packet {
             let now = Instant::now();
@@ -411,80 +396,19 @@ impl InboundStep for RepairGate {
         out.push_back(msg);
     }
 
-    fn wrote(&mut self, msg: &TaggedPacket) {
+    fn write(&mut self, msg: TaggedPacket, out: &mut VecDeque<TaggedPacket>) {
         if let Packet::Rtp(packet) = &msg.message.packet {
             self.link
                 .sent(packet.header.ssrc, packet.header.sequence_number);
         }
+        out.push_back(msg);
     }
-}
-
-/// What one of our interceptors does with an inbound packet: push what goes on (the packet,
-/// changed or not, and any it makes) to `out`, or nothing to drop it.
-pub(crate) trait InboundStep: Send + Sync + 'static {
-    /// Handles one inbound packet.
-    fn read(&mut self, msg: TaggedPacket, out: &mut VecDeque<TaggedPacket>);
-
-    /// Sees an outbound packet on its way (which goes on unchanged).
-    fn wrote(&mut self, _msg: &TaggedPacket) {}
-}
-
-/// An interceptor that acts on inbound packets through its [`InboundStep`] and passes the
-/// outbound ones through untouched: the queues and the trait plumbing webrtc-rs asks of every
-/// interceptor, written once.
-pub(crate) struct InboundRtcp<S> {
-    read: VecDeque<TaggedPacket>,
-    write: VecDeque<TaggedPacket>,
-    step: S,
-}
-
-impl<S: InboundStep> InboundRtcp<S> {
-    fn new(step: S) -> Self {
-        Self {
-            read: VecDeque::new(),
-            write: VecDeque::new(),
-            step,
-        }
-    }
-}
-
-impl<S: InboundStep> Protocol<TaggedPacket, TaggedPacket, ()> for InboundRtcp<S> {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = rtc::shared::error::Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.step.read(msg, &mut self.read);
-        Ok(())
-    }
-
-    fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.read.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.step.wrote(&msg);
-        self.write.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.write.pop_front()
-    }
-}
-
-impl<S: InboundStep> Interceptor for InboundRtcp<S> {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rtc::sansio::Protocol;
 
     fn reception(ssrc: u32, fraction_lost: u8) -> ReceptionReport {
         ReceptionReport {
@@ -548,7 +472,7 @@ mod tests {
             message: AttributedPacket::new(packet),
         };
         let compound = |packets: Vec<Box<dyn rtc::rtcp::Packet>>| tagged(Packet::Rtcp(packets));
-        let send = |gate: &mut InboundRtcp<RepairGate>, ssrc, seq| {
+        let send = |gate: &mut StepInterceptor<RepairGate>, ssrc, seq| {
             let mut rtp = rtc::rtp::Packet::default();
             rtp.header.ssrc = ssrc;
             rtp.header.sequence_number = seq;
@@ -559,7 +483,7 @@ mod tests {
             );
         };
         // (ssrc, first sequence number asked for) of every NACK that passed.
-        let passed = |gate: &mut InboundRtcp<RepairGate>| -> Vec<(u32, u16)> {
+        let passed = |gate: &mut StepInterceptor<RepairGate>| -> Vec<(u32, u16)> {
             let mut got = Vec::new();
             while let Some(msg) = gate.poll_read() {
                 if let Packet::Rtcp(packets) = &msg.message.packet {

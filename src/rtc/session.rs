@@ -423,8 +423,9 @@ async fn send_composite(
                                 feed = r;
                                 reduced = true;
                                 need_keyframe = true;
-                                link.hold_repairs(Instant::now() + REPAIRS_HELD_AFTER_SWITCH);
-                                link.moved_down(Instant::now() + REPAIRS_HELD_AFTER_SWITCH);
+                                let until = Instant::now() + REPAIRS_HELD_AFTER_SWITCH;
+                                link.hold_repairs(until);
+                                link.moved_down(until);
                                 ask_keyframe(true);
                                 hearing.announce_rendition(id, true);
                             }

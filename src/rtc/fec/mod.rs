@@ -15,14 +15,12 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rtc::interceptor::{
-    AttributedPacket, FlexFec03Encoder, Interceptor, Packet, StreamInfo, TaggedPacket,
-};
-use rtc::sansio::Protocol;
+use rtc::interceptor::{AttributedPacket, FlexFec03Encoder, Packet, StreamInfo, TaggedPacket};
 use rtc::shared::marshal::MarshalSize;
 use rtc::shared::TransportContext;
 
 use super::rtcp::CompositeLink;
+use super::step::{PacketStep, StepInterceptor};
 
 mod announce;
 mod policy;
@@ -93,15 +91,16 @@ pub(crate) struct CompositeFec {
     owed: f32,
     /// The share of repairs sent for the last block (to log its changes).
     ratio: f32,
-    read: VecDeque<TaggedPacket>,
-    write: VecDeque<TaggedPacket>,
 }
 
 impl CompositeFec {
     /// Protects the composite as `link`'s reports call for, on `repair` (none: the browser
     /// decodes no FlexFEC, and everything passes through).
-    pub(crate) fn new(link: Arc<CompositeLink>, repair: Option<RepairStream>) -> Self {
-        Self {
+    pub(crate) fn new(
+        link: Arc<CompositeLink>,
+        repair: Option<RepairStream>,
+    ) -> StepInterceptor<Self> {
+        StepInterceptor::new(Self {
             link,
             policy: FecPolicy::default(),
             media: SendRate::default(),
@@ -109,13 +108,16 @@ impl CompositeFec {
             repair,
             owed: 0.0,
             ratio: 0.0,
-            read: VecDeque::new(),
-            write: VecDeque::new(),
-        }
+        })
     }
 
     /// Sends the repairs for the block just ended, stamped like its last packet.
-    fn end_block(&mut self, at: Instant, transport: TransportContext) {
+    fn end_block(
+        &mut self,
+        at: Instant,
+        transport: TransportContext,
+        out: &mut VecDeque<TaggedPacket>,
+    ) {
         let Some(stream) = self.stream.as_mut() else {
             return;
         };
@@ -136,12 +138,7 @@ impl CompositeFec {
                 now,
             );
         }
-        let repairs = if self.link.repairs_announced() {
-            self.policy.repairs(stream.block.len(), &mut self.owed, now)
-        } else {
-            // The answer does not name the repair stream: the browser would not know it.
-            0
-        };
+        let repairs = self.policy.repairs(stream.block.len(), &mut self.owed, now);
         let packets = if repairs > 0 {
             stream.encoder.encode(&stream.block, repairs as u32)
         } else {
@@ -162,9 +159,8 @@ impl CompositeFec {
             );
         }
         self.ratio = ratio;
-        self.link.repairs_sent(packets.len() as u64);
         for packet in packets {
-            self.write.push_back(TaggedPacket {
+            out.push_back(TaggedPacket {
                 now: at,
                 transport,
                 message: AttributedPacket::new(Packet::Rtp(packet)),
@@ -173,25 +169,15 @@ impl CompositeFec {
     }
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for CompositeFec {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = rtc::shared::error::Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.read.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.read.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+impl PacketStep for CompositeFec {
+    fn write(&mut self, msg: TaggedPacket, out: &mut VecDeque<TaggedPacket>) {
         let mut block_ended = false;
-        if let (Packet::Rtp(packet), Some(stream)) = (&msg.message.packet, self.stream.as_mut()) {
+        // Nothing is gathered for a browser that was not told of the repair stream.
+        let stream = self
+            .stream
+            .as_mut()
+            .filter(|_| self.link.repairs_announced());
+        if let (Packet::Rtp(packet), Some(stream)) = (&msg.message.packet, stream) {
             if packet.header.ssrc == stream.ssrc {
                 stream.block.push(packet.clone());
                 block_ended = packet.header.marker || stream.block.len() >= LONGEST_BLOCK;
@@ -200,20 +186,13 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for CompositeFec {
         }
         let (at, transport) = (msg.now, msg.transport);
         // The media packet goes first; its repairs follow the picture's last packet.
-        self.write.push_back(msg);
+        out.push_back(msg);
         if block_ended {
-            self.end_block(at, transport);
+            self.end_block(at, transport, out);
         }
-        Ok(())
     }
 
-    fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.write.pop_front()
-    }
-}
-
-impl Interceptor for CompositeFec {
-    fn bind_local_stream(&mut self, info: &StreamInfo) {
+    fn bind_local(&mut self, info: &StreamInfo) {
         // Bound again (a re-offer made the composite's line receive again): protected again.
         if let Some(r) = self.repair.as_ref().filter(|r| r.media_ssrc == info.ssrc) {
             if self.stream.is_none() {
@@ -222,20 +201,19 @@ impl Interceptor for CompositeFec {
         }
     }
 
-    fn unbind_local_stream(&mut self, info: &StreamInfo) {
+    fn unbind_local(&mut self, info: &StreamInfo) {
         if self.stream.as_ref().is_some_and(|s| s.ssrc == info.ssrc) {
             self.stream = None;
         }
     }
-
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rtc::interceptor::Interceptor;
+    use rtc::sansio::Protocol;
+
     /// A composite packet of `ssrc` numbered `seq`, the last of its picture when `marker`.
     fn media(ssrc: u32, seq: u16, marker: bool, len: usize) -> rtc::rtp::Packet {
         let mut p = rtc::rtp::Packet::default();
@@ -265,7 +243,7 @@ mod tests {
         };
         link.set_repairs_announced(true);
         let mut fec = CompositeFec::new(link.clone(), Some(repair));
-        let write = |fec: &mut CompositeFec, p: rtc::rtp::Packet| {
+        let write = |fec: &mut StepInterceptor<CompositeFec>, p: rtc::rtp::Packet| {
             fec.handle_write(TaggedPacket {
                 now: Instant::now(),
                 transport: TransportContext::default(),
@@ -313,7 +291,6 @@ mod tests {
         };
         let first_repair = out.iter().position(|p| p.header.ssrc == 9).unwrap();
         assert!(first_repair > last_of_picture(0));
-        assert_eq!(link.repairs(), 7);
         // The third picture loses its second packet: a receiver rebuilds it from the rest.
         let mut decoder = FlexFec03Decoder::new(9, 7);
         let lost = 111u16;
@@ -340,7 +317,7 @@ mod tests {
 
     /// Writes a picture of `n` packets of the composite (SSRC 7) from `seq`; returns how many
     /// packets came out and how many of them were repairs (SSRC 9).
-    fn picture(fec: &mut CompositeFec, seq: u16, n: u16) -> (usize, usize) {
+    fn picture(fec: &mut StepInterceptor<CompositeFec>, seq: u16, n: u16) -> (usize, usize) {
         for s in seq..seq + n {
             fec.handle_write(TaggedPacket {
                 now: Instant::now(),
@@ -373,7 +350,6 @@ mod tests {
             link.set_repairs_announced(announced);
             let mut fec = CompositeFec::new(link.clone(), stream);
             assert_eq!(picture(&mut fec, 0, 10), (10, 0));
-            assert_eq!(link.repairs(), 0);
         }
     }
 
