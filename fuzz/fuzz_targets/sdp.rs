@@ -1,10 +1,10 @@
 //! A client's SDP offer at our boundary, as it arrives in a signalling `offer` message:
-//! `courtroom::rtc::peer::composite_line` (which codec the composite goes out in), then
-//! `courtroom::rtc::peer::parse_offer` (the check every offer passes before a peer connection
+//! `courtroom::rtc::offer::composite_line` (which codec the composite goes out in), then
+//! `courtroom::rtc::offer::parse_offer` (the check every offer passes before a peer connection
 //! is built).
 #![no_main]
 
-use courtroom::rtc::peer::{composite_line, parse_offer};
+use courtroom::rtc::offer::{composite_line, parse_offer};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

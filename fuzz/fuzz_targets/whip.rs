@@ -4,7 +4,7 @@
 #![no_main]
 
 use courtroom::api::whip::offer_from_body;
-use courtroom::rtc::peer::{check_ingest_offer, parse_offer};
+use courtroom::rtc::offer::{check_ingest_offer, parse_offer};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,6 +6,7 @@
 //! error correction ([`fec`]).
 
 pub mod fec;
+pub mod offer;
 pub mod peer;
 pub mod rtcp;
 pub mod sample_clock;

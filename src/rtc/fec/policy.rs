@@ -68,8 +68,22 @@ impl FecPolicy {
         let estimate_short = r
             .estimate_kbps
             .is_some_and(|e| (e as f32) < FULL_LINK_ESTIMATE * r.media_kbps as f32);
-        if both_lose || estimate_short {
+        // Right after a full spell the readings still average it in (both shares are taken
+        // over the last 2 s): one share still that high means the link is still full, and
+        // the others are not loss to repair. Were they counted, a reading of the draining
+        // queue would hold one repair per packet for [`PROTECTED_AFTER_LOSS`].
+        let full_lately = self
+            .full_at
+            .is_some_and(|at| now.saturating_duration_since(at) < FULL_LINK_HOLD);
+        let one_loses = r.reported.is_some_and(|l| l >= FULL_LINK_LOSS)
+            || r.asked_again.is_some_and(|l| l >= FULL_LINK_LOSS);
+        if both_lose || estimate_short || (full_lately && one_loses) {
             self.full_at = Some(now);
+            // What it lost before it filled up is not counted after it either.
+            self.worst = None;
+            return;
+        }
+        if full_lately {
             return;
         }
         // Whichever says more: a report counts a packet resent in time as received, and the
@@ -229,7 +243,13 @@ mod tests {
         policy.note(read(Some(0.0), Some(0.02)), at(1000));
         assert_eq!(policy.repairs(10, &mut 0.0, at(1000)), 0, "held");
         assert_eq!(
-            policy.repairs(10, &mut 0.0, at(1000) + FULL_LINK_HOLD),
+            policy.repairs(10, &mut 0.0, at(0) + FULL_LINK_HOLD),
+            0,
+            "a reading taken in the hold still averages the full spell in: not counted"
+        );
+        policy.note(read(Some(0.0), Some(0.02)), at(0) + FULL_LINK_HOLD);
+        assert_eq!(
+            policy.repairs(10, &mut 0.0, at(0) + FULL_LINK_HOLD),
             2,
             "then what the lossy readings call for"
         );
@@ -250,5 +270,27 @@ mod tests {
         // Just moved to the reduced rendition: none for a while.
         policy.note_full(later);
         assert_eq!(policy.repairs(10, &mut 0.0, later), 0);
+    }
+
+    #[test]
+    fn a_draining_queue_after_a_full_spell_is_not_counted_as_loss() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut policy = FecPolicy::default();
+        // Lossy first (a quarter), then the queue overflows.
+        policy.note(read(Some(0.02), None), at(0));
+        policy.note(read(Some(0.9), Some(0.8)), at(1000));
+        // The next readings still average the full spell in: only one share is high, then
+        // both fall.
+        policy.note(read(Some(0.6), Some(0.1)), at(2000));
+        assert_eq!(policy.repairs(10, &mut 0.0, at(2000)), 0, "still full");
+        policy.note(read(Some(0.3), Some(0.05)), at(3000));
+        assert_eq!(policy.repairs(10, &mut 0.0, at(3000)), 0, "in the hold");
+        // Past the hold, the link is what its readings say now, not what it lost while full
+        // (one per packet) or before (a quarter).
+        policy.note(read(Some(0.0), Some(0.0)), at(4000));
+        assert_eq!(policy.repairs(10, &mut 0.0, at(4000)), 0);
+        policy.note(read(Some(0.04), Some(0.0)), at(5000));
+        assert_eq!(policy.repairs(10, &mut 0.0, at(5000)), 5);
     }
 }

@@ -20,7 +20,6 @@ use rtc::peer_connection::configuration::media_engine::{
 };
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpRtxParameters,
     RtpCodecKind,
@@ -37,6 +36,10 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::RtpSender;
 
 use super::fec::{CompositeFec, RepairStream};
+use super::offer::{
+    check_ingest_offer, composite_line, fingerprint, flexfec_payload_type, parse_offer,
+    CompositeLine,
+};
 use super::rtcp::{ApplicationRtcp, CompositeLink, RepairGate};
 use super::screen::ScreenTracks;
 use super::RtcError;
@@ -69,87 +72,6 @@ fn mime_of(codec: VideoCodec) -> &'static str {
         VideoCodec::H264 => MIME_TYPE_H264,
         VideoCodec::Vp8 => MIME_TYPE_VP8,
     }
-}
-
-/// What an offer asks of the courtroom video, read from its SDP before anything is built.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CompositeLine {
-    /// No video line receives (a WHIP encoder only sends): no composite is sent.
-    Absent,
-    /// The first receiving video line takes this codec: H.264 where offered, else VP8.
-    Codec(VideoCodec),
-    /// The receiving video line offers neither; the names it offers instead.
-    NoCommonCodec(String),
-}
-
-/// Reads which codec the composite can go out in to the browser that made `offer_sdp`: the
-/// first `m=video` section that receives (`recvonly` or `sendrecv`, not rejected with port 0);
-/// H.264 if its `rtpmap`s list it, else VP8.
-pub fn composite_line(offer_sdp: &str) -> CompositeLine {
-    let Some(section) = receiving_video_section(offer_sdp) else {
-        return CompositeLine::Absent;
-    };
-    let names: Vec<String> = section
-        .iter()
-        .filter_map(|l| l.strip_prefix("a=rtpmap:"))
-        .filter_map(|l| l.split_whitespace().nth(1))
-        .filter_map(|enc| enc.split('/').next())
-        .map(str::to_ascii_uppercase)
-        .collect();
-    if names.iter().any(|n| n == "H264") {
-        CompositeLine::Codec(VideoCodec::H264)
-    } else if names.iter().any(|n| n == "VP8") {
-        CompositeLine::Codec(VideoCodec::Vp8)
-    } else {
-        let mut offered: Vec<String> = names
-            .into_iter()
-            .filter(|n| !matches!(n.as_str(), "RTX" | "RED" | "ULPFEC" | "FLEXFEC-03"))
-            .collect();
-        offered.dedup();
-        CompositeLine::NoCommonCodec(if offered.is_empty() {
-            "no video codec".into()
-        } else {
-            offered.join(", ")
-        })
-    }
-}
-
-/// The lines of the offer's first `m=video` section that receives (`recvonly` or
-/// `sendrecv`, not rejected with port 0): where the composite goes.
-fn receiving_video_section(offer_sdp: &str) -> Option<Vec<&str>> {
-    let mut sections: Vec<Vec<&str>> = Vec::new();
-    for line in offer_sdp.lines().map(str::trim) {
-        if line.starts_with("m=") {
-            sections.push(vec![line]);
-        } else if let Some(s) = sections.last_mut() {
-            s.push(line);
-        }
-    }
-    sections.into_iter().find(|s| {
-        let m = s[0];
-        // Port 0 rejects a line, unless it is bundle-only (Firefox's bundled lines, RFC 8843).
-        let rejected =
-            m.split_whitespace().nth(1) == Some("0") && !s.iter().any(|l| *l == "a=bundle-only");
-        m.starts_with("m=video")
-            && !rejected
-            && s.iter().any(|l| *l == "a=recvonly" || *l == "a=sendrecv")
-    })
-}
-
-/// The payload type the offer gives FlexFEC draft 03 on the composite's line, if it offers it
-/// there (Chromium does, on its receiving lines; Firefox does not).
-fn flexfec_payload_type(offer_sdp: &str) -> Option<u8> {
-    receiving_video_section(offer_sdp)?
-        .iter()
-        .filter_map(|l| l.strip_prefix("a=rtpmap:"))
-        .find_map(|l| {
-            let (pt, encoding) = l.split_once(' ')?;
-            encoding
-                .trim()
-                .eq_ignore_ascii_case("flexfec-03/90000")
-                .then(|| pt.parse().ok())
-                .flatten()
-        })
 }
 
 fn opus_codec() -> RTCRtpCodec {
@@ -298,6 +220,7 @@ impl PeerLink {
     pub async fn reanswer(&self, offer_sdp: String) -> Result<String, RtcError> {
         // A screen added to the connection is known before its media comes.
         self.screens.note_offer(&offer_sdp);
+        let repair_payload_type = flexfec_payload_type(&offer_sdp);
         let offer = parse_offer(offer_sdp)?;
         let mut gathered = self.gathered.clone();
         let before = *gathered.borrow_and_update();
@@ -327,7 +250,11 @@ impl PeerLink {
             .await
             .ok_or_else(|| RtcError::Setup("no local description".into()))?
             .sdp;
-        Ok(announce_repairs(sdp, self.repair.as_ref()))
+        Ok(announce_repairs(
+            sdp,
+            self.repair.as_ref(),
+            repair_payload_type,
+        ))
     }
 }
 
@@ -335,39 +262,28 @@ impl PeerLink {
 /// takes a sender's codecs from the first video section of the offer, which in a page's offer
 /// is its camera's (sending, without FlexFEC), so it neither answers FlexFEC on the composite's
 /// line nor names the repair stream: [`RepairStream::announce`] does both.
-/// The link's interceptor sends repairs only while the answer names their stream.
+/// The link's interceptor sends repairs only while the answer names their stream, and only
+/// while the offer being answered (`offered`: its FlexFEC payload type) still offers FlexFEC
+/// under the payload type the repair stream was built with: a later offer that drops it, or
+/// moves it, is answered without repairs, and none go out.
 fn announce_repairs(
     answer_sdp: String,
     repair: Option<&(RepairStream, Arc<CompositeLink>)>,
+    offered: Option<u8>,
 ) -> String {
     match repair {
-        Some((r, link)) => {
+        Some((r, link)) if offered == Some(r.payload_type) => {
             let sdp = r.announce(&answer_sdp);
             let group = format!("a=ssrc-group:FEC-FR {} {}", r.media_ssrc, r.ssrc);
             link.set_repairs_announced(sdp.lines().any(|l| l.trim() == group));
             sdp
         }
+        Some((_, link)) => {
+            link.set_repairs_announced(false);
+            answer_sdp
+        }
         None => answer_sdp,
     }
-}
-
-/// The first `a=fingerprint:` value of an SDP (session or media level).
-fn fingerprint(sdp: &str) -> Option<String> {
-    sdp.lines()
-        .find_map(|l| l.trim().strip_prefix("a=fingerprint:"))
-        .map(|f| f.trim().to_ascii_lowercase())
-}
-
-/// A client's offer as webrtc-rs takes it, parsed (and so checked) before anything is built:
-/// every offer that reaches a peer connection, first or later, passes here first. Anything
-/// that does not parse is [`RtcError::BadSdp`].
-pub fn parse_offer(offer_sdp: String) -> Result<RTCSessionDescription, RtcError> {
-    let offer =
-        RTCSessionDescription::offer(offer_sdp).map_err(|e| RtcError::BadSdp(e.to_string()))?;
-    offer
-        .unmarshal()
-        .map_err(|e| RtcError::BadSdp(e.to_string()))?;
-    Ok(offer)
 }
 
 /// Answers a browser's offer. Returns the connection and the complete answer SDP.
@@ -393,19 +309,6 @@ pub async fn answer_ingest(
 ) -> Result<(ParticipantPeer, String), RtcError> {
     check_ingest_offer(&offer_sdp)?;
     answer_with(offer_sdp, udp_ip, 0, None).await
-}
-
-/// What [`answer_ingest`] asks of an offer before parsing it: at least one audio or video line.
-pub fn check_ingest_offer(offer_sdp: &str) -> Result<(), RtcError> {
-    if !offer_sdp
-        .lines()
-        .any(|l| l.starts_with("m=video") || l.starts_with("m=audio"))
-    {
-        return Err(RtcError::BadSdp(
-            "the offer has no audio or video line".into(),
-        ));
-    }
-    Ok(())
 }
 
 async fn answer_with(
@@ -537,8 +440,9 @@ async fn answer_with(
         .await
         .ok_or_else(|| RtcError::Setup("no local description".into()))?
         .sdp;
+    let offered = repair.as_ref().map(|r| r.payload_type);
     let repair = repair.map(|r| (r, link.clone()));
-    let sdp = announce_repairs(sdp, repair.as_ref());
+    let sdp = announce_repairs(sdp, repair.as_ref(), offered);
 
     let composite = match composite {
         Some((track, ssrc, codec, sender)) => {
@@ -620,302 +524,4 @@ async fn payload_type(sender: &Arc<dyn RtpSender>, mime: &str) -> Option<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rtc::peer_connection::configuration::RTCOfferOptions;
-    use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
-
-    /// A browser-like offerer on loopback: the composite and one audio slot to receive.
-    struct Offerer {
-        pc: Arc<dyn PeerConnection>,
-        gathered: watch::Receiver<u64>,
-        _events: mpsc::UnboundedReceiver<PeerEvent>,
-    }
-
-    impl Offerer {
-        async fn new() -> Self {
-            Self::with_video(None).await
-        }
-
-        /// An offerer whose video codecs are only `video` (as a browser without H.264), or
-        /// the defaults.
-        async fn with_video(video: Option<Vec<RTCRtpCodec>>) -> Self {
-            let mut media = MediaEngine::default();
-            match video {
-                None => media.register_default_codecs().unwrap(),
-                Some(codecs) => {
-                    media
-                        .register_codec(
-                            rtc::rtp_transceiver::rtp_sender::RTCRtpCodecParameters {
-                                rtp_codec: opus_codec(),
-                                payload_type: 111,
-                            },
-                            RtpCodecKind::Audio,
-                        )
-                        .unwrap();
-                    for (i, codec) in codecs.into_iter().enumerate() {
-                        media
-                            .register_codec(
-                                rtc::rtp_transceiver::rtp_sender::RTCRtpCodecParameters {
-                                    rtp_codec: codec,
-                                    payload_type: 96 + i as u8,
-                                },
-                                RtpCodecKind::Video,
-                            )
-                            .unwrap();
-                    }
-                }
-            }
-            let registry = register_default_interceptors(Registry::new(), &mut media).unwrap();
-            let setting = SettingEngineBuilder::new()
-                .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-                .build();
-            let (events_tx, events) = mpsc::unbounded_channel();
-            let (gathered_tx, gathered) = watch::channel(0u64);
-            let handler = Arc::new(Handler {
-                events: events_tx,
-                gathered: gathered_tx,
-                closed: Arc::new(AtomicBool::new(false)),
-            });
-            let pc: Arc<dyn PeerConnection> = Arc::new(
-                PeerConnectionBuilder::new()
-                    .with_configuration(RTCConfigurationBuilder::new().build())
-                    .with_media_engine(media)
-                    .with_setting_engine(setting)
-                    .with_interceptor_registry(registry)
-                    .with_handler(handler as Arc<dyn PeerConnectionEventHandler>)
-                    .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
-                    .build()
-                    .await
-                    .unwrap(),
-            );
-            for kind in [RtpCodecKind::Video, RtpCodecKind::Audio] {
-                let init = RTCRtpTransceiverInit {
-                    direction: RTCRtpTransceiverDirection::Recvonly,
-                    streams: vec![],
-                    send_encodings: vec![],
-                };
-                pc.add_transceiver_from_kind(kind, Some(init))
-                    .await
-                    .unwrap();
-            }
-            Self {
-                pc,
-                gathered,
-                _events: events,
-            }
-        }
-
-        /// A complete offer; with `restart`, with new ICE credentials.
-        async fn offer(&mut self, restart: bool) -> String {
-            let before = *self.gathered.borrow_and_update();
-            let options = restart.then(|| RTCOfferOptions {
-                ice_restart: true,
-                ..Default::default()
-            });
-            let offer = self.pc.create_offer(options).await.unwrap();
-            self.pc.set_local_description(offer).await.unwrap();
-            let _ = tokio::time::timeout(
-                Duration::from_secs(3),
-                self.gathered.wait_for(|n| *n > before),
-            )
-            .await;
-            self.pc.local_description().await.unwrap().sdp
-        }
-
-        async fn accept(&self, answer: &str) {
-            self.pc
-                .set_remote_description(RTCSessionDescription::answer(answer.to_owned()).unwrap())
-                .await
-                .unwrap();
-        }
-    }
-
-    fn ufrag(sdp: &str) -> String {
-        sdp.lines()
-            .find_map(|l| l.trim().strip_prefix("a=ice-ufrag:"))
-            .expect("an ice-ufrag")
-            .to_owned()
-    }
-
-    #[test]
-    fn the_composite_line_takes_h264_else_vp8_else_says_what_was_offered() {
-        let offer = |video_maps: &str, dir: &str| {
-            format!(
-                "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
-                 m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n\
-                 m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\na=rtpmap:111 opus/48000/2\r\n\
-                 m=video 9 UDP/TLS/RTP/SAVPF 96 97 98\r\na={dir}\r\n{video_maps}"
-            )
-        };
-        let chrome = "a=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\na=rtpmap:98 H264/90000\r\n";
-        let firefox = "a=rtpmap:120 VP8/90000\r\na=rtpmap:124 rtx/90000\r\na=rtpmap:121 VP9/90000\r\na=rtpmap:99 AV1/90000\r\n";
-        let av1 = "a=rtpmap:45 AV1/90000\r\na=rtpmap:46 rtx/90000\r\na=rtpmap:98 VP9/90000\r\n";
-        assert_eq!(
-            composite_line(&offer(chrome, "recvonly")),
-            CompositeLine::Codec(VideoCodec::H264)
-        );
-        assert_eq!(
-            composite_line(&offer(firefox, "recvonly")),
-            CompositeLine::Codec(VideoCodec::Vp8)
-        );
-        assert_eq!(
-            composite_line(&offer(av1, "recvonly")),
-            CompositeLine::NoCommonCodec("AV1, VP9".into())
-        );
-        // Firefox's bundled lines have port 0 and `a=bundle-only`; a rejected line has no more.
-        let bundled = offer(firefox, "recvonly").replacen(
-            "m=video 9 UDP/TLS/RTP/SAVPF 96 97 98",
-            "m=video 0 UDP/TLS/RTP/SAVPF 96 97 98\r\na=bundle-only",
-            1,
-        );
-        assert_eq!(
-            composite_line(&bundled),
-            CompositeLine::Codec(VideoCodec::Vp8)
-        );
-        let rejected = offer(firefox, "recvonly").replacen(
-            "m=video 9 UDP/TLS/RTP/SAVPF 96 97 98",
-            "m=video 0 UDP/TLS/RTP/SAVPF 96 97 98",
-            1,
-        );
-        assert_eq!(composite_line(&rejected), CompositeLine::Absent);
-        // A WHIP encoder only sends: the sendonly VP8 camera line is no receive line.
-        assert_eq!(
-            composite_line(&offer(chrome, "sendonly")),
-            CompositeLine::Absent
-        );
-    }
-
-    /// VP8 as a browser's offer lists it.
-    fn offered_vp8() -> RTCRtpCodec {
-        RTCRtpCodec {
-            mime_type: MIME_TYPE_VP8.to_owned(),
-            clock_rate: 90_000,
-            channels: 0,
-            sdp_fmtp_line: String::new(),
-            rtcp_feedback: vec![],
-        }
-    }
-
-    #[tokio::test]
-    async fn a_browser_without_h264_gets_vp8_and_one_without_either_is_refused() {
-        let vp8 = offered_vp8();
-        let mut firefox = Offerer::with_video(Some(vec![vp8])).await;
-        let (peer, answer_sdp) =
-            answer(firefox.offer(false).await, "127.0.0.1".parse().unwrap(), 1)
-                .await
-                .expect("a VP8 answer");
-        let composite = peer.composite.as_ref().expect("a composite track");
-        assert_eq!(composite.codec, VideoCodec::Vp8);
-        assert_eq!(composite.payload_type, 96);
-        assert!(answer_sdp.contains("VP8/90000") && !answer_sdp.contains("H264"));
-        firefox.accept(&answer_sdp).await;
-
-        let av1 = RTCRtpCodec {
-            mime_type: "video/AV1".to_owned(),
-            clock_rate: 90_000,
-            channels: 0,
-            sdp_fmtp_line: String::new(),
-            rtcp_feedback: vec![],
-        };
-        let mut odd = Offerer::with_video(Some(vec![av1])).await;
-        match answer(odd.offer(false).await, "127.0.0.1".parse().unwrap(), 1).await {
-            Err(RtcError::NoCommonCodec(offered)) => assert_eq!(offered, "AV1"),
-            Err(e) => panic!("wrong error: {e}"),
-            Ok(_) => panic!("an AV1-only offer was answered"),
-        }
-
-        let mut chrome = Offerer::new().await;
-        let (peer, _) = answer(chrome.offer(false).await, "127.0.0.1".parse().unwrap(), 1)
-            .await
-            .unwrap();
-        assert_eq!(peer.composite.unwrap().codec, VideoCodec::H264);
-    }
-
-    #[tokio::test]
-    async fn a_browser_offering_flexfec_is_answered_with_a_repair_stream_and_firefox_is_not() {
-        let vp8 = offered_vp8();
-        let flexfec = RTCRtpCodec {
-            mime_type: "video/flexfec-03".to_owned(),
-            sdp_fmtp_line: "repair-window=10000000".to_owned(),
-            ..vp8.clone()
-        };
-        let mut chrome = Offerer::with_video(Some(vec![vp8.clone(), flexfec])).await;
-        let offer = chrome.offer(false).await;
-        assert_eq!(flexfec_payload_type(&offer), Some(97));
-        let (peer, answer_sdp) = answer(offer, "127.0.0.1".parse().unwrap(), 1)
-            .await
-            .expect("an answer");
-        let composite = peer.composite.as_ref().expect("a composite track");
-        assert_eq!(
-            answer_sdp.matches("a=rtpmap:97 flexfec-03/90000").count(),
-            1,
-            "{answer_sdp}"
-        );
-        let group = answer_sdp
-            .lines()
-            .find_map(|l| l.strip_prefix("a=ssrc-group:FEC-FR "))
-            .expect("the repair stream grouped with the composite");
-        assert_eq!(
-            group.split_whitespace().next(),
-            Some(composite.ssrc.to_string().as_str())
-        );
-        assert!(composite.link.repairs_announced(), "so the repairs go out");
-        // The offerer's own stack takes the answer.
-        chrome.accept(&answer_sdp).await;
-
-        let mut firefox = Offerer::with_video(Some(vec![vp8])).await;
-        let (peer, answer_sdp) =
-            answer(firefox.offer(false).await, "127.0.0.1".parse().unwrap(), 1)
-                .await
-                .expect("an answer");
-        assert!(
-            !answer_sdp.contains("flexfec") && !answer_sdp.contains("FEC-FR"),
-            "{answer_sdp}"
-        );
-        assert!(!peer.composite.unwrap().link.repairs_announced());
-    }
-
-    #[test]
-    fn flexfec_is_read_from_the_composites_line_not_the_cameras() {
-        // A page's offer: its camera's line (sending, no FlexFEC), then the composite's.
-        let offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
-                     m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n\
-                     m=video 9 UDP/TLS/RTP/SAVPF 96 49\r\na=recvonly\r\na=rtpmap:96 VP8/90000\r\n\
-                     a=rtpmap:49 flexfec-03/90000\r\na=fmtp:49 repair-window=10000000\r\n";
-        assert_eq!(flexfec_payload_type(offer), Some(49));
-        let camera_only = offer.replace("a=rtpmap:49 flexfec-03/90000", "");
-        assert_eq!(flexfec_payload_type(&camera_only), None);
-    }
-
-    #[tokio::test]
-    async fn a_restart_offer_is_answered_on_the_same_connection_with_new_credentials() {
-        let mut browser = Offerer::new().await;
-        let first = browser.offer(false).await;
-        let (peer, answer1) = answer(first.clone(), "127.0.0.1".parse().unwrap(), 1)
-            .await
-            .expect("first answer");
-        browser.accept(&answer1).await;
-
-        let restart = browser.offer(true).await;
-        assert_ne!(ufrag(&restart), ufrag(&first), "the offerer restarted ICE");
-        assert!(peer.link.same_browser_connection(&restart));
-        let answer2 = peer.link.reanswer(restart).await.expect("re-answer");
-        assert_ne!(
-            ufrag(&answer2),
-            ufrag(&answer1),
-            "the server restarts ICE with credentials of its own"
-        );
-        assert_eq!(
-            fingerprint(&answer2),
-            fingerprint(&answer1),
-            "the same DTLS session"
-        );
-        assert!(answer2.contains("a=candidate:"), "a complete answer");
-        browser.accept(&answer2).await;
-
-        // A new browser connection has a new certificate: not a re-offer.
-        let mut other = Offerer::new().await;
-        assert!(!peer.link.same_browser_connection(&other.offer(false).await));
-    }
-}
+mod tests;
