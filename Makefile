@@ -51,6 +51,7 @@ bench-failover: deps build
 
 bench: deps target-dir
 	$(CARGO) bench
+	NOISE=2 $(CARGO) bench --bench compositor_cpu
 	$(CARGO) build --release --bin courtroom
 	./scripts/keyeval.sh
 	./scripts/bench-hearing.sh

@@ -5,12 +5,16 @@
 //! renders on every core and the machine is shared: a busy neighbour stretches wall time but
 //! barely changes the CPU a tick costs, and CPU per hearing is what issue 8 is about.
 //!
-//! `cargo bench --bench compositor_cpu` (`ROUNDS`, `TICKS` override the defaults).
+//! With `NOISE=n`, every camera frame carries up to ±n levels of sensor noise on every plane
+//! (eight frames per seat in turn, each with its own), as a live webcam's does, and the rows
+//! are found after the seat's smoothing over time, as in a hearing.
+//!
+//! `cargo bench --bench compositor_cpu` (`ROUNDS`, `TICKS`, `NOISE` override the defaults).
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use courtroom::keying::picture::synthetic_person;
+use courtroom::keying::picture::{synthetic_person, with_sensor_noise};
 use courtroom::render::{
     AdapterChoice, Compositor, Gpu, KeyParams, Lang, Layout, NameplateText, SeatView,
 };
@@ -38,6 +42,11 @@ fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let rounds = env_or("ROUNDS", if quick { 1 } else { 4 });
     let ticks = env_or("TICKS", if quick { 3 } else { 50 });
+    let noise = env_or("NOISE", 0) as i32;
+    let camera = |c, sway, seed| match noise {
+        0 => synthetic_person(640, 480, c, sway),
+        n => with_sensor_noise(synthetic_person(640, 480, c, sway), n, seed),
+    };
     let gpu = Gpu::open(AdapterChoice::Auto).expect("an adapter");
     let layout = Layout::load(&courtroom::config::default_assets_dir(), "courtroom").unwrap();
     let mut compositor = Compositor::new(gpu, layout, 1280, 720).unwrap();
@@ -55,17 +64,18 @@ fn main() {
         .iter()
         .map(|s| s.role.clone())
         .collect();
-    // Two frames per seat, alternated so every tick uploads and keys new pixels.
-    let seated: Vec<(usize, [Arc<_>; 2])> = people
+    // Frames per seat, taken in turn so every tick uploads and keys new pixels: two (the
+    // person swayed, alternately), or with noise eight, each with noise of its own (a live
+    // camera's noise changes every frame, and the seat smooths it over time).
+    let frames_per_seat = if noise > 0 { 8 } else { 2 };
+    let seated: Vec<(usize, Vec<Arc<_>>)> = people
         .iter()
-        .map(|&(seat, c)| {
-            (
-                compositor.layout().seat_index(seat).unwrap(),
-                [
-                    Arc::new(synthetic_person(640, 480, c, 0)),
-                    Arc::new(synthetic_person(640, 480, c, 6)),
-                ],
-            )
+        .enumerate()
+        .map(|(k, &(seat, c))| {
+            let frames = (0..frames_per_seat)
+                .map(|f| Arc::new(camera(c, 6 * (f % 2) as i32, 1 + (k * 8 + f) as u32)))
+                .collect();
+            (compositor.layout().seat_index(seat).unwrap(), frames)
         })
         .collect();
     let mut seq = 0u64;
@@ -74,7 +84,7 @@ fn main() {
         let mut views = vec![SeatView::default(); n_seats];
         for (i, frames) in &seated {
             views[*i] = SeatView {
-                frame: Some((seq, frames[(seq % 2) as usize].clone())),
+                frame: Some((seq, frames[seq as usize % frames.len()].clone())),
                 away: false,
                 key: KeyParams::default(),
                 // Unchanged from tick to tick, as in a hearing: drawn into the cached room once.
@@ -119,6 +129,7 @@ fn main() {
         "adapter": compositor.adapter_name(),
         "output": "1280x720 I420",
         "ticks": rounds * ticks,
+        "noise": noise,
         "five_people": { "cpu_ms_per_tick": cpu[0] / n, "wall_ms_per_tick": wall[0] / n },
         "five_people_whole_frames": { "cpu_ms_per_tick": cpu[1] / n, "wall_ms_per_tick": wall[1] / n },
         "empty_room": { "cpu_ms_per_tick": cpu[2] / n, "wall_ms_per_tick": wall[2] / n },

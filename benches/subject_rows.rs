@@ -9,28 +9,11 @@
 
 use courtroom::gpu::{AdapterChoice, Gpu};
 use courtroom::keying::coverage::{subject_rows, TILE};
-use courtroom::keying::picture::synthetic_person;
+use courtroom::keying::picture::{synthetic_person, with_sensor_noise};
 use courtroom::keying::planes::pack_sites;
 use courtroom::keying::temporal::PlaneHistory;
 use courtroom::keying::{estimate, KeyParams, KeyPass};
-use courtroom::media::frame::VideoFrame;
 use criterion::{criterion_group, criterion_main, Criterion};
-
-/// Adds up to ±`amount` levels of noise to every plane (a fixed pseudo-random sequence).
-fn with_noise(frame: VideoFrame, amount: i32) -> VideoFrame {
-    with_noise_from(frame, amount, 7)
-}
-
-/// [`with_noise`] from the sequence's `seed`: each frame of a still camera has its own noise.
-fn with_noise_from(mut frame: VideoFrame, amount: i32, seed: u32) -> VideoFrame {
-    let mut state = seed;
-    for v in frame.y.iter_mut().chain(&mut frame.u).chain(&mut frame.v) {
-        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-        let n = ((state >> 16) % (2 * amount as u32 + 1)) as i32 - amount;
-        *v = (*v as i32 + n).clamp(0, 255) as u8;
-    }
-    frame
-}
 
 /// The share of `TILE`-pixel tiles in which the keyed RGBA frame has a pixel the seat shader
 /// draws (alpha of at least 0.02).
@@ -55,8 +38,8 @@ fn rows(c: &mut Criterion) {
         let clean = synthetic_person(w, h, [200, 150, 120], 0);
         let cases = [
             ("clean", clean.clone()),
-            ("noise1", with_noise(clean.clone(), 1)),
-            ("noise3", with_noise(clean, 3)),
+            ("noise1", with_sensor_noise(clean.clone(), 1, 7)),
+            ("noise3", with_sensor_noise(clean, 3, 7)),
         ];
         for (name, frame) in cases {
             // The auto key's estimate of this frame, as a seat's would be.
@@ -89,7 +72,7 @@ fn rows(c: &mut Criterion) {
             let (mut luma, mut sites) = (Vec::new(), Vec::new());
             let mut key = KeyParams::default();
             for seed in 0..10u32 {
-                let frame = with_noise_from(clean.clone(), amount, 1 + seed * 7919);
+                let frame = with_sensor_noise(clean.clone(), amount, 1 + seed * 7919);
                 key.screen = Some(estimate(&frame).expect("a screen").model);
                 pack_sites(&frame, &mut sites);
                 luma.clear();

@@ -412,7 +412,9 @@ mod tests {
     use crate::gpu::{AdapterChoice, Gpu};
     use crate::keying::calibrate::{estimate, tests::scene};
     use crate::keying::pass::KeyPass;
-    use crate::keying::picture::{frame_from_rgb, synthetic_person, SCREEN_GREEN};
+    use crate::keying::picture::{
+        frame_from_rgb, synthetic_person, with_sensor_noise, SCREEN_GREEN,
+    };
     use crate::keying::planes::pack_sites;
     use crate::media::frame::VideoFrame;
 
@@ -468,15 +470,6 @@ mod tests {
     fn lcg(state: &mut u32) -> u32 {
         *state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
         *state >> 16
-    }
-
-    /// Adds up to ±`amount` levels of noise to every plane, as a webcam's sensor does.
-    fn add_noise(frame: &mut VideoFrame, amount: i32) {
-        let mut state = 7;
-        for v in frame.y.iter_mut().chain(&mut frame.u).chain(&mut frame.v) {
-            let n = (lcg(&mut state) % (2 * amount as u32 + 1)) as i32 - amount;
-            *v = (*v as i32 + n).clamp(0, 255) as u8;
-        }
     }
 
     #[test]
@@ -540,8 +533,7 @@ mod tests {
             ("dark suit", synthetic_person(w, h, [20, 22, 28], 10), true),
             ("hair and spill", strands_and_spill(w, h), true),
         ];
-        let mut noisy = synthetic_person(w, h, [150, 110, 90], 20);
-        add_noise(&mut noisy, 4);
+        let noisy = with_sensor_noise(synthetic_person(w, h, [150, 110, 90], 20), 4, 7);
         // Uniform noise of ±4 on every plane, unsmoothed: the keyer itself keeps specks of it
         // in about two tiles of three, so the rows cover the frame; only containment counts.
         frames.push(("camera noise", noisy, false));

@@ -1,6 +1,7 @@
 //! Pictures in and out of the keyer: packed RGB to an I420 [`VideoFrame`] and PNG files to and
 //! from RGB(A), for `courtroom key`, `courtroom render`, the tests and the benches; and a
-//! synthetic person on a green screen ([`synthetic_person`]) to key where no photo is given.
+//! synthetic person on a green screen ([`synthetic_person`]) to key where no photo is given,
+//! with a sensor's noise where wanted ([`with_sensor_noise`]).
 
 use std::path::Path;
 
@@ -39,6 +40,19 @@ pub fn synthetic_person(width: u32, height: u32, rgb: [u8; 3], sway: i32) -> Vid
         }
     }
     frame_from_rgb(width, height, &rgb_pixels)
+}
+
+/// `frame` with up to ±`amount` levels of uniform noise added to every plane, as a webcam's
+/// sensor adds it; `seed` picks the sequence, so each frame of a still camera can have its
+/// own.
+pub fn with_sensor_noise(mut frame: VideoFrame, amount: i32, seed: u32) -> VideoFrame {
+    let mut state = seed;
+    for v in frame.y.iter_mut().chain(&mut frame.u).chain(&mut frame.v) {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let n = ((state >> 16) % (2 * amount as u32 + 1)) as i32 - amount;
+        *v = (*v as i32 + n).clamp(0, 255) as u8;
+    }
+    frame
 }
 
 /// Converts packed RGB to an I420 frame (BT.601 limited range), averaging chroma over 2×2.

@@ -191,7 +191,7 @@ impl SeatGpu {
 mod tests {
     use std::sync::Arc;
 
-    use crate::keying::picture::synthetic_person;
+    use crate::keying::picture::{synthetic_person, with_sensor_noise};
     use crate::render::{AdapterChoice, Compositor, Gpu, KeyParams, Layout, SeatView};
 
     /// Pixels whose colour differs by more than `tolerance` in some channel, and the largest
@@ -257,6 +257,12 @@ mod tests {
         let mut views = vec![SeatView::default(); seats];
         for (i, view) in views.iter_mut().enumerate() {
             let frame = synthetic_person(320, 240, colours[i % colours.len()], 12 * i as i32 - 30);
+            // One seat's camera noisy, so that the keyer keeps specks of it all over: its rows
+            // are the whole frame.
+            let frame = match i {
+                3 => with_sensor_noise(frame, 3, 11),
+                _ => frame,
+            };
             *view = SeatView {
                 frame: Some((1, Arc::new(frame))),
                 key: KeyParams::default(),
