@@ -45,7 +45,7 @@ struct VertexOut {
 };
 
 // One instance per piece of the billboard to draw (src/render/seat.rs: the rows of the camera
-// frame the person is in, src/keying/coverage.rs): its top and bottom edges in frame uv, each
+// frame the person is in, src/keying/coverage/): its top and bottom edges in frame uv, each
 // (left u, right u, v, unused), mirrored by `BillboardPiece` in src/gpu/types.rs. The whole frame is one piece, (0, 1, 0) over (0, 1, 1). Pieces
 // that meet share an edge exactly, so no pixel along it is drawn twice or missed.
 @vertex
