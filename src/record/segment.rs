@@ -320,6 +320,57 @@ mod tests {
         }
     }
 
+    /// Every element of a finished segment's pipeline is freed once the segment is gone: a
+    /// recording opens a segment every ten seconds, so one left alive each time adds up over a
+    /// long hearing.
+    #[test]
+    fn a_finished_segment_leaves_none_of_its_elements_alive() {
+        use gst::prelude::*;
+        crate::media::init().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let format = VideoFormat {
+            width: 64,
+            height: 64,
+            fps: 25,
+        };
+        let frames = crate::media::testing::pull_buffers(
+            "videotestsrc num-buffers=10 ! video/x-raw,width=64,height=64,framerate=25/1 \
+             ! x264enc tune=zerolatency key-int-max=5 ! video/x-h264,stream-format=byte-stream,alignment=au \
+             ! appsink name=sink sync=false",
+        );
+        let segment = Segment::start(&dir.path().join(file_name(0)), format).unwrap();
+        let elements: Vec<(String, gst::glib::WeakRef<gst::Element>)> = segment
+            .pipeline
+            .iterate_elements()
+            .into_iter()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.name().to_string(), e.downgrade())
+            })
+            .collect();
+        assert!(elements.len() >= 8, "{:?}", elements.len());
+        let frame = Duration::from_millis(40);
+        for (i, f) in frames.iter().enumerate() {
+            segment.push_video(f.clone().into(), frame * i as u32, frame, i % 5 == 0);
+            segment.push_audio(&[0i16; 1920], frame * i as u32);
+        }
+        segment.finish(Duration::from_secs(10)).unwrap();
+        // Streaming threads may let go a moment after the pipeline stops.
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        let alive = loop {
+            let alive: Vec<&str> = elements
+                .iter()
+                .filter(|(_, weak)| weak.upgrade().is_some())
+                .map(|(name, _)| name.as_str())
+                .collect();
+            if alive.is_empty() || std::time::Instant::now() > deadline {
+                break alive;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(alive.is_empty(), "still alive: {alive:?}");
+    }
+
     #[test]
     fn segment_file_names_round_trip() {
         assert_eq!(file_name(7), "composite-00007.mp4");
