@@ -73,7 +73,10 @@ fn main() {
         .enumerate()
         .map(|(k, &(seat, c))| {
             let frames = (0..frames_per_seat)
-                .map(|f| Arc::new(camera(c, 6 * (f % 2) as i32, 1 + (k * 8 + f) as u32)))
+                .map(|f| {
+                    let seed = 1 + (k * frames_per_seat + f) as u32;
+                    Arc::new(camera(c, 6 * (f % 2) as i32, seed))
+                })
                 .collect();
             (compositor.layout().seat_index(seat).unwrap(), frames)
         })

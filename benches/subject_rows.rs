@@ -2,10 +2,11 @@
 //! on the tick's thread, the rows of tiles a seat draws. A synthetic person before a green
 //! screen at 640×480 and 1280×720, clean and with ±1 and ±3 levels of sensor noise on every
 //! plane (the same sequence as the rows' unit test adds), and, as a live seat's planes are,
-//! after ten noisy frames of smoothing over time (coverage printed, not timed). The screen model is the auto key's
-//! estimate of each frame, as a seat's would be. Each case also prints how much of the frame
-//! the rows cover, and in how many 16-pixel tiles the key pass itself (on whatever adapter is
-//! present) keeps a pixel the seat shader draws: the rows can be no smaller than those.
+//! after ten noisy frames of smoothing over time (coverage printed, not timed). The screen
+//! model is the auto key's estimate of each frame, as a seat's would be. Each case also
+//! prints how much of the frame the rows cover, and in how many 16-pixel tiles the key pass
+//! itself (on whatever adapter is present) keeps a pixel the seat shader draws: the rows can
+//! be no smaller than those.
 
 use courtroom::gpu::{AdapterChoice, Gpu};
 use courtroom::keying::coverage::{subject_rows, TILE};

@@ -285,8 +285,9 @@ mod tests {
         Some(points)
     }
 
-    /// 20 s of Opus, 50 packets a second, pushed at their pace: the file's index has about one
-    /// entry a second, not one per packet.
+    /// 20 s of Opus (1000 packets) pushed over 2 s: the writer stamps packets as they arrive,
+    /// so the file spans about 2 s, and its index has an entry a second or so (4 here), not
+    /// one per packet (1001 without `min-index-interval`).
     #[test]
     fn an_original_keeps_one_index_entry_a_second() {
         let packets = crate::media::testing::pull_buffers(
@@ -299,7 +300,7 @@ mod tests {
             .path()
             .join(file_name("witness", 1, OriginalCodec::Opus));
         let writer = OriginalWriter::start(&path, OriginalCodec::Opus, 111).unwrap();
-        // The writer stamps packets as they arrive: push them 20 s apart in all, quickly.
+        // Ten times their pace: 2 ms apart.
         let started = std::time::Instant::now();
         for (i, p) in packets.into_iter().enumerate() {
             let due = Duration::from_millis(20) * i as u32 / 10;

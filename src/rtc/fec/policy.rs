@@ -29,11 +29,12 @@ pub const FULL_LINK_HOLD: Duration = Duration::from_secs(2);
 /// A link that is full, not lossy (a slow line whose queue overflows), loses most packets,
 /// and repairs there would add to what it cannot carry. It looks full when the reception
 /// reports and the share asked for again both say [`FULL_LINK_LOSS`] or more (on the
-/// lossy-link test's 500 kbit/s link they said 0.83-0.97 and 0.65-0.95 together in three readings of four, while on a
-/// link that loses 5 % with jitter the NACKs said 0.25-0.50 and the reports much less), or
-/// when the browser's estimate (REMB) is under [`FULL_LINK_ESTIMATE`] of the media's bitrate
-/// (the 500 kbit/s link: 0.24-0.26 once its queue overflowed; the jittery 5 % link: 0.52-0.59), or while the receiver
-/// has just been moved to the reduced rendition (its link's queue is still draining). Such
+/// lossy-link test's 500 kbit/s link they said 0.83-0.97 and 0.65-0.95 together in three
+/// readings of four, while on a link that loses 5 % with jitter the NACKs said 0.25-0.50 and
+/// the reports much less), or when the browser's estimate (REMB) is under
+/// [`FULL_LINK_ESTIMATE`] of the media's bitrate (the 500 kbit/s link: 0.24-0.26 once its
+/// queue overflowed; the jittery 5 % link: 0.52-0.59), or while the receiver has just been
+/// moved to the reduced rendition (its link's queue is still draining). Such
 /// readings are not loss to repair, and they stop the repairs for [`FULL_LINK_HOLD`].
 ///
 /// The estimate is no finer guide: on the jittery 5 % link it fell to half the media's

@@ -258,6 +258,55 @@ impl PeerLink {
     }
 }
 
+/// A peer connection as every one here is built, from its media engine and interceptors, on
+/// a UDP port of `udp_ip`, and what its handler reports.
+struct Connection {
+    pc: Arc<dyn PeerConnection>,
+    events: mpsc::UnboundedReceiver<PeerEvent>,
+    /// Counts completed ICE gatherings.
+    gathered: watch::Receiver<u64>,
+    /// Set once the connection has closed.
+    closed: Arc<AtomicBool>,
+}
+
+impl Connection {
+    async fn open(
+        media: MediaEngine,
+        registry: Registry,
+        udp_ip: IpAddr,
+    ) -> Result<Self, webrtc::error::Error> {
+        // No mDNS: it needs a multicast socket, which a loopback-only namespace lacks.
+        let setting = SettingEngineBuilder::new()
+            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            .build();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let (gathered_tx, gathered) = watch::channel(0u64);
+        let closed = Arc::new(AtomicBool::new(false));
+        let handler = Arc::new(Handler {
+            events: events_tx,
+            gathered: gathered_tx,
+            closed: closed.clone(),
+        });
+        let pc: Arc<dyn PeerConnection> = Arc::new(
+            PeerConnectionBuilder::new()
+                .with_configuration(RTCConfigurationBuilder::new().build())
+                .with_media_engine(media)
+                .with_setting_engine(setting)
+                .with_interceptor_registry(registry)
+                .with_handler(handler as Arc<dyn PeerConnectionEventHandler>)
+                .with_udp_addrs(vec![format!("{udp_ip}:0")])
+                .build()
+                .await?,
+        );
+        Ok(Self {
+            pc,
+            events,
+            gathered,
+            closed,
+        })
+    }
+}
+
 /// The answer with the composite's repair stream in its section, where there is one. webrtc-rs
 /// takes a sender's codecs from the first video section of the offer, which in a page's offer
 /// is its camera's (sending, without FlexFEC), so it neither answers FlexFEC on the composite's
@@ -347,30 +396,14 @@ async fn answer_with(
         .with(Slot::from(3_500), RepairGate::new(link.clone()))
         // Last, so the default interceptors see all inbound RTCP first.
         .with(Slot::from(14_000), ApplicationRtcp::new(link.clone()));
-    // No mDNS: it needs a multicast socket, which a loopback-only namespace lacks.
-    let setting = SettingEngineBuilder::new()
-        .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-        .build();
-    let (events_tx, events) = mpsc::unbounded_channel();
-    let (gathered_tx, mut gathered) = watch::channel(0u64);
-    let closed = Arc::new(AtomicBool::new(false));
-    let handler = Arc::new(Handler {
-        events: events_tx,
-        gathered: gathered_tx,
-        closed: closed.clone(),
-    });
-    let pc: Arc<dyn PeerConnection> = Arc::new(
-        PeerConnectionBuilder::new()
-            .with_configuration(RTCConfigurationBuilder::new().build())
-            .with_media_engine(media)
-            .with_setting_engine(setting)
-            .with_interceptor_registry(registry)
-            .with_handler(handler as Arc<dyn PeerConnectionEventHandler>)
-            .with_udp_addrs(vec![format!("{udp_ip}:0")])
-            .build()
-            .await
-            .map_err(setup)?,
-    );
+    let Connection {
+        pc,
+        events,
+        mut gathered,
+        closed,
+    } = Connection::open(media, registry, udp_ip)
+        .await
+        .map_err(setup)?;
 
     // Tracks go in before the offer is applied, so they pair with the browser's recvonly lines.
     let mut composite = None;

@@ -47,28 +47,14 @@ impl Offerer {
             }
         }
         let registry = register_default_interceptors(Registry::new(), &mut media).unwrap();
-        let setting = SettingEngineBuilder::new()
-            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-            .build();
-        let (events_tx, events) = mpsc::unbounded_channel();
-        let (gathered_tx, gathered) = watch::channel(0u64);
-        let handler = Arc::new(Handler {
-            events: events_tx,
-            gathered: gathered_tx,
-            closed: Arc::new(AtomicBool::new(false)),
-        });
-        let pc: Arc<dyn PeerConnection> = Arc::new(
-            PeerConnectionBuilder::new()
-                .with_configuration(RTCConfigurationBuilder::new().build())
-                .with_media_engine(media)
-                .with_setting_engine(setting)
-                .with_interceptor_registry(registry)
-                .with_handler(handler as Arc<dyn PeerConnectionEventHandler>)
-                .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
-                .build()
-                .await
-                .unwrap(),
-        );
+        let Connection {
+            pc,
+            events,
+            gathered,
+            ..
+        } = Connection::open(media, registry, "127.0.0.1".parse().unwrap())
+            .await
+            .unwrap();
         for kind in [RtpCodecKind::Video, RtpCodecKind::Audio] {
             let init = RTCRtpTransceiverInit {
                 direction: RTCRtpTransceiverDirection::Recvonly,
