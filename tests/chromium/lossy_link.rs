@@ -413,10 +413,13 @@ async fn lossy_link() {
     let repair_log: Vec<String> = std::fs::read_to_string(demo.server.log_path())
         .unwrap_or_default()
         .lines()
-        .filter(|l| l.contains("repair packets"))
+        .filter(|l| l.contains("repair packets") || l.contains("rendition"))
         .map(str::to_owned)
         .collect();
-    eprintln!("the server's repair packets:\n{}", repair_log.join("\n"));
+    eprintln!(
+        "the server's repair packets and rendition switches:\n{}",
+        repair_log.join("\n")
+    );
     eprintln!(
         "lossy link: {}",
         serde_json::to_string_pretty(&report).unwrap()

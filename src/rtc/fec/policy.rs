@@ -24,6 +24,14 @@ pub const FULL_LINK_ESTIMATE: f32 = 0.40;
 /// How long a full link goes without repairs after it last looked full.
 pub const FULL_LINK_HOLD: Duration = Duration::from_secs(2);
 
+/// How long after a reading that by itself says the link is full (both shares, the estimate,
+/// or a move to the reduced rendition) one share alone can still keep it full. The shares are
+/// means over 2 s, so the full spell shows in one of them for that long; past it, one share
+/// that high is a lossy link (on the jittery 5 % link the NACKs alone said 0.25-0.50), and
+/// its loss is repaired. (Without this bound, such a link moved down once was never repaired
+/// again: the composite froze for 19.8 s of 30 on the lossy-link test's 450 ms round trip.)
+pub const LONGEST_DRAIN: Duration = Duration::from_secs(2);
+
 /// How much repair the composite gets, from what the browser's reports say of its link.
 ///
 /// A link that is full, not lossy (a slow line whose queue overflows), loses most packets,
@@ -35,7 +43,8 @@ pub const FULL_LINK_HOLD: Duration = Duration::from_secs(2);
 /// [`FULL_LINK_ESTIMATE`] of the media's bitrate (the 500 kbit/s link: 0.24-0.26 once its
 /// queue overflowed; the jittery 5 % link: 0.52-0.59), or while the receiver has just been
 /// moved to the reduced rendition (its link's queue is still draining). Such
-/// readings are not loss to repair, and they stop the repairs for [`FULL_LINK_HOLD`].
+/// readings are not loss to repair, and they stop the repairs for [`FULL_LINK_HOLD`]; for
+/// [`LONGEST_DRAIN`] after one, a reading where one share alone says that much does too.
 ///
 /// The estimate is no finer guide: on the jittery 5 % link it fell to half the media's
 /// bitrate, and keeping media and repairs within it left no repairs there (measured: 18.1 s
@@ -46,6 +55,9 @@ pub struct FecPolicy {
     worst: Option<(f32, Instant)>,
     /// When the link last looked full.
     full_at: Option<Instant>,
+    /// When a reading last said by itself that the link is full (not only one share of it,
+    /// [`LONGEST_DRAIN`]).
+    full_said_at: Option<Instant>,
 }
 
 /// What the browser says of the link, as [`FecPolicy::note`] reads it.
@@ -78,7 +90,15 @@ impl FecPolicy {
             .is_some_and(|at| now.saturating_duration_since(at) < FULL_LINK_HOLD);
         let one_loses = r.reported.is_some_and(|l| l >= FULL_LINK_LOSS)
             || r.asked_again.is_some_and(|l| l >= FULL_LINK_LOSS);
-        if both_lose || estimate_short || (full_lately && one_loses) {
+        // ... but not for longer than a queue drains: else a lossy link whose NACKs say that
+        // much (reordering) would never be repaired after one full spell.
+        let draining = self
+            .full_said_at
+            .is_some_and(|at| now.saturating_duration_since(at) < LONGEST_DRAIN);
+        if both_lose || estimate_short {
+            self.full_said_at = Some(now);
+        }
+        if both_lose || estimate_short || (full_lately && draining && one_loses) {
             self.full_at = Some(now);
             // What it lost before it filled up is not counted after it either.
             self.worst = None;
@@ -107,6 +127,9 @@ impl FecPolicy {
     /// rendition).
     pub fn note_full(&mut self, now: Instant) {
         self.full_at = Some(now);
+        self.full_said_at = Some(now);
+        // As after a full reading: what it lost on the full rendition is not counted.
+        self.worst = None;
     }
 
     /// The share of repair packets to media packets `now`: none while the link looks full;
@@ -293,5 +316,39 @@ mod tests {
         assert_eq!(policy.repairs(10, &mut 0.0, at(4000)), 0);
         policy.note(read(Some(0.04), Some(0.0)), at(5000));
         assert_eq!(policy.repairs(10, &mut 0.0, at(5000)), 5);
+    }
+
+    #[test]
+    fn one_share_alone_keeps_a_link_full_only_while_its_queue_drains() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // A jittery lossy link just moved to the reduced rendition, whose NACKs alone say
+        // 0.45 (reordering) and its reports 0.1, read ten times a second.
+        let mut policy = FecPolicy::default();
+        policy.note(read(Some(0.15), Some(0.2)), at(0));
+        policy.note_full(at(0));
+        assert_eq!(policy.repairs(10, &mut 0.0, at(0)), 0, "moved down");
+        let mut first_repair = None;
+        for ms in (100..12_000).step_by(100) {
+            policy.note(read(Some(0.1), Some(0.45)), at(ms));
+            if first_repair.is_none() && policy.repairs(10, &mut 0.0, at(ms)) > 0 {
+                first_repair = Some(ms);
+            }
+        }
+        let first = first_repair.expect("the lossy link's losses were never repaired");
+        let longest = (LONGEST_DRAIN + FULL_LINK_HOLD).as_millis() as u64;
+        assert!(
+            first <= longest,
+            "repaired only {first} ms after the move, {longest} at most"
+        );
+        assert!(
+            first >= 2000,
+            "repaired {first} ms after the move, in its hold"
+        );
+        assert_eq!(
+            policy.repairs(10, &mut 0.0, at(12_000)),
+            10,
+            "one per packet"
+        );
     }
 }
