@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::cadence::Search;
 use crate::render::layout::{fit_crop, SeatSpec, HEAD_REGION};
 
 /// A rectangle in frame uv: top-left corner and size, fractions of the frame's width and
@@ -195,12 +196,14 @@ impl Framer {
     }
 
     /// Takes one detection on a frame of aspect `frame_aspect` (width over height) made at
-    /// `now`: `None` when no face was found.
-    pub fn observe(&mut self, face: Option<NormRect>, frame_aspect: f32, now: Instant) {
+    /// `now`: `None` when no face was found. Says whether the crop moved for it (or started
+    /// over), stayed, or no face was found ([`Cadence`](super::Cadence) reads it).
+    pub fn observe(&mut self, face: Option<NormRect>, frame_aspect: f32, now: Instant) -> Search {
         let home = pose_of(fit_crop(frame_aspect, self.target.aspect));
         let same_shape = self
             .frame_aspect
             .is_some_and(|a| (a - frame_aspect).abs() <= 1e-3 * a);
+        let started = !(same_shape && self.spring.is_some());
         let spring = match self.spring.as_mut() {
             Some(s) if same_shape => s,
             _ => {
@@ -216,6 +219,11 @@ impl Framer {
                 let want = pose_of(crop_for_face(f, frame_aspect, &self.target));
                 if outside_dead_zone(want, spring.goal, frame_aspect, self.target.aspect) {
                     spring.retarget(want, now);
+                    Search::Moved
+                } else if started {
+                    Search::Moved
+                } else {
+                    Search::Steady
                 }
             }
             None => {
@@ -225,6 +233,7 @@ impl Framer {
                 if lost && spring.goal != home {
                     spring.retarget(home, now);
                 }
+                Search::Missed
             }
         }
     }
@@ -297,6 +306,25 @@ mod tests {
             t += Duration::from_millis(500);
         }
         t
+    }
+
+    #[test]
+    fn each_search_says_whether_the_crop_moved() {
+        let t0 = Instant::now();
+        let mut framer = Framer::new(target());
+        let face = face_px(380.0, 190.0, 60.0);
+        assert_eq!(
+            framer.observe(Some(face), FRAME, t0),
+            Search::Moved,
+            "first"
+        );
+        assert_eq!(framer.observe(Some(face), FRAME, t0), Search::Steady);
+        assert_eq!(framer.observe(None, FRAME, t0), Search::Missed);
+        assert_eq!(
+            framer.observe(Some(face), 16.0 / 9.0, t0),
+            Search::Moved,
+            "a new camera shape starts over"
+        );
     }
 
     #[test]
@@ -388,7 +416,11 @@ mod tests {
             .enumerate()
         {
             let jittered = face_px(380.0 + dx, 190.0 - dx, 60.0 + ds);
-            framer.observe(Some(jittered), FRAME, t);
+            assert_eq!(
+                framer.observe(Some(jittered), FRAME, t),
+                Search::Steady,
+                "update {i}"
+            );
             t += Duration::from_millis(500);
             let now = framer.crop(t).unwrap();
             assert!(dist(now, still) < 1e-5, "update {i}: {now:?} vs {still:?}");
@@ -411,7 +443,14 @@ mod tests {
         let mut biggest = 0.0f32;
         for i in 0..300 {
             if i % 15 == 0 {
-                framer.observe(Some(to), FRAME, t);
+                let seen = framer.observe(Some(to), FRAME, t);
+                // The jump moves the crop once; the same face again leaves it going there.
+                let expected = if i == 0 {
+                    Search::Moved
+                } else {
+                    Search::Steady
+                };
+                assert_eq!(seen, expected, "search at tick {i}");
             }
             t += tick;
             let now = framer.crop(t).unwrap();

@@ -3,18 +3,23 @@
 //!
 //! - [`detect`]: [`FaceFinder`], an OpenCV cascade (Debian's `opencv-data`) over the Y plane.
 //! - [`crop`]: [`Framer`], pure arithmetic from a face to a smoothed crop.
-//! - [`FramingService`]: one thread per hearing that, every [`PERIOD`], runs the finder on each
-//!   seat's newest frame (off the compositor's hot path) and feeds that seat's framer; the
-//!   compositor reads [`FramingService::crop`] each tick, which evaluates the smoothing at the
-//!   tick's instant, so the crop moves every tick although faces are found at 2 Hz.
+//! - [`cadence`]: [`Cadence`], when each seat is searched: every [`PERIOD`] while its crop moves,
+//!   less often once its face stays put or no face is found.
+//! - [`FramingService`]: one thread per hearing that wakes every [`PERIOD`], runs the finder on
+//!   the newest frame of each seat that is due (off the compositor's hot path) and feeds that
+//!   seat's framer; the compositor reads [`FramingService::crop`] each tick, which evaluates the
+//!   smoothing at the tick's instant, so the crop moves every tick although faces are found at
+//!   2 Hz at most.
 //!
 //! Without a cascade on the machine framing stays off (logged once) and every crop is `None`,
 //! meaning the default [`fit_crop`](crate::render::layout::fit_crop).
 
+pub mod cadence;
 pub mod crop;
 pub mod detect;
 mod error;
 
+pub use cadence::{Cadence, Search};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -26,7 +31,7 @@ pub use error::FramingError;
 
 use crate::media::frame::FrameSlot;
 
-/// How often each seat's newest frame is searched for a face.
+/// How often each seat's newest frame is searched for a face at most (while its crop moves).
 pub const PERIOD: Duration = Duration::from_millis(500);
 
 /// Set once the "framing is off" warning has been logged in this process.
@@ -133,10 +138,12 @@ impl Drop for FramingService {
     }
 }
 
-/// The framing thread: each period, each seat with a new frame gets one detection.
+/// The framing thread: each period, each seat with a new frame that its [`Cadence`] says is
+/// due gets one detection.
 fn run(shared: &Shared, mut finder: FaceFinder, frames: &[Arc<FrameSlot>], name: &str) {
     let mut last_seq: Vec<Option<u64>> = vec![None; frames.len()];
     let mut failed = vec![false; frames.len()];
+    let mut cadences = vec![Cadence::default(); frames.len()];
     while !shared.stop.load(Ordering::SeqCst) {
         let began = Instant::now();
         for (i, slot) in frames.iter().enumerate() {
@@ -145,11 +152,17 @@ fn run(shared: &Shared, mut finder: FaceFinder, frames: &[Arc<FrameSlot>], name:
                     // The person left: the next one starts on the default crop.
                     let mut framer = shared.framers[i].lock().expect("framer lock");
                     *framer = Framer::new(*framer.target());
+                    cadences[i].reset();
                 }
                 continue;
             };
             if last_seq[i] == Some(seq) {
                 continue; // a stalled camera keeps its crop
+            }
+            // Due times count from the wake-up, so a seat due every third period is searched
+            // on the third, however long the seats before it took.
+            if !cadences[i].due(began) {
+                continue;
             }
             last_seq[i] = Some(seq);
             let face = match finder.find(&frame.y, frame.width, frame.height) {
@@ -162,10 +175,12 @@ fn run(shared: &Shared, mut finder: FaceFinder, frames: &[Arc<FrameSlot>], name:
                 }
             };
             let aspect = frame.width as f32 / frame.height as f32;
-            shared.framers[i]
-                .lock()
-                .expect("framer lock")
-                .observe(face, aspect, Instant::now());
+            let seen = shared.framers[i].lock().expect("framer lock").observe(
+                face,
+                aspect,
+                Instant::now(),
+            );
+            cadences[i].searched(seen, began);
         }
         let rest = PERIOD.saturating_sub(began.elapsed());
         if !shared.stop.load(Ordering::SeqCst) {
