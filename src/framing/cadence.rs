@@ -9,19 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::crop::LOST_AFTER;
+use super::crop::{Search, LOST_AFTER};
 use super::PERIOD;
-
-/// What one search of a seat gave, as the seat's [`Framer`](super::Framer) took it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Search {
-    /// A face, and the crop moves to it (or starts on it).
-    Moved,
-    /// A face within the crop's dead zone: the crop stays.
-    Steady,
-    /// No face.
-    Missed,
-}
 
 /// Searches in a row with the same outcome before a seat is searched less often.
 pub const SETTLES_AFTER: u32 = 3;

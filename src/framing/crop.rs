@@ -11,7 +11,6 @@
 
 use std::time::{Duration, Instant};
 
-use super::cadence::Search;
 use crate::render::layout::{fit_crop, SeatSpec, HEAD_REGION};
 
 /// A rectangle in frame uv: top-left corner and size, fractions of the frame's width and
@@ -53,6 +52,17 @@ pub const DEAD_ZONE_SHIFT: f32 = 0.05;
 /// Dead zone for size: a new target whose height differs from the goal's by less than this
 /// share does not move the goal.
 pub const DEAD_ZONE_SCALE: f32 = 0.08;
+
+/// What one search of a seat gave, as its [`Framer`] took it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    /// A face, and the crop moves to it (or starts on it).
+    Moved,
+    /// A face within the crop's dead zone: the crop stays.
+    Steady,
+    /// No face.
+    Missed,
+}
 
 /// Where a seat wants the head inside its billboard.
 #[derive(Debug, Clone, Copy, PartialEq)]
