@@ -19,12 +19,12 @@ pub mod crop;
 pub mod detect;
 mod error;
 
-pub use cadence::Cadence;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+pub use cadence::Cadence;
 pub use crop::{crop_for_face, Framer, NormRect, Search, SeatTarget};
 pub use detect::{find_cascade, FaceFinder};
 pub use error::FramingError;

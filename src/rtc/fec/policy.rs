@@ -84,26 +84,26 @@ impl FecPolicy {
         // Right after a full spell the readings still average it in (both shares are taken
         // over the last 2 s): one share still that high means the link is still full, and
         // the others are not loss to repair. Were they counted, a reading of the draining
-        // queue would hold one repair per packet for [`PROTECTED_AFTER_LOSS`].
-        let full_lately = self
-            .full_at
-            .is_some_and(|at| now.saturating_duration_since(at) < FULL_LINK_HOLD);
-        let one_loses = r.reported.is_some_and(|l| l >= FULL_LINK_LOSS)
-            || r.asked_again.is_some_and(|l| l >= FULL_LINK_LOSS);
-        // ... but not for longer than a queue drains: else a lossy link whose NACKs say that
-        // much (reordering) would never be repaired after one full spell.
-        let draining = self
+        // queue would hold one repair per packet for [`PROTECTED_AFTER_LOSS`]. But only within
+        // [`LONGEST_DRAIN`] of a reading that said so by itself: else a lossy link whose NACKs
+        // say that much (reordering) would never be repaired after one full spell.
+        let full_said_lately = self
             .full_said_at
             .is_some_and(|at| now.saturating_duration_since(at) < LONGEST_DRAIN);
+        let one_loses = r.reported.is_some_and(|l| l >= FULL_LINK_LOSS)
+            || r.asked_again.is_some_and(|l| l >= FULL_LINK_LOSS);
         if both_lose || estimate_short {
             self.full_said_at = Some(now);
         }
-        if both_lose || estimate_short || (full_lately && draining && one_loses) {
+        if both_lose || estimate_short || (full_said_lately && one_loses) {
             self.full_at = Some(now);
             // What it lost before it filled up is not counted after it either.
             self.worst = None;
             return;
         }
+        let full_lately = self
+            .full_at
+            .is_some_and(|at| now.saturating_duration_since(at) < FULL_LINK_HOLD);
         if full_lately {
             return;
         }
