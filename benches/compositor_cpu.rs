@@ -1,9 +1,7 @@
 //! CPU cost of a compositor tick, as JSON: process CPU milliseconds (user + system, from
 //! /proc/self/stat) per tick, for five 640×480 people into 1280×720 I420 (drawn as the rows of
-//! their frames they are in, and as whole billboards, the same picture: the baseline; and with
-//! the whole cached room copied back each tick rather than only what the last tick drew over,
-//! the restore's baseline) and for the empty room, measured in interleaved rounds in the same
-//! run. CPU time, not wall time, because lavapipe
+//! their frames they are in, and as whole billboards, the same picture: the baseline) and for
+//! the empty room, measured in interleaved rounds in the same run. CPU time, not wall time, because lavapipe
 //! renders on every core and the machine is shared: a busy neighbour stretches wall time but
 //! barely changes the CPU a tick costs, and CPU per hearing is what issue 8 is about.
 //!
@@ -107,15 +105,12 @@ fn main() {
         compositor.render_i420(&empty).unwrap();
     }
     // Each round measures the five people drawn as the rows they are in (the compositor's
-    // way), then as whole billboards (the baseline, the same picture), then as rows over the
-    // whole room copied back (the restore's baseline), then the empty room.
-    let mut cpu = [0.0f64; 4];
-    let mut wall = [0.0f64; 4];
+    // way), then as whole billboards (the baseline, the same picture), then the empty room.
+    let mut cpu = [0.0f64; 3];
+    let mut wall = [0.0f64; 3];
     for _ in 0..rounds {
-        for (k, whole_frames, whole_room) in [(0, false, false), (1, true, false), (3, false, true)]
-        {
-            compositor.draw_whole_frames(whole_frames);
-            compositor.restore_whole_room(whole_room);
+        for (k, whole) in [(0, false), (1, true)] {
+            compositor.draw_whole_frames(whole);
             let (c0, w0) = (cpu_ms(), Instant::now());
             for _ in 0..ticks {
                 compositor.render_i420(&people_views()).unwrap();
@@ -124,7 +119,6 @@ fn main() {
             wall[k] += w0.elapsed().as_secs_f64() * 1e3;
         }
         compositor.draw_whole_frames(false);
-        compositor.restore_whole_room(false);
         let (c0, w0) = (cpu_ms(), Instant::now());
         for _ in 0..ticks {
             compositor.render_i420(&empty).unwrap();
@@ -141,11 +135,9 @@ fn main() {
         "noise": noise,
         "five_people": { "cpu_ms_per_tick": cpu[0] / n, "wall_ms_per_tick": wall[0] / n },
         "five_people_whole_frames": { "cpu_ms_per_tick": cpu[1] / n, "wall_ms_per_tick": wall[1] / n },
-        "five_people_whole_room": { "cpu_ms_per_tick": cpu[3] / n, "wall_ms_per_tick": wall[3] / n },
         "empty_room": { "cpu_ms_per_tick": cpu[2] / n, "wall_ms_per_tick": wall[2] / n },
         "cpu_ratio_rows_to_whole_frames": cpu[0] / cpu[1].max(1e-9),
         "cpu_ratio_people_to_empty": cpu[0] / cpu[2].max(1e-9),
-        "cpu_ratio_regions_to_whole_room": cpu[0] / cpu[3].max(1e-9),
     });
     println!("{report}");
 }

@@ -2,8 +2,7 @@
 //! camera frames in, I420 out, at 1280×720 and 1920×1080, on whatever adapter is present
 //! (lavapipe on CI). Every iteration uploads fresh frames, as a live hearing does. Each size's
 //! baselines, measured in the same run, are the same people drawn as whole billboards
-//! (`Compositor::draw_whole_frames`), the same people over the whole cached room copied back
-//! each tick (`Compositor::restore_whole_room`), and the empty room. Targets on lavapipe, 2 cores:
+//! (`Compositor::draw_whole_frames`) and the empty room. Targets on lavapipe, 2 cores:
 //! 720p ≤ 12 ms, 1080p ≤ 25 ms.
 
 use std::sync::Arc;
@@ -39,13 +38,11 @@ fn nine(c: &mut Criterion) {
         let mut seq = 0u64;
         // Each person's rows (the compositor's way), then whole billboards (the same picture;
         // the rows' baseline in the same run).
-        for (name, whole_frames, whole_room) in [
-            ("9 participants 640x480 -> I420", false, false),
-            ("9 participants, whole billboards", true, false),
-            ("9 participants, whole room restored", false, true),
+        for (name, whole) in [
+            ("9 participants 640x480 -> I420", false),
+            ("9 participants, whole billboards", true),
         ] {
-            compositor.draw_whole_frames(whole_frames);
-            compositor.restore_whole_room(whole_room);
+            compositor.draw_whole_frames(whole);
             group.bench_function(name, |b| {
                 b.iter(|| {
                     seq += 1;
@@ -65,7 +62,6 @@ fn nine(c: &mut Criterion) {
             });
         }
         compositor.draw_whole_frames(false);
-        compositor.restore_whole_room(false);
         group.bench_function("baseline: empty room", |b| {
             let views = vec![SeatView::default(); 9];
             b.iter(|| compositor.render_i420(&views).unwrap())

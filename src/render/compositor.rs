@@ -14,13 +14,12 @@ use glam::{Mat4, Vec3};
 use super::display::{EvidenceDisplay, ExhibitPicture};
 use super::geometry::{boxes_mesh, RoomVertex};
 use super::i420::I420Output;
-use super::inset::{inset_box, inset_uniform, PresenterInset};
+use super::inset::{inset_uniform, PresenterInset};
 use super::layout::{fit_crop, CameraSpec, Layout};
 use super::material::MaterialTextures;
 use super::nameplate::NameplateText;
 use super::plates::Nameplates;
-use super::restore::{Restore, RoomRestore};
-use super::screen::{pixel_box, ScreenBox};
+use super::screen::ScreenBox;
 use super::seat::{SeatGpu, PIECES_LAYOUT};
 use super::shadow::ContactShadows;
 use super::wrap::LightWrap;
@@ -96,17 +95,11 @@ pub struct Compositor {
     color: wgpu::Texture,
     /// The empty room from the current camera, colour and depth: drawn once per camera move,
     /// because on lavapipe rasterising the room costs more than keying a seated person. Each
-    /// tick copies back into `color` only what the last one drew people over
-    /// ([`super::restore`]); the seats test depth against the room's, read-only.
+    /// tick copies its colour into `color`; the seats test their depth against the room's
+    /// read-only (they write none), so depth is not copied.
     room_color: wgpu::Texture,
     room_depth_view: wgpu::TextureView,
     room_stale: bool,
-    /// What the next drawn tick restores from the cached room.
-    restore: RoomRestore,
-    /// The pixels each seat's billboard can cover from the current camera.
-    seat_bounds: Vec<ScreenBox>,
-    /// The inset's pixels this tick, when it is shown.
-    inset_region: Option<ScreenBox>,
     seats: Vec<SeatGpu>,
     /// Seat indices sorted far to near, so blended people overlap correctly.
     draw_order: Vec<usize>,
@@ -118,11 +111,6 @@ pub struct Compositor {
     /// Draw each seat's whole billboard instead of the rows its person is in (a bench's
     /// baseline).
     whole_frames: bool,
-    /// A bench's baseline, the tick as it was before [`super::restore`]: when set, the whole
-    /// cached room, colour and depth, is copied into the targets each tick, this being the
-    /// depth target (and its view) that the seats then test against.
-    whole_room: Option<(wgpu::Texture, wgpu::TextureView)>,
-    room_depth: wgpu::Texture,
 }
 
 /// One tick's composite, from [`Compositor::compose_i420`].
@@ -283,7 +271,7 @@ impl Compositor {
             width,
             height,
             DEPTH_FORMAT,
-            wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            wgpu::TextureUsages::RENDER_ATTACHMENT,
         ));
         // Output conversion.
         let color_view = color.create_view(&Default::default());
@@ -297,9 +285,6 @@ impl Compositor {
             room_color,
             room_depth_view: room_depth.create_view(&Default::default()),
             room_stale: true,
-            restore: RoomRestore::new(),
-            seat_bounds: layout.seat_bounds(width, height),
-            inset_region: None,
             gpu,
             layout,
             width,
@@ -327,8 +312,6 @@ impl Compositor {
             last: None,
             rendered: 0,
             whole_frames: false,
-            whole_room: None,
-            room_depth,
         })
     }
 
@@ -372,7 +355,6 @@ impl Compositor {
             .queue
             .write_buffer(&self.room_ubo, 0, bytemuck::bytes_of(&room_uniform));
         self.draw_order = far_to_near(&self.layout);
-        self.seat_bounds = self.layout.seat_bounds(self.width, self.height);
         self.room_stale = true;
         self.last = None;
     }
@@ -397,24 +379,6 @@ impl Compositor {
         if std::mem::replace(&mut self.whole_frames, whole) != whole {
             self.last = None;
         }
-    }
-
-    /// Copies the whole cached room, colour and depth, into targets of the tick's own every
-    /// tick (`true`, as ticks did before), instead of only the colour of the regions the last
-    /// tick drew people over, the seats testing the room's depth itself ([`super::restore`],
-    /// the default). The picture is the same; benches compare the cost.
-    pub fn restore_whole_room(&mut self, whole: bool) {
-        self.whole_room = whole.then(|| {
-            let depth = self.gpu.device.create_texture(&texture_desc(
-                "depth",
-                self.width,
-                self.height,
-                DEPTH_FORMAT,
-                wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_DST,
-            ));
-            let view = depth.create_view(&Default::default());
-            (depth, view)
-        });
     }
 
     /// Each seat's region of the output, in layout order.
@@ -499,71 +463,19 @@ impl Compositor {
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("tick"),
         });
-        let room_redrawn = std::mem::take(&mut self.room_stale);
-        if room_redrawn {
+        if std::mem::take(&mut self.room_stale) {
             self.draw_room(&mut encoder);
             self.wrap.encode(&mut encoder);
         }
-        let drawing = self.regions_drawn(views);
-        let restore = self.restore.tick(room_redrawn, drawing);
-        let regions = match restore {
-            Restore::Regions(regions) if self.whole_room.is_none() => regions,
-            _ => vec![ScreenBox {
-                x: 0,
-                y: 0,
-                w: self.width,
-                h: self.height,
-            }],
-        };
-        for b in regions {
-            let at = wgpu::Origin3d {
-                x: b.x,
-                y: b.y,
-                z: 0,
-            };
-            encoder.copy_texture_to_texture(
-                wgpu::TexelCopyTextureInfo {
-                    origin: at,
-                    ..self.room_color.as_image_copy()
-                },
-                wgpu::TexelCopyTextureInfo {
-                    origin: at,
-                    ..self.color.as_image_copy()
-                },
-                wgpu::Extent3d {
-                    width: b.w,
-                    height: b.h,
-                    depth_or_array_layers: 1,
-                },
-            );
-        }
-        let depth = match &self.whole_room {
-            Some((depth, view)) => {
-                encoder.copy_texture_to_texture(
-                    self.room_depth.as_image_copy(),
-                    depth.as_image_copy(),
-                    wgpu::Extent3d {
-                        width: self.width,
-                        height: self.height,
-                        depth_or_array_layers: 1,
-                    },
-                );
-                wgpu::RenderPassDepthStencilAttachment {
-                    view,
-                    depth_ops: Some(wgpu::Operations {
-                        load: wgpu::LoadOp::Load,
-                        store: wgpu::StoreOp::Discard,
-                    }),
-                    stencil_ops: None,
-                }
-            }
-            // Read-only: the seats test against the room's depth and write none.
-            None => wgpu::RenderPassDepthStencilAttachment {
-                view: &self.room_depth_view,
-                depth_ops: None,
-                stencil_ops: None,
+        encoder.copy_texture_to_texture(
+            self.room_color.as_image_copy(),
+            self.color.as_image_copy(),
+            wgpu::Extent3d {
+                width: self.width,
+                height: self.height,
+                depth_or_array_layers: 1,
             },
-        };
+        );
         let color_view = self.color.create_view(&Default::default());
         {
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
@@ -577,7 +489,12 @@ impl Compositor {
                         store: wgpu::StoreOp::Store,
                     },
                 })],
-                depth_stencil_attachment: Some(depth),
+                // Read-only: the seats test against the room's depth and write none.
+                depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+                    view: &self.room_depth_view,
+                    depth_ops: None,
+                    stencil_ops: None,
+                }),
                 ..Default::default()
             });
             pass.set_pipeline(&self.seat_pipeline);
@@ -592,19 +509,9 @@ impl Compositor {
         encoder
     }
 
-    /// The regions this tick draws people into: each seat shown, and the inset.
-    fn regions_drawn(&self, views: &[SeatView]) -> Vec<ScreenBox> {
-        let shown = |i: &usize| views.get(*i).is_some_and(|v| v.frame.is_some());
-        let seats = (0..self.seat_bounds.len())
-            .filter(shown)
-            .map(|i| self.seat_bounds[i]);
-        self.inset_region.into_iter().chain(seats).collect()
-    }
-
     /// Draws the empty room from the current camera into the cached room targets.
     fn draw_room(&self, encoder: &mut wgpu::CommandEncoder) {
         let color_view = self.room_color.create_view(&Default::default());
-        let depth_view = &self.room_depth_view;
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("courtroom"),
             color_attachments: &[Some(wgpu::RenderPassColorAttachment {
@@ -617,7 +524,7 @@ impl Compositor {
                 },
             })],
             depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
-                view: depth_view,
+                view: &self.room_depth_view,
                 depth_ops: Some(wgpu::Operations {
                     load: wgpu::LoadOp::Clear(1.0),
                     store: wgpu::StoreOp::Store,
@@ -682,7 +589,6 @@ impl Compositor {
             Some((i, frame, textures, generation))
         });
         let Some((i, frame, textures, generation)) = shown else {
-            self.inset_region = None;
             self.inset.prepare(
                 &self.gpu.device,
                 &self.gpu.queue,
@@ -695,8 +601,6 @@ impl Compositor {
         };
         let spec = &self.layout.seats[i];
         let view = &views[i];
-        let [x, y, w, h] = inset_box(self.width, self.height, spec.width / spec.height);
-        self.inset_region = Some(pixel_box(x, y, w, h, self.width, self.height));
         let uniform = inset_uniform(
             self.width,
             self.height,

@@ -265,13 +265,10 @@ impl Layout {
     pub fn view_proj(&self, aspect: f32) -> Mat4 {
         let c = &self.camera;
         let view = Mat4::look_at_rh(Vec3::from(c.eye), Vec3::from(c.target), Vec3::Y);
-        let proj = Mat4::perspective_rh(c.fov_y_deg.to_radians(), aspect, NEAR, 100.0);
+        let proj = Mat4::perspective_rh(c.fov_y_deg.to_radians(), aspect, 0.1, 100.0);
         proj * view
     }
 }
-
-/// The camera's near plane, in metres: nothing closer to the eye is drawn.
-pub const NEAR: f32 = 0.1;
 
 impl SeatSpec {
     /// World-space corners: bottom-left, bottom-right, top-left, top-right.

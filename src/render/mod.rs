@@ -27,7 +27,6 @@ pub mod material;
 pub mod nameplate;
 pub mod panel;
 pub mod plates;
-pub mod restore;
 pub mod screen;
 pub mod seat;
 pub mod shadow;

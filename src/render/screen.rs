@@ -4,7 +4,7 @@
 use glam::{Vec3, Vec4};
 use serde::Serialize;
 
-use super::layout::{Layout, SeatSpec, NEAR};
+use super::layout::{Layout, SeatSpec};
 
 /// A seat's region on the output frame, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -74,38 +74,6 @@ impl Layout {
             .collect()
     }
 
-    /// The pixels each seat's billboard can cover when drawn, in layout order: the box around
-    /// the part of it beyond the camera's near plane, projected, rounded out by a pixel and
-    /// clipped to the frame; empty for a billboard wholly nearer than the near plane or behind
-    /// the eye.
-    pub fn seat_bounds(&self, width: u32, height: u32) -> Vec<ScreenBox> {
-        let vp = self.view_proj(width as f32 / height as f32);
-        self.seats
-            .iter()
-            .map(|seat| {
-                let [bl, br, tl, tr] = seat.corners().map(|c| vp * Vec4::from((c, 1.0)));
-                let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-                for c in beyond_near([bl, br, tr, tl]) {
-                    let px = (c.x / c.w * 0.5 + 0.5) * width as f32;
-                    let py = (0.5 - c.y / c.w * 0.5) * height as f32;
-                    x0 = x0.min(px);
-                    y0 = y0.min(py);
-                    x1 = x1.max(px);
-                    y1 = y1.max(py);
-                }
-                if x0 > x1 {
-                    return ScreenBox {
-                        x: 0,
-                        y: 0,
-                        w: 0,
-                        h: 0,
-                    };
-                }
-                pixel_box(x0, y0, x1 - x0, y1 - y0, width, height)
-            })
-            .collect()
-    }
-
     /// The screen box around `corners`; empty when `anchor` is not in front of the camera.
     fn project_quad(&self, width: u32, height: u32, anchor: Vec3, corners: [Vec3; 4]) -> ScreenBox {
         let vp = self.view_proj(width as f32 / height as f32);
@@ -139,42 +107,6 @@ impl Layout {
             w: clamp_x(x1) - x,
             h: clamp_y(y1) - y,
         }
-    }
-}
-
-/// The corners of the part of a convex polygon (`corners` in clip space, in order round it)
-/// on the far side of the near plane, where `w ≥ NEAR`: the rasteriser clips there, so these
-/// bound what it draws. `w` varies linearly along each edge, so an edge that crosses the plane
-/// is cut where it reaches `NEAR`.
-fn beyond_near(corners: [Vec4; 4]) -> Vec<Vec4> {
-    let mut kept = Vec::with_capacity(8);
-    for (i, &a) in corners.iter().enumerate() {
-        let b = corners[(i + 1) % corners.len()];
-        if a.w >= NEAR {
-            kept.push(a);
-        }
-        if (a.w >= NEAR) != (b.w >= NEAR) {
-            kept.push(a.lerp(b, (NEAR - a.w) / (b.w - a.w)));
-        }
-    }
-    kept
-}
-
-/// The whole pixels that a box of `w × h` at `(x, y)` (fractional pixels) touches, widened by
-/// one on each side against rounding in the rasteriser, and clipped to `width × height`.
-pub fn pixel_box(x: f32, y: f32, w: f32, h: f32, width: u32, height: u32) -> ScreenBox {
-    let clamp = |v: f32, most: u32| v.clamp(0.0, most as f32) as u32;
-    let (left, top) = (
-        clamp(x.floor() - 1.0, width),
-        clamp(y.floor() - 1.0, height),
-    );
-    let right = clamp((x + w).ceil() + 1.0, width);
-    let bottom = clamp((y + h).ceil() + 1.0, height);
-    ScreenBox {
-        x: left,
-        y: top,
-        w: right - left,
-        h: bottom - top,
     }
 }
 
@@ -270,77 +202,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn a_billboard_cut_by_the_near_plane_keeps_the_part_beyond_it() {
-        let at = |x: f32, w: f32| Vec4::new(x, 0.0, 0.0, w);
-        // Two corners in front of the eye, two behind: cut at w = NEAR on the two edges that
-        // cross it, a quarter of the way from the front corners at w 0.5 to those at -1.1.
-        let kept = beyond_near([at(0.0, 0.5), at(1.0, 0.5), at(1.0, -1.1), at(0.0, -1.1)]);
-        assert_eq!(kept.len(), 4, "{kept:?}");
-        assert!(kept.iter().all(|c| c.w >= NEAR - 1e-6));
-        assert_eq!(kept.iter().filter(|c| (c.w - NEAR).abs() < 1e-6).count(), 2);
-        assert!(beyond_near([at(0.0, 0.05); 4]).is_empty());
-        assert_eq!(beyond_near([at(0.0, 2.0); 4]).len(), 4);
-    }
-
-    /// On the device: in every shipped layout's views, each seat's person, drawn alone,
-    /// changes no pixel outside the seat's bound, and the bound is no bigger than it needs
-    /// to be for the billboard in the wide view.
-    #[test]
-    fn a_seated_person_is_drawn_only_inside_the_seats_bound() {
-        use std::sync::Arc;
-
-        use crate::media::frame::VideoFrame;
-        use crate::render::still::SCREEN_GREEN;
-        use crate::render::{AdapterChoice, Compositor, Gpu, SeatView};
-
-        let gpu = Gpu::open(AdapterChoice::Auto).unwrap();
-        let (w, h) = (320u32, 180u32);
-        let mut checked = 0;
-        for name in ["courtroom", "mediation"] {
-            let layout = Layout::load(&crate::config::default_assets_dir(), name).unwrap();
-            let seats = layout.seats.len();
-            let mut cameras = vec![layout.camera];
-            let speakers = layout.seats.iter().map(|s| format!("speaker:{}", s.id));
-            for view in ["bench", "plaintiff", "defendant", "witness"]
-                .map(String::from)
-                .into_iter()
-                .chain(speakers)
-            {
-                cameras.extend(layout.camera_for(&view));
-            }
-            for camera in cameras {
-                let mut layout = layout.clone();
-                layout.camera = camera;
-                let bounds = layout.seat_bounds(w, h);
-                let mut c = Compositor::new(gpu.clone(), layout, w, h).unwrap();
-                for (i, bound) in bounds.iter().enumerate() {
-                    // The seat taken by nobody but the green screen (so that the room, with
-                    // the seat's contact shadow, is the same), then by a person.
-                    let mut views = vec![SeatView::default(); seats];
-                    views[i].frame = Some((1, Arc::new(VideoFrame::solid(160, 120, SCREEN_GREEN))));
-                    let screen = c.render_rgba(&views).unwrap();
-                    // No green at all: the billboard is drawn opaque to its edges.
-                    let frame = VideoFrame::solid(160, 120, [205, 160, 130]);
-                    views[i].frame = Some((2, Arc::new(frame)));
-                    let seated = c.render_rgba(&views).unwrap();
-                    for (p, (a, b)) in seated.chunks(4).zip(screen.chunks(4)).enumerate() {
-                        let (x, y) = (p as u32 % w, p as u32 / w);
-                        let inside = x >= bound.x
-                            && x < bound.x + bound.w
-                            && y >= bound.y
-                            && y < bound.y + bound.h;
-                        assert!(
-                            inside || a == b,
-                            "{name} seat {i}: ({x}, {y}) outside {bound:?}"
-                        );
-                    }
-                    checked += 1;
-                }
-            }
-        }
-        assert!(checked > 50, "{checked}");
     }
 }
