@@ -2,7 +2,9 @@
 //! A file is taken as it was given (PNG, JPEG or PDF) within limits of size, pixels and pages,
 //! and one page of it is read as packed RGB for the evidence display
 //! (`crate::render::exhibit` draws it). PDF pages are rendered by poppler's `pdftoppm`, in a
-//! child process with a memory and time limit, so a hostile PDF can at most fail.
+//! child process with a memory and time limit, so a hostile PDF can at most fail; the child
+//! runs at a lower priority than the hearings, and only [`gate::MOST_AT_ONCE`] at once on a
+//! node.
 
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -99,6 +101,9 @@ pub enum ExhibitError {
     /// The PDF renderer could not be run.
     #[error("the PDF renderer failed: {0}")]
     Renderer(String),
+    /// Other PDFs took every renderer for [`gate::LONGEST_WAIT`].
+    #[error("the server is busy rendering other exhibits; try again in a moment")]
+    Busy,
 }
 
 /// One page of an exhibit as packed RGB.
@@ -244,14 +249,33 @@ fn page(width: u32, height: u32, rgb: Vec<u8>) -> Result<Page, ExhibitError> {
     Ok(Page { width, height, rgb })
 }
 
-/// Runs a poppler tool under the memory and time limits, and returns its standard output.
-fn poppler(tool: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>, ExhibitError> {
-    let mut child = Command::new("prlimit")
+/// How much lower than the server's a poppler child's priority is (`nice`): a hearing's tick
+/// comes first.
+const PDF_NICENESS: u8 = 10;
+
+/// The command that runs a poppler tool: at a lower priority, under the memory and time
+/// limits.
+fn poppler_command(tool: &str, args: &[&std::ffi::OsStr]) -> Command {
+    let mut command = Command::new("nice");
+    command
+        .arg("-n")
+        .arg(PDF_NICENESS.to_string())
+        .arg("prlimit")
         .arg(format!("--as={PDF_MEMORY_LIMIT}"))
         .arg(format!("--cpu={}", PDF_TIME_LIMIT.as_secs()))
         .arg("--")
         .arg(tool)
-        .args(args)
+        .args(args);
+    command
+}
+
+/// Runs a poppler tool when the node's gate gives it a turn ([`gate::POPPLER`]), under
+/// [`poppler_command`]'s limits, and returns its standard output.
+fn poppler(tool: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>, ExhibitError> {
+    let _turn = gate::POPPLER
+        .enter(gate::LONGEST_WAIT)
+        .ok_or(ExhibitError::Busy)?;
+    let mut child = poppler_command(tool, args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -346,6 +370,7 @@ fn render_pdf_page(path: &Path, page: u32) -> Result<Page, ExhibitError> {
     decode_picture(&png, ExhibitKind::Png)
 }
 
+pub mod gate;
 pub mod testing;
 
 #[cfg(test)]

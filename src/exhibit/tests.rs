@@ -131,3 +131,32 @@ fn damaged_and_endless_pdfs_are_refused_cleanly() {
         Err(ExhibitError::TooManyPages(MAX_PAGES + 1))
     );
 }
+
+#[test]
+fn poppler_runs_below_the_servers_priority_and_under_its_limits() {
+    let own_nice = |stat: &str| -> i64 {
+        let rest = stat.rsplit_once(')').expect("a stat line").1;
+        // After the command's name: state is field 3, nice field 19.
+        rest.split_whitespace().nth(16).unwrap().parse().unwrap()
+    };
+    let ours = own_nice(&std::fs::read_to_string("/proc/self/stat").unwrap());
+    // `cat` stands in for the tool: it reads its own process's figures.
+    let out = poppler_command(
+        "cat",
+        &["/proc/self/stat".as_ref(), "/proc/self/limits".as_ref()],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (stat, limits) = text.split_once('\n').unwrap();
+    assert_eq!(own_nice(stat), (ours + PDF_NICENESS as i64).min(19));
+    let address_space = limits
+        .lines()
+        .find(|l| l.starts_with("Max address space"))
+        .unwrap();
+    assert!(
+        address_space.contains(&PDF_MEMORY_LIMIT.to_string()),
+        "{address_space}"
+    );
+}

@@ -144,6 +144,9 @@ fn act_error(e: ExhibitActError) -> ApiError {
         ExhibitActError::File(ExhibitError::Malformed(_)) => {
             ApiError::invalid("bad_exhibit", e.to_string())
         }
+        ExhibitActError::File(ExhibitError::Busy) => {
+            ApiError::unavailable("exhibit_renderer_busy", e.to_string())
+        }
         ExhibitActError::BadTitle => ApiError::invalid("bad_title", e.to_string()),
         ExhibitActError::NotFound(_) => ApiError::NotFound,
         ExhibitActError::PresentedByAnother => {
