@@ -49,7 +49,6 @@ pub mod ticker;
 pub mod workers;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -84,7 +83,6 @@ use crate::media::encoder::{EncodedFrame, EncoderConfig};
 use crate::media::events::TrackKind;
 use crate::media::rendition::RenditionChoice;
 use crate::media::MediaError;
-use crate::record::recorder::SERVER_ACTOR;
 use crate::record::{Manifest, RecordError};
 use crate::render::{Compositor, Gpu, Layout, RenderError, ScreenBox};
 pub use crate::role::Role;
@@ -593,44 +591,6 @@ impl Hearing {
         self.output.encoder_queue()
     }
 
-    // --- the monitor ---------------------------------------------------------------------
-
-    /// Stores a participant's latest client statistics (from their page).
-    pub fn set_client_stats(&self, id: ParticipantId, stats: serde_json::Value) {
-        self.monitor.set_client_stats(id, stats);
-    }
-
-    /// The round trip `id`'s page last reported, in ms.
-    pub fn client_rtt_ms(&self, id: ParticipantId) -> Option<f64> {
-        self.monitor.client_rtt_ms(id)
-    }
-
-    /// Latest client statistics per participant.
-    pub fn client_stats(&self) -> HashMap<ParticipantId, serde_json::Value> {
-        self.monitor.client_stats()
-    }
-
-    /// The compositor's counters and pipeline latency.
-    pub fn tick_stats(&self) -> &TickStats {
-        self.monitor.ticks()
-    }
-
-    /// The media pipelines that failed lately and what was done about each.
-    pub fn media_log(&self) -> MediaLog {
-        self.monitor.media()
-    }
-
-    /// How often, at most, the tick copies its picture for the monitor.
-    pub const COMPOSITE_EVERY: Duration = Monitor::COMPOSITE_EVERY;
-    /// How long one [`Hearing::latest_composite`] call keeps pictures coming.
-    pub const COMPOSITE_WANTED_FOR: Duration = Monitor::COMPOSITE_WANTED_FOR;
-
-    /// The newest composite picture kept for the monitor, if any; see
-    /// [`monitor::Monitor::latest_composite`].
-    pub fn latest_composite(&self) -> Option<Arc<CompositeFrame>> {
-        self.monitor.latest_composite()
-    }
-
     /// The seat of the person invited by `invitation`, if they are seated.
     fn seat_of_invitation(&self, invitation: &str) -> Option<usize> {
         self.seats.occupants().iter().position(|o| {
@@ -647,84 +607,6 @@ impl Hearing {
                 .recorder
                 .note_event(event, actor, self.recording.media_time());
         }
-    }
-
-    // --- the recording -------------------------------------------------------------------
-
-    /// Starts recording into `DATA/recordings/<hearing>/<recording>/`: segments of
-    /// `record.segment_seconds`, a hash-chained manifest signed with the data folder's
-    /// recording key. Returns the recording id. If the recording fails for good (a full
-    /// disk), it is sealed as `failed`, everyone is told it stopped, and the hearing goes on.
-    pub fn start_recording(&self) -> Result<String, HearingError> {
-        self.start_recording_by(SERVER_ACTOR)
-    }
-
-    /// [`Hearing::start_recording`], noting `actor` (an account, an invitation) as who
-    /// started it in the manifest.
-    pub fn start_recording_by(&self, actor: &str) -> Result<String, HearingError> {
-        let _span = self.span.enter();
-        let id = self.recording.start(actor)?;
-        self.note_display_at_start();
-        Ok(id)
-    }
-
-    /// [`Hearing::start_recording_by`], continuing `previous`: a recording of this hearing
-    /// that another node sealed (it died) or handed over (it drained). The new manifest names
-    /// it, and its chain starts from that recording's chain head.
-    pub fn continue_recording(
-        &self,
-        actor: &str,
-        previous: crate::record::manifest::PreviousRecording,
-    ) -> Result<String, HearingError> {
-        let _span = self.span.enter();
-        let id = self.recording.start_continuing(actor, Some(previous))?;
-        self.note_display_at_start();
-        Ok(id)
-    }
-
-    /// Whether a recording is running.
-    pub fn is_recording(&self) -> bool {
-        self.recording.is_recording()
-    }
-
-    /// Whether the running recording is paused.
-    pub fn recording_paused(&self) -> bool {
-        self.recording.is_paused()
-    }
-
-    /// The folder of the current recording, if any.
-    pub fn recording_dir(&self) -> Option<PathBuf> {
-        self.recording
-            .current()
-            .map(|a| a.recorder.dir().to_owned())
-    }
-
-    /// Pauses the running recording now, noting `actor` in the manifest: the current segment
-    /// is closed once media up to now is written, and nothing is recorded until
-    /// [`Hearing::resume_recording`]. Blocking (up to about 3 s). Returns the recording id and
-    /// whether this call paused it (`false`: it already was), or `None` when not recording.
-    pub fn pause_recording(&self, actor: &str) -> Option<(String, bool)> {
-        self.recording.pause(actor)
-    }
-
-    /// Resumes a paused recording now, noting `actor` in the manifest; the next segment opens
-    /// at the next keyframe. Returns the recording id and whether this call resumed it
-    /// (`false`: it was not paused), or `None` when not recording.
-    pub fn resume_recording(&self, actor: &str) -> Option<(String, bool)> {
-        self.recording.resume(actor)
-    }
-
-    /// Stops the recording: everything up to this instant is written (the last second is
-    /// never clipped), the last segment is closed, and the manifest is sealed and signed.
-    /// Blocking: call from a blocking context.
-    pub fn stop_recording(&self) -> Result<Option<Manifest>, HearingError> {
-        self.stop_recording_by(SERVER_ACTOR)
-    }
-
-    /// [`Hearing::stop_recording`], noting `actor` as who stopped it in the manifest.
-    pub fn stop_recording_by(&self, actor: &str) -> Result<Option<Manifest>, HearingError> {
-        let _span = self.span.enter();
-        Ok(self.recording.stop(actor)?)
     }
 
     // --- lifecycle -----------------------------------------------------------------------

@@ -277,6 +277,45 @@ impl Monitor {
     }
 }
 
+/// The monitor's side of the [`Hearing`](super::Hearing) facade.
+impl super::Hearing {
+    /// Stores a participant's latest client statistics (from their page).
+    pub fn set_client_stats(&self, id: ParticipantId, stats: serde_json::Value) {
+        self.monitor.set_client_stats(id, stats);
+    }
+
+    /// The round trip `id`'s page last reported, in ms.
+    pub fn client_rtt_ms(&self, id: ParticipantId) -> Option<f64> {
+        self.monitor.client_rtt_ms(id)
+    }
+
+    /// Latest client statistics per participant.
+    pub fn client_stats(&self) -> HashMap<ParticipantId, serde_json::Value> {
+        self.monitor.client_stats()
+    }
+
+    /// The compositor's counters and pipeline latency.
+    pub fn tick_stats(&self) -> &TickStats {
+        self.monitor.ticks()
+    }
+
+    /// The media pipelines that failed lately and what was done about each.
+    pub fn media_log(&self) -> MediaLog {
+        self.monitor.media()
+    }
+
+    /// How often, at most, the tick copies its picture for the monitor.
+    pub const COMPOSITE_EVERY: Duration = Monitor::COMPOSITE_EVERY;
+    /// How long one [`Hearing::latest_composite`] call keeps pictures coming.
+    pub const COMPOSITE_WANTED_FOR: Duration = Monitor::COMPOSITE_WANTED_FOR;
+
+    /// The newest composite picture kept for the monitor, if any; see
+    /// [`Monitor::latest_composite`].
+    pub fn latest_composite(&self) -> Option<Arc<CompositeFrame>> {
+        self.monitor.latest_composite()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,16 +10,18 @@
 //!
 //! Locks: `slot` (the phase and the running recording), held only to read or change it.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::events::{EventChannel, HearingEvent};
 use super::originals::Originals;
 use super::seats::Seats;
+use super::HearingError;
 use crate::config::Settings;
 use crate::ids::{random_id, ParticipantId};
 use crate::record::credentials::{ContentCredentials, SegmentCredentials};
-use crate::record::recorder::{Callback, FailureCallback, Finished, SegmentGap};
+use crate::record::recorder::{Callback, FailureCallback, Finished, SegmentGap, SERVER_ACTOR};
 use crate::record::segment::VideoFormat;
 use crate::record::{
     Manifest, RecordError, Recorder, RecorderOptions, RecordingInfo, RecordingKey,
@@ -438,4 +440,83 @@ fn on_failure(shared: &Arc<Shared>, id: &str) -> FailureCallback {
 /// Seals the recording; media the streaming threads still push is dropped.
 fn finish_recorder(recorder: Arc<Recorder>) -> Result<Finished, RecordError> {
     recorder.finish(Duration::from_secs(15))
+}
+
+/// The recording's side of the [`Hearing`](super::Hearing) facade.
+impl super::Hearing {
+    /// Starts recording into `DATA/recordings/<hearing>/<recording>/`: segments of
+    /// `record.segment_seconds`, a hash-chained manifest signed with the data folder's
+    /// recording key. Returns the recording id. If the recording fails for good (a full
+    /// disk), it is sealed as `failed`, everyone is told it stopped, and the hearing goes on.
+    pub fn start_recording(&self) -> Result<String, HearingError> {
+        self.start_recording_by(SERVER_ACTOR)
+    }
+
+    /// [`Hearing::start_recording`], noting `actor` (an account, an invitation) as who
+    /// started it in the manifest.
+    pub fn start_recording_by(&self, actor: &str) -> Result<String, HearingError> {
+        let _span = self.span.enter();
+        let id = self.recording.start(actor)?;
+        self.note_display_at_start();
+        Ok(id)
+    }
+
+    /// [`Hearing::start_recording_by`], continuing `previous`: a recording of this hearing
+    /// that another node sealed (it died) or handed over (it drained). The new manifest names
+    /// it, and its chain starts from that recording's chain head.
+    pub fn continue_recording(
+        &self,
+        actor: &str,
+        previous: crate::record::manifest::PreviousRecording,
+    ) -> Result<String, HearingError> {
+        let _span = self.span.enter();
+        let id = self.recording.start_continuing(actor, Some(previous))?;
+        self.note_display_at_start();
+        Ok(id)
+    }
+
+    /// Whether a recording is running.
+    pub fn is_recording(&self) -> bool {
+        self.recording.is_recording()
+    }
+
+    /// Whether the running recording is paused.
+    pub fn recording_paused(&self) -> bool {
+        self.recording.is_paused()
+    }
+
+    /// The folder of the current recording, if any.
+    pub fn recording_dir(&self) -> Option<PathBuf> {
+        self.recording
+            .current()
+            .map(|a| a.recorder.dir().to_owned())
+    }
+
+    /// Pauses the running recording now, noting `actor` in the manifest: the current segment
+    /// is closed once media up to now is written, and nothing is recorded until
+    /// [`Hearing::resume_recording`]. Blocking (up to about 3 s). Returns the recording id and
+    /// whether this call paused it (`false`: it already was), or `None` when not recording.
+    pub fn pause_recording(&self, actor: &str) -> Option<(String, bool)> {
+        self.recording.pause(actor)
+    }
+
+    /// Resumes a paused recording now, noting `actor` in the manifest; the next segment opens
+    /// at the next keyframe. Returns the recording id and whether this call resumed it
+    /// (`false`: it was not paused), or `None` when not recording.
+    pub fn resume_recording(&self, actor: &str) -> Option<(String, bool)> {
+        self.recording.resume(actor)
+    }
+
+    /// Stops the recording: everything up to this instant is written (the last second is
+    /// never clipped), the last segment is closed, and the manifest is sealed and signed.
+    /// Blocking: call from a blocking context.
+    pub fn stop_recording(&self) -> Result<Option<Manifest>, HearingError> {
+        self.stop_recording_by(SERVER_ACTOR)
+    }
+
+    /// [`Hearing::stop_recording`], noting `actor` as who stopped it in the manifest.
+    pub fn stop_recording_by(&self, actor: &str) -> Result<Option<Manifest>, HearingError> {
+        let _span = self.span.enter();
+        Ok(self.recording.stop(actor)?)
+    }
 }
