@@ -21,8 +21,13 @@ pub const MAX_PIXELS: u64 = 40_000_000;
 /// A PDF page is rendered with its longer side this many pixels: an A4 page is then wider than
 /// the display (1,697 pixels), so its width can fill it.
 pub const PDF_PAGE_PIXELS: u32 = 2400;
-/// How long poppler may take for one page (or for reading the page count).
+/// How much CPU time poppler may take for one page (or for reading the page count): past it
+/// the kernel stops it, and the file is refused as one that cannot be read.
 const PDF_TIME_LIMIT: Duration = Duration::from_secs(20);
+/// How long poppler may take by the clock. Longer than [`PDF_TIME_LIMIT`]: it runs below the
+/// hearings' priority, so on a loaded node a page that needs a few seconds of CPU can take
+/// many more by the clock, and that is the node's doing, not the file's ([`ExhibitError::Busy`]).
+const PDF_WALL_LIMIT: Duration = Duration::from_secs(60);
 /// How much memory poppler may map.
 const PDF_MEMORY_LIMIT: u64 = 1 << 30;
 
@@ -101,8 +106,9 @@ pub enum ExhibitError {
     /// The PDF renderer could not be run.
     #[error("the PDF renderer failed: {0}")]
     Renderer(String),
-    /// Other PDFs took every renderer for [`gate::LONGEST_WAIT`].
-    #[error("the server is busy rendering other exhibits; try again in a moment")]
+    /// Other PDFs took every renderer for [`gate::LONGEST_WAIT`], or the node was too loaded
+    /// for poppler to finish within its time by the clock.
+    #[error("the server is too busy to render the exhibit now; try again in a moment")]
     Busy,
 }
 
@@ -281,7 +287,7 @@ fn poppler(tool: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>, ExhibitErro
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| ExhibitError::Renderer(format!("cannot run {tool}: {e}")))?;
-    let deadline = Instant::now() + PDF_TIME_LIMIT;
+    let deadline = Instant::now() + PDF_WALL_LIMIT;
     // Both pipes are drained while it runs: a damaged PDF can print many warnings, and a full
     // pipe would block it.
     let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
@@ -312,10 +318,12 @@ fn poppler(tool: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>, ExhibitErro
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(ExhibitError::Malformed(format!(
-                    "{tool} took longer than {} s",
-                    PDF_TIME_LIMIT.as_secs()
-                )));
+                tracing::warn!(
+                    tool,
+                    "poppler stopped after {} s by the clock",
+                    PDF_WALL_LIMIT.as_secs()
+                );
+                return Err(ExhibitError::Busy);
             }
             Err(e) => return Err(ExhibitError::Renderer(e.to_string())),
         }
@@ -328,9 +336,26 @@ fn poppler(tool: &str, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>, ExhibitErro
             .lines()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("no message");
-        return Err(ExhibitError::Malformed(format!("{tool}: {first}")));
+        return Err(refusal(tool, status, first));
     }
     Ok(stdout)
+}
+
+/// What a poppler run that ended with `status` (and `first`, its first line on standard
+/// error) says: `nice` or `prlimit` could not start the tool (126, 127) is the node's fault;
+/// a tool stopped by its CPU limit, or one that failed, was given a file it cannot read.
+fn refusal(tool: &str, status: std::process::ExitStatus, first: &str) -> ExhibitError {
+    use std::os::unix::process::ExitStatusExt;
+    const SIGKILL: i32 = 9;
+    const SIGXCPU: i32 = 24;
+    match (status.code(), status.signal()) {
+        (Some(126 | 127), _) => ExhibitError::Renderer(format!("cannot run {tool}: {first}")),
+        (_, Some(SIGXCPU | SIGKILL)) => ExhibitError::Malformed(format!(
+            "{tool} used more than {} s of CPU",
+            PDF_TIME_LIMIT.as_secs()
+        )),
+        _ => ExhibitError::Malformed(format!("{tool}: {first}")),
+    }
 }
 
 /// How many pages the PDF at `path` has (`pdfinfo`).

@@ -160,3 +160,16 @@ fn poppler_runs_below_the_servers_priority_and_under_its_limits() {
         "{address_space}"
     );
 }
+
+#[test]
+fn a_renderer_that_cannot_be_started_is_the_nodes_fault_not_the_files() {
+    assert!(matches!(
+        poppler("courtroom-no-such-poppler-tool", &[]),
+        Err(ExhibitError::Renderer(_))
+    ));
+    // One that fails on the file is the file's.
+    assert!(matches!(
+        poppler("sh", &["-c".as_ref(), "echo damaged >&2; exit 1".as_ref()]),
+        Err(ExhibitError::Malformed(m)) if m.contains("damaged")
+    ));
+}

@@ -306,7 +306,7 @@ impl super::Hearing {
 
     /// How often, at most, the tick copies its picture for the monitor.
     pub const COMPOSITE_EVERY: Duration = Monitor::COMPOSITE_EVERY;
-    /// How long one [`Hearing::latest_composite`] call keeps pictures coming.
+    /// How long one [`super::Hearing::latest_composite`] call keeps pictures coming.
     pub const COMPOSITE_WANTED_FOR: Duration = Monitor::COMPOSITE_WANTED_FOR;
 
     /// The newest composite picture kept for the monitor, if any; see

@@ -452,7 +452,7 @@ impl super::Hearing {
         self.start_recording_by(SERVER_ACTOR)
     }
 
-    /// [`Hearing::start_recording`], noting `actor` (an account, an invitation) as who
+    /// [`super::Hearing::start_recording`], noting `actor` (an account, an invitation) as who
     /// started it in the manifest.
     pub fn start_recording_by(&self, actor: &str) -> Result<String, HearingError> {
         let _span = self.span.enter();
@@ -461,7 +461,7 @@ impl super::Hearing {
         Ok(id)
     }
 
-    /// [`Hearing::start_recording_by`], continuing `previous`: a recording of this hearing
+    /// [`super::Hearing::start_recording_by`], continuing `previous`: a recording of this hearing
     /// that another node sealed (it died) or handed over (it drained). The new manifest names
     /// it, and its chain starts from that recording's chain head.
     pub fn continue_recording(
@@ -494,8 +494,9 @@ impl super::Hearing {
 
     /// Pauses the running recording now, noting `actor` in the manifest: the current segment
     /// is closed once media up to now is written, and nothing is recorded until
-    /// [`Hearing::resume_recording`]. Blocking (up to about 3 s). Returns the recording id and
-    /// whether this call paused it (`false`: it already was), or `None` when not recording.
+    /// [`super::Hearing::resume_recording`]. Blocking (up to about 3 s). Returns the recording
+    /// id and whether this call paused it (`false`: it already was), or `None` when not
+    /// recording.
     pub fn pause_recording(&self, actor: &str) -> Option<(String, bool)> {
         self.recording.pause(actor)
     }
@@ -514,7 +515,7 @@ impl super::Hearing {
         self.stop_recording_by(SERVER_ACTOR)
     }
 
-    /// [`Hearing::stop_recording`], noting `actor` as who stopped it in the manifest.
+    /// [`super::Hearing::stop_recording`], noting `actor` as who stopped it in the manifest.
     pub fn stop_recording_by(&self, actor: &str) -> Result<Option<Manifest>, HearingError> {
         let _span = self.span.enter();
         Ok(self.recording.stop(actor)?)
