@@ -223,7 +223,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep(
         "post",
         "/api/hearings/{id}/exhibits",
-        "Upload an exhibit: the file as the body (Content-Type image/png, image/jpeg or application/pdf; at most 25 MiB, 40 megapixels, 500 pages), ?title=. 201 {id, sha256, ...}; the same file again 200. 400 bad_exhibit, exhibit_too_large, too_many_pages, bad_title; 415 for another type; 503 exhibit_renderer_busy when other PDFs held the node's renderers for 30 s. The presiding judge, the clerk, the parties, accounts; the witness while allowed. Takes an invitation token (Bearer) too. Audited.",
+        "Upload an exhibit: the file as the body (Content-Type image/png, image/jpeg or application/pdf; at most 25 MiB, 40 megapixels, 500 pages), ?title=. 201 {id, sha256, ...}; the same file again 200. 400 bad_exhibit, exhibit_too_large, too_many_pages, bad_title; 415 for another type; 503 exhibit_renderer_busy when other PDFs held the node's renderers for 30 s, or the loaded node could not render the page in 60 s. The presiding judge, the clerk, the parties, accounts; the witness while allowed. Takes an invitation token (Bearer) too. Audited.",
         Auth::Session,
         None,
         201,
@@ -241,7 +241,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ep(
         "post",
         "/api/hearings/{id}/exhibits/{exhibit}/show",
-        "Show an exhibit's page (body optional, page from 1) on the courtroom's evidence display; the exhibit already shown turns its page (only its presenter, the presiding judge or the clerk: 409 presented_by_another). While recording, the file is kept beside the recording and the event goes into its signed manifest. The exhibit `screen` is the screen the caller's page shares (a second sendonly video line of its connection; 409 no_screen for an account): the display follows it, and the manifest's events mark screen_shown and screen_hidden. A PDF page is rendered when first shown: 503 exhibit_renderer_busy when other PDFs held the node's renderers for 30 s. Takes an invitation token (Bearer) too. Audited.",
+        "Show an exhibit's page (body optional, page from 1) on the courtroom's evidence display; the exhibit already shown turns its page (only its presenter, the presiding judge or the clerk: 409 presented_by_another). While recording, the file is kept beside the recording and the event goes into its signed manifest. The exhibit `screen` is the screen the caller's page shares (a second sendonly video line of its connection; 409 no_screen for an account): the display follows it, and the manifest's events mark screen_shown and screen_hidden. A PDF page is rendered when first shown: 503 exhibit_renderer_busy when other PDFs held the node's renderers for 30 s, or the loaded node could not render the page in 60 s. Takes an invitation token (Bearer) too. Audited.",
         Auth::Session,
         Some(exhibit_show_body),
         200,
