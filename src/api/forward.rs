@@ -10,6 +10,8 @@
 //! shared database) and body. A forwarded request carries [`FORWARDED`] and is never
 //! forwarded again.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, StatusCode};
@@ -23,6 +25,27 @@ use super::AppState;
 pub const FORWARDED: &str = "x-courtroom-forwarded";
 /// The largest body forwarded: an exhibit's, and a little.
 const MAX_BODY: usize = crate::exhibit::MAX_EXHIBIT_BYTES + 1024 * 1024;
+/// How long the owner has to answer a forwarded request, but for exhibits'.
+const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+/// What an exhibit request may take beyond its render: writing the file, and the way back.
+const EXHIBIT_SLACK: Duration = Duration::from_secs(15);
+
+/// How long the forwarding node waits for the owner's answer to a request for `path`. An
+/// exhibit's upload or page turn may wait its turn for a PDF renderer and then render
+/// ([`crate::exhibit::LONGEST_RENDER`]); the owner itself answers `exhibit_renderer_busy` when
+/// it must, so the forwarding node waits longer than that rather than answering `moving` while
+/// the owner carries on.
+fn answer_within(path: &str) -> Duration {
+    let exhibit = path
+        .strip_prefix("/api/hearings/")
+        .and_then(|rest| rest.split('/').nth(1))
+        == Some("exhibits");
+    if exhibit {
+        crate::exhibit::LONGEST_RENDER + EXHIBIT_SLACK
+    } else {
+        ANSWER_WITHIN
+    }
+}
 
 /// The hearing a request is about, from its path or its invitation.
 fn hearing_of(state: &AppState, req: &Request) -> Option<String> {
@@ -103,7 +126,9 @@ async fn forward(req: Request, owner: &str) -> Result<Response, String> {
     );
     let method =
         reqwest::Method::from_bytes(parts.method.as_str().as_bytes()).map_err(|e| e.to_string())?;
-    let mut out = client().request(method, &target);
+    let mut out = client()
+        .request(method, &target)
+        .timeout(answer_within(parts.uri.path()));
     for (name, value) in parts.headers.iter() {
         if is_hop(name) {
             continue;
@@ -140,9 +165,43 @@ fn client() -> &'static reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     CLIENT.get_or_init(|| {
         reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("an HTTP client")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exhibit_request_is_given_longer_than_the_owner_takes_to_refuse_it_as_busy() {
+        for path in [
+            "/api/hearings/h1/exhibits",
+            "/api/hearings/h1/exhibits/witness",
+            "/api/hearings/h1/exhibits/e7/show",
+        ] {
+            let within = answer_within(path);
+            assert!(
+                within > crate::exhibit::gate::LONGEST_WAIT + Duration::from_secs(60),
+                "{path}: {within:?}"
+            );
+            assert!(within > crate::exhibit::LONGEST_RENDER, "{path}");
+        }
+    }
+
+    #[test]
+    fn other_requests_keep_the_short_deadline() {
+        for path in [
+            "/api/hearings/h1",
+            "/api/hearings/h1/state",
+            "/api/hearings/exhibits/state",
+            "/whip/h1/exhibits",
+            "/live/h1/index.m3u8",
+        ] {
+            assert_eq!(answer_within(path), ANSWER_WITHIN, "{path}");
+        }
+    }
 }

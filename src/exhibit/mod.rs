@@ -28,6 +28,12 @@ const PDF_TIME_LIMIT: Duration = Duration::from_secs(20);
 /// hearings' priority, so on a loaded node a page that needs a few seconds of CPU can take
 /// many more by the clock, and that is the node's doing, not the file's ([`ExhibitError::Busy`]).
 const PDF_WALL_LIMIT: Duration = Duration::from_secs(60);
+/// The longest one exhibit request (an upload, a witness's file or a page turn, each of which
+/// runs poppler at most once) can take on a loaded node before it is answered, at the latest
+/// as [`ExhibitError::Busy`]: its wait for a renderer ([`gate::LONGEST_WAIT`]) and then the
+/// renderer's clock deadline.
+pub const LONGEST_RENDER: Duration =
+    Duration::from_secs(gate::LONGEST_WAIT.as_secs() + PDF_WALL_LIMIT.as_secs());
 /// How much memory poppler may map.
 const PDF_MEMORY_LIMIT: u64 = 1 << 30;
 
