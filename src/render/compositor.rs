@@ -17,7 +17,6 @@ use super::i420::I420Output;
 use super::inset::{inset_uniform, PresenterInset};
 use super::layout::{fit_crop, CameraSpec, Layout};
 use super::material::MaterialTextures;
-use super::nameplate::NameplateText;
 use super::plates::Nameplates;
 use super::screen::ScreenBox;
 use super::seat::{SeatGpu, PIECES_LAYOUT};
@@ -30,7 +29,6 @@ use crate::gpu::texture::texture_desc;
 use crate::gpu::types::{RoomUniform, SeatUniform};
 use crate::gpu::{shader, Gpu};
 use crate::keying::planes;
-use crate::media::frame::VideoFrame;
 
 /// The room behind everything, a warm dark tone rather than black.
 const CLEAR: wgpu::Color = wgpu::Color {
@@ -40,27 +38,9 @@ const CLEAR: wgpu::Color = wgpu::Color {
     a: 1.0,
 };
 
+use super::view::ViewInputs;
+pub use super::view::{Composed, SeatView};
 pub use crate::keying::KeyParams;
-
-/// What one seat shows this tick.
-#[derive(Debug, Clone, Default)]
-pub struct SeatView {
-    /// The newest frame and its sequence number; `None` leaves the seat empty.
-    pub frame: Option<(u64, Arc<VideoFrame>)>,
-    /// Show the person as away (dimmed).
-    pub away: bool,
-    /// Keying parameters.
-    pub key: KeyParams,
-    /// What the seat's nameplate says; `None` shows no nameplate. The plaque is rasterised
-    /// only when this changes.
-    pub nameplate: Option<NameplateText>,
-    /// Which part of the camera frame the billboard shows, `[x, y, w, h]` in frame uv (face
-    /// framing, src/framing); `None` cuts the frame's excess evenly ([`fit_crop`]).
-    pub crop: Option<[f32; 4]>,
-    /// Per-channel gain, red, green, blue (brightness times white balance), that matches the
-    /// person to the room ([`crate::keying::look`]); `None` is 1.
-    pub gain: Option<[f32; 3]>,
-}
 
 /// Draws one hearing's courtroom. Owns its targets; shares the device.
 pub struct Compositor {
@@ -111,40 +91,6 @@ pub struct Compositor {
     /// Draw each seat's whole billboard instead of the rows its person is in (a bench's
     /// baseline).
     whole_frames: bool,
-}
-
-/// One tick's composite, from [`Compositor::compose_i420`].
-#[derive(Debug, Clone, Copy)]
-pub struct Composed<'a> {
-    /// The frame, tightly packed I420.
-    pub i420: &'a [u8],
-    /// Whether it was drawn for this tick; `false`: nothing changed, it is the last tick's.
-    pub drawn: bool,
-}
-
-/// What a seat's picture is drawn from, short of the frame's pixels (its sequence number
-/// stands for them): equal inputs draw an equal picture.
-#[derive(Debug, Clone, PartialEq)]
-struct ViewInputs {
-    seq: Option<u64>,
-    away: bool,
-    key: KeyParams,
-    nameplate: Option<NameplateText>,
-    crop: Option<[f32; 4]>,
-    gain: Option<[f32; 3]>,
-}
-
-impl ViewInputs {
-    fn of(view: &SeatView) -> Self {
-        Self {
-            seq: view.frame.as_ref().map(|(seq, _)| *seq),
-            away: view.away,
-            key: view.key,
-            nameplate: view.nameplate.clone(),
-            crop: view.crop,
-            gain: view.gain,
-        }
-    }
 }
 
 impl Compositor {

@@ -33,6 +33,7 @@ pub mod shadow;
 pub mod slate;
 pub mod still;
 pub mod text;
+pub mod view;
 pub mod wrap;
 
 pub use compositor::{Composed, Compositor, KeyParams, SeatView};
