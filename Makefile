@@ -55,6 +55,7 @@ bench: deps target-dir
 	$(CARGO) build --release --bin courtroom
 	./scripts/keyeval.sh
 	./scripts/bench-hearing.sh
+	./scripts/profile-hearing.sh
 	./benches/encoders.sh 20
 	$(CARGO_TARGET_DIR)/release/courtroom bench failover --nodes 3
 	$(CARGO_TARGET_DIR)/release/courtroom bench broadcast --viewers 100,1000

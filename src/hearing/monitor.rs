@@ -67,12 +67,13 @@ impl TickStats {
         self.late.load(Ordering::Relaxed)
     }
 
-    /// A tick at media time `pts` composed a camera frame that arrived at `arrived`.
-    pub fn composed(&self, pts: Duration, arrived: Instant) {
+    /// A tick that began at `began`, at media time `pts`, composed a camera frame that
+    /// arrived at `arrived`.
+    pub fn composed(&self, pts: Duration, arrived: Instant, began: Instant) {
         self.latency
             .lock()
             .expect("latency lock")
-            .composed(pts, arrived);
+            .composed(pts, arrived, began);
     }
 
     /// The composite of media time `pts` left the encoder at `at`.
@@ -83,6 +84,12 @@ impl TickStats {
     /// Frame arrival → encoded composite, in milliseconds.
     pub fn latency(&self) -> Option<Percentiles> {
         self.latency.lock().expect("latency lock").percentiles()
+    }
+
+    /// The tick's start → encoded composite, in milliseconds: the part of [`Self::latency`]
+    /// that is drawing and encoding (the rest is the frame's wait for its tick and its sound).
+    pub fn latency_from_tick(&self) -> Option<Percentiles> {
+        self.latency.lock().expect("latency lock").from_tick()
     }
 }
 

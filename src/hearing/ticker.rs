@@ -116,7 +116,7 @@ pub fn run(t: Tick, mut compositor: Compositor) {
                 })
                 .min();
             if let Some(arrived) = newest_arrival {
-                t.monitor.ticks().composed(pts, arrived);
+                t.monitor.ticks().composed(pts, arrived, now);
             }
             let on_air = t.display.current();
             director.lock(t.camera.locked());
@@ -219,7 +219,9 @@ fn seat_views(t: &Tick, now: Instant, captured: &[Option<Instant>]) -> Vec<SeatV
 }
 
 /// Logs (at trace level) how old, against `now`, the seat's sound of this tick, the frame
-/// shown with it and the newest frame are: the way to see sync work in a live hearing.
+/// shown with it and the newest frame are (by their capture), and how long ago the frame shown
+/// was decoded: the way to see sync work in a live hearing, and how long a picture waits for
+/// its tick and its sound (`scripts/profile-hearing.sh` reads it).
 fn trace_sync(
     seat: usize,
     now: Instant,
@@ -233,6 +235,7 @@ fn trace_sync(
         seat,
         sound_age_ms = sound.map(age_ms),
         shown_age_ms = shown.map(|(_, f)| age_ms(f.captured)),
+        shown_decoded_ms = shown.map(|(_, f)| age_ms(f.arrived)),
         newest_age_ms = newest.as_ref().map(|(_, f)| age_ms(f.captured)),
         on_sender_clock = media.capture().is_mapped(),
         "sync"

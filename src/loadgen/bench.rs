@@ -78,6 +78,9 @@ pub struct BenchReport {
     pub frames_late_ratio: f64,
     /// Camera frame arrival to encoded composite, worst hearing's percentiles.
     pub pipeline_latency_ms: Spread,
+    /// Of it, from the tick's start to the encoded composite: drawing and encoding (the rest
+    /// is the camera frame's wait for its tick and, for lip sync, its sound).
+    pub tick_to_encoded_ms: Spread,
     /// Join to first composite packet, over all participants.
     pub first_frame_ms: Spread,
     /// Participants that failed to join or publish.
@@ -201,6 +204,7 @@ pub async fn run(cfg: &BenchConfig) -> Result<BenchReport, LoadgenError> {
     let (mut ticks, mut late, mut shed) = (0u64, 0u64, 0u64);
     let mut rendered_fps = Vec::new();
     let mut latency = Spread::default();
+    let mut from_tick = Spread::default();
     let mut adapter = String::new();
     for (a, b) in mon0.iter().zip(&mon1) {
         let get = |m: &Value, k: &str| m["compositor"][k].as_u64().unwrap_or(0);
@@ -213,6 +217,10 @@ pub async fn run(cfg: &BenchConfig) -> Result<BenchReport, LoadgenError> {
         latency.p50 = latency.p50.max(l["p50"].as_f64().unwrap_or(0.0));
         latency.p95 = latency.p95.max(l["p95"].as_f64().unwrap_or(0.0));
         latency.p99 = latency.p99.max(l["p99"].as_f64().unwrap_or(0.0));
+        let t = &b["compositor"]["tick_to_encoded_ms"];
+        from_tick.p50 = from_tick.p50.max(t["p50"].as_f64().unwrap_or(0.0));
+        from_tick.p95 = from_tick.p95.max(t["p95"].as_f64().unwrap_or(0.0));
+        from_tick.p99 = from_tick.p99.max(t["p99"].as_f64().unwrap_or(0.0));
         adapter = b["adapter"].as_str().unwrap_or_default().to_owned();
     }
     let mut firsts: Vec<f64> = reports.iter().filter_map(|r| r.first_frame_ms).collect();
@@ -254,6 +262,7 @@ pub async fn run(cfg: &BenchConfig) -> Result<BenchReport, LoadgenError> {
             late as f64 / ticks as f64
         },
         pipeline_latency_ms: latency,
+        tick_to_encoded_ms: from_tick,
         first_frame_ms: Spread {
             p50: pick(&firsts, 0.5),
             p95: pick(&firsts, 0.95),

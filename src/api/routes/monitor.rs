@@ -122,6 +122,8 @@ pub async fn monitor_json(state: &AppState, id: &str) -> Result<serde_json::Valu
             // Ticks whose picture had not changed and was not encoded again.
             "still": ticks.still_ticks(),
             "pipeline_latency_ms": ticks.latency(),
+            // Of it, from the tick's start: drawing and encoding.
+            "tick_to_encoded_ms": ticks.latency_from_tick(),
         },
         // Decoders and the encoder that failed lately, and whether they were restarted.
         "media": hearing.media_log(),
