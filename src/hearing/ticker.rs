@@ -196,7 +196,7 @@ fn seat_views(t: &Tick, now: Instant, captured: &[Option<Instant>]) -> Vec<SeatV
             let arrived = seat.frames().latest().map(|(_, f)| f.arrived);
             let heard = captured.get(i).copied().flatten();
             let frame = match heard {
-                Some(heard) => seat.frames().captured_by(heard + PICTURE_LEAD),
+                Some(heard) => seat.frames().shown_with(heard + PICTURE_LEAD),
                 None => seat.frames().latest(),
             };
             if tracing::enabled!(tracing::Level::TRACE) {

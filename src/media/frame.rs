@@ -104,6 +104,11 @@ pub fn rgb_to_yuv([r, g, b]: [u8; 3]) -> (u8, u8, u8) {
 pub const FRAME_HISTORY: Duration = Duration::from_millis(600);
 /// The most frames a slot keeps, whatever their capture times say.
 const MAX_FRAMES: usize = 24;
+/// How far before the frame last shown with a sound a slot still keeps frames
+/// ([`FrameSlot::shown_with`]). The sound only moves on, but its capture time can be corrected
+/// back a little when the sender's first reports map its clock (`media::capture`), and then the
+/// frames just before are wanted again: three at 25 fps.
+const KEEP_BEFORE_SHOWN: Duration = Duration::from_millis(120);
 
 /// Holds a participant's newest frames. The decoder adds to it; the compositor reads it at
 /// its own pace, so a slow tick never blocks decoding and a stalled camera keeps its last frame.
@@ -160,6 +165,29 @@ impl FrameSlot {
     /// later; with its sequence number.
     pub fn captured_by(&self, instant: Instant) -> Option<(u64, Arc<VideoFrame>)> {
         let inner = self.inner.lock().expect("frame slot poisoned");
+        Self::by(&inner, instant)
+    }
+
+    /// [`FrameSlot::captured_by`], for the tick that shows the frame with a sound captured by
+    /// `instant`: frames captured more than [`KEEP_BEFORE_SHOWN`] before it are forgotten, as
+    /// the sound they went with has been played. The slot then holds the few frames between
+    /// the sound and the camera, not [`FRAME_HISTORY`] of them (each is a whole picture).
+    pub fn shown_with(&self, instant: Instant) -> Option<(u64, Arc<VideoFrame>)> {
+        let mut inner = self.inner.lock().expect("frame slot poisoned");
+        let shown = Self::by(&inner, instant)?;
+        if let Some(floor) = shown.1.captured.checked_sub(KEEP_BEFORE_SHOWN) {
+            while inner
+                .frames
+                .front()
+                .is_some_and(|(_, f)| f.captured < floor)
+            {
+                inner.frames.pop_front();
+            }
+        }
+        Some(shown)
+    }
+
+    fn by(inner: &SlotState, instant: Instant) -> Option<(u64, Arc<VideoFrame>)> {
         inner
             .frames
             .iter()
@@ -211,6 +239,35 @@ mod tests {
         let (oldest, f) = slot.captured_by(t0).unwrap();
         assert_eq!((oldest, f.captured), (15, t0 + ms(560)));
         assert_eq!(slot.latest().unwrap().0, 30);
+    }
+
+    #[test]
+    fn a_frame_shown_with_its_sound_lets_go_of_those_well_before_it() {
+        let slot = FrameSlot::default();
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        for i in 0..30u64 {
+            let mut f = VideoFrame::solid(2, 2, [i as u8, 0, 0]);
+            f.captured = t0 + ms(40 * i);
+            slot.put(f);
+        }
+        // Reading does not forget: the 600 ms history is still there (frame 15 at 560 ms).
+        assert_eq!(slot.captured_by(t0).unwrap().0, 15);
+        // Shown with a sound of 1010 ms: frame 26 (1000 ms). Frames from 880 ms on are kept.
+        let (seq, f) = slot.shown_with(t0 + ms(1010)).unwrap();
+        assert_eq!((seq, f.captured), (26, t0 + ms(1000)));
+        let (oldest, f) = slot.captured_by(t0).unwrap();
+        assert_eq!((oldest, f.captured), (23, t0 + ms(880)));
+        // A sound corrected back by less than the margin still finds its frame.
+        assert_eq!(slot.shown_with(t0 + ms(900)).unwrap().0, 23);
+        assert_eq!(slot.latest().unwrap().0, 30);
+        // The sound moving on past the newest frame keeps the newest.
+        assert_eq!(slot.shown_with(t0 + ms(5000)).unwrap().0, 30);
+        assert_eq!(
+            slot.captured_by(t0).unwrap().0,
+            27,
+            "1160 - 120 = 1040 ms: frame 27"
+        );
     }
 
     #[test]
