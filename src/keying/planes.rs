@@ -278,15 +278,30 @@ pub fn pack_sites(frame: &VideoFrame, out: &mut Vec<u8>) {
     let (cw, ch) = frame.chroma_size();
     let (cw, ch) = (cw as usize, ch as usize);
     out.clear();
-    out.reserve(cw * ch * 4);
-    for j in 0..ch {
+    out.resize(cw * ch * 4, 255);
+    let mean = |sum: u32| ((sum + 2) / 4) as u8;
+    for (j, row) in out.chunks_exact_mut(cw * 4).enumerate() {
         let (y0, y1) = (2 * j, (2 * j + 1).min(h - 1));
         let (r0, r1) = (&frame.y[y0 * w..y0 * w + w], &frame.y[y1 * w..y1 * w + w]);
-        for i in 0..cw {
-            let (x0, x1) = (2 * i, (2 * i + 1).min(w - 1));
-            let sum = r0[x0] as u32 + r0[x1] as u32 + r1[x0] as u32 + r1[x1] as u32;
-            let c = j * cw + i;
-            out.extend_from_slice(&[((sum + 2) / 4) as u8, frame.u[c], frame.v[c], 255]);
+        let (u, v) = (&frame.u[j * cw..][..cw], &frame.v[j * cw..][..cw]);
+        // Whole 2×2 blocks, in lock step (no index arithmetic, so the loop vectorises).
+        for ((((site, a), b), &cb), &cr) in row
+            .chunks_exact_mut(4)
+            .zip(r0.chunks_exact(2))
+            .zip(r1.chunks_exact(2))
+            .zip(u)
+            .zip(v)
+        {
+            site[0] = mean(a[0] as u32 + a[1] as u32 + b[0] as u32 + b[1] as u32);
+            site[1] = cb;
+            site[2] = cr;
+        }
+        // An odd frame's last column: the block repeats its edge pixel.
+        if w % 2 == 1 {
+            let (i, x) = (cw - 1, w - 1);
+            row[4 * i] = mean(2 * (r0[x] as u32 + r1[x] as u32));
+            row[4 * i + 1] = u[i];
+            row[4 * i + 2] = v[i];
         }
     }
 }
@@ -310,5 +325,40 @@ mod tests {
         assert_eq!(&out[8..12], &[65, 102, 202, 255]);
         // Site (1,1) on the odd last row: luma 120, 130, 120, 130 → 125.
         assert_eq!(&out[16..20], &[125, 104, 204, 255]);
+    }
+
+    #[test]
+    fn sites_match_the_site_by_site_definition_at_every_size() {
+        for (w, h) in [(2, 2), (3, 3), (5, 4), (6, 5), (640, 480), (641, 361)] {
+            let mut frame = VideoFrame::solid(w, h, [0, 0, 0]);
+            let mut seed = 0x9e37_79b9u32 ^ (w * 131 + h);
+            let mut next = || {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                seed as u8
+            };
+            frame.y.iter_mut().for_each(|p| *p = next());
+            frame.u.iter_mut().for_each(|p| *p = next());
+            frame.v.iter_mut().for_each(|p| *p = next());
+            let (w, h) = (w as usize, h as usize);
+            let (cw, ch) = frame.chroma_size();
+            let mut want = Vec::new();
+            for j in 0..ch as usize {
+                for i in 0..cw as usize {
+                    let (x0, x1) = (2 * i, (2 * i + 1).min(w - 1));
+                    let (y0, y1) = (2 * j, (2 * j + 1).min(h - 1));
+                    let sum: u32 = [(x0, y0), (x1, y0), (x0, y1), (x1, y1)]
+                        .iter()
+                        .map(|&(x, y)| frame.y[y * w + x] as u32)
+                        .sum();
+                    let c = j * cw as usize + i;
+                    want.extend_from_slice(&[((sum + 2) / 4) as u8, frame.u[c], frame.v[c], 255]);
+                }
+            }
+            let mut out = vec![7; 3];
+            pack_sites(&frame, &mut out);
+            assert!(out == want, "{w}x{h}");
+        }
     }
 }
