@@ -49,7 +49,8 @@ cluster: deps build
 bench-failover: deps build
 	$(CARGO_TARGET_DIR)/release/courtroom bench failover --nodes 3
 
-bench: deps target-dir
+bench: target-dir
+	./scripts/install-deps.sh --bench
 	$(CARGO) bench
 	NOISE=2 $(CARGO) bench --bench compositor_cpu
 	$(CARGO) build --release --bin courtroom

@@ -90,14 +90,15 @@ for t in r["runs"]:
 PY
 if command -v gnuplot >/dev/null; then
   gnuplot <<GP
-set terminal pngcairo size 900,420
+set terminal pngcairo size 900,420 noenhanced
 set output "docs/images/bench-sweep.png"
-set multiplot layout 1,3
+set multiplot layout 1,3 title "$SIZE@$FPS, recording on, $(date -u +%F)"
+set key left top
 set xlabel "participants"; set ylabel "CPU cores per hearing"; set grid
-plot "$OUT/sweep.tsv" using 1:2 with linespoints title "courtroom, $SIZE@$FPS"
+plot "$OUT/sweep.tsv" using 1:2 with linespoints title "one hearing"
 set ylabel "RSS (MB)"
 plot "$OUT/sweep.tsv" using 1:5 with linespoints title "one hearing"
-set xlabel "hearings of 3"; set ylabel "CPU cores / RSS (GB)"
+set xlabel "hearings of 3"; set ylabel "CPU cores / RSS (GB)"; set xtics 1
 plot "$OUT/hearings.tsv" using 1:2 with linespoints title "CPU cores", "$OUT/hearings.tsv" using 1:(\$3/1000) with linespoints title "RSS (GB)"
 unset multiplot
 GP

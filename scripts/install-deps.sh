@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages courtroom needs to build, run and test (Debian/Ubuntu).
 # Idempotent: does nothing when every package is already installed.
+# With --bench, also what `make bench` uses beyond the tests: gnuplot (the curves' plot) and
+# perf (scripts/profile-hearing.sh).
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -34,6 +36,9 @@ PACKAGES=(
   poppler-utils
   util-linux
 )
+if [[ "${1:-}" == "--bench" ]]; then
+  PACKAGES+=(gnuplot-nox linux-perf)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
