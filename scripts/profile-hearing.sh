@@ -190,11 +190,13 @@ for line in open(f"{out}/server.log", errors="replace"):
         shown, newest = int(f["shown_age_ms"].strip("Some()")), int(f["newest_age_ms"].strip("Some()"))
     except (KeyError, ValueError):
         continue
+    # A seat with no sound playing shows its newest frame: it does not wait for a sound.
+    if "sound_age_ms" not in f:
+        continue
     waits.append(shown - newest)
+    sounds.append(int(f["sound_age_ms"].strip("Some()")))
     if "shown_decoded_ms" in f:
         decoded.append(int(f["shown_decoded_ms"].strip("Some()")))
-    if "sound_age_ms" in f:
-        sounds.append(int(f["sound_age_ms"].strip("Some()")))
 def pct(xs, q):
     xs = sorted(xs)
     return xs[round((len(xs) - 1) * q)] if xs else None
