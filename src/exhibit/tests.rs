@@ -162,6 +162,21 @@ fn poppler_runs_below_the_servers_priority_and_under_its_limits() {
 }
 
 #[test]
+fn a_tool_stopped_by_its_cpu_limit_is_refused_as_the_files_fault() {
+    use std::os::unix::process::ExitStatusExt;
+    // The kernel's own SIGXCPU, from a child under a 1 s CPU limit (poppler's is 20 s).
+    let status = std::process::Command::new("prlimit")
+        .args(["--cpu=1", "--", "sh", "-c", "while :; do :; done"])
+        .status()
+        .unwrap();
+    assert_eq!(status.signal(), Some(24), "{status:?}");
+    assert!(matches!(
+        refusal("pdftoppm", status, ""),
+        ExhibitError::Malformed(m) if m.contains("more than 20 s of CPU")
+    ));
+}
+
+#[test]
 fn a_renderer_that_cannot_be_started_is_the_nodes_fault_not_the_files() {
     assert!(matches!(
         poppler("courtroom-no-such-poppler-tool", &[]),

@@ -196,7 +196,12 @@ fn seat_views(t: &Tick, now: Instant, captured: &[Option<Instant>]) -> Vec<SeatV
             let arrived = seat.frames().latest().map(|(_, f)| f.arrived);
             let heard = captured.get(i).copied().flatten();
             let frame = match heard {
-                Some(heard) => seat.frames().shown_with(heard + PICTURE_LEAD),
+                // Frames before the one shown are let go only on the sender's clock: until both
+                // tracks are mapped, the sound's capture time can jump back when they are.
+                Some(heard) if seat.capture().is_mapped() => {
+                    seat.frames().shown_with(heard + PICTURE_LEAD)
+                }
+                Some(heard) => seat.frames().captured_by(heard + PICTURE_LEAD),
                 None => seat.frames().latest(),
             };
             if tracing::enabled!(tracing::Level::TRACE) {

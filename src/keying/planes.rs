@@ -278,6 +278,9 @@ pub fn pack_sites(frame: &VideoFrame, out: &mut Vec<u8>) {
     let (cw, ch) = frame.chroma_size();
     let (cw, ch) = (cw as usize, ch as usize);
     out.clear();
+    if cw == 0 {
+        return;
+    }
     out.resize(cw * ch * 4, 255);
     let mean = |sum: u32| ((sum + 2) / 4) as u8;
     for (j, row) in out.chunks_exact_mut(cw * 4).enumerate() {
@@ -329,7 +332,7 @@ mod tests {
 
     #[test]
     fn sites_match_the_site_by_site_definition_at_every_size() {
-        for (w, h) in [(2, 2), (3, 3), (5, 4), (6, 5), (640, 480), (641, 361)] {
+        for (w, h) in [(0, 4), (1, 1), (1, 5), (5, 1), (2, 2), (3, 3), (5, 4), (6, 5), (640, 480), (641, 361)] {
             let mut frame = VideoFrame::solid(w, h, [0, 0, 0]);
             let mut seed = 0x9e37_79b9u32 ^ (w * 131 + h);
             let mut next = || {

@@ -105,16 +105,18 @@ pub const FRAME_HISTORY: Duration = Duration::from_millis(600);
 /// The most frames a slot keeps, whatever their capture times say.
 const MAX_FRAMES: usize = 24;
 /// How far before the frame last shown with a sound a slot still keeps frames
-/// ([`FrameSlot::shown_with`]). The sound only moves on, but its capture time can be corrected
-/// back a little when the sender's first reports map its clock (`media::capture`), and then the
-/// frames just before are wanted again: three at 25 fps.
+/// ([`FrameSlot::shown_with`]). The sound only moves on once its capture clock is mapped (the
+/// compositor uses `shown_with` only then; before, the first reports can move it back by up to
+/// seconds, `media::capture`), but a margin keeps the frames just before for small corrections:
+/// three at 25 fps.
 const KEEP_BEFORE_SHOWN: Duration = Duration::from_millis(120);
 
 /// Holds a participant's newest frames. The decoder adds to it; the compositor reads it at
 /// its own pace, so a slow tick never blocks decoding and a stalled camera keeps its last frame.
 /// The compositor shows the newest frame ([`FrameSlot::latest`]), or, to keep the picture in
 /// step with the person's voice, the frame captured when the voice it mixes was
-/// ([`FrameSlot::captured_by`]).
+/// ([`FrameSlot::captured_by`]; [`FrameSlot::shown_with`] once the capture clock is mapped,
+/// which also lets go of the frames already played).
 #[derive(Debug, Default)]
 pub struct FrameSlot {
     inner: Mutex<SlotState>,
