@@ -332,7 +332,18 @@ mod tests {
 
     #[test]
     fn sites_match_the_site_by_site_definition_at_every_size() {
-        for (w, h) in [(0, 4), (1, 1), (1, 5), (5, 1), (2, 2), (3, 3), (5, 4), (6, 5), (640, 480), (641, 361)] {
+        for (w, h) in [
+            (0, 4),
+            (1, 1),
+            (1, 5),
+            (5, 1),
+            (2, 2),
+            (3, 3),
+            (5, 4),
+            (6, 5),
+            (640, 480),
+            (641, 361),
+        ] {
             let mut frame = VideoFrame::solid(w, h, [0, 0, 0]);
             let mut seed = 0x9e37_79b9u32 ^ (w * 131 + h);
             let mut next = || {
