@@ -98,7 +98,7 @@ cores = {tid: (after[tid][0] - before.get(tid, (0, ""))[0]) / hz / wall for tid 
 names = {tid: after[tid][1] for tid in after}
 
 # The share of each thread's samples in lavapipe (perf), to name lavapipe's threads.
-dso_of = {}
+lavapipe_share = {}
 callers = collections.Counter()
 copies = 0
 samples = 0
@@ -123,25 +123,25 @@ if perf:
             named = re.sub(r"\+0x[0-9a-f]+", "", named)
             callers[named[:100]] += 1
     for tid, c in by_thread.items():
-        dso_of[tid] = c["lavapipe"] / max(sum(c.values()), 1)
+        lavapipe_share[tid] = c["lavapipe"] / max(sum(c.values()), 1)
+
+# Threads by the start of their name; lavapipe's, named after the tokio worker that started
+# them, are told apart by their samples.
+STAGES = [
+    ("tick-", "compositor: our tick (uploads, coverage rows, smoothing, site packing)"),
+    ("key-", "auto key fitting"),
+    ("framing-", "face framing"),
+    ("appsrc0", "the composite's encoders (x264, VP8 when asked for)"),
+    ("jitter", "the participants' decoders (VP8, Opus) and depayloaders"),
+    ("tokio", "the WebRTC stack and the server (SRTP, RTP, RTCP, HTTP)"),
+]
 
 def stage(tid):
     n = names[tid]
-    if n.startswith("llvmpipe-") or n.startswith("tokio") and dso_of.get(tid, 0) > 0.5:
+    if n.startswith("llvmpipe-") or n.startswith("tokio") and lavapipe_share.get(tid, 0) > 0.5:
         return "compositor: lavapipe (rasterising, JIT-compiled shaders, copies)"
-    if n.startswith("tick-"):
-        return "compositor: our tick (uploads, coverage rows, smoothing, site packing)"
-    if n.startswith("key-"):
-        return "auto key fitting"
-    if n.startswith("framing-"):
-        return "face framing"
-    if n.startswith("appsrc0"):
-        return "the composite's encoders (x264, VP8 when asked for)"
-    if n.startswith("jitter"):
-        return "the participants' decoders (VP8, Opus) and depayloaders"
-    if n.startswith("tokio"):
-        return "the WebRTC stack and the server (SRTP, RTP, RTCP, HTTP)"
-    return "the recording (AAC, muxers, originals) and the rest"
+    return next((label for prefix, label in STAGES if n.startswith(prefix)),
+                "the recording (AAC, muxers, originals) and the rest")
 
 stages = collections.defaultdict(float)
 for tid, c in cores.items():

@@ -59,6 +59,17 @@ pub struct Spread {
     pub p99: f64,
 }
 
+impl Spread {
+    /// Widens each percentile to the one in `monitor` (the monitor's `{p50, p95, p99}`, or
+    /// `null` before any sample): the worst hearing's.
+    fn widen(&mut self, monitor: &Value) {
+        let at = |k: &str| monitor[k].as_f64().unwrap_or(0.0);
+        self.p50 = self.p50.max(at("p50"));
+        self.p95 = self.p95.max(at("p95"));
+        self.p99 = self.p99.max(at("p99"));
+    }
+}
+
 /// The figures of one run.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -213,14 +224,8 @@ pub async fn run(cfg: &BenchConfig) -> Result<BenchReport, LoadgenError> {
         late += delta("late");
         shed += delta("shed");
         rendered_fps.push(delta("ticks").saturating_sub(delta("shed")) as f64 / wall);
-        let l = &b["compositor"]["pipeline_latency_ms"];
-        latency.p50 = latency.p50.max(l["p50"].as_f64().unwrap_or(0.0));
-        latency.p95 = latency.p95.max(l["p95"].as_f64().unwrap_or(0.0));
-        latency.p99 = latency.p99.max(l["p99"].as_f64().unwrap_or(0.0));
-        let t = &b["compositor"]["tick_to_encoded_ms"];
-        from_tick.p50 = from_tick.p50.max(t["p50"].as_f64().unwrap_or(0.0));
-        from_tick.p95 = from_tick.p95.max(t["p95"].as_f64().unwrap_or(0.0));
-        from_tick.p99 = from_tick.p99.max(t["p99"].as_f64().unwrap_or(0.0));
+        latency.widen(&b["compositor"]["pipeline_latency_ms"]);
+        from_tick.widen(&b["compositor"]["tick_to_encoded_ms"]);
         adapter = b["adapter"].as_str().unwrap_or_default().to_owned();
     }
     let mut firsts: Vec<f64> = reports.iter().filter_map(|r| r.first_frame_ms).collect();

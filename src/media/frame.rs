@@ -223,16 +223,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn slot_finds_the_frame_captured_by_an_instant_and_forgets_old_ones() {
+    /// A slot given frames 1 to 30, frame i captured at 40·(i − 1) ms after the returned instant.
+    fn thirty_frames_40_ms_apart() -> (FrameSlot, Instant) {
         let slot = FrameSlot::default();
         let t0 = Instant::now();
-        let ms = Duration::from_millis;
         for i in 0..30u64 {
             let mut f = VideoFrame::solid(2, 2, [i as u8, 0, 0]);
-            f.captured = t0 + ms(40 * i);
+            f.captured = t0 + Duration::from_millis(40 * i);
             slot.put(f);
         }
+        (slot, t0)
+    }
+
+    #[test]
+    fn slot_finds_the_frame_captured_by_an_instant_and_forgets_old_ones() {
+        let (slot, t0) = thirty_frames_40_ms_apart();
+        let ms = Duration::from_millis;
         // Frame i was captured at 40·i ms: at 1010 ms the newest one is frame 25.
         let (seq, f) = slot.captured_by(t0 + ms(1010)).unwrap();
         assert_eq!((seq, f.captured), (26, t0 + ms(1000)));
@@ -245,14 +251,8 @@ mod tests {
 
     #[test]
     fn a_frame_shown_with_its_sound_lets_go_of_those_well_before_it() {
-        let slot = FrameSlot::default();
-        let t0 = Instant::now();
+        let (slot, t0) = thirty_frames_40_ms_apart();
         let ms = Duration::from_millis;
-        for i in 0..30u64 {
-            let mut f = VideoFrame::solid(2, 2, [i as u8, 0, 0]);
-            f.captured = t0 + ms(40 * i);
-            slot.put(f);
-        }
         // Reading does not forget: the 600 ms history is still there (frame 15 at 560 ms).
         assert_eq!(slot.captured_by(t0).unwrap().0, 15);
         // Shown with a sound of 1010 ms: frame 26 (1000 ms). Frames from 880 ms on are kept.

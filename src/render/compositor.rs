@@ -38,8 +38,7 @@ const CLEAR: wgpu::Color = wgpu::Color {
     a: 1.0,
 };
 
-use super::view::ViewInputs;
-pub use super::view::{Composed, SeatView};
+use super::view::{Composed, SeatView, ViewInputs};
 pub use crate::keying::KeyParams;
 
 /// Draws one hearing's courtroom. Owns its targets; shares the device.

@@ -36,12 +36,13 @@ pub mod text;
 pub mod view;
 pub mod wrap;
 
-pub use compositor::{Composed, Compositor, KeyParams, SeatView};
+pub use compositor::{Compositor, KeyParams};
 pub use director::Director;
 pub use display::{ExhibitPicture, PageRegion};
 pub use layout::Layout;
 pub use nameplate::{Lang, NameplateText};
 pub use screen::ScreenBox;
+pub use view::{Composed, SeatView};
 
 pub use crate::gpu::{AdapterChoice, Gpu, GpuError};
 

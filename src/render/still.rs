@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::compositor::{Compositor, SeatView};
+use super::compositor::Compositor;
 use super::display::ExhibitPicture;
 use super::layout::Layout;
 use super::nameplate::{Lang, NameplateText};
 use super::screen::ScreenBox;
+use super::view::SeatView;
 use super::RenderError;
 use crate::gpu::Gpu;
 use crate::keying::KeyParams;
