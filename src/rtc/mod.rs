@@ -2,10 +2,12 @@
 //! inbound RTCP the application acts on and what it says of the composite's link ([`rtcp`]),
 //! the tasks that move media between the connection and the hearing ([`session`]), and the
 //! composite's sample durations that keep its RTP timestamps on time ([`sample_clock`]), and
-//! which received video track is a shared screen ([`screen`]), and the composite's forward
-//! error correction ([`fec`]).
+//! which received video track is a shared screen ([`screen`]), the composite's forward
+//! error correction ([`fec`]), and how a browser is asked to resend its camera's lost packets
+//! ([`nack`]).
 
 pub mod fec;
+pub mod nack;
 pub mod offer;
 pub mod peer;
 pub mod rtcp;

@@ -27,6 +27,12 @@ pub(crate) trait PacketStep: Send + Sync + 'static {
 
     /// A stream we send was unbound.
     fn unbind_local(&mut self, _info: &StreamInfo) {}
+
+    /// A stream we receive was bound.
+    fn bind_remote(&mut self, _info: &StreamInfo) {}
+
+    /// A stream we receive was unbound.
+    fn unbind_remote(&mut self, _info: &StreamInfo) {}
 }
 
 /// An interceptor made of a [`PacketStep`].
@@ -80,6 +86,10 @@ impl<S: PacketStep> Interceptor for StepInterceptor<S> {
     fn unbind_local_stream(&mut self, info: &StreamInfo) {
         self.step.unbind_local(info);
     }
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, info: &StreamInfo) {
+        self.step.bind_remote(info);
+    }
+    fn unbind_remote_stream(&mut self, info: &StreamInfo) {
+        self.step.unbind_remote(info);
+    }
 }

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::{Registry, Slot};
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8,
 };
@@ -387,8 +386,7 @@ async fn answer_with(
         .register_default_codecs()
         .map_err(|e| RtcError::Setup(e.to_string()))?;
     let link = Arc::new(CompositeLink::default());
-    let registry = register_default_interceptors(Registry::new(), &mut media)
-        .map_err(|e| RtcError::Setup(e.to_string()))?
+    let registry = super::nack::default_chain(&mut media)?
         // The composite's repair packets, where the link loses some.
         .with(Slot::FecEncoder, CompositeFec::new(link.clone(), repair))
         // Between the pacer and the NACK responder: drops the composite's NACKs while a
