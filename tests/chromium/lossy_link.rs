@@ -587,10 +587,10 @@ async fn lossy_link() {
         ),
     );
     // The packets lost in the blackout are asked for only while the server could still use
-    // them, and a resent one is not asked for again: before, the server asked for them every
-    // 100 ms for 10 s, and the browser resent 612-1,123 packets in the 5 s after the blackout
-    // (0 and 59 since), ahead of its new pictures (the seat showed 21-60 of them, once with a
-    // gap of 4.1 s; 126-131 since).
+    // them, and a resent one is not asked for again (rtc::nack): before, the server asked for
+    // them every 100 ms for 10 s, and the browser resent 612-1,123 packets in the 5 s after
+    // the blackout, ahead of its new pictures (the seat showed 21-60 of them, once with a gap
+    // of 4.1 s).
     let resent = num(&after.summary()["lossy"], "camera_retransmitted");
     check(
         resent < 300.0,

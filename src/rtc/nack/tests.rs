@@ -47,6 +47,17 @@ fn rtp(now: Instant, ssrc: u32, payload_type: u8, seq: u16, payload: Vec<u8>) ->
     }
 }
 
+/// The RTX stream as webrtc-rs also binds it in its own right (`bind_declared_ssrc`).
+fn camera_resends() -> StreamInfo {
+    StreamInfo {
+        ssrc: RTX,
+        payload_type: RTX_TYPE,
+        ssrc_rtx: None,
+        payload_type_rtx: None,
+        ..camera()
+    }
+}
+
 /// The camera's packet `seq`.
 fn media(now: Instant, seq: u16) -> TaggedPacket {
     rtp(now, MEDIA, MEDIA_TYPE, seq, vec![0xAB; 100])
@@ -129,6 +140,7 @@ fn a_packet_resent_on_the_rtx_stream_is_not_asked_for_again() {
         };
         let mut chain = registry.build();
         chain.bind_remote_stream(&camera());
+        chain.bind_remote_stream(&camera_resends());
         let mut now = start;
         for seq in [10, 11, 13, 14] {
             chain.handle_read(media(now, seq)).unwrap();
@@ -136,22 +148,22 @@ fn a_packet_resent_on_the_rtx_stream_is_not_asked_for_again() {
         let before = asked_for(&mut chain, 12, &mut now, Duration::from_millis(150), start);
         assert!(!before.is_empty(), "the lost packet was never asked for");
         chain.handle_read(resent(now, 500, 12)).unwrap();
-        // What reaches the application is the packet it repairs.
-        if ours {
-            let got = chain.poll_read().expect("the resent packet goes on");
-            let Packet::Rtp(p) = got.message.packet else {
-                panic!("not RTP");
-            };
-            assert_eq!(
-                (
-                    p.header.ssrc,
-                    p.header.payload_type,
-                    p.header.sequence_number
-                ),
-                (MEDIA, MEDIA_TYPE, 12)
-            );
-            assert_eq!(p.payload.len(), 100);
-        }
+        // The application gets the resent packet as it came (webrtc-rs's endpoint turns it
+        // back on its way there).
+        let got = chain.poll_read().expect("the resent packet goes on");
+        let Packet::Rtp(p) = got.message.packet else {
+            panic!("not RTP");
+        };
+        assert_eq!(
+            (
+                p.header.ssrc,
+                p.header.payload_type,
+                p.header.sequence_number
+            ),
+            (RTX, RTX_TYPE, 500)
+        );
+        assert_eq!(&p.payload[..2], &12u16.to_be_bytes());
+        assert_eq!(p.payload.len(), 102);
         let resent_at = now - start;
         let after = asked_for(&mut chain, 12, &mut now, Duration::from_millis(500), start);
         results.push((before, resent_at, after));
@@ -169,35 +181,43 @@ fn a_packet_resent_on_the_rtx_stream_is_not_asked_for_again() {
     );
 }
 
+/// What `packet` is after `step`: (SSRC, payload type, sequence number, payload length).
+fn through<S: PacketStep>(step: &mut S, packet: TaggedPacket) -> (u32, u8, u16, usize) {
+    let mut out = VecDeque::new();
+    step.read(packet, &mut out);
+    assert_eq!(out.len(), 1);
+    let Packet::Rtp(p) = out.pop_front().unwrap().message.packet else {
+        panic!("not RTP");
+    };
+    (
+        p.header.ssrc,
+        p.header.payload_type,
+        p.header.sequence_number,
+        p.payload.len(),
+    )
+}
+
 #[test]
-fn only_a_bound_streams_resent_packets_are_turned_back() {
+fn only_a_bound_streams_resent_packets_are_turned_and_all_are_given_back_as_they_came() {
     let mut step = ResentPackets::default();
+    let mut restored = step.restored();
     step.bind_remote(&camera());
     let now = Instant::now();
-    let through = |step: &mut ResentPackets, packet: TaggedPacket| {
-        let mut out = VecDeque::new();
-        step.read(packet, &mut out);
-        assert_eq!(out.len(), 1);
-        let Packet::Rtp(p) = out.pop_front().unwrap().message.packet else {
-            panic!("not RTP");
-        };
-        (
-            p.header.ssrc,
-            p.header.payload_type,
-            p.header.sequence_number,
-            p.payload.len(),
-        )
-    };
+    // Before any packet of the camera, the generator remembers none.
     assert_eq!(
-        through(&mut step, resent(now, 5, 40)),
-        (MEDIA, MEDIA_TYPE, 40, 100)
+        through(&mut step, resent(now, 4, 39)),
+        (RTX, RTX_TYPE, 4, 102)
     );
-    // The camera's own packets, padding while the browser probes the link, another payload
-    // type on the RTX SSRC, and an unbound stream go on as they came.
     assert_eq!(
         through(&mut step, media(now, 41)),
         (MEDIA, MEDIA_TYPE, 41, 100)
     );
+    assert_eq!(
+        through(&mut step, resent(now, 5, 40)),
+        (MEDIA, MEDIA_TYPE, 40, 100)
+    );
+    // Padding while the browser probes the link, another payload type on the RTX SSRC, and a
+    // packet the generator no longer remembers go on as they came.
     assert_eq!(
         through(&mut step, rtp(now, RTX, RTX_TYPE, 6, vec![0])),
         (RTX, RTX_TYPE, 6, 1)
@@ -206,8 +226,40 @@ fn only_a_bound_streams_resent_packets_are_turned_back() {
         through(&mut step, rtp(now, RTX, 98, 7, vec![0, 40, 1])),
         (RTX, 98, 7, 3)
     );
+    assert_eq!(through(&mut step, media(now, 41 + 600)).2, 641);
+    assert_eq!(through(&mut step, resent(now, 8, 641 - 512)).0, RTX);
+    assert_eq!(through(&mut step, resent(now, 9, 641 - 511)).0, MEDIA);
+    // Across the wrap of the sequence numbers.
+    for seq in [30_000, 60_000, 65_534] {
+        assert_eq!(through(&mut step, media(now, seq)).2, seq);
+    }
+    assert_eq!(through(&mut step, media(now, 3)).2, 3);
+    assert_eq!(through(&mut step, resent(now, 10, 65_530)).0, MEDIA);
+
+    // Turned and given back: the same packet as it came, header and payload.
+    let mut out = VecDeque::new();
+    step.read(resent(now, 11, 2), &mut out);
+    let Packet::Rtp(turned) = &out[0].message.packet else {
+        panic!("not RTP");
+    };
+    assert_eq!(turned.header.sequence_number, 2);
+    let mut back = VecDeque::new();
+    restored.read(out.pop_front().unwrap(), &mut back);
+    let Packet::Rtp(back) = &back[0].message.packet else {
+        panic!("not RTP");
+    };
+    let Packet::Rtp(came) = resent(now, 11, 2).message.packet else {
+        panic!("not RTP");
+    };
+    assert_eq!((&back.header, &back.payload), (&came.header, &came.payload));
+    // The camera's own packets pass the second step untouched.
+    assert_eq!(
+        through(&mut restored, media(now, 4)),
+        (MEDIA, MEDIA_TYPE, 4, 100)
+    );
+
     step.unbind_remote(&camera());
-    assert_eq!(through(&mut step, resent(now, 8, 42)).0, RTX);
+    assert_eq!(through(&mut step, resent(now, 12, 3)).0, RTX);
 }
 
 #[test]
@@ -218,9 +270,9 @@ fn the_chain_holds_webrtc_rs_defaults_in_their_slots() {
         .slots();
     let without_ours: Vec<_> = ours
         .iter()
-        .filter(|(slot, _)| *slot != Slot::from(RESENT_PACKETS_SLOT))
+        .filter(|(slot, _)| ![RESENT_SLOT, RESTORED_SLOT].map(Slot::from).contains(slot))
         .cloned()
         .collect();
     assert_eq!(without_ours, theirs);
-    assert_eq!(ours.len(), theirs.len() + 1);
+    assert_eq!(ours.len(), theirs.len() + 2);
 }
