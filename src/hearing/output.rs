@@ -478,5 +478,43 @@ fn build(
     )
 }
 
+/// A small output for tests: 64×48 at 25 fps, a keyframe every 50 frames, recording hearing
+/// "h" (not started) with one seat, its events on `events`, its figures on `monitor`.
+#[cfg(test)]
+pub(crate) fn small_for_tests(
+    events: &crate::hearing::events::EventChannel,
+    monitor: Arc<Monitor>,
+) -> Arc<Output> {
+    crate::media::init().unwrap();
+    let seats = Arc::new(crate::hearing::seats::Seats::new(
+        1,
+        Duration::from_secs(3),
+        events.clone(),
+    ));
+    let recording = Arc::new(Recording::new(
+        crate::store::HearingRecord {
+            id: "h".into(),
+            case_number: "1".into(),
+            title: "t".into(),
+            locale: "en".into(),
+            layout: "default".into(),
+        },
+        Arc::new(crate::config::Settings::default()),
+        Instant::now(),
+        seats,
+        events.clone(),
+        Arc::new(|| {}),
+        Default::default(),
+    ));
+    let config = EncoderConfig {
+        width: 64,
+        height: 48,
+        fps: 25,
+        bitrate_kbps: 200,
+        keyframe_interval: 50,
+    };
+    Arc::new(Output::start(config, recording, monitor, Arc::new(|_| {})).unwrap())
+}
+
 #[cfg(test)]
 mod tests;

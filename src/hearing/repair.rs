@@ -157,44 +157,14 @@ impl MediaRepair {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
-    use crate::hearing::recording::Recording;
-    use crate::hearing::seats::Seats;
-    use crate::media::encoder::EncoderConfig;
+    use crate::hearing::output::small_for_tests;
     use crate::media::events::MediaProblem;
-    use crate::store::HearingRecord;
 
     #[test]
     fn a_failed_encoder_is_rebuilt_until_it_fails_too_often() {
-        crate::media::init().unwrap();
         let events = EventChannel::default();
-        let settings = Arc::new(Settings::default());
-        let seats = Arc::new(Seats::new(1, Duration::from_secs(3), events.clone()));
-        let recording = Arc::new(Recording::new(
-            HearingRecord {
-                id: "h".into(),
-                case_number: "1".into(),
-                title: "t".into(),
-                locale: "en".into(),
-                layout: "default".into(),
-            },
-            settings,
-            Instant::now(),
-            seats,
-            events.clone(),
-            Arc::new(|| {}),
-            Default::default(),
-        ));
         let monitor = Arc::new(Monitor::new("h", 64, 48));
-        let config = EncoderConfig {
-            width: 64,
-            height: 48,
-            fps: 25,
-            bitrate_kbps: 200,
-            keyframe_interval: 50,
-        };
-        let output =
-            Arc::new(Output::start(config, recording, monitor.clone(), Arc::new(|_| {})).unwrap());
+        let output = small_for_tests(&events, monitor.clone());
         let feeds = Feeds::new("h", Arc::new(|_| {}));
         let mut repair = MediaRepair::new(
             "h",

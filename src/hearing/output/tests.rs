@@ -1,37 +1,11 @@
 use super::*;
-use crate::config::Settings;
 use crate::hearing::events::EventChannel;
-use crate::hearing::seats::Seats;
-use crate::store::HearingRecord;
 
 fn output() -> Arc<Output> {
-    crate::media::init().unwrap();
-    let events = EventChannel::default();
-    let seats = Arc::new(Seats::new(1, Duration::from_secs(3), events.clone()));
-    let recording = Arc::new(Recording::new(
-        HearingRecord {
-            id: "h".into(),
-            case_number: "1".into(),
-            title: "t".into(),
-            locale: "en".into(),
-            layout: "default".into(),
-        },
-        Arc::new(Settings::default()),
-        Instant::now(),
-        seats,
-        events,
-        Arc::new(|| {}),
-        Default::default(),
-    ));
-    let config = EncoderConfig {
-        width: 64,
-        height: 48,
-        fps: 25,
-        bitrate_kbps: 200,
-        keyframe_interval: 50,
-    };
-    let monitor = Arc::new(Monitor::new("h", 64, 48));
-    Arc::new(Output::start(config, recording, monitor, Arc::new(|_| {})).unwrap())
+    small_for_tests(
+        &EventChannel::default(),
+        Arc::new(Monitor::new("h", 64, 48)),
+    )
 }
 
 /// Pushes frames until `rx` yields one, or panics after 5 s.
